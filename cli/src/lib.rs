@@ -1,0 +1,1 @@
+//! The library behind the `lockcheck` command: every subcommand is a module usable without clap.

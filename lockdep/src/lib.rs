@@ -1,0 +1,1 @@
+//! Kernel-style lock dependency validation for Rust programs.
