@@ -1,1 +1,81 @@
 //! Kernel-style lock dependency validation for Rust programs.
+//!
+//! `lockdep` is the Linux kernel's lock validator, for user space: replace `parking_lot::Mutex`
+//! with [`lockdep::Mutex`](Mutex) (and `RwLock`, `Condvar`) and every acquisition is checked
+//! against a graph of lock *classes*. The first time an order that could deadlock is *seen*, you
+//! get a report with the whole dependency chain and where each link was first taken, whether or
+//! not the threads ever actually collide.
+//!
+//! ```
+//! use lockdep::{Mutex, ReportKind};
+//!
+//! let reports = lockdep::capture(|| {
+//!     let accounts = Mutex::with_name("accounts", ());
+//!     let audit = Mutex::with_name("audit", ());
+//!     {
+//!         let _a = accounts.lock();
+//!         let _b = audit.lock(); // accounts -> audit
+//!     }
+//!     let _b = audit.lock();
+//!     let _a = accounts.lock(); // audit -> accounts: closes a cycle
+//! });
+//! assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+//! println!("{}", reports[0]); // the kernel's layout
+//! ```
+//!
+//! # Concepts
+//! - **Lock class**: every lock built at one call site is one class (or name one with
+//!   [`Mutex::with_name`], or share a [`ClassKey`]). Validation is per class, so an order seen on
+//!   one pair of objects is checked against every other pair of the same kinds.
+//! - **Held locks**: each thread's stack of what it holds ([`ThreadState`]); guards may be dropped
+//!   in any order.
+//! - **Dependency**: acquiring B while holding A records `A → B` once per class pair, with where
+//!   it was first seen ([`Witness`]). A new dependency that closes a cycle is reported
+//!   ([`ReportKind::CircularDependency`]) before the thread blocks.
+//! - **Chain**: the sequence of classes a thread holds. A chain validated once is cached, so the
+//!   steady state costs a thread-local read and a lock-free lookup — no global lock.
+//!
+//! # Where reports go
+//! By default a report panics (so tests fail at the first bad order). `LOCKDEP_ON_REPORT=log`
+//! prints them instead; [`Validator::set_on_report`] chooses panic, log, collect or a callback;
+//! [`capture`] collects the reports of one closure, isolated from other tests. Every report is
+//! also a `tracing` warning (target `lockdep`) with structured fields.
+//!
+//! # Environment
+//! `LOCKDEP_ON_REPORT`, `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
+//! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`.
+
+#![warn(missing_docs)]
+
+mod chain;
+mod class;
+mod condvar;
+mod config;
+mod graph;
+mod held;
+mod mutex;
+mod report;
+mod runtime;
+mod rwlock;
+mod sink;
+mod validator;
+
+pub use class::{ClassId, ClassInfo, ClassKey, KeySource, LockKind, Site};
+pub use condvar::{Condvar, RawCondvar};
+pub use config::Config;
+pub use graph::{DepTypes, Witness};
+pub use held::{Acquire, HeldLock, InstanceId, Mode, ThreadState};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
+pub use report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+pub use runtime::{
+    LockMap, Lockable, assert_held, assert_not_held, capture, class_name, current_validator,
+    global, is_held, might_sleep, non_blocking,
+};
+pub use rwlock::{
+    Held, MappedRecursiveRwLockReadGuard, MappedRecursiveRwLockWriteGuard, MappedRwLockReadGuard,
+    MappedRwLockWriteGuard, RawRwLock, RecursiveRwLock, RecursiveRwLockReadGuard,
+    RecursiveRwLockUpgradableReadGuard, RecursiveRwLockWriteGuard, RwLock, RwLockReadGuard,
+    RwLockUpgradableReadGuard, RwLockWriteGuard,
+};
+pub use sink::OnReport;
+pub use validator::Validator;

@@ -1,0 +1,139 @@
+//! The known-chain set: chains of held classes that were validated once and never need it again.
+//!
+//! This is lockdep's chain-key cache. Lookups are lock-free loads from a fixed open-addressed
+//! table, so the steady-state acquire path reads shared memory but never writes it. Inserts happen
+//! only on the slow path (a new chain) and use compare-and-swap.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// A fixed-capacity, insert-only set of 64-bit chain keys (0 is reserved for "empty").
+pub(crate) struct ChainCache {
+    slots: Box<[AtomicU64]>,
+    mask: usize,
+    len: AtomicUsize,
+    max_len: usize,
+}
+
+/// Result of an insert.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Inserted {
+    New,
+    Present,
+    Full,
+}
+
+impl ChainCache {
+    /// A set that holds at most `max_chains` keys (the table is twice that, rounded up).
+    pub(crate) fn new(max_chains: usize) -> Self {
+        let cap = (max_chains.max(8) * 2).next_power_of_two();
+        let slots = (0..cap)
+            .map(|_| AtomicU64::new(0))
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
+        ChainCache {
+            slots,
+            mask: cap - 1,
+            len: AtomicUsize::new(0),
+            max_len: max_chains.max(8),
+        }
+    }
+
+    #[inline]
+    fn start(&self, key: u64) -> usize {
+        // Keys are already mixed; fold the high half in for tables over 2^32.
+        ((key ^ (key >> 32)) as usize) & self.mask
+    }
+
+    /// Whether `key` was inserted before.
+    #[inline]
+    pub(crate) fn contains(&self, key: u64) -> bool {
+        let mut i = self.start(key);
+        loop {
+            let v = self.slots[i].load(Ordering::Acquire);
+            if v == key {
+                return true;
+            }
+            if v == 0 {
+                return false;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Adds `key`; `Full` once `max_chains` keys are stored.
+    pub(crate) fn insert(&self, key: u64) -> Inserted {
+        debug_assert_ne!(key, 0);
+        if self.len.load(Ordering::Relaxed) >= self.max_len {
+            return if self.contains(key) {
+                Inserted::Present
+            } else {
+                Inserted::Full
+            };
+        }
+        let mut i = self.start(key);
+        loop {
+            match self.slots[i].compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    self.len.fetch_add(1, Ordering::Relaxed);
+                    return Inserted::New;
+                }
+                Err(v) if v == key => return Inserted::Present,
+                Err(_) => i = (i + 1) & self.mask,
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_and_lookup() {
+        let c = ChainCache::new(16);
+        assert!(!c.contains(42));
+        assert_eq!(c.insert(42), Inserted::New);
+        assert_eq!(c.insert(42), Inserted::Present);
+        assert!(c.contains(42));
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn reports_full_and_keeps_working() {
+        let c = ChainCache::new(8);
+        for k in 1..=8 {
+            assert_eq!(c.insert(k * 7919), Inserted::New);
+        }
+        assert_eq!(c.insert(12345), Inserted::Full);
+        assert!(c.contains(7919));
+        assert!(!c.contains(12345));
+    }
+
+    #[test]
+    fn concurrent_inserts_are_all_found() {
+        let c = std::sync::Arc::new(ChainCache::new(4096));
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for i in 1..500u64 {
+                        c.insert(i * 4 + t + 1_000_000);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        for t in 0..4u64 {
+            for i in 1..500u64 {
+                assert!(c.contains(i * 4 + t + 1_000_000));
+            }
+        }
+        assert_eq!(c.len(), 4 * 499);
+    }
+}

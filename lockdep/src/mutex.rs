@@ -1,0 +1,339 @@
+//! `Mutex`: parking_lot's mutex with every acquisition validated.
+
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use lock_api::{RawMutex as _, RawMutexTimed as _};
+
+use crate::class::{ClassKey, LockKind};
+use crate::held::{InstanceId, Mode};
+use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+
+type Inner = parking_lot::RawMutex;
+type InnerGuard = <Inner as lock_api::RawMutex>::Guard;
+
+/// Proof that this thread holds a [`RawMutex`]; not `Send`, since the held-lock stack is per thread.
+pub struct RawMutexGuard {
+    inner: InnerGuard,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl RawMutexGuard {
+    fn new(inner: InnerGuard) -> Self {
+        RawMutexGuard {
+            inner,
+            _not_send: PhantomData,
+        }
+    }
+
+    pub(crate) fn inner_mut(&mut self) -> &mut InnerGuard {
+        &mut self.inner
+    }
+}
+
+/// The raw lock under [`Mutex`]: parking_lot's raw mutex plus the lockdep hooks, so every
+/// `lock_api` guard operation (`unlocked`, `bump`, `Condvar::wait`) is tracked too.
+pub struct RawMutex {
+    pub(crate) inner: Inner,
+    pub(crate) map: LockMap,
+}
+
+impl RawMutex {
+    pub(crate) const fn with_map(map: LockMap) -> Self {
+        RawMutex {
+            inner: <Inner as lock_api::RawMutex>::INIT,
+            map,
+        }
+    }
+
+    fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    fn request(
+        &self,
+        subclass: u32,
+        nest_lock: Option<InstanceId>,
+        site: Option<&'static Location<'static>>,
+    ) -> Request<'_> {
+        Request {
+            map: &self.map,
+            instance: self.id(),
+            kind: LockKind::Mutex,
+            mode: Mode::Write,
+            subclass,
+            nest_lock,
+            site,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lock_at(
+        &self,
+        subclass: u32,
+        nest_lock: Option<InstanceId>,
+        site: Option<&'static Location<'static>>,
+    ) -> RawMutexGuard {
+        runtime::before_lock(self.request(subclass, nest_lock, site));
+        RawMutexGuard::new(self.inner.lock())
+    }
+
+    #[inline]
+    pub(crate) fn try_lock_at(
+        &self,
+        site: Option<&'static Location<'static>>,
+    ) -> Option<(RawMutexGuard, runtime::Pending)> {
+        let g = self.inner.try_lock()?;
+        Some((
+            RawMutexGuard::new(g),
+            runtime::after_trylock(self.request(0, None, site)),
+        ))
+    }
+
+    /// Timed attempts can block, so they are validated like a blocking lock; a timeout releases.
+    fn timed(
+        &self,
+        site: Option<&'static Location<'static>>,
+        attempt: impl FnOnce(&Inner) -> Option<InnerGuard>,
+    ) -> Option<RawMutexGuard> {
+        runtime::before_lock(self.request(0, None, site));
+        match attempt(&self.inner) {
+            Some(g) => Some(RawMutexGuard::new(g)),
+            None => {
+                runtime::on_release(&self.map, self.id(), LockKind::Mutex);
+                None
+            }
+        }
+    }
+
+    /// Records that the lock was re-taken by someone else's code path (a condvar wake-up).
+    pub(crate) fn record_reacquire(&self) {
+        runtime::before_lock(self.request(0, None, None));
+    }
+
+    pub(crate) fn release_hook(&self) {
+        runtime::on_release(&self.map, self.id(), LockKind::Mutex);
+    }
+}
+
+// SAFETY: mutual exclusion, acquire/release ordering and guard-state handling are parking_lot's;
+// the hooks only update this thread's bookkeeping and never touch the lock word.
+unsafe impl lock_api::RawMutex for RawMutex {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = RawMutex::with_map(LockMap::new(Location::caller(), None, None));
+    type Guard = RawMutexGuard;
+
+    fn lock(&self) -> RawMutexGuard {
+        self.lock_at(0, None, None)
+    }
+
+    fn try_lock(&self) -> Option<RawMutexGuard> {
+        self.try_lock_at(None).map(|(g, pending)| {
+            pending.dispatch();
+            g
+        })
+    }
+
+    unsafe fn unlock(&self, guard: RawMutexGuard) {
+        self.release_hook();
+        // SAFETY: the caller passes the state of an acquisition of this mutex.
+        unsafe { self.inner.unlock(guard.inner) }
+    }
+
+    fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+}
+
+// SAFETY: as above; fairness is parking_lot's.
+unsafe impl lock_api::RawMutexFair for RawMutex {
+    unsafe fn unlock_fair(&self, guard: RawMutexGuard) {
+        self.release_hook();
+        // SAFETY: the caller passes the state of an acquisition of this mutex.
+        unsafe { self.inner.unlock_fair(guard.inner) }
+    }
+}
+
+// SAFETY: as above; timeouts are parking_lot's.
+unsafe impl lock_api::RawMutexTimed for RawMutex {
+    type Duration = Duration;
+    type Instant = Instant;
+
+    fn try_lock_for(&self, timeout: Duration) -> Option<RawMutexGuard> {
+        self.timed(None, |m| m.try_lock_for(timeout))
+    }
+
+    fn try_lock_until(&self, timeout: Instant) -> Option<RawMutexGuard> {
+        self.timed(None, |m| m.try_lock_until(timeout))
+    }
+}
+
+/// A guard of a [`Mutex`]; all of `lock_api`'s guard functions (`map`, `unlocked`, ...) work.
+pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawMutex, T>;
+/// A guard of part of a [`Mutex`]'s data.
+pub type MappedMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawMutex, T>;
+
+/// A mutual-exclusion lock, parking_lot's `Mutex` with lockdep validation.
+///
+/// Its class is its construction site unless named ([`with_name`](Self::with_name)) or keyed
+/// ([`with_class`](Self::with_class)). `new` is `const`, so statics work and each is its own class.
+///
+/// ```
+/// use lockdep::Mutex;
+///
+/// static COUNTER: Mutex<u64> = Mutex::new(0);
+/// *COUNTER.lock() += 1;
+/// assert_eq!(*COUNTER.lock(), 1);
+/// ```
+pub struct Mutex<T: ?Sized> {
+    inner: lock_api::Mutex<RawMutex, T>,
+}
+
+impl<T> Mutex<T> {
+    /// A mutex whose class is this call's site.
+    #[track_caller]
+    pub const fn new(val: T) -> Self {
+        Mutex {
+            inner: lock_api::Mutex::from_raw(
+                RawMutex::with_map(LockMap::new(Location::caller(), None, None)),
+                val,
+            ),
+        }
+    }
+
+    /// A mutex whose class is this call's site, printed as `name`.
+    #[track_caller]
+    pub const fn with_name(name: &'static str, val: T) -> Self {
+        let map = LockMap::new(Location::caller(), Some(name), None);
+        Mutex {
+            inner: lock_api::Mutex::from_raw(RawMutex::with_map(map), val),
+        }
+    }
+
+    /// A mutex of the class of `key`, shared with every other lock built with it.
+    #[track_caller]
+    pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
+        let map = LockMap::new(Location::caller(), None, Some(key));
+        Mutex {
+            inner: lock_api::Mutex::from_raw(RawMutex::with_map(map), val),
+        }
+    }
+
+    /// Consumes the mutex and returns its data.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    fn raw(&self) -> &RawMutex {
+        // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
+        unsafe { self.inner.raw() }
+    }
+
+    /// # Safety
+    /// `g` must be the state of a current acquisition of this mutex.
+    unsafe fn guard(&self, g: RawMutexGuard) -> MutexGuard<'_, T> {
+        // SAFETY: the caller guarantees the lock is held with state `g`.
+        unsafe { self.inner.make_guard_unchecked(g) }
+    }
+
+    /// Acquires the mutex, validating the order first: a would-be deadlock is reported before
+    /// this thread blocks.
+    #[track_caller]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        let g = self.raw().lock_at(0, None, Some(Location::caller()));
+        // SAFETY: `g` was just acquired.
+        unsafe { self.guard(g) }
+    }
+
+    /// Acquires the mutex as subclass `subclass` of its class, for deliberate nesting of one
+    /// class (the kernel's `mutex_lock_nested`). Subclass `n` prints as `name/n`.
+    #[track_caller]
+    pub fn lock_nested(&self, subclass: u32) -> MutexGuard<'_, T> {
+        let g = self.raw().lock_at(subclass, None, Some(Location::caller()));
+        // SAFETY: `g` was just acquired.
+        unsafe { self.guard(g) }
+    }
+
+    /// Acquires the mutex under `nest`, which this thread holds and which serialises every lock
+    /// of this class (the kernel's `mutex_lock_nest_lock`): many locks of one class may then be
+    /// held at once without a recursive-locking report.
+    #[track_caller]
+    pub fn lock_nest_lock(&self, nest: &impl Lockable) -> MutexGuard<'_, T> {
+        let nest_id = InstanceId(nest.lock_map().1 as u64);
+        let g = self
+            .raw()
+            .lock_at(0, Some(nest_id), Some(Location::caller()));
+        // SAFETY: `g` was just acquired.
+        unsafe { self.guard(g) }
+    }
+
+    /// Takes the mutex if it is free. A trylock cannot deadlock, so no dependency ends in it,
+    /// but locks taken while holding it depend on it.
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
+        // SAFETY: `g` was just acquired.
+        let guard = unsafe { self.guard(g) };
+        pending.dispatch();
+        Some(guard)
+    }
+
+    /// Waits at most `timeout` for the mutex (validated like [`lock`](Self::lock)).
+    #[track_caller]
+    pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
+        let g = self
+            .raw()
+            .timed(Some(Location::caller()), |m| m.try_lock_for(timeout))?;
+        // SAFETY: `g` was just acquired.
+        Some(unsafe { self.guard(g) })
+    }
+
+    /// Waits until `deadline` for the mutex (validated like [`lock`](Self::lock)).
+    #[track_caller]
+    pub fn try_lock_until(&self, deadline: Instant) -> Option<MutexGuard<'_, T>> {
+        let g = self
+            .raw()
+            .timed(Some(Location::caller()), |m| m.try_lock_until(deadline))?;
+        // SAFETY: `g` was just acquired.
+        Some(unsafe { self.guard(g) })
+    }
+
+    /// Whether any thread holds it now.
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// The data, through exclusive access (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
+    /// A raw pointer to the data.
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<T: ?Sized> Sealed for Mutex<T> {}
+impl<T: ?Sized> Lockable for Mutex<T> {
+    fn lock_map(&self) -> (&LockMap, usize, LockKind) {
+        let raw = self.raw();
+        (&raw.map, raw.id(), LockKind::Mutex)
+    }
+}

@@ -1,0 +1,239 @@
+//! Reports: typed values a test can assert on, with `Display` giving the kernel's layout.
+
+mod text;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::class::{ClassId, LockKind, Site};
+use crate::graph::DepTypes;
+use crate::held::{InstanceId, Mode};
+
+/// What kind of problem a report describes (the `kind` names `lockcheck` uses too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReportKind {
+    /// A new dependency closes a cycle of lock classes: `possible circular locking dependency`.
+    CircularDependency,
+    /// A class already held is acquired again without nesting annotation.
+    RecursiveLocking,
+    /// A lock released by a thread that does not hold it.
+    BadUnlockBalance,
+    /// A thread ended while still holding locks.
+    LocksHeldAtExit,
+    /// A sleeping lock (or a blocking call) inside a spin lock or a non-blocking section.
+    InvalidWaitContext,
+    /// A lock taken with a nest lock that the thread does not hold.
+    NestedLockNotTaken,
+    /// A configured limit (depth, classes, edges, chains) ran out; validation stopped.
+    LimitExceeded,
+}
+
+impl ReportKind {
+    /// The stable snake_case name shared with `lockcheck parse` (`circular_dependency`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::CircularDependency => "circular_dependency",
+            ReportKind::RecursiveLocking => "recursive_locking",
+            ReportKind::BadUnlockBalance => "bad_unlock_balance",
+            ReportKind::LocksHeldAtExit => "locks_held_at_exit",
+            ReportKind::InvalidWaitContext => "invalid_wait_context",
+            ReportKind::NestedLockNotTaken => "nested_lock_not_taken",
+            ReportKind::LimitExceeded => "limit_exceeded",
+        }
+    }
+}
+
+impl fmt::Display for ReportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A lock as a report shows it: one `print_lock()` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LockRef {
+    /// The class.
+    pub class: ClassId,
+    /// The class's printed name (`name#N/sub`).
+    pub name: Arc<str>,
+    /// The object.
+    pub instance: InstanceId,
+    /// How it is (or would be) held.
+    pub mode: Mode,
+    /// A successful trylock.
+    pub trylock: bool,
+    /// The primitive's kind.
+    pub kind: LockKind,
+    /// Where it was acquired.
+    pub site: Site,
+}
+
+/// One edge of a reported dependency chain.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ChainLink {
+    /// The class held first.
+    pub from: Arc<str>,
+    /// The class acquired while holding it.
+    pub to: Arc<str>,
+    /// The edge's dependency types.
+    pub types: DepTypes,
+    /// Where the dependency was first seen.
+    pub first_seen: Arc<crate::graph::Witness>,
+}
+
+/// The thread a report is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ThreadRef {
+    /// Its name (`main`, or `thread-N` when unnamed).
+    pub name: Arc<str>,
+    /// Its number in this validator.
+    pub id: u64,
+}
+
+/// Which limit ran out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LimitInfo {
+    /// The kernel-style name (`MAX_LOCK_DEPTH`, `MAX_LOCKDEP_KEYS`, ...).
+    pub name: &'static str,
+    /// The configured value.
+    pub value: usize,
+    /// The environment variable that raises it.
+    pub env_var: &'static str,
+}
+
+/// One problem found by the validator.
+///
+/// ```
+/// use lockdep::{Mutex, ReportKind};
+///
+/// let reports = lockdep::capture(|| {
+///     let a = Mutex::with_name("a", ());
+///     let b = Mutex::with_name("b", ());
+///     drop((a.lock(), b.lock()));
+///     let _b = b.lock();
+///     let _a = a.lock(); // b -> a closes the cycle a -> b -> a
+/// });
+/// assert_eq!(reports.len(), 1);
+/// assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+/// assert_eq!(reports[0].cycle(), vec!["a", "b"]);
+/// assert!(reports[0].to_string().contains("possible circular locking dependency detected"));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Report {
+    /// What went wrong.
+    pub kind: ReportKind,
+    /// The thread that hit it.
+    pub thread: ThreadRef,
+    /// The lock being acquired (or released, for unlock imbalance).
+    pub acquiring: Option<LockRef>,
+    /// The held lock it conflicts with.
+    pub held_lock: Option<LockRef>,
+    /// For circular dependencies: the existing path from the acquired class back to the held one,
+    /// in the order it was walked (`acquiring → … → held`).
+    pub chain: Vec<ChainLink>,
+    /// The dependency the acquisition would add (held → acquiring).
+    pub new_dependency: Option<DepTypes>,
+    /// The thread's held locks when the problem was found.
+    pub held: Vec<LockRef>,
+    /// For wait-context reports: the context's wait type (`{inner:outer}` of the thread).
+    pub context_wait: Option<u8>,
+    /// For limit reports: which limit.
+    pub limit: Option<LimitInfo>,
+    /// A backtrace of the offending call, when capture was enabled.
+    pub backtrace: Option<Arc<str>>,
+}
+
+impl Report {
+    /// What went wrong.
+    pub fn kind(&self) -> ReportKind {
+        self.kind
+    }
+
+    /// The class names of the cycle in dependency order: the acquiring class first, then the
+    /// existing chain up to the held class; the new dependency (held → acquiring) closes it.
+    /// Empty for reports without a cycle.
+    pub fn cycle(&self) -> Vec<&str> {
+        if self.kind != ReportKind::CircularDependency {
+            return Vec::new();
+        }
+        let mut names: Vec<&str> = self.chain.iter().map(|l| &*l.from).collect();
+        if let Some(last) = self.chain.last() {
+            names.push(&last.to);
+        }
+        names
+    }
+
+    /// The names of every class the report involves (acquiring, held, chain), without repeats.
+    pub fn classes(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = Vec::new();
+        for c in &self.chain {
+            all.push(&c.from);
+            all.push(&c.to);
+        }
+        all.extend(self.acquiring.iter().map(|l| &*l.name));
+        all.extend(self.held_lock.iter().map(|l| &*l.name));
+        if self.kind == ReportKind::LocksHeldAtExit {
+            all.extend(self.held.iter().map(|l| &*l.name));
+        }
+        let mut out: Vec<&str> = Vec::new();
+        for name in all {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// The one-line summary used for `tracing` events and logs.
+    pub fn title(&self) -> String {
+        match self.kind {
+            ReportKind::CircularDependency => {
+                let cycle = self.cycle();
+                format!(
+                    "possible circular locking dependency: {} -> {}",
+                    cycle.join(" -> "),
+                    cycle.first().unwrap_or(&"?")
+                )
+            }
+            ReportKind::RecursiveLocking => format!(
+                "possible recursive locking of {}",
+                self.acquiring.as_ref().map_or("?", |l| &*l.name)
+            ),
+            ReportKind::BadUnlockBalance => format!(
+                "bad unlock balance: {}",
+                self.acquiring.as_ref().map_or("?", |l| &*l.name)
+            ),
+            ReportKind::LocksHeldAtExit => format!(
+                "thread {} exited with {} lock(s) held",
+                self.thread.name,
+                self.held.len()
+            ),
+            ReportKind::InvalidWaitContext => format!(
+                "invalid wait context: {}",
+                self.acquiring
+                    .as_ref()
+                    .map_or("might_sleep()", |l| &*l.name)
+            ),
+            ReportKind::NestedLockNotTaken => format!(
+                "nested lock was not taken: {}",
+                self.acquiring.as_ref().map_or("?", |l| &*l.name)
+            ),
+            ReportKind::LimitExceeded => format!(
+                "{} too low, validation stopped",
+                self.limit.as_ref().map_or("limit", |l| l.name)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        text::write_report(self, f)
+    }
+}

@@ -1,0 +1,276 @@
+//! The kernel's report layout (kernel/locking/lockdep.c printers), so one parser reads both.
+
+use std::fmt::{self, Write as _};
+
+use super::{LockRef, Report, ReportKind};
+use crate::class::LockKind;
+use crate::held::Mode;
+
+/// The ident line: where the kernel prints release, version and taint.
+fn ident() -> String {
+    format!("lockdep {} (rust) Not tainted", env!("CARGO_PKG_VERSION"))
+}
+
+fn banner(f: &mut fmt::Formatter<'_>, title: &str) -> fmt::Result {
+    let rule_len = title.len();
+    writeln!(f)?;
+    writeln!(f, "{}", "=".repeat(rule_len))?;
+    writeln!(f, "{title}")?;
+    writeln!(f, "{}", ident())?;
+    writeln!(f, "{}", "-".repeat(rule_len))
+}
+
+/// Usage bits as the kernel prints them for process-context locks with interrupts enabled.
+fn usage(lock: &LockRef) -> &'static str {
+    match (lock.kind, lock.mode) {
+        (LockKind::SeqCount | LockKind::Map, _) => "....",
+        (_, Mode::Write) => "+.+.",
+        (_, _) => ".+.+",
+    }
+}
+
+/// One `print_lock()` line: `addr (name){usage}-{outer:inner}, at: site`.
+pub(crate) fn lock_line(lock: &LockRef) -> String {
+    let w = lock.kind.wait_type();
+    format!(
+        "{:016x} ({}){{{}}}-{{{w}:{w}}}, at: {}",
+        lock.instance.0,
+        lock.name,
+        usage(lock),
+        lock.site
+    )
+}
+
+fn class_header(lock: &LockRef) -> String {
+    let w = lock.kind.wait_type();
+    format!("({}){{{}}}-{{{w}:{w}}}", lock.name, usage(lock))
+}
+
+fn task(r: &Report) -> String {
+    format!("{}/{}", r.thread.name, r.thread.id)
+}
+
+fn held_block(r: &Report, out: &mut String) {
+    let who = task(r);
+    match r.held.len() {
+        0 => {
+            let _ = writeln!(out, "no locks held by {who}.");
+        }
+        n => {
+            let s = if n == 1 { "" } else { "s" };
+            let _ = writeln!(out, "{n} lock{s} held by {who}:");
+            for (i, h) in r.held.iter().enumerate() {
+                let _ = writeln!(out, " #{i}: {}", lock_line(h));
+            }
+        }
+    }
+}
+
+fn backtrace_block(r: &Report, out: &mut String) {
+    out.push_str("\nstack backtrace:\n");
+    let _ = writeln!(
+        out,
+        "thread: {} (lockdep {})",
+        task(r),
+        env!("CARGO_PKG_VERSION")
+    );
+    match &r.backtrace {
+        Some(bt) => {
+            for line in bt.lines() {
+                let _ = writeln!(out, " {line}");
+            }
+        }
+        None => out.push_str(" (backtraces off: set LOCKDEP_BACKTRACE=1 to capture them)\n"),
+    }
+}
+
+fn verb(mode: Mode) -> &'static str {
+    if mode.is_read() { "rlock" } else { "lock" }
+}
+
+pub(super) fn write_report(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut out = String::new();
+    match r.kind {
+        ReportKind::CircularDependency => circular(r, f, &mut out)?,
+        ReportKind::RecursiveLocking => recursive(r, f, &mut out)?,
+        ReportKind::BadUnlockBalance => {
+            banner(f, "WARNING: bad unlock balance detected!")?;
+            if let Some(l) = &r.acquiring {
+                let _ = writeln!(
+                    out,
+                    "{} is trying to release lock ({}) at:",
+                    task(r),
+                    l.name
+                );
+                let _ = writeln!(out, "{}", l.site);
+            }
+            out.push_str("but there are no more locks to release!\n\n");
+            out.push_str("other info that might help us debug this:\n");
+            held_block(r, &mut out);
+            backtrace_block(r, &mut out);
+        }
+        ReportKind::LocksHeldAtExit => {
+            banner(f, &format!("WARNING: {} still has locks held!", task(r)))?;
+            held_block(r, &mut out);
+            backtrace_block(r, &mut out);
+        }
+        ReportKind::InvalidWaitContext => {
+            banner(f, "[ BUG: Invalid wait context ]")?;
+            match &r.acquiring {
+                Some(l) => {
+                    let _ = writeln!(out, "{} is trying to lock:", task(r));
+                    let _ = writeln!(out, "{}", lock_line(l));
+                }
+                None => {
+                    let _ = writeln!(out, "{} is calling a function that may sleep:", task(r));
+                    out.push_str("might_sleep()\n");
+                }
+            }
+            out.push_str("other info that might help us debug this:\n");
+            let c = r.context_wait.unwrap_or(0);
+            let _ = writeln!(out, "context-{{{c}:{c}}}");
+            held_block(r, &mut out);
+            out.push_str("stack backtrace:\n");
+            match &r.backtrace {
+                Some(bt) => bt.lines().for_each(|l| {
+                    let _ = writeln!(out, " {l}");
+                }),
+                None => {
+                    out.push_str(" (backtraces off: set LOCKDEP_BACKTRACE=1 to capture them)\n")
+                }
+            }
+        }
+        ReportKind::NestedLockNotTaken => {
+            banner(f, "WARNING: Nested lock was not taken")?;
+            if let Some(l) = &r.acquiring {
+                let _ = writeln!(out, "{} is trying to lock:", task(r));
+                let _ = writeln!(out, "{}", lock_line(l));
+            }
+            out.push_str("\nbut this task is not holding:\n");
+            match &r.held_lock {
+                Some(n) => {
+                    let _ = writeln!(out, "{}", n.name);
+                }
+                None => out.push_str("<nest lock>\n"),
+            }
+            out.push_str("\nother info that might help us debug this:\n");
+            held_block(r, &mut out);
+            backtrace_block(r, &mut out);
+        }
+        ReportKind::LimitExceeded => {
+            if let Some(l) = &r.limit {
+                let _ = writeln!(out, "BUG: {} too low!", l.name);
+                out.push_str("turning off the locking correctness validator.\n");
+                let _ = writeln!(
+                    out,
+                    "The limit is {}; raise it with {}=<larger> or the Config API.",
+                    l.value, l.env_var
+                );
+            }
+            held_block(r, &mut out);
+            backtrace_block(r, &mut out);
+        }
+    }
+    f.write_str(&out)
+}
+
+fn circular(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::Result {
+    banner(f, "WARNING: possible circular locking dependency detected")?;
+    let (Some(next), Some(prev)) = (&r.acquiring, &r.held_lock) else {
+        return Ok(());
+    };
+    let _ = writeln!(out, "{} is trying to acquire lock:", task(r));
+    let _ = writeln!(out, "{}", lock_line(next));
+    out.push_str("\nbut task is already holding lock:\n");
+    let _ = writeln!(out, "{}", lock_line(prev));
+    out.push_str("\nwhich lock already depends on the new lock.\n\n\n");
+    out.push_str("the existing dependency chain (in reverse order) is:\n");
+
+    // The chain runs next -> X1 -> ... -> prev; entry #k shows X_k with the edge that reached it.
+    let depth = r.chain.len();
+    for (k, link) in r.chain.iter().enumerate().rev() {
+        let number = k + 1;
+        let header = if number == depth {
+            class_header(prev)
+        } else {
+            let w = link.first_seen.to_mode;
+            let fake = LockRef {
+                name: link.to.clone(),
+                mode: w,
+                ..next.clone()
+            };
+            class_header(&fake)
+        };
+        let _ = writeln!(out, "\n-> #{number} {header}:");
+        let w = &link.first_seen;
+        if let Some(bt) = &w.backtrace {
+            for line in bt.lines() {
+                let _ = writeln!(out, "       {line}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "       {} (acquired in thread '{}')",
+            w.to_site, w.thread
+        );
+        let _ = writeln!(out, "       {} (holding {})", w.from_site, link.from);
+    }
+    let _ = writeln!(out, "\n-> #0 {}:", class_header(next));
+    if let Some(bt) = &r.backtrace {
+        for line in bt.lines() {
+            let _ = writeln!(out, "       {line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "       {} (acquired in thread '{}')",
+        next.site, r.thread.name
+    );
+
+    out.push_str("\nother info that might help us debug this:\n\n");
+    // The class the held lock was taken under in the existing chain ("parent" of prev).
+    let parent = r.chain.last().map_or(&next.name, |l| &l.from);
+    if depth >= 2 {
+        out.push_str("Chain exists of:\n");
+        let _ = writeln!(out, "  {} --> {} --> {}\n", next.name, parent, prev.name);
+    }
+    let prev_on_cpu1 = r.chain.last().map_or(Mode::Write, |l| l.first_seen.to_mode);
+    out.push_str(" Possible unsafe locking scenario:\n\n");
+    out.push_str("       CPU0                    CPU1\n");
+    out.push_str("       ----                    ----\n");
+    let _ = writeln!(out, "  {}({});", verb(prev.mode), prev.name);
+    let _ = writeln!(out, "                               lock({parent});");
+    let _ = writeln!(
+        out,
+        "                               {}({});",
+        verb(prev_on_cpu1),
+        prev.name
+    );
+    let _ = writeln!(out, "  {}({});", verb(next.mode), next.name);
+    out.push_str("\n *** DEADLOCK ***\n\n");
+    held_block(r, out);
+    backtrace_block(r, out);
+    Ok(())
+}
+
+fn recursive(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::Result {
+    banner(f, "WARNING: possible recursive locking detected")?;
+    let (Some(next), Some(prev)) = (&r.acquiring, &r.held_lock) else {
+        return Ok(());
+    };
+    let _ = writeln!(out, "{} is trying to acquire lock:", task(r));
+    let _ = writeln!(out, "{}", lock_line(next));
+    out.push_str("\nbut task is already holding lock:\n");
+    let _ = writeln!(out, "{}", lock_line(prev));
+    out.push_str("\nother info that might help us debug this:\n");
+    out.push_str(" Possible unsafe locking scenario:\n\n");
+    out.push_str("       CPU0\n");
+    out.push_str("       ----\n");
+    let _ = writeln!(out, "  {}({});", verb(prev.mode), prev.name);
+    let _ = writeln!(out, "  {}({});", verb(next.mode), next.name);
+    out.push_str("\n *** DEADLOCK ***\n\n");
+    out.push_str(" May be due to missing lock nesting notation\n\n");
+    held_block(r, out);
+    backtrace_block(r, out);
+    Ok(())
+}

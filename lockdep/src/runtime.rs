@@ -1,0 +1,468 @@
+//! The in-process side: which validator a thread reports to, its held-lock stack, and the hooks
+//! the lock wrappers call.
+//!
+//! Each thread keeps its [`ThreadState`] in a thread-local. The steady-state hook reads that
+//! thread-local, the lock's cached class id and the shared known-chain set; it takes no global
+//! lock and allocates nothing.
+
+use std::cell::RefCell;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::class::{ClassId, ClassKey, KeySource, LockKind, Site, site_name};
+use crate::config::Config;
+use crate::held::{Acquire, InstanceId, Mode, ThreadState};
+use crate::report::Report;
+use crate::sink::OnReport;
+use crate::validator::Validator;
+
+static GLOBAL: OnceLock<Validator> = OnceLock::new();
+static THREAD_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// The process-wide validator, configured from the `LOCKDEP_*` environment variables on first use.
+pub fn global() -> &'static Validator {
+    GLOBAL.get_or_init(|| Validator::with_on_report(Config::from_env(), OnReport::from_env()))
+}
+
+struct Local {
+    validator: Validator,
+    state: ThreadState,
+    // Outer scopes entered with `Validator::scope` / `capture`, innermost last.
+    saved: Vec<(Validator, ThreadState)>,
+    // Locks acquired in a scope that has ended; their releases are not imbalances.
+    orphans: Vec<InstanceId>,
+}
+
+impl Local {
+    fn new(validator: Validator) -> Self {
+        let id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+        let name: Arc<str> = match std::thread::current().name() {
+            Some(n) => n.into(),
+            None => format!("thread-{id}").into(),
+        };
+        let depth = validator.config().max_lock_depth.min(64);
+        Local {
+            validator,
+            state: ThreadState::new(name, id, depth),
+            saved: Vec::new(),
+            orphans: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // The thread is ending: what it still holds is reported.
+        let reports = self.validator.thread_exit(&mut self.state);
+        self.validator.dispatch(reports);
+        for (v, mut s) in self.saved.drain(..) {
+            let reports = v.thread_exit(&mut s);
+            v.dispatch(reports);
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on this thread's state; `None` during thread teardown or re-entry (then the
+/// operation goes unvalidated rather than failing).
+#[inline]
+fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    LOCAL
+        .try_with(|cell| {
+            let mut slot = cell.try_borrow_mut().ok()?;
+            let local = slot.get_or_insert_with(|| Local::new(global().clone()));
+            Some(f(local))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Reports waiting to be dispatched once every thread-local borrow has ended.
+#[must_use]
+pub(crate) struct Pending(Option<(Validator, Vec<Report>)>);
+
+impl Pending {
+    pub(crate) fn dispatch(self) {
+        if let Some((v, reports)) = self.0 {
+            v.dispatch(reports);
+        }
+    }
+}
+
+/// The per-lock data lockdep needs: how to find the class, and a cache of it.
+///
+/// Embedded in every lock; `const`-constructible so locks can be `static`.
+#[derive(Debug)]
+pub struct LockMap {
+    site: &'static Location<'static>,
+    name: Option<&'static str>,
+    key: Option<&'static ClassKey>,
+    // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
+    cache: AtomicU64,
+}
+
+impl LockMap {
+    /// A map for a lock built at `site`, optionally named or keyed.
+    pub const fn new(
+        site: &'static Location<'static>,
+        name: Option<&'static str>,
+        key: Option<&'static ClassKey>,
+    ) -> Self {
+        LockMap {
+            site,
+            name,
+            key,
+            cache: AtomicU64::new(0),
+        }
+    }
+
+    /// The key that decides this lock's class.
+    pub fn key_source(&self) -> KeySource {
+        match self.key {
+            Some(k) => KeySource::Key(k as *const ClassKey as usize),
+            None => KeySource::site(self.site, self.name),
+        }
+    }
+
+    fn base_name(&self) -> Arc<str> {
+        match (self.key, self.name) {
+            (Some(k), _) => k.name().into(),
+            (None, Some(n)) => n.into(),
+            (None, None) => site_name(self.site.file(), self.site.line(), self.site.column()),
+        }
+    }
+
+    /// Where the lock was built.
+    pub fn init_site(&self) -> &'static Location<'static> {
+        self.site
+    }
+
+    #[inline]
+    fn class(&self, v: &Validator, kind: LockKind, subclass: u32) -> Option<ClassId> {
+        if subclass == 0 {
+            let c = self.cache.load(Ordering::Relaxed);
+            if (c >> 32) as u32 == v.generation() {
+                return Some(ClassId(c as u32));
+            }
+        }
+        self.resolve(v, kind, subclass)
+    }
+
+    #[cold]
+    fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32) -> Option<ClassId> {
+        let id = v.class_for(
+            &self.key_source(),
+            subclass,
+            kind,
+            Site::Code(self.site),
+            &|| self.base_name(),
+        )?;
+        if subclass == 0 {
+            self.cache.store(
+                ((v.generation() as u64) << 32) | id.0 as u64,
+                Ordering::Relaxed,
+            );
+        }
+        Some(id)
+    }
+
+    /// The class name this lock prints as, in `v`.
+    pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
+        let id = self.class(v, kind, 0)?;
+        v.class_info(id).map(|i| i.display_name)
+    }
+}
+
+/// An acquisition the wrappers describe to the hooks.
+pub(crate) struct Request<'a> {
+    pub map: &'a LockMap,
+    pub instance: usize,
+    pub kind: LockKind,
+    pub mode: Mode,
+    pub subclass: u32,
+    pub nest_lock: Option<InstanceId>,
+    pub site: Option<&'static Location<'static>>,
+}
+
+fn site_of(loc: Option<&'static Location<'static>>) -> Site {
+    loc.map_or(Site::Unknown, Site::Code)
+}
+
+/// Validates a blocking acquisition before the caller blocks. If the report would unwind, the
+/// acquisition is undone first, so the lock is never taken.
+#[inline]
+pub(crate) fn before_lock(req: Request<'_>) {
+    let pending = with_local(|l| {
+        let v = &l.validator;
+        if !v.is_enabled() {
+            return None;
+        }
+        let class = req.map.class(v, req.kind, req.subclass)?;
+        let reports = v.acquire(&mut l.state, acquire_of(&req, class, false));
+        if reports.is_empty() {
+            return None;
+        }
+        if v.panics_on_report() {
+            v.forget(&mut l.state, InstanceId(req.instance as u64));
+        }
+        Some((v.clone(), reports))
+    });
+    Pending(pending.flatten()).dispatch();
+}
+
+/// Records a successful trylock. Dispatch the result after the guard exists, so an unwinding
+/// report releases the lock through the guard.
+#[inline]
+pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
+    let pending = with_local(|l| {
+        let v = &l.validator;
+        if !v.is_enabled() {
+            return None;
+        }
+        let class = req.map.class(v, req.kind, req.subclass)?;
+        let reports = v.acquire(&mut l.state, acquire_of(&req, class, true));
+        (!reports.is_empty()).then(|| (v.clone(), reports))
+    });
+    Pending(pending.flatten())
+}
+
+fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
+    Acquire {
+        class,
+        instance: InstanceId(req.instance as u64),
+        mode: req.mode,
+        trylock,
+        nest_lock: req.nest_lock,
+        kind: req.kind,
+        site: site_of(req.site),
+    }
+}
+
+/// Records a release (any order).
+#[inline]
+pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
+    let instance = InstanceId(instance as u64);
+    let pending = with_local(|l| {
+        if l.state.find(instance).is_none() {
+            // Held in an outer scope, or acquired in a scope that has ended.
+            for (_, s) in l.saved.iter_mut().rev() {
+                if let Some(i) = s.find(instance) {
+                    s.held.remove(i);
+                    return None;
+                }
+            }
+            if let Some(i) = l.orphans.iter().position(|o| *o == instance) {
+                l.orphans.swap_remove(i);
+                return None;
+            }
+        }
+        let v = &l.validator;
+        let class = if v.is_enabled() {
+            map.class(v, kind, 0)
+        } else {
+            None
+        };
+        let reports = v.release(&mut l.state, instance, class, Site::Unknown);
+        (!reports.is_empty()).then(|| (v.clone(), reports))
+    });
+    Pending(pending.flatten()).dispatch();
+}
+
+/// Changes the mode of a held lock (downgrade).
+pub(crate) fn on_mode_change(instance: usize, mode: Mode) {
+    with_local(|l| {
+        l.validator
+            .set_mode(&mut l.state, InstanceId(instance as u64), mode)
+    });
+}
+
+/// Whether this thread holds `instance` (in any mode, `Some(mode)` of the newest entry).
+pub(crate) fn held_mode(instance: usize) -> Option<Mode> {
+    with_local(|l| {
+        let i = l.state.find(InstanceId(instance as u64))?;
+        Some(l.state.held[i].acquire.mode)
+    })
+    .flatten()
+}
+
+/// The validator this thread reports to.
+pub fn current() -> Validator {
+    with_local(|l| l.validator.clone()).unwrap_or_else(|| global().clone())
+}
+
+impl Validator {
+    /// Runs `f` with this thread reporting to `self` (its held locks start empty and are separate
+    /// from the outer validator's). Use it in threads spawned inside [`capture`].
+    ///
+    /// ```
+    /// use lockdep::Mutex;
+    /// use std::sync::Arc;
+    ///
+    /// let reports = lockdep::capture(|| {
+    ///     let v = lockdep::current_validator();
+    ///     let (a, b) = (Arc::new(Mutex::with_name("a", ())), Arc::new(Mutex::with_name("b", ())));
+    ///     let (a2, b2, v2) = (a.clone(), b.clone(), v.clone());
+    ///     std::thread::spawn(move || v2.scope(|| drop((a2.lock(), b2.lock())))).join().unwrap();
+    ///     v.scope(|| drop((b.lock(), a.lock())));
+    /// });
+    /// assert_eq!(reports.len(), 1);
+    /// ```
+    pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Exit;
+        impl Drop for Exit {
+            fn drop(&mut self) {
+                let pending = with_local(|l| {
+                    let (v, s) = l.saved.pop()?;
+                    let mut inner = std::mem::replace(&mut l.state, s);
+                    let inner_validator = std::mem::replace(&mut l.validator, v);
+                    l.orphans
+                        .extend(inner.held.iter().map(|h| h.acquire.instance));
+                    // A scope that ends holding locks is reported like a thread that exits so.
+                    let reports = inner_validator.thread_exit(&mut inner);
+                    (!reports.is_empty()).then_some((inner_validator, reports))
+                });
+                Pending(pending.flatten()).dispatch();
+            }
+        }
+        let _exit = self.push().then_some(Exit);
+        f()
+    }
+
+    /// Makes `self` this thread's validator for the rest of the thread (a thread spawned for a
+    /// test calls it first). Locks it holds when it ends are reported.
+    pub fn enter(&self) {
+        self.push();
+    }
+
+    fn push(&self) -> bool {
+        with_local(|l| {
+            let depth = self.config().max_lock_depth.min(64);
+            let fresh = ThreadState::new(l.state.name.clone(), l.state.id, depth);
+            let outer_state = std::mem::replace(&mut l.state, fresh);
+            let outer_validator = std::mem::replace(&mut l.validator, self.clone());
+            l.saved.push((outer_validator, outer_state));
+        })
+        .is_some()
+    }
+}
+
+/// Runs `f` against a private validator that collects reports instead of panicking, and returns
+/// them. Tests running in parallel threads of one process never see each other's classes or
+/// reports. Threads spawned inside join it with [`Validator::scope`].
+///
+/// ```
+/// use lockdep::{Mutex, ReportKind};
+///
+/// let reports = lockdep::capture(|| {
+///     let a = Mutex::new(1);
+///     let b = Mutex::new(2); // another site: another class
+///     let _ga = a.lock();
+///     let _gb = b.lock();
+/// });
+/// assert!(reports.is_empty());
+/// ```
+pub fn capture(f: impl FnOnce()) -> Vec<Report> {
+    let config = Config {
+        max_chains: 4096,
+        ..global().config().clone()
+    };
+    let v = Validator::with_on_report(config, OnReport::Collect);
+    v.scope(f);
+    v.take_reports()
+}
+
+/// The validator this thread currently reports to (see [`Validator::scope`]).
+pub fn current_validator() -> Validator {
+    current()
+}
+
+/// Annotates a call that may block. Inside a [`SpinLock`](crate::SpinLock) or a
+/// [`non_blocking`] section this is an invalid-wait-context report.
+#[track_caller]
+pub fn might_sleep() {
+    let site = Location::caller();
+    let pending = with_local(|l| {
+        let reports = l.validator.might_sleep(&l.state, Site::Code(site));
+        (!reports.is_empty()).then(|| (l.validator.clone(), reports))
+    });
+    Pending(pending.flatten()).dispatch();
+}
+
+/// Runs `f` as a section that must not block (the analogue of running with interrupts off):
+/// sleeping locks and [`might_sleep`] inside it are reported.
+pub fn non_blocking<R>(f: impl FnOnce() -> R) -> R {
+    struct Exit;
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            with_local(|l| l.state.atomic_depth = l.state.atomic_depth.saturating_sub(1));
+        }
+    }
+    with_local(|l| l.state.atomic_depth += 1);
+    let _exit = Exit;
+    f()
+}
+
+/// Locks whose class and holder lockdep knows: every wrapper in this crate.
+pub trait Lockable: private::Sealed {
+    #[doc(hidden)]
+    fn lock_map(&self) -> (&LockMap, usize, LockKind);
+}
+
+pub(crate) mod private {
+    pub trait Sealed {}
+}
+
+/// Panics unless this thread holds `lock` (the kernel's `lockdep_assert_held`).
+///
+/// ```
+/// let m = lockdep::Mutex::new(0);
+/// let g = m.lock();
+/// lockdep::assert_held(&m);
+/// drop(g);
+/// lockdep::assert_not_held(&m);
+/// ```
+#[track_caller]
+pub fn assert_held(lock: &impl Lockable) {
+    let (map, instance, kind) = lock.lock_map();
+    if held_mode(instance).is_none() && current().is_enabled() {
+        let name = map
+            .class_name(&current(), kind)
+            .unwrap_or_else(|| "?".into());
+        panic!(
+            "lockdep: {name} is not held by this thread (asserted at {})",
+            Location::caller()
+        );
+    }
+}
+
+/// Panics if this thread holds `lock` (the kernel's `lockdep_assert_not_held`).
+#[track_caller]
+pub fn assert_not_held(lock: &impl Lockable) {
+    let (map, instance, kind) = lock.lock_map();
+    if held_mode(instance).is_some() {
+        let name = map
+            .class_name(&current(), kind)
+            .unwrap_or_else(|| "?".into());
+        panic!(
+            "lockdep: {name} is held by this thread (asserted at {})",
+            Location::caller()
+        );
+    }
+}
+
+/// Whether this thread holds `lock`.
+pub fn is_held(lock: &impl Lockable) -> bool {
+    held_mode(lock.lock_map().1).is_some()
+}
+
+/// The class name `lock` reports as (`file:line:col` by default, or its given name).
+pub fn class_name(lock: &impl Lockable) -> String {
+    let (map, _, kind) = lock.lock_map();
+    map.class_name(&current(), kind)
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}

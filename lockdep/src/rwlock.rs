@@ -1,0 +1,549 @@
+//! `RwLock` and `RecursiveRwLock`: parking_lot's reader-writer locks with lockdep's reader rules.
+//!
+//! `RwLock::read` is a non-recursive reader (`r`: it queues behind a *waiting* writer), while
+//! `RecursiveRwLock::read` is a recursive reader (`R`: only a writer that *holds* the lock blocks
+//! it), which decides which cycles are deadlocks. Upgradable reads exclude each other and writers,
+//! so they are validated as exclusive acquisitions.
+
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use lock_api::{RawRwLock as _, RawRwLockTimed as _, RawRwLockUpgrade as _};
+
+use crate::class::{ClassKey, LockKind};
+use crate::held::Mode;
+use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+
+type Inner<const R: bool> = parking_lot::RawRwLock<R>;
+type InnerShared<const R: bool> = <Inner<R> as lock_api::RawRwLock>::SharedGuard;
+type InnerExclusive<const R: bool> = <Inner<R> as lock_api::RawRwLock>::ExclusiveGuard;
+type InnerUpgradable<const R: bool> = <Inner<R> as lock_api::RawRwLockUpgrade>::UpgradableGuard;
+
+/// Proof of a lockdep-tracked acquisition; not `Send` (the held-lock stack is per thread).
+pub struct Held<G> {
+    inner: G,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<G> Held<G> {
+    fn new(inner: G) -> Self {
+        Held {
+            inner,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// The raw lock under [`RwLock`] (`RECURSIVE = false`) and [`RecursiveRwLock`] (`true`).
+pub struct RawRwLock<const RECURSIVE: bool> {
+    inner: Inner<RECURSIVE>,
+    map: LockMap,
+}
+
+impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
+    const READ_MODE: Mode = if RECURSIVE {
+        Mode::ReadRecursive
+    } else {
+        Mode::Read
+    };
+
+    pub(crate) const fn with_map(map: LockMap) -> Self {
+        RawRwLock {
+            inner: <Inner<RECURSIVE> as lock_api::RawRwLock>::INIT,
+            map,
+        }
+    }
+
+    fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    fn request(
+        &self,
+        mode: Mode,
+        subclass: u32,
+        site: Option<&'static Location<'static>>,
+    ) -> Request<'_> {
+        Request {
+            map: &self.map,
+            instance: self.id(),
+            kind: LockKind::RwLock,
+            mode,
+            subclass,
+            nest_lock: None,
+            site,
+        }
+    }
+
+    fn before(&self, mode: Mode, subclass: u32, site: Option<&'static Location<'static>>) {
+        runtime::before_lock(self.request(mode, subclass, site));
+    }
+
+    fn after_try(&self, mode: Mode, site: Option<&'static Location<'static>>) -> runtime::Pending {
+        runtime::after_trylock(self.request(mode, 0, site))
+    }
+
+    fn release(&self) {
+        runtime::on_release(&self.map, self.id(), LockKind::RwLock);
+    }
+
+    /// A timed attempt: validated before blocking, released again on timeout.
+    fn timed<G>(
+        &self,
+        mode: Mode,
+        site: Option<&'static Location<'static>>,
+        attempt: impl FnOnce(&Inner<RECURSIVE>) -> Option<G>,
+    ) -> Option<Held<G>> {
+        self.before(mode, 0, site);
+        match attempt(&self.inner) {
+            Some(g) => Some(Held::new(g)),
+            None => {
+                self.release();
+                None
+            }
+        }
+    }
+
+    fn try_with<G>(
+        &self,
+        mode: Mode,
+        site: Option<&'static Location<'static>>,
+        attempt: impl FnOnce(&Inner<RECURSIVE>) -> Option<G>,
+    ) -> Option<(Held<G>, runtime::Pending)> {
+        let g = attempt(&self.inner)?;
+        Some((Held::new(g), self.after_try(mode, site)))
+    }
+}
+
+// SAFETY: exclusion, ordering and guard states are parking_lot's; the hooks only update this
+// thread's bookkeeping.
+unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = RawRwLock::with_map(LockMap::new(Location::caller(), None, None));
+    type SharedGuard = Held<InnerShared<R>>;
+    type ExclusiveGuard = Held<InnerExclusive<R>>;
+
+    fn lock_shared(&self) -> Self::SharedGuard {
+        self.before(Self::READ_MODE, 0, None);
+        Held::new(self.inner.lock_shared())
+    }
+
+    fn try_lock_shared(&self) -> Option<Self::SharedGuard> {
+        self.try_with(Self::READ_MODE, None, |l| l.try_lock_shared())
+            .map(|(g, p)| {
+                p.dispatch();
+                g
+            })
+    }
+
+    unsafe fn unlock_shared(&self, guard: Self::SharedGuard) {
+        self.release();
+        // SAFETY: the caller passes the state of a shared acquisition of this lock.
+        unsafe { self.inner.unlock_shared(guard.inner) }
+    }
+
+    fn lock_exclusive(&self) -> Self::ExclusiveGuard {
+        self.before(Mode::Write, 0, None);
+        Held::new(self.inner.lock_exclusive())
+    }
+
+    fn try_lock_exclusive(&self) -> Option<Self::ExclusiveGuard> {
+        self.try_with(Mode::Write, None, |l| l.try_lock_exclusive())
+            .map(|(g, p)| {
+                p.dispatch();
+                g
+            })
+    }
+
+    unsafe fn unlock_exclusive(&self, guard: Self::ExclusiveGuard) {
+        self.release();
+        // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
+        unsafe { self.inner.unlock_exclusive(guard.inner) }
+    }
+
+    fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    fn is_locked_exclusive(&self) -> bool {
+        self.inner.is_locked_exclusive()
+    }
+}
+
+// SAFETY: as above.
+unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
+    unsafe fn unlock_shared_fair(&self, guard: Self::SharedGuard) {
+        self.release();
+        // SAFETY: the caller passes the state of a shared acquisition of this lock.
+        unsafe { self.inner.unlock_shared_fair(guard.inner) }
+    }
+
+    unsafe fn unlock_exclusive_fair(&self, guard: Self::ExclusiveGuard) {
+        self.release();
+        // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
+        unsafe { self.inner.unlock_exclusive_fair(guard.inner) }
+    }
+}
+
+// SAFETY: as above.
+unsafe impl<const R: bool> lock_api::RawRwLockDowngrade for RawRwLock<R> {
+    unsafe fn downgrade(&self, guard: Self::ExclusiveGuard) -> Self::SharedGuard {
+        runtime::on_mode_change(self.id(), Self::READ_MODE);
+        // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
+        Held::new(unsafe { self.inner.downgrade(guard.inner) })
+    }
+}
+
+// SAFETY: as above.
+unsafe impl<const R: bool> lock_api::RawRwLockTimed for RawRwLock<R> {
+    type Duration = Duration;
+    type Instant = Instant;
+
+    fn try_lock_shared_for(&self, timeout: Duration) -> Option<Self::SharedGuard> {
+        self.timed(Self::READ_MODE, None, |l| l.try_lock_shared_for(timeout))
+    }
+
+    fn try_lock_shared_until(&self, timeout: Instant) -> Option<Self::SharedGuard> {
+        self.timed(Self::READ_MODE, None, |l| l.try_lock_shared_until(timeout))
+    }
+
+    fn try_lock_exclusive_for(&self, timeout: Duration) -> Option<Self::ExclusiveGuard> {
+        self.timed(Mode::Write, None, |l| l.try_lock_exclusive_for(timeout))
+    }
+
+    fn try_lock_exclusive_until(&self, timeout: Instant) -> Option<Self::ExclusiveGuard> {
+        self.timed(Mode::Write, None, |l| l.try_lock_exclusive_until(timeout))
+    }
+}
+
+// SAFETY: as above. Upgradable holders are tracked as exclusive: they exclude each other and
+// writers, which is what makes them part of a deadlock.
+unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
+    type UpgradableGuard = Held<InnerUpgradable<R>>;
+
+    fn lock_upgradable(&self) -> Self::UpgradableGuard {
+        self.before(Mode::Write, 0, None);
+        Held::new(self.inner.lock_upgradable())
+    }
+
+    fn try_lock_upgradable(&self) -> Option<Self::UpgradableGuard> {
+        self.try_with(Mode::Write, None, |l| l.try_lock_upgradable())
+            .map(|(g, p)| {
+                p.dispatch();
+                g
+            })
+    }
+
+    unsafe fn unlock_upgradable(&self, guard: Self::UpgradableGuard) {
+        self.release();
+        // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
+        unsafe { self.inner.unlock_upgradable(guard.inner) }
+    }
+
+    unsafe fn upgrade(&self, guard: Self::UpgradableGuard) -> Self::ExclusiveGuard {
+        // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
+        Held::new(unsafe { self.inner.upgrade(guard.inner) })
+    }
+
+    unsafe fn try_upgrade(
+        &self,
+        guard: Self::UpgradableGuard,
+    ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
+        unsafe { self.inner.try_upgrade(guard.inner) }
+            .map(Held::new)
+            .map_err(Held::new)
+    }
+}
+
+// SAFETY: as above.
+unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
+    unsafe fn unlock_upgradable_fair(&self, guard: Self::UpgradableGuard) {
+        self.release();
+        // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
+        unsafe { self.inner.unlock_upgradable_fair(guard.inner) }
+    }
+}
+
+// SAFETY: as above.
+unsafe impl<const R: bool> lock_api::RawRwLockUpgradeDowngrade for RawRwLock<R> {
+    unsafe fn downgrade_upgradable(&self, guard: Self::UpgradableGuard) -> Self::SharedGuard {
+        runtime::on_mode_change(self.id(), Self::READ_MODE);
+        // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
+        Held::new(unsafe { self.inner.downgrade_upgradable(guard.inner) })
+    }
+
+    unsafe fn downgrade_to_upgradable(&self, guard: Self::ExclusiveGuard) -> Self::UpgradableGuard {
+        // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
+        Held::new(unsafe { self.inner.downgrade_to_upgradable(guard.inner) })
+    }
+}
+
+// SAFETY: as above.
+unsafe impl<const R: bool> lock_api::RawRwLockUpgradeTimed for RawRwLock<R> {
+    fn try_lock_upgradable_for(&self, timeout: Duration) -> Option<Self::UpgradableGuard> {
+        self.timed(Mode::Write, None, |l| l.try_lock_upgradable_for(timeout))
+    }
+
+    fn try_lock_upgradable_until(&self, timeout: Instant) -> Option<Self::UpgradableGuard> {
+        self.timed(Mode::Write, None, |l| l.try_lock_upgradable_until(timeout))
+    }
+
+    unsafe fn try_upgrade_for(
+        &self,
+        guard: Self::UpgradableGuard,
+        timeout: Duration,
+    ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
+        unsafe { self.inner.try_upgrade_for(guard.inner, timeout) }
+            .map(Held::new)
+            .map_err(Held::new)
+    }
+
+    unsafe fn try_upgrade_until(
+        &self,
+        guard: Self::UpgradableGuard,
+        timeout: Instant,
+    ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
+        unsafe { self.inner.try_upgrade_until(guard.inner, timeout) }
+            .map(Held::new)
+            .map_err(Held::new)
+    }
+}
+
+macro_rules! rwlock_type {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $recursive:literal, $read:ident, $write:ident, $upgradable:ident,
+        $mapped_read:ident, $mapped_write:ident
+    ) => {
+        $(#[$doc])*
+        pub struct $name<T: ?Sized> {
+            inner: lock_api::RwLock<RawRwLock<$recursive>, T>,
+        }
+
+        /// A read guard; all of `lock_api`'s guard functions work.
+        pub type $read<'a, T> = lock_api::RwLockReadGuard<'a, RawRwLock<$recursive>, T>;
+        /// A write guard (`downgrade` turns it into a read guard on the held-lock stack too).
+        pub type $write<'a, T> = lock_api::RwLockWriteGuard<'a, RawRwLock<$recursive>, T>;
+        /// An upgradable read guard (tracked as exclusive).
+        pub type $upgradable<'a, T> =
+            lock_api::RwLockUpgradableReadGuard<'a, RawRwLock<$recursive>, T>;
+        /// A read guard of part of the data.
+        pub type $mapped_read<'a, T> = lock_api::MappedRwLockReadGuard<'a, RawRwLock<$recursive>, T>;
+        /// A write guard of part of the data.
+        pub type $mapped_write<'a, T> =
+            lock_api::MappedRwLockWriteGuard<'a, RawRwLock<$recursive>, T>;
+
+        impl<T> $name<T> {
+            /// A lock whose class is this call's site.
+            #[track_caller]
+            pub const fn new(val: T) -> Self {
+                let map = LockMap::new(Location::caller(), None, None);
+                $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
+            }
+
+            /// A lock whose class is this call's site, printed as `name`.
+            #[track_caller]
+            pub const fn with_name(name: &'static str, val: T) -> Self {
+                let map = LockMap::new(Location::caller(), Some(name), None);
+                $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
+            }
+
+            /// A lock of the class of `key`.
+            #[track_caller]
+            pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
+                let map = LockMap::new(Location::caller(), None, Some(key));
+                $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
+            }
+
+            /// Consumes the lock and returns its data.
+            pub fn into_inner(self) -> T {
+                self.inner.into_inner()
+            }
+        }
+
+        impl<T: ?Sized> $name<T> {
+            fn raw(&self) -> &RawRwLock<$recursive> {
+                // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
+                unsafe { self.inner.raw() }
+            }
+
+            /// Acquires shared access, validating the order first.
+            #[track_caller]
+            pub fn read(&self) -> $read<'_, T> {
+                let raw = self.raw();
+                raw.before(RawRwLock::<$recursive>::READ_MODE, 0, Some(Location::caller()));
+                let g = Held::new(raw.inner.lock_shared());
+                // SAFETY: `g` is a shared acquisition just made.
+                unsafe { self.inner.make_read_guard_unchecked(g) }
+            }
+
+            /// Acquires exclusive access, validating the order first.
+            #[track_caller]
+            pub fn write(&self) -> $write<'_, T> {
+                self.write_nested(0)
+            }
+
+            /// Acquires exclusive access as subclass `subclass` (deliberate same-class nesting).
+            #[track_caller]
+            pub fn write_nested(&self, subclass: u32) -> $write<'_, T> {
+                let raw = self.raw();
+                raw.before(Mode::Write, subclass, Some(Location::caller()));
+                let g = Held::new(raw.inner.lock_exclusive());
+                // SAFETY: `g` is an exclusive acquisition just made.
+                unsafe { self.inner.make_write_guard_unchecked(g) }
+            }
+
+            /// Acquires an upgradable read, validated as exclusive.
+            #[track_caller]
+            pub fn upgradable_read(&self) -> $upgradable<'_, T> {
+                let raw = self.raw();
+                raw.before(Mode::Write, 0, Some(Location::caller()));
+                let g = Held::new(raw.inner.lock_upgradable());
+                // SAFETY: `g` is an upgradable acquisition just made.
+                unsafe { self.inner.make_upgradable_guard_unchecked(g) }
+            }
+
+            /// Shared access if available now (a trylock: no dependency ends in it).
+            #[track_caller]
+            pub fn try_read(&self) -> Option<$read<'_, T>> {
+                let site = Some(Location::caller());
+                let mode = RawRwLock::<$recursive>::READ_MODE;
+                let (g, p) = self.raw().try_with(mode, site, |l| l.try_lock_shared())?;
+                // SAFETY: `g` is a shared acquisition just made.
+                let guard = unsafe { self.inner.make_read_guard_unchecked(g) };
+                p.dispatch();
+                Some(guard)
+            }
+
+            /// Exclusive access if available now.
+            #[track_caller]
+            pub fn try_write(&self) -> Option<$write<'_, T>> {
+                let site = Some(Location::caller());
+                let (g, p) = self.raw().try_with(Mode::Write, site, |l| l.try_lock_exclusive())?;
+                // SAFETY: `g` is an exclusive acquisition just made.
+                let guard = unsafe { self.inner.make_write_guard_unchecked(g) };
+                p.dispatch();
+                Some(guard)
+            }
+
+            /// An upgradable read if available now.
+            #[track_caller]
+            pub fn try_upgradable_read(&self) -> Option<$upgradable<'_, T>> {
+                let site = Some(Location::caller());
+                let (g, p) = self.raw().try_with(Mode::Write, site, |l| l.try_lock_upgradable())?;
+                // SAFETY: `g` is an upgradable acquisition just made.
+                let guard = unsafe { self.inner.make_upgradable_guard_unchecked(g) };
+                p.dispatch();
+                Some(guard)
+            }
+
+            /// Shared access within `timeout` (validated like [`read`](Self::read)).
+            #[track_caller]
+            pub fn try_read_for(&self, timeout: Duration) -> Option<$read<'_, T>> {
+                let mode = RawRwLock::<$recursive>::READ_MODE;
+                let g = self.raw().timed(mode, Some(Location::caller()), |l| l.try_lock_shared_for(timeout))?;
+                // SAFETY: `g` is a shared acquisition just made.
+                Some(unsafe { self.inner.make_read_guard_unchecked(g) })
+            }
+
+            /// Shared access before `deadline`.
+            #[track_caller]
+            pub fn try_read_until(&self, deadline: Instant) -> Option<$read<'_, T>> {
+                let mode = RawRwLock::<$recursive>::READ_MODE;
+                let g = self.raw().timed(mode, Some(Location::caller()), |l| l.try_lock_shared_until(deadline))?;
+                // SAFETY: `g` is a shared acquisition just made.
+                Some(unsafe { self.inner.make_read_guard_unchecked(g) })
+            }
+
+            /// Exclusive access within `timeout` (validated like [`write`](Self::write)).
+            #[track_caller]
+            pub fn try_write_for(&self, timeout: Duration) -> Option<$write<'_, T>> {
+                let g = self.raw().timed(Mode::Write, Some(Location::caller()), |l| l.try_lock_exclusive_for(timeout))?;
+                // SAFETY: `g` is an exclusive acquisition just made.
+                Some(unsafe { self.inner.make_write_guard_unchecked(g) })
+            }
+
+            /// Exclusive access before `deadline`.
+            #[track_caller]
+            pub fn try_write_until(&self, deadline: Instant) -> Option<$write<'_, T>> {
+                let g = self.raw().timed(Mode::Write, Some(Location::caller()), |l| l.try_lock_exclusive_until(deadline))?;
+                // SAFETY: `g` is an exclusive acquisition just made.
+                Some(unsafe { self.inner.make_write_guard_unchecked(g) })
+            }
+
+            /// Whether any thread holds it now.
+            pub fn is_locked(&self) -> bool {
+                self.inner.is_locked()
+            }
+
+            /// Whether a writer holds it now.
+            pub fn is_locked_exclusive(&self) -> bool {
+                self.inner.is_locked_exclusive()
+            }
+
+            /// The data, through exclusive access.
+            pub fn get_mut(&mut self) -> &mut T {
+                self.inner.get_mut()
+            }
+
+            /// A raw pointer to the data.
+            pub fn data_ptr(&self) -> *mut T {
+                self.inner.data_ptr()
+            }
+        }
+
+        impl<T: Default> Default for $name<T> {
+            #[track_caller]
+            fn default() -> Self {
+                $name::new(T::default())
+            }
+        }
+
+        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.inner.fmt(f)
+            }
+        }
+
+        impl<T: ?Sized> Sealed for $name<T> {}
+        impl<T: ?Sized> Lockable for $name<T> {
+            fn lock_map(&self) -> (&LockMap, usize, LockKind) {
+                let raw = self.raw();
+                (&raw.map, raw.id(), LockKind::RwLock)
+            }
+        }
+    };
+}
+
+rwlock_type! {
+    /// A reader-writer lock whose readers are *non-recursive* (`r`): a reader queues behind a
+    /// waiting writer, so a thread that reads twice can deadlock against a writer in between.
+    ///
+    /// ```
+    /// let l = lockdep::RwLock::new(5);
+    /// assert_eq!(*l.read(), 5);
+    /// *l.write() += 1;
+    /// assert_eq!(*l.read(), 6);
+    /// ```
+    RwLock, false, RwLockReadGuard, RwLockWriteGuard, RwLockUpgradableReadGuard,
+    MappedRwLockReadGuard, MappedRwLockWriteGuard
+}
+
+rwlock_type! {
+    /// A reader-writer lock whose readers are *recursive* (`R`): only a writer that holds the
+    /// lock blocks them, so reading twice is fine and fewer cycles are deadlocks.
+    ///
+    /// ```
+    /// let l = lockdep::RecursiveRwLock::new(5);
+    /// let a = l.read();
+    /// let b = l.read(); // recursive read: allowed
+    /// assert_eq!(*a + *b, 10);
+    /// ```
+    RecursiveRwLock, true, RecursiveRwLockReadGuard, RecursiveRwLockWriteGuard,
+    RecursiveRwLockUpgradableReadGuard, MappedRecursiveRwLockReadGuard,
+    MappedRecursiveRwLockWriteGuard
+}

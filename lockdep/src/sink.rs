@@ -1,0 +1,60 @@
+//! Where reports go: panic, log, a buffer, or a user callback.
+
+use std::sync::Arc;
+
+use crate::report::Report;
+
+/// What the validator does with each report.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum OnReport {
+    /// Panic with the report text (the default: a test that deadlocks in theory fails now).
+    /// While the thread is already panicking or exiting, reports are logged instead.
+    Panic,
+    /// Print the report to stderr and emit a `tracing` warning with structured fields.
+    Log,
+    /// Keep reports in the validator's buffer ([`Validator::take_reports`](crate::Validator::take_reports)).
+    Collect,
+    /// Call a function (outside every internal lock; it may take lockdep locks itself).
+    Callback(Arc<dyn Fn(&Report) + Send + Sync>),
+}
+
+impl std::fmt::Debug for OnReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OnReport::Panic => "Panic",
+            OnReport::Log => "Log",
+            OnReport::Collect => "Collect",
+            OnReport::Callback(_) => "Callback",
+        })
+    }
+}
+
+impl OnReport {
+    /// `LOCKDEP_ON_REPORT=panic|log|collect`; panic when unset or unknown (the latter with a warning).
+    pub fn from_env() -> Self {
+        match std::env::var("LOCKDEP_ON_REPORT").as_deref() {
+            Ok("log") => OnReport::Log,
+            Ok("collect") => OnReport::Collect,
+            Ok("panic") | Err(_) => OnReport::Panic,
+            Ok(other) => {
+                eprintln!(
+                    "lockdep: ignoring LOCKDEP_ON_REPORT={other:?}: expected panic, log or collect"
+                );
+                OnReport::Panic
+            }
+        }
+    }
+}
+
+/// Emits the structured `tracing` event every report produces.
+pub(crate) fn trace_event(report: &Report) {
+    tracing::warn!(
+        target: "lockdep",
+        kind = report.kind().as_str(),
+        classes = ?report.classes(),
+        thread = %report.thread.name,
+        "{}",
+        report.title()
+    );
+}

@@ -1,0 +1,781 @@
+//! The validator: classes, the dependency graph and the known-chain set, and the rules that turn
+//! acquisitions and releases into reports.
+//!
+//! It is driven by [`Acquire`] values and a caller-owned [`ThreadState`], so the in-process lock
+//! wrappers and `lockcheck replay` run exactly the same code.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use parking_lot::{Mutex as RawMutex, RwLock as RawRwLock};
+
+use crate::chain::{ChainCache, Inserted};
+use crate::class::{
+    ClassId, ClassInfo, ClassRegistry, KeySource, LockKind, Site, WAIT_INVALID, WAIT_MAX,
+    WAIT_SLEEP, WAIT_SPIN,
+};
+use crate::config::{self, Config};
+use crate::graph::{DepGraph, DepTypes, Witness};
+use crate::held::{Acquire, HeldLock, InstanceId, Mode, ThreadState, next_chain_key};
+use crate::report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+use crate::sink::{self, OnReport};
+
+static GENERATIONS: AtomicU32 = AtomicU32::new(1);
+
+/// A lock-dependency validator: one class graph and everything learnt about it.
+///
+/// Most programs use the process-wide one implicitly. Tests get a private one from
+/// [`capture`](crate::capture); threads they spawn join it with [`Validator::scope`].
+///
+/// ```
+/// use lockdep::{Acquire, LockKind, Mode, Site, ThreadState, Validator, InstanceId};
+///
+/// // Driving the validator directly, as `lockcheck replay` does.
+/// let v = Validator::new(lockdep::Config::default());
+/// let a = v.class_named("A", LockKind::Mutex).unwrap();
+/// let b = v.class_named("B", LockKind::Mutex).unwrap();
+/// let acq = |class, id| Acquire {
+///     class, instance: InstanceId(id), mode: Mode::Write, trylock: false,
+///     nest_lock: None, kind: LockKind::Mutex, site: Site::Unknown,
+/// };
+/// let mut t1 = ThreadState::new("t1", 1, 8);
+/// assert!(v.acquire(&mut t1, acq(a, 1)).is_empty());
+/// assert!(v.acquire(&mut t1, acq(b, 2)).is_empty());
+/// v.release(&mut t1, InstanceId(2), Some(b), Site::Unknown);
+/// v.release(&mut t1, InstanceId(1), Some(a), Site::Unknown);
+/// let mut t2 = ThreadState::new("t2", 2, 8);
+/// v.acquire(&mut t2, acq(b, 2));
+/// let reports = v.acquire(&mut t2, acq(a, 1));
+/// assert_eq!(reports[0].kind(), lockdep::ReportKind::CircularDependency);
+/// ```
+#[derive(Clone)]
+pub struct Validator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) generation: u32,
+    config: Config,
+    enabled: AtomicBool,
+    classes: RawRwLock<ClassRegistry>,
+    graph: RawMutex<GraphState>,
+    chains: ChainCache,
+    on_report: RawRwLock<OnReport>,
+    collected: RawMutex<Vec<Report>>,
+}
+
+#[derive(Default)]
+struct GraphState {
+    graph: DepGraph,
+    // Signatures of problems already reported: each is reported once.
+    reported: HashSet<(ReportKind, Vec<ClassId>)>,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("generation", &self.inner.generation)
+            .field("enabled", &self.is_enabled())
+            .field("classes", &self.class_count())
+            .field("dependencies", &self.dependency_count())
+            .finish()
+    }
+}
+
+impl Validator {
+    /// A fresh validator with its own graph, reporting by panicking.
+    pub fn new(config: Config) -> Self {
+        Self::with_on_report(config, OnReport::Panic)
+    }
+
+    /// A fresh validator with a chosen report destination.
+    pub fn with_on_report(config: Config, on_report: OnReport) -> Self {
+        let chains = ChainCache::new(config.max_chains);
+        Validator {
+            inner: Arc::new(Inner {
+                generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
+                chains,
+                config,
+                enabled: AtomicBool::new(true),
+                classes: RawRwLock::new(ClassRegistry::default()),
+                graph: RawMutex::new(GraphState::default()),
+                on_report: RawRwLock::new(on_report),
+                collected: RawMutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether it still validates (a limit report or [`set_enabled`](Self::set_enabled) stops it).
+    #[inline]
+    pub fn is_enabled(&self) -> bool {
+        self.inner.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns validation on or off at run time; off costs one predictable branch per operation.
+    pub fn set_enabled(&self, on: bool) {
+        self.inner.enabled.store(on, Ordering::Relaxed);
+    }
+
+    /// Changes where reports go.
+    pub fn set_on_report(&self, on_report: OnReport) {
+        *self.inner.on_report.write() = on_report;
+    }
+
+    /// Takes the reports collected so far (with [`OnReport::Collect`]).
+    pub fn take_reports(&self) -> Vec<Report> {
+        std::mem::take(&mut *self.inner.collected.lock())
+    }
+
+    /// Number of classes registered.
+    pub fn class_count(&self) -> usize {
+        self.inner.classes.read().len()
+    }
+
+    /// Number of class dependencies recorded.
+    pub fn dependency_count(&self) -> usize {
+        self.inner.graph.lock().graph.edge_count()
+    }
+
+    /// Number of validated chains.
+    pub fn chain_count(&self) -> usize {
+        self.inner.chains.len()
+    }
+
+    /// Everything known about a class.
+    pub fn class_info(&self, class: ClassId) -> Option<ClassInfo> {
+        let reg = self.inner.classes.read();
+        (class.index() < reg.len()).then(|| reg.get(class).clone())
+    }
+
+    /// Every recorded dependency as `(from, to, types, first seen)`.
+    pub fn dependencies(&self) -> Vec<(ClassId, ClassId, DepTypes, Arc<Witness>)> {
+        let g = self.inner.graph.lock();
+        g.graph
+            .edges()
+            .map(|(a, b, t, w)| (a, b, t, w.clone()))
+            .collect()
+    }
+
+    pub(crate) fn generation(&self) -> u32 {
+        self.inner.generation
+    }
+
+    /// The class of locks keyed by `key` (registered on first use). `None` once the class limit
+    /// ran out (a report says so) or the validator is off.
+    pub fn class_for(
+        &self,
+        key: &KeySource,
+        subclass: u32,
+        kind: LockKind,
+        init_site: Site,
+        base_name: &dyn Fn() -> Arc<str>,
+    ) -> Option<ClassId> {
+        if let Some(id) = self.inner.classes.read().lookup(key, subclass) {
+            return Some(id);
+        }
+        if !self.is_enabled() {
+            return None;
+        }
+        let max = self.inner.config.max_classes;
+        let result = self
+            .inner
+            .classes
+            .write()
+            .register(key, subclass, base_name, kind, init_site, max);
+        match result {
+            Ok(id) => {
+                self.inner.graph.lock().graph.ensure_node(id);
+                Some(id)
+            }
+            Err(_) => {
+                let report = self.limit_report(
+                    None,
+                    "MAX_LOCKDEP_KEYS",
+                    self.inner.config.max_classes,
+                    config::ENV_CLASSES,
+                );
+                self.dispatch(report.into_iter().collect());
+                None
+            }
+        }
+    }
+
+    /// The class named `name` (traces: one class per name).
+    pub fn class_named(&self, name: &str, kind: LockKind) -> Option<ClassId> {
+        let key = KeySource::Name(name.into());
+        self.class_for(&key, 0, kind, Site::Unknown, &|| Arc::from(name))
+    }
+
+    // ----- the rules -----
+
+    /// Validates an acquisition and pushes it on `thread`'s stack. Blocking locks call this
+    /// *before* blocking, trylocks after succeeding. Returns the reports to [`dispatch`](Self::dispatch).
+    pub fn acquire(&self, thread: &mut ThreadState, acquire: Acquire) -> Vec<Report> {
+        let mut reports = Vec::new();
+        if !self.is_enabled() {
+            return reports;
+        }
+        if thread.held.len() >= self.inner.config.max_lock_depth {
+            reports.extend(self.limit_report(
+                Some(thread),
+                "MAX_LOCK_DEPTH",
+                self.inner.config.max_lock_depth,
+                config::ENV_DEPTH,
+            ));
+            return reports;
+        }
+        if !acquire.trylock {
+            self.check_wait_context(thread, Some(&acquire), &mut reports);
+        }
+        let mut nest_held = false;
+        if let Some(nest) = acquire.nest_lock {
+            match thread.find(nest) {
+                Some(_) => nest_held = true,
+                None => self.nest_lock_report(thread, &acquire, nest, &mut reports),
+            }
+        }
+        // Same-class acquisitions under a held nest lock merge into the top entry, so a thread may
+        // take more of them than the depth limit.
+        if nest_held
+            && let Some(top) = thread.held.last_mut()
+            && top.acquire.class == acquire.class
+            && top.acquire.nest_lock == acquire.nest_lock
+        {
+            // Counts every merged acquisition, the first included (0 = a plain entry).
+            top.references = top.references.max(1) + 1;
+            return reports;
+        }
+        let key = next_chain_key(thread.chain_key, acquire.class, acquire.mode);
+        if !acquire.trylock && !self.inner.chains.contains(key) {
+            self.validate(thread, &thread.held, &acquire, key, &mut reports);
+        }
+        thread.held.push(HeldLock {
+            acquire,
+            prev_chain_key: thread.chain_key,
+            references: 0,
+        });
+        thread.chain_key = key;
+        reports
+    }
+
+    /// Removes `instance` from `thread`'s stack (any position). `class` lets merged nest-lock
+    /// entries be found. A lock the thread does not hold is a bad-unlock-balance report.
+    pub fn release(
+        &self,
+        thread: &mut ThreadState,
+        instance: InstanceId,
+        class: Option<ClassId>,
+        site: Site,
+    ) -> Vec<Report> {
+        let mut reports = Vec::new();
+        let pos = thread.find(instance).or_else(|| {
+            let c = class?;
+            thread
+                .held
+                .iter()
+                .rposition(|h| h.references > 0 && h.acquire.class == c)
+        });
+        let Some(i) = pos else {
+            if self.is_enabled() {
+                self.unlock_imbalance_report(thread, instance, class, site, &mut reports);
+            }
+            return reports;
+        };
+        if thread.held[i].references > 0 {
+            thread.held[i].references -= 1;
+            if thread.held[i].references > 0 {
+                return reports;
+            }
+        }
+        self.remove_at(thread, i, &mut reports);
+        reports
+    }
+
+    /// Drops entry `i` and re-acquires the entries above it, as lockdep's `reacquire_held_locks`:
+    /// their chain keys change and their new chains are validated.
+    fn remove_at(&self, thread: &mut ThreadState, i: usize, reports: &mut Vec<Report>) {
+        let mut key = thread.held[i].prev_chain_key;
+        thread.held.remove(i);
+        for j in i..thread.held.len() {
+            thread.held[j].prev_chain_key = key;
+            let a = &thread.held[j].acquire;
+            let next = next_chain_key(key, a.class, a.mode);
+            if self.is_enabled() && !a.trylock && !self.inner.chains.contains(next) {
+                let a = a.clone();
+                self.validate(thread, &thread.held[..j], &a, next, reports);
+            }
+            key = next;
+        }
+        thread.chain_key = key;
+    }
+
+    /// Undoes the most recent acquisition of `instance` without any check (a report is about to
+    /// unwind the acquiring call, so the lock will never be taken).
+    pub fn forget(&self, thread: &mut ThreadState, instance: InstanceId) {
+        if let Some(i) = thread.find(instance) {
+            if thread.held[i].references > 1 {
+                thread.held[i].references -= 1;
+            } else {
+                let mut sink = Vec::new();
+                self.remove_at(thread, i, &mut sink);
+            }
+        }
+    }
+
+    /// Changes how a held lock is held (write → read downgrade, upgradable → write).
+    pub fn set_mode(&self, thread: &mut ThreadState, instance: InstanceId, mode: Mode) {
+        if let Some(i) = thread.find(instance)
+            && thread.held[i].acquire.mode != mode
+        {
+            thread.held[i].acquire.mode = mode;
+            // Rebuild the chain keys from this entry up, as a re-acquisition would.
+            let mut key = thread.held[i].prev_chain_key;
+            for h in &mut thread.held[i..] {
+                h.prev_chain_key = key;
+                key = next_chain_key(key, h.acquire.class, h.acquire.mode);
+            }
+            thread.chain_key = key;
+        }
+    }
+
+    /// A call that may block (I/O, channel receive, `Condvar::wait`): reported when the thread is
+    /// inside a spin lock or a non-blocking section.
+    pub fn might_sleep(&self, thread: &ThreadState, site: Site) -> Vec<Report> {
+        let mut reports = Vec::new();
+        if self.is_enabled() {
+            let _ = site;
+            self.check_wait_context(thread, None, &mut reports);
+        }
+        reports
+    }
+
+    /// The thread is ending: locks it still holds are reported.
+    pub fn thread_exit(&self, thread: &mut ThreadState) -> Vec<Report> {
+        let mut reports = Vec::new();
+        if self.is_enabled() && !thread.held.is_empty() {
+            let reg = self.inner.classes.read();
+            let held = held_refs(&reg, thread);
+            let sig: Vec<ClassId> = thread.held.iter().map(|h| h.acquire.class).collect();
+            drop(reg);
+            if self.first_time(ReportKind::LocksHeldAtExit, sig) {
+                reports.push(self.base_report(ReportKind::LocksHeldAtExit, thread, held));
+            }
+        }
+        thread.held.clear();
+        thread.chain_key = crate::held::INITIAL_CHAIN_KEY;
+        reports
+    }
+
+    /// Sends reports where [`OnReport`] says. Call it outside any state borrowed from the
+    /// validator: callbacks may take lockdep locks, and the panic mode unwinds.
+    pub fn dispatch(&self, reports: Vec<Report>) {
+        if reports.is_empty() {
+            return;
+        }
+        let on_report = self.inner.on_report.read().clone();
+        let mut to_panic = None;
+        for report in reports {
+            sink::trace_event(&report);
+            match &on_report {
+                OnReport::Collect => self.inner.collected.lock().push(report),
+                OnReport::Log => eprintln!("{report}"),
+                OnReport::Callback(f) => f(&report),
+                OnReport::Panic => {
+                    let exiting = report.kind == ReportKind::LocksHeldAtExit;
+                    if std::thread::panicking() || exiting || to_panic.is_some() {
+                        eprintln!("{report}");
+                    } else {
+                        to_panic = Some(report);
+                    }
+                }
+            }
+        }
+        if let Some(report) = to_panic {
+            panic!("lockdep: {}\n{report}", report.title());
+        }
+    }
+
+    /// Whether [`dispatch`](Self::dispatch) would unwind on a report.
+    pub fn panics_on_report(&self) -> bool {
+        matches!(*self.inner.on_report.read(), OnReport::Panic) && !std::thread::panicking()
+    }
+
+    // ----- slow path -----
+
+    /// Checks a new chain: recursive locking, then a dependency from the nearest held
+    /// non-trylock lock (and every trylock above it) to the new one, each cycle-checked.
+    fn validate(
+        &self,
+        thread: &ThreadState,
+        below: &[HeldLock],
+        next: &Acquire,
+        key: u64,
+        reports: &mut Vec<Report>,
+    ) {
+        let mut state = self.inner.graph.lock();
+        let mut add_dependencies = true;
+
+        // Recursive locking: the class is already held.
+        for (i, h) in below.iter().enumerate() {
+            if h.acquire.class != next.class {
+                continue;
+            }
+            if next.mode == Mode::ReadRecursive && h.acquire.mode.is_read() {
+                continue;
+            }
+            if let Some(nest) = next.nest_lock
+                && below[..i].iter().any(|n| n.acquire.instance == nest)
+            {
+                add_dependencies = false;
+                continue;
+            }
+            let sig = vec![next.class];
+            if first_time(&mut state, ReportKind::RecursiveLocking, sig) {
+                drop(state);
+                reports.push(self.conflict_report(
+                    ReportKind::RecursiveLocking,
+                    thread,
+                    below,
+                    next,
+                    &h.acquire,
+                    Vec::new(),
+                    None,
+                ));
+                state = self.inner.graph.lock();
+            }
+            add_dependencies = false;
+            break;
+        }
+
+        if add_dependencies {
+            for prev in below.iter().rev() {
+                let p = &prev.acquire;
+                if p.class != next.class {
+                    let types = DepTypes::of(p.mode, next.mode);
+                    let known = state.graph.edge_types(p.class, next.class);
+                    if !known.is_some_and(|k| k.contains(types)) {
+                        let path = state.graph.strong_path(
+                            next.class,
+                            next.mode == Mode::ReadRecursive,
+                            p.class,
+                            p.mode == Mode::Write,
+                        );
+                        match path {
+                            Some(path) => {
+                                let mut sig: Vec<ClassId> = path.iter().map(|s| s.from).collect();
+                                sig.push(p.class);
+                                sig.sort();
+                                sig.dedup();
+                                if first_time(&mut state, ReportKind::CircularDependency, sig) {
+                                    drop(state);
+                                    let chain = self.chain_links(&path);
+                                    reports.push(self.conflict_report(
+                                        ReportKind::CircularDependency,
+                                        thread,
+                                        below,
+                                        next,
+                                        p,
+                                        chain,
+                                        Some(types),
+                                    ));
+                                    state = self.inner.graph.lock();
+                                }
+                            }
+                            None if known.is_none()
+                                && state.graph.edge_count() >= self.inner.config.max_edges =>
+                            {
+                                drop(state);
+                                reports.extend(self.limit_report(
+                                    Some(thread),
+                                    "MAX_LOCKDEP_ENTRIES",
+                                    self.inner.config.max_edges,
+                                    config::ENV_EDGES,
+                                ));
+                                return;
+                            }
+                            None => {
+                                let backtraces = self.inner.config.backtraces;
+                                state.graph.add(p.class, next.class, types, || Witness {
+                                    thread: thread.name.clone(),
+                                    from_site: p.site.clone(),
+                                    to_site: next.site.clone(),
+                                    from_mode: p.mode,
+                                    to_mode: next.mode,
+                                    backtrace: backtraces.then(capture_backtrace),
+                                });
+                            }
+                        }
+                    }
+                }
+                if !p.trylock {
+                    break;
+                }
+            }
+        }
+        drop(state);
+        if self.inner.chains.insert(key) == Inserted::Full {
+            reports.extend(self.limit_report(
+                Some(thread),
+                "MAX_LOCKDEP_CHAINS",
+                self.inner.config.max_chains,
+                config::ENV_CHAINS,
+            ));
+        }
+    }
+
+    /// Wait-context rule: nothing may wait for longer than the context it runs in allows
+    /// (a sleeping lock or a blocking call inside a spin lock or a non-blocking section).
+    fn check_wait_context(
+        &self,
+        thread: &ThreadState,
+        next: Option<&Acquire>,
+        reports: &mut Vec<Report>,
+    ) {
+        let wanted = next.map_or(WAIT_SLEEP, |a| a.kind.wait_type());
+        if wanted == WAIT_INVALID {
+            return;
+        }
+        let mut context = if thread.in_atomic() {
+            WAIT_SPIN
+        } else {
+            WAIT_MAX
+        };
+        let mut culprit = None;
+        for h in &thread.held {
+            let w = h.acquire.kind.wait_type();
+            if w != WAIT_INVALID && w < context {
+                context = w;
+                culprit = Some(h.acquire.class);
+            }
+        }
+        if wanted <= context {
+            return;
+        }
+        let mut sig: Vec<ClassId> = culprit.into_iter().collect();
+        if let Some(a) = next {
+            sig.push(a.class);
+        }
+        if !self.first_time(ReportKind::InvalidWaitContext, sig) {
+            return;
+        }
+        let reg = self.inner.classes.read();
+        let held = held_refs(&reg, thread);
+        let acquiring = next.map(|a| lock_ref(&reg, a));
+        drop(reg);
+        let mut r = self.base_report(ReportKind::InvalidWaitContext, thread, held);
+        r.acquiring = acquiring;
+        r.context_wait = Some(context);
+        reports.push(r);
+    }
+
+    fn nest_lock_report(
+        &self,
+        thread: &ThreadState,
+        next: &Acquire,
+        nest: InstanceId,
+        reports: &mut Vec<Report>,
+    ) {
+        if !self.first_time(ReportKind::NestedLockNotTaken, vec![next.class]) {
+            return;
+        }
+        let reg = self.inner.classes.read();
+        let held = held_refs(&reg, thread);
+        let acquiring = lock_ref(&reg, next);
+        drop(reg);
+        let mut r = self.base_report(ReportKind::NestedLockNotTaken, thread, held);
+        r.held_lock = Some(LockRef {
+            name: format!("nest lock {:#x}", nest.0).into(),
+            instance: nest,
+            site: Site::Unknown,
+            ..acquiring.clone()
+        });
+        r.acquiring = Some(acquiring);
+        reports.push(r);
+    }
+
+    fn unlock_imbalance_report(
+        &self,
+        thread: &ThreadState,
+        instance: InstanceId,
+        class: Option<ClassId>,
+        site: Site,
+        reports: &mut Vec<Report>,
+    ) {
+        let reg = self.inner.classes.read();
+        let held = held_refs(&reg, thread);
+        let (name, kind) = match class {
+            Some(c) if c.index() < reg.len() => {
+                let info = reg.get(c);
+                (info.display_name.clone(), info.kind)
+            }
+            _ => (Arc::from(format!("{:#x}", instance.0)), LockKind::Mutex),
+        };
+        drop(reg);
+        let mut r = self.base_report(ReportKind::BadUnlockBalance, thread, held);
+        r.acquiring = Some(LockRef {
+            class: class.unwrap_or(ClassId(u32::MAX)),
+            name,
+            instance,
+            mode: Mode::Write,
+            trylock: false,
+            kind,
+            site,
+        });
+        reports.push(r);
+    }
+
+    /// Reports an exhausted limit once and stops validating.
+    fn limit_report(
+        &self,
+        thread: Option<&ThreadState>,
+        name: &'static str,
+        value: usize,
+        env_var: &'static str,
+    ) -> Option<Report> {
+        if !self.inner.enabled.swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        let (thread_ref, held) = match thread {
+            Some(t) => {
+                let reg = self.inner.classes.read();
+                (
+                    ThreadRef {
+                        name: t.name.clone(),
+                        id: t.id,
+                    },
+                    held_refs(&reg, t),
+                )
+            }
+            None => (
+                ThreadRef {
+                    name: current_thread_name(),
+                    id: 0,
+                },
+                Vec::new(),
+            ),
+        };
+        Some(Report {
+            kind: ReportKind::LimitExceeded,
+            thread: thread_ref,
+            acquiring: None,
+            held_lock: None,
+            chain: Vec::new(),
+            new_dependency: None,
+            held,
+            context_wait: None,
+            limit: Some(LimitInfo {
+                name,
+                value,
+                env_var,
+            }),
+            backtrace: self.current_backtrace(),
+        })
+    }
+
+    fn first_time(&self, kind: ReportKind, sig: Vec<ClassId>) -> bool {
+        first_time(&mut self.inner.graph.lock(), kind, sig)
+    }
+
+    fn base_report(&self, kind: ReportKind, thread: &ThreadState, held: Vec<LockRef>) -> Report {
+        Report {
+            kind,
+            thread: ThreadRef {
+                name: thread.name.clone(),
+                id: thread.id,
+            },
+            acquiring: None,
+            held_lock: None,
+            chain: Vec::new(),
+            new_dependency: None,
+            held,
+            context_wait: None,
+            limit: None,
+            backtrace: self.current_backtrace(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn conflict_report(
+        &self,
+        kind: ReportKind,
+        thread: &ThreadState,
+        below: &[HeldLock],
+        next: &Acquire,
+        prev: &Acquire,
+        chain: Vec<ChainLink>,
+        new_dependency: Option<DepTypes>,
+    ) -> Report {
+        let reg = self.inner.classes.read();
+        let held = below.iter().map(|h| lock_ref(&reg, &h.acquire)).collect();
+        let acquiring = lock_ref(&reg, next);
+        let held_lock = lock_ref(&reg, prev);
+        drop(reg);
+        let mut r = self.base_report(kind, thread, held);
+        r.acquiring = Some(acquiring);
+        r.held_lock = Some(held_lock);
+        r.chain = chain;
+        r.new_dependency = new_dependency;
+        r
+    }
+
+    fn chain_links(&self, path: &[crate::graph::PathStep]) -> Vec<ChainLink> {
+        let reg = self.inner.classes.read();
+        path.iter()
+            .map(|s| ChainLink {
+                from: reg.get(s.from).display_name.clone(),
+                to: reg.get(s.to).display_name.clone(),
+                types: s.types,
+                first_seen: s.witness.clone(),
+            })
+            .collect()
+    }
+
+    fn current_backtrace(&self) -> Option<Arc<str>> {
+        self.inner.config.backtraces.then(capture_backtrace)
+    }
+}
+
+fn first_time(state: &mut GraphState, kind: ReportKind, sig: Vec<ClassId>) -> bool {
+    state.reported.insert((kind, sig))
+}
+
+fn lock_ref(reg: &ClassRegistry, a: &Acquire) -> LockRef {
+    let name = if a.class.index() < reg.len() {
+        reg.get(a.class).display_name.clone()
+    } else {
+        Arc::from("<unregistered>")
+    };
+    LockRef {
+        class: a.class,
+        name,
+        instance: a.instance,
+        mode: a.mode,
+        trylock: a.trylock,
+        kind: a.kind,
+        site: a.site.clone(),
+    }
+}
+
+fn held_refs(reg: &ClassRegistry, thread: &ThreadState) -> Vec<LockRef> {
+    thread
+        .held
+        .iter()
+        .map(|h| lock_ref(reg, &h.acquire))
+        .collect()
+}
+
+fn capture_backtrace() -> Arc<str> {
+    std::backtrace::Backtrace::force_capture()
+        .to_string()
+        .into()
+}
+
+fn current_thread_name() -> Arc<str> {
+    std::thread::current().name().unwrap_or("unnamed").into()
+}
