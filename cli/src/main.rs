@@ -4,13 +4,22 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use lockcheck::output::Format;
+use lockcheck::parse::{ParseOptions, run};
 
 #[derive(Parser)]
 #[command(name = "lockcheck", version, about = "Find, explain and replay lockdep reports")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Dot,
 }
 
 #[derive(Subcommand)]
@@ -20,6 +29,15 @@ enum Command {
         /// Log files to read (`-` for standard input).
         #[arg(required = true)]
         inputs: Vec<String>,
+        /// Output format: text, json (JSON Lines, one object per report) or dot (Graphviz).
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+        /// Group reports by title with counts instead of printing each one.
+        #[arg(long)]
+        summary: bool,
+        /// Print every extracted section (chain stacks, held locks, backtrace, evidence).
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Re-run recorded lock traces (or chains reconstructed from kernel splats) through the validator.
     Replay {
@@ -38,7 +56,28 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Parse { .. } | Command::Replay { .. } | Command::Graph { .. } => {
+        Command::Parse {
+            inputs,
+            format,
+            summary,
+            verbose,
+        } => {
+            let opts = ParseOptions {
+                inputs,
+                format: match format {
+                    FormatArg::Text => Format::Text,
+                    FormatArg::Json => Format::Json,
+                    FormatArg::Dot => Format::Dot,
+                },
+                summary,
+                verbose,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut err = std::io::stderr();
+            ExitCode::from(run(&opts, &mut out, &mut err).exit_code())
+        }
+        Command::Replay { .. } | Command::Graph { .. } => {
             eprintln!("lockcheck: this subcommand is not available in this build yet");
             ExitCode::from(2)
         }

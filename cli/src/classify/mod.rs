@@ -1,0 +1,83 @@
+//! Classification: a verdict per report, decided by the first matching rule of a
+//! data-driven table ([`RULES`]), each documented in `docs/classification.md`.
+//!
+//! ```
+//! use lockcheck::{classify, splat};
+//! let log = "WARNING: possible recursive locking detected\n\
+//!            6.6.0 #1 Not tainted\n\
+//!            --------------------------------------------\n\
+//!            kworker/1:1/32 is trying to acquire lock:\n\
+//!            ffff888005ac8400 (&ei->lock){+.+.}-{3:3}, at: foo+0x1/0x2\n\
+//!            \n\
+//!            but task is already holding lock:\n\
+//!            ffff888005ac8800 (&ei->lock){+.+.}-{3:3}, at: bar+0x1/0x2\n";
+//! let reports = splat::parse_str("log", log);
+//! assert_eq!(reports[0].verdict.rule, "same-class-two-instances");
+//! assert_eq!(reports[0].verdict.label.as_str(), "likely_false_positive");
+//! # let _ = classify::RULES;
+//! ```
+
+mod rules;
+
+use crate::report::{Kind, Label, Report, Verdict};
+
+pub use rules::{FrameRole, GENERIC_CLASS_PATTERNS, KNOWN_SEQCOUNT_SITES, READER_FRAMES};
+
+/// What earlier reports of the same input tell the classifier.
+#[derive(Debug, Default, Clone)]
+pub struct Context {
+    /// Start line and kind of every earlier report in this input.
+    pub earlier: Vec<(usize, Kind)>,
+}
+
+/// What a rule found.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The verdict label.
+    pub label: Label,
+    /// Plain-English explanation.
+    pub explanation: String,
+    /// (input line, note) pairs.
+    pub evidence: Vec<(usize, String)>,
+}
+
+/// One classification rule.
+pub struct Rule {
+    /// Stable id (section anchor in docs/classification.md).
+    pub id: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Kinds the rule looks at.
+    pub kinds: &'static [Kind],
+    /// The check.
+    pub check: fn(&Report, &Context) -> Option<Finding>,
+}
+
+pub use rules::RULES;
+
+/// Classify `report`, setting `report.verdict`.
+pub fn classify(report: &mut Report, ctx: &Context) {
+    let mut verdict = Verdict::default();
+    for rule in RULES {
+        if !rule.kinds.contains(&report.kind) {
+            continue;
+        }
+        if let Some(f) = (rule.check)(report, ctx) {
+            verdict = Verdict {
+                label: f.label,
+                rule: rule.id.to_string(),
+                explanation: f.explanation,
+                evidence: f
+                    .evidence
+                    .into_iter()
+                    .filter(|(l, _)| *l > 0)
+                    .map(|(line, note)| crate::report::Evidence { line, note })
+                    .collect(),
+                notes: Vec::new(),
+            };
+            break;
+        }
+    }
+    verdict.notes = rules::notes(report);
+    report.verdict = verdict;
+}

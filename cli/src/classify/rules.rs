@@ -1,0 +1,958 @@
+//! The rule table and the data it is driven by.
+
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexSet};
+
+use super::{Context, Finding, Rule};
+use crate::report::{ChainEntry, Frame, Kind, Label, LockRef, Report};
+use crate::splat::stack::canonical_class;
+
+/// Class names derived from an initialiser's parameter or a macro local: every lock
+/// initialised through the same helper shares the class.
+pub const GENERIC_CLASS_PATTERNS: &[&str] = &[
+    r"^&s->",
+    r"^&____s->",
+    r"^&x->",
+    r"^&l->",
+    r"^&lock->",
+    r"^&sem->",
+    r"^&mutex->",
+    r"^&m->",
+    r"^&obj->",
+    r"^lock#\d+$",
+    r"^&xa->xa_lock",
+    r"\[i\]",
+];
+
+/// Frames that read a seqcount (zero-length recursive-read acquisitions).
+pub const READER_FRAMES: &[&str] = &[
+    "seqcount_lockdep_reader_access",
+    "read_seqcount_begin",
+    "__read_seqcount_begin",
+    "raw_read_seqcount_begin",
+    "read_seqcount_retry",
+    "read_seqbegin",
+    "read_seqbegin_or_lock",
+    "read_seqbegin_or_lock_irqsave",
+    "read_mems_allowed_begin",
+    "read_mems_allowed_retry",
+    "u64_stats_fetch_begin",
+    "zone_span_seqbegin",
+    "zonelist_iter_begin",
+];
+
+/// Whether a known site reads or writes its seqcount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameRole {
+    /// Reader (`read_seqcount_begin` and friends).
+    Read,
+    /// Writer (holds the write section).
+    Write,
+}
+
+/// Functions known to access one particular seqcount/seqlock: (function, object, role).
+/// Used to name the object behind a conflated class; the code paths themselves come
+/// from the stacks in the log.
+pub const KNOWN_SEQCOUNT_SITES: &[(&str, &str, FrameRole)] = &[
+    ("read_mems_allowed_begin", "current->mems_allowed_seq", FrameRole::Read),
+    ("read_mems_allowed_retry", "current->mems_allowed_seq", FrameRole::Read),
+    ("cpuset_change_task_nodemask", "tsk->mems_allowed_seq", FrameRole::Write),
+    ("set_mems_allowed", "current->mems_allowed_seq", FrameRole::Write),
+    ("__exit_signal", "sig->stats_lock", FrameRole::Write),
+    ("thread_group_cputime", "sig->stats_lock", FrameRole::Read),
+    ("do_task_stat", "sig->stats_lock", FrameRole::Read),
+    ("zone_span_writelock", "zone->span_seqlock", FrameRole::Write),
+    ("zone_span_seqbegin", "zone->span_seqlock", FrameRole::Read),
+    ("__build_all_zonelists", "zonelist_update_seq", FrameRole::Write),
+    ("zonelist_iter_begin", "zonelist_update_seq", FrameRole::Read),
+    ("netdev_copy_name", "netdev_rename_lock", FrameRole::Read),
+    ("netdev_get_name", "netdev_rename_lock", FrameRole::Read),
+    ("dev_change_name", "netdev_rename_lock", FrameRole::Write),
+    ("__d_move", "rename_lock", FrameRole::Write),
+    ("d_move", "rename_lock", FrameRole::Write),
+];
+
+/// Lock primitives, lockdep internals and seqcount accessors: frames that say *how* a
+/// lock was taken, not *which code* took it.
+static PRIMITIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:lock_acquire|__lock_acquire|lock_acquired|lock_sync|check_prevs?_add|validate_chain",
+        r"|check_noncircular|check_deadlock|check_irq_usage|check_wait_context|print_\w+|mark_\w+",
+        r"|lockdep_\w+|__?raw_\w+|_raw_\w+|do_raw_\w+|raw_spin_\w+|spin_\w+|__spin_\w+|rt_spin_\w+",
+        r"|read_lock\w*|write_lock\w*|read_unlock\w*|write_unlock\w*|queued_\w+",
+        r"|mutex_\w+|__mutex_\w+|rt_mutex_\w+|ww_mutex_\w+|down|down_\w+|__down\w*|up_\w+",
+        r"|rwsem_\w+|__rwsem\w*|percpu_down_\w+|__percpu_down\w+|percpu_rwsem_\w+",
+        r"|lock_sock\w*|release_sock|local_lock\w*|lock_map_acquire\w*|rcu_lock_acquire",
+        r"|might_lock\w*|seqcount_lockdep_reader_access|read_seqcount_\w+|__read_seqcount_\w+",
+        r"|raw_read_seqcount\w*|read_seqbegin\w*|do_write_seqcount_\w+|write_seqcount_\w+",
+        r"|write_seqlock\w*|__write_seqlock\w*|seqprop_\w+|_atomic_dec_and_lock\w*|atomic_dec_and_\w+",
+        r"|fs_reclaim_acquire|__fs_reclaim_acquire|might_alloc|__might_sleep|___might_sleep",
+        r"|save_trace|stack_trace_save\w*|arch_stack_walk|kernel_text_address|__kernel_text_address)$"
+    ))
+    .unwrap()
+});
+
+static GENERIC: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(GENERIC_CLASS_PATTERNS).unwrap());
+static STATIC_LOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_.]*$").unwrap());
+
+fn is_primitive(f: &Frame) -> bool {
+    f.base_function().is_some_and(|n| PRIMITIVE.is_match(n))
+}
+
+fn is_reader(f: &Frame) -> bool {
+    f.base_function().is_some_and(|n| READER_FRAMES.contains(&n))
+}
+
+fn known_site(f: &Frame) -> Option<(&'static str, FrameRole)> {
+    let n = f.base_function()?;
+    KNOWN_SEQCOUNT_SITES
+        .iter()
+        .find(|(name, _, _)| *name == n)
+        .map(|(_, o, r)| (*o, *r))
+}
+
+/// Whether a class name is generic (shared by every lock initialised through one helper).
+pub fn is_generic_class(class: &str) -> bool {
+    GENERIC.is_match(&canonical_class(class))
+}
+
+fn first_user(frames: &[Frame]) -> Option<(usize, &Frame)> {
+    frames
+        .iter()
+        .enumerate()
+        .find(|(_, f)| !is_primitive(f) && !f.unreliable && (f.function.is_some() || f.file.is_some()))
+}
+
+fn fname(f: &Frame) -> String {
+    f.base_function()
+        .map(str::to_string)
+        .or_else(|| f.file.clone().map(|file| format!("{file}:{}", f.line.unwrap_or(0))))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn path_of(frames: &[Frame], from: usize, n: usize) -> String {
+    frames
+        .iter()
+        .skip(from)
+        .filter(|f| !f.unreliable)
+        .take(n)
+        .map(fname)
+        .collect::<Vec<_>>()
+        .join(" <- ")
+}
+
+fn entry_for<'a>(r: &'a Report, name: &str) -> Option<&'a ChainEntry> {
+    r.chain.iter().find(|e| e.lock.name == name)
+}
+
+fn out_entry_for<'a>(r: &'a Report, name: &str) -> Option<&'a ChainEntry> {
+    let edge = r.cycle.iter().find(|e| e.from == name)?;
+    r.chain_entry(edge.chain_entry)
+}
+
+fn lock_line(l: &Option<LockRef>) -> usize {
+    l.as_ref().map(|l| l.input_line).unwrap_or(0)
+}
+
+fn cycle_text(r: &Report) -> String {
+    if r.locks.is_empty() {
+        return String::new();
+    }
+    let mut v = r.locks.clone();
+    v.push(r.locks[0].clone());
+    v.join(" -> ")
+}
+
+// ---------------------------------------------------------------- the rules
+
+fn after_first_report(r: &Report, ctx: &Context) -> Option<Finding> {
+    let (line, kind) = ctx
+        .earlier
+        .iter()
+        .find(|(_, k)| *k != Kind::SuspiciousRcuUsage && *k != Kind::SleepingInAtomic)?;
+    Some(Finding {
+        label: Label::LikelyFalsePositive,
+        explanation: format!(
+            "This lockdep internal warning comes after the {kind} report at line {line} of the same \
+             log. The first report turns lockdep off (debug_locks_off), and internal consistency \
+             checks that fire afterwards are consequences of that state, not a separate locking bug. \
+             Look at the first report.{}",
+            r.message.as_ref().map(|m| format!(" (message: {m})")).unwrap_or_default()
+        ),
+        evidence: vec![(*line, "the earlier report".into()), (r.line, "this warning".into())],
+    })
+}
+
+fn lockdep_capacity(r: &Report, _: &Context) -> Option<Finding> {
+    let m = r.message.clone().unwrap_or_default();
+    if !(m.contains("MAX_") || r.banner.contains("too low")) {
+        return None;
+    }
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "Lockdep ran out of a fixed-size table ({}). This is not a locking bug: lockdep is now \
+             off for the rest of the boot. Raise the matching CONFIG_LOCKDEP_*_BITS, or look for \
+             code that registers lock classes without bound (dynamic keys never unregistered).",
+            if m.is_empty() { r.banner.clone() } else { m }
+        ),
+        evidence: vec![(r.line, "capacity warning".into())],
+    })
+}
+
+fn lockdep_internal(r: &Report, _: &Context) -> Option<Finding> {
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "An internal lockdep consistency check fired ({}). It turns lockdep off; the cause may \
+             be a locking API misuse (unlocking a lock not held, downgrading a read lock, a corrupted \
+             lock object) or memory corruption. The frame the title names is where to start.",
+            r.message.clone().unwrap_or_else(|| r.banner.clone())
+        ),
+        evidence: vec![(r.line, "internal warning".into())],
+    })
+}
+
+fn rcu_after_lockdep_off(r: &Report, _: &Context) -> Option<Finding> {
+    if r.debug_locks != Some(false) {
+        return None;
+    }
+    Some(Finding {
+        label: Label::LikelyFalsePositive,
+        explanation: "The report prints debug_locks = 0: lockdep was already off, so it no longer \
+                      knows which locks (or RCU read-side sections) are held and the \"suspicious\" \
+                      check can fire on correct code (the kernel itself prints \"Possible false \
+                      positive due to lockdep disabling\")."
+            .into(),
+        evidence: vec![(r.line, "suspicious RCU usage with lockdep already off".into())],
+    })
+}
+
+/// Class conflation: a generic class reached through different objects/code paths.
+fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
+    for entry in &r.chain {
+        let name = &entry.lock.name;
+        if !is_generic_class(&entry.lock.class) {
+            continue;
+        }
+        let into = entry_for(r, name)?;
+        let Some(out) = out_entry_for(r, name) else { continue };
+        let (in_i, in_site) = first_user(&into.frames)?;
+        let Some((out_i, out_acq)) = first_user(&out.frames) else { continue };
+        let in_read = into.frames[..in_i].iter().any(is_reader) || is_reader(in_site);
+        let in_known = into.frames.iter().skip(in_i).find_map(known_site);
+        let holders = &out.frames[out_i + 1..];
+        let out_known = holders.iter().find_map(|f| known_site(f).map(|k| (k, f)));
+        let in_fn = fname(in_site);
+        let out_fns: Vec<String> = out.frames.iter().map(fname).collect();
+        let different = match (in_known, &out_known) {
+            (Some((a, _)), Some(((b, _), _))) => a != *b,
+            _ => !out_fns.contains(&in_fn),
+        };
+        if !different {
+            continue;
+        }
+        let out_to = r
+            .cycle
+            .iter()
+            .find(|e| e.from == *name)
+            .map(|e| e.to.clone())
+            .unwrap_or_default();
+        let into_from = r
+            .cycle
+            .iter()
+            .find(|e| e.to == *name)
+            .map(|e| e.from.clone())
+            .unwrap_or_default();
+        let seq = entry.lock.class.contains("seq");
+        let (holder_desc, holder_line) = match &out_known {
+            Some(((obj, role), f)) => (
+                format!(
+                    "`{}` ({} on `{obj}`)",
+                    fname(f),
+                    if *role == FrameRole::Write { "write side" } else { "read side" }
+                ),
+                f.input_line,
+            ),
+            None => (
+                format!("one of `{}`'s callers ({})", fname(out_acq), path_of(holders, 0, 4)),
+                holders.first().map(|f| f.input_line).unwrap_or(out.input_line),
+            ),
+        };
+        let in_desc = match in_known {
+            Some((obj, role)) => format!(
+                "`{in_fn}` ({} on `{obj}`)",
+                if role == FrameRole::Read || in_read { "read side" } else { "write side" }
+            ),
+            None => format!(
+                "`{in_fn}`{}",
+                if in_read { " (a seqcount read)" } else { "" }
+            ),
+        };
+        let explanation = format!(
+            "The cycle {cycle} passes through `{name}`, a class named after an initialiser's \
+             parameter, so every lock initialised through that helper shares it{shared}. The two \
+             edges reach it from different code paths: {holder_desc} held it while `{acq}` took \
+             `{out_to}` (chain entry #{od}, {opath}); {in_desc} acquired it while `{into_from}` was \
+             held (chain entry #{id}, {ipath}). These are different objects under one class, so \
+             lockdep's class-level cycle need not exist between real instances. The usual fix is a \
+             separate class per init site{fix}.",
+            cycle = cycle_text(r),
+            shared = if seq { " (here: different seqcounts)" } else { "" },
+            acq = fname(out_acq),
+            od = out.depth,
+            opath = path_of(&out.frames, out_i, 5),
+            id = into.depth,
+            ipath = path_of(&into.frames, in_i, 5),
+            fix = if seq {
+                " (as upstream did for seqcounts in 267580db047e, \"seqlock: Unbreak lockdep\")"
+            } else {
+                " (lockdep_set_class, or a macro initialiser)"
+            },
+        );
+        let mut evidence = vec![
+            (out.input_line, format!("edge {name} -> {out_to} recorded here")),
+            (holder_line, format!("{name} held by this path")),
+            (in_site.input_line, format!("{name} acquired by `{in_fn}`")),
+            (into.input_line, format!("edge {into_from} -> {name} recorded here")),
+        ];
+        if let Some(a) = &r.acquiring {
+            evidence.push((a.input_line, "lock being acquired".into()));
+        }
+        evidence.push((lock_line(&r.held), "lock already held".into()));
+        return Some(Finding {
+            label: Label::LikelyFalsePositive,
+            explanation,
+            evidence,
+        });
+    }
+    None
+}
+
+/// A cycle that closes only through a seqcount read access.
+fn seqcount_reader_edge(r: &Report, _: &Context) -> Option<Finding> {
+    for e in &r.chain {
+        let Some((ui, user)) = first_user(&e.frames) else { continue };
+        let reader = e.frames[..=ui].iter().find(|f| is_reader(f));
+        let zero_wait = e.lock.wait.is_some_and(|w| w.inner == 0 && w.outer == 0);
+        let Some(rf) = reader else { continue };
+        let edge = r.cycle.iter().find(|c| c.chain_entry == e.depth)?;
+        let explanation = format!(
+            "The cycle {cycle} closes through edge {from} -> {to}, recorded by a seqcount *read* \
+             (`{rd}` in `{user}`, chain entry #{d}){wait}. A seqcount reader never holds the \
+             seqcount and never blocks its writer; it only retries. This cycle can hang only if the \
+             reader spins on the very instance whose writer is itself waiting for `{from}`, which \
+             needs the same object on both sides. Check that the writer of this seqcount never \
+             waits for `{from}`.",
+            cycle = cycle_text(r),
+            from = edge.from,
+            to = edge.to,
+            rd = fname(rf),
+            user = fname(user),
+            d = e.depth,
+            wait = if zero_wait { " — `{0:0}`: a plain seqcount map" } else { "" },
+        );
+        return Some(Finding {
+            label: Label::LikelyFalsePositive,
+            explanation,
+            evidence: vec![
+                (e.input_line, format!("edge {} -> {} (reader)", edge.from, edge.to)),
+                (rf.input_line, "seqcount read access".into()),
+            ],
+        });
+    }
+    None
+}
+
+fn read_only_usage(l: &LockRef) -> bool {
+    let Some(u) = &l.usage else { return false };
+    let c: Vec<char> = u.chars().collect();
+    c.len() >= 4 && c[0] == '.' && c[2] == '.' && (c[1] != '.' || c[3] != '.')
+}
+
+fn same_class_two_instances(r: &Report, _: &Context) -> Option<Finding> {
+    let (a, h) = (r.acquiring.as_ref()?, r.held.as_ref()?);
+    let (aa, ha) = (a.address.as_ref()?, h.address.as_ref()?);
+    if aa == ha || aa.contains("ptrval") {
+        return None;
+    }
+    Some(Finding {
+        label: Label::LikelyFalsePositive,
+        explanation: format!(
+            "`{name}` is acquired at {aa} (`{asite}`) while another lock of the same class at {ha} \
+             (`{hsite}`) is held. Two different instances of one class nested: lockdep cannot tell \
+             them apart without an annotation, so this is most likely a missing nesting annotation \
+             (`*_nested()` subclass, `*_nest_lock()`, or a lock-order comparison function) rather \
+             than a deadlock. It is real only if two tasks can nest the same two objects in \
+             opposite orders.",
+            name = a.name,
+            asite = a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+            hsite = h.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+        ),
+        evidence: vec![
+            (a.input_line, format!("acquiring instance {aa}")),
+            (h.input_line, format!("held instance {ha}")),
+        ],
+    })
+}
+
+fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
+    let (a, h) = (r.acquiring.as_ref()?, r.held.as_ref()?);
+    let (aa, ha) = (a.address.as_ref()?, h.address.as_ref()?);
+    if aa != ha {
+        return None;
+    }
+    let read = read_only_usage(a) && read_only_usage(h);
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: if read {
+            format!(
+                "The same instance of `{}` ({aa}) is taken again for reading while already read-held \
+                 (`{}` then `{}`). Its readers are not recursive: a writer queued between the two \
+                 read acquisitions blocks the second one, and the writer waits for the first — a \
+                 real deadlock whenever a writer can come in (for sb_writers: a filesystem freeze).",
+                a.name,
+                h.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+                a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+            )
+        } else {
+            format!(
+                "The same lock instance `{}` ({aa}) is acquired while already held by this task \
+                 (first at `{}`, again at `{}`): a self-deadlock on a non-recursive lock.",
+                a.name,
+                h.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+                a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+            )
+        },
+        evidence: vec![
+            (h.input_line, "first acquisition (held)".into()),
+            (a.input_line, "second acquisition of the same address".into()),
+        ],
+    })
+}
+
+fn recursion_no_address(r: &Report, _: &Context) -> Option<Finding> {
+    let a = r.acquiring.as_ref()?;
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "`{}` is acquired while a lock of the same class is held, but this kernel did not print \
+             instance addresses, so one object taken twice (a real self-deadlock) cannot be told \
+             from two objects of one class (a missing nesting annotation).",
+            a.name
+        ),
+        evidence: vec![(a.input_line, "acquiring".into())],
+    })
+}
+
+fn workqueue_flush(r: &Report, _: &Context) -> Option<Finding> {
+    let wq = r
+        .locks
+        .iter()
+        .find(|l| l.starts_with("(wq_completion)") || l.starts_with("(work_completion)"))?;
+    let what = if wq.starts_with("(wq_completion)") {
+        format!(
+            "`{wq}` stands for the workqueue `{}` itself: flush_workqueue()/destroy_workqueue() \
+             \"acquire\" it and every work item on it runs \"under\" it",
+            wq.trim_start_matches("(wq_completion)")
+        )
+    } else {
+        format!(
+            "`{wq}` stands for one work item: flush_work()/cancel_work_sync() \"acquire\" it and \
+             its work function runs \"under\" it"
+        )
+    };
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "The cycle {} goes through a workqueue annotation. {what}. The cycle therefore says that \
+             some code waits for the work while holding a lock that the work itself needs — a real \
+             deadlock whenever the work is pending at that moment.",
+            cycle_text(r)
+        ),
+        evidence: vec![(lock_line(&r.acquiring), "lock being acquired".into())],
+    })
+}
+
+fn fs_reclaim(r: &Report, _: &Context) -> Option<Finding> {
+    if !r.locks.iter().any(|l| l == "fs_reclaim") {
+        return None;
+    }
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "The cycle {} goes through `fs_reclaim`, lockdep's stand-in for memory reclaim: one \
+             edge is an allocation that may enter reclaim while holding a lock, the other is reclaim \
+             (a shrinker or writeback) taking that lock. Real if the allocation can recurse into \
+             that filesystem or driver (fix: GFP_NOFS/NOIO or memalloc_nofs_save()); a false \
+             positive if reclaim can only reach other instances (another superblock, another \
+             device) that share the class.",
+            cycle_text(r)
+        ),
+        evidence: vec![(lock_line(&r.acquiring), "lock being acquired".into())],
+    })
+}
+
+fn printk_under_scheduler_lock(r: &Report, _: &Context) -> Option<Finding> {
+    let console = r.locks.iter().find(|l| {
+        l.contains("console_sem") || l.as_str() == "console_owner" || l.contains("port_lock") || l.as_str() == "console_lock"
+    })?;
+    let sched = r.locks.iter().find(|l| {
+        let c = canonical_class(l);
+        c.starts_with("&rq->") || c == "&p->pi_lock" || c.starts_with("&base->lock") || c.contains("pi_lock")
+    })?;
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "`{console}` (console output) and `{sched}` (scheduler/timer internals) are in one \
+             cycle: printk() was called with `{sched}` held, and the console path wakes up tasks, \
+             which takes `{sched}`. This is the classic printk-under-scheduler-lock deadlock; use \
+             printk_deferred() (or the nbcon consoles) in that path."
+        ),
+        evidence: vec![
+            (lock_line(&r.acquiring), "lock being acquired".into()),
+            (lock_line(&r.held), "lock already held".into()),
+        ],
+    })
+}
+
+fn insufficient_data(r: &Report, _: &Context) -> Option<Finding> {
+    if !r.cycle.is_empty() {
+        return None;
+    }
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "The report is {}: the dependency chain needed to judge the cycle is missing{}.",
+            if r.truncated { "cut off" } else { "incomplete" },
+            r.corrupted.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+        evidence: vec![(r.line, "report start".into())],
+    })
+}
+
+fn global_locks(r: &Report, _: &Context) -> Option<Finding> {
+    if r.locks.is_empty()
+        || !r
+            .locks
+            .iter()
+            .all(|l| STATIC_LOCK.is_match(l) && !is_generic_class(l))
+    {
+        return None;
+    }
+    let evidence = r
+        .cycle
+        .iter()
+        .map(|e| (e.input_line, format!("edge {} -> {}", e.from, e.to)))
+        .collect();
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "Every class in the cycle {} is a single statically defined lock (one instance per \
+             class), so the class-level cycle is an instance-level cycle: two tasks following the \
+             recorded paths can deadlock.",
+            cycle_text(r)
+        ),
+        evidence,
+    })
+}
+
+fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
+    let evidence = r
+        .cycle
+        .iter()
+        .map(|e| {
+            let site = r
+                .chain_entry(e.chain_entry)
+                .and_then(|c| first_user(&c.frames).map(|(_, f)| fname(f)))
+                .unwrap_or_default();
+            (e.input_line, format!("edge {} -> {} taken in {site}", e.from, e.to))
+        })
+        .collect();
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "The cycle {} goes through per-object classes, and nothing in the report shows \
+             whether the edges involve the same objects. It is a real deadlock if one path can hold \
+             a lock of object A while the other holds the next lock of the same objects; check that \
+             the code paths named by each edge can operate on the same objects.",
+            cycle_text(r)
+        ),
+        evidence,
+    })
+}
+
+fn inconsistent_shared_class(r: &Report, _: &Context) -> Option<Finding> {
+    let a = r.acquiring.as_ref()?;
+    if !is_generic_class(&a.class) {
+        return None;
+    }
+    let irq = r.irq.as_ref()?;
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "`{}` is used both {} and {}, but it is a shared class (an array element or an \
+             initialiser parameter): the interrupt-side and the irqs-enabled uses may be different \
+             objects, which cannot deadlock with each other. Real only if the same object is used \
+             both ways.",
+            a.name,
+            irq.usage_from.clone().unwrap_or_default(),
+            irq.usage_to.clone().unwrap_or_default()
+        ),
+        evidence: vec![(a.input_line, "the lock".into())],
+    })
+}
+
+fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
+    let irq = r.irq.as_ref();
+    let state = irq.and_then(|i| i.state.clone()).unwrap_or_else(|| "irq".into());
+    let mut evidence = Vec::new();
+    let explanation = match r.kind {
+        Kind::InconsistentLockState => {
+            let a = r.acquiring.as_ref();
+            let name = a.map(|l| l.name.clone()).unwrap_or_default();
+            let reg = irq.and_then(|i| i.traces.first());
+            if let Some(t) = reg {
+                evidence.push((t.input_line, format!("{} registered here", t.state)));
+            }
+            if let Some(a) = a {
+                evidence.push((a.input_line, "the new usage".into()));
+            }
+            format!(
+                "`{name}` was used {} ({}) and is now used {} ({}). If an interrupt arrives on a CPU \
+                 that holds it with {state} enabled and the handler takes it, that CPU deadlocks on \
+                 itself.",
+                irq.and_then(|i| i.usage_from.clone()).unwrap_or_default(),
+                reg.and_then(|t| first_user(&t.frames).map(|(_, f)| fname(f))).unwrap_or_default(),
+                irq.and_then(|i| i.usage_to.clone()).unwrap_or_default(),
+                a.and_then(|l| l.at.as_ref()).map(|f| f.display()).unwrap_or_default()
+            )
+        }
+        _ => {
+            let safe = irq.and_then(|i| i.safe_lock.as_ref()).map(|l| l.name.clone()).unwrap_or_default();
+            let unsafe_ = irq.and_then(|i| i.unsafe_lock.as_ref()).map(|l| l.name.clone()).unwrap_or_default();
+            for t in irq.map(|i| i.traces.as_slice()).unwrap_or_default() {
+                if t.state.ends_with("-irq-safe") || t.state.ends_with("-irq-unsafe") || t.state.starts_with("IN-") {
+                    evidence.push((t.input_line, format!("{} {}", t.lock.clone().unwrap_or_default(), t.state)));
+                }
+            }
+            if let Some(a) = &r.acquiring {
+                evidence.push((a.input_line, "lock whose state/dependency is new".into()));
+            }
+            format!(
+                "`{safe}` is taken in {state} context and (through the recorded chain) ends up ordered \
+                 before `{unsafe_}`, which is taken with {state} enabled. An interrupt on a CPU that \
+                 holds `{unsafe_}` can spin on `{safe}` while another CPU holding `{safe}` waits for \
+                 `{unsafe_}`. Fix by taking `{unsafe_}` with {state} disabled or breaking the chain."
+            )
+        }
+    };
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation,
+        evidence,
+    })
+}
+
+fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
+    let a = r.acquiring.as_ref()?;
+    let w = a.wait?;
+    let raw_nesting = std::iter::once(Some(w))
+        .chain(r.held_locks.iter().flat_map(|h| h.entries.iter().map(|e| e.lock.wait)))
+        .flatten()
+        .any(|w| w.inner >= 4 || w.outer >= 4)
+        || r.wait_context.is_some_and(|c| c.inner >= 4);
+    let (config, sleep) = if raw_nesting { (3, 4) } else { (2, 3) };
+    let ctx = r.wait_context.map(|c| c.inner).unwrap_or(0);
+    let rt_only = w.inner == config && raw_nesting;
+    let what = if w.inner >= sleep {
+        "a sleeping lock"
+    } else if w.inner == config {
+        "a spinlock_t/rwlock_t (a sleeping lock on PREEMPT_RT)"
+    } else {
+        "a lock"
+    };
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "`{}` ({what}, wait type {}) is taken in a context that allows only wait type {ctx}{}. \
+             {}",
+            a.name,
+            w.inner,
+            if ctx == 2 { " (hardirq or raw_spinlock_t held)" } else { "" },
+            if rt_only {
+                "This is a bug on PREEMPT_RT kernels, where the lock sleeps; on other kernels it \
+                 only matters as an RT portability problem."
+            } else {
+                "This can sleep in atomic context on every kernel."
+            }
+        ),
+        evidence: vec![(a.input_line, "lock and its wait type".into())],
+    })
+}
+
+fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
+    let first_held = r
+        .held_locks
+        .as_ref()
+        .and_then(|h| h.entries.first())
+        .map(|e| e.lock.clone())
+        .or_else(|| r.held.clone());
+    let name = |l: &Option<LockRef>| l.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+    let site = |l: &Option<LockRef>| {
+        l.as_ref()
+            .and_then(|l| l.at.as_ref())
+            .map(|f| f.display())
+            .unwrap_or_default()
+    };
+    let user = first_user(&r.backtrace).map(|(_, f)| fname(f)).unwrap_or_default();
+    let explanation = match r.kind {
+        Kind::HeldLockFreed => format!(
+            "Memory holding the lock `{}` (taken at `{}`) is freed while the lock is held (free path \
+             through `{user}`): a use-after-free of the lock or a missing unlock before the free.",
+            name(&r.held),
+            site(&r.held)
+        ),
+        Kind::BadUnlockBalance => format!(
+            "`{}` is released at `{}` without being held by this task: a double unlock, an unlock on \
+             an error path that never locked, or a lock released by another task than the one that \
+             took it.",
+            name(&r.acquiring),
+            site(&r.acquiring)
+        ),
+        Kind::LockHeldReturningToUser => format!(
+            "The system call returned to user space still holding `{}` (taken at `{}`): an exit \
+             path is missing its unlock.",
+            name(&first_held),
+            site(&first_held)
+        ),
+        Kind::LocksHeldAtExit => format!(
+            "The task reached a point where it must hold no locks (exit or freezing) while holding \
+             `{}` (taken at `{}`): a lock kept across a return to user space or a missing unlock.",
+            name(&first_held),
+            site(&first_held)
+        ),
+        Kind::NestedLockNotTaken => format!(
+            "`{}` is acquired with a nest-lock annotation{} but the nest lock is not held: the \
+             annotation (or the locking) is wrong.",
+            name(&r.acquiring),
+            r.not_holding.as_ref().map(|n| format!(" naming `{n}`")).unwrap_or_default()
+        ),
+        _ => return None,
+    };
+    let mut evidence = vec![(r.line, "report".into())];
+    for l in [&r.acquiring, &r.held, &first_held].into_iter().flatten() {
+        evidence.push((l.input_line, format!("lock {}", l.name)));
+    }
+    evidence.dedup();
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation,
+        evidence,
+    })
+}
+
+fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
+    let user = first_user(&r.backtrace).map(|(_, f)| fname(f)).unwrap_or_default();
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "RCU's lockdep check fired{}: an RCU-protected pointer is used without the read lock or \
+             update-side lock the accessor requires, or the task blocks inside an RCU read-side \
+             critical section (in `{user}`).",
+            r.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+        ),
+        evidence: vec![(r.line, "report".into())],
+    })
+}
+
+fn sleeping_in_atomic(r: &Report, _: &Context) -> Option<Finding> {
+    let user = first_user(&r.backtrace).map(|(_, f)| fname(f)).unwrap_or_default();
+    let held: Vec<String> = r
+        .held_locks
+        .iter()
+        .flat_map(|h| h.entries.iter().map(|e| e.lock.name.clone()))
+        .collect();
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "A function that may sleep{} was called from atomic context (from `{user}`){}. This is a \
+             real bug: sleeping there can deadlock or corrupt scheduler state.",
+            r.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default(),
+            if held.is_empty() {
+                String::new()
+            } else {
+                format!(" while holding {}", held.join(", "))
+            }
+        ),
+        evidence: vec![(r.line, "report".into())],
+    })
+}
+
+/// Observations that do not decide a verdict.
+pub fn notes(r: &Report) -> Vec<String> {
+    let mut v = Vec::new();
+    let all_locks = r
+        .held_locks
+        .iter()
+        .flat_map(|h| h.entries.iter().map(|e| e.lock.name.as_str()))
+        .chain(r.locks.iter().map(String::as_str));
+    let mut novalidate = false;
+    for l in all_locks {
+        if l == "&dev->mutex" && !novalidate {
+            novalidate = true;
+            v.push(
+                "`&dev->mutex` is a novalidate class: lockdep records no dependencies through it, \
+                 so orderings involving device locks are invisible in this report."
+                    .to_string(),
+            );
+        }
+    }
+    if r.truncated {
+        v.push("The report is incomplete; the verdict rests on the part that was read.".into());
+    }
+    if r.kernel.as_ref().is_some_and(|k| k.tainted) {
+        v.push("The kernel was tainted when the report fired.".into());
+    }
+    v
+}
+
+const CIRCULAR: &[Kind] = &[Kind::CircularDependency];
+
+/// The rule table, in the order rules are tried.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "after-first-report",
+        summary: "lockdep internal warning after an earlier report: a consequence, not a bug",
+        kinds: &[Kind::LockdepInternalWarning],
+        check: after_first_report,
+    },
+    Rule {
+        id: "lockdep-capacity",
+        summary: "lockdep ran out of a table: not a locking bug",
+        kinds: &[Kind::LockdepInternalWarning],
+        check: lockdep_capacity,
+    },
+    Rule {
+        id: "lockdep-internal",
+        summary: "internal lockdep check fired",
+        kinds: &[Kind::LockdepInternalWarning],
+        check: lockdep_internal,
+    },
+    Rule {
+        id: "rcu-after-lockdep-off",
+        summary: "suspicious RCU usage printed with debug_locks = 0",
+        kinds: &[Kind::SuspiciousRcuUsage],
+        check: rcu_after_lockdep_off,
+    },
+    Rule {
+        id: "class-conflation",
+        summary: "cycle through a generic class reached from different objects or code paths",
+        kinds: CIRCULAR,
+        check: class_conflation,
+    },
+    Rule {
+        id: "seqcount-reader-edge",
+        summary: "cycle closes only through a seqcount read access",
+        kinds: &[Kind::CircularDependency, Kind::IrqSafeUnsafeOrder, Kind::IrqLockInversion],
+        check: seqcount_reader_edge,
+    },
+    Rule {
+        id: "same-class-two-instances",
+        summary: "recursive locking on two addresses: missing nesting annotation",
+        kinds: &[Kind::RecursiveLocking],
+        check: same_class_two_instances,
+    },
+    Rule {
+        id: "same-instance-recursion",
+        summary: "recursive locking on one address: genuine self-deadlock",
+        kinds: &[Kind::RecursiveLocking],
+        check: same_instance_recursion,
+    },
+    Rule {
+        id: "recursion-no-address",
+        summary: "recursive locking without instance addresses",
+        kinds: &[Kind::RecursiveLocking],
+        check: recursion_no_address,
+    },
+    Rule {
+        id: "printk-under-scheduler-lock",
+        summary: "console lock and scheduler lock in one cycle",
+        kinds: CIRCULAR,
+        check: printk_under_scheduler_lock,
+    },
+    Rule {
+        id: "workqueue-flush",
+        summary: "cycle through (wq_completion)/(work_completion): flush while holding a lock the work needs",
+        kinds: CIRCULAR,
+        check: workqueue_flush,
+    },
+    Rule {
+        id: "fs-reclaim",
+        summary: "cycle through fs_reclaim",
+        kinds: CIRCULAR,
+        check: fs_reclaim,
+    },
+    Rule {
+        id: "insufficient-data",
+        summary: "no usable dependency chain",
+        kinds: CIRCULAR,
+        check: insufficient_data,
+    },
+    Rule {
+        id: "global-locks",
+        summary: "every class in the cycle is a single static lock",
+        kinds: CIRCULAR,
+        check: global_locks,
+    },
+    Rule {
+        id: "per-object-classes",
+        summary: "cycle through per-object classes, no evidence either way",
+        kinds: CIRCULAR,
+        check: per_object_classes,
+    },
+    Rule {
+        id: "inconsistent-shared-class",
+        summary: "inconsistent usage of an array/parameter class",
+        kinds: &[Kind::InconsistentLockState],
+        check: inconsistent_shared_class,
+    },
+    Rule {
+        id: "irq-usage-conflict",
+        summary: "lock used in irq context and with that irq enabled",
+        kinds: &[Kind::InconsistentLockState, Kind::IrqSafeUnsafeOrder, Kind::IrqLockInversion],
+        check: irq_usage_conflict,
+    },
+    Rule {
+        id: "wait-context",
+        summary: "lock taken in a context that may not wait for it",
+        kinds: &[Kind::InvalidWaitContext],
+        check: wait_context,
+    },
+    Rule {
+        id: "bookkeeping-violation",
+        summary: "held-lock bookkeeping violated (freed, unbalanced, leaked, nest lock missing)",
+        kinds: &[
+            Kind::HeldLockFreed,
+            Kind::BadUnlockBalance,
+            Kind::LockHeldReturningToUser,
+            Kind::LocksHeldAtExit,
+            Kind::NestedLockNotTaken,
+        ],
+        check: bookkeeping,
+    },
+    Rule {
+        id: "rcu-usage",
+        summary: "RCU lockdep check",
+        kinds: &[Kind::SuspiciousRcuUsage],
+        check: rcu_usage,
+    },
+    Rule {
+        id: "sleeping-in-atomic",
+        summary: "might-sleep function in atomic context",
+        kinds: &[Kind::SleepingInAtomic],
+        check: sleeping_in_atomic,
+    },
+];

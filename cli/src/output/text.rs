@@ -1,0 +1,297 @@
+//! Human-readable text: a short summary per report, everything with `--verbose`.
+
+use std::io::{self, Write};
+
+use super::Printer;
+use crate::report::{Frame, Kind, LockRef, Report};
+
+/// Prints reports as text.
+pub struct TextPrinter {
+    /// Print every extracted section.
+    pub verbose: bool,
+}
+
+fn wrap(out: &mut dyn Write, indent: &str, text: &str, width: usize) -> io::Result<()> {
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            writeln!(out, "{indent}{line}")?;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        writeln!(out, "{indent}{line}")?;
+    }
+    Ok(())
+}
+
+/// The few frames that say where an edge came from: the first frames that are not lock
+/// primitives or lockdep itself.
+pub fn edge_path(frames: &[Frame], n: usize) -> String {
+    let v: Vec<String> = frames
+        .iter()
+        .filter(|f| !f.unreliable)
+        .filter(|f| f.base_function().is_none_or(|n| !crate::title::is_skipped(n)))
+        .take(n)
+        .map(|f| f.base_function().map(str::to_string).unwrap_or_else(|| f.display()))
+        .collect();
+    v.join(" <- ")
+}
+
+fn lock_desc(l: &LockRef) -> String {
+    let mut s = String::new();
+    if let Some(a) = &l.address {
+        s.push_str(a);
+        s.push(' ');
+    }
+    s.push_str(&format!("({})", l.name));
+    if let Some(u) = &l.usage {
+        s.push_str(&format!("{{{u}}}"));
+    }
+    if let Some(w) = l.wait {
+        s.push_str(&format!("-{{{}:{}}}", w.outer, w.inner));
+    }
+    if let Some(at) = &l.at {
+        s.push_str(&format!(" at {}", at.display()));
+    }
+    s.push_str(&format!("  [line {}]", l.input_line));
+    s
+}
+
+fn frames(out: &mut dyn Write, indent: &str, frames: &[Frame]) -> io::Result<()> {
+    for f in frames {
+        writeln!(
+            out,
+            "{indent}{}{}  [line {}]",
+            if f.unreliable { "? " } else { "" },
+            f.display(),
+            f.input_line
+        )?;
+    }
+    Ok(())
+}
+
+impl TextPrinter {
+    fn summary(&self, out: &mut dyn Write, r: &Report) -> io::Result<()> {
+        writeln!(out, "{}:{}: {}: {}", r.source, r.line, r.kind, r.title)?;
+        let mut who = Vec::new();
+        if let Some(t) = &r.task {
+            who.push(format!("task {}/{}", t.comm, t.pid));
+        }
+        if let Some(c) = r.cpu {
+            who.push(format!("CPU {c}"));
+        }
+        if let Some(k) = &r.kernel {
+            who.push(format!(
+                "kernel {}{}",
+                k.release,
+                k.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default()
+            ));
+            if let Some(t) = &k.taint {
+                who.push(t.clone());
+            }
+        }
+        if !who.is_empty() {
+            writeln!(out, "  {}", who.join(", "))?;
+        }
+        if r.truncated || r.corrupted.is_some() {
+            writeln!(
+                out,
+                "  {}{}",
+                if r.truncated { "truncated" } else { "damaged" },
+                r.corrupted.as_ref().map(|c| format!(": {c}")).unwrap_or_default()
+            )?;
+        }
+        match r.kind {
+            Kind::CircularDependency if !r.cycle.is_empty() || !r.locks.is_empty() => {
+                let mut cyc = r.locks.clone();
+                if let Some(first) = r.locks.first() {
+                    cyc.push(first.clone());
+                }
+                writeln!(out, "  cycle: {}", cyc.join(" -> "))?;
+                let mut edges = r.cycle.clone();
+                edges.sort_by_key(|e| std::cmp::Reverse(e.closing));
+                for e in &edges {
+                    let path = r
+                        .chain_entry(e.chain_entry)
+                        .map(|c| edge_path(&c.frames, 4))
+                        .unwrap_or_default();
+                    writeln!(
+                        out,
+                        "    {} -> {}  {} (#{}, line {}): {}",
+                        e.from,
+                        e.to,
+                        if e.closing { "new edge" } else { "recorded" },
+                        e.chain_entry,
+                        e.input_line,
+                        path
+                    )?;
+                }
+            }
+            _ => {
+                if !r.locks.is_empty() {
+                    writeln!(out, "  locks: {}", r.locks.join(", "))?;
+                }
+                if let Some(a) = &r.acquiring {
+                    writeln!(out, "    acquiring {}", lock_desc(a))?;
+                }
+                if let Some(h) = &r.held {
+                    writeln!(out, "    holding   {}", lock_desc(h))?;
+                }
+                if let Some(irq) = &r.irq {
+                    if let (Some(f), Some(t)) = (&irq.usage_from, &irq.usage_to) {
+                        writeln!(out, "    usage {{{f}}} -> {{{t}}}")?;
+                    }
+                    if let Some(s) = &irq.safe_lock {
+                        writeln!(out, "    {}-safe   {}", irq.state.clone().unwrap_or_default(), lock_desc(s))?;
+                    }
+                    if let Some(u) = &irq.unsafe_lock {
+                        writeln!(out, "    {}-unsafe {}", irq.state.clone().unwrap_or_default(), lock_desc(u))?;
+                    }
+                }
+                if let Some(m) = &r.message {
+                    writeln!(out, "    {m}")?;
+                }
+            }
+        }
+        writeln!(out, "  verdict: {} [{}]", r.verdict.label.as_str(), r.verdict.rule)?;
+        wrap(out, "    ", &r.verdict.explanation, 96)?;
+        for n in &r.verdict.notes {
+            wrap(out, "    note: ", n, 90)?;
+        }
+        Ok(())
+    }
+
+    fn details(&self, out: &mut dyn Write, r: &Report) -> io::Result<()> {
+        if !r.verdict.evidence.is_empty() {
+            writeln!(out, "  evidence:")?;
+            for e in &r.verdict.evidence {
+                writeln!(out, "    line {}: {}", e.line, e.note)?;
+            }
+        }
+        writeln!(out, "  banner: {}  [lines {}-{}]", r.banner, r.line, r.end_line)?;
+        if let Some(k) = &r.kernel {
+            writeln!(out, "  kernel: {}", k.raw)?;
+        }
+        if let Some(c) = &r.irq_context {
+            writeln!(
+                out,
+                "  irq context: HC{}[{}]:SC{}[{}]:HE{}:SE{}",
+                c.hardirq,
+                c.hardirq_count,
+                c.softirq,
+                c.softirq_count,
+                u8::from(c.hardirqs_enabled),
+                u8::from(c.softirqs_enabled)
+            )?;
+        }
+        if r.kind == Kind::CircularDependency {
+            if let Some(a) = &r.acquiring {
+                writeln!(out, "  acquiring: {}", lock_desc(a))?;
+            }
+            if let Some(h) = &r.held {
+                writeln!(out, "  holding:   {}", lock_desc(h))?;
+            }
+        }
+        for l in [&r.acquiring, &r.held].into_iter().flatten() {
+            if !l.at_inlined.is_empty() {
+                writeln!(out, "  sites of {}:", l.name)?;
+                frames(out, "      ", &l.at_inlined)?;
+            }
+        }
+        if !r.chain.is_empty() {
+            writeln!(out, "  dependency chain (in reverse order):")?;
+            for e in &r.chain {
+                writeln!(out, "    -> #{} {}", e.depth, lock_desc(&e.lock))?;
+                frames(out, "         ", &e.frames)?;
+            }
+        }
+        if !r.chain_exists_of.is_empty() {
+            writeln!(out, "  chain exists of: {}", r.chain_exists_of.join(" --> "))?;
+        }
+        if !r.scenario.is_empty() {
+            writeln!(out, "  scenario:")?;
+            for s in &r.scenario {
+                let what = match &s.lock {
+                    Some(l) => format!("{}({l})", s.action),
+                    None => s.action.clone(),
+                };
+                writeln!(out, "    CPU{}: {what}", s.cpu)?;
+            }
+        }
+        if let Some(irq) = &r.irq {
+            if let Some(s) = irq.event_stamp {
+                writeln!(out, "  irq event stamp: {s}")?;
+            }
+            for e in &irq.events {
+                writeln!(
+                    out,
+                    "    {} at ({}): {}",
+                    e.event,
+                    e.stamp,
+                    e.at.as_ref().map(|f| f.display()).unwrap_or_default()
+                )?;
+            }
+            if !irq.new_dependency.is_empty() {
+                let v: Vec<&str> = irq.new_dependency.iter().map(|l| l.name.as_str()).collect();
+                writeln!(out, "  new dependency: {}", v.join(" -> "))?;
+            }
+            for t in &irq.traces {
+                writeln!(
+                    out,
+                    "  {}{} at:  [line {}]",
+                    t.lock.as_ref().map(|l| format!("({l}) ")).unwrap_or_default(),
+                    t.state,
+                    t.input_line
+                )?;
+                frames(out, "      ", &t.frames)?;
+            }
+        }
+        if let Some(w) = r.wait_context {
+            writeln!(out, "  context-{{{}:{}}}", w.outer, w.inner)?;
+        }
+        if let Some(n) = &r.not_holding {
+            writeln!(out, "  not holding: {n}")?;
+        }
+        if let Some((a, b)) = &r.freed_range {
+            writeln!(out, "  freed memory: {a}-{b}")?;
+        }
+        if let Some(h) = &r.held_locks {
+            writeln!(
+                out,
+                "  {} lock{} held{}:",
+                h.count,
+                if h.count == 1 { "" } else { "s" },
+                h.task
+                    .as_ref()
+                    .map(|t| format!(" by {}/{}", t.comm, t.pid))
+                    .unwrap_or_default()
+            )?;
+            for e in &h.entries {
+                writeln!(out, "    #{}: {}", e.index, lock_desc(&e.lock))?;
+            }
+        }
+        if let Some(f) = &r.rip {
+            writeln!(out, "  at: {}  [line {}]", f.display(), f.input_line)?;
+        }
+        if !r.backtrace.is_empty() {
+            writeln!(out, "  stack backtrace:")?;
+            frames(out, "      ", &r.backtrace)?;
+        }
+        Ok(())
+    }
+}
+
+impl Printer for TextPrinter {
+    fn report(&mut self, out: &mut dyn Write, r: &Report) -> io::Result<()> {
+        self.summary(out, r)?;
+        if self.verbose {
+            self.details(out, r)?;
+        }
+        writeln!(out)
+    }
+}

@@ -1,0 +1,952 @@
+//! Extraction: turn the collected lines of one report into a [`Report`].
+//!
+//! One pass over the lines with a small "where do frames and lock lines go" state
+//! ([`Sink`]); the anchors are the kernel's fixed strings (reference §2.14), so one
+//! extractor serves every kind, and the kind only decides the title and the checks
+//! of completeness at the end.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::line::Line;
+use super::scan::{BannerSpec, Ending};
+use super::stack::{
+    FrameContext, SourceNote, apply_source_notes, lock_from_name, merge_site, parse_frame,
+    parse_lock_line, parse_source_note, parse_task, same_lock,
+};
+use crate::report::{
+    ChainEntry, CycleEdge, Frame, HeldLock, HeldLocks, IrqContext, IrqDetails, IrqEvent,
+    KernelIdent, Kind, LockRef, Report, ScenarioStep, Task, UsageBits, UsageTrace, WaitTypes,
+};
+
+macro_rules! re {
+    ($name:ident, $pat:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).unwrap());
+    };
+}
+
+re!(RULE_LINE, r"^(?:=+|-+)$");
+re!(
+    TASK_ACTION,
+    r"^(.+?)(?: \[HC(\d)\[(\d+)\]:SC(\d)\[(\d+)\]:HE(\d):SE(\d)\])? (is trying to acquire lock:|is trying to acquire:|is trying to lock:|just changed the state of lock:|takes:)$"
+);
+re!(RELEASE, r"^(.+) is trying to release lock \((.*)\) at:\s*(.*)$");
+re!(FREEING, r"^(.+) is freeing memory (\S+?)-(\S+?), with a lock still held there!$");
+re!(LEAVING, r"^(.+) is leaving the kernel with locks still held!$");
+re!(EXIT_BANNER, r"^(?:WARNING: |BUG: |\[ BUG: |INFO: )(.+) still has locks held!");
+re!(
+    CHAIN_ENTRY,
+    r"^-> #(\d+) \((.*)\)\{([.+?-]{4,6})\}(?:-\{(\d+):(\d+)\})?:?\s*$"
+);
+re!(SCENARIO_HDR, r"^Possible (?:interrupt )?unsafe locking scenario:$");
+re!(
+    SCENARIO_ACTION,
+    r"^(\s*)(?:(rlock|lock|sync)\((.*)\);|(local_irq_disable)\(\);|<(Interrupt)>)\s*$"
+);
+re!(HELD_HDR, r"^(\d+) locks? held by (.+):$");
+re!(NO_HELD, r"^no locks held by (.+)\.$");
+re!(HELD_ENTRY, r"^#(\d+):\s*(.*)$");
+re!(
+    CPU_LINE,
+    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
+);
+re!(INCONSISTENT, r"^inconsistent \{(.+)\} -> \{(.+)\} usage\.$");
+re!(REGISTERED, r"^\{(.+)\} state was registered at:$");
+re!(BECAME, r"^\.\.\. which became (\S+?)-irq-(safe|unsafe) at:$");
+re!(CONNECTS_SAFE, r"^but this new dependency connects a (\S+?)-irq-safe lock:$");
+re!(TO_UNSAFE, r"^to a (\S+?)-irq-unsafe lock:$");
+re!(TOOK_UNSAFE, r"^but this lock took another, (\S+?)(?:-irq)?-unsafe lock in the past:$");
+re!(TAKEN_BY_SAFE, r"^but this lock was taken by another, (\S+?)(?:-irq)?-safe lock in the past:$");
+re!(DEP_LOCK, r"^-> \((.*)\)\{([.+?-]{4,6})\}(?:-\{\d+:\d+\})? \{$");
+re!(DEP_STATE, r"^([A-Z][A-Z-]*(?: [A-Z]+)*) at:$");
+re!(IRQ_STAMP, r"^irq event stamp: (\d+)$");
+re!(
+    IRQ_EVENT,
+    r"^((?:hard|soft)irqs last\s+(?:enabled|disabled)) at \((\d+)\): (.*)$"
+);
+re!(CONTEXT, r"^context-\{(\d+):(\d+)\}$");
+re!(DEBUG_LOCKS, r"debug_locks = (\d)");
+re!(IN_ATOMIC, r"^in_atomic\(\): \d+, irqs_disabled\(\): \d+,.* pid: (\d+), name: (.+)$");
+re!(SLEEP_AT, r"invalid context at (\S+)");
+re!(DEBUG_WARN, r"DEBUG_LOCKS_WARN_ON\((.*)\)\s*$");
+re!(RIP, r"^(?:RIP: [0-9a-f]{4}:|pc : |NIP:\s+\[<?[0-9a-f]+>?\]\s*)(.*)$");
+re!(RCU_MESSAGE, r"^(\S+:\d+) (.+)$");
+re!(IDENT_TAINT, r"^(.*?)\s*(Not tainted|Tainted: .*)?$");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    None,
+    Acquiring,
+    Held,
+    Chain(usize),
+    HeldList,
+    Backtrace,
+    Trace(usize),
+    Release,
+    Safe,
+    Unsafe,
+    NewDep,
+    NotHolding,
+    Ignore,
+}
+
+struct State<'a> {
+    r: Report,
+    spec: &'a BannerSpec,
+    sink: Sink,
+    in_scenario: bool,
+    expect_chain_names: bool,
+    dep_lock: Option<String>,
+    notes: Vec<(SourceNote, usize)>,
+    saw_dash_rule: bool,
+    saw_stack_header: bool,
+    rcu_message_pending: bool,
+    raw_scenario: Vec<(usize, ScenarioStep)>,
+}
+
+/// Build a report from its collected lines.
+pub fn build(
+    source: &str,
+    spec: &BannerSpec,
+    start: usize,
+    lines: &[Line],
+    ending: Ending,
+) -> Report {
+    let banner = lines.first().map(|l| l.text.trim().to_string()).unwrap_or_default();
+    let mut st = State {
+        r: Report::new(source, start, spec.kind, &banner),
+        spec,
+        sink: Sink::None,
+        in_scenario: false,
+        expect_chain_names: false,
+        dep_lock: None,
+        notes: Vec::new(),
+        saw_dash_rule: false,
+        saw_stack_header: false,
+        rcu_message_pending: spec.kind == Kind::SuspiciousRcuUsage,
+        raw_scenario: Vec::new(),
+    };
+    st.banner(&banner, lines.first().map(|l| l.no).unwrap_or(start));
+    for (i, l) in lines.iter().enumerate().skip(1) {
+        st.line(i, l);
+    }
+    st.flush_notes();
+    st.r.end_line = lines.last().map(|l| l.no).unwrap_or(start);
+    if lines.iter().any(|l| l.cut) {
+        st.r.add_corruption("a line longer than 64 KiB was cut");
+    }
+    let mut r = st.finish(ending);
+    r.title = crate::title::title(&r);
+    r
+}
+
+impl State<'_> {
+    fn banner(&mut self, t: &str, no: usize) {
+        match self.spec.kind {
+            Kind::LocksHeldAtExit => {
+                if let Some(c) = EXIT_BANNER.captures(t) {
+                    self.r.task = parse_task(&c[1]);
+                }
+            }
+            Kind::SleepingInAtomic => {
+                if let Some(c) = SLEEP_AT.captures(t) {
+                    self.r.message = Some(format!("at {}", &c[1]));
+                }
+            }
+            Kind::LockdepInternalWarning => self.internal_message(t, no),
+            _ => {}
+        }
+    }
+
+    fn internal_message(&mut self, t: &str, _no: usize) {
+        if let Some(c) = DEBUG_WARN.captures(t) {
+            self.r.message = Some(format!("DEBUG_LOCKS_WARN_ON({})", &c[1]));
+        } else if self.r.message.is_none() && !t.starts_with("WARNING: CPU:") {
+            self.r.message = Some(t.to_string());
+        }
+        if t.starts_with("WARNING: CPU:") || t.starts_with("WARNING: ") && t.contains(" at ") {
+            if let Some(pos) = t.rfind(" at ") {
+                let rest = t[pos + 4..].trim();
+                let rest = rest.split_whitespace().nth(1).unwrap_or("");
+                let rest = rest.trim_end_matches("()");
+                if let Some(f) = parse_frame(rest, _no, FrameContext::Strict) {
+                    self.r.rip.get_or_insert(f);
+                }
+            }
+        }
+    }
+
+    fn line(&mut self, idx: usize, l: &Line) {
+        let raw = l.text.as_str();
+        let t = raw.trim();
+        let no = l.no;
+
+        // addr2line annotations attach to the frame or `at:` site just before them.
+        if let Some(n) = parse_source_note(t) {
+            if self.has_note_target() {
+                self.notes.push((n, no));
+                return;
+            }
+        }
+        self.flush_notes();
+
+        if t.is_empty() {
+            if matches!(self.sink, Sink::Safe | Sink::Unsafe | Sink::NotHolding) {
+                return;
+            }
+            if !matches!(self.sink, Sink::Backtrace | Sink::HeldList) {
+                self.sink = Sink::None;
+            }
+            return;
+        }
+        if RULE_LINE.is_match(t) {
+            if t.starts_with('-') {
+                self.saw_dash_rule = true;
+            }
+            return;
+        }
+        if idx <= 3 && self.r.kernel.is_none() && !self.saw_dash_rule {
+            if self.spec.kind == Kind::LockdepInternalWarning {
+                self.internal_message(t, no);
+                if let Some(c) = CPU_LINE.captures(t) {
+                    self.cpu_line(&c);
+                }
+                return;
+            }
+            self.r.kernel = Some(parse_ident(t));
+            return;
+        }
+        if self.spec.kind == Kind::LockdepInternalWarning
+            && (t.starts_with("WARNING:") || DEBUG_WARN.is_match(t))
+        {
+            self.internal_message(t, no);
+            return;
+        }
+        if self.rcu_message_pending && self.saw_dash_rule {
+            self.rcu_message_pending = false;
+            if RCU_MESSAGE.is_match(t) {
+                self.r.message = Some(t.to_string());
+                return;
+            }
+        }
+
+        // Scenario table.
+        if SCENARIO_HDR.is_match(t) {
+            self.in_scenario = true;
+            self.sink = Sink::None;
+            return;
+        }
+        if self.in_scenario {
+            if t == "*** DEADLOCK ***" {
+                self.in_scenario = false;
+                return;
+            }
+            if let Some(c) = SCENARIO_ACTION.captures(raw) {
+                let indent = c[1].chars().count();
+                let (action, lock) = if let Some(a) = c.get(2) {
+                    (a.as_str().to_string(), Some(c[3].to_string()))
+                } else if c.get(4).is_some() {
+                    ("local_irq_disable".to_string(), None)
+                } else {
+                    ("interrupt".to_string(), None)
+                };
+                self.raw_scenario.push((
+                    indent,
+                    ScenarioStep {
+                        cpu: 0,
+                        action,
+                        lock,
+                        input_line: no,
+                    },
+                ));
+            }
+            return;
+        }
+        if t == "*** DEADLOCK ***" {
+            return;
+        }
+        if self.expect_chain_names {
+            self.expect_chain_names = false;
+            if t.contains(" --> ") {
+                self.r.chain_exists_of = t.split(" --> ").map(|s| s.trim().to_string()).collect();
+                return;
+            }
+        }
+        if t == "Chain exists of:" {
+            self.expect_chain_names = true;
+            self.sink = Sink::None;
+            return;
+        }
+
+        if let Some(c) = TASK_ACTION.captures(t) {
+            if self.r.task.is_none() {
+                self.r.task = parse_task(&c[1]);
+            }
+            if let Some(hc) = c.get(2) {
+                let n = |i: usize| c[i].parse::<u32>().unwrap_or(0);
+                self.r.irq_context = Some(IrqContext {
+                    hardirq: hc.as_str().parse().unwrap_or(0),
+                    hardirq_count: n(3),
+                    softirq: n(4),
+                    softirq_count: n(5),
+                    hardirqs_enabled: &c[6] == "1",
+                    softirqs_enabled: &c[7] == "1",
+                });
+            }
+            self.sink = Sink::Acquiring;
+            return;
+        }
+        if let Some(c) = RELEASE.captures(t) {
+            self.r.task = parse_task(&c[1]);
+            self.r.acquiring = Some(lock_from_name(&c[2], no));
+            self.sink = Sink::Release;
+            let rest = c[3].trim();
+            if !rest.is_empty() {
+                self.release_site(rest, no);
+            }
+            return;
+        }
+        if let Some(c) = FREEING.captures(t) {
+            self.r.task = parse_task(&c[1]);
+            self.r.freed_range = Some((c[2].to_string(), c[3].to_string()));
+            self.sink = Sink::Held;
+            return;
+        }
+        if let Some(c) = LEAVING.captures(t) {
+            self.r.task = parse_task(&c[1]);
+            self.sink = Sink::None;
+            return;
+        }
+        if t == "but task is already holding lock:" || t == "and this task is already holding:" {
+            self.sink = Sink::Held;
+            return;
+        }
+        if let Some(c) = CHAIN_ENTRY.captures(t) {
+            let mut lock = lock_from_name(&c[2], no);
+            lock.usage = Some(c[3].to_string());
+            lock.usage_bits = UsageBits::decode(&c[3]);
+            if let (Some(o), Some(i)) = (c.get(4), c.get(5)) {
+                lock.wait = Some(WaitTypes {
+                    outer: o.as_str().parse().unwrap_or(0),
+                    inner: i.as_str().parse().unwrap_or(0),
+                });
+            }
+            self.r.chain.push(ChainEntry {
+                depth: c[1].parse().unwrap_or(0),
+                lock,
+                frames: Vec::new(),
+                input_line: no,
+            });
+            self.sink = Sink::Chain(self.r.chain.len() - 1);
+            return;
+        }
+        if let Some(c) = HELD_HDR.captures(t) {
+            self.r.held_locks = Some(HeldLocks {
+                count: c[1].parse().unwrap_or(0),
+                task: parse_task(&c[2]),
+                entries: Vec::new(),
+                input_line: no,
+            });
+            if self.r.task.is_none() {
+                self.r.task = parse_task(&c[2]);
+            }
+            self.sink = Sink::HeldList;
+            return;
+        }
+        if let Some(c) = NO_HELD.captures(t) {
+            self.r.held_locks = Some(HeldLocks {
+                count: 0,
+                task: parse_task(&c[1]),
+                entries: Vec::new(),
+                input_line: no,
+            });
+            self.sink = Sink::None;
+            return;
+        }
+        if let Some(c) = HELD_ENTRY.captures(t) {
+            if let (Some(h), Some(mut lock)) =
+                (self.r.held_locks.as_mut(), parse_lock_line(&c[2], no))
+            {
+                let index: u32 = c[1].parse().unwrap_or(0);
+                if let Some(last) = h.entries.last_mut() {
+                    if last.index == index && same_lock(&last.lock, &lock) {
+                        merge_site(&mut last.lock, lock);
+                        self.sink = Sink::HeldList;
+                        return;
+                    }
+                }
+                lock.input_line = no;
+                h.entries.push(HeldLock { index, lock });
+                self.sink = Sink::HeldList;
+                return;
+            }
+        }
+        if t == "stack backtrace:" {
+            self.saw_stack_header = true;
+            self.sink = Sink::Backtrace;
+            return;
+        }
+        if t.starts_with("Call Trace:") || t.starts_with("Call trace:") || t == "Backtrace:" {
+            self.sink = Sink::Backtrace;
+            return;
+        }
+        if let Some(c) = CPU_LINE.captures(t) {
+            self.cpu_line(&c);
+            return;
+        }
+        if t.starts_with("Hardware name:") || t.starts_with("Workqueue:") {
+            return;
+        }
+        if let Some(c) = INCONSISTENT.captures(t) {
+            let irq = self.irq();
+            irq.usage_from = Some(c[1].to_string());
+            irq.usage_to = Some(c[2].to_string());
+            irq.state = state_of_usage(&c[2]).or_else(|| state_of_usage(&c[1]));
+            return;
+        }
+        if let Some(c) = REGISTERED.captures(t) {
+            let lock = self.r.acquiring.as_ref().map(|l| l.name.clone());
+            self.push_trace(lock, format!("{{{}}} state was registered", &c[1]), no);
+            return;
+        }
+        if let Some(c) = BECAME.captures(t) {
+            let safe = &c[2] == "safe";
+            let lock = if safe {
+                self.r.irq.as_ref().and_then(|i| i.safe_lock.as_ref()).map(|l| l.name.clone())
+            } else {
+                self.r.irq.as_ref().and_then(|i| i.unsafe_lock.as_ref()).map(|l| l.name.clone())
+            };
+            self.push_trace(lock, format!("{}-irq-{}", &c[1], &c[2]), no);
+            return;
+        }
+        if t == "which would create a new lock dependency:" {
+            self.sink = Sink::NewDep;
+            return;
+        }
+        if let Some(c) = CONNECTS_SAFE.captures(t) {
+            self.irq().state = Some(c[1].to_string());
+            self.sink = Sink::Safe;
+            return;
+        }
+        if TO_UNSAFE.is_match(t) {
+            self.sink = Sink::Unsafe;
+            return;
+        }
+        if let Some(c) = TOOK_UNSAFE.captures(t) {
+            self.irq().state = Some(c[1].to_string());
+            let this = self.r.acquiring.clone();
+            self.irq().safe_lock = this;
+            self.sink = Sink::Unsafe;
+            return;
+        }
+        if let Some(c) = TAKEN_BY_SAFE.captures(t) {
+            self.irq().state = Some(c[1].to_string());
+            let this = self.r.acquiring.clone();
+            self.irq().unsafe_lock = this;
+            self.sink = Sink::Safe;
+            return;
+        }
+        if t.starts_with("the dependencies between") || t.starts_with("the shortest dependencies between") || t.starts_with("and ") && t.ends_with("-irq-unsafe lock:") {
+            self.sink = Sink::None;
+            return;
+        }
+        if let Some(c) = DEP_LOCK.captures(t) {
+            self.dep_lock = Some(c[1].to_string());
+            self.sink = Sink::Ignore;
+            return;
+        }
+        if t == "}" {
+            self.sink = Sink::Ignore;
+            return;
+        }
+        if t.starts_with("... key") {
+            self.sink = Sink::Ignore;
+            return;
+        }
+        if t == "... acquired at:" {
+            let lock = self.dep_lock.clone();
+            self.push_trace(lock, "acquired".into(), no);
+            return;
+        }
+        if let Some(c) = DEP_STATE.captures(t) {
+            let lock = self.dep_lock.clone();
+            self.push_trace(lock, c[1].to_string(), no);
+            return;
+        }
+        if let Some(c) = IRQ_STAMP.captures(t) {
+            self.irq().event_stamp = c[1].parse().ok();
+            self.sink = Sink::None;
+            return;
+        }
+        if let Some(c) = IRQ_EVENT.captures(t) {
+            let at = parse_frame(&c[3], no, FrameContext::Trace);
+            let event = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
+            self.irq().events.push(IrqEvent {
+                event,
+                stamp: c[2].parse().unwrap_or(0),
+                at,
+                input_line: no,
+            });
+            return;
+        }
+        if let Some(c) = CONTEXT.captures(t) {
+            self.r.wait_context = Some(WaitTypes {
+                outer: c[1].parse().unwrap_or(0),
+                inner: c[2].parse().unwrap_or(0),
+            });
+            return;
+        }
+        if t == "but this task is not holding:" {
+            self.sink = Sink::NotHolding;
+            return;
+        }
+        if let Some(c) = DEBUG_LOCKS.captures(t) {
+            self.r.debug_locks = Some(&c[1] != "0");
+            return;
+        }
+        if let Some(c) = IN_ATOMIC.captures(t) {
+            if let Ok(pid) = c[1].parse() {
+                self.r.task = Some(Task {
+                    comm: c[2].trim().to_string(),
+                    pid,
+                });
+            }
+            return;
+        }
+        if t == "Preemption disabled at:" {
+            self.sink = Sink::Ignore;
+            return;
+        }
+        if t == "other info that might help us debug this:"
+            || t == "which lock already depends on the new lock."
+            || t == "the existing dependency chain (in reverse order) is:"
+            || t == "and interrupts could create inverse lock ordering between them."
+            || t == "but there are no more locks to release!"
+            || t.starts_with("May be due to missing lock nesting notation")
+        {
+            self.sink = Sink::None;
+            return;
+        }
+        if let Some(c) = RIP.captures(t) {
+            if let Some(f) = parse_frame(&c[1], no, FrameContext::Strict) {
+                if f.function.is_some() {
+                    self.r.rip.get_or_insert(f);
+                }
+            }
+            return;
+        }
+
+        match self.sink {
+            Sink::Acquiring | Sink::Held | Sink::Safe | Sink::Unsafe => {
+                if let Some(lock) = parse_lock_line(t, no) {
+                    self.put_lock(lock);
+                } else if let Some(f) = parse_frame(t, no, FrameContext::Strict) {
+                    // A wrapped `at:` site on its own line.
+                    self.put_site(f);
+                }
+            }
+            Sink::NewDep => {
+                if let Some((a, b)) = t.split_once("} -> (") {
+                    let a = parse_lock_line(&format!("{a}}}"), no);
+                    let b = parse_lock_line(&format!("({b}"), no);
+                    let irq = self.irq();
+                    irq.new_dependency = a.into_iter().chain(b).collect();
+                }
+                self.sink = Sink::None;
+            }
+            Sink::NotHolding => {
+                let name = t.trim_start_matches('(').trim_end_matches(')');
+                self.r.not_holding = Some(name.to_string());
+                self.sink = Sink::None;
+            }
+            Sink::Release => self.release_site(t, no),
+            Sink::Chain(i) => {
+                if let Some(f) = parse_frame(t, no, FrameContext::Trace) {
+                    self.r.chain[i].frames.push(f);
+                }
+            }
+            Sink::Trace(i) => {
+                if let Some(f) = parse_frame(t, no, FrameContext::Trace) {
+                    if let Some(tr) = self.r.irq.as_mut().and_then(|irq| irq.traces.get_mut(i)) {
+                        tr.frames.push(f);
+                    }
+                }
+            }
+            Sink::Backtrace => {
+                if let Some(f) = parse_frame(t, no, FrameContext::Trace) {
+                    self.r.backtrace.push(f);
+                }
+            }
+            Sink::HeldList | Sink::None | Sink::Ignore => {}
+        }
+    }
+
+    fn release_site(&mut self, t: &str, no: usize) {
+        if let Some(f) = parse_frame(t, no, FrameContext::Strict) {
+            if let Some(l) = self.r.acquiring.as_mut() {
+                if l.at.is_some() {
+                    let again = LockRef {
+                        at: Some(f),
+                        ..l.clone()
+                    };
+                    merge_site(l, again);
+                } else {
+                    l.at = Some(f);
+                }
+            }
+        }
+    }
+
+    fn cpu_line(&mut self, c: &regex::Captures) {
+        self.r.cpu = c[1].parse().ok();
+        if self.r.task.is_none() {
+            if let Ok(pid) = c[2].parse() {
+                self.r.task = Some(Task {
+                    comm: c[3].to_string(),
+                    pid,
+                });
+            }
+        }
+        if self.r.kernel.is_none() {
+            let rest = c[5].trim();
+            let mut parts = rest.splitn(2, ' ');
+            let release = parts.next().unwrap_or("").to_string();
+            let version = parts.next().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            self.r.kernel = Some(KernelIdent {
+                release,
+                version,
+                taint: Some(c[4].to_string()),
+                tainted: c[4].starts_with("Tainted"),
+                raw: c.get(0).unwrap().as_str().to_string(),
+            });
+        }
+    }
+
+    fn irq(&mut self) -> &mut IrqDetails {
+        self.r.irq.get_or_insert_with(IrqDetails::default)
+    }
+
+    fn push_trace(&mut self, lock: Option<String>, state: String, no: usize) {
+        let irq = self.irq();
+        irq.traces.push(UsageTrace {
+            lock,
+            state,
+            frames: Vec::new(),
+            input_line: no,
+        });
+        let i = irq.traces.len() - 1;
+        self.sink = Sink::Trace(i);
+    }
+
+    fn slot(&mut self) -> Option<&mut Option<LockRef>> {
+        Some(match self.sink {
+            Sink::Acquiring => &mut self.r.acquiring,
+            Sink::Held => &mut self.r.held,
+            Sink::Safe => &mut self.irq().safe_lock,
+            Sink::Unsafe => &mut self.irq().unsafe_lock,
+            _ => return None,
+        })
+    }
+
+    fn put_lock(&mut self, lock: LockRef) {
+        let Some(slot) = self.slot() else { return };
+        match slot {
+            Some(existing) if same_lock(existing, &lock) => merge_site(existing, lock),
+            Some(_) => {}
+            None => *slot = Some(lock),
+        }
+    }
+
+    fn put_site(&mut self, f: Frame) {
+        if let Some(Some(l)) = self.slot() {
+            if l.at.is_none() {
+                l.at = Some(f);
+            }
+        }
+    }
+
+    fn has_note_target(&self) -> bool {
+        match self.sink {
+            Sink::Chain(i) => !self.r.chain[i].frames.is_empty(),
+            Sink::Backtrace => !self.r.backtrace.is_empty(),
+            Sink::Trace(i) => self
+                .r
+                .irq
+                .as_ref()
+                .and_then(|irq| irq.traces.get(i))
+                .is_some_and(|t| !t.frames.is_empty()),
+            Sink::Acquiring => self.r.acquiring.as_ref().is_some_and(|l| l.at.is_some()),
+            Sink::Held => self.r.held.as_ref().is_some_and(|l| l.at.is_some()),
+            Sink::HeldList => self
+                .r
+                .held_locks
+                .as_ref()
+                .and_then(|h| h.entries.last())
+                .is_some_and(|e| e.lock.at.is_some()),
+            _ => false,
+        }
+    }
+
+    fn flush_notes(&mut self) {
+        if self.notes.is_empty() {
+            return;
+        }
+        let notes = std::mem::take(&mut self.notes);
+        fn apply(frames: &mut Vec<Frame>, notes: &[(SourceNote, usize)]) {
+            if let Some(mut last) = frames.pop() {
+                let inl = apply_source_notes(&mut last, notes);
+                frames.extend(inl);
+                frames.push(last);
+            }
+        }
+        fn apply_lock(lock: &mut LockRef, notes: &[(SourceNote, usize)]) {
+            if let Some(at) = lock.at.as_mut() {
+                let inl = apply_source_notes(at, notes);
+                if !inl.is_empty() {
+                    let at = lock.at.clone().unwrap();
+                    lock.at_inlined = inl;
+                    lock.at_inlined.push(at);
+                }
+            }
+        }
+        match self.sink {
+            Sink::Chain(i) => apply(&mut self.r.chain[i].frames, &notes),
+            Sink::Backtrace => apply(&mut self.r.backtrace, &notes),
+            Sink::Trace(i) => {
+                if let Some(tr) = self.r.irq.as_mut().and_then(|irq| irq.traces.get_mut(i)) {
+                    apply(&mut tr.frames, &notes);
+                }
+            }
+            Sink::Acquiring => {
+                if let Some(l) = self.r.acquiring.as_mut() {
+                    apply_lock(l, &notes);
+                }
+            }
+            Sink::Held => {
+                if let Some(l) = self.r.held.as_mut() {
+                    apply_lock(l, &notes);
+                }
+            }
+            Sink::HeldList => {
+                if let Some(e) = self.r.held_locks.as_mut().and_then(|h| h.entries.last_mut()) {
+                    apply_lock(&mut e.lock, &notes);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(mut self, ending: Ending) -> Report {
+        for why in &ending.reasons {
+            self.r.add_corruption(why.clone());
+        }
+        let mut truncated = !ending.complete;
+        self.assign_scenario_cpus();
+        let kind = self.r.kind;
+        if kind == Kind::CircularDependency {
+            let depths: Vec<u32> = self.r.chain.iter().map(|e| e.depth).collect();
+            if let Some(&top) = depths.first() {
+                let missing: Vec<String> = (0..=top)
+                    .rev()
+                    .filter(|d| !depths.contains(d))
+                    .map(|d| format!("#{d}"))
+                    .collect();
+                if !missing.is_empty() {
+                    truncated = true;
+                    self.r.add_corruption(format!(
+                        "dependency chain incomplete: entries {} missing",
+                        missing.join(", ")
+                    ));
+                }
+            } else if ending.complete {
+                truncated = true;
+                self.r.add_corruption("no dependency chain in the report");
+            }
+            if !self.r.chain.is_empty() && self.r.scenario.is_empty() && !self.saw_stack_header {
+                truncated = true;
+            }
+            self.r.cycle = derive_cycle(&self.r);
+        }
+        if matches!(
+            kind,
+            Kind::CircularDependency
+                | Kind::RecursiveLocking
+                | Kind::InvalidWaitContext
+                | Kind::NestedLockNotTaken
+        ) && self.r.acquiring.is_none()
+        {
+            truncated = true;
+        }
+        if self.spec.stack_header && !self.saw_stack_header && ending.complete {
+            self.r.add_corruption("stack backtrace header missing: part of the report was lost");
+            truncated = true;
+        }
+        if self
+            .r
+            .backtrace
+            .iter()
+            .any(|f| f.base_function().is_some_and(|n| n.starts_with("should_fail")))
+        {
+            self.r.add_corruption("fault-injection stack (should_fail) mixed into the report");
+        }
+        self.r.truncated = truncated;
+        self.r.locks = involved_locks(&self.r);
+        self.r
+    }
+
+    fn assign_scenario_cpus(&mut self) {
+        if self.raw_scenario.is_empty() {
+            return;
+        }
+        let min = self.raw_scenario.iter().map(|(i, _)| *i).min().unwrap_or(0);
+        let max = self.raw_scenario.iter().map(|(i, _)| *i).max().unwrap_or(0);
+        let mut steps: Vec<ScenarioStep> = Vec::new();
+        if max > min + 8 {
+            for (indent, mut s) in self.raw_scenario.drain(..) {
+                s.cpu = u8::from(indent > min + 8);
+                steps.push(s);
+            }
+        } else {
+            // Whitespace was collapsed (mail archives): use the kernel's fixed layouts.
+            let n = self.raw_scenario.len();
+            let two_cpu = n == 4 && self.r.kind == Kind::CircularDependency
+                || n == 6 && self.raw_scenario.iter().any(|(_, s)| s.action == "local_irq_disable");
+            let pattern: &[u8] = if two_cpu && n == 4 {
+                &[0, 1, 1, 0]
+            } else if two_cpu {
+                &[0, 1, 1, 1, 0, 0]
+            } else {
+                &[]
+            };
+            for (i, (_, mut s)) in self.raw_scenario.drain(..).enumerate() {
+                s.cpu = pattern.get(i).copied().unwrap_or(0);
+                steps.push(s);
+            }
+        }
+        self.r.scenario = steps;
+    }
+}
+
+fn state_of_usage(u: &str) -> Option<String> {
+    for s in ["HARDIRQ", "SOFTIRQ"] {
+        if u.contains(s) {
+            return Some(s.to_string());
+        }
+    }
+    if u.contains("NMI") {
+        return Some("NMI".into());
+    }
+    None
+}
+
+fn parse_ident(t: &str) -> KernelIdent {
+    let c = IDENT_TAINT.captures(t);
+    let (head, taint) = match &c {
+        Some(c) => (
+            c.get(1).map(|m| m.as_str()).unwrap_or(t),
+            c.get(2).map(|m| m.as_str().trim().to_string()),
+        ),
+        None => (t, None),
+    };
+    let mut parts = head.trim().splitn(2, ' ');
+    let release = parts.next().unwrap_or("").to_string();
+    let version = parts.next().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    KernelIdent {
+        release,
+        version,
+        tainted: taint.as_deref().is_some_and(|t| t.starts_with("Tainted")),
+        taint,
+        raw: t.to_string(),
+    }
+}
+
+/// The cycle as edges: entry `#k` (k >= 1) records `class(#k-1) -> class(#k)`,
+/// entry `#0` the closing edge `class(#D) -> class(#0)`.
+pub fn derive_cycle(r: &Report) -> Vec<CycleEdge> {
+    let name_of = |d: u32| -> Option<String> {
+        r.chain_entry(d).map(|e| e.lock.name.clone()).or_else(|| {
+            if d == 0 {
+                r.acquiring.as_ref().map(|l| l.name.clone())
+            } else {
+                None
+            }
+        })
+    };
+    let top = r.chain.iter().map(|e| e.depth).max();
+    let Some(top) = top else { return Vec::new() };
+    let held_name = name_of(top).or_else(|| r.held.as_ref().map(|l| l.name.clone()));
+    let mut edges = Vec::new();
+    for e in &r.chain {
+        let from = if e.depth == 0 {
+            held_name.clone()
+        } else {
+            name_of(e.depth - 1)
+        };
+        if let Some(from) = from {
+            edges.push(CycleEdge {
+                from,
+                to: e.lock.name.clone(),
+                chain_entry: e.depth,
+                closing: e.depth == 0,
+                input_line: e.input_line,
+            });
+        }
+    }
+    edges
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !s.is_empty() && !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+fn involved_locks(r: &Report) -> Vec<String> {
+    let mut v = Vec::new();
+    match r.kind {
+        Kind::CircularDependency => {
+            if let Some(h) = &r.held {
+                push_unique(&mut v, &h.name);
+            }
+            // Cycle order starting from the held lock: #0 (acquired), #1, ..., #D.
+            let mut entries: Vec<&ChainEntry> = r.chain.iter().collect();
+            entries.sort_by_key(|e| e.depth);
+            if let Some(a) = &r.acquiring {
+                push_unique(&mut v, &a.name);
+            }
+            for e in entries {
+                push_unique(&mut v, &e.lock.name);
+            }
+        }
+        Kind::IrqSafeUnsafeOrder | Kind::IrqLockInversion => {
+            if let Some(irq) = &r.irq {
+                for l in irq.safe_lock.iter().chain(irq.unsafe_lock.iter()) {
+                    push_unique(&mut v, &l.name);
+                }
+            }
+            for l in r.held.iter().chain(r.acquiring.iter()) {
+                push_unique(&mut v, &l.name);
+            }
+        }
+        Kind::LockHeldReturningToUser
+        | Kind::LocksHeldAtExit
+        | Kind::SuspiciousRcuUsage
+        | Kind::SleepingInAtomic => {
+            if let Some(h) = &r.held_locks {
+                for e in &h.entries {
+                    push_unique(&mut v, &e.lock.name);
+                }
+            }
+        }
+        _ => {
+            for l in r.acquiring.iter().chain(r.held.iter()) {
+                push_unique(&mut v, &l.name);
+            }
+            if let Some(n) = &r.not_holding {
+                push_unique(&mut v, n);
+            }
+        }
+    }
+    v
+}

@@ -1,0 +1,438 @@
+//! Line normalisation: turn raw console/mail/journal bytes into the text the kernel printed.
+//!
+//! Stripped, in order: CR, ANSI escape sequences and other control characters,
+//! quoted-printable encoding (once a `=3D` has been seen in the input), e-mail quoting
+//! (`> `, `>> `, `> > `), syslog/journal prefixes (`Nov 21 12:00:01 host kernel: `),
+//! `<N>` log levels, `** N printk messages dropped **`, timestamps (`[  528.077900]`,
+//! `dmesg -T` `[Mon Nov 21 12:00:01 2022]`) and caller ids (`[T7867]`, `[ C0]`), which
+//! become the line's *context*. Then [`Joiner`] re-joins lines split by the transport:
+//! format=flowed soft breaks, quoted-printable soft breaks, and printk continuation
+//! fragments of old kernels.
+
+use std::io::BufRead;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Longest line kept; longer lines are cut (and the cut is reported on the line).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One normalised input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based number of the (first) physical input line.
+    pub no: usize,
+    /// Text with all decoration removed (indentation after the prefix is kept).
+    pub text: String,
+    /// Caller id (`T7867`, `C0`) when the console printed one.
+    pub ctx: Option<String>,
+    /// A console prefix (timestamp, caller id, syslog header) was stripped.
+    pub had_prefix: bool,
+    /// The physical line was longer than [`MAX_LINE_BYTES`] and was cut.
+    pub cut: bool,
+    /// The physical line had no terminating newline (end of a cut-off input).
+    pub unterminated: bool,
+}
+
+static ANSI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]").unwrap());
+static QUOTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:[ \t]?>)+ ?").unwrap());
+static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}",
+        r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)",
+        r" \S+ kernel: ?"
+    ))
+    .unwrap()
+});
+static LEVEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\d{1,2}>").unwrap());
+static DROPPED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\*\* \d+ printk messages dropped \*\* ?").unwrap());
+static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^\[\s*(?:\d+\.\d+",
+        r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})\]"
+    ))
+    .unwrap()
+});
+static CALLER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[\s*([TC]\d+)\]").unwrap());
+static QP_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"=([0-9A-F]{2})").unwrap());
+
+/// Per-input normalisation state.
+#[derive(Debug, Default)]
+pub struct Normalizer {
+    quoted_printable: bool,
+}
+
+/// Result of stripping one physical line.
+#[derive(Debug)]
+struct Stripped {
+    text: String,
+    ctx: Option<String>,
+    had_prefix: bool,
+    qp_soft_break: bool,
+}
+
+impl Normalizer {
+    /// A fresh normaliser for one input.
+    pub fn new() -> Normalizer {
+        Normalizer::default()
+    }
+
+    fn strip(&mut self, raw: &[u8]) -> Stripped {
+        let mut bytes: &[u8] = raw;
+        while let Some((&last, rest)) = bytes.split_last() {
+            if last == b'\n' || last == b'\r' {
+                bytes = rest;
+            } else {
+                break;
+            }
+        }
+        if !self.quoted_printable && memchr::memmem::find(bytes, b"=3D").is_some() {
+            self.quoted_printable = true;
+        }
+        let mut qp_soft_break = false;
+        let decoded: Vec<u8>;
+        if self.quoted_printable {
+            let mut b = bytes;
+            if b.last() == Some(&b'=') {
+                qp_soft_break = true;
+                b = &b[..b.len() - 1];
+            }
+            decoded = decode_qp(b);
+            bytes = &decoded;
+        }
+        let lossy = String::from_utf8_lossy(bytes);
+        let mut text: String = if lossy.contains('\x1b') {
+            ANSI.replace_all(&lossy, "").into_owned()
+        } else {
+            lossy.into_owned()
+        };
+        if text.chars().any(|c| (c.is_control() && c != '\t') || c == '\u{a0}') {
+            text = text
+                .chars()
+                .filter_map(|c| match c {
+                    '\u{a0}' => Some(' '),
+                    '\t' => Some('\t'),
+                    c if c.is_control() => None,
+                    c => Some(c),
+                })
+                .collect();
+        }
+        let mut s: &str = &text;
+        if let Some(m) = QUOTE.find(s) {
+            s = &s[m.end()..];
+        }
+        let mut had_prefix = false;
+        let mut ctx = None;
+        if let Some(m) = SYSLOG.find(s) {
+            s = &s[m.end()..];
+            had_prefix = true;
+        }
+        if let Some(m) = LEVEL.find(s) {
+            s = &s[m.end()..];
+            had_prefix = true;
+        }
+        if let Some(m) = DROPPED.find(s) {
+            s = &s[m.end()..];
+        }
+        let mut stamped = false;
+        if let Some(m) = TIMESTAMP.find(s) {
+            s = &s[m.end()..];
+            had_prefix = true;
+            stamped = true;
+        }
+        if let Some(c) = CALLER.captures(s) {
+            ctx = Some(c[1].to_string());
+            s = &s[c.get(0).unwrap().end()..];
+            had_prefix = true;
+            stamped = true;
+        }
+        if stamped {
+            s = s.strip_prefix(' ').unwrap_or(s);
+        }
+        Stripped {
+            text: s.to_string(),
+            ctx,
+            had_prefix,
+            qp_soft_break,
+        }
+    }
+}
+
+fn decode_qp(b: &[u8]) -> Vec<u8> {
+    let s = String::from_utf8_lossy(b);
+    let mut out = Vec::with_capacity(b.len());
+    let mut last = 0;
+    for c in QP_ESCAPE.captures_iter(&s) {
+        let m = c.get(0).unwrap();
+        out.extend_from_slice(&s.as_bytes()[last..m.start()]);
+        let v = u8::from_str_radix(&c[1], 16).unwrap_or(b'?');
+        // A lone 0xA0 (Latin-1 no-break space) would not survive UTF-8 decoding.
+        out.push(if v == 0xa0 { b' ' } else { v });
+        last = m.end();
+    }
+    out.extend_from_slice(&s.as_bytes()[last..]);
+    out
+}
+
+/// Streaming reader of normalised lines over raw bytes (`read_until(b'\n')`).
+///
+/// Memory stays bounded: each physical line is cut at [`MAX_LINE_BYTES`].
+pub struct LineReader<R: BufRead> {
+    reader: R,
+    norm: Normalizer,
+    no: usize,
+    buf: Vec<u8>,
+    joiner: Joiner,
+    done: bool,
+    queue: std::collections::VecDeque<Line>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// Wrap a buffered reader.
+    pub fn new(reader: R) -> LineReader<R> {
+        LineReader {
+            reader,
+            norm: Normalizer::new(),
+            no: 0,
+            buf: Vec::new(),
+            joiner: Joiner::default(),
+            done: false,
+            queue: Default::default(),
+        }
+    }
+
+    /// Read one physical line, bounded. Returns Ok(false) at end of input.
+    fn read_physical(&mut self) -> std::io::Result<Option<(bool, bool)>> {
+        self.buf.clear();
+        let mut cut = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                if self.buf.is_empty() && !cut {
+                    return Ok(None);
+                }
+                return Ok(Some((cut, true)));
+            }
+            let (used, found) = match memchr::memchr(b'\n', available) {
+                Some(i) => (i + 1, true),
+                None => (available.len(), false),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(self.buf.len());
+            let take = used.min(room);
+            self.buf.extend_from_slice(&available[..take]);
+            if take < used {
+                cut = true;
+            }
+            self.reader.consume(used);
+            if found {
+                return Ok(Some((cut, false)));
+            }
+        }
+    }
+
+    /// The next normalised line, or `None` at end of input.
+    pub fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+        loop {
+            if let Some(l) = self.queue.pop_front() {
+                return Ok(Some(l));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.read_physical()? {
+                None => {
+                    self.done = true;
+                    if let Some(l) = self.joiner.finish() {
+                        self.queue.push_back(l);
+                    }
+                }
+                Some((cut, unterminated)) => {
+                    self.no += 1;
+                    let st = self.norm.strip(&self.buf);
+                    let line = Line {
+                        no: self.no,
+                        text: st.text,
+                        ctx: st.ctx,
+                        had_prefix: st.had_prefix,
+                        cut,
+                        unterminated,
+                    };
+                    self.joiner.push(line, st.qp_soft_break, &mut self.queue);
+                }
+            }
+        }
+    }
+}
+
+static FRESH_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^\s*(?:Hardware name:|Call [Tt]race:|CPU: |RIP: |Code: |stack backtrace:|Workqueue:",
+        r"|=+$|-+$|#\d+:|\d+ locks? held by|other info|\*\*\*|Modules linked in)"
+    ))
+    .unwrap()
+});
+static OPEN_FRAGMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^\s*#\d+:\s*|\(\s*|,? at:\s*)$").unwrap());
+static CLOSE_FRAGMENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:\)\{|\{[.+?-]{4,6}\}|, at:|-\{\d)").unwrap());
+
+/// Re-joins lines the transport split: format=flowed soft breaks (a line ending in a
+/// space continued by an unprefixed line), quoted-printable soft breaks (`=` at the end),
+/// and printk continuation fragments (` #0: ` / `(` / `name` / `){+.+.}` / `, at: `).
+#[derive(Debug, Default)]
+pub struct Joiner {
+    pending: Option<(Line, bool)>,
+}
+
+impl Joiner {
+    fn push(&mut self, line: Line, qp_soft: bool, out: &mut std::collections::VecDeque<Line>) {
+        let Some((mut prev, prev_qp)) = self.pending.take() else {
+            self.pending = Some((line, qp_soft));
+            return;
+        };
+        if prev_qp {
+            prev.text.push_str(&line.text);
+            prev.cut |= line.cut;
+            prev.unterminated = line.unterminated;
+            self.pending = Some((prev, qp_soft));
+            return;
+        }
+        let same_ctx = line.ctx.is_none() || line.ctx == prev.ctx;
+        let prev_trim = prev.text.trim();
+        let next_trim = line.text.trim();
+        let flowed = !prev_trim.is_empty()
+            && prev.text.ends_with(' ')
+            && !line.had_prefix
+            && !next_trim.is_empty()
+            && !line.text.starts_with([' ', '\t'])
+            && !FRESH_START.is_match(&line.text)
+            && !prev_trim.ends_with(':')
+            || (prev_trim.ends_with("at:") && !next_trim.is_empty() && !line.had_prefix);
+        let fragment = same_ctx
+            && !prev_trim.is_empty()
+            && !next_trim.is_empty()
+            && (OPEN_FRAGMENT.is_match(&prev.text) || CLOSE_FRAGMENT.is_match(next_trim));
+        if flowed {
+            let keep = prev.text.trim_end().len();
+            prev.text.truncate(keep);
+            prev.text.push(' ');
+            prev.text.push_str(line.text.trim_start());
+            prev.cut |= line.cut;
+            prev.unterminated = line.unterminated;
+            self.pending = Some((prev, qp_soft));
+        } else if fragment {
+            if prev.text.ends_with("at:") {
+                prev.text.push(' ');
+            }
+            let t = if prev.text.ends_with([' ', '(']) {
+                line.text.trim_start()
+            } else {
+                line.text.trim()
+            };
+            prev.text.push_str(t);
+            prev.cut |= line.cut;
+            prev.unterminated = line.unterminated;
+            self.pending = Some((prev, qp_soft));
+        } else {
+            out.push_back(prev);
+            self.pending = Some((line, qp_soft));
+        }
+    }
+
+    fn finish(&mut self) -> Option<Line> {
+        self.pending.take().map(|(l, _)| l)
+    }
+}
+
+/// Normalise a whole string (tests and small inputs).
+pub fn lines_of(text: &str) -> Vec<Line> {
+    let mut r = LineReader::new(text.as_bytes());
+    let mut v = Vec::new();
+    while let Ok(Some(l)) = r.next_line() {
+        v.push(l);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<(String, Option<String>)> {
+        lines_of(s).into_iter().map(|l| (l.text, l.ctx)).collect()
+    }
+
+    #[test]
+    fn strips_timestamp_and_caller() {
+        let v = texts("[  528.077900][ T7867] WARNING: x\n[ 1740.381206][    C0]        foo\n");
+        assert_eq!(v[0], ("WARNING: x".into(), Some("T7867".into())));
+        assert_eq!(v[1], ("       foo".into(), Some("C0".into())));
+    }
+
+    #[test]
+    fn strips_syslog_level_ansi_crlf_quote() {
+        let v = texts(
+            "Nov 21 12:00:01 host kernel: [    1.0] a\r\n<4>[ 8.1] b\n\x1b[31mc\x1b[0m\n> > d\n",
+        );
+        let t: Vec<_> = v.into_iter().map(|x| x.0).collect();
+        assert_eq!(t, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn dmesg_human_time() {
+        assert_eq!(texts("[Mon Nov 21 12:00:01 2022] hello\n")[0].0, "hello");
+    }
+
+    #[test]
+    fn joins_flowed_soft_break() {
+        let v = texts("x (a){+.-.}, at: spin_lock_bh  \n/./include/linux/spinlock.h:343 [inline]\n");
+        assert_eq!(v.len(), 1);
+        assert_eq!(
+            v[0].0,
+            "x (a){+.-.}, at: spin_lock_bh /./include/linux/spinlock.h:343 [inline]"
+        );
+    }
+
+    #[test]
+    fn does_not_join_prefixed_or_fresh_lines() {
+        let v = texts("CPU: 1 PID: 2 Comm: a Not tainted syzkaller #0 PREEMPT(full) \nHardware name: x\n");
+        assert_eq!(v.len(), 2);
+        let v = texts("[ 1.0] a \n[ 1.1] b\n");
+        assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn joins_continuation_fragments() {
+        let v = texts("[ 1.0]  #0: \n[ 1.0]  (\n[ 1.0] &vcpu->mutex\n[ 1.0] ){+.+.+.}\n[ 1.0] , at: \n[ 1.0] [<ffffffff8100>] vcpu_load+0x1c/0x60\n");
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].0, " #0: (&vcpu->mutex){+.+.+.}, at: [<ffffffff8100>] vcpu_load+0x1c/0x60");
+    }
+
+    #[test]
+    fn quoted_printable() {
+        let v = texts("> > =3D=3D=3D=\n=3D=3D\n> >  =A0#0:=A0 (reboot_mutex){+.+.}, at: x+0x1/0x2\n");
+        assert_eq!(v[0].0, "=====");
+        assert_eq!(v[1].0, "   #0:  (reboot_mutex){+.+.}, at: x+0x1/0x2");
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_invalid_utf8_tolerated() {
+        let mut s = vec![b'a'; MAX_LINE_BYTES + 10];
+        s.push(b'\n');
+        s.extend_from_slice(b"\xff\xfe ok\n");
+        let mut r = LineReader::new(&s[..]);
+        let l = r.next_line().unwrap().unwrap();
+        assert!(l.cut);
+        assert_eq!(l.text.len(), MAX_LINE_BYTES);
+        let l = r.next_line().unwrap().unwrap();
+        assert!(l.text.ends_with(" ok"));
+        assert_eq!(l.no, 2);
+        assert!(r.next_line().unwrap().is_none());
+    }
+}

@@ -1,0 +1,550 @@
+//! Streaming scanner: finds report banners, collects each report's lines (bounded),
+//! decides where a report ends, and hands the collected lines to the extractor.
+//!
+//! Every line first goes through a cheap `memmem` pre-filter; only lines containing
+//! one of the banner keywords are matched against the banner table. Lines of other
+//! callers (`[T…]` / `[C…]` ids) than the one that printed a report are set aside.
+
+use std::collections::VecDeque;
+use std::sync::LazyLock;
+
+use memchr::memmem;
+use regex::{Regex, RegexSet};
+
+use super::extract;
+use super::line::Line;
+use super::stack::{FrameContext, parse_frame, parse_source_note};
+use crate::report::{Kind, Report};
+
+/// Most lines kept for one report; a longer report is cut and marked truncated.
+pub const MAX_REPORT_LINES: usize = 5000;
+
+/// One row of the banner table: which header starts which kind of report.
+#[derive(Debug, Clone, Copy)]
+pub struct BannerSpec {
+    /// The report kind.
+    pub kind: Kind,
+    /// Regex matched against the trimmed line.
+    pub pattern: &'static str,
+    /// The report prints `stack backtrace:` before its final stack (so an earlier
+    /// `CPU: … PID: …` dump is someone else's and is set aside).
+    pub stack_header: bool,
+    /// The report has a final stack at all.
+    pub has_backtrace: bool,
+}
+
+/// The banner table, in priority order.
+pub const BANNERS: &[BannerSpec] = &[
+    BannerSpec {
+        kind: Kind::CircularDependency,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )possible circular locking dependency detected",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::RecursiveLocking,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )possible recursive locking detected",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::InconsistentLockState,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )inconsistent lock state",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::IrqSafeUnsafeOrder,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )(?:HARDIRQ|SOFTIRQ)(?:-READ)?-safe -> (?:HARDIRQ|SOFTIRQ)(?:-READ)?-unsafe lock order detected",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::IrqLockInversion,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )possible irq lock inversion dependency detected",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::BadUnlockBalance,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )bad unlock balance detected!",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::InvalidWaitContext,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )Invalid wait context",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::HeldLockFreed,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )held lock freed!",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::LockHeldReturningToUser,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )lock held when returning to user space!",
+        stack_header: false,
+        has_backtrace: false,
+    },
+    BannerSpec {
+        kind: Kind::LocksHeldAtExit,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: ).*\S/\d+ still has locks held!",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::NestedLockNotTaken,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )Nested lock was not taken",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::SuspiciousRcuUsage,
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )suspicious RCU usage",
+        stack_header: true,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::SleepingInAtomic,
+        pattern: r"^BUG: sleeping function called from invalid context",
+        stack_header: false,
+        has_backtrace: true,
+    },
+    BannerSpec {
+        kind: Kind::LockdepInternalWarning,
+        pattern: r"^(?:DEBUG_LOCKS_WARN_ON\(|WARNING: .*kernel/locking/lockdep\.c:\d+|BUG: MAX_\w+ too low!|INFO: trying to register non-static key|BUG: looking up invalid subclass|BUG: key \S+ has not been registered|WARNING: chain_key collision)",
+        stack_header: false,
+        has_backtrace: true,
+    },
+];
+
+static BANNER_SET: LazyLock<RegexSet> =
+    LazyLock::new(|| RegexSet::new(BANNERS.iter().map(|b| b.pattern)).unwrap());
+
+static PREFILTER: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
+    [
+        memmem::Finder::new("WARNING"),
+        memmem::Finder::new("BUG"),
+        memmem::Finder::new("INFO"),
+        memmem::Finder::new("DEBUG_LOCKS_WARN_ON"),
+    ]
+});
+
+/// The banner spec of a line that starts a report, if it does.
+pub fn detect_banner(text: &str) -> Option<&'static BannerSpec> {
+    let bytes = text.as_bytes();
+    if !PREFILTER.iter().any(|f| f.find(bytes).is_some()) {
+        return None;
+    }
+    let t = text.trim();
+    let m = BANNER_SET.matches(t);
+    m.iter().next().map(|i| &BANNERS[i])
+}
+
+static FOREIGN_OOPS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:BUG: (?:unable to handle|KASAN|KFENCE|KMSAN|kernel NULL|soft lockup|workqueue lockup|",
+        r"scheduling while atomic|spinlock|rwlock|Bad page|Bad rss|stack guard|corrupted list|UBSAN)",
+        r"|general protection fault|Kernel panic - not syncing",
+        r"|Unable to handle kernel|Internal error: Oops|Oops[:\[]|kernel BUG at",
+        r"|------------\[ cut here \]------------|WARNING: CPU: \d+ PID: \d+ at |WARNING: \S+:\d+ at ",
+        r"|INFO: task \S.* blocked for more than|INFO: rcu_\w+ (?:self-)?detected stall",
+        r"|UBSAN: |KASAN: |KCSAN: )"
+    ))
+    .unwrap()
+});
+static PANIC_ON_WARN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^Kernel panic - not syncing: panic_on_warn").unwrap());
+static SECOND_REPORT_HINT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:FAULT_INJECTION: forcing a failure|FAULT_FLAG_ALLOW_RETRY missing)").unwrap()
+});
+static CPU_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: ").unwrap());
+static CALL_TRACE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:Call [Tt]race:|Backtrace:)\s*$").unwrap());
+static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:</?(?:IRQ|TASK|NMI|SOFTIRQ|EOI)>$",
+        r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|Code",
+        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
+        r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}$|\.\.\.$",
+        r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
+        r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
+        r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:)"
+    ))
+    .unwrap()
+});
+static END_TRACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^-+\[ end trace").unwrap());
+static HELD_ENTRY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+:").unwrap());
+static HELD_HDR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:\d+ locks? held by |no locks held by )").unwrap());
+static RULE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:={8,}|-{12}\[ cut here \]-{12})$").unwrap()
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Body,
+    Backtrace,
+    Interleaved,
+}
+
+/// How a report ended.
+#[derive(Debug, Clone, Default)]
+pub struct Ending {
+    /// The report reached its final section.
+    pub complete: bool,
+    /// Why it is damaged, if it is.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Collector {
+    spec: &'static BannerSpec,
+    start: usize,
+    lines: Vec<Line>,
+    phase: Phase,
+    frames: usize,
+    interleaved_frames: usize,
+    held_seen: bool,
+    reasons: Vec<String>,
+    saw_warning_line: bool,
+}
+
+enum Step {
+    Continue,
+    /// End; `consumed` says whether the current line belongs to the report.
+    End { consumed: bool, complete: bool },
+}
+
+impl Collector {
+    fn new(spec: &'static BannerSpec, start: usize, first: Line) -> Collector {
+        let saw_warning_line = first.text.trim_start().starts_with("WARNING:");
+        Collector {
+            spec,
+            start,
+            lines: vec![first],
+            phase: Phase::Body,
+            frames: 0,
+            interleaved_frames: 0,
+            held_seen: false,
+            reasons: Vec::new(),
+            saw_warning_line,
+        }
+    }
+
+    fn feed(&mut self, line: &Line) -> Step {
+        let t = line.text.trim();
+        if self.lines.len() >= MAX_REPORT_LINES {
+            self.reasons
+                .push(format!("report longer than {MAX_REPORT_LINES} lines, cut at line {}", line.no));
+            return Step::End {
+                consumed: false,
+                complete: false,
+            };
+        }
+        match self.phase {
+            Phase::Interleaved => {
+                if is_backtrace_line(t) || (t.is_empty() && self.interleaved_frames == 0) {
+                    if parse_frame(t, 0, FrameContext::Strict).is_some() {
+                        self.interleaved_frames += 1;
+                    }
+                    return Step::Continue;
+                }
+                self.phase = Phase::Body;
+                self.feed_body(line, t)
+            }
+            Phase::Backtrace => {
+                if t.is_empty() {
+                    if self.frames > 0 {
+                        return Step::End {
+                            consumed: false,
+                            complete: true,
+                        };
+                    }
+                    self.lines.push(line.clone());
+                    return Step::Continue;
+                }
+                if END_TRACE.is_match(t) {
+                    self.lines.push(line.clone());
+                    return Step::End {
+                        consumed: true,
+                        complete: true,
+                    };
+                }
+                if is_backtrace_line(t) {
+                    if parse_frame(t, 0, FrameContext::Strict).is_some() {
+                        self.frames += 1;
+                    }
+                    self.lines.push(line.clone());
+                    return Step::Continue;
+                }
+                if FOREIGN_OOPS.is_match(t) && self.frames == 0 {
+                    self.reasons
+                        .push(format!("interrupted by another report at line {}", line.no));
+                }
+                Step::End {
+                    consumed: false,
+                    complete: self.frames > 0,
+                }
+            }
+            Phase::Body => self.feed_body(line, t),
+        }
+    }
+
+    fn feed_body(&mut self, line: &Line, t: &str) -> Step {
+        if self.spec.kind == Kind::LockdepInternalWarning
+            && !self.saw_warning_line
+            && t.starts_with("WARNING:")
+        {
+            self.saw_warning_line = true;
+            self.lines.push(line.clone());
+            return Step::Continue;
+        }
+        if PANIC_ON_WARN.is_match(t) {
+            self.lines.push(line.clone());
+            return Step::Continue;
+        }
+        if FOREIGN_OOPS.is_match(t) {
+            self.reasons.push(format!(
+                "interrupted by another report at line {}: {}",
+                line.no,
+                shorten(t)
+            ));
+            return Step::End {
+                consumed: false,
+                complete: false,
+            };
+        }
+        if SECOND_REPORT_HINT.is_match(t) {
+            self.reasons.push(format!(
+                "unrelated message mixed into the report at line {}: {}",
+                line.no,
+                shorten(t)
+            ));
+            return Step::Continue;
+        }
+        if !self.spec.has_backtrace && self.held_seen && !t.is_empty() && !HELD_ENTRY.is_match(t) {
+            return Step::End {
+                consumed: false,
+                complete: true,
+            };
+        }
+        if HELD_HDR.is_match(t) {
+            self.held_seen = true;
+        }
+        if t == "stack backtrace:" {
+            self.phase = Phase::Backtrace;
+        } else if CPU_LINE.is_match(t) {
+            let header_seen = self.lines.iter().any(|l| l.text.trim() == "stack backtrace:");
+            if self.spec.stack_header && !header_seen {
+                self.phase = Phase::Interleaved;
+                self.interleaved_frames = 0;
+                self.reasons.push(format!(
+                    "another stack dump interleaved at line {} (set aside)",
+                    line.no
+                ));
+                return Step::Continue;
+            }
+            self.phase = Phase::Backtrace;
+        } else if CALL_TRACE.is_match(t) {
+            self.phase = Phase::Backtrace;
+        }
+        self.lines.push(line.clone());
+        if !self.spec.has_backtrace && self.held_seen && line.unterminated {
+            return Step::End {
+                consumed: true,
+                complete: true,
+            };
+        }
+        Step::Continue
+    }
+}
+
+fn shorten(t: &str) -> String {
+    if t.chars().count() > 80 {
+        let s: String = t.chars().take(77).collect();
+        format!("{s}...")
+    } else {
+        t.to_string()
+    }
+}
+
+fn is_backtrace_line(t: &str) -> bool {
+    DUMP_LINE.is_match(t)
+        || parse_frame(t, 0, FrameContext::Trace).is_some()
+        || parse_source_note(t).is_some()
+        || t.starts_with("(inlined by)")
+}
+
+/// Streaming scanner over normalised lines of one input.
+pub struct Scanner {
+    source: String,
+    open: Vec<(Option<String>, Collector)>,
+    last_ctx: Option<String>,
+    last_rule: Vec<(Option<String>, usize)>,
+    finished: Vec<Report>,
+    ready: VecDeque<Report>,
+    last_line_unterminated: bool,
+}
+
+impl Scanner {
+    /// A scanner for the input named `source`.
+    pub fn new(source: &str) -> Scanner {
+        Scanner {
+            source: source.to_string(),
+            open: Vec::new(),
+            last_ctx: None,
+            last_rule: Vec::new(),
+            finished: Vec::new(),
+            ready: VecDeque::new(),
+            last_line_unterminated: false,
+        }
+    }
+
+    /// Feed the next normalised line.
+    pub fn push(&mut self, line: Line) {
+        self.last_line_unterminated = line.unterminated;
+        let ctx = if line.ctx.is_some() {
+            self.last_ctx = line.ctx.clone();
+            line.ctx.clone()
+        } else if !line.had_prefix {
+            self.last_ctx.clone()
+        } else {
+            None
+        };
+        let banner = detect_banner(&line.text);
+        let idx = self.open.iter().position(|(c, _)| *c == ctx);
+        if let Some(spec) = banner {
+            if let Some(i) = idx {
+                let absorb = {
+                    let col = &self.open[i].1;
+                    col.spec.kind == Kind::LockdepInternalWarning
+                        && spec.kind == Kind::LockdepInternalWarning
+                        && col.phase == Phase::Body
+                };
+                if absorb {
+                    let col = &mut self.open[i].1;
+                    if let Step::End { consumed, complete } = col.feed(&line) {
+                        self.close(i, complete, consumed);
+                    }
+                    return;
+                }
+                let (_, mut col) = self.open.remove(i);
+                let complete = col.phase == Phase::Backtrace && col.frames > 0
+                    || !col.spec.has_backtrace && col.held_seen;
+                if !complete {
+                    col.reasons
+                        .push(format!("interrupted by another report at line {}", line.no));
+                }
+                self.finish_collector(col, complete);
+            }
+            let start = self
+                .last_rule
+                .iter()
+                .find(|(c, _)| *c == ctx)
+                .map(|(_, n)| *n)
+                .filter(|n| *n + 3 >= line.no)
+                .unwrap_or(line.no);
+            let col = Collector::new(spec, start, line);
+            self.open.push((ctx.clone(), col));
+            self.set_rule(&ctx, None);
+            return;
+        }
+        if RULE.is_match(line.text.trim()) {
+            self.set_rule(&ctx, Some(line.no));
+        } else if !line.text.trim().is_empty() {
+            self.set_rule(&ctx, None);
+        }
+        if let Some(i) = idx {
+            let col = &mut self.open[i].1;
+            if let Step::End { consumed, complete } = col.feed(&line) {
+                self.close(i, complete, consumed);
+                if !consumed {
+                    // The line may still matter to another open report of no context.
+                }
+            }
+        }
+        self.release_ready();
+    }
+
+    fn set_rule(&mut self, ctx: &Option<String>, n: Option<usize>) {
+        self.last_rule.retain(|(c, _)| c != ctx);
+        if let Some(n) = n {
+            self.last_rule.push((ctx.clone(), n));
+        }
+    }
+
+    fn close(&mut self, i: usize, complete: bool, _consumed: bool) {
+        let (_, col) = self.open.remove(i);
+        self.finish_collector(col, complete);
+        self.release_ready();
+    }
+
+    fn finish_collector(&mut self, col: Collector, complete: bool) {
+        let ending = Ending {
+            complete,
+            reasons: col.reasons,
+        };
+        let report = extract::build(&self.source, col.spec, col.start, &col.lines, ending);
+        self.finished.push(report);
+    }
+
+    fn release_ready(&mut self) {
+        let min_open = self.open.iter().map(|(_, c)| c.start).min();
+        self.finished.sort_by_key(|r| r.line);
+        while let Some(r) = self.finished.first() {
+            if min_open.is_some_and(|m| m < r.line) {
+                break;
+            }
+            self.ready.push_back(self.finished.remove(0));
+        }
+    }
+
+    /// End of input: close every open report.
+    pub fn finish(&mut self) {
+        while let Some((_, mut col)) = self.open.pop() {
+            let complete = col.phase == Phase::Backtrace && col.frames > 0
+                || !col.spec.has_backtrace && col.held_seen;
+            if !complete {
+                col.reasons.push("input ends before the report does".into());
+            } else if self.last_line_unterminated
+                && col.lines.last().is_some_and(|l| l.unterminated)
+            {
+                col.reasons.push("input ends in the middle of a line".into());
+            }
+            let complete = complete && !self.last_line_unterminated;
+            self.finish_collector(col, complete);
+        }
+        self.release_ready();
+    }
+
+    /// The next finished report, in input order.
+    pub fn pop(&mut self) -> Option<Report> {
+        self.ready.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banners() {
+        let k = |s: &str| detect_banner(s).map(|b| b.kind);
+        assert_eq!(k("WARNING: possible circular locking dependency detected"), Some(Kind::CircularDependency));
+        assert_eq!(k("[ INFO: possible circular locking dependency detected ]"), Some(Kind::CircularDependency));
+        assert_eq!(k(" WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"), Some(Kind::IrqSafeUnsafeOrder));
+        assert_eq!(k("WARNING: SOFTIRQ-READ-safe -> SOFTIRQ-READ-unsafe lock order detected"), Some(Kind::IrqSafeUnsafeOrder));
+        assert_eq!(k("WARNING: syz/6508 still has locks held!"), Some(Kind::LocksHeldAtExit));
+        assert_eq!(k("[ BUG: Invalid wait context ]"), Some(Kind::InvalidWaitContext));
+        assert_eq!(k("DEBUG_LOCKS_WARN_ON(id >= MAX_LOCKDEP_KEYS)"), Some(Kind::LockdepInternalWarning));
+        assert_eq!(k("WARNING: CPU: 1 PID: 4085 at kernel/locking/lockdep.c:3190 __lock_acquire+0x23b3/0x4b50()"), Some(Kind::LockdepInternalWarning));
+        assert_eq!(k("INFO: lockdep is turned off."), None);
+        assert_eq!(k("WARNING: kernel/locking/rwsem.c:1381 at __up_write"), None);
+        assert_eq!(k("plain text"), None);
+    }
+}

@@ -1,0 +1,364 @@
+//! Parsing of the building blocks every report shares: stack frames, lock lines,
+//! class names, task names.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::report::{Frame, LockRef, Task, UsageBits, WaitTypes};
+
+static PPC_FRAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\[[0-9a-f]+\] \[([0-9a-f]+)\] (.*)$").unwrap());
+static PC_PREFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\[<?((?:0x)?[0-9a-f]+)>?\]\s+(.*)$").unwrap());
+static ARM_OLD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\[<[0-9a-f]+>\] \(([^)]*)\) from \[<([0-9a-f]+)>\] \(([^)]*)\)$").unwrap()
+});
+static ARM_NEW: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\w.$]+ from ([\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+)$").unwrap());
+static RUST_LOC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:(\S+) at )?([\w./\\-]*[\w-]\.rs):(\d+)(?::(\d+))?",
+        r"(?: \(in thread '([^']*)'\))?$"
+    ))
+    .unwrap()
+});
+static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^([A-Za-z_.$][\w.$:]*)",
+        r"(?:\+(0x[0-9a-f]+)/(0x[0-9a-f]+))?",
+        r"(?: \[([\w-]+)\])?",
+        r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(\d+)(?::(\d+))?\)?)?",
+        r"(?: \(discriminator \d+\))?$"
+    ))
+    .unwrap()
+});
+static ADDR2LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\(inlined by\) )?([\w.$:]+) at (\S+?):(\d+|\?)(?: \(discriminator \d+\))?$")
+        .unwrap()
+});
+static LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:([0-9a-fA-F]{8,16}|\(____ptrval____\)|\(ptrval\))\s+)?",
+        r"\((.*)\)\{([.+?-]{4,6})\}(?:-\{(\d+):(\d+)\})?",
+        r"(?:,\s*at:\s*(.*?))?\S?\s*$"
+    ))
+    .unwrap()
+});
+static CLASS_SUFFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(.*?)(?:#(\d+))?(?:/(\d+))?$").unwrap());
+
+/// Where a frame line was found decides how liberal the parser is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameContext {
+    /// Inside a trace section: a bare symbol on its own is a frame.
+    Trace,
+    /// Anywhere else: a frame must carry an offset, a source location or an address.
+    Strict,
+}
+
+/// Parse one stack-frame line. Returns `None` for anything that is not a frame.
+pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<Frame> {
+    let mut s = text.trim();
+    if s.is_empty() || s.len() > 4096 {
+        return None;
+    }
+    let mut f = Frame {
+        input_line,
+        ..Frame::default()
+    };
+    if let Some(r) = s.strip_suffix(" (unreliable)") {
+        f.unreliable = true;
+        s = r.trim_end();
+    }
+    if let Some(c) = ARM_OLD.captures(s) {
+        f.address = Some(c[2].to_string());
+        return parse_symbol(&c[3], f, FrameContext::Trace);
+    }
+    if let Some(c) = PPC_FRAME.captures(s) {
+        f.address = Some(c[1].to_string());
+        let rest = c.get(2).unwrap().as_str();
+        return parse_symbol(rest, f, FrameContext::Trace);
+    }
+    if let Some(r) = s.strip_prefix("? ") {
+        f.unreliable = true;
+        s = r.trim_start();
+    }
+    if let Some(c) = PC_PREFIX.captures(s) {
+        f.address = Some(c[1].to_string());
+        let rest = c.get(2).unwrap().as_str();
+        let rest = match rest.strip_prefix("? ") {
+            Some(r) => {
+                f.unreliable = true;
+                r
+            }
+            None => rest,
+        };
+        return parse_symbol(rest, f, FrameContext::Trace);
+    }
+    if let Some(c) = ARM_NEW.captures(s) {
+        return parse_symbol(&c[1], f, FrameContext::Trace);
+    }
+    parse_symbol(s, f, ctx)
+}
+
+fn parse_symbol(s: &str, mut f: Frame, ctx: FrameContext) -> Option<Frame> {
+    let mut s = s.trim();
+    if let Some(r) = s.strip_suffix("[inline]") {
+        f.inline = true;
+        s = r.trim_end();
+    }
+    if let Some(c) = RUST_LOC.captures(s) {
+        f.function = c.get(1).map(|m| m.as_str().to_string());
+        f.file = Some(c[2].to_string());
+        f.line = c[3].parse().ok();
+        f.column = c.get(4).and_then(|m| m.as_str().parse().ok());
+        f.thread = c.get(5).map(|m| m.as_str().to_string());
+        return Some(f);
+    }
+    let c = KFRAME.captures(s)?;
+    f.function = Some(c[1].to_string());
+    f.offset = c.get(2).map(|m| m.as_str().to_string());
+    f.size = c.get(3).map(|m| m.as_str().to_string());
+    f.module = c.get(4).map(|m| m.as_str().to_string());
+    if let Some(file) = c.get(5) {
+        f.file = Some(clean_path(file.as_str()));
+        f.line = c[6].parse().ok();
+        f.column = c.get(7).and_then(|m| m.as_str().parse().ok());
+    }
+    let evidence = f.offset.is_some() || f.file.is_some() || f.inline || f.address.is_some();
+    if !evidence && ctx == FrameContext::Strict {
+        return None;
+    }
+    if !evidence && f.function.as_deref().is_some_and(|n| n.ends_with(':')) {
+        return None;
+    }
+    Some(f)
+}
+
+fn clean_path(p: &str) -> String {
+    let p = p.strip_prefix("/./").unwrap_or(p);
+    let p = p.strip_prefix("./").unwrap_or(p);
+    p.to_string()
+}
+
+/// An `addr2line`/`decode_stacktrace` annotation: `free_pid at kernel/pid.c:131`
+/// or `(inlined by) __exit_signal at kernel/exit.c:147`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceNote {
+    /// `(inlined by)` prefix present.
+    pub inlined_by: bool,
+    /// Function name.
+    pub function: String,
+    /// File.
+    pub file: String,
+    /// Line (None for `?`).
+    pub line: Option<u32>,
+}
+
+/// Parse an addr2line annotation line.
+pub fn parse_source_note(text: &str) -> Option<SourceNote> {
+    let c = ADDR2LINE.captures(text.trim())?;
+    Some(SourceNote {
+        inlined_by: c.get(1).is_some(),
+        function: c[2].to_string(),
+        file: clean_path(&c[3]),
+        line: c[4].parse().ok(),
+    })
+}
+
+/// Apply a group of addr2line notes (first note = innermost inline function) to the
+/// physical frame they annotate; returns the inline frames to insert before it.
+pub fn apply_source_notes(frame: &mut Frame, notes: &[(SourceNote, usize)]) -> Vec<Frame> {
+    let Some(((last, _), inner)) = notes.split_last() else {
+        return Vec::new();
+    };
+    frame.file = Some(last.file.clone());
+    frame.line = last.line;
+    inner
+        .iter()
+        .map(|(n, line)| Frame {
+            function: Some(n.function.clone()),
+            file: Some(n.file.clone()),
+            line: n.line,
+            inline: true,
+            input_line: *line,
+            ..Frame::default()
+        })
+        .collect()
+}
+
+/// Split a printed class name into (class, name_version, subclass).
+pub fn split_class_name(name: &str) -> (String, Option<u32>, Option<u32>) {
+    match CLASS_SUFFIX.captures(name) {
+        Some(c) if !c[1].is_empty() => (
+            c[1].to_string(),
+            c.get(2).and_then(|m| m.as_str().parse().ok()),
+            c.get(3).and_then(|m| m.as_str().parse().ok()),
+        ),
+        _ => (name.to_string(), None, None),
+    }
+}
+
+/// A lock from a bare class name (scenario tables, `Chain exists of:`).
+pub fn lock_from_name(name: &str, input_line: usize) -> LockRef {
+    let (class, name_version, subclass) = split_class_name(name);
+    LockRef {
+        name: name.to_string(),
+        class,
+        name_version,
+        subclass,
+        input_line,
+        ..LockRef::default()
+    }
+}
+
+/// Parse a `print_lock()` line: `ADDR (name){usage}-{o:i}, at: SITE`.
+pub fn parse_lock_line(text: &str, input_line: usize) -> Option<LockRef> {
+    let c = LOCK_LINE.captures(text.trim())?;
+    let name = c[2].to_string();
+    let mut lock = lock_from_name(&name, input_line);
+    lock.address = c.get(1).map(|m| m.as_str().to_string());
+    lock.usage = Some(c[3].to_string());
+    lock.usage_bits = UsageBits::decode(&c[3]);
+    if let (Some(o), Some(i)) = (c.get(4), c.get(5)) {
+        lock.wait = Some(WaitTypes {
+            outer: o.as_str().parse().unwrap_or(0),
+            inner: i.as_str().parse().unwrap_or(0),
+        });
+    }
+    if let Some(at) = c.get(6) {
+        let at = at.as_str().trim();
+        if !at.is_empty() {
+            lock.at = parse_frame(at, input_line, FrameContext::Trace);
+        }
+    }
+    Some(lock)
+}
+
+/// Merge a repeated lock line (same lock, another inline `at:` site) into `lock`.
+pub fn merge_site(lock: &mut LockRef, again: LockRef) {
+    if let Some(at) = again.at {
+        if lock.at_inlined.is_empty() {
+            if let Some(first) = lock.at.take() {
+                lock.at_inlined.push(first);
+            }
+        }
+        lock.at_inlined.push(at.clone());
+        lock.at = Some(at);
+    }
+}
+
+/// Whether `again` is the same printed lock as `lock` (symbolised inline `at:` repeats).
+pub fn same_lock(lock: &LockRef, again: &LockRef) -> bool {
+    lock.name == again.name && lock.address == again.address
+}
+
+/// `comm/pid`: the pid is the digits after the last `/`.
+pub fn parse_task(s: &str) -> Option<Task> {
+    let s = s.trim();
+    let (comm, pid) = s.rsplit_once('/')?;
+    Some(Task {
+        comm: comm.to_string(),
+        pid: pid.parse().ok()?,
+    })
+}
+
+/// The class name with the old spinlock_t wrapper naming `&(&X)->rlock` reduced to `&X`.
+pub fn canonical_class(class: &str) -> String {
+    if let Some(inner) = class.strip_prefix("&(&") {
+        if let Some(x) = inner.strip_suffix(")->rlock") {
+            return format!("&{x}");
+        }
+    }
+    class.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(s: &str) -> Frame {
+        parse_frame(s, 1, FrameContext::Trace).unwrap_or_else(|| panic!("not a frame: {s}"))
+    }
+
+    #[test]
+    fn kernel_frames() {
+        let f = frame("       free_pid+0x5c/0x160");
+        assert_eq!(f.function.as_deref(), Some("free_pid"));
+        assert_eq!(f.offset.as_deref(), Some("0x5c"));
+        assert_eq!(f.size.as_deref(), Some("0x160"));
+        let f = frame(" ? rtnl_lock+0x17/0x20");
+        assert!(f.unreliable);
+        let f = frame("spin_lock_bh /./include/linux/spinlock.h:343 [inline]");
+        assert!(f.inline);
+        assert_eq!(f.file.as_deref(), Some("include/linux/spinlock.h"));
+        assert_eq!(f.line, Some(343));
+        let f = frame("rxrpc_put_peer+0x2d3/0x6a0 /net/rxrpc/peer_object.c:435");
+        assert_eq!(f.file.as_deref(), Some("/net/rxrpc/peer_object.c"));
+        let f = frame("lan966x_ptp_irq_handler+0x164/0x2a8 [lan966x_switch]");
+        assert_eq!(f.module.as_deref(), Some("lan966x_switch"));
+        let f = frame("[c000001ff07eefc0] [c00000000063f8c8] dump_stack+0xec/0x144 (unreliable)");
+        assert!(f.unreliable);
+        assert_eq!(f.function.as_deref(), Some("dump_stack"));
+        let f = frame("[<ffffffff8105bbd0>] flush_workqueue+0x0/0xb0");
+        assert_eq!(f.address.as_deref(), Some("ffffffff8105bbd0"));
+        let f = frame(" [<ffffffff81416c20>] ? percpu_up_read.constprop.46+0xe1/0xe1");
+        assert!(f.unreliable);
+        assert_eq!(f.base_function(), Some("percpu_up_read"));
+        let f = frame(" unwind_backtrace from show_stack+0x10/0x14");
+        assert_eq!(f.function.as_deref(), Some("show_stack"));
+        let f = frame("[<c0014d10>] (show_stack) from [<c00a2d18>] (futex_wait_queue_me+0x13c/0x19c)");
+        assert_eq!(f.function.as_deref(), Some("futex_wait_queue_me"));
+        assert!(parse_frame("other info that might help us debug this:", 1, FrameContext::Trace).is_none());
+        assert!(parse_frame("lock_acquire", 1, FrameContext::Strict).is_none());
+    }
+
+    #[test]
+    fn rust_frames() {
+        let f = frame("src/main.rs:12:5");
+        assert_eq!(f.file.as_deref(), Some("src/main.rs"));
+        assert_eq!((f.line, f.column), (Some(12), Some(5)));
+        let f = frame("path/to/file.rs:12:5 (in thread 'worker')");
+        assert_eq!(f.thread.as_deref(), Some("worker"));
+    }
+
+    #[test]
+    fn lock_lines() {
+        let l = parse_lock_line(
+            "c000001fce5570c8 (&s->seqcount#2){....}-{0:0}, at: __slab_alloc+0x34/0xf0",
+            5,
+        )
+        .unwrap();
+        assert_eq!(l.address.as_deref(), Some("c000001fce5570c8"));
+        assert_eq!(l.class, "&s->seqcount");
+        assert_eq!(l.name_version, Some(2));
+        assert_eq!(l.wait, Some(WaitTypes { outer: 0, inner: 0 }));
+        assert_eq!(l.at.unwrap().function.as_deref(), Some("__slab_alloc"));
+        let l = parse_lock_line(" (&type->i_mutex_dir_key#3/1){+.+.}, at: [<00000000ac220e5b>] rtnl_lock+0x17/0x20", 1).unwrap();
+        assert_eq!((l.class.as_str(), l.name_version, l.subclass), ("&type->i_mutex_dir_key", Some(3), Some(1)));
+        let l = parse_lock_line("c3056174 (dev->qdisc_tx_busylock ?: &qdisc_tx_busylock){+...}-{2:2}, at: __dev_queue_xmit+0x354/0x1224", 1).unwrap();
+        assert_eq!(l.name, "dev->qdisc_tx_busylock ?: &qdisc_tx_busylock");
+        let l = parse_lock_line("00007f0000001000 (src/main.rs:12:19){+.+.}-{4:4}, at: src/main.rs:14:9 (in thread 'worker')", 1).unwrap();
+        assert_eq!(l.class, "src/main.rs:12:19");
+        assert_eq!(l.at.unwrap().thread.as_deref(), Some("worker"));
+        let l = parse_lock_line("ffff88801f472b20 (&call->user_mutex){....}-{3:3}0", 1).unwrap();
+        assert_eq!(l.name, "&call->user_mutex");
+    }
+
+    #[test]
+    fn tasks_and_classes() {
+        assert_eq!(parse_task("runc:[1:CHILD]/7867").unwrap().comm, "runc:[1:CHILD]");
+        assert_eq!(parse_task("kworker/u32:0/68094").unwrap().pid, 68094);
+        assert_eq!(canonical_class("&(&rxnet->peer_hash_lock)->rlock"), "&rxnet->peer_hash_lock");
+    }
+
+    #[test]
+    fn addr2line_notes() {
+        let n = parse_source_note("(inlined by) __exit_signal at kernel/exit.c:147").unwrap();
+        assert!(n.inlined_by);
+        assert_eq!(n.function, "__exit_signal");
+        let n = parse_source_note("idr_alloc_u32 at lib/idr.c:46 (discriminator 4)").unwrap();
+        assert_eq!(n.line, Some(46));
+    }
+}
