@@ -92,7 +92,6 @@ pub(crate) fn next_chain_key(key: u64, class: ClassId, mode: Mode) -> u64 {
 }
 
 /// The validator-side state of one thread: its held locks and where their chain stands.
-#[derive(Debug)]
 pub struct ThreadState {
     pub(crate) held: Vec<HeldLock>,
     pub(crate) chain_key: u64,
@@ -100,6 +99,20 @@ pub struct ThreadState {
     pub(crate) atomic_depth: u32,
     pub(crate) name: Arc<str>,
     pub(crate) id: u64,
+    /// This thread's trace buffer, when its validator records.
+    pub(crate) rec: Option<Arc<crate::recorder::ThreadBuf>>,
+    /// Class names as traces carry them, cached per thread (index = class id).
+    pub(crate) class_names: Vec<Option<(Arc<str>, u32)>>,
+}
+
+impl std::fmt::Debug for ThreadState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadState")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("held", &self.held)
+            .finish()
+    }
 }
 
 impl ThreadState {
@@ -111,6 +124,8 @@ impl ThreadState {
             atomic_depth: 0,
             name: name.into(),
             id,
+            rec: None,
+            class_names: Vec::new(),
         }
     }
 

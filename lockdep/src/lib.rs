@@ -54,10 +54,13 @@ mod config;
 mod graph;
 mod held;
 mod mutex;
+mod recorder;
+pub mod replay;
 mod report;
 mod runtime;
 mod rwlock;
 mod sink;
+pub mod trace;
 mod validator;
 
 pub use class::{ClassId, ClassInfo, ClassKey, KeySource, LockKind, Site};

@@ -22,7 +22,18 @@ static THREAD_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// The process-wide validator, configured from the `LOCKDEP_*` environment variables on first use.
 pub fn global() -> &'static Validator {
-    GLOBAL.get_or_init(|| Validator::with_on_report(Config::from_env(), OnReport::from_env()))
+    GLOBAL.get_or_init(|| {
+        let v = Validator::with_on_report(Config::from_env(), OnReport::from_env());
+        if let Some(path) = std::env::var_os("LOCKDEP_TRACE").filter(|p| !p.is_empty())
+            && let Err(e) = v.record_to(&path)
+        {
+            eprintln!(
+                "lockdep: cannot record LOCKDEP_TRACE={}: {e}",
+                path.to_string_lossy()
+            );
+        }
+        v
+    })
 }
 
 struct Local {
@@ -53,7 +64,8 @@ impl Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
-        // The thread is ending: what it still holds is reported.
+        // The thread is ending: its trace events are written, and what it still holds is reported.
+        let _ = self.validator.flush_trace();
         let reports = self.validator.thread_exit(&mut self.state);
         self.validator.dispatch(reports);
         for (v, mut s) in self.saved.drain(..) {
@@ -242,6 +254,22 @@ fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
     }
 }
 
+/// A seqcount reader access (lock-free: a thread-local update and a chain lookup).
+#[allow(dead_code)]
+#[inline]
+pub(crate) fn seq_read(req: Request<'_>) {
+    let pending = with_local(|l| {
+        let v = &l.validator;
+        if !v.is_enabled() {
+            return None;
+        }
+        let class = req.map.class(v, req.kind, req.subclass)?;
+        let reports = v.seq_read(&mut l.state, acquire_of(&req, class, false));
+        (!reports.is_empty()).then(|| (v.clone(), reports))
+    });
+    Pending(pending.flatten()).dispatch();
+}
+
 /// Records a release (any order).
 #[inline]
 pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
@@ -386,7 +414,7 @@ pub fn current_validator() -> Validator {
 pub fn might_sleep() {
     let site = Location::caller();
     let pending = with_local(|l| {
-        let reports = l.validator.might_sleep(&l.state, Site::Code(site));
+        let reports = l.validator.might_sleep(&mut l.state, Site::Code(site));
         (!reports.is_empty()).then(|| (l.validator.clone(), reports))
     });
     Pending(pending.flatten()).dispatch();
@@ -398,10 +426,10 @@ pub fn non_blocking<R>(f: impl FnOnce() -> R) -> R {
     struct Exit;
     impl Drop for Exit {
         fn drop(&mut self) {
-            with_local(|l| l.state.atomic_depth = l.state.atomic_depth.saturating_sub(1));
+            with_local(|l| l.validator.set_non_blocking(&mut l.state, false));
         }
     }
-    with_local(|l| l.state.atomic_depth += 1);
+    with_local(|l| l.validator.set_non_blocking(&mut l.state, true));
     let _exit = Exit;
     f()
 }

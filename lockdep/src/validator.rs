@@ -18,6 +18,7 @@ use crate::class::{
 use crate::config::{self, Config};
 use crate::graph::{DepGraph, DepTypes, Witness};
 use crate::held::{Acquire, HeldLock, InstanceId, Mode, ThreadState, next_chain_key};
+use crate::recorder::{self as rec, Recorder};
 use crate::report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::{self, OnReport};
 
@@ -63,6 +64,9 @@ pub(crate) struct Inner {
     chains: ChainCache,
     on_report: RawRwLock<OnReport>,
     collected: RawMutex<Vec<Report>>,
+    recording: AtomicBool,
+    recorder: std::sync::OnceLock<Arc<Recorder>>,
+    announced: RawMutex<HashSet<ClassId>>,
 }
 
 #[derive(Default)]
@@ -102,6 +106,9 @@ impl Validator {
                 graph: RawMutex::new(GraphState::default()),
                 on_report: RawRwLock::new(on_report),
                 collected: RawMutex::new(Vec::new()),
+                recording: AtomicBool::new(false),
+                recorder: std::sync::OnceLock::new(),
+                announced: RawMutex::new(HashSet::new()),
             }),
         }
     }
@@ -212,6 +219,162 @@ impl Validator {
         self.class_for(&key, 0, kind, Site::Unknown, &|| Arc::from(name))
     }
 
+    // ----- recording -----
+
+    /// Starts writing every lock event this validator sees to `path` as a JSON Lines trace
+    /// (`docs/trace-format.md`); `lockcheck replay` re-runs it. The process-wide validator starts
+    /// recording by itself when `LOCKDEP_TRACE=path` is set. A validator records to one file.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("lockdep-doc-trace.jsonl");
+    /// let v = lockdep::Validator::with_on_report(lockdep::Config::default(), lockdep::OnReport::Collect);
+    /// v.record_to(&path).unwrap();
+    /// v.scope(|| drop(lockdep::Mutex::with_name("m", ()).lock()));
+    /// v.stop_recording().unwrap();
+    /// let text = std::fs::read_to_string(&path).unwrap();
+    /// assert!(text.lines().any(|l| l.contains("\"op\":\"acquire\"") && l.contains("\"class\":\"m\"")));
+    /// ```
+    pub fn record_to(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        let recorder = Arc::new(Recorder::create(path.as_ref())?);
+        if let Err(_unused) = self.inner.recorder.set(recorder) {
+            let current = self
+                .inner
+                .recorder
+                .get()
+                .map_or("?", |r| r.path())
+                .to_string();
+            return Err(std::io::Error::other(format!(
+                "this validator already records to {current}"
+            )));
+        }
+        self.inner.recording.store(true, Ordering::SeqCst);
+        if let Some(r) = self.inner.recorder.get() {
+            let mut all = RECORDING.lock();
+            all.retain(|w| w.strong_count() > 0);
+            all.push(Arc::downgrade(r));
+        }
+        install_panic_flush();
+        Ok(())
+    }
+
+    /// Writes out every event recorded so far (whole lines, in order).
+    pub fn flush_trace(&self) -> std::io::Result<()> {
+        match self.inner.recorder.get() {
+            Some(r) => r.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and closes the trace; later events are not recorded.
+    pub fn stop_recording(&self) -> std::io::Result<()> {
+        self.inner.recording.store(false, Ordering::SeqCst);
+        match self.inner.recorder.get() {
+            Some(r) => r.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether events are being recorded.
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        self.inner.recording.load(Ordering::Relaxed)
+    }
+
+    /// Records a lock event for `thread` (does nothing unless recording).
+    #[inline]
+    pub(crate) fn record_lock(&self, thread: &mut ThreadState, op: &str, a: &Acquire) {
+        if self.is_recording() {
+            self.record_lock_slow(thread, op, a);
+        }
+    }
+
+    #[cold]
+    fn record_lock_slow(&self, thread: &mut ThreadState, op: &str, a: &Acquire) {
+        let Some(r) = self.inner.recorder.get() else {
+            return;
+        };
+        let first = thread.rec.is_none();
+        let buf = thread
+            .rec
+            .get_or_insert_with(|| r.register_thread())
+            .clone();
+        let (name, subclass) = self.recorded_class_name(thread, r, &buf, a.class, a.kind);
+        let id = thread.id;
+        // A thread's first event names it.
+        let thread_name = first.then(|| thread.name.clone());
+        r.record(&buf, |out| {
+            rec::write_lock_event(
+                out,
+                id,
+                thread_name.as_deref(),
+                op,
+                a.instance.0,
+                &name,
+                a.mode,
+                a.trylock,
+                subclass,
+                a.nest_lock.map(|n| n.0),
+                a.kind,
+                &a.site,
+            )
+        });
+    }
+
+    /// Records a thread-only event (`might_sleep`, non-blocking sections).
+    pub(crate) fn record_thread(&self, thread: &mut ThreadState, op: &str, at: &Site) {
+        if !self.is_recording() {
+            return;
+        }
+        let Some(r) = self.inner.recorder.get() else {
+            return;
+        };
+        let first = thread.rec.is_none();
+        let buf = thread
+            .rec
+            .get_or_insert_with(|| r.register_thread())
+            .clone();
+        let id = thread.id;
+        let thread_name = first.then(|| thread.name.clone());
+        r.record(&buf, |out| {
+            rec::write_thread_event(out, id, thread_name.as_deref(), op, at)
+        });
+    }
+
+    /// The class name as traces carry it (subclass apart), announcing new classes once.
+    fn recorded_class_name(
+        &self,
+        thread: &mut ThreadState,
+        r: &Recorder,
+        buf: &rec::ThreadBuf,
+        class: ClassId,
+        kind: LockKind,
+    ) -> (Arc<str>, u32) {
+        if let Some(Some(n)) = thread.class_names.get(class.index()) {
+            return n.clone();
+        }
+        let info = self.class_info(class);
+        let (name, subclass): (Arc<str>, u32) = match &info {
+            Some(i) if i.name_version > 1 => (
+                format!("{}#{}", i.base_name, i.name_version).into(),
+                i.subclass,
+            ),
+            Some(i) => (i.base_name.clone(), i.subclass),
+            None => ("<unregistered>".into(), 0),
+        };
+        if thread.class_names.len() <= class.index() {
+            thread.class_names.resize(class.index() + 1, None);
+        }
+        thread.class_names[class.index()] = Some((name.clone(), subclass));
+        if self.inner.announced.lock().insert(class) {
+            let init = info.map_or(Site::Unknown, |i| i.init_site);
+            let (id, tname) = (thread.id, thread.name.clone());
+            r.record(buf, |out| {
+                rec::write_class_event(out, id, &tname, &name, kind, &init)
+            });
+        }
+        (name, subclass)
+    }
+
     // ----- the rules -----
 
     /// Validates an acquisition and pushes it on `thread`'s stack. Blocking locks call this
@@ -221,6 +384,7 @@ impl Validator {
         if !self.is_enabled() {
             return reports;
         }
+        self.record_lock(thread, "acquire", &acquire);
         if thread.held.len() >= self.inner.config.max_lock_depth {
             reports.extend(self.limit_report(
                 Some(thread),
@@ -281,6 +445,16 @@ impl Validator {
                 .iter()
                 .rposition(|h| h.references > 0 && h.acquire.class == c)
         });
+        if let Some(i) = pos
+            && self.is_recording()
+        {
+            let a = Acquire {
+                site: site.clone(),
+                instance,
+                ..thread.held[i].acquire.clone()
+            };
+            self.record_lock(thread, "release", &a);
+        }
         let Some(i) = pos else {
             if self.is_enabled() {
                 self.unlock_imbalance_report(thread, instance, class, site, &mut reports);
@@ -334,6 +508,10 @@ impl Validator {
             && thread.held[i].acquire.mode != mode
         {
             thread.held[i].acquire.mode = mode;
+            if self.is_recording() {
+                let a = thread.held[i].acquire.clone();
+                self.record_lock(thread, "mode", &a);
+            }
             // Rebuild the chain keys from this entry up, as a re-acquisition would.
             let mut key = thread.held[i].prev_chain_key;
             for h in &mut thread.held[i..] {
@@ -346,13 +524,52 @@ impl Validator {
 
     /// A call that may block (I/O, channel receive, `Condvar::wait`): reported when the thread is
     /// inside a spin lock or a non-blocking section.
-    pub fn might_sleep(&self, thread: &ThreadState, site: Site) -> Vec<Report> {
+    pub fn might_sleep(&self, thread: &mut ThreadState, site: Site) -> Vec<Report> {
         let mut reports = Vec::new();
         if self.is_enabled() {
-            let _ = site;
+            self.record_thread(thread, "might_sleep", &site);
             self.check_wait_context(thread, None, &mut reports);
         }
         reports
+    }
+
+    /// A seqcount reader access: a zero-length recursive-read acquisition of `read`'s class
+    /// (dependencies from the held locks into it, recursion checked, nothing left held).
+    pub fn seq_read(&self, thread: &mut ThreadState, read: Acquire) -> Vec<Report> {
+        if !self.is_enabled() {
+            return Vec::new();
+        }
+        let instance = read.instance;
+        let recording = self.is_recording();
+        if recording {
+            self.record_lock(thread, "seq_read", &read);
+            self.inner.recording.store(false, Ordering::Relaxed);
+        }
+        let read = Acquire {
+            mode: Mode::ReadRecursive,
+            kind: LockKind::SeqCount,
+            ..read
+        };
+        let reports = self.acquire(thread, read);
+        if reports.is_empty() || !self.panics_on_report() {
+            self.forget(thread, instance);
+        }
+        if recording {
+            self.inner.recording.store(true, Ordering::Relaxed);
+        }
+        reports
+    }
+
+    /// Enters (`true`) or leaves a non-blocking section on `thread` (see
+    /// [`non_blocking`](crate::non_blocking)).
+    pub fn set_non_blocking(&self, thread: &mut ThreadState, entering: bool) {
+        if entering {
+            thread.atomic_depth += 1;
+            self.record_thread(thread, "nonblocking_begin", &Site::Unknown);
+        } else {
+            thread.atomic_depth = thread.atomic_depth.saturating_sub(1);
+            self.record_thread(thread, "nonblocking_end", &Site::Unknown);
+        }
     }
 
     /// The thread is ending: locks it still holds are reported.
@@ -740,6 +957,25 @@ impl Validator {
         self.inner.config.backtraces.then(capture_backtrace)
     }
 }
+
+/// Flushes every recording validator's trace when a thread panics (the file stays whole and
+/// complete up to the panic), then runs the previous hook.
+fn install_panic_flush() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            for v in RECORDING.lock().iter() {
+                if let Some(r) = v.upgrade() {
+                    let _ = r.flush();
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
+static RECORDING: RawMutex<Vec<std::sync::Weak<Recorder>>> = RawMutex::new(Vec::new());
 
 fn first_time(state: &mut GraphState, kind: ReportKind, sig: Vec<ClassId>) -> bool {
     state.reported.insert((kind, sig))

@@ -10,7 +10,7 @@ use crate::graph::DepTypes;
 use crate::held::{InstanceId, Mode};
 
 /// What kind of problem a report describes (the `kind` names `lockcheck` uses too).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ReportKind {
     /// A new dependency closes a cycle of lock classes: `possible circular locking dependency`.

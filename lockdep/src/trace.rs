@@ -1,0 +1,372 @@
+//! Lock traces: the events a run saw, as JSON Lines (`docs/trace-format.md` is the contract).
+//!
+//! [`TraceEvent`] is the typed form shared by the recorder (which writes it) and the replayer
+//! (which feeds it back through a [`Validator`](crate::Validator)).
+
+use std::fmt::Write as _;
+
+use crate::Mode;
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceOp {
+    /// A lock was acquired (blocking locks: recorded before blocking).
+    Acquire,
+    /// A lock was released.
+    Release,
+    /// A seqcount reader access: a zero-length recursive-read acquisition.
+    SeqRead,
+    /// A held lock changed mode (`mode` says to what): rwlock downgrade.
+    Mode,
+    /// A call that may block (`might_sleep()`).
+    MightSleep,
+    /// A non-blocking section began.
+    NonBlockingBegin,
+    /// A non-blocking section ended.
+    NonBlockingEnd,
+    /// A class was registered (informational: `class`, `kind`, `at` = init site).
+    Class,
+}
+
+impl TraceOp {
+    /// The `op` string.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TraceOp::Acquire => "acquire",
+            TraceOp::Release => "release",
+            TraceOp::SeqRead => "seq_read",
+            TraceOp::Mode => "mode",
+            TraceOp::MightSleep => "might_sleep",
+            TraceOp::NonBlockingBegin => "nonblocking_begin",
+            TraceOp::NonBlockingEnd => "nonblocking_end",
+            TraceOp::Class => "class",
+        }
+    }
+
+    /// Parses an `op` string; `None` for ops this version does not know.
+    pub fn parse(s: &str) -> Option<TraceOp> {
+        Some(match s {
+            "acquire" => TraceOp::Acquire,
+            "release" => TraceOp::Release,
+            "seq_read" => TraceOp::SeqRead,
+            "mode" => TraceOp::Mode,
+            "might_sleep" => TraceOp::MightSleep,
+            "nonblocking_begin" => TraceOp::NonBlockingBegin,
+            "nonblocking_end" => TraceOp::NonBlockingEnd,
+            "class" => TraceOp::Class,
+            _ => return None,
+        })
+    }
+}
+
+/// One trace record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEvent {
+    /// The thread (a number or a name).
+    pub thread: String,
+    /// The thread's human name, if known.
+    pub thread_name: Option<String>,
+    /// What happened.
+    pub op: TraceOp,
+    /// The lock instance id (empty for thread-only ops).
+    pub lock: String,
+    /// The class name; `None` means "the `lock` value".
+    pub class: Option<String>,
+    /// Acquisition mode.
+    pub mode: Mode,
+    /// A successful trylock.
+    pub trylock: bool,
+    /// Nesting subclass.
+    pub subclass: u32,
+    /// The serialising outer lock.
+    pub nest_lock: Option<String>,
+    /// The primitive kind.
+    pub kind: crate::LockKind,
+    /// Source position.
+    pub at: Option<String>,
+}
+
+impl TraceEvent {
+    /// A bare event of `op` on `lock` by `thread`, every optional field at its default.
+    pub fn new(thread: impl Into<String>, op: TraceOp, lock: impl Into<String>) -> Self {
+        TraceEvent {
+            thread: thread.into(),
+            thread_name: None,
+            op,
+            lock: lock.into(),
+            class: None,
+            mode: Mode::Write,
+            trylock: false,
+            subclass: 0,
+            nest_lock: None,
+            kind: crate::LockKind::Mutex,
+            at: None,
+        }
+    }
+
+    /// The class name this event's lock belongs to.
+    pub fn class_name(&self) -> &str {
+        self.class.as_deref().unwrap_or(&self.lock)
+    }
+
+    /// Appends the JSON line (with its newline) to `out`. Only non-default optional fields are
+    /// written; `thread` is written as a number when it is one.
+    pub fn write_json(&self, out: &mut String) {
+        out.push_str("{\"thread\":");
+        if !self.thread.is_empty()
+            && self.thread.bytes().all(|b| b.is_ascii_digit())
+            && self.thread.len() < 19
+        {
+            out.push_str(&self.thread);
+        } else {
+            json_str(out, &self.thread);
+        }
+        if let Some(n) = &self.thread_name {
+            out.push_str(",\"thread_name\":");
+            json_str(out, n);
+        }
+        out.push_str(",\"op\":\"");
+        out.push_str(self.op.as_str());
+        out.push('"');
+        if !self.lock.is_empty()
+            || matches!(
+                self.op,
+                TraceOp::Acquire | TraceOp::Release | TraceOp::SeqRead | TraceOp::Mode
+            )
+        {
+            out.push_str(",\"lock\":");
+            json_str(out, &self.lock);
+        }
+        if let Some(c) = &self.class {
+            out.push_str(",\"class\":");
+            json_str(out, c);
+        }
+        if self.mode != Mode::Write || self.op == TraceOp::Mode {
+            let _ = write!(out, ",\"mode\":\"{}\"", self.mode.as_str());
+        }
+        if self.trylock {
+            out.push_str(",\"try\":true");
+        }
+        if self.subclass != 0 {
+            let _ = write!(out, ",\"subclass\":{}", self.subclass);
+        }
+        if let Some(n) = &self.nest_lock {
+            out.push_str(",\"nest_lock\":");
+            json_str(out, n);
+        }
+        if self.kind != crate::LockKind::Mutex {
+            let _ = write!(out, ",\"kind\":\"{}\"", self.kind.as_str());
+        }
+        if let Some(a) = &self.at {
+            out.push_str(",\"at\":");
+            json_str(out, a);
+        }
+        out.push_str("}\n");
+    }
+}
+
+/// A trace line that is not a valid event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceLineError {
+    /// The offending field (`""` when the line as a whole is wrong).
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for TraceLineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "field `{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for TraceLineError {}
+
+/// Parses one trace line. `Ok(None)` for blank lines and for records whose `op` this version
+/// does not know (the format allows other tools to add record types).
+///
+/// ```
+/// use lockdep::trace::{parse_line, TraceOp};
+///
+/// let ev = parse_line(r#"{"thread":1,"op":"acquire","lock":"A","mode":"read"}"#).unwrap().unwrap();
+/// assert_eq!(ev.op, TraceOp::Acquire);
+/// assert_eq!(ev.mode, lockdep::Mode::Read);
+/// let err = parse_line(r#"{"thread":1,"op":"acquire","lock":"A","mode":"shared"}"#).unwrap_err();
+/// assert_eq!(err.field, "mode");
+/// ```
+#[cfg(feature = "trace-reader")]
+pub fn parse_line(line: &str) -> Result<Option<TraceEvent>, TraceLineError> {
+    use serde_json::Value;
+    let err = |field: &'static str, message: String| TraceLineError { field, message };
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+    let Value::Object(obj) = value else {
+        return Err(err("", "not a JSON object".into()));
+    };
+    let thread = match obj.get("thread") {
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(other) => {
+            return Err(err(
+                "thread",
+                format!("expected an integer or a non-empty string, got {other}"),
+            ));
+        }
+        None => return Err(err("thread", "missing".into())),
+    };
+    let op_name = match obj.get("op") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => return Err(err("op", format!("expected a string, got {other}"))),
+        None => return Err(err("op", "missing".into())),
+    };
+    let Some(op) = TraceOp::parse(op_name) else {
+        return Ok(None);
+    };
+    let string = |field: &'static str| -> Result<Option<String>, TraceLineError> {
+        match obj.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) if field == "lock" || field == "nest_lock" => {
+                Ok(Some(n.to_string()))
+            }
+            Some(other) => Err(err(field, format!("expected a string, got {other}"))),
+        }
+    };
+    let lock = string("lock")?.unwrap_or_default();
+    let needs_lock = matches!(
+        op,
+        TraceOp::Acquire | TraceOp::Release | TraceOp::SeqRead | TraceOp::Mode
+    );
+    if needs_lock && lock.is_empty() {
+        return Err(err("lock", "missing (required for this op)".into()));
+    }
+    let mode = match string("mode")? {
+        None => Mode::Write,
+        Some(m) => parse_mode(&m).ok_or_else(|| {
+            err(
+                "mode",
+                format!("unknown mode {m:?} (expected write, read or read_recursive)"),
+            )
+        })?,
+    };
+    let kind = match string("kind")? {
+        None if op == TraceOp::SeqRead => crate::LockKind::SeqCount,
+        None => crate::LockKind::Mutex,
+        Some(k) => parse_kind(&k).ok_or_else(|| {
+            err(
+                "kind",
+                format!("unknown kind {k:?} (expected mutex, rwlock, spinlock or seqcount)"),
+            )
+        })?,
+    };
+    let trylock = match obj.get("try") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(err("try", format!("expected true or false, got {other}"))),
+    };
+    let subclass = match obj.get("subclass") {
+        None | Some(Value::Null) => 0,
+        Some(Value::Number(n)) => {
+            n.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    err(
+                        "subclass",
+                        format!("expected a small non-negative integer, got {n}"),
+                    )
+                })?
+        }
+        Some(other) => return Err(err("subclass", format!("expected an integer, got {other}"))),
+    };
+    Ok(Some(TraceEvent {
+        thread,
+        thread_name: string("thread_name")?,
+        op,
+        lock,
+        class: string("class")?,
+        mode,
+        trylock,
+        subclass,
+        nest_lock: string("nest_lock")?,
+        kind,
+        at: string("at")?,
+    }))
+}
+
+/// Parses a `mode` value.
+pub fn parse_mode(s: &str) -> Option<Mode> {
+    Some(match s {
+        "write" => Mode::Write,
+        "read" => Mode::Read,
+        "read_recursive" => Mode::ReadRecursive,
+        _ => return None,
+    })
+}
+
+/// Parses a `kind` value.
+pub fn parse_kind(s: &str) -> Option<crate::LockKind> {
+    Some(match s {
+        "mutex" => crate::LockKind::Mutex,
+        "rwlock" => crate::LockKind::RwLock,
+        "spinlock" => crate::LockKind::SpinLock,
+        "seqcount" => crate::LockKind::SeqCount,
+        "map" => crate::LockKind::Map,
+        _ => return None,
+    })
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_event_is_minimal_json() {
+        let mut s = String::new();
+        TraceEvent::new("1", TraceOp::Acquire, "A").write_json(&mut s);
+        assert_eq!(s, "{\"thread\":1,\"op\":\"acquire\",\"lock\":\"A\"}\n");
+    }
+
+    #[test]
+    fn optional_fields_and_escapes() {
+        let mut e = TraceEvent::new("worker \"1\"", TraceOp::Acquire, "0x10");
+        e.class = Some("&s->seqcount#2".into());
+        e.mode = Mode::ReadRecursive;
+        e.trylock = true;
+        e.subclass = 1;
+        e.kind = crate::LockKind::SeqCount;
+        e.at = Some("src/a.rs:1:2".into());
+        let mut s = String::new();
+        e.write_json(&mut s);
+        assert_eq!(
+            s,
+            "{\"thread\":\"worker \\\"1\\\"\",\"op\":\"acquire\",\"lock\":\"0x10\",\"class\":\"&s->seqcount#2\",\"mode\":\"read_recursive\",\"try\":true,\"subclass\":1,\"kind\":\"seqcount\",\"at\":\"src/a.rs:1:2\"}\n"
+        );
+    }
+}
