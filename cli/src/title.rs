@@ -159,6 +159,8 @@ fn skipped(name: &str, extra: Option<&RegexSet>) -> bool {
     SKIP_SET.is_match(name) || extra.is_some_and(|e| e.is_match(name))
 }
 
+/// First candidate frame; `skip` applies the skip list (stack-trace rules) and strips
+/// syscall wrapper prefixes, as syzkaller does for frames parsed from a stack.
 fn first_frame<'a>(
     frames: impl IntoIterator<Item = &'a Frame>,
     extra: Option<&RegexSet>,
@@ -169,7 +171,7 @@ fn first_frame<'a>(
         .filter(|f| !f.unreliable)
         .filter_map(func_of)
         .find(|n| !skip || !skipped(n, extra))
-        .map(|n| strip_syscall(&n))
+        .map(|n| if skip { strip_syscall(&n) } else { n })
 }
 
 fn lock_sites(l: &LockRef) -> Vec<&Frame> {

@@ -21,7 +21,10 @@ mod rules;
 
 use crate::report::{Kind, Label, Report, Verdict};
 
-pub use rules::{FrameRole, GENERIC_CLASS_PATTERNS, KNOWN_SEQCOUNT_SITES, READER_FRAMES};
+pub use rules::{
+    FrameRole, GENERIC_CLASS_PATTERNS, KNOWN_SEQCOUNT_SITES, READER_FRAMES, SHARED_CLASS_PATTERNS,
+    is_generic_class, is_primitive,
+};
 
 /// What earlier reports of the same input tell the classifier.
 #[derive(Debug, Default, Clone)]

@@ -22,8 +22,11 @@ pub const GENERIC_CLASS_PATTERNS: &[&str] = &[
     r"^&obj->",
     r"^lock#\d+$",
     r"^&xa->xa_lock",
-    r"\[i\]",
 ];
+
+/// Names of classes shared by many objects of one array or helper (generic names plus
+/// array elements such as `&folio_wait_table[i]`).
+pub const SHARED_CLASS_PATTERNS: &[&str] = &[r"\[i\]", r"\[\w+\]"];
 
 /// Frames that read a seqcount (zero-length recursive-read acquisitions).
 pub const READER_FRAMES: &[&str] = &[
@@ -94,10 +97,12 @@ static PRIMITIVE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static GENERIC: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(GENERIC_CLASS_PATTERNS).unwrap());
+static SHARED: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(SHARED_CLASS_PATTERNS).unwrap());
 static STATIC_LOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_.]*$").unwrap());
 
-fn is_primitive(f: &Frame) -> bool {
+/// Whether a frame is a lock primitive or lockdep internal (says how, not who).
+pub fn is_primitive(f: &Frame) -> bool {
     f.base_function().is_some_and(|n| PRIMITIVE.is_match(n))
 }
 
@@ -237,9 +242,9 @@ fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
         if !is_generic_class(&entry.lock.class) {
             continue;
         }
-        let into = entry_for(r, name)?;
+        let Some(into) = entry_for(r, name) else { continue };
         let Some(out) = out_entry_for(r, name) else { continue };
-        let (in_i, in_site) = first_user(&into.frames)?;
+        let Some((in_i, in_site)) = first_user(&into.frames) else { continue };
         let Some((out_i, out_acq)) = first_user(&out.frames) else { continue };
         let in_read = into.frames[..in_i].iter().any(is_reader) || is_reader(in_site);
         let in_known = into.frames.iter().skip(in_i).find_map(known_site);
@@ -586,7 +591,8 @@ fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
 
 fn inconsistent_shared_class(r: &Report, _: &Context) -> Option<Finding> {
     let a = r.acquiring.as_ref()?;
-    if !is_generic_class(&a.class) {
+    let c = canonical_class(&a.class);
+    if !is_generic_class(&a.class) && !SHARED.is_match(&c) {
         return None;
     }
     let irq = r.irq.as_ref()?;

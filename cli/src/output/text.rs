@@ -35,7 +35,7 @@ pub fn edge_path(frames: &[Frame], n: usize) -> String {
     let v: Vec<String> = frames
         .iter()
         .filter(|f| !f.unreliable)
-        .filter(|f| f.base_function().is_none_or(|n| !crate::title::is_skipped(n)))
+        .filter(|f| !crate::classify::is_primitive(f))
         .take(n)
         .map(|f| f.base_function().map(str::to_string).unwrap_or_else(|| f.display()))
         .collect();

@@ -162,7 +162,7 @@ impl State<'_> {
     fn internal_message(&mut self, t: &str, _no: usize) {
         if let Some(c) = DEBUG_WARN.captures(t) {
             self.r.message = Some(format!("DEBUG_LOCKS_WARN_ON({})", &c[1]));
-        } else if self.r.message.is_none() && !t.starts_with("WARNING: CPU:") {
+        } else if self.r.message.is_none() && !t.starts_with("WARNING:") {
             self.r.message = Some(t.to_string());
         }
         if t.starts_with("WARNING: CPU:") || t.starts_with("WARNING: ") && t.contains(" at ") {
@@ -206,14 +206,11 @@ impl State<'_> {
             }
             return;
         }
-        if idx <= 3 && self.r.kernel.is_none() && !self.saw_dash_rule {
-            if self.spec.kind == Kind::LockdepInternalWarning {
-                self.internal_message(t, no);
-                if let Some(c) = CPU_LINE.captures(t) {
-                    self.cpu_line(&c);
-                }
-                return;
-            }
+        if idx <= 3
+            && self.r.kernel.is_none()
+            && !self.saw_dash_rule
+            && self.spec.kind != Kind::LockdepInternalWarning
+        {
             self.r.kernel = Some(parse_ident(t));
             return;
         }

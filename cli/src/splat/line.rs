@@ -41,11 +41,11 @@ static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}",
         r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)",
-        r" \S+ kernel: ?"
+        r" \S+ (?:kernel(?:\[\d+\])?: ?)?"
     ))
     .unwrap()
 });
-static LEVEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\d{1,2}>").unwrap());
+static LEVEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\d{1,2}> ?").unwrap());
 static DROPPED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\*\* \d+ printk messages dropped \*\* ?").unwrap());
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
@@ -125,28 +125,33 @@ impl Normalizer {
         }
         let mut had_prefix = false;
         let mut ctx = None;
-        if let Some(m) = SYSLOG.find(s) {
-            s = &s[m.end()..];
-            had_prefix = true;
-        }
-        if let Some(m) = LEVEL.find(s) {
-            s = &s[m.end()..];
-            had_prefix = true;
-        }
-        if let Some(m) = DROPPED.find(s) {
-            s = &s[m.end()..];
-        }
         let mut stamped = false;
-        if let Some(m) = TIMESTAMP.find(s) {
-            s = &s[m.end()..];
-            had_prefix = true;
-            stamped = true;
-        }
-        if let Some(c) = CALLER.captures(s) {
-            ctx = Some(c[1].to_string());
-            s = &s[c.get(0).unwrap().end()..];
-            had_prefix = true;
-            stamped = true;
+        loop {
+            let lead = s.trim_start();
+            if let Some(m) = SYSLOG.find(lead) {
+                s = &lead[m.end()..];
+                had_prefix = true;
+            } else if let Some(r) = lead.strip_prefix("kernel: ") {
+                s = r;
+                had_prefix = true;
+            } else if let Some(m) = LEVEL.find(lead) {
+                s = &lead[m.end()..];
+                had_prefix = true;
+            } else if let Some(m) = DROPPED.find(lead) {
+                s = &lead[m.end()..];
+            } else if let Some(m) = TIMESTAMP.find(lead) {
+                s = &lead[m.end()..];
+                had_prefix = true;
+                stamped = true;
+            } else if let Some(c) = CALLER.captures(if stamped { lead } else { s }) {
+                let base = if stamped { lead } else { s };
+                ctx = Some(c[1].to_string());
+                s = &base[c.get(0).unwrap().end()..];
+                had_prefix = true;
+                stamped = true;
+            } else {
+                break;
+            }
         }
         if stamped {
             s = s.strip_prefix(' ').unwrap_or(s);
@@ -278,7 +283,9 @@ static FRESH_START: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 static OPEN_FRAGMENT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^\s*#\d+:\s*|\(\s*|,? at:\s*)$").unwrap());
+    LazyLock::new(|| Regex::new(r"(?:^\s*#\d+:\s*|\(\s*|[)}], at:\s*)$").unwrap());
+static LOCK_AT_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[)}], at:(?: \[<[0-9a-f]+>\])?$").unwrap());
 static CLOSE_FRAGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:\)\{|\{[.+?-]{4,6}\}|, at:|-\{\d)").unwrap());
 
@@ -313,7 +320,7 @@ impl Joiner {
             && !line.text.starts_with([' ', '\t'])
             && !FRESH_START.is_match(&line.text)
             && !prev_trim.ends_with(':')
-            || (prev_trim.ends_with("at:") && !next_trim.is_empty() && !line.had_prefix);
+            || (LOCK_AT_END.is_match(prev_trim) && !next_trim.is_empty() && !line.had_prefix);
         let fragment = same_ctx
             && !prev_trim.is_empty()
             && !next_trim.is_empty()

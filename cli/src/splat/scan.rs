@@ -156,6 +156,13 @@ static FOREIGN_OOPS: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+static CRASH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:BUG: (?:unable to handle|KASAN|kernel NULL)|general protection fault",
+        r"|Unable to handle kernel|Internal error: Oops|Oops[:\[]|kernel BUG at)"
+    ))
+    .unwrap()
+});
 static PANIC_ON_WARN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Kernel panic - not syncing: panic_on_warn").unwrap());
 static SECOND_REPORT_HINT: LazyLock<Regex> = LazyLock::new(|| {
@@ -212,6 +219,7 @@ struct Collector {
     held_seen: bool,
     reasons: Vec<String>,
     saw_warning_line: bool,
+    interrupted: bool,
 }
 
 enum Step {
@@ -233,6 +241,7 @@ impl Collector {
             held_seen: false,
             reasons: Vec::new(),
             saw_warning_line,
+            interrupted: false,
         }
     }
 
@@ -262,7 +271,7 @@ impl Collector {
                     if self.frames > 0 {
                         return Step::End {
                             consumed: false,
-                            complete: true,
+                            complete: !self.interrupted,
                         };
                     }
                     self.lines.push(line.clone());
@@ -272,10 +281,10 @@ impl Collector {
                     self.lines.push(line.clone());
                     return Step::End {
                         consumed: true,
-                        complete: true,
+                        complete: !self.interrupted,
                     };
                 }
-                if is_backtrace_line(t) {
+                if is_backtrace_line(t) || self.interrupted && t.starts_with("KASAN:") {
                     if parse_frame(t, 0, FrameContext::Strict).is_some() {
                         self.frames += 1;
                     }
@@ -288,7 +297,7 @@ impl Collector {
                 }
                 Step::End {
                     consumed: false,
-                    complete: self.frames > 0,
+                    complete: self.frames > 0 && !self.interrupted,
                 }
             }
             Phase::Body => self.feed_body(line, t),
@@ -305,6 +314,19 @@ impl Collector {
             return Step::Continue;
         }
         if PANIC_ON_WARN.is_match(t) {
+            self.lines.push(line.clone());
+            return Step::Continue;
+        }
+        if CRASH.is_match(t) && self.spec.has_backtrace && self.frames == 0 {
+            // The task crashed inside lockdep: the crash's registers and stack are the
+            // rest of what we will ever see of this report.
+            self.reasons.push(format!(
+                "interrupted by a crash at line {}: {}",
+                line.no,
+                shorten(t)
+            ));
+            self.interrupted = true;
+            self.phase = Phase::Backtrace;
             self.lines.push(line.clone());
             return Step::Continue;
         }
@@ -434,7 +456,7 @@ impl Scanner {
                     return;
                 }
                 let (_, mut col) = self.open.remove(i);
-                let complete = col.phase == Phase::Backtrace && col.frames > 0
+                let complete = col.phase == Phase::Backtrace && col.frames > 0 && !col.interrupted
                     || !col.spec.has_backtrace && col.held_seen;
                 if !complete {
                     col.reasons
@@ -507,9 +529,9 @@ impl Scanner {
     /// End of input: close every open report.
     pub fn finish(&mut self) {
         while let Some((_, mut col)) = self.open.pop() {
-            let complete = col.phase == Phase::Backtrace && col.frames > 0
+            let complete = col.phase == Phase::Backtrace && col.frames > 0 && !col.interrupted
                 || !col.spec.has_backtrace && col.held_seen;
-            if !complete {
+            if !complete && !col.interrupted {
                 col.reasons.push("input ends before the report does".into());
             } else if self.last_line_unterminated
                 && col.lines.last().is_some_and(|l| l.unterminated)

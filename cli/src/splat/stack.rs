@@ -41,7 +41,7 @@ static LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:([0-9a-fA-F]{8,16}|\(____ptrval____\)|\(ptrval\))\s+)?",
         r"\((.*)\)\{([.+?-]{4,6})\}(?:-\{(\d+):(\d+)\})?",
-        r"(?:,\s*at:\s*(.*?))?\S?\s*$"
+        r"(?:,\s*at:\s*(.*\S))?\S?\s*$"
     ))
     .unwrap()
 });
