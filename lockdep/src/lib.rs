@@ -59,7 +59,9 @@ pub mod replay;
 mod report;
 mod runtime;
 mod rwlock;
+mod seqlock;
 mod sink;
+mod spinlock;
 pub mod trace;
 mod validator;
 
@@ -80,5 +82,9 @@ pub use rwlock::{
     RecursiveRwLockUpgradableReadGuard, RecursiveRwLockWriteGuard, RwLock, RwLockReadGuard,
     RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
+pub use seqlock::{
+    SEQLOCK_LOCK_NAME, SeqCount, SeqCountWriteGuard, SeqLock, SeqLockReadGuard, SeqLockWriteGuard,
+};
 pub use sink::OnReport;
+pub use spinlock::{MappedSpinLockGuard, RawSpinLock, RawSpinLockGuard, SpinLock, SpinLockGuard};
 pub use validator::Validator;

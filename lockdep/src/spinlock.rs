@@ -1,0 +1,396 @@
+//! `SpinLock`: a busy-waiting lock, the kernel's `spinlock_t`, validated like `Mutex` plus the
+//! wait-context rule: nothing that may block (a sleeping lock, a `Condvar` wait,
+//! [`might_sleep`](crate::might_sleep)) is allowed while one is held.
+
+use std::hint::spin_loop;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::class::{ClassKey, LockKind};
+use crate::held::{InstanceId, Mode};
+use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+
+/// Proof that this thread holds a [`RawSpinLock`]; not `Send`, since the held-lock stack is per
+/// thread.
+pub struct RawSpinLockGuard {
+    _not_send: PhantomData<*const ()>,
+}
+
+impl RawSpinLockGuard {
+    fn new() -> Self {
+        RawSpinLockGuard {
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// Busy-wait pacing: spin with a growing number of `spin_loop` hints, then yield the time slice
+/// so a preempted holder can run (user space cannot disable preemption the way the kernel does).
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    const SPIN_LIMIT: u32 = 6;
+
+    pub(crate) fn new() -> Self {
+        Backoff { step: 0 }
+    }
+
+    #[inline]
+    pub(crate) fn snooze(&mut self) {
+        if self.step <= Self::SPIN_LIMIT {
+            for _ in 0..1u32 << self.step {
+                spin_loop();
+            }
+            self.step += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// The raw lock under [`SpinLock`]: one atomic flag plus the lockdep hooks, so every `lock_api`
+/// guard operation (`unlocked`, `bump`, `map`) is tracked too.
+///
+/// | `locked` | meaning |
+/// |---|---|
+/// | `false` | free |
+/// | `true`  | held by exactly one thread (set with `Acquire`, cleared with `Release`) |
+pub struct RawSpinLock {
+    locked: AtomicBool,
+    map: LockMap,
+}
+
+impl RawSpinLock {
+    pub(crate) const fn with_map(map: LockMap) -> Self {
+        RawSpinLock {
+            locked: AtomicBool::new(false),
+            map,
+        }
+    }
+
+    fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    fn request(
+        &self,
+        subclass: u32,
+        nest_lock: Option<InstanceId>,
+        site: Option<&'static Location<'static>>,
+    ) -> Request<'_> {
+        Request {
+            map: &self.map,
+            instance: self.id(),
+            kind: LockKind::SpinLock,
+            mode: Mode::Write,
+            subclass,
+            nest_lock,
+            site,
+        }
+    }
+
+    /// Test-and-test-and-set: waiters spin on a plain load, so the cache line stays shared until
+    /// the holder releases it.
+    #[inline]
+    fn acquire(&self) {
+        let mut backoff = Backoff::new();
+        loop {
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+            while self.locked.load(Ordering::Relaxed) {
+                backoff.snooze();
+            }
+        }
+    }
+
+    #[inline]
+    fn try_acquire(&self) -> bool {
+        !self.locked.load(Ordering::Relaxed)
+            && self
+                .locked
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Validates first (a would-be deadlock is reported instead of spinning forever), then spins.
+    #[inline]
+    pub(crate) fn lock_at(
+        &self,
+        subclass: u32,
+        nest_lock: Option<InstanceId>,
+        site: Option<&'static Location<'static>>,
+    ) -> RawSpinLockGuard {
+        runtime::before_lock(self.request(subclass, nest_lock, site));
+        self.acquire();
+        RawSpinLockGuard::new()
+    }
+
+    #[inline]
+    pub(crate) fn try_lock_at(
+        &self,
+        site: Option<&'static Location<'static>>,
+    ) -> Option<(RawSpinLockGuard, runtime::Pending)> {
+        if !self.try_acquire() {
+            return None;
+        }
+        Some((
+            RawSpinLockGuard::new(),
+            runtime::after_trylock(self.request(0, None, site)),
+        ))
+    }
+
+    fn release(&self) {
+        runtime::on_release(&self.map, self.id(), LockKind::SpinLock);
+        self.locked.store(false, Ordering::Release);
+    }
+}
+
+// SAFETY: `acquire`/`try_acquire` set the flag from false to true with `Acquire` ordering, so only
+// one thread at a time holds it, and `release` clears it with `Release` ordering. Guard state is
+// created only by a successful acquisition and consumed by `unlock`. The hooks only update this
+// thread's bookkeeping; a panicking hook in `lock` panics before the flag is set.
+unsafe impl lock_api::RawMutex for RawSpinLock {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = RawSpinLock::with_map(LockMap::new(Location::caller(), None, None));
+    type Guard = RawSpinLockGuard;
+
+    fn lock(&self) -> RawSpinLockGuard {
+        self.lock_at(0, None, None)
+    }
+
+    fn try_lock(&self) -> Option<RawSpinLockGuard> {
+        self.try_lock_at(None).map(|(g, pending)| {
+            pending.dispatch();
+            g
+        })
+    }
+
+    unsafe fn unlock(&self, _guard: RawSpinLockGuard) {
+        self.release();
+    }
+
+    fn is_locked(&self) -> bool {
+        self.locked.load(Ordering::Relaxed)
+    }
+}
+
+// SAFETY: as above. A spin lock has no queue, so a fair unlock is an ordinary unlock.
+unsafe impl lock_api::RawMutexFair for RawSpinLock {
+    unsafe fn unlock_fair(&self, _guard: RawSpinLockGuard) {
+        self.release();
+    }
+}
+
+/// A guard of a [`SpinLock`]; all of `lock_api`'s guard functions (`map`, `unlocked`, ...) work.
+pub type SpinLockGuard<'a, T> = lock_api::MutexGuard<'a, RawSpinLock, T>;
+/// A guard of part of a [`SpinLock`]'s data.
+pub type MappedSpinLockGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawSpinLock, T>;
+
+/// A busy-waiting mutual-exclusion lock (the kernel's `spinlock_t`) with lockdep validation.
+///
+/// Waiters spin instead of sleeping, so the critical section must be short and must not block:
+/// taking a [`Mutex`](crate::Mutex) or [`RwLock`](crate::RwLock), waiting on a
+/// [`Condvar`](crate::Condvar) or calling [`might_sleep`](crate::might_sleep) while a spin lock
+/// is held is an *invalid wait context* report. Spin locks nest inside sleeping locks and inside
+/// other spin locks. Classes follow the same rules as [`Mutex`](crate::Mutex): the construction
+/// site, a name, or a [`ClassKey`].
+///
+/// ```
+/// use lockdep::{Mutex, ReportKind, SpinLock};
+///
+/// let reports = lockdep::capture(|| {
+///     let stats = SpinLock::with_name("stats", 0u64);
+///     let config = Mutex::with_name("config", ());
+///     *stats.lock() += 1; // fine
+///     let _s = stats.lock();
+///     let _c = config.lock(); // a sleeping lock inside a spin lock
+/// });
+/// assert_eq!(reports[0].kind(), ReportKind::InvalidWaitContext);
+/// assert!(reports[0].to_string().contains("context-{2:2}"));
+/// ```
+pub struct SpinLock<T: ?Sized> {
+    inner: lock_api::Mutex<RawSpinLock, T>,
+}
+
+impl<T> SpinLock<T> {
+    /// A spin lock whose class is this call's site.
+    #[track_caller]
+    pub const fn new(val: T) -> Self {
+        let map = LockMap::new(Location::caller(), None, None);
+        SpinLock {
+            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
+        }
+    }
+
+    /// A spin lock whose class is this call's site, printed as `name`.
+    #[track_caller]
+    pub const fn with_name(name: &'static str, val: T) -> Self {
+        let map = LockMap::new(Location::caller(), Some(name), None);
+        SpinLock {
+            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
+        }
+    }
+
+    /// A spin lock of the class of `key`, shared with every other lock built with it.
+    #[track_caller]
+    pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
+        let map = LockMap::new(Location::caller(), None, Some(key));
+        SpinLock {
+            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
+        }
+    }
+
+    /// Consumes the lock and returns its data.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> SpinLock<T> {
+    pub(crate) fn raw(&self) -> &RawSpinLock {
+        // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
+        unsafe { self.inner.raw() }
+    }
+
+    /// # Safety
+    /// `g` must be the state of a current acquisition of this lock.
+    unsafe fn guard(&self, g: RawSpinLockGuard) -> SpinLockGuard<'_, T> {
+        // SAFETY: the caller guarantees the lock is held with state `g`.
+        unsafe { self.inner.make_guard_unchecked(g) }
+    }
+
+    /// Acquires the lock, spinning until it is free. The order is validated first: a would-be
+    /// deadlock is reported before this thread starts spinning.
+    #[track_caller]
+    pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        let g = self.raw().lock_at(0, None, Some(Location::caller()));
+        // SAFETY: `g` was just acquired.
+        unsafe { self.guard(g) }
+    }
+
+    /// Acquires the lock as subclass `subclass` of its class, for deliberate nesting of one class
+    /// (the kernel's `spin_lock_nested`). Subclass `n` prints as `name/n`.
+    #[track_caller]
+    pub fn lock_nested(&self, subclass: u32) -> SpinLockGuard<'_, T> {
+        let g = self.raw().lock_at(subclass, None, Some(Location::caller()));
+        // SAFETY: `g` was just acquired.
+        unsafe { self.guard(g) }
+    }
+
+    /// Acquires the lock under `nest`, which this thread holds and which serialises every lock of
+    /// this class (the kernel's `spin_lock_nest_lock`): many locks of one class may then be held
+    /// at once without a recursive-locking report. Without `nest` held this is reported
+    /// (`Nested lock was not taken`).
+    #[track_caller]
+    pub fn lock_nest_lock(&self, nest: &impl Lockable) -> SpinLockGuard<'_, T> {
+        let nest_id = InstanceId(nest.lock_map().1 as u64);
+        let g = self
+            .raw()
+            .lock_at(0, Some(nest_id), Some(Location::caller()));
+        // SAFETY: `g` was just acquired.
+        unsafe { self.guard(g) }
+    }
+
+    /// Takes the lock if it is free. A trylock cannot deadlock (and never spins), so no
+    /// dependency ends in it and it is allowed in any wait context; locks taken while holding it
+    /// depend on it.
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
+        // SAFETY: `g` was just acquired.
+        let guard = unsafe { self.guard(g) };
+        pending.dispatch();
+        Some(guard)
+    }
+
+    /// Whether any thread holds it now.
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// The data, through exclusive access (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
+    /// A raw pointer to the data.
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+}
+
+impl<T: Default> Default for SpinLock<T> {
+    #[track_caller]
+    fn default() -> Self {
+        SpinLock::new(T::default())
+    }
+}
+
+impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for SpinLock<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<T: ?Sized> Sealed for SpinLock<T> {}
+impl<T: ?Sized> Lockable for SpinLock<T> {
+    fn lock_map(&self) -> (&LockMap, usize, LockKind) {
+        let raw = self.raw();
+        (&raw.map, raw.id(), LockKind::SpinLock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn excludes_across_threads() {
+        let lock = Arc::new(SpinLock::new(0u64));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let lock = lock.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..2_000 {
+                        *lock.lock() += 1;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(*lock.lock(), 8_000);
+    }
+
+    #[test]
+    fn try_lock_fails_while_held_and_succeeds_after() {
+        let lock = SpinLock::new(());
+        let g = lock.lock();
+        assert!(lock.is_locked());
+        assert!(lock.try_lock().is_none());
+        drop(g);
+        assert!(!lock.is_locked());
+        assert!(lock.try_lock().is_some());
+    }
+
+    #[test]
+    fn guard_functions_of_lock_api_work() {
+        let lock = SpinLock::new((1u32, 2u32));
+        let mut g = lock.lock();
+        lock_api::MutexGuard::unlocked(&mut g, || assert!(!lock.is_locked()));
+        let mut second = lock_api::MutexGuard::map(g, |p| &mut p.1);
+        *second += 1;
+        drop(second);
+        assert_eq!(lock.into_inner(), (1, 3));
+    }
+}
