@@ -9,7 +9,11 @@ use lockcheck::output::Format;
 use lockcheck::parse::{ParseOptions, run};
 
 #[derive(Parser)]
-#[command(name = "lockcheck", version, about = "Find, explain and replay lockdep reports")]
+#[command(
+    name = "lockcheck",
+    version,
+    about = "Find, explain and replay lockdep reports"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

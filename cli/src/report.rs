@@ -174,10 +174,10 @@ impl Frame {
                 s.push_str(&format!(" ({loc})"));
             }
         }
-        if s.is_empty() {
-            if let Some(a) = &self.address {
-                s = a.clone();
-            }
+        if s.is_empty()
+            && let Some(a) = &self.address
+        {
+            s = a.clone();
         }
         if self.inline {
             s.push_str(" [inline]");

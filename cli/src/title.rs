@@ -96,8 +96,13 @@ const SKIP: &[&str] = &[
 
 static SKIP_SET: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(SKIP).unwrap());
 static CIRCULAR_EXTRA: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(["process_one_work", "flush_workqueue", "drain_workqueue", "destroy_workqueue"])
-        .unwrap()
+    RegexSet::new([
+        "process_one_work",
+        "flush_workqueue",
+        "drain_workqueue",
+        "destroy_workqueue",
+    ])
+    .unwrap()
 });
 static RCU_EXTRA: LazyLock<RegexSet> =
     LazyLock::new(|| RegexSet::new(["rcu", "kmem", "slab"]).unwrap());
@@ -146,10 +151,10 @@ fn func_of(f: &Frame) -> Option<String> {
 
 fn strip_syscall(name: &str) -> String {
     for p in SYSCALL_PREFIXES {
-        if let Some(rest) = name.strip_prefix(p) {
-            if !rest.is_empty() {
-                return rest.to_string();
-            }
+        if let Some(rest) = name.strip_prefix(p)
+            && !rest.is_empty()
+        {
+            return rest.to_string();
         }
     }
     name.to_string()
@@ -221,13 +226,20 @@ fn fallback(r: &Report) -> Option<String> {
 pub fn title(r: &Report) -> String {
     let old_info = r.banner.starts_with("[ INFO:") || r.banner.starts_with("INFO:");
     let old_bug = r.banner.starts_with("[ BUG:") || r.banner.starts_with("BUG:");
-    let pick = |x: Option<String>| x.or_else(|| fallback(r)).unwrap_or_else(|| "corrupted".into());
+    let pick = |x: Option<String>| {
+        x.or_else(|| fallback(r))
+            .unwrap_or_else(|| "corrupted".into())
+    };
     match r.kind {
         Kind::CircularDependency => {
             if old_info {
                 return format!(
                     "possible deadlock in {}",
-                    pick(first_frame(sites(&r.acquiring).into_iter().chain(sites(&r.held)), None, false))
+                    pick(first_frame(
+                        sites(&r.acquiring).into_iter().chain(sites(&r.held)),
+                        None,
+                        false
+                    ))
                 );
             }
             let ats: Vec<&Frame> = sites(&r.acquiring)
@@ -239,7 +251,11 @@ pub fn title(r: &Report) -> String {
             let chain = r.chain.iter().flat_map(|e| e.frames.iter());
             format!(
                 "possible deadlock in {}",
-                pick(first_frame(ats.into_iter().chain(chain), Some(&CIRCULAR_EXTRA), true))
+                pick(first_frame(
+                    ats.into_iter().chain(chain),
+                    Some(&CIRCULAR_EXTRA),
+                    true
+                ))
             )
         }
         Kind::RecursiveLocking | Kind::IrqLockInversion => format!(
@@ -279,12 +295,19 @@ pub fn title(r: &Report) -> String {
         }
         Kind::BadUnlockBalance => {
             let prefix = if old_bug { "BUG" } else { "WARNING" };
-            let x = first_frame(sites(&r.acquiring).into_iter().chain(r.backtrace.iter()), None, true);
+            let x = first_frame(
+                sites(&r.acquiring).into_iter().chain(r.backtrace.iter()),
+                None,
+                true,
+            );
             format!("{prefix}: bad unlock balance in {}", pick(x))
         }
         Kind::LockHeldReturningToUser => {
             let x = first_frame(held_list_sites(r), None, false);
-            format!("WARNING: lock held when returning to user space in {}", pick(x))
+            format!(
+                "WARNING: lock held when returning to user space in {}",
+                pick(x)
+            )
         }
         Kind::LocksHeldAtExit => {
             let x = first_frame(held_list_sites(r), None, false);
@@ -299,19 +322,35 @@ pub fn title(r: &Report) -> String {
             format!("WARNING: locking bug in {}", pick(x))
         }
         Kind::LockdepInternalWarning => {
-            let x = first_frame(r.rip.iter().chain(r.backtrace.iter()), Some(&LOCKING_BUG_EXTRA), true);
+            let x = first_frame(
+                r.rip.iter().chain(r.backtrace.iter()),
+                Some(&LOCKING_BUG_EXTRA),
+                true,
+            );
             format!("WARNING: locking bug in {}", pick(x))
         }
         Kind::NestedLockNotTaken => {
-            let x = first_frame(r.rip.iter().chain(r.backtrace.iter()), Some(&LOCKING_BUG_EXTRA), true)
-                .or_else(|| first_frame(sites(&r.acquiring), None, true));
+            let x = first_frame(
+                r.rip.iter().chain(r.backtrace.iter()),
+                Some(&LOCKING_BUG_EXTRA),
+                true,
+            )
+            .or_else(|| first_frame(sites(&r.acquiring), None, true));
             format!("WARNING: nested lock was not taken in {}", pick(x))
         }
         Kind::SleepingInAtomic => {
             let x = first_frame(r.backtrace.iter(), None, true);
-            format!("BUG: sleeping function called from invalid context in {}", pick(x))
+            format!(
+                "BUG: sleeping function called from invalid context in {}",
+                pick(x)
+            )
         }
     }
+}
+
+/// Whether syzkaller's skip list (lock primitives, lockdep, allocators, ...) drops this function.
+pub fn is_skipped(name: &str) -> bool {
+    skipped(name, None)
 }
 
 #[cfg(test)]
@@ -336,9 +375,4 @@ mod tests {
         assert!(!skipped("alloc_pid", None));
         assert_eq!(strip_syscall("__x64_sys_mount"), "mount");
     }
-}
-
-/// Whether syzkaller's skip list (lock primitives, lockdep, allocators, ...) drops this function.
-pub fn is_skipped(name: &str) -> bool {
-    skipped(name, None)
 }

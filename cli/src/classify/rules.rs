@@ -58,17 +58,45 @@ pub enum FrameRole {
 /// Used to name the object behind a conflated class; the code paths themselves come
 /// from the stacks in the log.
 pub const KNOWN_SEQCOUNT_SITES: &[(&str, &str, FrameRole)] = &[
-    ("read_mems_allowed_begin", "current->mems_allowed_seq", FrameRole::Read),
-    ("read_mems_allowed_retry", "current->mems_allowed_seq", FrameRole::Read),
-    ("cpuset_change_task_nodemask", "tsk->mems_allowed_seq", FrameRole::Write),
-    ("set_mems_allowed", "current->mems_allowed_seq", FrameRole::Write),
+    (
+        "read_mems_allowed_begin",
+        "current->mems_allowed_seq",
+        FrameRole::Read,
+    ),
+    (
+        "read_mems_allowed_retry",
+        "current->mems_allowed_seq",
+        FrameRole::Read,
+    ),
+    (
+        "cpuset_change_task_nodemask",
+        "tsk->mems_allowed_seq",
+        FrameRole::Write,
+    ),
+    (
+        "set_mems_allowed",
+        "current->mems_allowed_seq",
+        FrameRole::Write,
+    ),
     ("__exit_signal", "sig->stats_lock", FrameRole::Write),
     ("thread_group_cputime", "sig->stats_lock", FrameRole::Read),
     ("do_task_stat", "sig->stats_lock", FrameRole::Read),
-    ("zone_span_writelock", "zone->span_seqlock", FrameRole::Write),
+    (
+        "zone_span_writelock",
+        "zone->span_seqlock",
+        FrameRole::Write,
+    ),
     ("zone_span_seqbegin", "zone->span_seqlock", FrameRole::Read),
-    ("__build_all_zonelists", "zonelist_update_seq", FrameRole::Write),
-    ("zonelist_iter_begin", "zonelist_update_seq", FrameRole::Read),
+    (
+        "__build_all_zonelists",
+        "zonelist_update_seq",
+        FrameRole::Write,
+    ),
+    (
+        "zonelist_iter_begin",
+        "zonelist_update_seq",
+        FrameRole::Read,
+    ),
     ("netdev_copy_name", "netdev_rename_lock", FrameRole::Read),
     ("netdev_get_name", "netdev_rename_lock", FrameRole::Read),
     ("dev_change_name", "netdev_rename_lock", FrameRole::Write),
@@ -96,7 +124,8 @@ static PRIMITIVE: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
-static GENERIC: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(GENERIC_CLASS_PATTERNS).unwrap());
+static GENERIC: LazyLock<RegexSet> =
+    LazyLock::new(|| RegexSet::new(GENERIC_CLASS_PATTERNS).unwrap());
 static SHARED: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(SHARED_CLASS_PATTERNS).unwrap());
 static STATIC_LOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_.]*$").unwrap());
@@ -107,7 +136,8 @@ pub fn is_primitive(f: &Frame) -> bool {
 }
 
 fn is_reader(f: &Frame) -> bool {
-    f.base_function().is_some_and(|n| READER_FRAMES.contains(&n))
+    f.base_function()
+        .is_some_and(|n| READER_FRAMES.contains(&n))
 }
 
 fn known_site(f: &Frame) -> Option<(&'static str, FrameRole)> {
@@ -124,16 +154,19 @@ pub fn is_generic_class(class: &str) -> bool {
 }
 
 fn first_user(frames: &[Frame]) -> Option<(usize, &Frame)> {
-    frames
-        .iter()
-        .enumerate()
-        .find(|(_, f)| !is_primitive(f) && !f.unreliable && (f.function.is_some() || f.file.is_some()))
+    frames.iter().enumerate().find(|(_, f)| {
+        !is_primitive(f) && !f.unreliable && (f.function.is_some() || f.file.is_some())
+    })
 }
 
 fn fname(f: &Frame) -> String {
     f.base_function()
         .map(str::to_string)
-        .or_else(|| f.file.clone().map(|file| format!("{file}:{}", f.line.unwrap_or(0))))
+        .or_else(|| {
+            f.file
+                .clone()
+                .map(|file| format!("{file}:{}", f.line.unwrap_or(0)))
+        })
         .unwrap_or_else(|| "?".into())
 }
 
@@ -184,9 +217,15 @@ fn after_first_report(r: &Report, ctx: &Context) -> Option<Finding> {
              log. The first report turns lockdep off (debug_locks_off), and internal consistency \
              checks that fire afterwards are consequences of that state, not a separate locking bug. \
              Look at the first report.{}",
-            r.message.as_ref().map(|m| format!(" (message: {m})")).unwrap_or_default()
+            r.message
+                .as_ref()
+                .map(|m| format!(" (message: {m})"))
+                .unwrap_or_default()
         ),
-        evidence: vec![(*line, "the earlier report".into()), (r.line, "this warning".into())],
+        evidence: vec![
+            (*line, "the earlier report".into()),
+            (r.line, "this warning".into()),
+        ],
     })
 }
 
@@ -242,10 +281,18 @@ fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
         if !is_generic_class(&entry.lock.class) {
             continue;
         }
-        let Some(into) = entry_for(r, name) else { continue };
-        let Some(out) = out_entry_for(r, name) else { continue };
-        let Some((in_i, in_site)) = first_user(&into.frames) else { continue };
-        let Some((out_i, out_acq)) = first_user(&out.frames) else { continue };
+        let Some(into) = entry_for(r, name) else {
+            continue;
+        };
+        let Some(out) = out_entry_for(r, name) else {
+            continue;
+        };
+        let Some((in_i, in_site)) = first_user(&into.frames) else {
+            continue;
+        };
+        let Some((out_i, out_acq)) = first_user(&out.frames) else {
+            continue;
+        };
         let in_read = into.frames[..in_i].iter().any(is_reader) || is_reader(in_site);
         let in_known = into.frames.iter().skip(in_i).find_map(known_site);
         let holders = &out.frames[out_i + 1..];
@@ -277,19 +324,34 @@ fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
                 format!(
                     "`{}` ({} on `{obj}`)",
                     fname(f),
-                    if *role == FrameRole::Write { "write side" } else { "read side" }
+                    if *role == FrameRole::Write {
+                        "write side"
+                    } else {
+                        "read side"
+                    }
                 ),
                 f.input_line,
             ),
             None => (
-                format!("one of `{}`'s callers ({})", fname(out_acq), path_of(holders, 0, 4)),
-                holders.first().map(|f| f.input_line).unwrap_or(out.input_line),
+                format!(
+                    "one of `{}`'s callers ({})",
+                    fname(out_acq),
+                    path_of(holders, 0, 4)
+                ),
+                holders
+                    .first()
+                    .map(|f| f.input_line)
+                    .unwrap_or(out.input_line),
             ),
         };
         let in_desc = match in_known {
             Some((obj, role)) => format!(
                 "`{in_fn}` ({} on `{obj}`)",
-                if role == FrameRole::Read || in_read { "read side" } else { "write side" }
+                if role == FrameRole::Read || in_read {
+                    "read side"
+                } else {
+                    "write side"
+                }
             ),
             None => format!(
                 "`{in_fn}`{}",
@@ -305,7 +367,11 @@ fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
              lockdep's class-level cycle need not exist between real instances. The usual fix is a \
              separate class per init site{fix}.",
             cycle = cycle_text(r),
-            shared = if seq { " (here: different seqcounts)" } else { "" },
+            shared = if seq {
+                " (here: different seqcounts)"
+            } else {
+                ""
+            },
             acq = fname(out_acq),
             od = out.depth,
             opath = path_of(&out.frames, out_i, 5),
@@ -318,10 +384,16 @@ fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
             },
         );
         let mut evidence = vec![
-            (out.input_line, format!("edge {name} -> {out_to} recorded here")),
+            (
+                out.input_line,
+                format!("edge {name} -> {out_to} recorded here"),
+            ),
             (holder_line, format!("{name} held by this path")),
             (in_site.input_line, format!("{name} acquired by `{in_fn}`")),
-            (into.input_line, format!("edge {into_from} -> {name} recorded here")),
+            (
+                into.input_line,
+                format!("edge {into_from} -> {name} recorded here"),
+            ),
         ];
         if let Some(a) = &r.acquiring {
             evidence.push((a.input_line, "lock being acquired".into()));
@@ -339,7 +411,9 @@ fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
 /// A cycle that closes only through a seqcount read access.
 fn seqcount_reader_edge(r: &Report, _: &Context) -> Option<Finding> {
     for e in &r.chain {
-        let Some((ui, user)) = first_user(&e.frames) else { continue };
+        let Some((ui, user)) = first_user(&e.frames) else {
+            continue;
+        };
         let reader = e.frames[..=ui].iter().find(|f| is_reader(f));
         let zero_wait = e.lock.wait.is_some_and(|w| w.inner == 0 && w.outer == 0);
         let Some(rf) = reader else { continue };
@@ -357,13 +431,20 @@ fn seqcount_reader_edge(r: &Report, _: &Context) -> Option<Finding> {
             rd = fname(rf),
             user = fname(user),
             d = e.depth,
-            wait = if zero_wait { " — `{0:0}`: a plain seqcount map" } else { "" },
+            wait = if zero_wait {
+                " — `{0:0}`: a plain seqcount map"
+            } else {
+                ""
+            },
         );
         return Some(Finding {
             label: Label::LikelyFalsePositive,
             explanation,
             evidence: vec![
-                (e.input_line, format!("edge {} -> {} (reader)", edge.from, edge.to)),
+                (
+                    e.input_line,
+                    format!("edge {} -> {} (reader)", edge.from, edge.to),
+                ),
                 (rf.input_line, "seqcount read access".into()),
             ],
         });
@@ -433,7 +514,10 @@ fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
         },
         evidence: vec![
             (h.input_line, "first acquisition (held)".into()),
-            (a.input_line, "second acquisition of the same address".into()),
+            (
+                a.input_line,
+                "second acquisition of the same address".into(),
+            ),
         ],
     })
 }
@@ -502,11 +586,17 @@ fn fs_reclaim(r: &Report, _: &Context) -> Option<Finding> {
 
 fn printk_under_scheduler_lock(r: &Report, _: &Context) -> Option<Finding> {
     let console = r.locks.iter().find(|l| {
-        l.contains("console_sem") || l.as_str() == "console_owner" || l.contains("port_lock") || l.as_str() == "console_lock"
+        l.contains("console_sem")
+            || l.as_str() == "console_owner"
+            || l.contains("port_lock")
+            || l.as_str() == "console_lock"
     })?;
     let sched = r.locks.iter().find(|l| {
         let c = canonical_class(l);
-        c.starts_with("&rq->") || c == "&p->pi_lock" || c.starts_with("&base->lock") || c.contains("pi_lock")
+        c.starts_with("&rq->")
+            || c == "&p->pi_lock"
+            || c.starts_with("&base->lock")
+            || c.contains("pi_lock")
     })?;
     Some(Finding {
         label: Label::LikelyGenuine,
@@ -532,7 +622,10 @@ fn insufficient_data(r: &Report, _: &Context) -> Option<Finding> {
         explanation: format!(
             "The report is {}: the dependency chain needed to judge the cycle is missing{}.",
             if r.truncated { "cut off" } else { "incomplete" },
-            r.corrupted.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+            r.corrupted
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
         ),
         evidence: vec![(r.line, "report start".into())],
     })
@@ -573,7 +666,10 @@ fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
                 .chain_entry(e.chain_entry)
                 .and_then(|c| first_user(&c.frames).map(|(_, f)| fname(f)))
                 .unwrap_or_default();
-            (e.input_line, format!("edge {} -> {} taken in {site}", e.from, e.to))
+            (
+                e.input_line,
+                format!("edge {} -> {} taken in {site}", e.from, e.to),
+            )
         })
         .collect();
     Some(Finding {
@@ -613,7 +709,9 @@ fn inconsistent_shared_class(r: &Report, _: &Context) -> Option<Finding> {
 
 fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
     let irq = r.irq.as_ref();
-    let state = irq.and_then(|i| i.state.clone()).unwrap_or_else(|| "irq".into());
+    let state = irq
+        .and_then(|i| i.state.clone())
+        .unwrap_or_else(|| "irq".into());
     let mut evidence = Vec::new();
     let explanation = match r.kind {
         Kind::InconsistentLockState => {
@@ -631,17 +729,32 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
                  that holds it with {state} enabled and the handler takes it, that CPU deadlocks on \
                  itself.",
                 irq.and_then(|i| i.usage_from.clone()).unwrap_or_default(),
-                reg.and_then(|t| first_user(&t.frames).map(|(_, f)| fname(f))).unwrap_or_default(),
+                reg.and_then(|t| first_user(&t.frames).map(|(_, f)| fname(f)))
+                    .unwrap_or_default(),
                 irq.and_then(|i| i.usage_to.clone()).unwrap_or_default(),
-                a.and_then(|l| l.at.as_ref()).map(|f| f.display()).unwrap_or_default()
+                a.and_then(|l| l.at.as_ref())
+                    .map(|f| f.display())
+                    .unwrap_or_default()
             )
         }
         _ => {
-            let safe = irq.and_then(|i| i.safe_lock.as_ref()).map(|l| l.name.clone()).unwrap_or_default();
-            let unsafe_ = irq.and_then(|i| i.unsafe_lock.as_ref()).map(|l| l.name.clone()).unwrap_or_default();
+            let safe = irq
+                .and_then(|i| i.safe_lock.as_ref())
+                .map(|l| l.name.clone())
+                .unwrap_or_default();
+            let unsafe_ = irq
+                .and_then(|i| i.unsafe_lock.as_ref())
+                .map(|l| l.name.clone())
+                .unwrap_or_default();
             for t in irq.map(|i| i.traces.as_slice()).unwrap_or_default() {
-                if t.state.ends_with("-irq-safe") || t.state.ends_with("-irq-unsafe") || t.state.starts_with("IN-") {
-                    evidence.push((t.input_line, format!("{} {}", t.lock.clone().unwrap_or_default(), t.state)));
+                if t.state.ends_with("-irq-safe")
+                    || t.state.ends_with("-irq-unsafe")
+                    || t.state.starts_with("IN-")
+                {
+                    evidence.push((
+                        t.input_line,
+                        format!("{} {}", t.lock.clone().unwrap_or_default(), t.state),
+                    ));
                 }
             }
             if let Some(a) = &r.acquiring {
@@ -666,7 +779,11 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
     let a = r.acquiring.as_ref()?;
     let w = a.wait?;
     let raw_nesting = std::iter::once(Some(w))
-        .chain(r.held_locks.iter().flat_map(|h| h.entries.iter().map(|e| e.lock.wait)))
+        .chain(
+            r.held_locks
+                .iter()
+                .flat_map(|h| h.entries.iter().map(|e| e.lock.wait)),
+        )
         .flatten()
         .any(|w| w.inner >= 4 || w.outer >= 4)
         || r.wait_context.is_some_and(|c| c.inner >= 4);
@@ -687,7 +804,11 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
              {}",
             a.name,
             w.inner,
-            if ctx == 2 { " (hardirq or raw_spinlock_t held)" } else { "" },
+            if ctx == 2 {
+                " (hardirq or raw_spinlock_t held)"
+            } else {
+                ""
+            },
             if rt_only {
                 "This is a bug on PREEMPT_RT kernels, where the lock sleeps; on other kernels it \
                  only matters as an RT portability problem."
@@ -713,7 +834,9 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             .map(|f| f.display())
             .unwrap_or_default()
     };
-    let user = first_user(&r.backtrace).map(|(_, f)| fname(f)).unwrap_or_default();
+    let user = first_user(&r.backtrace)
+        .map(|(_, f)| fname(f))
+        .unwrap_or_default();
     let explanation = match r.kind {
         Kind::HeldLockFreed => format!(
             "Memory holding the lock `{}` (taken at `{}`) is freed while the lock is held (free path \
@@ -744,7 +867,10 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             "`{}` is acquired with a nest-lock annotation{} but the nest lock is not held: the \
              annotation (or the locking) is wrong.",
             name(&r.acquiring),
-            r.not_holding.as_ref().map(|n| format!(" naming `{n}`")).unwrap_or_default()
+            r.not_holding
+                .as_ref()
+                .map(|n| format!(" naming `{n}`"))
+                .unwrap_or_default()
         ),
         _ => return None,
     };
@@ -761,21 +887,28 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
 }
 
 fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
-    let user = first_user(&r.backtrace).map(|(_, f)| fname(f)).unwrap_or_default();
+    let user = first_user(&r.backtrace)
+        .map(|(_, f)| fname(f))
+        .unwrap_or_default();
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation: format!(
             "RCU's lockdep check fired{}: an RCU-protected pointer is used without the read lock or \
              update-side lock the accessor requires, or the task blocks inside an RCU read-side \
              critical section (in `{user}`).",
-            r.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+            r.message
+                .as_ref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
         ),
         evidence: vec![(r.line, "report".into())],
     })
 }
 
 fn sleeping_in_atomic(r: &Report, _: &Context) -> Option<Finding> {
-    let user = first_user(&r.backtrace).map(|(_, f)| fname(f)).unwrap_or_default();
+    let user = first_user(&r.backtrace)
+        .map(|(_, f)| fname(f))
+        .unwrap_or_default();
     let held: Vec<String> = r
         .held_locks
         .iter()
@@ -786,7 +919,10 @@ fn sleeping_in_atomic(r: &Report, _: &Context) -> Option<Finding> {
         explanation: format!(
             "A function that may sleep{} was called from atomic context (from `{user}`){}. This is a \
              real bug: sleeping there can deadlock or corrupt scheduler state.",
-            r.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default(),
+            r.message
+                .as_ref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default(),
             if held.is_empty() {
                 String::new()
             } else {
@@ -862,7 +998,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "seqcount-reader-edge",
         summary: "cycle closes only through a seqcount read access",
-        kinds: &[Kind::CircularDependency, Kind::IrqSafeUnsafeOrder, Kind::IrqLockInversion],
+        kinds: &[
+            Kind::CircularDependency,
+            Kind::IrqSafeUnsafeOrder,
+            Kind::IrqLockInversion,
+        ],
         check: seqcount_reader_edge,
     },
     Rule {
@@ -928,7 +1068,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "irq-usage-conflict",
         summary: "lock used in irq context and with that irq enabled",
-        kinds: &[Kind::InconsistentLockState, Kind::IrqSafeUnsafeOrder, Kind::IrqLockInversion],
+        kinds: &[
+            Kind::InconsistentLockState,
+            Kind::IrqSafeUnsafeOrder,
+            Kind::IrqLockInversion,
+        ],
         check: irq_usage_conflict,
     },
     Rule {

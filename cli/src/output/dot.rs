@@ -50,32 +50,49 @@ impl Printer for DotPrinter {
         match r.kind {
             Kind::CircularDependency => {
                 for e in &r.cycle {
-                    let style = if e.closing { ", color=red, penwidth=2" } else { "" };
+                    let style = if e.closing {
+                        ", color=red, penwidth=2"
+                    } else {
+                        ""
+                    };
                     writeln!(
                         out,
                         "  {} -> {} [label={}{style}];",
                         q(&e.from),
                         q(&e.to),
-                        q(&format!("#{} {} (line {})", e.chain_entry, edge_site(r, e.chain_entry), e.input_line))
+                        q(&format!(
+                            "#{} {} (line {})",
+                            e.chain_entry,
+                            edge_site(r, e.chain_entry),
+                            e.input_line
+                        ))
                     )?;
                 }
             }
             Kind::RecursiveLocking => {
                 if let (Some(h), Some(a)) = (&r.held, &r.acquiring) {
-                    writeln!(out, "  {} -> {} [label=\"recursive\", color=red];", q(&h.name), q(&a.name))?;
+                    writeln!(
+                        out,
+                        "  {} -> {} [label=\"recursive\", color=red];",
+                        q(&h.name),
+                        q(&a.name)
+                    )?;
                 }
             }
             Kind::IrqSafeUnsafeOrder | Kind::IrqLockInversion => {
-                if let Some(irq) = &r.irq {
-                    if let (Some(s), Some(u)) = (&irq.safe_lock, &irq.unsafe_lock) {
-                        writeln!(
-                            out,
-                            "  {} -> {} [label={}, color=red];",
-                            q(&s.name),
-                            q(&u.name),
-                            q(&format!("{}-safe -> unsafe", irq.state.clone().unwrap_or_default()))
-                        )?;
-                    }
+                if let Some(irq) = &r.irq
+                    && let (Some(s), Some(u)) = (&irq.safe_lock, &irq.unsafe_lock)
+                {
+                    writeln!(
+                        out,
+                        "  {} -> {} [label={}, color=red];",
+                        q(&s.name),
+                        q(&u.name),
+                        q(&format!(
+                            "{}-safe -> unsafe",
+                            irq.state.clone().unwrap_or_default()
+                        ))
+                    )?;
                 }
             }
             _ => {

@@ -41,7 +41,9 @@ impl Printer for SummaryPrinter {
         g.title = r.title.clone();
         g.kind = r.kind.as_str().to_string();
         g.count += 1;
-        *g.verdicts.entry(r.verdict.label.as_str().to_string()).or_default() += 1;
+        *g.verdicts
+            .entry(r.verdict.label.as_str().to_string())
+            .or_default() += 1;
         *g.rules.entry(r.verdict.rule.clone()).or_default() += 1;
         g.truncated += usize::from(r.truncated);
         g.occurrences.push(format!("{}:{}", r.source, r.line));
@@ -61,7 +63,8 @@ impl Printer for SummaryPrinter {
         let total: usize = groups.iter().map(|g| g.count).sum();
         writeln!(out, "{total} report(s), {} distinct title(s)", groups.len())?;
         for g in groups {
-            let verdicts: Vec<String> = g.verdicts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let verdicts: Vec<String> =
+                g.verdicts.iter().map(|(k, v)| format!("{k} {v}")).collect();
             writeln!(out, "{:>5}  {}", g.count, g.title)?;
             writeln!(out, "       kind {}; {}", g.kind, verdicts.join(", "))?;
             let shown: Vec<&str> = g.occurrences.iter().take(5).map(String::as_str).collect();

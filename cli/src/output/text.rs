@@ -37,7 +37,11 @@ pub fn edge_path(frames: &[Frame], n: usize) -> String {
         .filter(|f| !f.unreliable)
         .filter(|f| !crate::classify::is_primitive(f))
         .take(n)
-        .map(|f| f.base_function().map(str::to_string).unwrap_or_else(|| f.display()))
+        .map(|f| {
+            f.base_function()
+                .map(str::to_string)
+                .unwrap_or_else(|| f.display())
+        })
         .collect();
     v.join(" <- ")
 }
@@ -89,7 +93,10 @@ impl TextPrinter {
             who.push(format!(
                 "kernel {}{}",
                 k.release,
-                k.version.as_ref().map(|v| format!(" {v}")).unwrap_or_default()
+                k.version
+                    .as_ref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default()
             ));
             if let Some(t) = &k.taint {
                 who.push(t.clone());
@@ -103,7 +110,10 @@ impl TextPrinter {
                 out,
                 "  {}{}",
                 if r.truncated { "truncated" } else { "damaged" },
-                r.corrupted.as_ref().map(|c| format!(": {c}")).unwrap_or_default()
+                r.corrupted
+                    .as_ref()
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
             )?;
         }
         match r.kind {
@@ -147,10 +157,20 @@ impl TextPrinter {
                         writeln!(out, "    usage {{{f}}} -> {{{t}}}")?;
                     }
                     if let Some(s) = &irq.safe_lock {
-                        writeln!(out, "    {}-safe   {}", irq.state.clone().unwrap_or_default(), lock_desc(s))?;
+                        writeln!(
+                            out,
+                            "    {}-safe   {}",
+                            irq.state.clone().unwrap_or_default(),
+                            lock_desc(s)
+                        )?;
                     }
                     if let Some(u) = &irq.unsafe_lock {
-                        writeln!(out, "    {}-unsafe {}", irq.state.clone().unwrap_or_default(), lock_desc(u))?;
+                        writeln!(
+                            out,
+                            "    {}-unsafe {}",
+                            irq.state.clone().unwrap_or_default(),
+                            lock_desc(u)
+                        )?;
                     }
                 }
                 if let Some(m) = &r.message {
@@ -158,7 +178,12 @@ impl TextPrinter {
                 }
             }
         }
-        writeln!(out, "  verdict: {} [{}]", r.verdict.label.as_str(), r.verdict.rule)?;
+        writeln!(
+            out,
+            "  verdict: {} [{}]",
+            r.verdict.label.as_str(),
+            r.verdict.rule
+        )?;
         wrap(out, "    ", &r.verdict.explanation, 96)?;
         for n in &r.verdict.notes {
             wrap(out, "    note: ", n, 90)?;
@@ -173,7 +198,11 @@ impl TextPrinter {
                 writeln!(out, "    line {}: {}", e.line, e.note)?;
             }
         }
-        writeln!(out, "  banner: {}  [lines {}-{}]", r.banner, r.line, r.end_line)?;
+        writeln!(
+            out,
+            "  banner: {}  [lines {}-{}]",
+            r.banner, r.line, r.end_line
+        )?;
         if let Some(k) = &r.kernel {
             writeln!(out, "  kernel: {}", k.raw)?;
         }
@@ -211,7 +240,11 @@ impl TextPrinter {
             }
         }
         if !r.chain_exists_of.is_empty() {
-            writeln!(out, "  chain exists of: {}", r.chain_exists_of.join(" --> "))?;
+            writeln!(
+                out,
+                "  chain exists of: {}",
+                r.chain_exists_of.join(" --> ")
+            )?;
         }
         if !r.scenario.is_empty() {
             writeln!(out, "  scenario:")?;
@@ -244,7 +277,10 @@ impl TextPrinter {
                 writeln!(
                     out,
                     "  {}{} at:  [line {}]",
-                    t.lock.as_ref().map(|l| format!("({l}) ")).unwrap_or_default(),
+                    t.lock
+                        .as_ref()
+                        .map(|l| format!("({l}) "))
+                        .unwrap_or_default(),
                     t.state,
                     t.input_line
                 )?;

@@ -31,15 +31,30 @@ re!(
     TASK_ACTION,
     r"^(.+?)(?: \[HC(\d)\[(\d+)\]:SC(\d)\[(\d+)\]:HE(\d):SE(\d)\])? (is trying to acquire lock:|is trying to acquire:|is trying to lock:|just changed the state of lock:|takes:)$"
 );
-re!(RELEASE, r"^(.+) is trying to release lock \((.*)\) at:\s*(.*)$");
-re!(FREEING, r"^(.+) is freeing memory (\S+?)-(\S+?), with a lock still held there!$");
-re!(LEAVING, r"^(.+) is leaving the kernel with locks still held!$");
-re!(EXIT_BANNER, r"^(?:WARNING: |BUG: |\[ BUG: |INFO: )(.+) still has locks held!");
+re!(
+    RELEASE,
+    r"^(.+) is trying to release lock \((.*)\) at:\s*(.*)$"
+);
+re!(
+    FREEING,
+    r"^(.+) is freeing memory (\S+?)-(\S+?), with a lock still held there!$"
+);
+re!(
+    LEAVING,
+    r"^(.+) is leaving the kernel with locks still held!$"
+);
+re!(
+    EXIT_BANNER,
+    r"^(?:WARNING: |BUG: |\[ BUG: |INFO: )(.+) still has locks held!"
+);
 re!(
     CHAIN_ENTRY,
     r"^-> #(\d+) \((.*)\)\{([.+?-]{4,6})\}(?:-\{(\d+):(\d+)\})?:?\s*$"
 );
-re!(SCENARIO_HDR, r"^Possible (?:interrupt )?unsafe locking scenario:$");
+re!(
+    SCENARIO_HDR,
+    r"^Possible (?:interrupt )?unsafe locking scenario:$"
+);
 re!(
     SCENARIO_ACTION,
     r"^(\s*)(?:(rlock|lock|sync)\((.*)\);|(local_irq_disable)\(\);|<(Interrupt)>)\s*$"
@@ -53,12 +68,27 @@ re!(
 );
 re!(INCONSISTENT, r"^inconsistent \{(.+)\} -> \{(.+)\} usage\.$");
 re!(REGISTERED, r"^\{(.+)\} state was registered at:$");
-re!(BECAME, r"^\.\.\. which became (\S+?)-irq-(safe|unsafe) at:$");
-re!(CONNECTS_SAFE, r"^but this new dependency connects a (\S+?)-irq-safe lock:$");
+re!(
+    BECAME,
+    r"^\.\.\. which became (\S+?)-irq-(safe|unsafe) at:$"
+);
+re!(
+    CONNECTS_SAFE,
+    r"^but this new dependency connects a (\S+?)-irq-safe lock:$"
+);
 re!(TO_UNSAFE, r"^to a (\S+?)-irq-unsafe lock:$");
-re!(TOOK_UNSAFE, r"^but this lock took another, (\S+?)(?:-irq)?-unsafe lock in the past:$");
-re!(TAKEN_BY_SAFE, r"^but this lock was taken by another, (\S+?)(?:-irq)?-safe lock in the past:$");
-re!(DEP_LOCK, r"^-> \((.*)\)\{([.+?-]{4,6})\}(?:-\{\d+:\d+\})? \{$");
+re!(
+    TOOK_UNSAFE,
+    r"^but this lock took another, (\S+?)(?:-irq)?-unsafe lock in the past:$"
+);
+re!(
+    TAKEN_BY_SAFE,
+    r"^but this lock was taken by another, (\S+?)(?:-irq)?-safe lock in the past:$"
+);
+re!(
+    DEP_LOCK,
+    r"^-> \((.*)\)\{([.+?-]{4,6})\}(?:-\{\d+:\d+\})? \{$"
+);
 re!(DEP_STATE, r"^([A-Z][A-Z-]*(?: [A-Z]+)*) at:$");
 re!(IRQ_STAMP, r"^irq event stamp: (\d+)$");
 re!(
@@ -67,10 +97,16 @@ re!(
 );
 re!(CONTEXT, r"^context-\{(\d+):(\d+)\}$");
 re!(DEBUG_LOCKS, r"debug_locks = (\d)");
-re!(IN_ATOMIC, r"^in_atomic\(\): \d+, irqs_disabled\(\): \d+,.* pid: (\d+), name: (.+)$");
+re!(
+    IN_ATOMIC,
+    r"^in_atomic\(\): \d+, irqs_disabled\(\): \d+,.* pid: (\d+), name: (.+)$"
+);
 re!(SLEEP_AT, r"invalid context at (\S+)");
 re!(DEBUG_WARN, r"DEBUG_LOCKS_WARN_ON\((.*)\)\s*$");
-re!(RIP, r"^(?:RIP: [0-9a-f]{4}:|pc : |NIP:\s+\[<?[0-9a-f]+>?\]\s*)(.*)$");
+re!(
+    RIP,
+    r"^(?:RIP: [0-9a-f]{4}:|pc : |NIP:\s+\[<?[0-9a-f]+>?\]\s*)(.*)$"
+);
 re!(RCU_MESSAGE, r"^(\S+:\d+) (.+)$");
 re!(IDENT_TAINT, r"^(.*?)\s*(Not tainted|Tainted: .*)?$");
 
@@ -113,7 +149,10 @@ pub fn build(
     lines: &[Line],
     ending: Ending,
 ) -> Report {
-    let banner = lines.first().map(|l| l.text.trim().to_string()).unwrap_or_default();
+    let banner = lines
+        .first()
+        .map(|l| l.text.trim().to_string())
+        .unwrap_or_default();
     let mut st = State {
         r: Report::new(source, start, spec.kind, &banner),
         spec,
@@ -165,14 +204,14 @@ impl State<'_> {
         } else if self.r.message.is_none() && !t.starts_with("WARNING:") {
             self.r.message = Some(t.to_string());
         }
-        if t.starts_with("WARNING: CPU:") || t.starts_with("WARNING: ") && t.contains(" at ") {
-            if let Some(pos) = t.rfind(" at ") {
-                let rest = t[pos + 4..].trim();
-                let rest = rest.split_whitespace().nth(1).unwrap_or("");
-                let rest = rest.trim_end_matches("()");
-                if let Some(f) = parse_frame(rest, _no, FrameContext::Strict) {
-                    self.r.rip.get_or_insert(f);
-                }
+        if (t.starts_with("WARNING: CPU:") || t.starts_with("WARNING: ") && t.contains(" at "))
+            && let Some(pos) = t.rfind(" at ")
+        {
+            let rest = t[pos + 4..].trim();
+            let rest = rest.split_whitespace().nth(1).unwrap_or("");
+            let rest = rest.trim_end_matches("()");
+            if let Some(f) = parse_frame(rest, _no, FrameContext::Strict) {
+                self.r.rip.get_or_insert(f);
             }
         }
     }
@@ -183,11 +222,11 @@ impl State<'_> {
         let no = l.no;
 
         // addr2line annotations attach to the frame or `at:` site just before them.
-        if let Some(n) = parse_source_note(t) {
-            if self.has_note_target() {
-                self.notes.push((n, no));
-                return;
-            }
+        if let Some(n) = parse_source_note(t)
+            && self.has_note_target()
+        {
+            self.notes.push((n, no));
+            return;
         }
         self.flush_notes();
 
@@ -209,7 +248,10 @@ impl State<'_> {
         if idx <= 3
             && self.r.kernel.is_none()
             && !self.saw_dash_rule
-            && self.spec.kind != Kind::LockdepInternalWarning
+            && !matches!(
+                self.spec.kind,
+                Kind::LockdepInternalWarning | Kind::SleepingInAtomic
+            )
         {
             self.r.kernel = Some(parse_ident(t));
             return;
@@ -361,23 +403,23 @@ impl State<'_> {
             self.sink = Sink::None;
             return;
         }
-        if let Some(c) = HELD_ENTRY.captures(t) {
-            if let (Some(h), Some(mut lock)) =
+        if let Some(c) = HELD_ENTRY.captures(t)
+            && let (Some(h), Some(mut lock)) =
                 (self.r.held_locks.as_mut(), parse_lock_line(&c[2], no))
+        {
+            let index: u32 = c[1].parse().unwrap_or(0);
+            if let Some(last) = h.entries.last_mut()
+                && last.index == index
+                && same_lock(&last.lock, &lock)
             {
-                let index: u32 = c[1].parse().unwrap_or(0);
-                if let Some(last) = h.entries.last_mut() {
-                    if last.index == index && same_lock(&last.lock, &lock) {
-                        merge_site(&mut last.lock, lock);
-                        self.sink = Sink::HeldList;
-                        return;
-                    }
-                }
-                lock.input_line = no;
-                h.entries.push(HeldLock { index, lock });
+                merge_site(&mut last.lock, lock);
                 self.sink = Sink::HeldList;
                 return;
             }
+            lock.input_line = no;
+            h.entries.push(HeldLock { index, lock });
+            self.sink = Sink::HeldList;
+            return;
         }
         if t == "stack backtrace:" {
             self.saw_stack_header = true;
@@ -410,9 +452,17 @@ impl State<'_> {
         if let Some(c) = BECAME.captures(t) {
             let safe = &c[2] == "safe";
             let lock = if safe {
-                self.r.irq.as_ref().and_then(|i| i.safe_lock.as_ref()).map(|l| l.name.clone())
+                self.r
+                    .irq
+                    .as_ref()
+                    .and_then(|i| i.safe_lock.as_ref())
+                    .map(|l| l.name.clone())
             } else {
-                self.r.irq.as_ref().and_then(|i| i.unsafe_lock.as_ref()).map(|l| l.name.clone())
+                self.r
+                    .irq
+                    .as_ref()
+                    .and_then(|i| i.unsafe_lock.as_ref())
+                    .map(|l| l.name.clone())
             };
             self.push_trace(lock, format!("{}-irq-{}", &c[1], &c[2]), no);
             return;
@@ -444,7 +494,10 @@ impl State<'_> {
             self.sink = Sink::Safe;
             return;
         }
-        if t.starts_with("the dependencies between") || t.starts_with("the shortest dependencies between") || t.starts_with("and ") && t.ends_with("-irq-unsafe lock:") {
+        if t.starts_with("the dependencies between")
+            || t.starts_with("the shortest dependencies between")
+            || t.starts_with("and ") && t.ends_with("-irq-unsafe lock:")
+        {
             self.sink = Sink::None;
             return;
         }
@@ -526,10 +579,10 @@ impl State<'_> {
             return;
         }
         if let Some(c) = RIP.captures(t) {
-            if let Some(f) = parse_frame(&c[1], no, FrameContext::Strict) {
-                if f.function.is_some() {
-                    self.r.rip.get_or_insert(f);
-                }
+            if let Some(f) = parse_frame(&c[1], no, FrameContext::Strict)
+                && f.function.is_some()
+            {
+                self.r.rip.get_or_insert(f);
             }
             return;
         }
@@ -552,6 +605,7 @@ impl State<'_> {
                 }
                 self.sink = Sink::None;
             }
+            Sink::NotHolding if super::scan::is_crash_line(t) => self.sink = Sink::None,
             Sink::NotHolding => {
                 let name = t.trim_start_matches('(').trim_end_matches(')');
                 self.r.not_holding = Some(name.to_string());
@@ -564,10 +618,10 @@ impl State<'_> {
                 }
             }
             Sink::Trace(i) => {
-                if let Some(f) = parse_frame(t, no, FrameContext::Trace) {
-                    if let Some(tr) = self.r.irq.as_mut().and_then(|irq| irq.traces.get_mut(i)) {
-                        tr.frames.push(f);
-                    }
+                if let Some(f) = parse_frame(t, no, FrameContext::Trace)
+                    && let Some(tr) = self.r.irq.as_mut().and_then(|irq| irq.traces.get_mut(i))
+                {
+                    tr.frames.push(f);
                 }
             }
             Sink::Backtrace => {
@@ -580,36 +634,39 @@ impl State<'_> {
     }
 
     fn release_site(&mut self, t: &str, no: usize) {
-        if let Some(f) = parse_frame(t, no, FrameContext::Strict) {
-            if let Some(l) = self.r.acquiring.as_mut() {
-                if l.at.is_some() {
-                    let again = LockRef {
-                        at: Some(f),
-                        ..l.clone()
-                    };
-                    merge_site(l, again);
-                } else {
-                    l.at = Some(f);
-                }
+        if let Some(f) = parse_frame(t, no, FrameContext::Strict)
+            && let Some(l) = self.r.acquiring.as_mut()
+        {
+            if l.at.is_some() {
+                let again = LockRef {
+                    at: Some(f),
+                    ..l.clone()
+                };
+                merge_site(l, again);
+            } else {
+                l.at = Some(f);
             }
         }
     }
 
     fn cpu_line(&mut self, c: &regex::Captures) {
         self.r.cpu = c[1].parse().ok();
-        if self.r.task.is_none() {
-            if let Ok(pid) = c[2].parse() {
-                self.r.task = Some(Task {
-                    comm: c[3].to_string(),
-                    pid,
-                });
-            }
+        if self.r.task.is_none()
+            && let Ok(pid) = c[2].parse()
+        {
+            self.r.task = Some(Task {
+                comm: c[3].to_string(),
+                pid,
+            });
         }
         if self.r.kernel.is_none() {
             let rest = c[5].trim();
             let mut parts = rest.splitn(2, ' ');
             let release = parts.next().unwrap_or("").to_string();
-            let version = parts.next().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let version = parts
+                .next()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
             self.r.kernel = Some(KernelIdent {
                 release,
                 version,
@@ -656,10 +713,10 @@ impl State<'_> {
     }
 
     fn put_site(&mut self, f: Frame) {
-        if let Some(Some(l)) = self.slot() {
-            if l.at.is_none() {
-                l.at = Some(f);
-            }
+        if let Some(Some(l)) = self.slot()
+            && l.at.is_none()
+        {
+            l.at = Some(f);
         }
     }
 
@@ -726,7 +783,12 @@ impl State<'_> {
                 }
             }
             Sink::HeldList => {
-                if let Some(e) = self.r.held_locks.as_mut().and_then(|h| h.entries.last_mut()) {
+                if let Some(e) = self
+                    .r
+                    .held_locks
+                    .as_mut()
+                    .and_then(|h| h.entries.last_mut())
+                {
                     apply_lock(&mut e.lock, &notes);
                 }
             }
@@ -776,16 +838,16 @@ impl State<'_> {
             truncated = true;
         }
         if self.spec.stack_header && !self.saw_stack_header && ending.complete {
-            self.r.add_corruption("stack backtrace header missing: part of the report was lost");
+            self.r
+                .add_corruption("stack backtrace header missing: part of the report was lost");
             truncated = true;
         }
-        if self
-            .r
-            .backtrace
-            .iter()
-            .any(|f| f.base_function().is_some_and(|n| n.starts_with("should_fail")))
-        {
-            self.r.add_corruption("fault-injection stack (should_fail) mixed into the report");
+        if self.r.backtrace.iter().any(|f| {
+            f.base_function()
+                .is_some_and(|n| n.starts_with("should_fail"))
+        }) {
+            self.r
+                .add_corruption("fault-injection stack (should_fail) mixed into the report");
         }
         self.r.truncated = truncated;
         self.r.locks = involved_locks(&self.r);
@@ -808,7 +870,11 @@ impl State<'_> {
             // Whitespace was collapsed (mail archives): use the kernel's fixed layouts.
             let n = self.raw_scenario.len();
             let two_cpu = n == 4 && self.r.kind == Kind::CircularDependency
-                || n == 6 && self.raw_scenario.iter().any(|(_, s)| s.action == "local_irq_disable");
+                || n == 6
+                    && self
+                        .raw_scenario
+                        .iter()
+                        .any(|(_, s)| s.action == "local_irq_disable");
             let pattern: &[u8] = if two_cpu && n == 4 {
                 &[0, 1, 1, 0]
             } else if two_cpu {
@@ -848,7 +914,10 @@ fn parse_ident(t: &str) -> KernelIdent {
     };
     let mut parts = head.trim().splitn(2, ' ');
     let release = parts.next().unwrap_or("").to_string();
-    let version = parts.next().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let version = parts
+        .next()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     KernelIdent {
         release,
         version,

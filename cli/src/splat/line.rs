@@ -108,7 +108,10 @@ impl Normalizer {
         } else {
             lossy.into_owned()
         };
-        if text.chars().any(|c| (c.is_control() && c != '\t') || c == '\u{a0}') {
+        if text
+            .chars()
+            .any(|c| (c.is_control() && c != '\t') || c == '\u{a0}')
+        {
             text = text
                 .chars()
                 .filter_map(|c| match c {
@@ -398,7 +401,8 @@ mod tests {
 
     #[test]
     fn joins_flowed_soft_break() {
-        let v = texts("x (a){+.-.}, at: spin_lock_bh  \n/./include/linux/spinlock.h:343 [inline]\n");
+        let v =
+            texts("x (a){+.-.}, at: spin_lock_bh  \n/./include/linux/spinlock.h:343 [inline]\n");
         assert_eq!(v.len(), 1);
         assert_eq!(
             v[0].0,
@@ -408,7 +412,9 @@ mod tests {
 
     #[test]
     fn does_not_join_prefixed_or_fresh_lines() {
-        let v = texts("CPU: 1 PID: 2 Comm: a Not tainted syzkaller #0 PREEMPT(full) \nHardware name: x\n");
+        let v = texts(
+            "CPU: 1 PID: 2 Comm: a Not tainted syzkaller #0 PREEMPT(full) \nHardware name: x\n",
+        );
         assert_eq!(v.len(), 2);
         let v = texts("[ 1.0] a \n[ 1.1] b\n");
         assert_eq!(v.len(), 2);
@@ -416,16 +422,22 @@ mod tests {
 
     #[test]
     fn joins_continuation_fragments() {
-        let v = texts("[ 1.0]  #0: \n[ 1.0]  (\n[ 1.0] &vcpu->mutex\n[ 1.0] ){+.+.+.}\n[ 1.0] , at: \n[ 1.0] [<ffffffff8100>] vcpu_load+0x1c/0x60\n");
+        let v = texts(
+            "[ 1.0]  #0: \n[ 1.0]  (\n[ 1.0] &vcpu->mutex\n[ 1.0] ){+.+.+.}\n[ 1.0] , at: \n[ 1.0] [<ffffffff8100>] vcpu_load+0x1c/0x60\n",
+        );
         assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!(v[0].0, " #0: (&vcpu->mutex){+.+.+.}, at: [<ffffffff8100>] vcpu_load+0x1c/0x60");
+        assert_eq!(
+            v[0].0,
+            " #0: (&vcpu->mutex){+.+.+.}, at: [<ffffffff8100>] vcpu_load+0x1c/0x60"
+        );
     }
 
     #[test]
     fn quoted_printable() {
-        let v = texts("> > =3D=3D=3D=\n=3D=3D\n> >  =A0#0:=A0 (reboot_mutex){+.+.}, at: x+0x1/0x2\n");
+        let v =
+            texts("> > =3D=3D=3D=\n=3D=3D\n> >  =A0#0:=A0 (reboot_mutex){+.+.}, at: x+0x1/0x2\n");
         assert_eq!(v[0].0, "=====");
-        assert_eq!(v[1].0, "   #0:  (reboot_mutex){+.+.}, at: x+0x1/0x2");
+        assert_eq!(v[1].0, "  #0:  (reboot_mutex){+.+.}, at: x+0x1/0x2");
     }
 
     #[test]

@@ -156,6 +156,11 @@ static FOREIGN_OOPS: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// Whether a line starts a crash report (the task died; its stack follows).
+pub fn is_crash_line(t: &str) -> bool {
+    CRASH.is_match(t.trim())
+}
+
 static CRASH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:BUG: (?:unable to handle|KASAN|kernel NULL)|general protection fault",
@@ -180,7 +185,8 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}$|\.\.\.$",
         r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
         r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
-        r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:)"
+        r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:",
+        r"|[A-Za-z0-9]+ = (?:0x)?[0-9a-f]+|user pgtable:|\[[0-9a-f]+\] pgd=|Internal error:)"
     ))
     .unwrap()
 });
@@ -188,9 +194,8 @@ static END_TRACE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^-+\[ end trac
 static HELD_ENTRY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+:").unwrap());
 static HELD_HDR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:\d+ locks? held by |no locks held by )").unwrap());
-static RULE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:={8,}|-{12}\[ cut here \]-{12})$").unwrap()
-});
+static RULE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:={8,}|-{12}\[ cut here \]-{12})$").unwrap());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -225,7 +230,10 @@ struct Collector {
 enum Step {
     Continue,
     /// End; `consumed` says whether the current line belongs to the report.
-    End { consumed: bool, complete: bool },
+    End {
+        consumed: bool,
+        complete: bool,
+    },
 }
 
 impl Collector {
@@ -248,8 +256,10 @@ impl Collector {
     fn feed(&mut self, line: &Line) -> Step {
         let t = line.text.trim();
         if self.lines.len() >= MAX_REPORT_LINES {
-            self.reasons
-                .push(format!("report longer than {MAX_REPORT_LINES} lines, cut at line {}", line.no));
+            self.reasons.push(format!(
+                "report longer than {MAX_REPORT_LINES} lines, cut at line {}",
+                line.no
+            ));
             return Step::End {
                 consumed: false,
                 complete: false,
@@ -294,6 +304,9 @@ impl Collector {
                 if FOREIGN_OOPS.is_match(t) && self.frames == 0 {
                     self.reasons
                         .push(format!("interrupted by another report at line {}", line.no));
+                } else if self.frames == 0 {
+                    self.reasons
+                        .push(format!("stack trace missing (line {} ends it)", line.no));
                 }
                 Step::End {
                     consumed: false,
@@ -361,7 +374,10 @@ impl Collector {
         if t == "stack backtrace:" {
             self.phase = Phase::Backtrace;
         } else if CPU_LINE.is_match(t) {
-            let header_seen = self.lines.iter().any(|l| l.text.trim() == "stack backtrace:");
+            let header_seen = self
+                .lines
+                .iter()
+                .any(|l| l.text.trim() == "stack backtrace:");
             if self.spec.stack_header && !header_seen {
                 self.phase = Phase::Interleaved;
                 self.interleaved_frames = 0;
@@ -430,13 +446,13 @@ impl Scanner {
     /// Feed the next normalised line.
     pub fn push(&mut self, line: Line) {
         self.last_line_unterminated = line.unterminated;
+        // Lines without a caller id (addr2line output, journal lines) belong to the
+        // caller that printed last.
         let ctx = if line.ctx.is_some() {
             self.last_ctx = line.ctx.clone();
             line.ctx.clone()
-        } else if !line.had_prefix {
-            self.last_ctx.clone()
         } else {
-            None
+            self.last_ctx.clone()
         };
         let banner = detect_banner(&line.text);
         let idx = self.open.iter().position(|(c, _)| *c == ctx);
@@ -536,7 +552,8 @@ impl Scanner {
             } else if self.last_line_unterminated
                 && col.lines.last().is_some_and(|l| l.unterminated)
             {
-                col.reasons.push("input ends in the middle of a line".into());
+                col.reasons
+                    .push("input ends in the middle of a line".into());
             }
             let complete = complete && !self.last_line_unterminated;
             self.finish_collector(col, complete);
@@ -557,16 +574,45 @@ mod tests {
     #[test]
     fn banners() {
         let k = |s: &str| detect_banner(s).map(|b| b.kind);
-        assert_eq!(k("WARNING: possible circular locking dependency detected"), Some(Kind::CircularDependency));
-        assert_eq!(k("[ INFO: possible circular locking dependency detected ]"), Some(Kind::CircularDependency));
-        assert_eq!(k(" WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"), Some(Kind::IrqSafeUnsafeOrder));
-        assert_eq!(k("WARNING: SOFTIRQ-READ-safe -> SOFTIRQ-READ-unsafe lock order detected"), Some(Kind::IrqSafeUnsafeOrder));
-        assert_eq!(k("WARNING: syz/6508 still has locks held!"), Some(Kind::LocksHeldAtExit));
-        assert_eq!(k("[ BUG: Invalid wait context ]"), Some(Kind::InvalidWaitContext));
-        assert_eq!(k("DEBUG_LOCKS_WARN_ON(id >= MAX_LOCKDEP_KEYS)"), Some(Kind::LockdepInternalWarning));
-        assert_eq!(k("WARNING: CPU: 1 PID: 4085 at kernel/locking/lockdep.c:3190 __lock_acquire+0x23b3/0x4b50()"), Some(Kind::LockdepInternalWarning));
+        assert_eq!(
+            k("WARNING: possible circular locking dependency detected"),
+            Some(Kind::CircularDependency)
+        );
+        assert_eq!(
+            k("[ INFO: possible circular locking dependency detected ]"),
+            Some(Kind::CircularDependency)
+        );
+        assert_eq!(
+            k(" WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"),
+            Some(Kind::IrqSafeUnsafeOrder)
+        );
+        assert_eq!(
+            k("WARNING: SOFTIRQ-READ-safe -> SOFTIRQ-READ-unsafe lock order detected"),
+            Some(Kind::IrqSafeUnsafeOrder)
+        );
+        assert_eq!(
+            k("WARNING: syz/6508 still has locks held!"),
+            Some(Kind::LocksHeldAtExit)
+        );
+        assert_eq!(
+            k("[ BUG: Invalid wait context ]"),
+            Some(Kind::InvalidWaitContext)
+        );
+        assert_eq!(
+            k("DEBUG_LOCKS_WARN_ON(id >= MAX_LOCKDEP_KEYS)"),
+            Some(Kind::LockdepInternalWarning)
+        );
+        assert_eq!(
+            k(
+                "WARNING: CPU: 1 PID: 4085 at kernel/locking/lockdep.c:3190 __lock_acquire+0x23b3/0x4b50()"
+            ),
+            Some(Kind::LockdepInternalWarning)
+        );
         assert_eq!(k("INFO: lockdep is turned off."), None);
-        assert_eq!(k("WARNING: kernel/locking/rwsem.c:1381 at __up_write"), None);
+        assert_eq!(
+            k("WARNING: kernel/locking/rwsem.c:1381 at __up_write"),
+            None
+        );
         assert_eq!(k("plain text"), None);
     }
 }

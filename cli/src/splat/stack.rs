@@ -239,10 +239,10 @@ pub fn parse_lock_line(text: &str, input_line: usize) -> Option<LockRef> {
 /// Merge a repeated lock line (same lock, another inline `at:` site) into `lock`.
 pub fn merge_site(lock: &mut LockRef, again: LockRef) {
     if let Some(at) = again.at {
-        if lock.at_inlined.is_empty() {
-            if let Some(first) = lock.at.take() {
-                lock.at_inlined.push(first);
-            }
+        if lock.at_inlined.is_empty()
+            && let Some(first) = lock.at.take()
+        {
+            lock.at_inlined.push(first);
         }
         lock.at_inlined.push(at.clone());
         lock.at = Some(at);
@@ -266,10 +266,10 @@ pub fn parse_task(s: &str) -> Option<Task> {
 
 /// The class name with the old spinlock_t wrapper naming `&(&X)->rlock` reduced to `&X`.
 pub fn canonical_class(class: &str) -> String {
-    if let Some(inner) = class.strip_prefix("&(&") {
-        if let Some(x) = inner.strip_suffix(")->rlock") {
-            return format!("&{x}");
-        }
+    if let Some(inner) = class.strip_prefix("&(&")
+        && let Some(x) = inner.strip_suffix(")->rlock")
+    {
+        return format!("&{x}");
     }
     class.to_string()
 }
@@ -308,9 +308,17 @@ mod tests {
         assert_eq!(f.base_function(), Some("percpu_up_read"));
         let f = frame(" unwind_backtrace from show_stack+0x10/0x14");
         assert_eq!(f.function.as_deref(), Some("show_stack"));
-        let f = frame("[<c0014d10>] (show_stack) from [<c00a2d18>] (futex_wait_queue_me+0x13c/0x19c)");
+        let f =
+            frame("[<c0014d10>] (show_stack) from [<c00a2d18>] (futex_wait_queue_me+0x13c/0x19c)");
         assert_eq!(f.function.as_deref(), Some("futex_wait_queue_me"));
-        assert!(parse_frame("other info that might help us debug this:", 1, FrameContext::Trace).is_none());
+        assert!(
+            parse_frame(
+                "other info that might help us debug this:",
+                1,
+                FrameContext::Trace
+            )
+            .is_none()
+        );
         assert!(parse_frame("lock_acquire", 1, FrameContext::Strict).is_none());
     }
 
@@ -335,8 +343,15 @@ mod tests {
         assert_eq!(l.name_version, Some(2));
         assert_eq!(l.wait, Some(WaitTypes { outer: 0, inner: 0 }));
         assert_eq!(l.at.unwrap().function.as_deref(), Some("__slab_alloc"));
-        let l = parse_lock_line(" (&type->i_mutex_dir_key#3/1){+.+.}, at: [<00000000ac220e5b>] rtnl_lock+0x17/0x20", 1).unwrap();
-        assert_eq!((l.class.as_str(), l.name_version, l.subclass), ("&type->i_mutex_dir_key", Some(3), Some(1)));
+        let l = parse_lock_line(
+            " (&type->i_mutex_dir_key#3/1){+.+.}, at: [<00000000ac220e5b>] rtnl_lock+0x17/0x20",
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            (l.class.as_str(), l.name_version, l.subclass),
+            ("&type->i_mutex_dir_key", Some(3), Some(1))
+        );
         let l = parse_lock_line("c3056174 (dev->qdisc_tx_busylock ?: &qdisc_tx_busylock){+...}-{2:2}, at: __dev_queue_xmit+0x354/0x1224", 1).unwrap();
         assert_eq!(l.name, "dev->qdisc_tx_busylock ?: &qdisc_tx_busylock");
         let l = parse_lock_line("00007f0000001000 (src/main.rs:12:19){+.+.}-{4:4}, at: src/main.rs:14:9 (in thread 'worker')", 1).unwrap();
@@ -348,9 +363,15 @@ mod tests {
 
     #[test]
     fn tasks_and_classes() {
-        assert_eq!(parse_task("runc:[1:CHILD]/7867").unwrap().comm, "runc:[1:CHILD]");
+        assert_eq!(
+            parse_task("runc:[1:CHILD]/7867").unwrap().comm,
+            "runc:[1:CHILD]"
+        );
         assert_eq!(parse_task("kworker/u32:0/68094").unwrap().pid, 68094);
-        assert_eq!(canonical_class("&(&rxnet->peer_hash_lock)->rlock"), "&rxnet->peer_hash_lock");
+        assert_eq!(
+            canonical_class("&(&rxnet->peer_hash_lock)->rlock"),
+            "&rxnet->peer_hash_lock"
+        );
     }
 
     #[test]

@@ -1,0 +1,116 @@
+//! Printing replayed reports: the library's own kernel-layout text, or JSON Lines with the same
+//! stable fields as `lockcheck parse`.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+/// A report produced by replay, with where in the input it was triggered.
+#[derive(Debug, Clone)]
+pub struct ReplayedReport {
+    /// Input name.
+    pub source: String,
+    /// 1-based line of the event that triggered it.
+    pub line: usize,
+    /// The validator's report.
+    pub report: lockdep::Report,
+    /// `likely_genuine` for traces; splat replays say what the split showed.
+    pub label: &'static str,
+    /// The rule id behind the label.
+    pub rule: &'static str,
+    /// Plain-English explanation.
+    pub explanation: String,
+}
+
+impl ReplayedReport {
+    /// A report from replaying a trace: the program really took these locks in these orders.
+    pub fn from_trace(source: &str, line: usize, report: lockdep::Report) -> Self {
+        let explanation = match report.kind() {
+            lockdep::ReportKind::CircularDependency => format!(
+                "the trace takes these classes in an order that closes the cycle {}; replayed through the validator, the cycle is strong (a deadlock is possible when the threads interleave)",
+                cycle_text(&report)
+            ),
+            _ => format!("the trace shows it directly: {}", report.title()),
+        };
+        ReplayedReport {
+            source: source.to_string(),
+            line,
+            report,
+            label: "likely_genuine",
+            rule: "replay",
+            explanation,
+        }
+    }
+
+    /// The title, in the same spirit as `lockcheck parse` titles.
+    pub fn title(&self) -> String {
+        self.report.title()
+    }
+
+    /// The JSON object (one line of `--format json`).
+    pub fn to_json(&self) -> Value {
+        let r = &self.report;
+        let lock = |l: &lockdep::LockRef| {
+            json!({
+                "class": &*l.name,
+                "instance": format!("{:#x}", l.instance.0),
+                "mode": l.mode.as_str(),
+                "trylock": l.trylock,
+                "kind": l.kind.as_str(),
+                "at": l.site.to_string(),
+            })
+        };
+        json!({
+            "source": self.source,
+            "line": self.line,
+            "kind": r.kind().as_str(),
+            "title": self.title(),
+            "locks": r.classes(),
+            "verdict": {
+                "label": self.label,
+                "rule": self.rule,
+                "explanation": self.explanation,
+            },
+            "truncated": false,
+            "thread": { "name": &*r.thread.name, "id": r.thread.id },
+            "cycle": r.cycle(),
+            "acquiring": r.acquiring.as_ref().map(lock),
+            "held_lock": r.held_lock.as_ref().map(lock),
+            "chain": r.chain.iter().map(|c| json!({
+                "from": &*c.from,
+                "to": &*c.to,
+                "types": c.types.labels(),
+                "first_seen": {
+                    "thread": &*c.first_seen.thread,
+                    "from_site": c.first_seen.from_site.to_string(),
+                    "to_site": c.first_seen.to_site.to_string(),
+                },
+            })).collect::<Vec<_>>(),
+            "held": r.held.iter().map(lock).collect::<Vec<_>>(),
+            "text": r.to_string(),
+        })
+    }
+}
+
+/// `A -> B -> A`.
+pub fn cycle_text(r: &lockdep::Report) -> String {
+    let c = r.cycle();
+    match c.first() {
+        Some(first) => format!("{} -> {first}", c.join(" -> ")),
+        None => r.classes().join(", "),
+    }
+}
+
+/// Writes one report in `format` (`json` or text).
+pub fn write_report(out: &mut dyn Write, r: &ReplayedReport, json: bool) -> io::Result<()> {
+    if json {
+        writeln!(out, "{}", r.to_json())
+    } else {
+        writeln!(out, "{}:{}: {}: {}", r.source, r.line, r.report.kind(), r.title())?;
+        writeln!(out, "  verdict: {} ({}): {}", r.label, r.rule, r.explanation)?;
+        for line in r.report.to_string().lines() {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out)
+    }
+}

@@ -1,0 +1,83 @@
+//! Replaying JSON Lines lock traces (`docs/trace-format.md`), streamed line by line.
+
+use std::io::{self, BufRead};
+
+use lockdep::replay::Replayer;
+use lockdep::trace::parse_line;
+
+use super::output::ReplayedReport;
+
+/// What one trace contributed.
+#[derive(Debug, Default)]
+pub struct TraceStats {
+    /// Events applied.
+    pub events: u64,
+    /// Records skipped because their `op` is unknown.
+    pub skipped: u64,
+    /// Malformed lines.
+    pub errors: u64,
+}
+
+/// Replays `reader` (named `source`) into `replayer`. Threads and lock instances are namespaced
+/// with `prefix` so several runs merge by class name only. Reports go to `emit`; malformed lines
+/// are described on `err` as `source:line: field ...` and skipped.
+pub fn replay_trace(
+    source: &str,
+    mut reader: impl BufRead,
+    prefix: &str,
+    replayer: &mut Replayer,
+    err: &mut dyn io::Write,
+    emit: &mut dyn FnMut(ReplayedReport) -> io::Result<()>,
+) -> io::Result<TraceStats> {
+    let mut stats = TraceStats::default();
+    let mut buf = Vec::with_capacity(256);
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = String::from_utf8_lossy(&buf);
+        let mut ev = match parse_line(&text) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => {
+                if !text.trim().is_empty() {
+                    stats.skipped += 1;
+                }
+                continue;
+            }
+            Err(e) => {
+                stats.errors += 1;
+                writeln!(err, "lockcheck: {source}:{line_no}: {e}")?;
+                continue;
+            }
+        };
+        if !prefix.is_empty() {
+            // Classes merge across runs by name; threads and instances never do.
+            if ev.class.is_none() && !ev.lock.is_empty() {
+                ev.class = Some(ev.lock.clone());
+            }
+            ev.thread = format!("{prefix}{}", ev.thread);
+            if !ev.lock.is_empty() {
+                ev.lock = format!("{prefix}{}", ev.lock);
+            }
+            if let Some(n) = &mut ev.nest_lock {
+                *n = format!("{prefix}{n}");
+            }
+        }
+        match replayer.apply(&ev) {
+            Ok(reports) => {
+                stats.events += 1;
+                for r in reports {
+                    emit(ReplayedReport::from_trace(source, line_no, r))?;
+                }
+            }
+            Err(e) => {
+                stats.errors += 1;
+                writeln!(err, "lockcheck: {source}:{line_no}: {e}")?;
+            }
+        }
+    }
+    Ok(stats)
+}

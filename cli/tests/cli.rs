@@ -1,0 +1,219 @@
+//! End-to-end tests of the `lockcheck` binary.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/logs")
+        .join(name)
+        .to_string_lossy()
+        .to_string()
+}
+
+const SEED: &str = "seed-003-pidmap-seqcount.log";
+
+fn lockcheck(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(data) = stdin {
+        child.stdin.take().unwrap().write_all(data).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+#[test]
+fn seed_text_summary_and_exit_1() {
+    let o = lockcheck(&["parse", &fixture(SEED)], None);
+    assert_eq!(o.status.code(), Some(1));
+    let s = stdout(&o);
+    assert!(
+        s.contains("circular_dependency: possible deadlock in alloc_pid"),
+        "{s}"
+    );
+    assert!(
+        s.contains("cycle: pidmap_lock -> &s->seqcount#2 -> pidmap_lock"),
+        "{s}"
+    );
+    assert!(
+        s.contains("likely_false_positive [class-conflation]"),
+        "{s}"
+    );
+}
+
+#[test]
+fn no_report_exits_0() {
+    let o = lockcheck(
+        &["parse", "-"],
+        Some(b"[    0.000000] Linux version 6.1\nhello\n"),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn stdin_is_read() {
+    let data = std::fs::read(fixture(SEED)).unwrap();
+    let o = lockcheck(&["parse", "--format", "json", "-"], Some(&data));
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(v["source"], "-");
+}
+
+#[test]
+fn missing_file_exits_2_and_other_inputs_are_processed() {
+    let o = lockcheck(&["parse", "/nonexistent/dmesg.log", &fixture(SEED)], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/nonexistent/dmesg.log"), "{err}");
+    assert!(stdout(&o).contains("possible deadlock in alloc_pid"));
+}
+
+#[test]
+fn directory_input_is_an_error_naming_it() {
+    let dir = fixture("");
+    let o = lockcheck(&["parse", &dir], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("logs"));
+}
+
+#[test]
+fn json_lines_have_the_stable_fields() {
+    let o = lockcheck(
+        &[
+            "parse",
+            "--format",
+            "json",
+            &fixture(SEED),
+            &fixture("009-rcu-illegal-context-switch-then-sleeping.log"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for v in &lines {
+        for field in [
+            "source",
+            "line",
+            "kind",
+            "title",
+            "locks",
+            "verdict",
+            "truncated",
+        ] {
+            assert!(v.get(field).is_some(), "missing {field} in {v}");
+        }
+        for field in ["label", "rule", "explanation"] {
+            assert!(v["verdict"].get(field).is_some());
+        }
+    }
+    assert_eq!(lines[0]["kind"], "circular_dependency");
+    assert_eq!(
+        lines[0]["locks"],
+        serde_json::json!(["pidmap_lock", "&s->seqcount#2"])
+    );
+    assert_eq!(lines[1]["kind"], "suspicious_rcu_usage");
+    assert_eq!(lines[2]["kind"], "sleeping_in_atomic");
+    assert_eq!(lines[2]["line"], 64);
+}
+
+#[test]
+fn dot_draws_the_cycle() {
+    let o = lockcheck(&["parse", "--format", "dot", &fixture(SEED)], None);
+    let s = stdout(&o);
+    assert!(s.starts_with("digraph report_1 {"), "{s}");
+    assert!(s.contains("\"pidmap_lock\" -> \"&s->seqcount#2\""), "{s}");
+    assert!(s.contains("\"&s->seqcount#2\" -> \"pidmap_lock\""), "{s}");
+    assert!(s.contains("color=red"));
+    assert!(s.trim_end().ends_with('}'));
+}
+
+#[test]
+fn summary_groups_by_title() {
+    let seed = fixture(SEED);
+    let o = lockcheck(
+        &[
+            "parse",
+            "--summary",
+            &seed,
+            &seed,
+            &fixture("xform-crlf-seed-003.log"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let s = stdout(&o);
+    assert!(s.starts_with("3 report(s), 1 distinct title(s)"), "{s}");
+    assert!(s.contains("    3  possible deadlock in alloc_pid"), "{s}");
+    let o = lockcheck(&["parse", "--summary", "--format", "json", &seed], None);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["count"], 1);
+}
+
+#[test]
+fn verbose_prints_everything() {
+    let o = lockcheck(&["parse", "--verbose", &fixture(SEED)], None);
+    let s = stdout(&o);
+    for needle in [
+        "dependency chain (in reverse order):",
+        "__exit_signal (kernel/exit.c:147) [inline]",
+        "2 locks held by runc:[1:CHILD]/7867:",
+        "stack backtrace:",
+        "scenario:",
+        "evidence:",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in\n{s}");
+    }
+}
+
+#[test]
+fn non_utf8_and_crlf_input_is_tolerated() {
+    let mut data = b"\xff\xfe garbage\r\n".to_vec();
+    data.extend(std::fs::read(fixture(SEED)).unwrap().iter().flat_map(|&b| {
+        if b == b'\n' {
+            vec![b'\r', b'\n']
+        } else {
+            vec![b]
+        }
+    }));
+    let o = lockcheck(&["parse", "-"], Some(&data));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("possible deadlock in alloc_pid"));
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    let seed = fixture(SEED);
+    let args: Vec<&str> = std::iter::once("parse")
+        .chain(std::iter::repeat_n(seed.as_str(), 200))
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stderr).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
