@@ -217,3 +217,80 @@ fn broken_pipe_is_quiet() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The layout printed by this workspace's `lockdep` crate (user-space differences:
+/// Rust source locations, `lockdep X (rust)` ident, `worker-1/3` tasks).
+const USERSPACE: &str = "
+======================================================
+WARNING: possible circular locking dependency detected
+lockdep 0.1.0 (rust) Not tainted
+------------------------------------------------------
+worker-1/3 is trying to acquire lock:
+00005581e2a4c0a8 (src/main.rs:12:19){+.+.}-{4:4}, at: src/main.rs:30:9
+
+but task is already holding lock:
+00005581e2a4c0f0 (config_lock){+.+.}-{4:4}, at: src/main.rs:29:9
+
+which lock already depends on the new lock.
+
+
+the existing dependency chain (in reverse order) is:
+
+-> #1 (config_lock){+.+.}-{4:4}:
+       src/main.rs:21:9 (acquired in thread 'main')
+       src/main.rs:20:9 (holding src/main.rs:12:19)
+
+-> #0 (src/main.rs:12:19){+.+.}-{4:4}:
+       src/main.rs:30:9 (acquired in thread 'worker-1')
+
+other info that might help us debug this:
+
+ Possible unsafe locking scenario:
+
+       CPU0                    CPU1
+       ----                    ----
+  lock(config_lock);
+                               lock(src/main.rs:12:19);
+                               lock(config_lock);
+  lock(src/main.rs:12:19);
+
+ *** DEADLOCK ***
+
+1 lock held by worker-1/3:
+ #0: 00005581e2a4c0f0 (config_lock){+.+.}-{4:4}, at: src/main.rs:29:9
+
+stack backtrace:
+thread: worker-1/3 (lockdep 0.1.0)
+   0: demo::worker
+             at ./src/main.rs:30:9
+   1: std::sys::backtrace::__rust_begin_short_backtrace
+";
+
+#[test]
+fn userspace_lockdep_report_is_accepted() {
+    let o = lockcheck(
+        &["parse", "--format", "json", "-"],
+        Some(USERSPACE.as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(v["kind"], "circular_dependency");
+    assert_eq!(v["truncated"], false, "{v}");
+    assert_eq!(v["task"]["comm"], "worker-1");
+    assert_eq!(v["kernel"]["release"], "lockdep");
+    assert_eq!(v["acquiring"]["class"], "src/main.rs:12:19");
+    assert_eq!(v["acquiring"]["at"]["file"], "src/main.rs");
+    assert_eq!(v["acquiring"]["at"]["line"], 30);
+    assert_eq!(v["chain"][0]["frames"][0]["thread"], "main");
+    assert_eq!(
+        v["locks"],
+        serde_json::json!(["config_lock", "src/main.rs:12:19"])
+    );
+    assert_eq!(v["backtrace"][0]["function"], "demo::worker");
+    assert_eq!(v["backtrace"][0]["file"], "src/main.rs");
+    assert!(
+        !v["title"].as_str().unwrap().ends_with("corrupted"),
+        "{}",
+        v["title"]
+    );
+}

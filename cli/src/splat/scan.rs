@@ -186,7 +186,8 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
         r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
         r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:",
-        r"|[A-Za-z0-9]+ = (?:0x)?[0-9a-f]+|user pgtable:|\[[0-9a-f]+\] pgd=|Internal error:)"
+        r"|[A-Za-z0-9]+ = (?:0x)?[0-9a-f]+|user pgtable:|\[[0-9a-f]+\] pgd=|Internal error:",
+        r"|thread: \S+ \(lockdep |\(backtraces off)"
     ))
     .unwrap()
 });

@@ -19,7 +19,7 @@ static ARM_NEW: LazyLock<Regex> =
 static RUST_LOC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:(\S+) at )?([\w./\\-]*[\w-]\.rs):(\d+)(?::(\d+))?",
-        r"(?: \(in thread '([^']*)'\))?$"
+        r"(?: \((?:acquired )?in thread '([^']*)'\)| \(holding .+\))?$"
     ))
     .unwrap()
 });
@@ -33,6 +33,10 @@ static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+static STD_BT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d+: ([A-Za-z_<][\w:<>.$ ]*?)(?:::h[0-9a-f]{16})?$").unwrap());
+static STD_AT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^at (\S+?):(\d+)(?::\d+)?$").unwrap());
 static ADDR2LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(\(inlined by\) )?([\w.$:]+) at (\S+?):(\d+|\?)(?: \(discriminator \d+\))?$")
         .unwrap()
@@ -99,6 +103,11 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
     if let Some(c) = ARM_NEW.captures(s) {
         return parse_symbol(&c[1], f, FrameContext::Trace);
     }
+    if let Some(c) = STD_BT.captures(s) {
+        // std::backtrace::Backtrace: `  3: crate::module::function`
+        f.function = Some(c[1].to_string());
+        return Some(f);
+    }
     parse_symbol(s, f, ctx)
 }
 
@@ -158,6 +167,15 @@ pub struct SourceNote {
 
 /// Parse an addr2line annotation line.
 pub fn parse_source_note(text: &str) -> Option<SourceNote> {
+    if let Some(c) = STD_AT.captures(text.trim()) {
+        // std::backtrace::Backtrace location line under a frame.
+        return Some(SourceNote {
+            inlined_by: false,
+            function: String::new(),
+            file: clean_path(&c[1]),
+            line: c[2].parse().ok(),
+        });
+    }
     let c = ADDR2LINE.captures(text.trim())?;
     Some(SourceNote {
         inlined_by: c.get(1).is_some(),
