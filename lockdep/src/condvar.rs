@@ -14,11 +14,13 @@ pub struct RawCondvar {
 }
 
 impl RawCondvar {
+    #[inline]
     fn before_wait(mutex: &RawMutex) {
         runtime::might_sleep();
         mutex.release_hook();
     }
 
+    #[inline]
     fn after_wait(mutex: &RawMutex) {
         // The mutex is already re-taken by parking_lot; record it as held again.
         mutex.record_reacquire();
@@ -34,6 +36,7 @@ unsafe impl lock_api::RawCondvar for RawCondvar {
     };
     type RawMutex = RawMutex;
 
+    #[inline]
     unsafe fn wait(&self, mutex: &RawMutex, guard: &mut RawMutexGuard) {
         Self::before_wait(mutex);
         // SAFETY: the caller holds `mutex` with state `guard`, as parking_lot requires.
@@ -41,10 +44,12 @@ unsafe impl lock_api::RawCondvar for RawCondvar {
         Self::after_wait(mutex);
     }
 
+    #[inline]
     fn notify_one(&self) -> bool {
         self.inner.notify_one()
     }
 
+    #[inline]
     fn notify_all(&self) -> usize {
         self.inner.notify_all()
     }

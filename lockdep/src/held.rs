@@ -103,7 +103,13 @@ pub struct ThreadState {
     pub(crate) rec: Option<Arc<crate::recorder::ThreadBuf>>,
     /// Class names as traces carry them, cached per thread (index = class id).
     pub(crate) class_names: Vec<Option<(Arc<str>, u32)>>,
+    /// Chains this thread saw validated: a direct-mapped cache in front of the validator's
+    /// shared set, so the steady state reads only thread-local memory (0 = empty slot).
+    pub(crate) known_chains: [u64; KNOWN_CHAINS],
 }
+
+/// Slots of the per-thread chain cache (512 bytes per thread).
+pub(crate) const KNOWN_CHAINS: usize = 64;
 
 impl std::fmt::Debug for ThreadState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -126,6 +132,7 @@ impl ThreadState {
             id,
             rec: None,
             class_names: Vec::new(),
+            known_chains: [0; KNOWN_CHAINS],
         }
     }
 
@@ -150,10 +157,24 @@ impl ThreadState {
     }
 
     /// Position of the most recent entry for `instance`.
+    #[inline]
     pub(crate) fn find(&self, instance: InstanceId) -> Option<usize> {
         self.held
             .iter()
             .rposition(|h| h.acquire.instance == instance)
+    }
+
+    /// Whether an entry of `class` stands for several acquisitions merged under a nest lock.
+    pub(crate) fn holds_merged(&self, class: ClassId) -> bool {
+        self.held
+            .iter()
+            .any(|h| h.references > 0 && h.acquire.class == class)
+    }
+
+    /// The per-thread cache slot of a chain key.
+    #[inline]
+    pub(crate) fn known_slot(key: u64) -> usize {
+        (key >> 40) as usize % KNOWN_CHAINS
     }
 }
 

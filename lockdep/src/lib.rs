@@ -42,7 +42,8 @@
 //! also a `tracing` warning (target `lockdep`) with structured fields.
 //!
 //! # Environment
-//! `LOCKDEP_ON_REPORT`, `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
+//! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
+//! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
 //! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`.
 
 #![warn(missing_docs)]
@@ -74,7 +75,7 @@ pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
 pub use report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 pub use runtime::{
     LockMap, Lockable, assert_held, assert_not_held, capture, class_name, current_validator,
-    global, is_held, might_sleep, non_blocking,
+    enabled, global, is_held, might_sleep, non_blocking, set_enabled,
 };
 pub use rwlock::{
     Held, MappedRecursiveRwLockReadGuard, MappedRecursiveRwLockWriteGuard, MappedRwLockReadGuard,

@@ -20,6 +20,7 @@ pub struct RawMutexGuard {
 }
 
 impl RawMutexGuard {
+    #[inline]
     fn new(inner: InnerGuard) -> Self {
         RawMutexGuard {
             inner,
@@ -27,6 +28,7 @@ impl RawMutexGuard {
         }
     }
 
+    #[inline]
     pub(crate) fn inner_mut(&mut self) -> &mut InnerGuard {
         &mut self.inner
     }
@@ -40,6 +42,7 @@ pub struct RawMutex {
 }
 
 impl RawMutex {
+    #[inline]
     pub(crate) const fn with_map(map: LockMap) -> Self {
         RawMutex {
             inner: <Inner as lock_api::RawMutex>::INIT,
@@ -47,10 +50,12 @@ impl RawMutex {
         }
     }
 
+    #[inline]
     fn id(&self) -> usize {
         self as *const Self as usize
     }
 
+    #[inline]
     fn request(
         &self,
         subclass: u32,
@@ -108,10 +113,12 @@ impl RawMutex {
     }
 
     /// Records that the lock was re-taken by someone else's code path (a condvar wake-up).
+    #[inline]
     pub(crate) fn record_reacquire(&self) {
         runtime::before_lock(self.request(0, None, None));
     }
 
+    #[inline]
     pub(crate) fn release_hook(&self) {
         runtime::on_release(&self.map, self.id(), LockKind::Mutex);
     }
@@ -124,10 +131,12 @@ unsafe impl lock_api::RawMutex for RawMutex {
     const INIT: Self = RawMutex::with_map(LockMap::new(Location::caller(), None, None));
     type Guard = RawMutexGuard;
 
+    #[inline]
     fn lock(&self) -> RawMutexGuard {
         self.lock_at(0, None, None)
     }
 
+    #[inline]
     fn try_lock(&self) -> Option<RawMutexGuard> {
         self.try_lock_at(None).map(|(g, pending)| {
             pending.dispatch();
@@ -135,12 +144,14 @@ unsafe impl lock_api::RawMutex for RawMutex {
         })
     }
 
+    #[inline]
     unsafe fn unlock(&self, guard: RawMutexGuard) {
         self.release_hook();
         // SAFETY: the caller passes the state of an acquisition of this mutex.
         unsafe { self.inner.unlock(guard.inner) }
     }
 
+    #[inline]
     fn is_locked(&self) -> bool {
         self.inner.is_locked()
     }
@@ -148,6 +159,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
 
 // SAFETY: as above; fairness is parking_lot's.
 unsafe impl lock_api::RawMutexFair for RawMutex {
+    #[inline]
     unsafe fn unlock_fair(&self, guard: RawMutexGuard) {
         self.release_hook();
         // SAFETY: the caller passes the state of an acquisition of this mutex.
@@ -193,6 +205,7 @@ pub struct Mutex<T: ?Sized> {
 impl<T> Mutex<T> {
     /// A mutex whose class is this call's site.
     #[track_caller]
+    #[inline]
     pub const fn new(val: T) -> Self {
         Mutex {
             inner: lock_api::Mutex::from_raw(
@@ -227,6 +240,7 @@ impl<T> Mutex<T> {
 }
 
 impl<T: ?Sized> Mutex<T> {
+    #[inline]
     fn raw(&self) -> &RawMutex {
         // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
         unsafe { self.inner.raw() }
@@ -234,6 +248,7 @@ impl<T: ?Sized> Mutex<T> {
 
     /// # Safety
     /// `g` must be the state of a current acquisition of this mutex.
+    #[inline]
     unsafe fn guard(&self, g: RawMutexGuard) -> MutexGuard<'_, T> {
         // SAFETY: the caller guarantees the lock is held with state `g`.
         unsafe { self.inner.make_guard_unchecked(g) }
@@ -242,6 +257,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Acquires the mutex, validating the order first: a would-be deadlock is reported before
     /// this thread blocks.
     #[track_caller]
+    #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         let g = self.raw().lock_at(0, None, Some(Location::caller()));
         // SAFETY: `g` was just acquired.
@@ -273,6 +289,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Takes the mutex if it is free. A trylock cannot deadlock, so no dependency ends in it,
     /// but locks taken while holding it depend on it.
     #[track_caller]
+    #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
         // SAFETY: `g` was just acquired.
@@ -302,6 +319,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Whether any thread holds it now.
+    #[inline]
     pub fn is_locked(&self) -> bool {
         self.inner.is_locked()
     }

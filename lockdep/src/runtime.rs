@@ -2,12 +2,17 @@
 //! the lock wrappers call.
 //!
 //! Each thread keeps its [`ThreadState`] in a thread-local. The steady-state hook reads that
-//! thread-local, the lock's cached class id and the shared known-chain set; it takes no global
-//! lock and allocates nothing.
+//! thread-local, the lock's cached class id and the known-chain sets (the thread's own, then the
+//! shared one); it takes no global lock, allocates nothing and writes no shared memory.
+//!
+//! Every hook starts with [`switch`]: one relaxed load of a process-wide word and one branch. It
+//! is `None` while validation is switched off ([`set_enabled`], `LOCKDEP=off`) and constantly
+//! `None` under the `disabled` feature, where the optimiser then removes the whole hook and
+//! [`LockMap`] is zero-sized — so a wrapper is its parking_lot lock and nothing else.
 
 use std::cell::RefCell;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::class::{ClassId, ClassKey, KeySource, LockKind, Site, site_name};
@@ -36,6 +41,99 @@ pub fn global() -> &'static Validator {
     })
 }
 
+// ----- the process-wide switch -----
+
+// Bit 0: the environment was read. Bit 1: off. Bits 2..: a count of changes, so a thread notices
+// that validation was off meanwhile (its held-lock stack is stale then).
+const SWITCH_READY: u32 = 1;
+const SWITCH_OFF: u32 = 2;
+const SWITCH_STEP: u32 = 4;
+static SWITCH: AtomicU32 = AtomicU32::new(0);
+
+/// The switch word when validation is on, `None` when it is off. Every hook starts here.
+#[inline(always)]
+pub(crate) fn switch() -> Option<u32> {
+    if cfg!(feature = "disabled") {
+        return None;
+    }
+    let s = SWITCH.load(Ordering::Relaxed);
+    if s & (SWITCH_READY | SWITCH_OFF) == SWITCH_READY {
+        Some(s)
+    } else {
+        switch_slow()
+    }
+}
+
+#[cold]
+fn switch_slow() -> Option<u32> {
+    let mut s = SWITCH.load(Ordering::Relaxed);
+    if s & SWITCH_READY == 0 {
+        let off = match std::env::var("LOCKDEP").as_deref() {
+            Ok("off" | "0" | "false" | "no") => true,
+            Ok("on" | "1" | "true" | "yes" | "") | Err(_) => false,
+            Ok(other) => {
+                eprintln!("lockdep: ignoring LOCKDEP={other:?}: expected on or off");
+                false
+            }
+        };
+        let new = SWITCH_READY | if off { SWITCH_OFF } else { 0 };
+        s = match SWITCH.compare_exchange(s, new, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => new,
+            Err(current) => current,
+        };
+    }
+    (s & SWITCH_OFF == 0).then_some(s)
+}
+
+/// Switches validation on or off for the whole process (`LOCKDEP=off` in the environment starts
+/// it off). While off, every lock operation costs one relaxed load and one predictable branch
+/// on top of parking_lot's. Locks taken while off are never validated, not even once it is back
+/// on: each thread forgets what it held when it notices the change, and from then on releases of
+/// locks it is not known to hold are not reported as unbalanced.
+///
+/// ```
+/// lockdep::set_enabled(false);
+/// let m = lockdep::Mutex::new(0);
+/// *m.lock() += 1; // not validated
+/// lockdep::set_enabled(true);
+/// # assert!(lockdep::enabled());
+/// ```
+pub fn set_enabled(on: bool) {
+    let _ = switch_slow();
+    let _ = SWITCH.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+        if (s & SWITCH_OFF == 0) == on {
+            return None;
+        }
+        Some(
+            (s.wrapping_add(SWITCH_STEP) & !SWITCH_OFF)
+                | SWITCH_READY
+                | if on { 0 } else { SWITCH_OFF },
+        )
+    });
+}
+
+/// Whether the lock wrappers validate: false under the `disabled` feature, after
+/// [`set_enabled(false)`](set_enabled) or with `LOCKDEP=off`.
+pub fn enabled() -> bool {
+    switch().is_some()
+}
+
+/// The validator threads see while validation is off: switched off, so nothing reports.
+fn off_validator() -> &'static Validator {
+    static OFF: OnceLock<Validator> = OnceLock::new();
+    OFF.get_or_init(|| {
+        let v = Validator::with_on_report(
+            Config {
+                max_chains: 8,
+                ..Config::default()
+            },
+            OnReport::Collect,
+        );
+        v.set_enabled(false);
+        v
+    })
+}
+
 struct Local {
     validator: Validator,
     state: ThreadState,
@@ -43,6 +141,9 @@ struct Local {
     saved: Vec<(Validator, ThreadState)>,
     // Locks acquired in a scope that has ended; their releases are not imbalances.
     orphans: Vec<InstanceId>,
+    // The switch word this thread last saw, and whether validation was off for it since.
+    switch: u32,
+    lenient: bool,
 }
 
 impl Local {
@@ -58,7 +159,27 @@ impl Local {
             state: ThreadState::new(name, id, depth),
             saved: Vec::new(),
             orphans: Vec::new(),
+            switch: SWITCH.load(Ordering::Relaxed),
+            lenient: false,
         }
+    }
+
+    /// Catches up with the switch: the first hook after validation was off forgets the held
+    /// locks (their releases may or may not have been seen) and stops reporting unknown releases.
+    #[inline]
+    fn sync(&mut self, switch: u32) {
+        if self.switch != switch {
+            self.resync(switch);
+        }
+    }
+
+    #[cold]
+    fn resync(&mut self, switch: u32) {
+        self.switch = switch;
+        self.lenient = true;
+        let stale = self.state.held.drain(..).map(|h| h.acquire.instance);
+        self.orphans.extend(stale);
+        self.state.chain_key = crate::held::INITIAL_CHAIN_KEY;
     }
 }
 
@@ -86,11 +207,24 @@ fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     LOCAL
         .try_with(|cell| {
             let mut slot = cell.try_borrow_mut().ok()?;
-            let local = slot.get_or_insert_with(|| Local::new(global().clone()));
+            let local = match &mut *slot {
+                Some(l) => l,
+                None => slot.insert(Local::new(global().clone())),
+            };
             Some(f(local))
         })
         .ok()
         .flatten()
+}
+
+/// [`with_local`] for the lock hooks: nothing at all while validation is off.
+#[inline(always)]
+fn with_local_on<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    let switch = switch()?;
+    with_local(|l| {
+        l.sync(switch);
+        f(l)
+    })
 }
 
 /// Reports waiting to be dispatched once every thread-local borrow has ended.
@@ -107,18 +241,48 @@ impl Pending {
 
 /// The per-lock data lockdep needs: how to find the class, and a cache of it.
 ///
-/// Embedded in every lock; `const`-constructible so locks can be `static`.
+/// Embedded in every lock; `const`-constructible so locks can be `static`. Zero-sized under the
+/// `disabled` feature.
 #[derive(Debug)]
 pub struct LockMap {
+    #[cfg(not(feature = "disabled"))]
     site: &'static Location<'static>,
+    #[cfg(not(feature = "disabled"))]
     name: Option<&'static str>,
+    #[cfg(not(feature = "disabled"))]
     key: Option<&'static ClassKey>,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
+    #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
 }
 
+#[cfg(feature = "disabled")]
+impl LockMap {
+    /// A map for a lock built at `site` (holds nothing: validation is compiled out).
+    #[inline(always)]
+    pub const fn new(
+        _site: &'static Location<'static>,
+        _name: Option<&'static str>,
+        _key: Option<&'static ClassKey>,
+    ) -> Self {
+        LockMap {}
+    }
+
+    #[inline(always)]
+    fn class(&self, _v: &Validator, _kind: LockKind, _subclass: u32) -> Option<ClassId> {
+        None
+    }
+
+    /// The class name this lock prints as: none, validation is compiled out.
+    pub(crate) fn class_name(&self, _v: &Validator, _kind: LockKind) -> Option<Arc<str>> {
+        None
+    }
+}
+
+#[cfg(not(feature = "disabled"))]
 impl LockMap {
     /// A map for a lock built at `site`, optionally named or keyed.
+    #[inline]
     pub const fn new(
         site: &'static Location<'static>,
         name: Option<&'static str>,
@@ -208,7 +372,7 @@ fn site_of(loc: Option<&'static Location<'static>>) -> Site {
 /// acquisition is undone first, so the lock is never taken.
 #[inline]
 pub(crate) fn before_lock(req: Request<'_>) {
-    let pending = with_local(|l| {
+    let pending = with_local_on(|l| {
         let v = &l.validator;
         if !v.is_enabled() {
             return None;
@@ -230,7 +394,7 @@ pub(crate) fn before_lock(req: Request<'_>) {
 /// report releases the lock through the guard.
 #[inline]
 pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
-    let pending = with_local(|l| {
+    let pending = with_local_on(|l| {
         let v = &l.validator;
         if !v.is_enabled() {
             return None;
@@ -258,7 +422,7 @@ fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
 #[allow(dead_code)]
 #[inline]
 pub(crate) fn seq_read(req: Request<'_>) {
-    let pending = with_local(|l| {
+    let pending = with_local_on(|l| {
         let v = &l.validator;
         if !v.is_enabled() {
             return None;
@@ -274,35 +438,53 @@ pub(crate) fn seq_read(req: Request<'_>) {
 #[inline]
 pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
     let instance = InstanceId(instance as u64);
-    let pending = with_local(|l| {
-        if l.state.find(instance).is_none() {
-            // Held in an outer scope, or acquired in a scope that has ended.
-            for (_, s) in l.saved.iter_mut().rev() {
-                if let Some(i) = s.find(instance) {
-                    s.held.remove(i);
-                    return None;
-                }
-            }
-            if let Some(i) = l.orphans.iter().position(|o| *o == instance) {
-                l.orphans.swap_remove(i);
-                return None;
-            }
-        }
+    let pending = with_local_on(|l| {
         let v = &l.validator;
-        let class = if v.is_enabled() {
-            map.class(v, kind, 0)
-        } else {
-            None
+        // The common case: a lock this thread holds in the current scope.
+        let reports = match l.state.find(instance) {
+            Some(i) => v.release_at(&mut l.state, i, Site::Unknown),
+            None => release_unknown(l, map, instance, kind)?,
         };
-        let reports = v.release(&mut l.state, instance, class, Site::Unknown);
-        (!reports.is_empty()).then(|| (v.clone(), reports))
+        (!reports.is_empty()).then(|| (l.validator.clone(), reports))
     });
     Pending(pending.flatten()).dispatch();
 }
 
+/// A release of a lock not on the current stack: held in an outer scope, acquired in a scope
+/// that has ended or while validation was off, merged under a nest lock, or never acquired.
+#[cold]
+fn release_unknown(
+    l: &mut Local,
+    map: &LockMap,
+    instance: InstanceId,
+    kind: LockKind,
+) -> Option<Vec<Report>> {
+    for (_, s) in l.saved.iter_mut().rev() {
+        if let Some(i) = s.find(instance) {
+            s.held.remove(i);
+            return None;
+        }
+    }
+    if let Some(i) = l.orphans.iter().position(|o| *o == instance) {
+        l.orphans.swap_remove(i);
+        return None;
+    }
+    let v = &l.validator;
+    let class = if v.is_enabled() {
+        map.class(v, kind, 0)
+    } else {
+        None
+    };
+    if l.lenient && class.is_none_or(|c| !l.state.holds_merged(c)) {
+        return None;
+    }
+    Some(v.release(&mut l.state, instance, class, Site::Unknown))
+}
+
 /// Changes the mode of a held lock (downgrade).
+#[inline]
 pub(crate) fn on_mode_change(instance: usize, mode: Mode) {
-    with_local(|l| {
+    with_local_on(|l| {
         l.validator
             .set_mode(&mut l.state, InstanceId(instance as u64), mode)
     });
@@ -310,15 +492,18 @@ pub(crate) fn on_mode_change(instance: usize, mode: Mode) {
 
 /// Whether this thread holds `instance` (in any mode, `Some(mode)` of the newest entry).
 pub(crate) fn held_mode(instance: usize) -> Option<Mode> {
-    with_local(|l| {
+    with_local_on(|l| {
         let i = l.state.find(InstanceId(instance as u64))?;
         Some(l.state.held[i].acquire.mode)
     })
     .flatten()
 }
 
-/// The validator this thread reports to.
+/// The validator this thread reports to (a switched-off one while validation is off).
 pub fn current() -> Validator {
+    if switch().is_none() {
+        return off_validator().clone();
+    }
     with_local(|l| l.validator.clone()).unwrap_or_else(|| global().clone())
 }
 
@@ -394,6 +579,11 @@ impl Validator {
 /// assert!(reports.is_empty());
 /// ```
 pub fn capture(f: impl FnOnce()) -> Vec<Report> {
+    if switch().is_none() {
+        // Nothing is validated: nothing to collect.
+        f();
+        return Vec::new();
+    }
     let config = Config {
         max_chains: 4096,
         ..global().config().clone()
@@ -413,7 +603,7 @@ pub fn current_validator() -> Validator {
 #[track_caller]
 pub fn might_sleep() {
     let site = Location::caller();
-    let pending = with_local(|l| {
+    let pending = with_local_on(|l| {
         let reports = l.validator.might_sleep(&mut l.state, Site::Code(site));
         (!reports.is_empty()).then(|| (l.validator.clone(), reports))
     });
@@ -426,10 +616,10 @@ pub fn non_blocking<R>(f: impl FnOnce() -> R) -> R {
     struct Exit;
     impl Drop for Exit {
         fn drop(&mut self) {
-            with_local(|l| l.validator.set_non_blocking(&mut l.state, false));
+            with_local_on(|l| l.validator.set_non_blocking(&mut l.state, false));
         }
     }
-    with_local(|l| l.validator.set_non_blocking(&mut l.state, true));
+    with_local_on(|l| l.validator.set_non_blocking(&mut l.state, true));
     let _exit = Exit;
     f()
 }
@@ -444,7 +634,8 @@ pub(crate) mod private {
     pub trait Sealed {}
 }
 
-/// Panics unless this thread holds `lock` (the kernel's `lockdep_assert_held`).
+/// Panics unless this thread holds `lock` (the kernel's `lockdep_assert_held`). Does nothing
+/// while validation is off or compiled out.
 ///
 /// ```
 /// let m = lockdep::Mutex::new(0);
@@ -467,7 +658,8 @@ pub fn assert_held(lock: &impl Lockable) {
     }
 }
 
-/// Panics if this thread holds `lock` (the kernel's `lockdep_assert_not_held`).
+/// Panics if this thread holds `lock` (the kernel's `lockdep_assert_not_held`). Does nothing
+/// while validation is off or compiled out.
 #[track_caller]
 pub fn assert_not_held(lock: &impl Lockable) {
     let (map, instance, kind) = lock.lock_map();
@@ -482,12 +674,14 @@ pub fn assert_not_held(lock: &impl Lockable) {
     }
 }
 
-/// Whether this thread holds `lock`.
+/// Whether this thread holds `lock`; always false while validation is off or compiled out (so
+/// assert with [`assert_held`], which is then a no-op, rather than with this).
 pub fn is_held(lock: &impl Lockable) -> bool {
     held_mode(lock.lock_map().1).is_some()
 }
 
-/// The class name `lock` reports as (`file:line:col` by default, or its given name).
+/// The class name `lock` reports as (`file:line:col` by default, or its given name); empty while
+/// validation is off or compiled out.
 pub fn class_name(lock: &impl Lockable) -> String {
     let (map, _, kind) = lock.lock_map();
     map.class_name(&current(), kind)

@@ -27,6 +27,7 @@ pub struct Held<G> {
 }
 
 impl<G> Held<G> {
+    #[inline]
     fn new(inner: G) -> Self {
         Held {
             inner,
@@ -48,6 +49,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         Mode::Read
     };
 
+    #[inline]
     pub(crate) const fn with_map(map: LockMap) -> Self {
         RawRwLock {
             inner: <Inner<RECURSIVE> as lock_api::RawRwLock>::INIT,
@@ -55,10 +57,12 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         }
     }
 
+    #[inline]
     fn id(&self) -> usize {
         self as *const Self as usize
     }
 
+    #[inline]
     fn request(
         &self,
         mode: Mode,
@@ -76,14 +80,17 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         }
     }
 
+    #[inline]
     fn before(&self, mode: Mode, subclass: u32, site: Option<&'static Location<'static>>) {
         runtime::before_lock(self.request(mode, subclass, site));
     }
 
+    #[inline]
     fn after_try(&self, mode: Mode, site: Option<&'static Location<'static>>) -> runtime::Pending {
         runtime::after_trylock(self.request(mode, 0, site))
     }
 
+    #[inline]
     fn release(&self) {
         runtime::on_release(&self.map, self.id(), LockKind::RwLock);
     }
@@ -105,6 +112,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         }
     }
 
+    #[inline]
     fn try_with<G>(
         &self,
         mode: Mode,
@@ -124,11 +132,13 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     type SharedGuard = Held<InnerShared<R>>;
     type ExclusiveGuard = Held<InnerExclusive<R>>;
 
+    #[inline]
     fn lock_shared(&self) -> Self::SharedGuard {
         self.before(Self::READ_MODE, 0, None);
         Held::new(self.inner.lock_shared())
     }
 
+    #[inline]
     fn try_lock_shared(&self) -> Option<Self::SharedGuard> {
         self.try_with(Self::READ_MODE, None, |l| l.try_lock_shared())
             .map(|(g, p)| {
@@ -137,17 +147,20 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
             })
     }
 
+    #[inline]
     unsafe fn unlock_shared(&self, guard: Self::SharedGuard) {
         self.release();
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
         unsafe { self.inner.unlock_shared(guard.inner) }
     }
 
+    #[inline]
     fn lock_exclusive(&self) -> Self::ExclusiveGuard {
         self.before(Mode::Write, 0, None);
         Held::new(self.inner.lock_exclusive())
     }
 
+    #[inline]
     fn try_lock_exclusive(&self) -> Option<Self::ExclusiveGuard> {
         self.try_with(Mode::Write, None, |l| l.try_lock_exclusive())
             .map(|(g, p)| {
@@ -156,16 +169,19 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
             })
     }
 
+    #[inline]
     unsafe fn unlock_exclusive(&self, guard: Self::ExclusiveGuard) {
         self.release();
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         unsafe { self.inner.unlock_exclusive(guard.inner) }
     }
 
+    #[inline]
     fn is_locked(&self) -> bool {
         self.inner.is_locked()
     }
 
+    #[inline]
     fn is_locked_exclusive(&self) -> bool {
         self.inner.is_locked_exclusive()
     }
@@ -340,6 +356,7 @@ macro_rules! rwlock_type {
         impl<T> $name<T> {
             /// A lock whose class is this call's site.
             #[track_caller]
+            #[inline]
             pub const fn new(val: T) -> Self {
                 let map = LockMap::new(Location::caller(), None, None);
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
@@ -366,6 +383,7 @@ macro_rules! rwlock_type {
         }
 
         impl<T: ?Sized> $name<T> {
+            #[inline]
             fn raw(&self) -> &RawRwLock<$recursive> {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
                 unsafe { self.inner.raw() }
@@ -476,11 +494,13 @@ macro_rules! rwlock_type {
             }
 
             /// Whether any thread holds it now.
+            #[inline]
             pub fn is_locked(&self) -> bool {
                 self.inner.is_locked()
             }
 
             /// Whether a writer holds it now.
+            #[inline]
             pub fn is_locked_exclusive(&self) -> bool {
                 self.inner.is_locked_exclusive()
             }

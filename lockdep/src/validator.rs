@@ -379,44 +379,31 @@ impl Validator {
 
     /// Validates an acquisition and pushes it on `thread`'s stack. Blocking locks call this
     /// *before* blocking, trylocks after succeeding. Returns the reports to [`dispatch`](Self::dispatch).
+    ///
+    /// The steady state (a chain this thread or any other validated before) reads the thread's
+    /// state, a few read-mostly fields of the validator and at most one slot of the shared chain
+    /// set; it takes no lock, allocates nothing and writes only `thread`.
+    #[inline]
     pub fn acquire(&self, thread: &mut ThreadState, acquire: Acquire) -> Vec<Report> {
         let mut reports = Vec::new();
         if !self.is_enabled() {
             return reports;
         }
-        self.record_lock(thread, "acquire", &acquire);
+        if self.is_recording() {
+            self.record_lock_slow(thread, "acquire", &acquire);
+        }
         if thread.held.len() >= self.inner.config.max_lock_depth {
-            reports.extend(self.limit_report(
-                Some(thread),
-                "MAX_LOCK_DEPTH",
-                self.inner.config.max_lock_depth,
-                config::ENV_DEPTH,
-            ));
+            reports.extend(self.depth_report(thread));
             return reports;
         }
-        if !acquire.trylock {
+        if !acquire.trylock && self.wait_context_suspect(thread, &acquire) {
             self.check_wait_context(thread, Some(&acquire), &mut reports);
         }
-        let mut nest_held = false;
-        if let Some(nest) = acquire.nest_lock {
-            match thread.find(nest) {
-                Some(_) => nest_held = true,
-                None => self.nest_lock_report(thread, &acquire, nest, &mut reports),
-            }
-        }
-        // Same-class acquisitions under a held nest lock merge into the top entry, so a thread may
-        // take more of them than the depth limit.
-        if nest_held
-            && let Some(top) = thread.held.last_mut()
-            && top.acquire.class == acquire.class
-            && top.acquire.nest_lock == acquire.nest_lock
-        {
-            // Counts every merged acquisition, the first included (0 = a plain entry).
-            top.references = top.references.max(1) + 1;
+        if acquire.nest_lock.is_some() && self.merge_nested(thread, &acquire, &mut reports) {
             return reports;
         }
         let key = next_chain_key(thread.chain_key, acquire.class, acquire.mode);
-        if !acquire.trylock && !self.inner.chains.contains(key) {
+        if !acquire.trylock && !self.chain_known(thread, key) {
             self.validate(thread, &thread.held, &acquire, key, &mut reports);
         }
         thread.held.push(HeldLock {
@@ -428,6 +415,72 @@ impl Validator {
         reports
     }
 
+    #[cold]
+    fn depth_report(&self, thread: &ThreadState) -> Option<Report> {
+        self.limit_report(
+            Some(thread),
+            "MAX_LOCK_DEPTH",
+            self.inner.config.max_lock_depth,
+            config::ENV_DEPTH,
+        )
+    }
+
+    /// Whether `chain` was validated: the thread's own cache first, then the shared set (a hit
+    /// there is remembered in the thread's cache).
+    #[inline]
+    fn chain_known(&self, thread: &mut ThreadState, key: u64) -> bool {
+        let slot = ThreadState::known_slot(key);
+        if thread.known_chains[slot] == key {
+            return true;
+        }
+        if self.inner.chains.contains(key) {
+            thread.known_chains[slot] = key;
+            return true;
+        }
+        false
+    }
+
+    /// Cheap pre-check of the wait-context rule: only a sleeping acquisition inside a spin lock
+    /// or a non-blocking section can break it.
+    #[inline]
+    fn wait_context_suspect(&self, thread: &ThreadState, next: &Acquire) -> bool {
+        let wanted = next.kind.wait_type();
+        wanted > WAIT_SPIN
+            && (thread.in_atomic()
+                || thread.held.iter().any(|h| {
+                    let w = h.acquire.kind.wait_type();
+                    w != WAIT_INVALID && w < wanted
+                }))
+    }
+
+    /// Nest-lock handling: reports a nest lock that is not held, and merges a same-class
+    /// acquisition under a held one into the top entry (true: nothing left to do), so a thread may
+    /// take more of them than the depth limit.
+    #[cold]
+    fn merge_nested(
+        &self,
+        thread: &mut ThreadState,
+        acquire: &Acquire,
+        reports: &mut Vec<Report>,
+    ) -> bool {
+        let Some(nest) = acquire.nest_lock else {
+            return false;
+        };
+        if thread.find(nest).is_none() {
+            self.nest_lock_report(thread, acquire, nest, reports);
+            return false;
+        }
+        if let Some(top) = thread.held.last_mut()
+            && top.acquire.class == acquire.class
+            && top.acquire.nest_lock == acquire.nest_lock
+        {
+            // Counts every merged acquisition, the first included (0 = a plain entry).
+            top.references = top.references.max(1) + 1;
+            return true;
+        }
+        false
+    }
+
     /// Removes `instance` from `thread`'s stack (any position). `class` lets merged nest-lock
     /// entries be found. A lock the thread does not hold is a bad-unlock-balance report.
     pub fn release(
@@ -437,7 +490,6 @@ impl Validator {
         class: Option<ClassId>,
         site: Site,
     ) -> Vec<Report> {
-        let mut reports = Vec::new();
         let pos = thread.find(instance).or_else(|| {
             let c = class?;
             thread
@@ -445,29 +497,56 @@ impl Validator {
                 .iter()
                 .rposition(|h| h.references > 0 && h.acquire.class == c)
         });
-        if let Some(i) = pos
-            && self.is_recording()
-        {
+        match pos {
+            Some(i) => self.release_entry(thread, i, instance, site),
+            None => {
+                let mut reports = Vec::new();
+                if self.is_enabled() {
+                    self.unlock_imbalance_report(thread, instance, class, site, &mut reports);
+                }
+                reports
+            }
+        }
+    }
+
+    /// Releases the lock at `thread.held[i]` (found by its instance).
+    #[inline]
+    pub(crate) fn release_at(&self, thread: &mut ThreadState, i: usize, site: Site) -> Vec<Report> {
+        let instance = thread.held[i].acquire.instance;
+        self.release_entry(thread, i, instance, site)
+    }
+
+    #[inline]
+    fn release_entry(
+        &self,
+        thread: &mut ThreadState,
+        i: usize,
+        instance: InstanceId,
+        site: Site,
+    ) -> Vec<Report> {
+        let mut reports = Vec::new();
+        if self.is_recording() {
             let a = Acquire {
-                site: site.clone(),
+                site,
                 instance,
                 ..thread.held[i].acquire.clone()
             };
-            self.record_lock(thread, "release", &a);
+            self.record_lock_slow(thread, "release", &a);
         }
-        let Some(i) = pos else {
-            if self.is_enabled() {
-                self.unlock_imbalance_report(thread, instance, class, site, &mut reports);
-            }
-            return reports;
-        };
         if thread.held[i].references > 0 {
             thread.held[i].references -= 1;
             if thread.held[i].references > 0 {
                 return reports;
             }
         }
-        self.remove_at(thread, i, &mut reports);
+        if i + 1 == thread.held.len() {
+            // Released in order: nothing above it to re-validate.
+            if let Some(top) = thread.held.pop() {
+                thread.chain_key = top.prev_chain_key;
+            }
+        } else {
+            self.remove_at(thread, i, &mut reports);
+        }
         reports
     }
 
@@ -480,8 +559,8 @@ impl Validator {
             thread.held[j].prev_chain_key = key;
             let a = &thread.held[j].acquire;
             let next = next_chain_key(key, a.class, a.mode);
-            if self.is_enabled() && !a.trylock && !self.inner.chains.contains(next) {
-                let a = a.clone();
+            if self.is_enabled() && !a.trylock && !self.chain_known(thread, next) {
+                let a = thread.held[j].acquire.clone();
                 self.validate(thread, &thread.held[..j], &a, next, reports);
             }
             key = next;
@@ -677,12 +756,17 @@ impl Validator {
                     let types = DepTypes::of(p.mode, next.mode);
                     let known = state.graph.edge_types(p.class, next.class);
                     if !known.is_some_and(|k| k.contains(types)) {
-                        let path = state.graph.strong_path(
-                            next.class,
-                            next.mode == Mode::ReadRecursive,
-                            p.class,
-                            p.mode == Mode::Write,
-                        );
+                        // The topological order usually proves there is no way back.
+                        let path = if state.graph.surely_unreachable(next.class, p.class) {
+                            None
+                        } else {
+                            state.graph.strong_path(
+                                next.class,
+                                next.mode == Mode::ReadRecursive,
+                                p.class,
+                                p.mode == Mode::Write,
+                            )
+                        };
                         match path {
                             Some(path) => {
                                 let mut sig: Vec<ClassId> = path.iter().map(|s| s.from).collect();
