@@ -911,31 +911,38 @@ fn seqlock_readers_take_no_lock() {
 #[test]
 fn seqlock_stress_readers_never_see_torn_values() {
     const WRITERS: u64 = 2;
-    const WRITES: u64 = 3_000;
+    const WRITES: u64 = 2_000;
     const READERS: usize = 2;
-    const READS: usize = 6_000;
     let reports = lockdep::capture(|| {
         let v = lockdep::current_validator();
         let sl = SeqLock::with_name("stress", [0u64; 8]);
+        let start = Barrier::new(WRITERS as usize + READERS);
+        let writers_left = AtomicU64::new(WRITERS);
         thread::scope(|s| {
             for _ in 0..WRITERS {
                 s.spawn(|| {
                     v.scope(|| {
+                        start.wait();
                         for _ in 0..WRITES {
                             let mut w = sl.write();
                             let next = w[0] + 1;
+                            // One element at a time, slowly: a reader copying now would tear.
                             for x in w.iter_mut() {
-                                *x = std::hint::black_box(next);
+                                *x = next;
+                                (0..20).for_each(|_| std::hint::spin_loop());
                             }
                         }
+                        writers_left.fetch_sub(1, Relaxed);
                     })
                 });
             }
             for _ in 0..READERS {
                 s.spawn(|| {
                     v.scope(|| {
+                        start.wait();
                         let mut last = 0;
-                        for _ in 0..READS {
+                        // Bounded: runs only as long as the writers do.
+                        while writers_left.load(Relaxed) > 0 {
                             let snap = sl.read();
                             assert!(snap.iter().all(|&x| x == snap[0]), "torn: {snap:?}");
                             assert!(snap[0] >= last, "went back from {last} to {}", snap[0]);
@@ -959,23 +966,29 @@ fn seqcount_stress_with_a_mutex_serialising_writers() {
         let lock = Mutex::with_name("writers", ());
         let seq = SeqCount::with_name("pair_seq");
         let pair = (AtomicU64::new(0), AtomicU64::new(0));
+        let start = Barrier::new(3);
+        let writers_left = AtomicU64::new(2);
         thread::scope(|s| {
             for _ in 0..2 {
                 s.spawn(|| {
                     v.scope(|| {
+                        start.wait();
                         for _ in 0..WRITES {
                             let _g = lock.lock();
                             let _w = seq.write_begin(&lock);
                             let n = pair.0.load(Relaxed) + 1;
                             pair.0.store(n, Relaxed);
+                            (0..100).for_each(|_| std::hint::spin_loop());
                             pair.1.store(n, Relaxed);
                         }
+                        writers_left.fetch_sub(1, Relaxed);
                     })
                 });
             }
             s.spawn(|| {
                 v.scope(|| {
-                    for _ in 0..4_000 {
+                    start.wait();
+                    while writers_left.load(Relaxed) > 0 {
                         let (a, b) = seq.read(|| (pair.0.load(Relaxed), pair.1.load(Relaxed)));
                         assert_eq!(a, b, "torn pair");
                     }
