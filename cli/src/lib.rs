@@ -20,6 +20,7 @@
 pub mod classify;
 pub mod output;
 pub mod parse;
+pub mod replay;
 pub mod report;
 pub mod splat;
 pub mod title;

@@ -26,6 +26,12 @@ enum FormatArg {
     Dot,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ReplayFormatArg {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Find every lockdep report in kernel logs, extract its structure and classify it.
@@ -44,10 +50,30 @@ enum Command {
         verbose: bool,
     },
     /// Re-run recorded lock traces (or chains reconstructed from kernel splats) through the validator.
+    ///
+    /// A trace (JSON Lines, docs/trace-format.md) prints the reports the program would have
+    /// produced; several traces are merged by class name. A kernel log has each circular
+    /// dependency rebuilt as lock events and replayed as the kernel saw it and with
+    /// generic-named classes split by code path.
     Replay {
-        /// Trace files (JSON Lines) or kernel logs.
+        /// Trace files (JSON Lines) or kernel logs (`-` for standard input).
         #[arg(required = true)]
         inputs: Vec<String>,
+        /// Output format: text or json (JSON Lines, one object per report).
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReplayFormatArg,
+        /// Treat every instance of class NAME as a class of its own (repeatable).
+        #[arg(long = "split-class", value_name = "NAME")]
+        split_class: Vec<String>,
+        /// Treat class A as class B (repeatable).
+        #[arg(long = "merge-class", value_name = "A=B", value_parser = lockcheck::replay::parse_pair)]
+        merge_class: Vec<(String, String)>,
+        /// Put lock instance INSTANCE in class NAME (repeatable).
+        #[arg(long = "class-of", value_name = "INSTANCE=NAME", value_parser = lockcheck::replay::parse_pair)]
+        class_of: Vec<(String, String)>,
+        /// Also print the events reconstructed from kernel splats.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Draw the lock-class dependency graph of a trace or a kernel log.
     Graph {
@@ -81,7 +107,31 @@ fn main() -> ExitCode {
             let mut err = std::io::stderr();
             ExitCode::from(run(&opts, &mut out, &mut err).exit_code())
         }
-        Command::Replay { .. } | Command::Graph { .. } => {
+        Command::Replay {
+            inputs,
+            format,
+            split_class,
+            merge_class,
+            class_of,
+            verbose,
+        } => {
+            let refinement = lockdep::replay::ClassRefinement {
+                split: split_class.into_iter().collect(),
+                merge: merge_class.into_iter().collect(),
+                class_of: class_of.into_iter().collect(),
+            };
+            let opts = lockcheck::replay::ReplayOptions {
+                inputs,
+                json: matches!(format, ReplayFormatArg::Json),
+                refinement,
+                verbose,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut err = std::io::stderr();
+            ExitCode::from(lockcheck::replay::run(&opts, &mut out, &mut err).exit_code())
+        }
+        Command::Graph { .. } => {
             eprintln!("lockcheck: this subcommand is not available in this build yet");
             ExitCode::from(2)
         }

@@ -4,7 +4,10 @@
 //! with [`lockdep::Mutex`](Mutex) (and `RwLock`, `Condvar`) and every acquisition is checked
 //! against a graph of lock *classes*. The first time an order that could deadlock is *seen*, you
 //! get a report with the whole dependency chain and where each link was first taken, whether or
-//! not the threads ever actually collide.
+//! not the threads ever actually collide. [`SpinLock`], [`SeqLock`] and [`SeqCount`] add the
+//! kernel's spin locks (nothing may block inside them: the wait-context rule) and sequence
+//! counters (lock-free readers, validated as zero-length recursive reads); `docs/semantics.md`
+//! gives every rule with an example and its verdict.
 //!
 //! ```
 //! use lockdep::{Mutex, ReportKind};
@@ -63,6 +66,10 @@ mod rwlock;
 mod seqlock;
 mod sink;
 mod spinlock;
+// The examples of docs/semantics.md run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/semantics.md")]
+mod semantics_md {}
 pub mod trace;
 mod validator;
 

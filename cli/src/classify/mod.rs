@@ -83,4 +83,40 @@ pub fn classify(report: &mut Report, ctx: &Context) {
     }
     verdict.notes = rules::notes(report);
     report.verdict = verdict;
+    if report.verdict.rule == "class-conflation" {
+        cite_replay(report);
+    }
+}
+
+/// Backs a class-conflation verdict with a replay of the chain through the validator: the
+/// cycle as the kernel saw it, and the split of the generic class that makes it disappear.
+fn cite_replay(report: &mut Report) {
+    let Some(replay) = crate::replay::splat::replay_report(report) else {
+        return;
+    };
+    let Some(split) = &replay.split else {
+        report
+            .verdict
+            .notes
+            .push(format!("Replay: {}.", replay.summary()));
+        return;
+    };
+    report.verdict.explanation.push_str(&format!(
+        " Replay through the lockdep validator confirms it: {}.",
+        replay.summary()
+    ));
+    for a in replay
+        .appearances
+        .iter()
+        .filter(|a| split.split.contains(&a.class))
+    {
+        let line = a
+            .chain_entry
+            .and_then(|d| report.chain.iter().find(|e| e.depth == d))
+            .map_or(report.line, |e| e.input_line);
+        report.verdict.evidence.push(crate::report::Evidence {
+            line,
+            note: format!("replay split: `{}` {} via `{}`", a.class, a.role, a.path),
+        });
+    }
 }

@@ -106,8 +106,19 @@ pub fn write_report(out: &mut dyn Write, r: &ReplayedReport, json: bool) -> io::
     if json {
         writeln!(out, "{}", r.to_json())
     } else {
-        writeln!(out, "{}:{}: {}: {}", r.source, r.line, r.report.kind(), r.title())?;
-        writeln!(out, "  verdict: {} ({}): {}", r.label, r.rule, r.explanation)?;
+        writeln!(
+            out,
+            "{}:{}: {}: {}",
+            r.source,
+            r.line,
+            r.report.kind(),
+            r.title()
+        )?;
+        writeln!(
+            out,
+            "  verdict: {} ({}): {}",
+            r.label, r.rule, r.explanation
+        )?;
         for line in r.report.to_string().lines() {
             writeln!(out, "  {line}")?;
         }

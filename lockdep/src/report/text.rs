@@ -80,7 +80,15 @@ fn backtrace_block(r: &Report, out: &mut String) {
                 let _ = writeln!(out, " {line}");
             }
         }
-        None => out.push_str(" (backtraces off: set LOCKDEP_BACKTRACE=1 to capture them)\n"),
+        None => {
+            // Without a captured backtrace, the offending call's site is the one frame we know.
+            if let Some(l) = &r.acquiring
+                && !matches!(l.site, crate::class::Site::Unknown)
+            {
+                let _ = writeln!(out, " {} (in thread '{}')", l.site, r.thread.name);
+            }
+            out.push_str(" (backtraces off: set LOCKDEP_BACKTRACE=1 to capture them)\n");
+        }
     }
 }
 

@@ -1,0 +1,306 @@
+//! `lockcheck replay`: re-run lock traces, and chains reconstructed from kernel splats, through
+//! the `lockdep` validator — the same code that checks a live program.
+//!
+//! Inputs are told apart by name and content: a `.jsonl`/`.json`/`.ndjson` file, or one whose
+//! first non-blank byte is `{`, is a JSON Lines trace (`docs/trace-format.md`); anything else is a
+//! kernel log. Traces given together are
+//! merged by class name (threads and instances stay apart), which finds cycles across runs.
+//!
+//! Exit status: 2 if any input error (unreadable file, malformed trace line), else 1 if any
+//! report, else 0.
+
+pub mod output;
+pub mod splat;
+pub mod trace;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+
+use lockdep::replay::{ClassRefinement, Replayer};
+use serde_json::json;
+
+use crate::report::Kind;
+pub use output::ReplayedReport;
+
+/// Options of `lockcheck replay`, independent of clap.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Files to read; `-` is standard input.
+    pub inputs: Vec<String>,
+    /// JSON Lines instead of text.
+    pub json: bool,
+    /// Class refinements for traces (`--split-class`, `--merge-class`, `--class-of`).
+    pub refinement: ClassRefinement,
+    /// Also print the reconstructed events of kernel splats.
+    pub verbose: bool,
+}
+
+/// What a run found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Reports printed.
+    pub reports: usize,
+    /// Input errors (unreadable files, malformed lines).
+    pub input_errors: usize,
+    /// The output pipe was closed.
+    pub broken_pipe: bool,
+}
+
+impl Outcome {
+    /// The documented exit status.
+    pub fn exit_code(&self) -> u8 {
+        if self.input_errors > 0 {
+            2
+        } else if self.reports > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Parses `A=B` for `--merge-class` and `--class-of`.
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
+        _ => Err(format!("expected NAME=NAME, got {s:?}")),
+    }
+}
+
+/// Runs `lockcheck replay`.
+pub fn run(opts: &ReplayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut replayer = Replayer::new(lockdep::Config::from_env(), opts.refinement.clone());
+    let multiple = opts.inputs.len() > 1;
+    for (index, input) in opts.inputs.iter().enumerate() {
+        let reader: Box<dyn BufRead> = if input == "-" {
+            Box::new(BufReader::new(io::stdin()))
+        } else {
+            match File::open(input) {
+                Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+                Err(e) => {
+                    let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
+                    outcome.input_errors += 1;
+                    continue;
+                }
+            }
+        };
+        let result = replay_input(
+            opts,
+            input,
+            index,
+            multiple,
+            reader,
+            &mut replayer,
+            out,
+            err,
+            &mut outcome,
+        );
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                outcome.broken_pipe = true;
+                return outcome;
+            }
+            Err(e) => {
+                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
+                outcome.input_errors += 1;
+            }
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => outcome.broken_pipe = true,
+        Err(e) => {
+            let _ = writeln!(err, "lockcheck: writing output: {e}");
+            outcome.input_errors += 1;
+        }
+        Ok(()) => {}
+    }
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replay_input(
+    opts: &ReplayOptions,
+    input: &str,
+    index: usize,
+    multiple: bool,
+    mut reader: Box<dyn BufRead>,
+    replayer: &mut Replayer,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    outcome: &mut Outcome,
+) -> io::Result<()> {
+    let by_name = [".jsonl", ".json", ".ndjson"]
+        .iter()
+        .any(|ext| input.ends_with(ext));
+    if by_name || looks_like_trace(&mut reader)? {
+        let prefix = if multiple {
+            format!("{}:", index + 1)
+        } else {
+            String::new()
+        };
+        let mut emit = |r: ReplayedReport| {
+            outcome.reports += 1;
+            output::write_report(out, &r, opts.json)
+        };
+        let stats = trace::replay_trace(input, reader, &prefix, replayer, err, &mut emit)?;
+        outcome.input_errors += stats.errors as usize;
+        if stats.skipped > 0 {
+            writeln!(
+                err,
+                "lockcheck: {input}: skipped {} record(s) with an op this version does not know",
+                stats.skipped
+            )?;
+        }
+        if stats.events == 0 && stats.errors == 0 {
+            writeln!(err, "lockcheck: {input}: no events")?;
+        }
+        return Ok(());
+    }
+    // A kernel log: replay each circular dependency it reports.
+    let mut found = 0usize;
+    let mut failure: Option<io::Error> = None;
+    crate::splat::parse_reader(input, reader, |r| {
+        if r.kind != Kind::CircularDependency {
+            return Ok(());
+        }
+        found += 1;
+        let Some(replay) = splat::replay_report(&r) else {
+            writeln!(
+                err,
+                "lockcheck: {input}:{}: the dependency chain is too damaged to replay",
+                r.line
+            )?;
+            return Ok(());
+        };
+        outcome.reports += 1;
+        let result = write_splat(out, &r, &replay, opts);
+        if let Err(e) = &result {
+            failure = Some(io::Error::new(e.kind(), e.to_string()));
+        }
+        result
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if found == 0 {
+        writeln!(
+            err,
+            "lockcheck: {input}: no circular-dependency report to replay"
+        )?;
+    }
+    Ok(())
+}
+
+fn write_splat(
+    out: &mut dyn Write,
+    r: &crate::report::Report,
+    replay: &splat::SplatReplay,
+    opts: &ReplayOptions,
+) -> io::Result<()> {
+    let (label, rule) = match (&replay.split, replay.as_seen.has_cycle()) {
+        (Some(_), _) => ("likely_false_positive", "replay-split"),
+        (None, true) => ("likely_genuine", "replay"),
+        (None, false) => ("undetermined", "replay"),
+    };
+    let explanation = replay.summary();
+    if opts.json {
+        let run_json = |run: &splat::Run| {
+            json!({
+                "split": run.split,
+                "cycle": run.has_cycle(),
+                "reports": run.reports.iter().map(|x| json!({
+                    "kind": x.kind().as_str(),
+                    "title": x.title(),
+                    "locks": x.classes(),
+                    "cycle": x.cycle(),
+                })).collect::<Vec<_>>(),
+            })
+        };
+        let events: Vec<String> = replay
+            .events
+            .iter()
+            .map(|e| {
+                let mut s = String::new();
+                e.write_json(&mut s);
+                s.trim_end().to_string()
+            })
+            .collect();
+        let obj = json!({
+            "source": r.source,
+            "line": r.line,
+            "kind": r.kind.as_str(),
+            "title": r.title,
+            "locks": r.locks,
+            "verdict": { "label": label, "rule": rule, "explanation": explanation },
+            "truncated": r.truncated,
+            "replay": {
+                "as_seen": run_json(&replay.as_seen),
+                "split": replay.split.as_ref().map(run_json),
+                "tried": replay.tried.iter().map(run_json).collect::<Vec<_>>(),
+                "appearances": replay.appearances.iter().map(|a| json!({
+                    "class": a.class,
+                    "path": a.path,
+                    "role": a.role,
+                    "chain_entry": a.chain_entry,
+                })).collect::<Vec<_>>(),
+                "events": events,
+            },
+        });
+        return writeln!(out, "{obj}");
+    }
+    writeln!(
+        out,
+        "{}:{}: {}: {}",
+        r.source,
+        r.line,
+        r.kind.as_str(),
+        r.title
+    )?;
+    let cycle_of = |run: &splat::Run| {
+        run.reports
+            .iter()
+            .find(|x| x.kind() == lockdep::ReportKind::CircularDependency)
+            .map(output::cycle_text)
+    };
+    match cycle_of(&replay.as_seen) {
+        Some(c) => writeln!(out, "  as the kernel saw it: cycle {c} reappears")?,
+        None => writeln!(
+            out,
+            "  as the kernel saw it: no cycle (the chain could not be rebuilt faithfully)"
+        )?,
+    }
+    for t in &replay.tried {
+        writeln!(out, "  split {}: cycle remains", t.split.join(", "))?;
+    }
+    if let Some(s) = &replay.split {
+        writeln!(out, "  split {}: cycle gone", s.split.join(", "))?;
+    }
+    writeln!(out, "  verdict: {label} ({rule}): {explanation}")?;
+    if opts.verbose {
+        writeln!(out, "  reconstructed events:")?;
+        for e in &replay.events {
+            let mut s = String::new();
+            e.write_json(&mut s);
+            write!(out, "    {s}")?;
+        }
+    }
+    writeln!(out)
+}
+
+/// Peeks (without consuming, so line numbers stay right) at the first non-blank byte of the
+/// input's first block: `{` starts a JSON Lines trace.
+fn looks_like_trace(reader: &mut Box<dyn BufRead>) -> io::Result<bool> {
+    let buf = reader.fill_buf()?;
+    Ok(buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
+}
+
+fn describe(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::IsADirectory => "is a directory".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,82 @@
+//! The library prints reports in the kernel's layout, so `lockcheck parse` reads them like
+//! kernel splats: one tool for both.
+
+use lockdep::{Mutex, ReportKind, SpinLock};
+
+fn parsed(report: &lockdep::Report) -> lockcheck::report::Report {
+    // As it would appear in a test log: the report text between other output.
+    let log = format!("running 3 tests\n{report}\ntest foo ... FAILED\n");
+    let mut reports = lockcheck::splat::parse_str("lib.log", &log);
+    assert_eq!(reports.len(), 1, "{log}");
+    reports.remove(0)
+}
+
+fn sorted(v: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = v.into_iter().collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn circular_dependency_reports_parse_with_their_chain() {
+    let reports = lockdep::capture(|| {
+        let a = Mutex::with_name("alpha", ());
+        let b = Mutex::with_name("beta", ());
+        let c = Mutex::with_name("gamma", ());
+        drop((a.lock(), b.lock()));
+        drop((b.lock(), c.lock()));
+        let _c = c.lock();
+        let _a = a.lock();
+    });
+    assert_eq!(reports.len(), 1);
+    let p = parsed(&reports[0]);
+    assert_eq!(p.kind.as_str(), "circular_dependency");
+    assert_eq!(
+        sorted(p.locks.clone()),
+        sorted(["alpha", "beta", "gamma"].map(String::from))
+    );
+    assert_eq!(p.acquiring.as_ref().unwrap().name, "alpha");
+    assert_eq!(p.held.as_ref().unwrap().name, "gamma");
+    assert_eq!(p.chain.len(), 3, "-> #2, #1, #0");
+    assert!(!p.truncated);
+    // The chain's stacks point at this file.
+    assert!(p.chain.iter().all(|e| e.frames.iter().any(|f| {
+        f.file
+            .as_deref()
+            .is_some_and(|x| x.contains("library_reports_parse.rs"))
+    })));
+}
+
+#[test]
+fn recursive_locking_reports_parse() {
+    let reports = lockdep::capture(|| {
+        let pair: Vec<Mutex<()>> = (0..2).map(|_| Mutex::with_name("slot", ())).collect();
+        let _x = pair[0].lock();
+        let _y = pair[1].lock();
+    });
+    let p = parsed(&reports[0]);
+    assert_eq!(p.kind.as_str(), "recursive_locking");
+    assert_eq!(p.locks, vec!["slot".to_string()]);
+    // Two instances of one class: the parser's rule calls it a missing nesting annotation.
+    assert_eq!(p.verdict.label.as_str(), "likely_false_positive");
+}
+
+#[test]
+fn wait_context_and_held_at_exit_reports_parse() {
+    let reports = lockdep::capture(|| {
+        let spin = SpinLock::with_name("stats_spin", ());
+        let m = Mutex::with_name("sleeping", ());
+        let _s = spin.lock();
+        let _m = m.lock();
+    });
+    assert_eq!(reports[0].kind(), ReportKind::InvalidWaitContext);
+    let p = parsed(&reports[0]);
+    assert_eq!(p.kind.as_str(), "invalid_wait_context");
+
+    let m = Mutex::with_name("kept", ());
+    let reports = lockdep::capture(|| std::mem::forget(m.lock()));
+    assert_eq!(reports[0].kind(), ReportKind::LocksHeldAtExit);
+    let p = parsed(&reports[0]);
+    assert_eq!(p.kind.as_str(), "locks_held_at_exit");
+    assert_eq!(p.locks, vec!["kept".to_string()]);
+}
