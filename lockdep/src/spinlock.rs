@@ -196,7 +196,9 @@ pub type MappedSpinLockGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawSpinLock
 
 /// A busy-waiting mutual-exclusion lock (the kernel's `spinlock_t`) with lockdep validation.
 ///
-/// Waiters spin instead of sleeping, so the critical section must be short and must not block:
+/// Waiters spin instead of sleeping (after a short while they also yield their time slice, since
+/// user space cannot stop the holder from being preempted), so the critical section must be short
+/// and must not block:
 /// taking a [`Mutex`](crate::Mutex) or [`RwLock`](crate::RwLock), waiting on a
 /// [`Condvar`](crate::Condvar) or calling [`might_sleep`](crate::might_sleep) while a spin lock
 /// is held is an *invalid wait context* report. Spin locks nest inside sleeping locks and inside
