@@ -72,7 +72,7 @@ pub struct HeldLock {
     pub(crate) prev_chain_key: u64,
     /// Same-class acquisitions under a nest lock merged into this entry, the first included
     /// (0 = a plain entry), as lockdep's `references`.
-    pub(crate) references: u32,
+    pub(crate) references: u64,
 }
 
 /// Initial chain key of an empty stack, as lockdep's `INITIAL_CHAIN_KEY`.

@@ -15,7 +15,9 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::class::{ClassId, ClassKey, KeySource, LockKind, Site, site_name};
+use crate::class::{ClassId, ClassKey, LockKind, Site};
+#[cfg(not(feature = "disabled"))]
+use crate::class::{KeySource, site_name};
 use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::Report;
@@ -50,18 +52,21 @@ const SWITCH_OFF: u32 = 2;
 const SWITCH_STEP: u32 = 4;
 static SWITCH: AtomicU32 = AtomicU32::new(0);
 
-/// The switch word when validation is on, `None` when it is off. Every hook starts here.
+/// The switch word when validation is on, `None` when it is off. Every hook starts here: off is
+/// one load and one taken branch.
 #[inline(always)]
 pub(crate) fn switch() -> Option<u32> {
     if cfg!(feature = "disabled") {
         return None;
     }
     let s = SWITCH.load(Ordering::Relaxed);
-    if s & (SWITCH_READY | SWITCH_OFF) == SWITCH_READY {
-        Some(s)
-    } else {
-        switch_slow()
+    if s & SWITCH_OFF != 0 {
+        return None;
     }
+    if s & SWITCH_READY == 0 {
+        return switch_slow();
+    }
+    Some(s)
 }
 
 #[cold]
@@ -207,20 +212,29 @@ fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     LOCAL
         .try_with(|cell| {
             let mut slot = cell.try_borrow_mut().ok()?;
-            let local = match &mut *slot {
-                Some(l) => l,
-                None => slot.insert(Local::new(global().clone())),
-            };
-            Some(f(local))
+            if slot.is_none() {
+                *slot = Some(new_local());
+            }
+            Some(f(slot.as_mut()?))
         })
         .ok()
         .flatten()
+}
+
+#[cold]
+fn new_local() -> Local {
+    Local::new(global().clone())
 }
 
 /// [`with_local`] for the lock hooks: nothing at all while validation is off.
 #[inline(always)]
 fn with_local_on<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     let switch = switch()?;
+    with_local_synced(switch, f)
+}
+
+#[inline]
+fn with_local_synced<R>(switch: u32, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     with_local(|l| {
         l.sync(switch);
         f(l)
@@ -232,11 +246,18 @@ fn with_local_on<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 pub(crate) struct Pending(Option<(Validator, Vec<Report>)>);
 
 impl Pending {
+    #[inline]
     pub(crate) fn dispatch(self) {
         if let Some((v, reports)) = self.0 {
-            v.dispatch(reports);
+            dispatch_cold(v, reports);
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn dispatch_cold(v: Validator, reports: Vec<Report>) {
+    v.dispatch(reports);
 }
 
 /// The per-lock data lockdep needs: how to find the class, and a cache of it.
@@ -255,6 +276,12 @@ pub struct LockMap {
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
 }
+
+// What only the validating build's `LockMap` uses, referenced so the compiled-out build stays
+// warning-free.
+#[cfg(feature = "disabled")]
+const _: (fn(&str, u32, u32) -> Arc<str>, fn(&Validator) -> u32) =
+    (crate::class::site_name, Validator::generation);
 
 #[cfg(feature = "disabled")]
 impl LockMap {
@@ -370,15 +397,21 @@ fn site_of(loc: Option<&'static Location<'static>>) -> Site {
 
 /// Validates a blocking acquisition before the caller blocks. If the report would unwind, the
 /// acquisition is undone first, so the lock is never taken.
-#[inline]
+#[inline(always)]
 pub(crate) fn before_lock(req: Request<'_>) {
-    let pending = with_local_on(|l| {
+    if let Some(switch) = switch() {
+        validate_lock(&req, switch);
+    }
+}
+
+fn validate_lock(req: &Request<'_>, switch: u32) {
+    let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {
             return None;
         }
         let class = req.map.class(v, req.kind, req.subclass)?;
-        let reports = v.acquire(&mut l.state, acquire_of(&req, class, false));
+        let reports = v.acquire(&mut l.state, acquire_of(req, class, false));
         if reports.is_empty() {
             return None;
         }
@@ -392,15 +425,22 @@ pub(crate) fn before_lock(req: Request<'_>) {
 
 /// Records a successful trylock. Dispatch the result after the guard exists, so an unwinding
 /// report releases the lock through the guard.
-#[inline]
+#[inline(always)]
 pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
-    let pending = with_local_on(|l| {
+    match switch() {
+        Some(switch) => record_trylock(&req, switch),
+        None => Pending(None),
+    }
+}
+
+fn record_trylock(req: &Request<'_>, switch: u32) -> Pending {
+    let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {
             return None;
         }
         let class = req.map.class(v, req.kind, req.subclass)?;
-        let reports = v.acquire(&mut l.state, acquire_of(&req, class, true));
+        let reports = v.acquire(&mut l.state, acquire_of(req, class, true));
         (!reports.is_empty()).then(|| (v.clone(), reports))
     });
     Pending(pending.flatten())
@@ -419,26 +459,37 @@ fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
 }
 
 /// A seqcount reader access (lock-free: a thread-local update and a chain lookup).
-#[allow(dead_code)]
-#[inline]
+#[inline(always)]
 pub(crate) fn seq_read(req: Request<'_>) {
-    let pending = with_local_on(|l| {
+    if let Some(switch) = switch() {
+        validate_seq_read(&req, switch);
+    }
+}
+
+fn validate_seq_read(req: &Request<'_>, switch: u32) {
+    let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {
             return None;
         }
         let class = req.map.class(v, req.kind, req.subclass)?;
-        let reports = v.seq_read(&mut l.state, acquire_of(&req, class, false));
+        let reports = v.seq_read(&mut l.state, acquire_of(req, class, false));
         (!reports.is_empty()).then(|| (v.clone(), reports))
     });
     Pending(pending.flatten()).dispatch();
 }
 
 /// Records a release (any order).
-#[inline]
+#[inline(always)]
 pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
+    if let Some(switch) = switch() {
+        record_release(map, instance, kind, switch);
+    }
+}
+
+fn record_release(map: &LockMap, instance: usize, kind: LockKind, switch: u32) {
     let instance = InstanceId(instance as u64);
-    let pending = with_local_on(|l| {
+    let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         // The common case: a lock this thread holds in the current scope.
         let reports = match l.state.find(instance) {

@@ -383,7 +383,7 @@ impl Validator {
     /// The steady state (a chain this thread or any other validated before) reads the thread's
     /// state, a few read-mostly fields of the validator and at most one slot of the shared chain
     /// set; it takes no lock, allocates nothing and writes only `thread`.
-    #[inline]
+    #[inline(always)]
     pub fn acquire(&self, thread: &mut ThreadState, acquire: Acquire) -> Vec<Report> {
         let mut reports = Vec::new();
         if !self.is_enabled() {
@@ -510,13 +510,13 @@ impl Validator {
     }
 
     /// Releases the lock at `thread.held[i]` (found by its instance).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn release_at(&self, thread: &mut ThreadState, i: usize, site: Site) -> Vec<Report> {
         let instance = thread.held[i].acquire.instance;
         self.release_entry(thread, i, instance, site)
     }
 
-    #[inline]
+    #[inline(always)]
     fn release_entry(
         &self,
         thread: &mut ThreadState,
