@@ -18,6 +18,7 @@
 //! ```
 
 pub mod classify;
+pub mod graph;
 pub mod output;
 pub mod parse;
 pub mod replay;
