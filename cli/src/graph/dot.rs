@@ -40,6 +40,18 @@ pub(crate) fn edge_tooltip(m: &GraphModel, e: &super::GraphEdge) -> String {
     lines.join("\n")
 }
 
+/// A Graphviz label of left-justified lines (`\\l` ends each line).
+fn left_justified(lines: &[&str]) -> String {
+    let inner: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let q = dot_quoted(&l.replace('\n', " "));
+            q[1..q.len() - 1].to_string()
+        })
+        .collect();
+    format!("\"{}\\l\"", inner.join("\\l"))
+}
+
 /// Graphviz DOT of the selected part of `model` (see [`Selection::of`]): classes as rounded
 /// boxes, dependencies labelled with their type and where they were first seen, cycle classes
 /// and dependencies red and bold, full details as tooltips. Nodes are `n0, n1, …` in name
@@ -65,7 +77,7 @@ pub fn to_dot(model: &GraphModel, opts: &GraphOptions) -> String {
     let _ = writeln!(
         out,
         "  graph [label={}, labelloc=t, labeljust=l, fontname=\"monospace\", fontsize=12, rankdir=TB, nodesep=0.35, ranksep=0.55];",
-        dot_label(&heading)
+        left_justified(&heading)
     );
     out.push_str("  node [shape=box, style=rounded, fontname=\"monospace\", fontsize=11, margin=\"0.12,0.06\"];\n");
     out.push_str(
@@ -163,6 +175,11 @@ mod tests {
             }
             assert_eq!(unescaped % 2, 0, "{line}");
         }
+    }
+
+    #[test]
+    fn heading_lines_are_left_justified() {
+        assert_eq!(left_justified(&["a\"b", "c&d"]), r#""a\"b\lc&amp;d\l""#);
     }
 
     #[test]
