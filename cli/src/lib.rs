@@ -19,6 +19,7 @@
 
 pub mod classify;
 pub mod graph;
+pub mod graph_cmd;
 pub mod output;
 pub mod parse;
 pub mod replay;

@@ -32,6 +32,12 @@ enum ReplayFormatArg {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormatArg {
+    Dot,
+    Svg,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Find every lockdep report in kernel logs, extract its structure and classify it.
@@ -75,11 +81,25 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// Draw the lock-class dependency graph of a trace or a kernel log.
+    /// Draw the lock-class dependency graph of traces or kernel logs (DOT, or SVG rendered
+    /// in-process), cycle edges highlighted, each edge labelled with its type and where it was
+    /// first seen. Big graphs show the cycles and their neighbourhood; --all shows everything.
     Graph {
-        /// Trace files (JSON Lines) or kernel logs.
+        /// Trace files (JSON Lines) or kernel logs (`-` for standard input).
         #[arg(required = true)]
         inputs: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "svg")]
+        format: GraphFormatArg,
+        /// Draw every class, not just the cycles and their neighbourhood.
+        #[arg(long)]
+        all: bool,
+        /// Most classes to draw when filtering.
+        #[arg(long, default_value_t = 150)]
+        max_nodes: usize,
+        /// Title shown on the picture.
+        #[arg(long)]
+        title: Option<String>,
     },
 }
 
@@ -131,9 +151,29 @@ fn main() -> ExitCode {
             let mut err = std::io::stderr();
             ExitCode::from(lockcheck::replay::run(&opts, &mut out, &mut err).exit_code())
         }
-        Command::Graph { .. } => {
-            eprintln!("lockcheck: this subcommand is not available in this build yet");
-            ExitCode::from(2)
+        Command::Graph {
+            inputs,
+            format,
+            all,
+            max_nodes,
+            title,
+        } => {
+            let opts = lockcheck::graph_cmd::GraphCmdOptions {
+                inputs,
+                format: match format {
+                    GraphFormatArg::Dot => lockcheck::graph::GraphFormat::Dot,
+                    GraphFormatArg::Svg => lockcheck::graph::GraphFormat::Svg,
+                },
+                graph: lockcheck::graph::GraphOptions {
+                    all,
+                    max_nodes,
+                    title,
+                },
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut err = std::io::stderr();
+            ExitCode::from(lockcheck::graph_cmd::run(&opts, &mut out, &mut err))
         }
     }
 }

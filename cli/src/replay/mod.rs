@@ -131,10 +131,7 @@ fn replay_input(
     err: &mut dyn Write,
     outcome: &mut Outcome,
 ) -> io::Result<()> {
-    let by_name = [".jsonl", ".json", ".ndjson"]
-        .iter()
-        .any(|ext| input.ends_with(ext));
-    if by_name || looks_like_trace(&mut reader)? {
+    if is_trace(input, &mut reader)? {
         let prefix = if multiple {
             format!("{}:", index + 1)
         } else {
@@ -289,14 +286,21 @@ fn write_splat(
     writeln!(out)
 }
 
-/// Peeks (without consuming, so line numbers stay right) at the first non-blank byte of the
-/// input's first block: `{` starts a JSON Lines trace.
-fn looks_like_trace(reader: &mut Box<dyn BufRead>) -> io::Result<bool> {
+/// Whether `input` is a trace: by its extension, else by peeking (without consuming, so line
+/// numbers stay right) at the first non-blank byte of its first block: `{` starts JSON Lines.
+pub fn is_trace(input: &str, reader: &mut Box<dyn BufRead>) -> io::Result<bool> {
+    if [".jsonl", ".json", ".ndjson"]
+        .iter()
+        .any(|ext| input.ends_with(ext))
+    {
+        return Ok(true);
+    }
     let buf = reader.fill_buf()?;
     Ok(buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
 }
 
-fn describe(e: &io::Error) -> String {
+/// A short description of an I/O error for messages naming the input.
+pub fn describe(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),

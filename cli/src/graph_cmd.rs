@@ -1,0 +1,115 @@
+//! `lockcheck graph`: the class dependency graph of traces and kernel logs, as DOT or SVG.
+//!
+//! Traces are replayed together into one validator (so cycles across runs show); kernel logs
+//! contribute the chains of their reports. Exit status: 0 drawn, 2 an input error (the graph of
+//! the readable inputs is still drawn).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+
+use lockdep::replay::{ClassRefinement, Replayer};
+
+use crate::graph::{self, GraphFormat, GraphModel, GraphOptions};
+use crate::replay::trace::replay_trace;
+
+/// Options of `lockcheck graph`, independent of clap.
+#[derive(Debug, Clone)]
+pub struct GraphCmdOptions {
+    /// Files to read; `-` is standard input.
+    pub inputs: Vec<String>,
+    /// DOT or SVG.
+    pub format: GraphFormat,
+    /// Drawing options (`all`, size cap, title).
+    pub graph: GraphOptions,
+}
+
+/// Runs `lockcheck graph`; returns the exit status.
+pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let mut errors = 0usize;
+    let mut replayer = Replayer::new(lockdep::Config::from_env(), ClassRefinement::default());
+    let mut trace_reports = Vec::new();
+    let mut trace_names = Vec::new();
+    let mut kernel: Option<GraphModel> = None;
+    let multiple = opts.inputs.len() > 1;
+    for (index, input) in opts.inputs.iter().enumerate() {
+        let mut reader: Box<dyn BufRead> = if input == "-" {
+            Box::new(BufReader::new(io::stdin()))
+        } else {
+            match File::open(input) {
+                Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+                Err(e) => {
+                    let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
+                    errors += 1;
+                    continue;
+                }
+            }
+        };
+        let is_trace = match crate::replay::is_trace(input, &mut reader) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
+                errors += 1;
+                continue;
+            }
+        };
+        if is_trace {
+            let prefix = if multiple {
+                format!("{}:", index + 1)
+            } else {
+                String::new()
+            };
+            let mut emit = |r: crate::replay::ReplayedReport| {
+                trace_reports.push(r.report);
+                Ok(())
+            };
+            match replay_trace(input, reader, &prefix, &mut replayer, err, &mut emit) {
+                Ok(stats) => errors += stats.errors as usize,
+                Err(e) => {
+                    let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
+                    errors += 1;
+                }
+            }
+            trace_names.push(input.clone());
+        } else {
+            let mut reports = Vec::new();
+            let result = crate::splat::parse_reader(input, reader, |r| {
+                reports.push(r);
+                Ok(())
+            });
+            if let Err(e) = result {
+                let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
+                errors += 1;
+            }
+            let model = GraphModel::from_kernel_reports(&reports).with_source(input.clone());
+            kernel = Some(match kernel {
+                Some(k) => k.merge(&model),
+                None => model,
+            });
+        }
+    }
+    let mut model = if trace_names.is_empty() {
+        None
+    } else {
+        Some(
+            GraphModel::from_replay(replayer.validator(), &trace_reports)
+                .with_source(trace_names.join(", ")),
+        )
+    };
+    if let Some(k) = kernel {
+        model = Some(match model {
+            Some(m) => m.merge(&k),
+            None => k,
+        });
+    }
+    let model = model.unwrap_or_else(|| GraphModel::from_kernel_reports(&[]));
+    let text = graph::render(&model, opts.format, &opts.graph);
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            let _ = writeln!(err, "lockcheck: writing output: {e}");
+            errors += 1;
+        }
+        Ok(()) => {}
+    }
+    if errors > 0 { 2 } else { 0 }
+}
