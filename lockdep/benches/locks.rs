@@ -21,7 +21,9 @@ fn keys() -> &'static [ClassKey] {
 
 fn lockdep_mutexes(n: usize) -> Vec<lockdep::Mutex<u64>> {
     let keys: &'static [ClassKey] = keys();
-    (0..n).map(|i| lockdep::Mutex::with_class(&keys[i], 0)).collect()
+    (0..n)
+        .map(|i| lockdep::Mutex::with_class(&keys[i], 0))
+        .collect()
 }
 
 /// Scenarios 1 and 2: one lock, and two or four nested in the same order every time.
@@ -67,19 +69,31 @@ fn nested(c: &mut Criterion) {
 /// Scenarios 3 and 4: reads nested under a mutex, and a seqlock read.
 fn reads(c: &mut Criterion) {
     let mut g = c.benchmark_group("read_under_mutex");
-    let (pm, pr) = (parking_lot::Mutex::new(0u64), parking_lot::RwLock::new(0u64));
+    let (pm, pr) = (
+        parking_lot::Mutex::new(0u64),
+        parking_lot::RwLock::new(0u64),
+    );
     g.bench_function("parking_lot", |b| {
-        b.iter(|| black_box((pm.lock(), pr.read())))
+        b.iter(|| {
+            let g = (pm.lock(), pr.read());
+            black_box(&g);
+        })
     });
     let keys: &'static [ClassKey] = keys();
     let m = lockdep::Mutex::with_class(&keys[10], 0u64);
     let r = lockdep::RwLock::with_class(&keys[11], 0u64);
     let rr = lockdep::RecursiveRwLock::with_class(&keys[12], 0u64);
     g.bench_function("lockdep_rwlock", |b| {
-        b.iter(|| black_box((m.lock(), r.read())))
+        b.iter(|| {
+            let g = (m.lock(), r.read());
+            black_box(&g);
+        })
     });
     g.bench_function("lockdep_recursive", |b| {
-        b.iter(|| black_box((m.lock(), rr.read())))
+        b.iter(|| {
+            let g = (m.lock(), rr.read());
+            black_box(&g);
+        })
     });
     g.finish();
 
@@ -124,10 +138,15 @@ fn all_pairs(c: &mut Criterion) {
         g.throughput(criterion::Throughput::Elements(pairs.len() as u64));
         g.bench_with_input(BenchmarkId::new("parking_lot", n), &n, |b, &n| {
             b.iter_batched(
-                || (0..n).map(|_| parking_lot::Mutex::new(0u64)).collect::<Vec<_>>(),
+                || {
+                    (0..n)
+                        .map(|_| parking_lot::Mutex::new(0u64))
+                        .collect::<Vec<_>>()
+                },
                 |locks| {
                     for &(x, y) in &pairs {
-                        black_box((locks[x].lock(), locks[y].lock()));
+                        let g = (locks[x].lock(), locks[y].lock());
+                        black_box(&g);
                     }
                     locks
                 },
@@ -139,7 +158,8 @@ fn all_pairs(c: &mut Criterion) {
                 || (0..n).map(|_| TracingMutex::new(0)).collect::<Vec<_>>(),
                 |locks| {
                     for &(x, y) in &pairs {
-                        black_box((locks[x].lock(), locks[y].lock()));
+                        let g = (locks[x].lock(), locks[y].lock());
+                        black_box(&g);
                     }
                     locks
                 },
@@ -152,7 +172,8 @@ fn all_pairs(c: &mut Criterion) {
                 |(locks, v)| {
                     v.scope(|| {
                         for &(x, y) in &pairs {
-                            black_box((locks[x].lock(), locks[y].lock()));
+                            let g = (locks[x].lock(), locks[y].lock());
+                            black_box(&g);
                         }
                     });
                     (locks, v)
@@ -190,7 +211,7 @@ fn new_edge(c: &mut Criterion) {
             x ^= x << 17;
             (x % n as u64) as usize
         };
-        let mut pair = |t: &mut ThreadState, a: usize, b: usize| -> Duration {
+        let pair = |t: &mut ThreadState, a: usize, b: usize| -> Duration {
             v.acquire(t, acq(ids[a], 1));
             let start = Instant::now();
             v.acquire(t, acq(ids[b], 2));

@@ -4,16 +4,47 @@
 //!
 //! ```text
 //! # lockdep compiled out (feature `disabled`) first, saved; then everything else, merged:
-//! cargo run --release -p lockdep --features disabled --example bench_table -- --save /tmp/lockdep-off.tsv
-//! cargo run --release -p lockdep --example bench_table -- --merge /tmp/lockdep-off.tsv
+//! env -u RUST_BACKTRACE cargo run --release -p lockdep --features disabled --example bench_table -- --save /tmp/lockdep-off.tsv
+//! env -u RUST_BACKTRACE cargo run --release -p lockdep --example bench_table -- --merge /tmp/lockdep-off.tsv
 //! ```
 //!
 //! `--quick` takes fewer samples; `--only NAME` runs the scenarios whose name contains NAME.
+//! tracing-mutex captures a backtrace for every new edge when `RUST_BACKTRACE` (or
+//! `RUST_LIB_BACKTRACE`) is set, so unset it for its default behaviour (the header says which).
+//! The compiled-out column's ratios are against the raw parking_lot of its own run.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
+
+/// Counts live heap bytes, for the memory per class and per dependency (scenario 7).
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's layout contract is passed on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new.wrapping_sub(layout.size()), Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
 
 use lockdep::{ClassKey, Config, LockKind, Mode, OnReport, Site, ThreadState, Validator};
 
@@ -265,16 +296,13 @@ fn scaling<L: Lock>(opts: &Opts) -> (f64, f64) {
         }
         wall
     };
-    let n = 2_000_000;
-    let mut one = Vec::new();
-    let mut two = Vec::new();
-    for _ in 0..opts.samples.min(5) {
-        one.push(run(1, n).as_secs_f64());
-        two.push(run(2, n).as_secs_f64());
+    let n = 1_000_000;
+    // Interleaved, and the best of each: other load on the machine only ever slows a run down.
+    let (mut t1, mut t2) = (f64::MAX, f64::MAX);
+    for _ in 0..opts.samples {
+        t1 = t1.min(run(1, n).as_secs_f64());
+        t2 = t2.min(run(2, n).as_secs_f64());
     }
-    one.sort_by(f64::total_cmp);
-    two.sort_by(f64::total_cmp);
-    let (t1, t2) = (one[one.len() / 2], two[two.len() / 2]);
     (t1 * 1e9 / n as f64, (2.0 * n as f64 / t2) / (n as f64 / t1))
 }
 
@@ -349,11 +377,14 @@ impl Rng {
 /// (median, 90th percentile, max) in ns for three kinds of new edge, and the memory used.
 fn new_edge_latency(classes: usize) -> NewEdge {
     let edges_per_class = 10;
-    let rss0 = rss_kib();
+    let heap0 = LIVE.load(Ordering::Relaxed);
     let v = big_validator(classes + 4096, classes * edges_per_class + 8192, false);
+    let chain_set = LIVE.load(Ordering::Relaxed) - heap0;
+    let heap1 = LIVE.load(Ordering::Relaxed);
     let ids: Vec<_> = (0..classes)
         .map(|i| v.class_named(&format!("c{i}"), LockKind::Mutex).unwrap())
         .collect();
+    let per_class = (LIVE.load(Ordering::Relaxed) - heap1) as f64 / classes as f64;
     let mut t = ThreadState::new("bench", 1, 8);
     let acq = |class, id: u64| lockdep::Acquire {
         class,
@@ -370,12 +401,17 @@ fn new_edge_latency(classes: usize) -> NewEdge {
     let mut sources: Vec<usize> = (0..classes).collect();
     rng.shuffle(&mut sources);
     let build = Instant::now();
+    let heap2 = LIVE.load(Ordering::Relaxed);
     let add = |t: &mut ThreadState, a: usize, b: usize| -> Duration {
         let r1 = v.acquire(t, acq(ids[a], 1));
         let start = Instant::now();
         let r2 = v.acquire(t, acq(ids[b], 2));
         let took = start.elapsed();
-        assert!(r1.is_empty() && r2.is_empty(), "{:?}", r2.first().map(|r| r.title()));
+        assert!(
+            r1.is_empty() && r2.is_empty(),
+            "{:?}",
+            r2.first().map(|r| r.title())
+        );
         v.release(t, lockdep::InstanceId(2), Some(ids[b]), Site::Unknown);
         v.release(t, lockdep::InstanceId(1), Some(ids[a]), Site::Unknown);
         took
@@ -391,7 +427,7 @@ fn new_edge_latency(classes: usize) -> NewEdge {
     }
     let build_s = build.elapsed().as_secs_f64();
     let edges = v.dependency_count();
-    let rss1 = rss_kib();
+    let per_edge = (LIVE.load(Ordering::Relaxed) - heap2) as f64 / edges as f64;
     // (a) a new dependency between two known classes, consistent with the hierarchy.
     let mut known = Vec::new();
     while known.len() < 2000 {
@@ -403,9 +439,7 @@ fn new_edge_latency(classes: usize) -> NewEdge {
     let mut outer = Vec::new();
     let mut inner = Vec::new();
     for k in 0..1000 {
-        let fresh = v
-            .class_named(&format!("new{k}"), LockKind::Mutex)
-            .unwrap();
+        let fresh = v.class_named(&format!("new{k}"), LockKind::Mutex).unwrap();
         let old = rng.below(classes);
         let r1 = v.acquire(&mut t, acq(fresh, 1));
         let s = Instant::now();
@@ -436,7 +470,9 @@ fn new_edge_latency(classes: usize) -> NewEdge {
         known: stats(known),
         outer: stats(outer),
         inner: stats(inner),
-        kib: rss1.saturating_sub(rss0),
+        per_class,
+        per_edge,
+        chain_set,
     }
 }
 
@@ -447,18 +483,9 @@ struct NewEdge {
     known: (f64, f64, f64),
     outer: (f64, f64, f64),
     inner: (f64, f64, f64),
-    kib: u64,
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    per_class: f64,
+    per_edge: f64,
+    chain_set: usize,
 }
 
 /// Scenario 4: a plain sequence-counter read, the raw counterpart of `SeqLock::read`.
@@ -500,6 +527,8 @@ const OUT: &str = "lockdep compiled out";
 struct Table {
     rows: BTreeMap<(usize, String), BTreeMap<&'static str, f64>>,
     order: usize,
+    // Ratios measured against another run's raw parking_lot (merged compiled-out results).
+    own_ratio: BTreeMap<String, f64>,
 }
 
 impl Table {
@@ -520,19 +549,37 @@ impl Table {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).map(|i| args.get(i + 1).cloned());
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .map(|i| args.get(i + 1).cloned())
+    };
     let quick = args.iter().any(|a| a == "--quick");
     let opts = Opts {
         samples: if quick { 3 } else { 9 },
         target: Duration::from_millis(if quick { 20 } else { 60 }),
         only: flag("--only").flatten(),
     };
+    // Let the CPU reach its working clock before the first measurement.
+    let warm = Instant::now();
+    let warm_lock = parking_lot::Mutex::new(0u64);
+    while warm.elapsed() < Duration::from_millis(300) {
+        *warm_lock.lock() += 1;
+    }
+    black_box(&warm_lock);
+    let bt =
+        std::backtrace::Backtrace::capture().status() == std::backtrace::BacktraceStatus::Captured;
+    println!(
+        "tracing-mutex backtrace capture: {}",
+        if bt { "on (RUST_BACKTRACE set)" } else { "off" }
+    );
     let save = flag("--save").flatten();
     let merge = flag("--merge").flatten();
     let compiled_out = cfg!(feature = "disabled");
     let mut table = Table {
         rows: BTreeMap::new(),
         order: 0,
+        own_ratio: BTreeMap::new(),
     };
     let wants = |name: &str| opts.only.as_deref().is_none_or(|o| name.contains(o));
     // The lockdep contenders of this build: compiled out, or enabled and runtime-off.
@@ -571,10 +618,22 @@ fn main() {
 
     let name = "3 RwLock read under Mutex";
     if wants(name) {
-        table.put(name, RAW, read_under_mutex::<PL, parking_lot::RwLock<u64>>(&opts));
+        table.put(
+            name,
+            RAW,
+            read_under_mutex::<PL, parking_lot::RwLock<u64>>(&opts),
+        );
         if !compiled_out {
-            table.put(name, STD, read_under_mutex::<SM, std::sync::RwLock<u64>>(&opts));
-            table.put(name, TRACING, read_under_mutex::<TracingMutex, TracingRwLock>(&opts));
+            table.put(
+                name,
+                STD,
+                read_under_mutex::<SM, std::sync::RwLock<u64>>(&opts),
+            );
+            table.put(
+                name,
+                TRACING,
+                read_under_mutex::<TracingMutex, TracingRwLock>(&opts),
+            );
         }
         for &m in &lockdep_modes {
             with_mode(m, &mut || {
@@ -587,7 +646,11 @@ fn main() {
         table.put(name, RAW, read_under_mutex::<PL, PlRecursive>(&opts));
         for &m in &lockdep_modes {
             with_mode(m, &mut || {
-                table.put(name, m, read_under_mutex::<LM, lockdep::RecursiveRwLock<u64>>(&opts))
+                table.put(
+                    name,
+                    m,
+                    read_under_mutex::<LM, lockdep::RecursiveRwLock<u64>>(&opts),
+                )
             });
         }
     }
@@ -598,15 +661,27 @@ fn main() {
             seq: Default::default(),
             data: std::cell::UnsafeCell::new((1, 2)),
         };
-        table.put(name, RAW, per_op(&opts, |n| timed(n, || {
-            black_box(raw.read());
-        })));
+        table.put(
+            name,
+            RAW,
+            per_op(&opts, |n| {
+                timed(n, || {
+                    black_box(raw.read());
+                })
+            }),
+        );
         for &m in &lockdep_modes {
             let l = lockdep::SeqLock::with_class(key(30), (1u64, 2u64));
             with_mode(m, &mut || {
-                table.put(name, m, per_op(&opts, |n| timed(n, || {
-                    black_box(l.read());
-                })))
+                table.put(
+                    name,
+                    m,
+                    per_op(&opts, |n| {
+                        timed(n, || {
+                            black_box(l.read());
+                        })
+                    }),
+                )
             });
         }
     }
@@ -663,7 +738,10 @@ fn main() {
         }
         let name = "8 backtraces: all pairs of 100";
         if wants(name) {
-            for (label, bt) in [("lockdep, backtraces off", false), ("lockdep, backtraces on", true)] {
+            for (label, bt) in [
+                ("lockdep, backtraces off", false),
+                ("lockdep, backtraces on", true),
+            ] {
                 let ns = pairs::<LM>(&opts, 100, || Some(big_validator(100, 4950, bt)));
                 table.put(name, if bt { "lockdep backtraces on" } else { ON }, ns);
                 let _ = label;
@@ -691,14 +769,26 @@ fn main() {
     if let Some(path) = &merge {
         match std::fs::read_to_string(path) {
             Ok(text) => {
+                let mut raw_there = BTreeMap::new();
+                let mut out_there = BTreeMap::new();
                 for line in text.lines() {
                     let f: Vec<&str> = line.split('\t').collect();
                     if let [s, c, ns] = f[..]
-                        && c == OUT
-                        && let Ok(ns) = ns.parse()
-                        && table.rows.keys().any(|(_, k)| k == s)
+                        && let Ok(ns) = ns.parse::<f64>()
                     {
-                        table.put(s, OUT, ns);
+                        match c {
+                            RAW => raw_there.insert(s.to_string(), ns),
+                            OUT => out_there.insert(s.to_string(), ns),
+                            _ => None,
+                        };
+                    }
+                }
+                for (s, ns) in out_there {
+                    if table.rows.keys().any(|(_, k)| *k == s) {
+                        table.put(&s, OUT, ns);
+                        if let Some(raw) = raw_there.get(&s) {
+                            table.own_ratio.insert(s.clone(), ns / raw);
+                        }
                     }
                 }
             }
@@ -708,12 +798,13 @@ fn main() {
     print_table(&table);
     for e in &new_edges {
         println!(
-            "\n7 new-edge latency, {} classes, {} dependencies (built in {:.1} s, {} KiB RSS: {:.0} B per class+10 edges)",
+            "\n7 new-edge latency, {} classes, {} dependencies (built in {:.1} s; heap: {:.0} B per class, {:.0} B per dependency incl. its chain, chain set {:.1} MiB preallocated)",
             e.classes,
             e.edges,
             e.build_s,
-            e.kib,
-            e.kib as f64 * 1024.0 / e.classes as f64
+            e.per_class,
+            e.per_edge,
+            e.chain_set as f64 / (1 << 20) as f64
         );
         for (what, (p50, p90, max)) in [
             ("between known classes, along the hierarchy", e.known),
@@ -754,6 +845,9 @@ fn print_table(table: &Table) {
         for c in &present {
             match (r.get(c), base) {
                 (Some(v), _) if speedup => print!(" {v:.2}x |"),
+                (Some(v), _) if *c == OUT && table.own_ratio.contains_key(s) => {
+                    print!(" {v:.1} ns ({:.2}x own run) |", table.own_ratio[s])
+                }
                 (Some(v), Some(b)) if *c != RAW => print!(" {v:.1} ns ({:.2}x) |", v / b),
                 (Some(v), _) => print!(" {v:.1} ns |"),
                 (None, _) => print!(" – |"),

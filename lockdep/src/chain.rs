@@ -45,7 +45,7 @@ impl ChainCache {
     }
 
     /// Whether `key` was inserted before.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn contains(&self, key: u64) -> bool {
         let mut i = self.start(key);
         loop {

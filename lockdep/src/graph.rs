@@ -12,7 +12,8 @@
 //! strong-path rule lets it through) cannot be ordered; its edge is kept outside the order, and
 //! while such edges exist, new edges against the order fall back to the strong-path search.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use petgraph::Direction::{Incoming, Outgoing};
@@ -127,6 +128,9 @@ pub(crate) struct PathStep {
 #[derive(Default)]
 pub(crate) struct DepGraph {
     g: DiGraph<(), Dependency, u32>,
+    // (from << 32 | to) → edge: petgraph's own lookup walks the source's out-edge list, one cache
+    // miss per edge, which dominates once classes have hundreds of dependencies.
+    index: HashMap<u64, u32, BuildHasherDefault<PairHasher>>,
     stamp: Vec<u32>,
     generation: u32,
     // Per (node, only_xr) state: the edge used to reach it (u32::MAX at the root) and the state
@@ -309,11 +313,15 @@ impl DepGraph {
         self.g.edge_count()
     }
 
+    fn find(&self, from: ClassId, to: ClassId) -> Option<EdgeIndex<u32>> {
+        self.index
+            .get(&pair(from, to))
+            .map(|&e| EdgeIndex::new(e as usize))
+    }
+
     /// The types already recorded for `from → to`.
     pub(crate) fn edge_types(&self, from: ClassId, to: ClassId) -> Option<DepTypes> {
-        self.g
-            .find_edge(node(from), node(to))
-            .map(|e| self.g[e].types)
+        self.find(from, to).map(|e| self.g[e].types)
     }
 
     /// Records `from → to` with `types`; the witness is built only for a new edge.
@@ -325,14 +333,14 @@ impl DepGraph {
         witness: impl FnOnce() -> Witness,
     ) {
         self.ensure_node(from.max(to));
-        match self.g.find_edge(node(from), node(to)) {
+        match self.find(from, to) {
             Some(e) => self.g[e].types.0 |= types.0,
             None => {
                 let ordered = from != to && self.place(from, to);
                 if !ordered {
                     self.order.unordered += 1;
                 }
-                self.g.add_edge(
+                let e = self.g.add_edge(
                     node(from),
                     node(to),
                     Dependency {
@@ -341,6 +349,7 @@ impl DepGraph {
                         ordered,
                     },
                 );
+                self.index.insert(pair(from, to), e.index() as u32);
             }
         }
         self.order.forward_for = None;
@@ -476,6 +485,32 @@ impl DepGraph {
 
 fn node(c: ClassId) -> NodeIndex<u32> {
     NodeIndex::new(c.index())
+}
+
+fn pair(from: ClassId, to: ClassId) -> u64 {
+    ((from.0 as u64) << 32) | to.0 as u64
+}
+
+/// A multiplicative hash for the edge index: its keys are pairs of dense class ids, not
+/// attacker-chosen, so SipHash's protection buys nothing here.
+#[derive(Default)]
+pub(crate) struct PairHasher(u64);
+
+impl Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let x = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = x ^ (x >> 29);
+    }
 }
 
 impl Order {

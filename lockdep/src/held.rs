@@ -73,6 +73,9 @@ pub struct HeldLock {
     /// Same-class acquisitions under a nest lock merged into this entry, the first included
     /// (0 = a plain entry), as lockdep's `references`.
     pub(crate) references: u64,
+    /// The tightest wait type of this entry and every one below it (`WAIT_MAX` if none), so the
+    /// wait-context rule is one comparison in the steady state. Never below the true value.
+    pub(crate) context: u8,
 }
 
 /// Initial chain key of an empty stack, as lockdep's `INITIAL_CHAIN_KEY`.

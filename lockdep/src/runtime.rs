@@ -280,8 +280,9 @@ pub struct LockMap {
 // What only the validating build's `LockMap` uses, referenced so the compiled-out build stays
 // warning-free.
 #[cfg(feature = "disabled")]
-const _: (fn(&str, u32, u32) -> Arc<str>, fn(&Validator) -> u32) =
-    (crate::class::site_name, Validator::generation);
+const _: fn(&str, u32, u32) -> Arc<str> = crate::class::site_name;
+#[cfg(feature = "disabled")]
+const _: fn(&Validator) -> u32 = Validator::generation;
 
 #[cfg(feature = "disabled")]
 impl LockMap {
@@ -411,6 +412,9 @@ fn validate_lock(req: &Request<'_>, switch: u32) {
             return None;
         }
         let class = req.map.class(v, req.kind, req.subclass)?;
+        if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false) {
+            return None;
+        }
         let reports = v.acquire(&mut l.state, acquire_of(req, class, false));
         if reports.is_empty() {
             return None;
@@ -440,10 +444,35 @@ fn record_trylock(req: &Request<'_>, switch: u32) -> Pending {
             return None;
         }
         let class = req.map.class(v, req.kind, req.subclass)?;
+        if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, true) {
+            return None;
+        }
         let reports = v.acquire(&mut l.state, acquire_of(req, class, true));
         (!reports.is_empty()).then(|| (v.clone(), reports))
     });
     Pending(pending.flatten())
+}
+
+/// The steady state, with the request's fields passed on one by one (see
+/// [`Validator::push_known`]).
+#[inline(always)]
+fn push_known(
+    v: &Validator,
+    state: &mut ThreadState,
+    req: &Request<'_>,
+    class: ClassId,
+    trylock: bool,
+) -> bool {
+    let site = req.site;
+    v.push_known(
+        state,
+        class,
+        InstanceId(req.instance as u64),
+        req.mode,
+        req.kind,
+        trylock,
+        || site_of(site),
+    )
 }
 
 fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {

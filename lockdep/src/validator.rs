@@ -385,10 +385,77 @@ impl Validator {
     /// set; it takes no lock, allocates nothing and writes only `thread`.
     #[inline(always)]
     pub fn acquire(&self, thread: &mut ThreadState, acquire: Acquire) -> Vec<Report> {
-        let mut reports = Vec::new();
         if !self.is_enabled() {
-            return reports;
+            return Vec::new();
         }
+        if acquire.nest_lock.is_none() {
+            let a = &acquire;
+            if self.push_known(
+                thread,
+                a.class,
+                a.instance,
+                a.mode,
+                a.kind,
+                a.trylock,
+                || a.site.clone(),
+            ) {
+                return Vec::new();
+            }
+        }
+        self.acquire_slow(thread, acquire)
+    }
+
+    /// The steady state of [`acquire`](Self::acquire) for an acquisition without a nest lock:
+    /// pushes it and returns true when nothing needs checking (the chain is known, no limit or
+    /// wait-context rule is near, nothing is recorded). It takes the acquisition in parts so the
+    /// entry is written straight into the stack's slot, never assembled elsewhere first.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push_known(
+        &self,
+        thread: &mut ThreadState,
+        class: ClassId,
+        instance: InstanceId,
+        mode: Mode,
+        kind: LockKind,
+        trylock: bool,
+        site: impl FnOnce() -> Site,
+    ) -> bool {
+        let key = next_chain_key(thread.chain_key, class, mode);
+        let depth = thread.held.len();
+        if self.is_recording()
+            || depth >= self.inner.config.max_lock_depth
+            || depth >= thread.held.capacity()
+            || !(trylock || (!wait_context_suspect(thread, kind) && self.chain_known(thread, key)))
+        {
+            return false;
+        }
+        let context = context_with(thread.held.last(), kind);
+        let prev_chain_key = thread.chain_key;
+        thread.held.push(HeldLock {
+            acquire: Acquire {
+                class,
+                instance,
+                mode,
+                trylock,
+                nest_lock: None,
+                kind,
+                site: site(),
+            },
+            prev_chain_key,
+            references: 0,
+            context,
+        });
+        thread.chain_key = key;
+        true
+    }
+
+    /// Everything else [`acquire`](Self::acquire) does: recording, limits, wait context, nest
+    /// locks, and validating a new chain.
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self, thread: &mut ThreadState, acquire: Acquire) -> Vec<Report> {
+        let mut reports = Vec::new();
         if self.is_recording() {
             self.record_lock_slow(thread, "acquire", &acquire);
         }
@@ -396,7 +463,7 @@ impl Validator {
             reports.extend(self.depth_report(thread));
             return reports;
         }
-        if !acquire.trylock && self.wait_context_suspect(thread, &acquire) {
+        if !acquire.trylock && wait_context_suspect(thread, acquire.kind) {
             self.check_wait_context(thread, Some(&acquire), &mut reports);
         }
         if acquire.nest_lock.is_some() && self.merge_nested(thread, &acquire, &mut reports) {
@@ -406,10 +473,12 @@ impl Validator {
         if !acquire.trylock && !self.chain_known(thread, key) {
             self.validate(thread, &thread.held, &acquire, key, &mut reports);
         }
+        let context = context_with(thread.held.last(), acquire.kind);
         thread.held.push(HeldLock {
             acquire,
             prev_chain_key: thread.chain_key,
             references: 0,
+            context,
         });
         thread.chain_key = key;
         reports
@@ -427,7 +496,7 @@ impl Validator {
 
     /// Whether `chain` was validated: the thread's own cache first, then the shared set (a hit
     /// there is remembered in the thread's cache).
-    #[inline]
+    #[inline(always)]
     fn chain_known(&self, thread: &mut ThreadState, key: u64) -> bool {
         let slot = ThreadState::known_slot(key);
         if thread.known_chains[slot] == key {
@@ -438,19 +507,6 @@ impl Validator {
             return true;
         }
         false
-    }
-
-    /// Cheap pre-check of the wait-context rule: only a sleeping acquisition inside a spin lock
-    /// or a non-blocking section can break it.
-    #[inline]
-    fn wait_context_suspect(&self, thread: &ThreadState, next: &Acquire) -> bool {
-        let wanted = next.kind.wait_type();
-        wanted > WAIT_SPIN
-            && (thread.in_atomic()
-                || thread.held.iter().any(|h| {
-                    let w = h.acquire.kind.wait_type();
-                    w != WAIT_INVALID && w < wanted
-                }))
     }
 
     /// Nest-lock handling: reports a nest lock that is not held, and merges a same-class
@@ -557,6 +613,10 @@ impl Validator {
         thread.held.remove(i);
         for j in i..thread.held.len() {
             thread.held[j].prev_chain_key = key;
+            thread.held[j].context = context_with(
+                j.checked_sub(1).map(|b| &thread.held[b]),
+                thread.held[j].acquire.kind,
+            );
             let a = &thread.held[j].acquire;
             let next = next_chain_key(key, a.class, a.mode);
             if self.is_enabled() && !a.trylock && !self.chain_known(thread, next) {
@@ -629,6 +689,19 @@ impl Validator {
             kind: LockKind::SeqCount,
             ..read
         };
+        // Steady state: the chain with this reader on top was validated before, and nothing stays
+        // held, so there is nothing to do (what `acquire` + `forget` would amount to).
+        if !recording
+            && read.nest_lock.is_none()
+            && thread.held.len() < self.inner.config.max_lock_depth
+            && !wait_context_suspect(thread, read.kind)
+            && self.chain_known(
+                thread,
+                next_chain_key(thread.chain_key, read.class, read.mode),
+            )
+        {
+            return Vec::new();
+        }
         let reports = self.acquire(thread, read);
         if reports.is_empty() || !self.panics_on_report() {
             self.forget(thread, instance);
@@ -1060,6 +1133,25 @@ fn install_panic_flush() {
 }
 
 static RECORDING: RawMutex<Vec<std::sync::Weak<Recorder>>> = RawMutex::new(Vec::new());
+
+/// Cheap pre-check of the wait-context rule: only a sleeping acquisition inside a spin lock or a
+/// non-blocking section can break it.
+#[inline(always)]
+fn wait_context_suspect(thread: &ThreadState, kind: LockKind) -> bool {
+    let wanted = kind.wait_type();
+    wanted > WAIT_SPIN
+        && (thread.in_atomic() || thread.held.last().is_some_and(|h| h.context < wanted))
+}
+
+/// The wait context inside a lock of `kind` taken above `below`.
+#[inline(always)]
+fn context_with(below: Option<&HeldLock>, kind: LockKind) -> u8 {
+    let outer = below.map_or(WAIT_MAX, |h| h.context);
+    match kind.wait_type() {
+        WAIT_INVALID => outer,
+        w => w.min(outer),
+    }
+}
 
 fn first_time(state: &mut GraphState, kind: ReportKind, sig: Vec<ClassId>) -> bool {
     state.reported.insert((kind, sig))

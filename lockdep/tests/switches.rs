@@ -70,7 +70,8 @@ fn the_run_time_switch_turns_validation_off_and_back_on() {
     assert!(reports.is_empty(), "{reports:?}");
 
     // Held while on, released while off, then on again: the stale entry is forgotten.
-    let v = lockdep::Validator::with_on_report(lockdep::Config::default(), lockdep::OnReport::Collect);
+    let v =
+        lockdep::Validator::with_on_report(lockdep::Config::default(), lockdep::OnReport::Collect);
     v.scope(|| {
         let g = m.lock();
         lockdep::set_enabled(false);
@@ -90,9 +91,15 @@ fn the_run_time_switch_turns_validation_off_and_back_on() {
 #[test]
 fn compiled_out_locks_are_parking_lot_in_size_and_report_nothing() {
     use std::mem::size_of;
-    assert_eq!(size_of::<Mutex<u64>>(), size_of::<parking_lot::Mutex<u64>>());
+    assert_eq!(
+        size_of::<Mutex<u64>>(),
+        size_of::<parking_lot::Mutex<u64>>()
+    );
     assert_eq!(size_of::<Mutex<()>>(), size_of::<parking_lot::Mutex<()>>());
-    assert_eq!(size_of::<RwLock<u64>>(), size_of::<parking_lot::RwLock<u64>>());
+    assert_eq!(
+        size_of::<RwLock<u64>>(),
+        size_of::<parking_lot::RwLock<u64>>()
+    );
     assert_eq!(
         size_of::<RecursiveRwLock<u64>>(),
         size_of::<parking_lot::RecursiveRwLock<u64>>()
