@@ -301,6 +301,11 @@ impl LockMap {
         None
     }
 
+    #[inline(always)]
+    fn cached_class(&self, _v: &Validator, _subclass: u32) -> Option<ClassId> {
+        None
+    }
+
     /// The class name this lock prints as: none, validation is compiled out.
     pub(crate) fn class_name(&self, _v: &Validator, _kind: LockKind) -> Option<Arc<str>> {
         None
@@ -343,6 +348,13 @@ impl LockMap {
     /// Where the lock was built.
     pub fn init_site(&self) -> &'static Location<'static> {
         self.site
+    }
+
+    /// The class if it is cached for `v` (subclass 0 only): two loads and a compare.
+    #[inline(always)]
+    fn cached_class(&self, v: &Validator, subclass: u32) -> Option<ClassId> {
+        let c = self.cache.load(Ordering::Relaxed);
+        (subclass == 0 && (c >> 32) as u32 == v.generation()).then_some(ClassId(c as u32))
     }
 
     #[inline]
@@ -406,6 +418,41 @@ pub(crate) fn before_lock(req: Request<'_>) {
 }
 
 fn validate_lock(req: &Request<'_>, switch: u32) {
+    // The steady state in a small frame of its own; anything else starts over on the full path.
+    let done = with_steady_local(switch, |l| {
+        let v = &l.validator;
+        if !v.is_enabled() {
+            return true;
+        }
+        req.nest_lock.is_none()
+            && req
+                .map
+                .cached_class(v, req.subclass)
+                .is_some_and(|class| push_known(v, &mut l.state, req, class, false))
+    });
+    if !done {
+        validate_lock_slow(req, switch);
+    }
+}
+
+/// Runs `f` on this thread's state if it exists, is not borrowed and has seen `switch`; false
+/// otherwise (then the caller takes its full path).
+#[inline(always)]
+fn with_steady_local(switch: u32, f: impl FnOnce(&mut Local) -> bool) -> bool {
+    LOCAL
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut slot) => match &mut *slot {
+                Some(l) if l.switch == switch => f(l),
+                _ => false,
+            },
+            Err(_) => false,
+        })
+        .unwrap_or(false)
+}
+
+#[cold]
+#[inline(never)]
+fn validate_lock_slow(req: &Request<'_>, switch: u32) {
     let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {
@@ -496,6 +543,23 @@ pub(crate) fn seq_read(req: Request<'_>) {
 }
 
 fn validate_seq_read(req: &Request<'_>, switch: u32) {
+    let done = with_steady_local(switch, |l| {
+        let v = &l.validator;
+        if !v.is_enabled() {
+            return true;
+        }
+        req.map
+            .cached_class(v, req.subclass)
+            .is_some_and(|class| v.seq_read_known(&mut l.state, class))
+    });
+    if !done {
+        validate_seq_read_slow(req, switch);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn validate_seq_read_slow(req: &Request<'_>, switch: u32) {
     let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {
@@ -518,6 +582,15 @@ pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
 
 fn record_release(map: &LockMap, instance: usize, kind: LockKind, switch: u32) {
     let instance = InstanceId(instance as u64);
+    // The steady state: the lock on top of this thread's stack, released in order.
+    if !with_steady_local(switch, |l| l.validator.pop_top(&mut l.state, instance)) {
+        record_release_slow(map, instance, kind, switch);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn record_release_slow(map: &LockMap, instance: InstanceId, kind: LockKind, switch: u32) {
     let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         // The common case: a lock this thread holds in the current scope.

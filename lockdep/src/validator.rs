@@ -565,6 +565,25 @@ impl Validator {
         }
     }
 
+    /// The steady state of a release: `instance` is the plain entry on top of the stack and
+    /// nothing is recorded; pops it and returns true.
+    #[inline(always)]
+    pub(crate) fn pop_top(&self, thread: &mut ThreadState, instance: InstanceId) -> bool {
+        match thread.held.last() {
+            Some(top)
+                if top.acquire.instance == instance
+                    && top.references == 0
+                    && !self.is_recording() =>
+            {
+                let prev = top.prev_chain_key;
+                thread.held.pop();
+                thread.chain_key = prev;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Releases the lock at `thread.held[i]` (found by its instance).
     #[inline(always)]
     pub(crate) fn release_at(&self, thread: &mut ThreadState, i: usize, site: Site) -> Vec<Report> {
@@ -672,6 +691,17 @@ impl Validator {
         reports
     }
 
+    /// The steady state of [`seq_read`](Self::seq_read): the chain with this reader on top was
+    /// validated before and nothing stays held, so there is nothing to do (what `acquire` +
+    /// `forget` would amount to; a seqcount reader is never subject to the wait-context rule).
+    #[inline(always)]
+    pub(crate) fn seq_read_known(&self, thread: &mut ThreadState, class: ClassId) -> bool {
+        let key = next_chain_key(thread.chain_key, class, Mode::ReadRecursive);
+        !self.is_recording()
+            && thread.held.len() < self.inner.config.max_lock_depth
+            && self.chain_known(thread, key)
+    }
+
     /// A seqcount reader access: a zero-length recursive-read acquisition of `read`'s class
     /// (dependencies from the held locks into it, recursion checked, nothing left held).
     pub fn seq_read(&self, thread: &mut ThreadState, read: Acquire) -> Vec<Report> {
@@ -689,17 +719,7 @@ impl Validator {
             kind: LockKind::SeqCount,
             ..read
         };
-        // Steady state: the chain with this reader on top was validated before, and nothing stays
-        // held, so there is nothing to do (what `acquire` + `forget` would amount to).
-        if !recording
-            && read.nest_lock.is_none()
-            && thread.held.len() < self.inner.config.max_lock_depth
-            && !wait_context_suspect(thread, read.kind)
-            && self.chain_known(
-                thread,
-                next_chain_key(thread.chain_key, read.class, read.mode),
-            )
-        {
+        if !recording && read.nest_lock.is_none() && self.seq_read_known(thread, read.class) {
             return Vec::new();
         }
         let reports = self.acquire(thread, read);
