@@ -4,12 +4,12 @@
 //! contribute the chains of their reports. Exit status: 0 drawn, 2 an input error (the graph of
 //! the readable inputs is still drawn).
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 
 use lockdep::replay::{ClassRefinement, Replayer};
 
 use crate::graph::{self, GraphFormat, GraphModel, GraphOptions};
+use crate::input::describe;
 use crate::replay::trace::replay_trace;
 
 /// Options of `lockcheck graph`, independent of clap.
@@ -32,22 +32,18 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
     let mut kernel: Option<GraphModel> = None;
     let multiple = opts.inputs.len() > 1;
     for (index, input) in opts.inputs.iter().enumerate() {
-        let mut reader: Box<dyn BufRead> = if input == "-" {
-            Box::new(BufReader::new(io::stdin()))
-        } else {
-            match File::open(input) {
-                Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
-                Err(e) => {
-                    let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
-                    errors += 1;
-                    continue;
-                }
+        let mut reader = match crate::input::open(input) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
+                errors += 1;
+                continue;
             }
         };
         let is_trace = match crate::replay::is_trace(input, &mut reader) {
             Ok(t) => t,
             Err(e) => {
-                let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
+                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
                 errors += 1;
                 continue;
             }
@@ -65,7 +61,7 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
             match replay_trace(input, reader, &prefix, &mut replayer, err, &mut emit) {
                 Ok(stats) => errors += stats.errors as usize,
                 Err(e) => {
-                    let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
+                    let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
                     errors += 1;
                 }
             }
@@ -77,7 +73,7 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
                 Ok(())
             });
             if let Err(e) = result {
-                let _ = writeln!(err, "lockcheck: {input}: {}", crate::replay::describe(&e));
+                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
                 errors += 1;
             }
             let model = GraphModel::from_kernel_reports(&reports).with_source(input.clone());

@@ -20,6 +20,7 @@
 pub mod classify;
 pub mod graph;
 pub mod graph_cmd;
+pub mod input;
 pub mod output;
 pub mod parse;
 pub mod replay;

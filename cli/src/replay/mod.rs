@@ -13,12 +13,12 @@ pub mod output;
 pub mod splat;
 pub mod trace;
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, Write};
 
 use lockdep::replay::{ClassRefinement, Replayer};
 use serde_json::json;
 
+use crate::input::describe;
 use crate::report::Kind;
 pub use output::ReplayedReport;
 
@@ -35,29 +35,7 @@ pub struct ReplayOptions {
     pub verbose: bool,
 }
 
-/// What a run found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Outcome {
-    /// Reports printed.
-    pub reports: usize,
-    /// Input errors (unreadable files, malformed lines).
-    pub input_errors: usize,
-    /// The output pipe was closed.
-    pub broken_pipe: bool,
-}
-
-impl Outcome {
-    /// The documented exit status.
-    pub fn exit_code(&self) -> u8 {
-        if self.input_errors > 0 {
-            2
-        } else if self.reports > 0 {
-            1
-        } else {
-            0
-        }
-    }
-}
+pub use crate::input::Outcome;
 
 /// Parses `A=B` for `--merge-class` and `--class-of`.
 pub fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -73,16 +51,12 @@ pub fn run(opts: &ReplayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Ou
     let mut replayer = Replayer::new(lockdep::Config::from_env(), opts.refinement.clone());
     let multiple = opts.inputs.len() > 1;
     for (index, input) in opts.inputs.iter().enumerate() {
-        let reader: Box<dyn BufRead> = if input == "-" {
-            Box::new(BufReader::new(io::stdin()))
-        } else {
-            match File::open(input) {
-                Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
-                Err(e) => {
-                    let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
-                    outcome.input_errors += 1;
-                    continue;
-                }
+        let reader = match crate::input::open(input) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
+                outcome.input_errors += 1;
+                continue;
             }
         };
         let result = replay_input(
@@ -297,14 +271,4 @@ pub fn is_trace(input: &str, reader: &mut Box<dyn BufRead>) -> io::Result<bool> 
     }
     let buf = reader.fill_buf()?;
     Ok(buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
-}
-
-/// A short description of an I/O error for messages naming the input.
-pub fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        io::ErrorKind::IsADirectory => "is a directory".into(),
-        _ => e.to_string(),
-    }
 }

@@ -67,7 +67,11 @@ fn held_block(r: &Report, out: &mut String) {
 }
 
 fn backtrace_block(r: &Report, out: &mut String) {
-    out.push_str("\nstack backtrace:\n");
+    write_backtrace(r, out, "\nstack backtrace:\n");
+}
+
+fn write_backtrace(r: &Report, out: &mut String, header: &str) {
+    out.push_str(header);
     let _ = writeln!(
         out,
         "thread: {} (lockdep {})",
@@ -138,15 +142,8 @@ pub(super) fn write_report(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Resul
             let c = r.context_wait.unwrap_or(0);
             let _ = writeln!(out, "context-{{{c}:{c}}}");
             held_block(r, &mut out);
-            out.push_str("stack backtrace:\n");
-            match &r.backtrace {
-                Some(bt) => bt.lines().for_each(|l| {
-                    let _ = writeln!(out, " {l}");
-                }),
-                None => {
-                    out.push_str(" (backtraces off: set LOCKDEP_BACKTRACE=1 to capture them)\n")
-                }
-            }
+            // This layout has no blank line before the backtrace (print_lock_invalid_wait_context).
+            write_backtrace(r, &mut out, "stack backtrace:\n");
         }
         ReportKind::NestedLockNotTaken => {
             banner(f, "WARNING: Nested lock was not taken")?;
