@@ -26,44 +26,52 @@ fn lockdep_mutexes(n: usize) -> Vec<lockdep::Mutex<u64>> {
         .collect()
 }
 
-/// Scenarios 1 and 2: one lock, and two or four nested in the same order every time.
-fn nested(c: &mut Criterion) {
-    for depth in [1usize, 2, 4] {
-        let mut g = c.benchmark_group(format!("nested_depth_{depth}"));
-        let pl: Vec<_> = (0..depth).map(|_| parking_lot::Mutex::new(0u64)).collect();
-        let st: Vec<_> = (0..depth).map(|_| std::sync::Mutex::new(0u64)).collect();
-        let tm: Vec<_> = (0..depth).map(|_| TracingMutex::new(0)).collect();
-        let ld = lockdep_mutexes(depth);
-        g.bench_function("parking_lot", |b| {
-            b.iter(|| {
-                let guards: [_; 4] = std::array::from_fn(|i| pl.get(i).map(|m| m.lock()));
-                black_box(&guards);
-            })
-        });
-        g.bench_function("std", |b| {
-            b.iter(|| {
-                let guards: [_; 4] = std::array::from_fn(|i| st.get(i).map(|m| m.lock().unwrap()));
-                black_box(&guards);
-            })
-        });
-        g.bench_function("tracing_mutex", |b| {
-            b.iter(|| {
-                let guards: [_; 4] = std::array::from_fn(|i| tm.get(i).map(|m| m.lock()));
-                black_box(&guards);
-            })
-        });
+/// Takes `$locks[0..depth]` in order with the method call `$call`, then releases them in
+/// reverse.
+macro_rules! nest {
+    ($locks:expr, 1, $($call:tt)+) => {{
+        let a = $locks[0].$($call)+;
+        black_box(&a);
+    }};
+    ($locks:expr, 2, $($call:tt)+) => {{
+        let a = $locks[0].$($call)+;
+        let b = $locks[1].$($call)+;
+        black_box((&a, &b));
+    }};
+    ($locks:expr, 4, $($call:tt)+) => {{
+        let a = $locks[0].$($call)+;
+        let b = $locks[1].$($call)+;
+        let c = $locks[2].$($call)+;
+        let d = $locks[3].$($call)+;
+        black_box((&a, &b, &c, &d));
+    }};
+}
+
+/// Scenarios 1 and 2 for one depth: every contender.
+macro_rules! nested_group {
+    ($c:expr, $depth:tt) => {{
+        let mut g = $c.benchmark_group(concat!("nested_depth_", $depth));
+        let pl: Vec<_> = (0..$depth).map(|_| parking_lot::Mutex::new(0u64)).collect();
+        let st: Vec<_> = (0..$depth).map(|_| std::sync::Mutex::new(0u64)).collect();
+        let tm: Vec<_> = (0..$depth).map(|_| TracingMutex::new(0)).collect();
+        let ld = lockdep_mutexes($depth);
+        g.bench_function("parking_lot", |b| b.iter(|| nest!(pl, $depth, lock())));
+        g.bench_function("std", |b| b.iter(|| nest!(st, $depth, lock().unwrap())));
+        g.bench_function("tracing_mutex", |b| b.iter(|| nest!(tm, $depth, lock())));
         for (label, on) in [("lockdep", true), ("lockdep_runtime_off", false)] {
             lockdep::set_enabled(on);
-            g.bench_function(label, |b| {
-                b.iter(|| {
-                    let guards: [_; 4] = std::array::from_fn(|i| ld.get(i).map(|m| m.lock()));
-                    black_box(&guards);
-                })
-            });
+            g.bench_function(label, |b| b.iter(|| nest!(ld, $depth, lock())));
             lockdep::set_enabled(true);
         }
         g.finish();
-    }
+    }};
+}
+
+/// Scenarios 1 and 2: one lock, and two or four nested in the same order every time.
+fn nested(c: &mut Criterion) {
+    nested_group!(c, 1);
+    nested_group!(c, 2);
+    nested_group!(c, 4);
 }
 
 /// Scenarios 3 and 4: reads nested under a mutex, and a seqlock read.
@@ -75,8 +83,9 @@ fn reads(c: &mut Criterion) {
     );
     g.bench_function("parking_lot", |b| {
         b.iter(|| {
-            let g = (pm.lock(), pr.read());
-            black_box(&g);
+            let x = pm.lock();
+            let y = pr.read();
+            black_box((&x, &y));
         })
     });
     let keys: &'static [ClassKey] = keys();
@@ -85,14 +94,16 @@ fn reads(c: &mut Criterion) {
     let rr = lockdep::RecursiveRwLock::with_class(&keys[12], 0u64);
     g.bench_function("lockdep_rwlock", |b| {
         b.iter(|| {
-            let g = (m.lock(), r.read());
-            black_box(&g);
+            let x = m.lock();
+            let y = r.read();
+            black_box((&x, &y));
         })
     });
     g.bench_function("lockdep_recursive", |b| {
         b.iter(|| {
-            let g = (m.lock(), rr.read());
-            black_box(&g);
+            let x = m.lock();
+            let y = rr.read();
+            black_box((&x, &y));
         })
     });
     g.finish();
@@ -145,8 +156,9 @@ fn all_pairs(c: &mut Criterion) {
                 },
                 |locks| {
                     for &(x, y) in &pairs {
-                        let g = (locks[x].lock(), locks[y].lock());
-                        black_box(&g);
+                        let a = locks[x].lock();
+                        let b = locks[y].lock();
+                        black_box((&a, &b));
                     }
                     locks
                 },
@@ -158,8 +170,9 @@ fn all_pairs(c: &mut Criterion) {
                 || (0..n).map(|_| TracingMutex::new(0)).collect::<Vec<_>>(),
                 |locks| {
                     for &(x, y) in &pairs {
-                        let g = (locks[x].lock(), locks[y].lock());
-                        black_box(&g);
+                        let a = locks[x].lock();
+                        let b = locks[y].lock();
+                        black_box((&a, &b));
                     }
                     locks
                 },
@@ -172,8 +185,9 @@ fn all_pairs(c: &mut Criterion) {
                 |(locks, v)| {
                     v.scope(|| {
                         for &(x, y) in &pairs {
-                            let g = (locks[x].lock(), locks[y].lock());
-                            black_box(&g);
+                            let a = locks[x].lock();
+                            let b = locks[y].lock();
+                            black_box((&a, &b));
                         }
                     });
                     (locks, v)
@@ -185,12 +199,19 @@ fn all_pairs(c: &mut Criterion) {
     g.finish();
 }
 
-/// Scenario 7: one new dependency in a graph of N classes with ten dependencies each.
+/// Scenario 7: one new dependency in a graph of N classes with ten dependencies each. Every
+/// iteration adds a new class and a dependency on it from a random known class (a new lock taken
+/// inside an old one), so each measurement really is a new edge; the limits leave room for the
+/// iterations criterion runs, and running out of them fails loudly rather than timing a
+/// switched-off validator.
 fn new_edge(c: &mut Criterion) {
     let mut g = c.benchmark_group("new_edge");
-    g.sample_size(20);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(50))
+        .measurement_time(Duration::from_millis(200));
+    let room = 2_000_000;
     for classes in [1_000usize, 10_000, 100_000] {
-        let v = big_validator(classes, classes * 12);
+        let v = big_validator(classes + room, classes * 12 + room);
         let ids: Vec<_> = (0..classes)
             .map(|i| v.class_named(&format!("c{i}"), LockKind::Mutex).unwrap())
             .collect();
@@ -211,30 +232,33 @@ fn new_edge(c: &mut Criterion) {
             x ^= x << 17;
             (x % n as u64) as usize
         };
-        let pair = |t: &mut ThreadState, a: usize, b: usize| -> Duration {
-            v.acquire(t, acq(ids[a], 1));
-            let start = Instant::now();
-            v.acquire(t, acq(ids[b], 2));
-            let took = start.elapsed();
-            v.release(t, InstanceId(2), None, Site::Unknown);
-            v.release(t, InstanceId(1), None, Site::Unknown);
-            took
-        };
         for i in 0..classes - 1 {
             for _ in 0..10 {
                 let j = i + 1 + rand(classes - i - 1);
-                pair(&mut t, i, j);
+                v.acquire(&mut t, acq(ids[i], 1));
+                v.acquire(&mut t, acq(ids[j], 2));
+                v.release(&mut t, InstanceId(2), None, Site::Unknown);
+                v.release(&mut t, InstanceId(1), None, Site::Unknown);
             }
         }
+        let mut fresh = 0u64;
         g.bench_function(BenchmarkId::from_parameter(classes), |b| {
             b.iter_custom(|iters| {
-                (0..iters)
-                    .map(|_| {
-                        let i = rand(classes - 1);
-                        let j = i + 1 + rand(classes - i - 1);
-                        pair(&mut t, i, j)
-                    })
-                    .sum()
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    fresh += 1;
+                    let new = v
+                        .class_named(&format!("new{fresh}"), LockKind::Mutex)
+                        .expect("class limit: raise `room`");
+                    v.acquire(&mut t, acq(ids[rand(classes)], 1));
+                    let start = Instant::now();
+                    v.acquire(&mut t, acq(new, 2));
+                    total += start.elapsed();
+                    v.release(&mut t, InstanceId(2), None, Site::Unknown);
+                    v.release(&mut t, InstanceId(1), None, Site::Unknown);
+                }
+                assert!(v.is_enabled(), "a limit ran out: raise `room`");
+                total
             })
         });
     }

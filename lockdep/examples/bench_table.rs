@@ -264,46 +264,50 @@ fn read_under_mutex<L: Lock, R: ReadLock>(opts: &Opts) -> f64 {
     })
 }
 
-/// Scenario 6: each thread nests two locks of its own; returns (1-thread ns/op, 2-thread
-/// aggregate throughput / 1-thread throughput).
-fn scaling<L: Lock>(opts: &Opts) -> (f64, f64) {
-    let run = |threads: usize, n: u64| -> Duration {
-        let barrier = Arc::new(Barrier::new(threads + 1));
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let barrier = barrier.clone();
-                std::thread::spawn(move || {
-                    let (a, b) = (L::make(20), L::make(21));
-                    // Warm up: the chain is validated once, then steady.
-                    drop((a.acquire(), b.acquire()));
-                    barrier.wait();
-                    let t = timed(n, || {
-                        let x = a.acquire();
-                        let y = b.acquire();
-                        black_box((&x, &y));
-                    });
-                    barrier.wait();
-                    t
-                })
+/// Scenario 6: `threads` threads, each nesting two locks of its own `n` times; the wall time
+/// from the first thread's start to the last one's end (each thread stamps its own).
+fn scaling_run<L: Lock>(threads: usize, n: u64) -> Duration {
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let (a, b) = (L::make(20), L::make(21));
+                // Warm up: the chain is validated once, then steady.
+                drop((a.acquire(), b.acquire()));
+                barrier.wait();
+                let start = Instant::now();
+                timed(n, || {
+                    let x = a.acquire();
+                    let y = b.acquire();
+                    black_box((&x, &y));
+                });
+                (start, Instant::now())
             })
-            .collect();
-        barrier.wait();
-        let start = Instant::now();
-        barrier.wait();
-        let wall = start.elapsed();
-        for h in handles {
-            h.join().unwrap();
-        }
-        wall
-    };
-    let n = 1_000_000;
-    // Interleaved, and the best of each: other load on the machine only ever slows a run down.
-    let (mut t1, mut t2) = (f64::MAX, f64::MAX);
-    for _ in 0..opts.samples {
-        t1 = t1.min(run(1, n).as_secs_f64());
-        t2 = t2.min(run(2, n).as_secs_f64());
+        })
+        .collect();
+    let spans: Vec<(Instant, Instant)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let first = spans.iter().map(|s| s.0).min().unwrap();
+    let last = spans.iter().map(|s| s.1).max().unwrap();
+    last - first
+}
+
+/// The control for scenario 6: pure computation in registers, no memory shared or written, so
+/// its speedup is what the machine gives two threads at that moment.
+struct Compute;
+impl Lock for Compute {
+    type Guard<'a> = u64;
+    fn make(_: usize) -> Self {
+        Compute
     }
-    (t1 * 1e9 / n as f64, (2.0 * n as f64 / t2) / (n as f64 / t1))
+    #[inline]
+    fn acquire(&self) -> u64 {
+        let mut x = black_box(1u64);
+        for i in 0..12u64 {
+            x = (x ^ i).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+        }
+        x
+    }
 }
 
 /// Scenario 5: tracing-mutex's own benchmark, all pairs `(a, b)` with index(a) < index(b) in
@@ -523,6 +527,7 @@ const TRACING: &str = "tracing-mutex 0.3";
 const ON: &str = "lockdep";
 const OFF: &str = "lockdep runtime-off";
 const OUT: &str = "lockdep compiled out";
+const CONTROL: &str = "computation (control)";
 
 struct Table {
     rows: BTreeMap<(usize, String), BTreeMap<&'static str, f64>>,
@@ -707,23 +712,39 @@ fn main() {
 
     let name = "6 two threads, depth 2";
     if wants(name) {
-        let mut scale_rows = Vec::new();
-        let mut one = |label: &'static str, r: (f64, f64)| {
-            scale_rows.push((label, r.1));
-            table.put(name, label, r.0);
-        };
-        one(RAW, scaling::<PL>(&opts));
+        type Run = fn(usize, u64) -> Duration;
+        let mut runs: Vec<(&'static str, Run)> = vec![(RAW, scaling_run::<PL>)];
         if !compiled_out {
-            one(STD, scaling::<SM>(&opts));
-            one(TRACING, scaling::<TracingMutex>(&opts));
+            runs.push((STD, scaling_run::<SM>));
+            runs.push((TRACING, scaling_run::<TracingMutex>));
+            runs.push((ON, |t, n| {
+                lockdep::set_enabled(true);
+                scaling_run::<LM>(t, n)
+            }));
+            runs.push((OFF, |t, n| {
+                lockdep::set_enabled(false);
+                let d = scaling_run::<LM>(t, n);
+                lockdep::set_enabled(true);
+                d
+            }));
+        } else {
+            runs.push((OUT, scaling_run::<LM>));
         }
-        for &m in &lockdep_modes {
-            lockdep::set_enabled(m != OFF);
-            one(m, scaling::<LM>(&opts));
-            lockdep::set_enabled(true);
+        runs.push((CONTROL, scaling_run::<Compute>));
+        // Interleaved rounds, best of each: other load on the machine only ever slows a run.
+        let n = 1_000_000;
+        let mut best = vec![(f64::MAX, f64::MAX); runs.len()];
+        for _ in 0..opts.samples {
+            for (i, (_, run)) in runs.iter().enumerate() {
+                best[i].0 = best[i].0.min(run(1, n).as_secs_f64());
+                best[i].1 = best[i].1.min(run(2, n).as_secs_f64());
+            }
         }
-        for (label, s) in scale_rows {
-            table.put("6 2-thread speedup (x, not ns)", label, s);
+        for ((label, _), (t1, t2)) in runs.iter().zip(&best) {
+            if *label != CONTROL {
+                table.put(name, label, t1 * 1e9 / n as f64);
+            }
+            table.put("6 2-thread speedup (x, not ns)", label, 2.0 * t1 / t2);
         }
     }
 
@@ -822,7 +843,16 @@ fn main() {
 }
 
 fn print_table(table: &Table) {
-    let cols = [RAW, STD, TRACING, ON, OFF, OUT, "lockdep backtraces on"];
+    let cols = [
+        RAW,
+        STD,
+        TRACING,
+        ON,
+        OFF,
+        OUT,
+        "lockdep backtraces on",
+        CONTROL,
+    ];
     let present: Vec<&str> = cols
         .iter()
         .copied()

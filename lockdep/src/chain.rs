@@ -23,7 +23,8 @@ pub(crate) enum Inserted {
 }
 
 impl ChainCache {
-    /// A set that holds at most `max_chains` keys (the table is twice that, rounded up).
+    /// A set that holds at most `max_chains` keys (the table is twice that, rounded up, and at
+    /// least 16 slots).
     pub(crate) fn new(max_chains: usize) -> Self {
         let cap = (max_chains.max(8) * 2).next_power_of_two();
         let slots = (0..cap)
@@ -34,7 +35,7 @@ impl ChainCache {
             slots,
             mask: cap - 1,
             len: AtomicUsize::new(0),
-            max_len: max_chains.max(8),
+            max_len: max_chains,
         }
     }
 

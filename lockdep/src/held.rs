@@ -109,6 +109,9 @@ pub struct ThreadState {
     /// Chains this thread saw validated: a direct-mapped cache in front of the validator's
     /// shared set, so the steady state reads only thread-local memory (0 = empty slot).
     pub(crate) known_chains: [u64; KNOWN_CHAINS],
+    /// An acquisition went unrecorded (its validator was off): a release of a lock not on the
+    /// stack may be one of those, so it is not an unbalanced unlock.
+    pub(crate) untracked: bool,
 }
 
 /// Slots of the per-thread chain cache (512 bytes per thread).
@@ -136,6 +139,7 @@ impl ThreadState {
             rec: None,
             class_names: Vec::new(),
             known_chains: [0; KNOWN_CHAINS],
+            untracked: false,
         }
     }
 

@@ -421,10 +421,8 @@ fn validate_lock(req: &Request<'_>, switch: u32) {
     // The steady state in a small frame of its own; anything else starts over on the full path.
     let done = with_steady_local(switch, |l| {
         let v = &l.validator;
-        if !v.is_enabled() {
-            return true;
-        }
-        req.nest_lock.is_none()
+        v.is_enabled()
+            && req.nest_lock.is_none()
             && req
                 .map
                 .cached_class(v, req.subclass)
@@ -454,11 +452,8 @@ fn with_steady_local(switch: u32, f: impl FnOnce(&mut Local) -> bool) -> bool {
 #[inline(never)]
 fn validate_lock_slow(req: &Request<'_>, switch: u32) {
     let pending = with_local_synced(switch, |l| {
+        let class = untracked_unless(l, req)?;
         let v = &l.validator;
-        if !v.is_enabled() {
-            return None;
-        }
-        let class = req.map.class(v, req.kind, req.subclass)?;
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false) {
             return None;
         }
@@ -474,6 +469,21 @@ fn validate_lock_slow(req: &Request<'_>, switch: u32) {
     Pending(pending.flatten()).dispatch();
 }
 
+/// The class of the lock requested, if its acquisition is to be validated; otherwise (the
+/// validator is off, or out of classes) notes that the thread holds a lock it did not record.
+fn untracked_unless(l: &mut Local, req: &Request<'_>) -> Option<ClassId> {
+    let v = &l.validator;
+    let class = if v.is_enabled() {
+        req.map.class(v, req.kind, req.subclass)
+    } else {
+        None
+    };
+    if class.is_none() {
+        l.state.untracked = true;
+    }
+    class
+}
+
 /// Records a successful trylock. Dispatch the result after the guard exists, so an unwinding
 /// report releases the lock through the guard.
 #[inline(always)]
@@ -486,11 +496,8 @@ pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
 
 fn record_trylock(req: &Request<'_>, switch: u32) -> Pending {
     let pending = with_local_synced(switch, |l| {
+        let class = untracked_unless(l, req)?;
         let v = &l.validator;
-        if !v.is_enabled() {
-            return None;
-        }
-        let class = req.map.class(v, req.kind, req.subclass)?;
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, true) {
             return None;
         }
@@ -628,7 +635,7 @@ fn release_unknown(
     } else {
         None
     };
-    if l.lenient && class.is_none_or(|c| !l.state.holds_merged(c)) {
+    if (l.lenient || l.state.untracked) && class.is_none_or(|c| !l.state.holds_merged(c)) {
         return None;
     }
     Some(v.release(&mut l.state, instance, class, Site::Unknown))

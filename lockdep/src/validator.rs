@@ -723,9 +723,8 @@ impl Validator {
             return Vec::new();
         }
         let reports = self.acquire(thread, read);
-        if reports.is_empty() || !self.panics_on_report() {
-            self.forget(thread, instance);
-        }
+        // Zero-length: nothing stays held, whether or not a report is about to unwind.
+        self.forget(thread, instance);
         if recording {
             self.inner.recording.store(true, Ordering::Relaxed);
         }
