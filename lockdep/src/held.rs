@@ -112,6 +112,9 @@ pub struct ThreadState {
     /// An acquisition went unrecorded (its validator was off): a release of a lock not on the
     /// stack may be one of those, so it is not an unbalanced unlock.
     pub(crate) untracked: bool,
+    /// Events of this thread are not recorded (a seqcount read records one event for its
+    /// acquire/release pair).
+    pub(crate) quiet: bool,
 }
 
 /// Slots of the per-thread chain cache (512 bytes per thread).
@@ -140,6 +143,7 @@ impl ThreadState {
             class_names: Vec::new(),
             known_chains: [0; KNOWN_CHAINS],
             untracked: false,
+            quiet: false,
         }
     }
 

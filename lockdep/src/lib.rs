@@ -66,6 +66,7 @@ mod rwlock;
 mod seqlock;
 mod sink;
 mod spinlock;
+mod tracing_sink;
 // The examples of docs/semantics.md run as doctests (they need validation compiled in).
 #[cfg(all(doctest, not(feature = "disabled")))]
 #[doc = include_str!("../../docs/semantics.md")]
@@ -95,4 +96,7 @@ pub use seqlock::{
 };
 pub use sink::OnReport;
 pub use spinlock::{MappedSpinLockGuard, RawSpinLock, RawSpinLockGuard, SpinLock, SpinLockGuard};
+#[cfg(feature = "tracing-layer")]
+pub use tracing_sink::TraceFileLayer;
+pub use tracing_sink::{EVENT_TARGET, REPORT_TARGET};
 pub use validator::Validator;

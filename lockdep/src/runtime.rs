@@ -39,6 +39,9 @@ pub fn global() -> &'static Validator {
                 path.to_string_lossy()
             );
         }
+        if let Some(level) = crate::tracing_sink::level_from_env() {
+            v.set_tracing_level(Some(level));
+        }
         v
     })
 }

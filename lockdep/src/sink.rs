@@ -54,6 +54,7 @@ pub(crate) fn trace_event(report: &Report) {
         kind = report.kind().as_str(),
         classes = ?report.classes(),
         thread = %report.thread.name,
+        report = %report,
         "{}",
         report.title()
     );

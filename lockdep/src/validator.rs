@@ -64,7 +64,10 @@ pub(crate) struct Inner {
     chains: ChainCache,
     on_report: RawRwLock<OnReport>,
     collected: RawMutex<Vec<Report>>,
+    // Any event sink is on (a trace file or `tracing` lock events): the one flag hot paths test.
     recording: AtomicBool,
+    file_recording: AtomicBool,
+    tracing_level: std::sync::atomic::AtomicU8,
     recorder: std::sync::OnceLock<Arc<Recorder>>,
     announced: RawMutex<HashSet<ClassId>>,
 }
@@ -107,6 +110,8 @@ impl Validator {
                 on_report: RawRwLock::new(on_report),
                 collected: RawMutex::new(Vec::new()),
                 recording: AtomicBool::new(false),
+                file_recording: AtomicBool::new(false),
+                tracing_level: std::sync::atomic::AtomicU8::new(0),
                 recorder: std::sync::OnceLock::new(),
                 announced: RawMutex::new(HashSet::new()),
             }),
@@ -247,6 +252,7 @@ impl Validator {
                 "this validator already records to {current}"
             )));
         }
+        self.inner.file_recording.store(true, Ordering::SeqCst);
         self.inner.recording.store(true, Ordering::SeqCst);
         if let Some(r) = self.inner.recorder.get() {
             let mut all = RECORDING.lock();
@@ -267,29 +273,66 @@ impl Validator {
 
     /// Flushes and closes the trace; later events are not recorded.
     pub fn stop_recording(&self) -> std::io::Result<()> {
-        self.inner.recording.store(false, Ordering::SeqCst);
+        self.inner.file_recording.store(false, Ordering::SeqCst);
+        let tracing_on = self.inner.tracing_level.load(Ordering::SeqCst) != 0;
+        self.inner.recording.store(tracing_on, Ordering::SeqCst);
         match self.inner.recorder.get() {
             Some(r) => r.close(),
             None => Ok(()),
         }
     }
 
-    /// Whether events are being recorded.
+    /// Whether lock events go anywhere: a trace file or `tracing` (see
+    /// [`set_tracing_level`](Self::set_tracing_level)). Off, every event costs one relaxed load.
     #[inline]
     pub fn is_recording(&self) -> bool {
         self.inner.recording.load(Ordering::Relaxed)
     }
 
-    /// Records a lock event for `thread` (does nothing unless recording).
+    /// Emits every lock event as a `tracing` event at `level` (target `lockdep::event`), or stops
+    /// with `None`; the process-wide validator reads `LOCKDEP_TRACING=trace|debug|info|...`.
+    /// Reports are `tracing` warnings (target `lockdep`) whatever this says.
+    pub fn set_tracing_level(&self, level: Option<tracing::Level>) {
+        let code = crate::tracing_sink::level_code(level);
+        self.inner.tracing_level.store(code, Ordering::SeqCst);
+        let file = self.inner.file_recording.load(Ordering::SeqCst);
+        self.inner
+            .recording
+            .store(file || code != 0, Ordering::SeqCst);
+    }
+
+    /// Records a lock event for `thread` (does nothing unless a sink is on).
     #[inline]
     pub(crate) fn record_lock(&self, thread: &mut ThreadState, op: &str, a: &Acquire) {
-        if self.is_recording() {
+        if self.is_recording() && !thread.quiet {
             self.record_lock_slow(thread, op, a);
         }
     }
 
     #[cold]
     fn record_lock_slow(&self, thread: &mut ThreadState, op: &str, a: &Acquire) {
+        let level = self.inner.tracing_level.load(Ordering::Relaxed);
+        if level != 0 {
+            let (name, subclass) = self.trace_class_name(thread, a.class);
+            crate::tracing_sink::emit(
+                level,
+                &crate::tracing_sink::LockEvent {
+                    thread: thread.id,
+                    thread_name: &thread.name,
+                    op,
+                    lock: a.instance.0,
+                    class: &name,
+                    mode: a.mode,
+                    trylock: a.trylock,
+                    subclass,
+                    kind: a.kind,
+                    site: &a.site,
+                },
+            );
+        }
+        if !self.inner.file_recording.load(Ordering::Relaxed) {
+            return;
+        }
         let Some(r) = self.inner.recorder.get() else {
             return;
         };
@@ -322,7 +365,14 @@ impl Validator {
 
     /// Records a thread-only event (`might_sleep`, non-blocking sections).
     pub(crate) fn record_thread(&self, thread: &mut ThreadState, op: &str, at: &Site) {
-        if !self.is_recording() {
+        if !self.is_recording() || thread.quiet {
+            return;
+        }
+        let level = self.inner.tracing_level.load(Ordering::Relaxed);
+        if level != 0 {
+            crate::tracing_sink::emit_thread(level, thread.id, &thread.name, op, at);
+        }
+        if !self.inner.file_recording.load(Ordering::Relaxed) {
             return;
         }
         let Some(r) = self.inner.recorder.get() else {
@@ -349,6 +399,25 @@ impl Validator {
         class: ClassId,
         kind: LockKind,
     ) -> (Arc<str>, u32) {
+        let known = thread
+            .class_names
+            .get(class.index())
+            .is_some_and(Option::is_some);
+        let (name, subclass) = self.trace_class_name(thread, class);
+        if !known && self.inner.announced.lock().insert(class) {
+            let init = self
+                .class_info(class)
+                .map_or(Site::Unknown, |i| i.init_site);
+            let (id, tname) = (thread.id, thread.name.clone());
+            r.record(buf, |out| {
+                rec::write_class_event(out, id, &tname, &name, kind, &init)
+            });
+        }
+        (name, subclass)
+    }
+
+    /// The class name as traces carry it (`base#version`, subclass apart), cached per thread.
+    fn trace_class_name(&self, thread: &mut ThreadState, class: ClassId) -> (Arc<str>, u32) {
         if let Some(Some(n)) = thread.class_names.get(class.index()) {
             return n.clone();
         }
@@ -365,13 +434,6 @@ impl Validator {
             thread.class_names.resize(class.index() + 1, None);
         }
         thread.class_names[class.index()] = Some((name.clone(), subclass));
-        if self.inner.announced.lock().insert(class) {
-            let init = info.map_or(Site::Unknown, |i| i.init_site);
-            let (id, tname) = (thread.id, thread.name.clone());
-            r.record(buf, |out| {
-                rec::write_class_event(out, id, &tname, &name, kind, &init)
-            });
-        }
         (name, subclass)
     }
 
@@ -708,12 +770,7 @@ impl Validator {
         if !self.is_enabled() {
             return Vec::new();
         }
-        let instance = read.instance;
         let recording = self.is_recording();
-        if recording {
-            self.record_lock(thread, "seq_read", &read);
-            self.inner.recording.store(false, Ordering::Relaxed);
-        }
         let read = Acquire {
             mode: Mode::ReadRecursive,
             kind: LockKind::SeqCount,
@@ -722,12 +779,18 @@ impl Validator {
         if !recording && read.nest_lock.is_none() && self.seq_read_known(thread, read.class) {
             return Vec::new();
         }
+        // One `seq_read` event, not the acquire/release pair that models it.
+        self.record_lock(thread, "seq_read", &read);
+        let quiet = std::mem::replace(&mut thread.quiet, true);
+        let depth = thread.held.len();
         let reports = self.acquire(thread, read);
-        // Zero-length: nothing stays held, whether or not a report is about to unwind.
-        self.forget(thread, instance);
-        if recording {
-            self.inner.recording.store(true, Ordering::Relaxed);
+        // A reader holds nothing afterwards. Undo exactly what `acquire` pushed, before a report
+        // can unwind (it may have pushed nothing, e.g. at the depth limit).
+        if thread.held.len() > depth {
+            let mut sink = Vec::new();
+            self.remove_at(thread, thread.held.len() - 1, &mut sink);
         }
+        thread.quiet = quiet;
         reports
     }
 

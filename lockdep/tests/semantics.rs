@@ -790,9 +790,6 @@ fn a_reader_in_its_own_write_section_panics_with_the_report_in_panic_mode() {
 }
 
 #[test]
-#[ignore = "validator bug: Validator::seq_read keeps the reader's entry on the held stack when \
-            the report panics, so the write guard's release removes the reader entry and the \
-            write section stays held"]
 fn a_panicking_reader_report_leaves_nothing_held() {
     let v = Validator::new(Config::default());
     let lock = SpinLock::with_name("L", ());
@@ -1252,8 +1249,6 @@ fn chain_limit_reports_once_and_stops() {
 }
 
 #[test]
-#[ignore = "validator bug: ChainCache::new raises max_chains below 8 to 8, so a limit of 2 is \
-            reported only at the ninth chain while the report says the limit is 2"]
 fn a_chain_limit_below_eight_is_honoured() {
     let v = collecting(Config {
         max_chains: 2,
