@@ -655,11 +655,42 @@ pub(crate) fn on_mode_change(instance: usize, mode: Mode) {
 
 /// Whether this thread holds `instance` (in any mode, `Some(mode)` of the newest entry).
 pub(crate) fn held_mode(instance: usize) -> Option<Mode> {
-    with_local_on(|l| {
-        let i = l.state.find(InstanceId(instance as u64))?;
-        Some(l.state.held[i].acquire.mode)
-    })
-    .flatten()
+    match held_state(instance) {
+        HeldState::Held(mode) => Some(mode),
+        HeldState::NotHeld | HeldState::Unknown => None,
+    }
+}
+
+/// Whether this thread holds a lock, as far as lockdep can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeldState {
+    /// Held, in this mode (in the current scope or an outer one).
+    Held(Mode),
+    /// Not held.
+    NotHeld,
+    /// Cannot tell: validation is off, the thread is being torn down, or it took locks while
+    /// its validator was off. Assertions pass, as the kernel's do on `LOCK_STATE_UNKNOWN`.
+    Unknown,
+}
+
+pub(crate) fn held_state(instance: usize) -> HeldState {
+    let id = InstanceId(instance as u64);
+    let found = with_local_on(|l| {
+        if let Some(i) = l.state.find(id) {
+            return HeldState::Held(l.state.held[i].acquire.mode);
+        }
+        for (_, s) in l.saved.iter().rev() {
+            if let Some(i) = s.find(id) {
+                return HeldState::Held(s.held[i].acquire.mode);
+            }
+        }
+        if l.state.untracked || !l.validator.is_enabled() {
+            HeldState::Unknown
+        } else {
+            HeldState::NotHeld
+        }
+    });
+    found.unwrap_or(HeldState::Unknown)
 }
 
 /// The validator this thread reports to (a switched-off one while validation is off).
@@ -810,7 +841,7 @@ pub(crate) mod private {
 #[track_caller]
 pub fn assert_held(lock: &impl Lockable) {
     let (map, instance, kind) = lock.lock_map();
-    if held_mode(instance).is_none() && current().is_enabled() {
+    if held_state(instance) == HeldState::NotHeld {
         let name = map
             .class_name(&current(), kind)
             .unwrap_or_else(|| "?".into());

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::Mode;
-use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+use crate::runtime::{self, HeldState, LockMap, Lockable, Request, private::Sealed};
 use crate::spinlock::{Backoff, SpinLock, SpinLockGuard};
 
 /// A sequence counter protecting data that another lock serialises (the kernel's
@@ -203,21 +203,15 @@ impl SeqCount {
 
     fn assert_serialised_by(&self, assoc: &impl Lockable, site: &'static Location<'static>) {
         let (assoc_map, assoc_id, assoc_kind) = assoc.lock_map();
-        let mode = runtime::held_mode(assoc_id);
-        if mode == Some(Mode::Write) {
-            return;
-        }
+        let how = match runtime::held_state(assoc_id) {
+            // Unknown: validation is off or this thread is being torn down; nothing to check.
+            HeldState::Held(Mode::Write) | HeldState::Unknown => return,
+            HeldState::Held(_) => "holds it only for reading",
+            HeldState::NotHeld => "does not hold it",
+        };
         let v = runtime::current();
-        if !v.is_enabled() {
-            // Nothing is tracked while validation is off: there is nothing to check against.
-            return;
-        }
         let seq_name = self.map.class_name(&v, LockKind::SeqCount);
         let lock_name = assoc_map.class_name(&v, assoc_kind);
-        let how = match mode {
-            Some(_) => "holds it only for reading",
-            None => "does not hold it",
-        };
         panic!(
             "lockdep: write_begin of seqcount {} at {site}: writers must hold its associated lock \
              {} exclusively, but this thread {how}",

@@ -67,6 +67,7 @@ pub(crate) struct Inner {
     // Any event sink is on (a trace file or `tracing` lock events): the one flag hot paths test.
     recording: AtomicBool,
     file_recording: AtomicBool,
+    backtraces: AtomicBool,
     tracing_level: std::sync::atomic::AtomicU8,
     recorder: std::sync::OnceLock<Arc<Recorder>>,
     announced: RawMutex<HashSet<ClassId>>,
@@ -99,6 +100,7 @@ impl Validator {
     /// A fresh validator with a chosen report destination.
     pub fn with_on_report(config: Config, on_report: OnReport) -> Self {
         let chains = ChainCache::new(config.max_chains);
+        let backtraces = config.backtraces;
         Validator {
             inner: Arc::new(Inner {
                 generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
@@ -111,6 +113,7 @@ impl Validator {
                 collected: RawMutex::new(Vec::new()),
                 recording: AtomicBool::new(false),
                 file_recording: AtomicBool::new(false),
+                backtraces: AtomicBool::new(backtraces),
                 tracing_level: std::sync::atomic::AtomicU8::new(0),
                 recorder: std::sync::OnceLock::new(),
                 announced: RawMutex::new(HashSet::new()),
@@ -287,6 +290,13 @@ impl Validator {
     #[inline]
     pub fn is_recording(&self) -> bool {
         self.inner.recording.load(Ordering::Relaxed)
+    }
+
+    /// Captures a backtrace for every new dependency and every report from now on (or stops).
+    /// Off by default (`LOCKDEP_BACKTRACE=1` for the process-wide validator); it costs nothing on
+    /// the steady-state path, only when a new dependency is recorded.
+    pub fn set_backtraces(&self, on: bool) {
+        self.inner.backtraces.store(on, Ordering::Relaxed);
     }
 
     /// Emits every lock event as a `tracing` event at `level` (target `lockdep::event`), or stops
@@ -956,7 +966,7 @@ impl Validator {
                                 return;
                             }
                             None => {
-                                let backtraces = self.inner.config.backtraces;
+                                let backtraces = self.inner.backtraces.load(Ordering::Relaxed);
                                 state.graph.add(p.class, next.class, types, || Witness {
                                     thread: thread.name.clone(),
                                     from_site: p.site.clone(),
@@ -1193,7 +1203,10 @@ impl Validator {
     }
 
     fn current_backtrace(&self) -> Option<Arc<str>> {
-        self.inner.config.backtraces.then(capture_backtrace)
+        self.inner
+            .backtraces
+            .load(Ordering::Relaxed)
+            .then(capture_backtrace)
     }
 }
 

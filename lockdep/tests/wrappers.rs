@@ -463,3 +463,41 @@ static STRESS: [ClassKey; 6] = [
     ClassKey::new("s4"),
     ClassKey::new("s5"),
 ];
+
+#[test]
+fn assertions_see_locks_taken_in_an_outer_scope() {
+    let m = Mutex::with_name("outer", ());
+    let g = m.lock();
+    let reports = lockdep::capture(|| {
+        lockdep::assert_held(&m);
+        let r = catch_unwind(AssertUnwindSafe(|| lockdep::assert_not_held(&m)));
+        assert!(r.is_err());
+    });
+    drop(g);
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn backtraces_can_be_switched_on_through_the_api() {
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.set_backtraces(true);
+    v.scope(|| {
+        let a = Mutex::with_name("bt_a", ());
+        let b = Mutex::with_name("bt_b", ());
+        drop((a.lock(), b.lock()));
+        let _b = b.lock();
+        let _a = a.lock();
+    });
+    let reports = v.take_reports();
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert!(
+        r.backtrace
+            .as_deref()
+            .is_some_and(|b| b.contains("wrappers")),
+        "{:?}",
+        r.backtrace
+    );
+    assert!(r.chain[0].first_seen.backtrace.is_some());
+    assert!(!r.to_string().contains("backtraces off"));
+}
