@@ -217,3 +217,22 @@ fn a_log_without_cycles_says_so() {
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o.stderr).contains("no circular-dependency report to replay"));
 }
+
+#[test]
+fn an_overlong_line_is_an_error_and_the_rest_replays() {
+    let long = format!(
+        "{{\"thread\":1,\"op\":\"acquire\",\"lock\":\"{}\"}}\n",
+        "x".repeat(2 << 20)
+    );
+    let path = trace("long.jsonl", &(long + ABBA));
+    let o = lockcheck(&["replay", "--format", "json", &path]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains(":1: line longer than"),
+        "{}",
+        text(&o.stderr)
+    );
+    let reports = json_lines(&o);
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["line"], 7);
+}

@@ -1,11 +1,34 @@
 //! Replaying JSON Lines lock traces (`docs/trace-format.md`), streamed line by line.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 use lockdep::replay::Replayer;
 use lockdep::trace::parse_line;
 
 use super::output::ReplayedReport;
+
+/// Longest trace line accepted; longer ones are skipped without being held in memory.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Consumes the rest of the current line.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
 
 /// What one trace contributed.
 #[derive(Debug, Default)]
@@ -34,10 +57,23 @@ pub fn replay_trace(
     let mut line_no = 0usize;
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
+        if (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)?
+            == 0
+        {
             break;
         }
         line_no += 1;
+        if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
+            stats.errors += 1;
+            writeln!(
+                err,
+                "lockcheck: {source}:{line_no}: line longer than {MAX_LINE} bytes, skipped"
+            )?;
+            skip_line(&mut reader)?;
+            continue;
+        }
         let text = String::from_utf8_lossy(&buf);
         let mut ev = match parse_line(&text) {
             Ok(Some(ev)) => ev,
