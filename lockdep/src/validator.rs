@@ -22,6 +22,9 @@ use crate::recorder::{self as rec, Recorder};
 use crate::report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::{self, OnReport};
 
+/// A trace file, this thread's buffer in it, and the thread's name if this is its first event.
+type TraceFile<'a> = (&'a Recorder, Arc<rec::ThreadBuf>, Option<Arc<str>>);
+
 static GENERATIONS: AtomicU32 = AtomicU32::new(1);
 
 /// A lock-dependency validator: one class graph and everything learnt about it.
@@ -340,21 +343,11 @@ impl Validator {
                 },
             );
         }
-        if !self.inner.file_recording.load(Ordering::Relaxed) {
-            return;
-        }
-        let Some(r) = self.inner.recorder.get() else {
+        let Some((r, buf, thread_name)) = self.trace_file(thread) else {
             return;
         };
-        let first = thread.rec.is_none();
-        let buf = thread
-            .rec
-            .get_or_insert_with(|| r.register_thread())
-            .clone();
         let (name, subclass) = self.recorded_class_name(thread, r, &buf, a.class, a.kind);
         let id = thread.id;
-        // A thread's first event names it.
-        let thread_name = first.then(|| thread.name.clone());
         r.record(&buf, |out| {
             rec::write_lock_event(
                 out,
@@ -373,6 +366,21 @@ impl Validator {
         });
     }
 
+    /// The trace file and `thread`'s buffer in it, when a file is being written; with the
+    /// thread's name the first time, since a thread's first event names it.
+    fn trace_file(&self, thread: &mut ThreadState) -> Option<TraceFile<'_>> {
+        if !self.inner.file_recording.load(Ordering::Relaxed) {
+            return None;
+        }
+        let r = self.inner.recorder.get()?;
+        let first = thread.rec.is_none();
+        let buf = thread
+            .rec
+            .get_or_insert_with(|| r.register_thread())
+            .clone();
+        Some((r, buf, first.then(|| thread.name.clone())))
+    }
+
     /// Records a thread-only event (`might_sleep`, non-blocking sections).
     pub(crate) fn record_thread(&self, thread: &mut ThreadState, op: &str, at: &Site) {
         if !self.is_recording() || thread.quiet {
@@ -382,19 +390,10 @@ impl Validator {
         if level != 0 {
             crate::tracing_sink::emit_thread(level, thread.id, &thread.name, op, at);
         }
-        if !self.inner.file_recording.load(Ordering::Relaxed) {
-            return;
-        }
-        let Some(r) = self.inner.recorder.get() else {
+        let Some((r, buf, thread_name)) = self.trace_file(thread) else {
             return;
         };
-        let first = thread.rec.is_none();
-        let buf = thread
-            .rec
-            .get_or_insert_with(|| r.register_thread())
-            .clone();
         let id = thread.id;
-        let thread_name = first.then(|| thread.name.clone());
         r.record(&buf, |out| {
             rec::write_thread_event(out, id, thread_name.as_deref(), op, at)
         });

@@ -179,15 +179,20 @@ pub(super) fn write_report(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Resul
     f.write_str(&out)
 }
 
+/// The two lock lines that open the circular and recursive reports.
+fn acquiring_and_held(r: &Report, next: &LockRef, prev: &LockRef, out: &mut String) {
+    let _ = writeln!(out, "{} is trying to acquire lock:", task(r));
+    let _ = writeln!(out, "{}", lock_line(next));
+    out.push_str("\nbut task is already holding lock:\n");
+    let _ = writeln!(out, "{}", lock_line(prev));
+}
+
 fn circular(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::Result {
     banner(f, "WARNING: possible circular locking dependency detected")?;
     let (Some(next), Some(prev)) = (&r.acquiring, &r.held_lock) else {
         return Ok(());
     };
-    let _ = writeln!(out, "{} is trying to acquire lock:", task(r));
-    let _ = writeln!(out, "{}", lock_line(next));
-    out.push_str("\nbut task is already holding lock:\n");
-    let _ = writeln!(out, "{}", lock_line(prev));
+    acquiring_and_held(r, next, prev, out);
     out.push_str("\nwhich lock already depends on the new lock.\n\n\n");
     out.push_str("the existing dependency chain (in reverse order) is:\n");
 
@@ -263,10 +268,7 @@ fn recursive(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::R
     let (Some(next), Some(prev)) = (&r.acquiring, &r.held_lock) else {
         return Ok(());
     };
-    let _ = writeln!(out, "{} is trying to acquire lock:", task(r));
-    let _ = writeln!(out, "{}", lock_line(next));
-    out.push_str("\nbut task is already holding lock:\n");
-    let _ = writeln!(out, "{}", lock_line(prev));
+    acquiring_and_held(r, next, prev, out);
     out.push_str("\nother info that might help us debug this:\n");
     out.push_str(" Possible unsafe locking scenario:\n\n");
     out.push_str("       CPU0\n");
