@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::window::{Physical, Window};
+
 /// Longest line kept; longer lines are cut (and the cut is reported on the line).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
@@ -59,18 +61,34 @@ static CALLER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[\s*([TC]\d+)\]
 static QP_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"=([0-9A-F]{2})").unwrap());
 
 /// Per-input normalisation state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Normalizer {
     quoted_printable: bool,
 }
 
 /// Result of stripping one physical line.
 #[derive(Debug)]
-struct Stripped {
-    text: String,
-    ctx: Option<String>,
-    had_prefix: bool,
-    qp_soft_break: bool,
+pub(crate) struct Stripped {
+    pub(crate) text: String,
+    pub(crate) ctx: Option<String>,
+    pub(crate) had_prefix: bool,
+    pub(crate) qp_soft_break: bool,
+}
+
+impl Stripped {
+    /// The [`Line`] of physical line `no`, and whether it ends in a quoted-printable soft
+    /// break.
+    pub(crate) fn into_line(self, no: usize, p: Physical) -> (Line, bool) {
+        let line = Line {
+            no,
+            text: self.text,
+            ctx: self.ctx,
+            had_prefix: self.had_prefix,
+            cut: p.cut,
+            unterminated: p.unterminated,
+        };
+        (line, self.qp_soft_break)
+    }
 }
 
 impl Normalizer {
@@ -79,7 +97,14 @@ impl Normalizer {
         Normalizer::default()
     }
 
-    fn strip(&mut self, raw: &[u8]) -> Stripped {
+    /// Whether the input turned out to be quoted-printable (decoded from then on).
+    pub(crate) fn quoted_printable(&self) -> bool {
+        self.quoted_printable
+    }
+
+    /// Strip one physical line (as [`read_physical`] delivers it: at most
+    /// [`MAX_LINE_BYTES`], newline included when it fits).
+    pub(crate) fn strip(&mut self, raw: &[u8]) -> Stripped {
         let mut bytes: &[u8] = raw;
         while let Some((&last, rest)) = bytes.split_last() {
             if last == b'\n' || last == b'\r' {
@@ -184,11 +209,11 @@ fn decode_qp(b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Streaming reader of normalised lines over raw bytes (`read_until(b'\n')`).
+/// Streaming reader of normalised lines over raw bytes.
 ///
 /// Memory stays bounded: each physical line is cut at [`MAX_LINE_BYTES`].
 pub struct LineReader<R: BufRead> {
-    reader: R,
+    window: Window<R>,
     norm: Normalizer,
     no: usize,
     buf: Vec<u8>,
@@ -201,46 +226,13 @@ impl<R: BufRead> LineReader<R> {
     /// Wrap a buffered reader.
     pub fn new(reader: R) -> LineReader<R> {
         LineReader {
-            reader,
+            window: Window::new(reader, 0),
             norm: Normalizer::new(),
             no: 0,
             buf: Vec::new(),
             joiner: Joiner::default(),
             done: false,
             queue: Default::default(),
-        }
-    }
-
-    /// Read one physical line, bounded. Returns Ok(false) at end of input.
-    fn read_physical(&mut self) -> std::io::Result<Option<(bool, bool)>> {
-        self.buf.clear();
-        let mut cut = false;
-        loop {
-            let available = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if available.is_empty() {
-                if self.buf.is_empty() && !cut {
-                    return Ok(None);
-                }
-                return Ok(Some((cut, true)));
-            }
-            let (used, found) = match memchr::memchr(b'\n', available) {
-                Some(i) => (i + 1, true),
-                None => (available.len(), false),
-            };
-            let room = MAX_LINE_BYTES.saturating_sub(self.buf.len());
-            let take = used.min(room);
-            self.buf.extend_from_slice(&available[..take]);
-            if take < used {
-                cut = true;
-            }
-            self.reader.consume(used);
-            if found {
-                return Ok(Some((cut, false)));
-            }
         }
     }
 
@@ -253,25 +245,17 @@ impl<R: BufRead> LineReader<R> {
             if self.done {
                 return Ok(None);
             }
-            match self.read_physical()? {
+            match self.window.read_physical(&mut self.buf)? {
                 None => {
                     self.done = true;
                     if let Some(l) = self.joiner.finish() {
                         self.queue.push_back(l);
                     }
                 }
-                Some((cut, unterminated)) => {
+                Some(p) => {
                     self.no += 1;
-                    let st = self.norm.strip(&self.buf);
-                    let line = Line {
-                        no: self.no,
-                        text: st.text,
-                        ctx: st.ctx,
-                        had_prefix: st.had_prefix,
-                        cut,
-                        unterminated,
-                    };
-                    self.joiner.push(line, st.qp_soft_break, &mut self.queue);
+                    let (line, qp_soft) = self.norm.strip(&self.buf).into_line(self.no, p);
+                    self.joiner.push(line, qp_soft, &mut self.queue);
                 }
             }
         }
@@ -301,7 +285,12 @@ pub struct Joiner {
 }
 
 impl Joiner {
-    fn push(&mut self, line: Line, qp_soft: bool, out: &mut std::collections::VecDeque<Line>) {
+    pub(crate) fn push(
+        &mut self,
+        line: Line,
+        qp_soft: bool,
+        out: &mut std::collections::VecDeque<Line>,
+    ) {
         let Some((mut prev, prev_qp)) = self.pending.take() else {
             self.pending = Some((line, qp_soft));
             return;
@@ -355,9 +344,49 @@ impl Joiner {
         }
     }
 
-    fn finish(&mut self) -> Option<Line> {
+    pub(crate) fn finish(&mut self) -> Option<Line> {
         self.pending.take().map(|(l, _)| l)
     }
+}
+
+/// What the [`Joiner`] could make of the end of one physical line, taken alone: enough to
+/// tell for sure that the next line starts a line of its own (see [`may_join`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineEnd {
+    blank: bool,
+    flowed_open: bool,
+    fragment_open: bool,
+    qp_soft: bool,
+}
+
+impl LineEnd {
+    /// The end of a stripped physical line.
+    pub(crate) fn of(st: &Stripped) -> LineEnd {
+        let t = st.text.trim();
+        LineEnd {
+            blank: t.is_empty(),
+            flowed_open: st.text.ends_with(' ') || t.ends_with(':') || t.ends_with(">]"),
+            fragment_open: t.ends_with('(') || t.ends_with(':'),
+            qp_soft: st.qp_soft_break,
+        }
+    }
+}
+
+/// Whether the joiner could append `next` to a joined line whose last physical line
+/// ends as `prev` does. Conservative: `false` means `next` certainly starts a line of its
+/// own, whatever came before `prev` (a joined line ends as its last part does, trimmed or
+/// not; joined parts carry no other caller id).
+pub(crate) fn may_join(prev: LineEnd, next: &Stripped) -> bool {
+    if prev.qp_soft {
+        return true;
+    }
+    let next_trim = next.text.trim();
+    if prev.blank || next_trim.is_empty() {
+        return false;
+    }
+    (!next.had_prefix && prev.flowed_open)
+        || prev.fragment_open
+        || CLOSE_FRAGMENT.is_match(next_trim)
 }
 
 /// Normalise a whole string (tests and small inputs).

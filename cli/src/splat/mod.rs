@@ -16,16 +16,22 @@
 
 pub mod extract;
 pub mod line;
+mod prefilter;
 pub mod scan;
 pub mod stack;
+mod stream;
+mod window;
 
 use std::io::BufRead;
 
-use crate::classify::{self, Context};
 use crate::report::Report;
 
 /// Parse one input, calling `on_report` with every report (classified, titled) in
 /// input order as soon as it is complete. Memory stays bounded by the largest report.
+///
+/// The input is read in large blocks; stretches that cannot hold a report are skipped
+/// with a byte search for the few strings a report header must contain and only the rest is read line by line, with
+/// the same result as reading every line.
 ///
 /// Errors: reading errors of `reader`, and whatever `on_report` returns.
 pub fn parse_reader<R: BufRead>(
@@ -33,37 +39,7 @@ pub fn parse_reader<R: BufRead>(
     reader: R,
     mut on_report: impl FnMut(Report) -> std::io::Result<()>,
 ) -> std::io::Result<usize> {
-    let mut lines = line::LineReader::new(reader);
-    let mut scanner = scan::Scanner::new(source);
-    let mut ctx = Context::default();
-    let mut count = 0;
-    let mut emit = |scanner: &mut scan::Scanner, ctx: &mut Context| -> std::io::Result<()> {
-        while let Some(mut r) = scanner.pop() {
-            classify::classify(&mut r, ctx);
-            ctx.earlier.push((r.line, r.kind));
-            count += 1;
-            on_report(r)?;
-        }
-        Ok(())
-    };
-    loop {
-        match lines.next_line() {
-            Ok(Some(l)) => {
-                scanner.push(l);
-                emit(&mut scanner, &mut ctx)?;
-            }
-            Ok(None) => break,
-            Err(e) => {
-                // Report what was read so far, then the error.
-                scanner.finish();
-                emit(&mut scanner, &mut ctx)?;
-                return Err(e);
-            }
-        }
-    }
-    scanner.finish();
-    emit(&mut scanner, &mut ctx)?;
-    Ok(count)
+    stream::parse(source, reader, stream::Options::default(), &mut on_report)
 }
 
 /// Parse a whole string (tests, small inputs).

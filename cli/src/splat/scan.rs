@@ -444,6 +444,18 @@ impl Scanner {
         }
     }
 
+    /// No report is open or waiting: lines without a banner change nothing but the
+    /// caller-id and rule-line memory.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.open.is_empty() && self.finished.is_empty() && self.ready.is_empty()
+    }
+
+    /// Set the caller id that lines without one belong to (the last one printed), for
+    /// lines the pre-filter skipped.
+    pub(crate) fn set_last_ctx(&mut self, ctx: String) {
+        self.last_ctx = Some(ctx);
+    }
+
     /// Feed the next normalised line.
     pub fn push(&mut self, line: Line) {
         self.last_line_unterminated = line.unterminated;

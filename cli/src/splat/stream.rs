@@ -1,0 +1,498 @@
+//! The parse loop. While no report is open, the [pre-filter](super::prefilter) skips raw
+//! bytes that cannot matter, a block at a time; the line machinery (normaliser, joiner,
+//! scanner) runs from a few lines before each hit until no report is open again.
+//!
+//! The output is exactly that of running the line machinery over every line:
+//!
+//! - skipping resumes only at a line the joiner certainly does not join to the one before
+//!   it ([`may_join`]), so joined lines are never split;
+//! - skipped lines are counted, so line numbers stay exact;
+//! - the last caller id among skipped lines is recovered (lines without one inherit it);
+//! - a skipped line is never within three lines before a hit, so a rule line's memory
+//!   (a report starts at a `=====` at most three lines before its banner) is the same;
+//! - quoted-printable input (`=3D` is a needle) is read line by line from then on.
+
+use std::collections::VecDeque;
+use std::io::Read;
+
+use super::line::{Joiner, Line, LineEnd, MAX_LINE_BYTES, Normalizer, may_join};
+use super::prefilter::{Hits, count_newlines, last_caller_candidate};
+use super::scan::Scanner;
+use super::window::Window;
+use crate::classify::{self, Context};
+use crate::report::Report;
+
+/// How to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Window size in bytes.
+    pub(crate) window: usize,
+    /// Skip what cannot matter (off: every line goes through the line machinery).
+    pub(crate) prefilter: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            window: super::window::DEFAULT_WINDOW,
+            prefilter: true,
+        }
+    }
+}
+
+/// Where skimming stopped.
+enum Skimmed {
+    /// End of input.
+    Eof,
+    /// Read lines from here; skimming may resume at a line starting at or after this
+    /// absolute offset.
+    Lines { resume_after: u64 },
+}
+
+struct Parser<'a, R, F> {
+    window: Window<R>,
+    norm: Normalizer,
+    joiner: Joiner,
+    queue: VecDeque<Line>,
+    /// Physical lines before the window's position.
+    no: usize,
+    buf: Vec<u8>,
+    hits: Hits,
+    scanner: Scanner,
+    ctx: Context,
+    count: usize,
+    on_report: &'a mut F,
+}
+
+/// Parse one input; see [`super::parse_reader`].
+pub(crate) fn parse<R: Read, F: FnMut(Report) -> std::io::Result<()>>(
+    source: &str,
+    reader: R,
+    opts: Options,
+    on_report: &mut F,
+) -> std::io::Result<usize> {
+    let mut p = Parser {
+        window: Window::new(reader, opts.window),
+        norm: Normalizer::new(),
+        joiner: Joiner::default(),
+        queue: VecDeque::new(),
+        no: 0,
+        buf: Vec::new(),
+        hits: Hits::new(),
+        scanner: Scanner::new(source),
+        ctx: Context::default(),
+        count: 0,
+        on_report,
+    };
+    match p.run(opts.prefilter) {
+        Ok(()) => {}
+        Err(Failure::Report(e)) => return Err(e),
+        Err(Failure::Read(e)) => {
+            // Report what was read so far, then the error.
+            p.scanner.finish();
+            p.emit().map_err(Failure::into_inner)?;
+            return Err(e);
+        }
+    }
+    p.scanner.finish();
+    p.emit().map_err(Failure::into_inner)?;
+    Ok(p.count)
+}
+
+enum Failure {
+    Read(std::io::Error),
+    Report(std::io::Error),
+}
+
+impl Failure {
+    fn into_inner(self) -> std::io::Error {
+        match self {
+            Failure::Read(e) | Failure::Report(e) => e,
+        }
+    }
+}
+
+fn read_err(e: std::io::Error) -> Failure {
+    Failure::Read(e)
+}
+
+/// A physical line's bytes as the line reader delivers them.
+fn capped(line: &[u8]) -> &[u8] {
+    &line[..line.len().min(MAX_LINE_BYTES)]
+}
+
+/// Start of the line `k` lines before the one starting at `at` (0 if there are fewer).
+fn lines_back(region: &[u8], mut at: usize, k: usize) -> usize {
+    for _ in 0..k {
+        if at == 0 {
+            return 0;
+        }
+        at = line_start(region, at - 1);
+    }
+    at
+}
+
+/// Start of the line holding byte `at`.
+fn line_start(region: &[u8], at: usize) -> usize {
+    memchr::memrchr(b'\n', &region[..at]).map_or(0, |i| i + 1)
+}
+
+/// End of the line starting at `at` (after its newline).
+fn line_end(region: &[u8], at: usize) -> usize {
+    memchr::memchr(b'\n', &region[at..]).map_or(region.len(), |i| at + i + 1)
+}
+
+/// The last line start at or before `target` (in `region`, whose lines hold no hit) that
+/// the joiner certainly does not join to the line before it; 0 if none is found nearby.
+fn boundary_at_or_before(region: &[u8], target: usize) -> usize {
+    const MAX_TRIES: usize = 64;
+    let mut s = target;
+    let mut norm = Normalizer::new();
+    let mut next = None;
+    for _ in 0..MAX_TRIES {
+        if s == 0 {
+            return 0;
+        }
+        let y = match next.take() {
+            Some(y) => y,
+            None => norm.strip(capped(&region[s..line_end(region, s)])),
+        };
+        let x_start = lines_back(region, s, 1);
+        let x = norm.strip(capped(&region[x_start..s]));
+        if !may_join(LineEnd::of(&x), &y) {
+            return s;
+        }
+        next = Some(x);
+        s = x_start;
+    }
+    0
+}
+
+/// The caller id of the last line in `skipped` that has one.
+fn last_caller(skipped: &[u8]) -> Option<String> {
+    let mut end = skipped.len();
+    let mut norm = Normalizer::new();
+    while let Some(i) = last_caller_candidate(&skipped[..end]) {
+        let start = line_start(skipped, i);
+        let st = norm.strip(capped(&skipped[start..line_end(skipped, i)]));
+        if let Some(c) = st.ctx {
+            return Some(c);
+        }
+        end = start;
+    }
+    None
+}
+
+impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
+    fn emit(&mut self) -> Result<(), Failure> {
+        while let Some(mut r) = self.scanner.pop() {
+            classify::classify(&mut r, &self.ctx);
+            self.ctx.earlier.push((r.line, r.kind));
+            self.count += 1;
+            (self.on_report)(r).map_err(Failure::Report)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, line: Line) -> Result<(), Failure> {
+        self.scanner.push(line);
+        self.emit()
+    }
+
+    fn run(&mut self, prefilter: bool) -> Result<(), Failure> {
+        let mut skimming = prefilter;
+        let mut resume_after = 0u64;
+        let mut prev_end: Option<LineEnd> = None;
+        loop {
+            if skimming {
+                match self.skim().map_err(read_err)? {
+                    Skimmed::Eof => return Ok(()),
+                    Skimmed::Lines { resume_after: r } => {
+                        skimming = false;
+                        resume_after = r;
+                        prev_end = None;
+                    }
+                }
+                continue;
+            }
+            let start = self.window.offset();
+            let Some(phys) = self.window.read_physical(&mut self.buf).map_err(read_err)? else {
+                if let Some(l) = self.joiner.finish() {
+                    self.push(l)?;
+                }
+                return Ok(());
+            };
+            self.no += 1;
+            let st = self.norm.strip(&self.buf);
+            if prefilter
+                && start >= resume_after
+                && !self.norm.quoted_printable()
+                && prev_end.is_some_and(|e| !may_join(e, &st))
+            {
+                // This line starts a line of its own: what is pending is complete.
+                if let Some(l) = self.joiner.finish() {
+                    self.push(l)?;
+                }
+                if self.scanner.is_idle() && self.window.rewind_to(start) {
+                    self.no -= 1;
+                    skimming = true;
+                    continue;
+                }
+            }
+            prev_end = Some(LineEnd::of(&st));
+            let (line, qp_soft) = st.into_line(self.no, phys);
+            self.joiner.push(line, qp_soft, &mut self.queue);
+            while let Some(l) = self.queue.pop_front() {
+                self.push(l)?;
+            }
+        }
+    }
+
+    /// Skip lines that cannot matter, from a line start where the joiner holds nothing
+    /// and the scanner is idle, up to a few lines before the next hit.
+    fn skim(&mut self) -> std::io::Result<Skimmed> {
+        loop {
+            let data = self.window.data();
+            let eof = self.window.at_eof();
+            let region_len = if eof {
+                data.len()
+            } else {
+                memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)
+            };
+            if region_len == 0 {
+                if eof {
+                    return Ok(Skimmed::Eof);
+                }
+                if self.window.is_full() {
+                    // One line fills the window: let the line reader cut it.
+                    return Ok(Skimmed::Lines {
+                        resume_after: self.window.offset() + 1,
+                    });
+                }
+                self.window.fill_more()?;
+                continue;
+            }
+            let region = &data[..region_len];
+            let start = self.window.offset();
+            match self.hits.first(region, start) {
+                Some(at) => {
+                    let at = (at - start) as usize;
+                    let hit_line = line_start(region, at);
+                    let resume_after = start + line_end(region, at) as u64;
+                    let s = boundary_at_or_before(region, lines_back(region, hit_line, 3));
+                    self.skip(s);
+                    return Ok(Skimmed::Lines { resume_after });
+                }
+                None if eof => {
+                    self.skip(region_len);
+                    return Ok(Skimmed::Eof);
+                }
+                None => {
+                    let s = boundary_at_or_before(region, lines_back(region, region_len, 3));
+                    if s == 0 {
+                        if self.window.is_full() {
+                            // No place to resume nearby: read a line at a time for a while.
+                            return Ok(Skimmed::Lines {
+                                resume_after: start + line_end(region, 0) as u64,
+                            });
+                        }
+                    } else {
+                        self.skip(s);
+                    }
+                    self.window.fill_more()?;
+                }
+            }
+        }
+    }
+
+    /// Skip the first `n` bytes of the window (whole lines without hits).
+    fn skip(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let data = self.window.data();
+        let skipped = &data[..n];
+        if let Some(c) = last_caller(skipped) {
+            self.scanner.set_last_ctx(c);
+        }
+        self.no += count_newlines(skipped);
+        if n == data.len() && self.window.at_eof() && skipped[n - 1] != b'\n' {
+            // The input's last line, without a newline.
+            self.no += 1;
+        }
+        self.window.consume(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::splat::window::Trickle;
+    use proptest::prelude::*;
+
+    fn render(data: &[u8], step: usize, prefilter: bool) -> String {
+        let opts = Options {
+            prefilter,
+            ..Options::default()
+        };
+        let mut out = String::new();
+        let mut on = |r: Report| {
+            out.push_str(&serde_json::to_string(&r).unwrap());
+            out.push('\n');
+            Ok(())
+        };
+        parse("t", Trickle { data, step }, opts, &mut on).unwrap();
+        out
+    }
+
+    /// The pre-filter changes nothing, whatever the read sizes.
+    fn check_same(data: &[u8], steps: &[usize]) {
+        let want = render(data, usize::MAX, false);
+        for &step in steps {
+            let got = render(data, step, true);
+            if got != want {
+                let text = String::from_utf8_lossy(data);
+                panic!("step {step} differs\n--- input\n{text}\n--- want\n{want}\n--- got\n{got}");
+            }
+        }
+    }
+
+    fn fixtures() -> Vec<(String, Vec<u8>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/logs");
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn noise(lines: usize, seed: usize, caller: bool) -> Vec<u8> {
+        let mut v = Vec::new();
+        for i in 0..lines {
+            let k = seed * 7919 + i;
+            let ts = format!("[{:5}.{:06}]", k % 100_000, k % 1_000_000);
+            let id = if caller {
+                format!("[ T{}]", k % 7)
+            } else {
+                String::new()
+            };
+            let text = match k % 5 {
+                0 => "usb 1-1: new high-speed USB device number 3 using xhci_hcd",
+                1 => "sd 0:0:0:0: [sda] 976773168 512-byte logical blocks",
+                2 => "CPU: 1 PID: 2 Comm: kworker/0:1 Not tainted 6.8.0 #1",
+                3 => "audit: type=1400 apparmor=\"STATUS\" operation=\"profile_load\"",
+                _ => "random: crng init done",
+            };
+            v.extend_from_slice(format!("{ts}{id} {text}\n").as_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn fixtures_alone_and_in_noise() {
+        for (i, (_name, log)) in fixtures().iter().enumerate() {
+            check_same(log, &[usize::MAX, 1 + i % 13, 4096]);
+            for caller in [false, true] {
+                let mut v = noise(40 + i, i, caller);
+                v.extend_from_slice(log);
+                v.extend_from_slice(&noise(3 + i % 5, i + 1, caller));
+                v.extend_from_slice(log);
+                v.extend(noise(i % 3, i + 2, caller));
+                check_same(&v, &[usize::MAX, 997]);
+            }
+        }
+    }
+
+    #[test]
+    fn reports_across_window_boundaries() {
+        // Several windows of noise, a report straddling each boundary somewhere.
+        let logs = fixtures();
+        let mut v = Vec::new();
+        let mut i = 0;
+        while v.len() < 3 * DEFAULT_TEST_WINDOW {
+            v.extend(noise(200 + 37 * i, i, i % 2 == 0));
+            v.extend_from_slice(&logs[(i * 11) % logs.len()].1);
+            i += 1;
+        }
+        check_same(&v, &[usize::MAX, 65_536, 100_003]);
+    }
+
+    #[test]
+    fn a_joined_line_is_never_split_where_skimming_resumes() {
+        // The line with caller id T1 ends in `(`, so each line after it joins it
+        // (continuation fragments of the same caller): the banner too, which therefore
+        // starts no report. Resuming in the middle of the run would lose the caller id
+        // of the joined line and see the banner.
+        let mut text = String::new();
+        text.push_str(&String::from_utf8(noise(30, 1, false)).unwrap());
+        text.push_str("[   5.0][ T1] a lock (\n");
+        for _ in 0..8 {
+            text.push_str("x (\n");
+        }
+        text.push_str("[   5.1][ T1] WARNING: possible recursive locking detected\n");
+        text.push_str(&String::from_utf8(noise(5, 2, false)).unwrap());
+        assert_eq!(render(text.as_bytes(), usize::MAX, false), "");
+        check_same(text.as_bytes(), &[usize::MAX, 5]);
+    }
+
+    const DEFAULT_TEST_WINDOW: usize = super::super::window::DEFAULT_WINDOW;
+
+    fn soup_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("[   1.000000] usb 1-1: new high-speed USB device".to_string()),
+            Just("[   1.000001][ T9] ntfs3: loop4: Mark volume as dirty".to_string()),
+            Just("[   1.000002][   C1] other cpu".to_string()),
+            Just("no prefix at all".to_string()),
+            Just("trailing space ".to_string()),
+            Just("ends in colon:".to_string()),
+            Just("lock (".to_string()),
+            Just("){+.+.}-{3:3}, at: f+0x1/0x2".to_string()),
+            Just(String::new()),
+            Just("[   2.0] ======================================================".to_string()),
+            Just(
+                "[   2.0][ T9] ======================================================".to_string()
+            ),
+            Just("------------[ cut here ]------------".to_string()),
+            Just("[   2.1] WARNING: possible circular locking dependency detected".to_string()),
+            Just("[   2.1][ T9] WARNING: possible recursive locking detected".to_string()),
+            Just("WARNING: possible circular locking dependency detected".to_string()),
+            Just("[ INFO: possible circular locking dependency detected ]".to_string()),
+            Just("BUG: sleeping function called from invalid context at x.c:1".to_string()),
+            Just("DEBUG_LOCKS_WARN_ON(1)".to_string()),
+            Just("x/1 is trying to acquire lock:".to_string()),
+            Just(" #0: ffff (a){+.+.}, at: f+0x1/0x2".to_string()),
+            Just("1 lock held by x/1:".to_string()),
+            Just("stack backtrace:".to_string()),
+            Just(" dump_stack+0x1/0x2".to_string()),
+            Just("\u{1b}[31mWARN\u{1b}[0mING: possible recursive locking detected".to_string()),
+            Just("WARN\rING: possible recursive locking detected\r".to_string()),
+            Just("> > ======".to_string()),
+            Just("=3D=3D=3D".to_string()),
+            "[ -~]{0,30}".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
+
+        #[test]
+        fn soup_is_parsed_the_same(
+            lines in proptest::collection::vec((soup_line(), 0usize..4), 0..80),
+            step in 1usize..300,
+        ) {
+            let mut text = String::new();
+            for (l, pad) in &lines {
+                // Runs of plain noise between the interesting lines.
+                for k in 0..*pad * 3 {
+                    text.push_str(&format!("[   0.{k:06}] plain noise line\n"));
+                }
+                text.push_str(l);
+                text.push('\n');
+            }
+            check_same(text.as_bytes(), &[usize::MAX, step]);
+        }
+    }
+}
