@@ -3,9 +3,12 @@
 //! same file for comparison. Two sizes, so that memory can be seen to stay flat in file size.
 //!
 //! ```text
-//! cargo run --release -p lockcheck --example parse_throughput -- [SMALL_MB] [LARGE_MB]
+//! cargo run --release -p lockcheck --example parse_throughput -- [SMALL_MB] [LARGE_MB] [--caller-ids] [--dense]
 //! ```
-//! (defaults 64 and 512). The file is written to the temporary directory and removed after.
+//! (defaults 64 and 512). `--caller-ids` gives every line a caller id (`[ T123]`, as
+//! syzkaller's consoles print), `--dense` makes every tenth noise line contain a report
+//! keyword (`INFO`, `BUG`, `WARNING`) that is not a report, the pre-filter's worst case.
+//! The file is written to the temporary directory and removed after.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -34,7 +37,33 @@ const NOISE: &[&str] = &[
     "CPU: {n} PID: {n} Comm: kworker/0:{n} Not tainted 6.8.0 #1",
 ];
 
-fn generate(path: &Path, megabytes: usize, splat: &str) -> std::io::Result<(u64, usize)> {
+/// Noise lines that contain a report keyword without being a report.
+const DENSE: &[&str] = &[
+    "ACPI: INFO: Pre-boot firmware table loaded",
+    "xhci_hcd 0000:00:14.0: BUG: no room for TRB, retrying",
+    "thermal thermal_zone0: WARNING: trip point crossed, throttling",
+];
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    caller_ids: bool,
+    dense: bool,
+}
+
+fn caller_id(shape: Shape, i: u64) -> String {
+    if shape.caller_ids {
+        format!("[{:>6}]", format!("T{}", i % 997))
+    } else {
+        String::new()
+    }
+}
+
+fn generate(
+    path: &Path,
+    megabytes: usize,
+    splat: &str,
+    shape: Shape,
+) -> std::io::Result<(u64, usize)> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let target = (megabytes as u64) << 20;
     let splat_every = 4u64 << 20;
@@ -45,20 +74,28 @@ fn generate(path: &Path, megabytes: usize, splat: &str) -> std::io::Result<(u64,
             let t = i as f64 / 1000.0;
             for l in splat.lines() {
                 line.clear();
-                line.push_str(&format!("[{t:12.6}] {l}\n"));
+                // The task that prints the splat goes on printing after it (the noise
+                // line below), which is what ends its report in a log with caller ids.
+                let id = caller_id(shape, i);
+                line.push_str(&format!("[{t:12.6}]{id} {l}\n"));
                 out.write_all(line.as_bytes())?;
                 written += line.len() as u64;
             }
             splats += 1;
             next_splat += splat_every;
         }
-        let template = NOISE[(i % NOISE.len() as u64) as usize];
+        let template = if shape.dense && i % 10 == 0 {
+            DENSE[(i / 10 % DENSE.len() as u64) as usize]
+        } else {
+            NOISE[(i % NOISE.len() as u64) as usize]
+        };
         let text = template.replace("{n}", &(i % 9973).to_string()).replace(
             "{h}",
             &format!("{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         );
         line.clear();
-        line.push_str(&format!("[{:12.6}] {text}\n", i as f64 / 1000.0));
+        let id = caller_id(shape, i);
+        line.push_str(&format!("[{:12.6}]{id} {text}\n", i as f64 / 1000.0));
         out.write_all(line.as_bytes())?;
         written += line.len() as u64;
         i += 1;
@@ -94,9 +131,9 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn run(megabytes: usize, splat: &str) {
+fn run(megabytes: usize, splat: &str, shape: Shape) {
     let path: PathBuf = std::env::temp_dir().join(format!("lockcheck-throughput-{megabytes}.log"));
-    let (bytes, splats) = generate(&path, megabytes, splat).expect("write the log");
+    let (bytes, splats) = generate(&path, megabytes, splat, shape).expect("write the log");
     let mb = bytes as f64 / (1 << 20) as f64;
 
     // Warm the page cache (streaming, so the peak memory below is the parser's) so both readers
@@ -141,13 +178,16 @@ fn run(megabytes: usize, splat: &str) {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let small = args.first().copied().unwrap_or(64);
-    let large = args.get(1).copied().unwrap_or(512);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let shape = Shape {
+        caller_ids: args.iter().any(|a| a == "--caller-ids"),
+        dense: args.iter().any(|a| a == "--dense"),
+    };
+    let small = sizes.first().copied().unwrap_or(64);
+    let large = sizes.get(1).copied().unwrap_or(512);
     let splat = splat_text();
-    run(small, &splat);
-    run(large, &splat);
+    println!("{shape:?}");
+    run(small, &splat, shape);
+    run(large, &splat, shape);
 }

@@ -1,7 +1,7 @@
 //! The pre-filter: where in the raw bytes something can matter to the scanner.
 //!
 //! While no report is open, a line changes what the scanner will do only if it is a
-//! banner (which starts with `WARNING`, `BUG`, `INFO` or `DEBUG_LOCKS_WARN_ON`), if it
+//! banner (which starts with `WARNING: `, `BUG: `, `INFO: ` or `DEBUG_LOCKS_WARN_ON(`), if it
 //! carries a caller id (`[T123]`, which lines after it without one inherit), or if it is
 //! a rule line (`=====…`) at most three lines before a banner (the lines just before a
 //! hit are always read, so rule lines need no needle). A banner's keyword shows verbatim
@@ -15,8 +15,15 @@ use memchr::memmem::Finder;
 
 /// Byte strings whose absence from a line (with no [suspicious](find_suspicious) byte)
 /// means the line is no banner and does not switch the input to quoted-printable
-/// decoding (`DEBUG_LOCKS_WARN_ON` contains `BUG`).
-pub const NEEDLES: &[&str] = &["WARNING", "BUG", "INFO", "=3D"];
+/// decoding. Every banner starts with one (`[ INFO: ` and `[ BUG: ` included; a
+/// no-break space after the colon is a suspicious byte).
+pub const NEEDLES: &[&str] = &[
+    "WARNING: ",
+    "BUG: ",
+    "INFO: ",
+    "DEBUG_LOCKS_WARN_ON(",
+    "=3D",
+];
 
 #[derive(Debug, Clone, Copy)]
 enum Cached {
@@ -43,14 +50,16 @@ impl Hits {
 
     /// Absolute offset of the first hit in `region`, which starts at absolute offset
     /// `start` at the beginning of a line and ends at the end of a line (or of the input).
-    /// Regions passed in turn must not start before each other.
+    /// Regions passed in turn must not start before each other (they may end anywhere).
     pub(crate) fn first(&mut self, region: &[u8], start: u64) -> Option<u64> {
         let end = start + region.len() as u64;
         let mut best: Option<u64> = None;
         for i in 0..self.cache.len() {
             let from = match self.cache[i] {
                 Cached::At(at) if at >= start => {
-                    best = Some(best.map_or(at, |b| b.min(at)));
+                    if at < end {
+                        best = Some(best.map_or(at, |b| b.min(at)));
+                    }
                     continue;
                 }
                 Cached::At(_) => start,
@@ -106,23 +115,9 @@ pub(crate) fn find_suspicious(hay: &[u8]) -> Option<usize> {
     (i..hay.len()).find(|&k| suspicious(hay[k], hay.get(k + 1).copied().unwrap_or(b'\n')))
 }
 
-/// Number of newlines in `hay`.
+/// Number of newlines in `hay` (`memchr`'s vectorised count).
 pub(crate) fn count_newlines(hay: &[u8]) -> usize {
-    const LANES: usize = 32;
-    let mut total = 0;
-    // 255 rounds at most, so that no byte counter overflows.
-    for block in hay.chunks(LANES * 255) {
-        let mut acc = [0u8; LANES];
-        let mut chunks = block.chunks_exact(LANES);
-        for c in &mut chunks {
-            for k in 0..LANES {
-                acc[k] += u8::from(c[k] == b'\n');
-            }
-        }
-        total += acc.iter().map(|&n| usize::from(n)).sum::<usize>();
-        total += chunks.remainder().iter().filter(|&&b| b == b'\n').count();
-    }
-    total
+    memchr::memchr_iter(b'\n', hay).count()
 }
 
 /// Position of the last `[` in `hay` that may open a caller id (`[T123]`, `[ C0]`):
@@ -184,11 +179,14 @@ mod tests {
 
     #[test]
     fn hits_are_found_once_and_in_order() {
-        let text = b"aaaa\nbb BUG x\ncc\nINFO\ndd\n";
+        let text = b"aaaa\nbb BUG: x\ncc\nINFO: \ndd\n";
         let mut h = Hits::new();
         assert_eq!(h.first(text, 100), Some(108));
+        // A shorter region does not see the hit beyond its end.
+        assert_eq!(h.first(&text[..5], 100), None);
+        assert_eq!(h.first(text, 100), Some(108));
         // Past the first hit, the next one.
-        assert_eq!(h.first(&text[14..], 114), Some(117));
-        assert_eq!(h.first(&text[22..], 122), None);
+        assert_eq!(h.first(&text[15..], 115), Some(118));
+        assert_eq!(h.first(&text[25..], 125), None);
     }
 }

@@ -16,8 +16,8 @@ use std::collections::VecDeque;
 use std::io::Read;
 
 use super::line::{Joiner, Line, LineEnd, MAX_LINE_BYTES, Normalizer, may_join};
-use super::prefilter::{Hits, count_newlines, last_caller_candidate};
-use super::scan::Scanner;
+use super::prefilter::{Hits, count_newlines, find_suspicious, last_caller_candidate};
+use super::scan::{Scanner, detect_banner};
 use super::window::Window;
 use crate::classify::{self, Context};
 use crate::report::Report;
@@ -168,6 +168,42 @@ fn boundary_at_or_before(region: &[u8], target: usize) -> usize {
     0
 }
 
+/// The first hit in `region` (at absolute offset `start`) that may matter: a keyword on
+/// a line that is no banner and stands alone is passed over like any other line.
+fn next_hit(hits: &mut Hits, region: &[u8], start: u64, eof: bool) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = (hits.first(&region[from..], start + from as u64)? - start) as usize;
+        let (ls, le) = (line_start(region, at), line_end(region, at));
+        if !idle_line(region, ls, le, eof) {
+            return Some(at);
+        }
+        from = le;
+    }
+}
+
+/// Whether the line `region[start..end]` (holding a keyword) certainly changes nothing
+/// while no report is open: its bytes are read as they are (no suspicious byte, no
+/// quoted-printable escape), it is no banner, and the next line does not join it (so no
+/// joined line starts with it). The lines of `region` before it hold no hit.
+fn idle_line(region: &[u8], start: usize, end: usize, eof: bool) -> bool {
+    let line = &region[start..end];
+    if find_suspicious(line).is_some() || memchr::memmem::find(line, b"=3D").is_some() {
+        return false;
+    }
+    let mut norm = Normalizer::new();
+    let st = norm.strip(capped(line));
+    if detect_banner(&st.text).is_some() {
+        return false;
+    }
+    if end == region.len() {
+        // The last line of the input stands alone; otherwise the next is not here yet.
+        return eof;
+    }
+    let next = norm.strip(capped(&region[end..line_end(region, end)]));
+    !may_join(LineEnd::of(&st), &next)
+}
+
 /// The caller id of the last line in `skipped` that has one.
 fn last_caller(skipped: &[u8]) -> Option<String> {
     let mut end = skipped.len();
@@ -222,6 +258,7 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                 }
                 return Ok(());
             };
+            let after = self.window.offset();
             self.no += 1;
             let st = self.norm.strip(&self.buf);
             if prefilter
@@ -234,9 +271,18 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                     self.push(l)?;
                 }
                 if self.scanner.is_idle() && self.window.rewind_to(start) {
-                    self.no -= 1;
-                    skimming = true;
-                    continue;
+                    match self.hit_near() {
+                        // Hits close together: cheaper to go on reading lines.
+                        Some(hit_end) => {
+                            resume_after = hit_end;
+                            self.window.consume((after - start) as usize);
+                        }
+                        None => {
+                            self.no -= 1;
+                            skimming = true;
+                            continue;
+                        }
+                    }
                 }
             }
             prev_end = Some(LineEnd::of(&st));
@@ -246,6 +292,18 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                 self.push(l)?;
             }
         }
+    }
+
+    /// The end (absolute offset) of the line holding the next hit, if that hit is close
+    /// to the window's position (a line start).
+    fn hit_near(&mut self) -> Option<u64> {
+        const NEAR: usize = 2048;
+        let data = self.window.data();
+        let near = &data[..data.len().min(NEAR)];
+        let region = &near[..memchr::memrchr(b'\n', near).map_or(0, |i| i + 1)];
+        let start = self.window.offset();
+        let at = next_hit(&mut self.hits, region, start, false)?;
+        Some(start + line_end(region, at) as u64)
     }
 
     /// Skip lines that cannot matter, from a line start where the joiner holds nothing
@@ -274,9 +332,8 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
             }
             let region = &data[..region_len];
             let start = self.window.offset();
-            match self.hits.first(region, start) {
+            match next_hit(&mut self.hits, region, start, eof) {
                 Some(at) => {
-                    let at = (at - start) as usize;
                     let hit_line = line_start(region, at);
                     let resume_after = start + line_end(region, at) as u64;
                     let s = boundary_at_or_before(region, lines_back(region, hit_line, 3));
@@ -438,6 +495,21 @@ mod tests {
         check_same(text.as_bytes(), &[usize::MAX, 5]);
     }
 
+    #[test]
+    fn a_keyword_line_completed_by_the_next_line_is_a_banner() {
+        // Alone the first line is no banner; joined with the next one (a soft line break)
+        // it is lockdep's own warning.
+        for caller in [false, true] {
+            let mut v = noise(20, 3, caller);
+            v.extend_from_slice(b"WARNING: CPU: 0 PID: 1 at \n");
+            v.extend_from_slice(b"kernel/locking/lockdep.c:4000 __lock_acquire+0x1/0x2\n");
+            v.extend(noise(20, 4, caller));
+            let want = render(&v, usize::MAX, false);
+            assert!(want.contains("lockdep_internal_warning"), "{want}");
+            check_same(&v, &[usize::MAX, 50]);
+        }
+    }
+
     const DEFAULT_TEST_WINDOW: usize = super::super::window::DEFAULT_WINDOW;
 
     fn soup_line() -> impl Strategy<Value = String> {
@@ -462,6 +534,13 @@ mod tests {
             Just("[ INFO: possible circular locking dependency detected ]".to_string()),
             Just("BUG: sleeping function called from invalid context at x.c:1".to_string()),
             Just("DEBUG_LOCKS_WARN_ON(1)".to_string()),
+            Just("[   3.0] ACPI: INFO: firmware table loaded".to_string()),
+            Just("[   3.0][ T9] xhci: BUG: no room, retrying".to_string()),
+            Just("thermal: WARNING: trip point crossed ".to_string()),
+            Just("WARNING: CPU: 0 PID: 1 at ".to_string()),
+            Just("[   3.1] WARNING: CPU: 0 PID: 1 at kernel/fork.c:9 f+0x1/0x2".to_string()),
+            Just("kernel/locking/lockdep.c:4000 __lock_acquire+0x1/0x2".to_string()),
+            Just("BUG: sleeping function called from invalid context at ".to_string()),
             Just("x/1 is trying to acquire lock:".to_string()),
             Just(" #0: ffff (a){+.+.}, at: f+0x1/0x2".to_string()),
             Just("1 lock held by x/1:".to_string()),
