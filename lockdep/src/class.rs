@@ -141,6 +141,8 @@ pub enum KeySource {
     Key(usize),
     /// Named by a trace: every instance with one class name shares the class.
     Name(Arc<str>),
+    /// A lock embedded in another lock of the outer key (a `SeqLock`'s spin lock), by role.
+    Part(Box<KeySource>, &'static str),
 }
 
 impl KeySource {

@@ -92,7 +92,7 @@ pub use rwlock::{
     RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 pub use seqlock::{
-    SEQLOCK_LOCK_NAME, SeqCount, SeqCountWriteGuard, SeqLock, SeqLockReadGuard, SeqLockWriteGuard,
+    SEQLOCK_LOCK_PART, SeqCount, SeqCountWriteGuard, SeqLock, SeqLockReadGuard, SeqLockWriteGuard,
 };
 pub use sink::OnReport;
 pub use spinlock::{MappedSpinLockGuard, RawSpinLock, RawSpinLockGuard, SpinLock, SpinLockGuard};

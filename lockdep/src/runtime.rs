@@ -275,6 +275,9 @@ pub struct LockMap {
     name: Option<&'static str>,
     #[cfg(not(feature = "disabled"))]
     key: Option<&'static ClassKey>,
+    // A lock embedded in another (a SeqLock's spin lock): its own class, printed `base.part`.
+    #[cfg(not(feature = "disabled"))]
+    part: Option<&'static str>,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
@@ -295,6 +298,17 @@ impl LockMap {
         _site: &'static Location<'static>,
         _name: Option<&'static str>,
         _key: Option<&'static ClassKey>,
+    ) -> Self {
+        LockMap {}
+    }
+
+    /// A map for the lock `part` embedded in the lock built at `site` (holds nothing).
+    #[inline(always)]
+    pub const fn new_part(
+        _site: &'static Location<'static>,
+        _name: Option<&'static str>,
+        _key: Option<&'static ClassKey>,
+        _part: &'static str,
     ) -> Self {
         LockMap {}
     }
@@ -328,23 +342,50 @@ impl LockMap {
             site,
             name,
             key,
+            part: None,
+            cache: AtomicU64::new(0),
+        }
+    }
+
+    /// A map for the lock `part` embedded in the lock built at `site` with `name`/`key` (a
+    /// `SeqLock`'s spin lock): a class of its own per outer class, printed `outer.part`.
+    #[inline]
+    pub const fn new_part(
+        site: &'static Location<'static>,
+        name: Option<&'static str>,
+        key: Option<&'static ClassKey>,
+        part: &'static str,
+    ) -> Self {
+        LockMap {
+            site,
+            name,
+            key,
+            part: Some(part),
             cache: AtomicU64::new(0),
         }
     }
 
     /// The key that decides this lock's class.
     pub fn key_source(&self) -> KeySource {
-        match self.key {
+        let outer = match self.key {
             Some(k) => KeySource::Key(k as *const ClassKey as usize),
             None => KeySource::site(self.site, self.name),
+        };
+        match self.part {
+            Some(part) => KeySource::Part(Box::new(outer), part),
+            None => outer,
         }
     }
 
     fn base_name(&self) -> Arc<str> {
-        match (self.key, self.name) {
+        let outer: Arc<str> = match (self.key, self.name) {
             (Some(k), _) => k.name().into(),
             (None, Some(n)) => n.into(),
             (None, None) => site_name(self.site.file(), self.site.line(), self.site.column()),
+        };
+        match self.part {
+            Some(part) => format!("{outer}.{part}").into(),
+            None => outer,
         }
     }
 

@@ -292,9 +292,9 @@ impl std::fmt::Debug for SeqCountWriteGuard<'_> {
     }
 }
 
-/// The name of the class of a [`SeqLock`]'s internal spin lock (one class per `SeqLock`
-/// construction site, printed with `#N` when several exist).
-pub const SEQLOCK_LOCK_NAME: &str = "SeqLock::lock";
+/// The part name of a [`SeqLock`]'s internal spin lock: its class is the seqlock's class (site,
+/// name or key) plus this part, printed `<seqlock>.lock` (as the kernel's `&sl->lock`).
+pub const SEQLOCK_LOCK_PART: &str = "lock";
 
 /// Data behind a sequence counter whose writers are serialised by an internal [`SpinLock`] (the
 /// kernel's `seqlock_t`): writers exclude each other, readers never block them and retry instead.
@@ -305,8 +305,8 @@ pub const SEQLOCK_LOCK_NAME: &str = "SeqLock::lock";
 /// on the seqcount, and nothing may block inside (it is a spin lock).
 ///
 /// The seqcount's class is this `SeqLock`'s class (site, name or key, as for
-/// [`Mutex`](crate::Mutex)); the internal spin lock has a class of its own per construction site,
-/// printed as [`SEQLOCK_LOCK_NAME`].
+/// [`Mutex`](crate::Mutex)); the internal spin lock has a class of its own per seqlock class,
+/// printed `<seqlock>.lock` ([`SEQLOCK_LOCK_PART`]).
 ///
 /// ```
 /// use lockdep::SeqLock;
@@ -333,7 +333,10 @@ impl<T> SeqLock<T> {
     #[track_caller]
     pub const fn new(val: T) -> Self {
         SeqLock {
-            lock: SpinLock::with_name(SEQLOCK_LOCK_NAME, ()),
+            lock: SpinLock::with_map(
+                LockMap::new_part(Location::caller(), None, None, SEQLOCK_LOCK_PART),
+                (),
+            ),
             seq: SeqCount::new(),
             data: UnsafeCell::new(val),
         }
@@ -343,7 +346,10 @@ impl<T> SeqLock<T> {
     #[track_caller]
     pub const fn with_name(name: &'static str, val: T) -> Self {
         SeqLock {
-            lock: SpinLock::with_name(SEQLOCK_LOCK_NAME, ()),
+            lock: SpinLock::with_map(
+                LockMap::new_part(Location::caller(), Some(name), None, SEQLOCK_LOCK_PART),
+                (),
+            ),
             seq: SeqCount::with_name(name),
             data: UnsafeCell::new(val),
         }
@@ -353,7 +359,10 @@ impl<T> SeqLock<T> {
     #[track_caller]
     pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
         SeqLock {
-            lock: SpinLock::with_name(SEQLOCK_LOCK_NAME, ()),
+            lock: SpinLock::with_map(
+                LockMap::new_part(Location::caller(), None, Some(key), SEQLOCK_LOCK_PART),
+                (),
+            ),
             seq: SeqCount::with_class(key),
             data: UnsafeCell::new(val),
         }

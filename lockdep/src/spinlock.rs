@@ -223,6 +223,13 @@ pub struct SpinLock<T: ?Sized> {
 }
 
 impl<T> SpinLock<T> {
+    /// A spin lock described by `map` (a lock embedded in another, e.g. a `SeqLock`'s).
+    pub(crate) const fn with_map(map: LockMap, val: T) -> Self {
+        SpinLock {
+            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
+        }
+    }
+
     /// A spin lock whose class is this call's site.
     #[track_caller]
     pub const fn new(val: T) -> Self {

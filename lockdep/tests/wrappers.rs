@@ -1,5 +1,8 @@
 //! The drop-in wrappers end to end: real locks, real threads, reports as values.
 
+// These need validation compiled in (one deliberately self-deadlocks, counting on a report).
+#![cfg(not(feature = "disabled"))]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
