@@ -81,9 +81,11 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// Draw the lock-class dependency graph of traces or kernel logs (DOT, or SVG rendered
-    /// in-process), cycle edges highlighted, each edge labelled with its type and where it was
-    /// first seen. Big graphs show the cycles and their neighbourhood; --all shows everything.
+    /// Draw the lock-class dependency graph of traces or kernel logs (DOT or SVG).
+    ///
+    /// The SVG is rendered in-process. Cycle edges are highlighted and each edge is labelled with
+    /// its type and where it was first seen. Big graphs show the cycles and their neighbourhood;
+    /// --all shows everything.
     Graph {
         /// Trace files (JSON Lines) or kernel logs (`-` for standard input).
         #[arg(required = true)]

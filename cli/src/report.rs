@@ -35,7 +35,7 @@ pub enum Kind {
     HeldLockFreed,
     /// "lock held when returning to user space!"
     LockHeldReturningToUser,
-    /// "<task> still has locks held!"
+    /// "`<task>` still has locks held!"
     LocksHeldAtExit,
     /// "Nested lock was not taken"
     NestedLockNotTaken,
