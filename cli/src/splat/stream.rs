@@ -112,10 +112,6 @@ impl Failure {
     }
 }
 
-fn read_err(e: std::io::Error) -> Failure {
-    Failure::Read(e)
-}
-
 /// A physical line's bytes as the line reader delivers them.
 fn capped(line: &[u8]) -> &[u8] {
     &line[..line.len().min(MAX_LINE_BYTES)]
@@ -241,7 +237,7 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
         let mut prev_end: Option<LineEnd> = None;
         loop {
             if skimming {
-                match self.skim().map_err(read_err)? {
+                match self.skim().map_err(Failure::Read)? {
                     Skimmed::Eof => return Ok(()),
                     Skimmed::Lines { resume_after: r } => {
                         skimming = false;
@@ -252,7 +248,11 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                 continue;
             }
             let start = self.window.offset();
-            let Some(phys) = self.window.read_physical(&mut self.buf).map_err(read_err)? else {
+            let Some(phys) = self
+                .window
+                .read_physical(&mut self.buf)
+                .map_err(Failure::Read)?
+            else {
                 if let Some(l) = self.joiner.finish() {
                     self.push(l)?;
                 }
@@ -345,12 +345,13 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                     return Ok(Skimmed::Eof);
                 }
                 None => {
-                    let s = boundary_at_or_before(region, lines_back(region, region_len, 3));
+                    let target = lines_back(region, region_len, 3);
+                    let s = boundary_at_or_before(region, target);
                     if s == 0 {
                         if self.window.is_full() {
-                            // No place to resume nearby: read a line at a time for a while.
+                            // No place to resume nearby: read this window's lines one by one.
                             return Ok(Skimmed::Lines {
-                                resume_after: start + line_end(region, 0) as u64,
+                                resume_after: start + target.max(line_end(region, 0)) as u64,
                             });
                         }
                     } else {
@@ -451,14 +452,14 @@ mod tests {
     #[test]
     fn fixtures_alone_and_in_noise() {
         for (i, (_name, log)) in fixtures().iter().enumerate() {
-            check_same(log, &[usize::MAX, 1 + i % 13, 4096]);
+            check_same(log, &[usize::MAX, 1 + i % 61]);
             for caller in [false, true] {
                 let mut v = noise(40 + i, i, caller);
                 v.extend_from_slice(log);
                 v.extend_from_slice(&noise(3 + i % 5, i + 1, caller));
                 v.extend_from_slice(log);
                 v.extend(noise(i % 3, i + 2, caller));
-                check_same(&v, &[usize::MAX, 997]);
+                check_same(&v, &[997]);
             }
         }
     }
@@ -508,6 +509,59 @@ mod tests {
             assert!(want.contains("lockdep_internal_warning"), "{want}");
             check_same(&v, &[usize::MAX, 50]);
         }
+    }
+
+    /// Hands out `data`, then fails.
+    struct FailAtEnd<'a>(Trickle<'a>);
+
+    impl Read for FailAtEnd<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.read(out)? {
+                0 => Err(std::io::Error::other("device gone")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_reports_what_was_read_then_fails() {
+        let (_, log) = &fixtures()[0];
+        let mut v = noise(50, 5, false);
+        v.extend_from_slice(log);
+        v.extend(noise(50, 6, false));
+        v.extend_from_slice(log);
+        let run = |prefilter: bool, step: usize| {
+            let opts = Options {
+                prefilter,
+                ..Options::default()
+            };
+            let mut got = Vec::new();
+            let mut on = |r: Report| {
+                got.push(serde_json::to_string(&r).unwrap());
+                Ok(())
+            };
+            let err = parse("t", FailAtEnd(Trickle { data: &v, step }), opts, &mut on);
+            assert_eq!(err.unwrap_err().to_string(), "device gone");
+            got
+        };
+        let want = run(false, usize::MAX);
+        assert_eq!(want.len(), 2);
+        for step in [usize::MAX, 333] {
+            assert_eq!(run(true, step), want);
+        }
+    }
+
+    #[test]
+    fn lines_that_may_all_join_are_read_one_by_one() {
+        // No line here is certainly a line of its own, so skimming never resumes inside:
+        // windows of them are read line by line, with the same result.
+        let mut v = Vec::new();
+        for i in 0..25_000 {
+            v.extend_from_slice(format!("step {i}:\n").as_bytes());
+        }
+        v.extend_from_slice(&fixtures()[1].1);
+        v.extend(noise(10, 7, false));
+        check_same(&v, &[usize::MAX]);
     }
 
     const DEFAULT_TEST_WINDOW: usize = super::super::window::DEFAULT_WINDOW;
