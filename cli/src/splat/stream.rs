@@ -612,6 +612,22 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
 
         #[test]
+        fn bytes_soup_is_parsed_the_same(
+            parts in proptest::collection::vec(prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..40),
+                soup_line().prop_map(|s| s.into_bytes()),
+                Just(b"\n".to_vec()),
+                Just(b"\r\n".to_vec()),
+                Just(b"=\n".to_vec()),
+                Just(b" \n".to_vec()),
+            ], 0..120),
+            step in 1usize..5000,
+        ) {
+            let data: Vec<u8> = parts.concat();
+            check_same(&data, &[usize::MAX, step]);
+        }
+
+        #[test]
         fn soup_is_parsed_the_same(
             lines in proptest::collection::vec((soup_line(), 0usize..4), 0..80),
             step in 1usize..300,
