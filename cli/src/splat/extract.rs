@@ -1,7 +1,7 @@
 //! Extraction: turn the collected lines of one report into a [`Report`].
 //!
 //! One pass over the lines with a small "where do frames and lock lines go" state
-//! ([`Sink`]); the anchors are the kernel's fixed strings (reference §2.14), so one
+//! (`Sink`); the anchors are the kernel's fixed strings (reference §2.14), so one
 //! extractor serves every kind, and the kind only decides the title and the checks
 //! of completeness at the end.
 

@@ -102,7 +102,7 @@ impl Normalizer {
         self.quoted_printable
     }
 
-    /// Strip one physical line (as [`read_physical`] delivers it: at most
+    /// Strip one physical line (as `Window::read_physical` delivers it: at most
     /// [`MAX_LINE_BYTES`], newline included when it fits).
     pub(crate) fn strip(&mut self, raw: &[u8]) -> Stripped {
         let mut bytes: &[u8] = raw;
