@@ -134,6 +134,41 @@ pub(crate) fn last_caller_candidate(hay: &[u8]) -> Option<usize> {
     })
 }
 
+/// The caller id of a line in the usual console shape `[  123.456789][ T4242] text`,
+/// when the normaliser certainly finds exactly that one (no other prefix can follow it);
+/// `None` when unsure. For lines without suspicious bytes.
+pub(crate) fn console_caller(line: &[u8]) -> Option<&[u8]> {
+    let spaces = |i: usize| i + line[i..].iter().take_while(|&&b| b == b' ').count();
+    let digits = |i: usize| i + line[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let expect = |i: usize, b: u8| (line.get(i) == Some(&b)).then_some(i + 1);
+    // The timestamp.
+    let i = spaces(expect(0, b'[')?);
+    let j = digits(i);
+    let k = expect(j, b'.').filter(|_| j > i)?;
+    let l = digits(k);
+    let i = spaces(expect(l, b']').filter(|_| l > k)?);
+    // The caller id.
+    let i = spaces(expect(i, b'[')?);
+    matches!(line.get(i), Some(b'T' | b'C')).then_some(())?;
+    let j = digits(i + 1);
+    let end = expect(j, b']').filter(|_| j > i + 1)?;
+    // What follows must not be another prefix the normaliser would strip.
+    let rest = &line[end..];
+    let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    let prefix_like = match rest {
+        [b'[' | b'<' | b'*', ..] => true,
+        [b, ..] if *b >= 0x80 => true,
+        [a, b, c, b' ', ..]
+            if a.is_ascii_uppercase() && b.is_ascii_lowercase() && c.is_ascii_lowercase() =>
+        {
+            true
+        }
+        [a, b, c, d, b'-', ..] if [a, b, c, d].iter().all(|x| x.is_ascii_digit()) => true,
+        _ => rest.starts_with(b"kernel:"),
+    };
+    (!prefix_like).then_some(&line[i..j])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +202,38 @@ mod tests {
             v.iter().filter(|&&b| b == b'\n').count()
         );
         assert_eq!(count_newlines(b""), 0);
+    }
+
+    #[test]
+    fn console_callers() {
+        let c =
+            |s: &str| console_caller(s.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
+        assert_eq!(
+            c("[  528.077900][ T7867] usb 1-1: x\n").as_deref(),
+            Some("T7867")
+        );
+        assert_eq!(
+            c("[    1.0][    C0] EXT4-fs (sda1): mounted\r\n").as_deref(),
+            Some("C0")
+        );
+        assert_eq!(c("[1.5][T12]\n").as_deref(), Some("T12"));
+        assert_eq!(c("[ 1.0][ T1] [ C2] x\n"), None);
+        assert_eq!(c("[ 1.0][ T1] Nov 21 12:00:01 host kernel: x\n"), None);
+        assert_eq!(c("[ 1.0][ T1] kernel: x\n"), None);
+        assert_eq!(c("[ 1.0][ T1] <4>x\n"), None);
+        assert_eq!(c("[ 1.0] usb\n"), None);
+        assert_eq!(c("> [ 1.0][ T1] x\n"), None);
+        assert_eq!(c("[ 1.][ T1] x\n"), None);
+        assert_eq!(c("[ 1.0][ T] x\n"), None);
+        // The shape the normaliser reads the same way.
+        for s in [
+            "[  528.077900][ T7867] usb 1-1: x\n",
+            "[1.5][T12]\n",
+            "[ 2.0][ C3]    WARNING: y\n",
+        ] {
+            let st = super::super::line::Normalizer::new().strip(s.as_bytes());
+            assert_eq!(st.ctx, c(s), "{s}");
+        }
     }
 
     #[test]

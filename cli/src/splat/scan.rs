@@ -450,6 +450,19 @@ impl Scanner {
         self.open.is_empty() && self.finished.is_empty() && self.ready.is_empty()
     }
 
+    /// Whether a line of caller `ctx` (its own, or inherited) would be fed to an open
+    /// report.
+    pub(crate) fn is_open_for(&self, ctx: &[u8]) -> bool {
+        self.open
+            .iter()
+            .any(|(c, _)| c.as_deref().map(str::as_bytes) == Some(ctx))
+    }
+
+    /// Some report is open.
+    pub(crate) fn has_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
     /// Set the caller id that lines without one belong to (the last one printed), for
     /// lines the pre-filter skipped.
     pub(crate) fn set_last_ctx(&mut self, ctx: String) {

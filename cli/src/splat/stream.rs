@@ -1,6 +1,8 @@
 //! The parse loop. While no report is open, the [pre-filter](super::prefilter) skips raw
 //! bytes that cannot matter, a block at a time; the line machinery (normaliser, joiner,
-//! scanner) runs from a few lines before each hit until no report is open again.
+//! scanner) runs from a few lines before each hit until no report is open again. While a
+//! report is open, lines of other callers (with a caller id in the usual console shape)
+//! are skipped the same way, so a report whose task goes quiet does not slow the rest.
 //!
 //! The output is exactly that of running the line machinery over every line:
 //!
@@ -10,13 +12,17 @@
 //! - the last caller id among skipped lines is recovered (lines without one inherit it);
 //! - a skipped line is never within three lines before a hit, so a rule line's memory
 //!   (a report starts at a `=====` at most three lines before its banner) is the same;
+//! - with a report open, only lines whose caller id is certain and not an open report's
+//!   are skipped, and never the input's unterminated last line (the scanner notes it);
 //! - quoted-printable input (`=3D` is a needle) is read line by line from then on.
 
 use std::collections::VecDeque;
 use std::io::Read;
 
 use super::line::{Joiner, Line, LineEnd, MAX_LINE_BYTES, Normalizer, may_join};
-use super::prefilter::{Hits, count_newlines, find_suspicious, last_caller_candidate};
+use super::prefilter::{
+    Hits, console_caller, count_newlines, find_suspicious, last_caller_candidate,
+};
 use super::scan::{Scanner, detect_banner};
 use super::window::Window;
 use crate::classify::{self, Context};
@@ -200,6 +206,24 @@ fn idle_line(region: &[u8], start: usize, end: usize, eof: bool) -> bool {
     !may_join(LineEnd::of(&st), &next)
 }
 
+/// With a report open: the start of the first line before `upto` that an open report
+/// may be fed — one whose caller id is an open report's, or is not certain (no id in the
+/// usual shape: it could inherit one); the input's last line without a newline is one
+/// too (the scanner notes it). The lines hold no hit.
+fn first_fed_line(region: &[u8], upto: usize, scanner: &Scanner) -> Option<usize> {
+    let mut at = 0;
+    while at < upto {
+        let end = line_end(region, at);
+        let line = &region[at..end];
+        let unterminated = line.last() != Some(&b'\n');
+        match console_caller(line) {
+            Some(c) if !unterminated && !scanner.is_open_for(c) => at = end,
+            _ => return Some(at),
+        }
+    }
+    None
+}
+
 /// The caller id of the last line in `skipped` that has one.
 fn last_caller(skipped: &[u8]) -> Option<String> {
     let mut end = skipped.len();
@@ -270,7 +294,12 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                 if let Some(l) = self.joiner.finish() {
                     self.push(l)?;
                 }
-                if self.scanner.is_idle() && self.window.rewind_to(start) {
+                // With a report open, skimming may go on past lines of other callers.
+                let unrelated = match &st.ctx {
+                    Some(c) => !self.scanner.is_open_for(c.as_bytes()),
+                    None => self.scanner.is_idle(),
+                };
+                if unrelated && self.window.rewind_to(start) {
                     match self.hit_near() {
                         // Hits close together: cheaper to go on reading lines.
                         Some(hit_end) => {
@@ -332,7 +361,14 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
             }
             let region = &data[..region_len];
             let start = self.window.offset();
-            match next_hit(&mut self.hits, region, start, eof) {
+            let mut hit = next_hit(&mut self.hits, region, start, eof);
+            if self.scanner.has_open() {
+                let upto = hit.map_or(region_len, |at| line_start(region, at));
+                if let Some(at) = first_fed_line(region, upto, &self.scanner) {
+                    hit = Some(at);
+                }
+            }
+            match hit {
                 Some(at) => {
                     let hit_line = line_start(region, at);
                     let resume_after = start + line_end(region, at) as u64;
@@ -564,6 +600,53 @@ mod tests {
         check_same(&v, &[usize::MAX]);
     }
 
+    #[test]
+    fn a_report_stays_open_while_other_callers_print() {
+        // The seed splat, printed by T4242, which prints again only much later (or never):
+        // the lines of other callers in between are skipped, the report's own are not.
+        let seed = &fixtures()
+            .into_iter()
+            .find(|(n, _)| n.ends_with("005-circular-console-sem-rq-lock-truncated.log"))
+            .unwrap()
+            .1;
+        let seed = String::from_utf8_lossy(seed);
+        let mut splat = String::new();
+        for l in seed.lines() {
+            let body = l.find("] ").map_or(l, |i| &l[i + 2..]);
+            let body = body
+                .find("] ")
+                .filter(|_| body.starts_with('['))
+                .map_or(body, |i| &body[i + 2..]);
+            splat.push_str(&format!("[   10.000000][ T4242] {body}\n"));
+        }
+        let other = |n: usize, seed: usize| String::from_utf8(noise(n, seed, true)).unwrap();
+        let endings = [
+            "[   11.000000][ T4242] next message of the reporter\n".to_string(),
+            "[   11.000000][ T4242]  extra_frame+0x10/0x20\n".to_string(),
+            "[   11.000000][ T4242] unterminated".to_string(),
+            "a line without a caller id\n".to_string(),
+            String::new(),
+        ];
+        for (k, end) in endings.iter().enumerate() {
+            let mut text = other(30, k);
+            text.push_str(&splat);
+            text.push_str(&other(3000, k + 1));
+            text.push_str(end);
+            text.push_str(&other(2000 * (k % 2), k + 2));
+            text.push_str(&splat);
+            text.push_str(&other(50, k + 3));
+            let want = render(text.as_bytes(), usize::MAX, false);
+            assert!(want.contains("circular_dependency"), "ending {k}: {want}");
+            check_same(text.as_bytes(), &[usize::MAX, 4093]);
+        }
+        // Still open at the end of an input whose last line (another caller's) is cut.
+        let mut text = other(30, 9);
+        text.push_str(&splat);
+        text.push_str(&other(3000, 10));
+        text.push_str("[   12.000000][ T7] cut off");
+        check_same(text.as_bytes(), &[usize::MAX, 4093]);
+    }
+
     const DEFAULT_TEST_WINDOW: usize = super::super::window::DEFAULT_WINDOW;
 
     fn soup_line() -> impl Strategy<Value = String> {
@@ -636,7 +719,12 @@ mod tests {
             for (l, pad) in &lines {
                 // Runs of plain noise between the interesting lines.
                 for k in 0..*pad * 3 {
-                    text.push_str(&format!("[   0.{k:06}] plain noise line\n"));
+                    if pad % 2 == 1 {
+                        // Other callers (and sometimes the reporter) go on printing.
+                        text.push_str(&format!("[   0.{k:06}][ T{}] noise\n", 7 + k % 3));
+                    } else {
+                        text.push_str(&format!("[   0.{k:06}] plain noise line\n"));
+                    }
                 }
                 text.push_str(l);
                 text.push('\n');
