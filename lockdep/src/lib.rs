@@ -55,6 +55,7 @@ mod chain;
 mod class;
 mod condvar;
 mod config;
+mod exclusive;
 mod graph;
 mod held;
 mod mutex;

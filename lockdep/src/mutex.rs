@@ -186,6 +186,7 @@ pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawMutex, T>;
 /// A guard of part of a [`Mutex`]'s data.
 pub type MappedMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawMutex, T>;
 
+crate::exclusive::exclusive_lock! {
 /// A mutual-exclusion lock, parking_lot's `Mutex` with lockdep validation.
 ///
 /// Its class is its construction site unless named ([`with_name`](Self::with_name)) or keyed
@@ -198,106 +199,19 @@ pub type MappedMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawMutex, T>;
 /// *COUNTER.lock() += 1;
 /// assert_eq!(*COUNTER.lock(), 1);
 /// ```
-pub struct Mutex<T: ?Sized> {
-    inner: lock_api::Mutex<RawMutex, T>,
-}
-
-impl<T> Mutex<T> {
-    /// A mutex whose class is this call's site.
-    #[track_caller]
-    #[inline]
-    pub const fn new(val: T) -> Self {
-        Mutex {
-            inner: lock_api::Mutex::from_raw(
-                RawMutex::with_map(LockMap::new(Location::caller(), None, None)),
-                val,
-            ),
-        }
-    }
-
-    /// A mutex whose class is this call's site, printed as `name`.
-    #[track_caller]
-    pub const fn with_name(name: &'static str, val: T) -> Self {
-        let map = LockMap::new(Location::caller(), Some(name), None);
-        Mutex {
-            inner: lock_api::Mutex::from_raw(RawMutex::with_map(map), val),
-        }
-    }
-
-    /// A mutex of the class of `key`, shared with every other lock built with it.
-    #[track_caller]
-    pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-        let map = LockMap::new(Location::caller(), None, Some(key));
-        Mutex {
-            inner: lock_api::Mutex::from_raw(RawMutex::with_map(map), val),
-        }
-    }
-
-    /// Consumes the mutex and returns its data.
-    pub fn into_inner(self) -> T {
-        self.inner.into_inner()
-    }
+    name: Mutex,
+    raw: RawMutex,
+    raw_guard: RawMutexGuard,
+    guard: MutexGuard,
+    kind: LockKind::Mutex,
+    what: "mutex",
+    nested_fn: "mutex_lock_nested",
+    nest_lock_fn: "mutex_lock_nest_lock",
+    lock_doc: "Acquires the mutex, validating the order first: a would-be deadlock is reported before this thread blocks.",
+    try_lock_doc: "Takes the mutex if it is free. A trylock cannot deadlock, so no dependency ends in it, but locks taken while holding it depend on it.",
 }
 
 impl<T: ?Sized> Mutex<T> {
-    #[inline]
-    fn raw(&self) -> &RawMutex {
-        // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
-        unsafe { self.inner.raw() }
-    }
-
-    /// # Safety
-    /// `g` must be the state of a current acquisition of this mutex.
-    #[inline]
-    unsafe fn guard(&self, g: RawMutexGuard) -> MutexGuard<'_, T> {
-        // SAFETY: the caller guarantees the lock is held with state `g`.
-        unsafe { self.inner.make_guard_unchecked(g) }
-    }
-
-    /// Acquires the mutex, validating the order first: a would-be deadlock is reported before
-    /// this thread blocks.
-    #[track_caller]
-    #[inline]
-    pub fn lock(&self) -> MutexGuard<'_, T> {
-        let g = self.raw().lock_at(0, None, Some(Location::caller()));
-        // SAFETY: `g` was just acquired.
-        unsafe { self.guard(g) }
-    }
-
-    /// Acquires the mutex as subclass `subclass` of its class, for deliberate nesting of one
-    /// class (the kernel's `mutex_lock_nested`). Subclass `n` prints as `name/n`.
-    #[track_caller]
-    pub fn lock_nested(&self, subclass: u32) -> MutexGuard<'_, T> {
-        let g = self.raw().lock_at(subclass, None, Some(Location::caller()));
-        // SAFETY: `g` was just acquired.
-        unsafe { self.guard(g) }
-    }
-
-    /// Acquires the mutex under `nest`, which this thread holds and which serialises every lock
-    /// of this class (the kernel's `mutex_lock_nest_lock`): many locks of one class may then be
-    /// held at once without a recursive-locking report.
-    #[track_caller]
-    pub fn lock_nest_lock(&self, nest: &impl Lockable) -> MutexGuard<'_, T> {
-        let nest_id = InstanceId(nest.lock_map().1 as u64);
-        let g = self
-            .raw()
-            .lock_at(0, Some(nest_id), Some(Location::caller()));
-        // SAFETY: `g` was just acquired.
-        unsafe { self.guard(g) }
-    }
-
-    /// Takes the mutex if it is free. A trylock cannot deadlock, so no dependency ends in it,
-    /// but locks taken while holding it depend on it.
-    #[track_caller]
-    #[inline]
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
-        // SAFETY: `g` was just acquired.
-        let guard = unsafe { self.guard(g) };
-        pending.dispatch();
-        Some(guard)
-    }
-
     /// Waits at most `timeout` for the mutex (validated like [`lock`](Self::lock)).
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
@@ -316,42 +230,5 @@ impl<T: ?Sized> Mutex<T> {
             .timed(Some(Location::caller()), |m| m.try_lock_until(deadline))?;
         // SAFETY: `g` was just acquired.
         Some(unsafe { self.guard(g) })
-    }
-
-    /// Whether any thread holds it now.
-    #[inline]
-    pub fn is_locked(&self) -> bool {
-        self.inner.is_locked()
-    }
-
-    /// The data, through exclusive access (no locking needed).
-    pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
-    }
-
-    /// A raw pointer to the data.
-    pub fn data_ptr(&self) -> *mut T {
-        self.inner.data_ptr()
-    }
-}
-
-impl<T: Default> Default for Mutex<T> {
-    #[track_caller]
-    fn default() -> Self {
-        Mutex::new(T::default())
-    }
-}
-
-impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for Mutex<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl<T: ?Sized> Sealed for Mutex<T> {}
-impl<T: ?Sized> Lockable for Mutex<T> {
-    fn lock_map(&self) -> (&LockMap, usize, LockKind) {
-        let raw = self.raw();
-        (&raw.map, raw.id(), LockKind::Mutex)
     }
 }

@@ -194,6 +194,7 @@ pub type SpinLockGuard<'a, T> = lock_api::MutexGuard<'a, RawSpinLock, T>;
 /// A guard of part of a [`SpinLock`]'s data.
 pub type MappedSpinLockGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawSpinLock, T>;
 
+crate::exclusive::exclusive_lock! {
 /// A busy-waiting mutual-exclusion lock (the kernel's `spinlock_t`) with lockdep validation.
 ///
 /// Waiters spin instead of sleeping (after a short while they also yield their time slice, since
@@ -218,143 +219,16 @@ pub type MappedSpinLockGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawSpinLock
 /// assert_eq!(reports[0].kind(), ReportKind::InvalidWaitContext);
 /// assert!(reports[0].to_string().contains("context-{2:2}"));
 /// ```
-pub struct SpinLock<T: ?Sized> {
-    inner: lock_api::Mutex<RawSpinLock, T>,
-}
-
-impl<T> SpinLock<T> {
-    /// A spin lock described by `map` (a lock embedded in another, e.g. a `SeqLock`'s).
-    pub(crate) const fn with_map(map: LockMap, val: T) -> Self {
-        SpinLock {
-            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
-        }
-    }
-
-    /// A spin lock whose class is this call's site.
-    #[track_caller]
-    pub const fn new(val: T) -> Self {
-        let map = LockMap::new(Location::caller(), None, None);
-        SpinLock {
-            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
-        }
-    }
-
-    /// A spin lock whose class is this call's site, printed as `name`.
-    #[track_caller]
-    pub const fn with_name(name: &'static str, val: T) -> Self {
-        let map = LockMap::new(Location::caller(), Some(name), None);
-        SpinLock {
-            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
-        }
-    }
-
-    /// A spin lock of the class of `key`, shared with every other lock built with it.
-    #[track_caller]
-    pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-        let map = LockMap::new(Location::caller(), None, Some(key));
-        SpinLock {
-            inner: lock_api::Mutex::from_raw(RawSpinLock::with_map(map), val),
-        }
-    }
-
-    /// Consumes the lock and returns its data.
-    pub fn into_inner(self) -> T {
-        self.inner.into_inner()
-    }
-}
-
-impl<T: ?Sized> SpinLock<T> {
-    pub(crate) fn raw(&self) -> &RawSpinLock {
-        // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
-        unsafe { self.inner.raw() }
-    }
-
-    /// # Safety
-    /// `g` must be the state of a current acquisition of this lock.
-    unsafe fn guard(&self, g: RawSpinLockGuard) -> SpinLockGuard<'_, T> {
-        // SAFETY: the caller guarantees the lock is held with state `g`.
-        unsafe { self.inner.make_guard_unchecked(g) }
-    }
-
-    /// Acquires the lock, spinning until it is free. The order is validated first: a would-be
-    /// deadlock is reported before this thread starts spinning.
-    #[track_caller]
-    pub fn lock(&self) -> SpinLockGuard<'_, T> {
-        let g = self.raw().lock_at(0, None, Some(Location::caller()));
-        // SAFETY: `g` was just acquired.
-        unsafe { self.guard(g) }
-    }
-
-    /// Acquires the lock as subclass `subclass` of its class, for deliberate nesting of one class
-    /// (the kernel's `spin_lock_nested`). Subclass `n` prints as `name/n`.
-    #[track_caller]
-    pub fn lock_nested(&self, subclass: u32) -> SpinLockGuard<'_, T> {
-        let g = self.raw().lock_at(subclass, None, Some(Location::caller()));
-        // SAFETY: `g` was just acquired.
-        unsafe { self.guard(g) }
-    }
-
-    /// Acquires the lock under `nest`, which this thread holds and which serialises every lock of
-    /// this class (the kernel's `spin_lock_nest_lock`): many locks of one class may then be held
-    /// at once without a recursive-locking report. Without `nest` held this is reported
-    /// (`Nested lock was not taken`).
-    #[track_caller]
-    pub fn lock_nest_lock(&self, nest: &impl Lockable) -> SpinLockGuard<'_, T> {
-        let nest_id = InstanceId(nest.lock_map().1 as u64);
-        let g = self
-            .raw()
-            .lock_at(0, Some(nest_id), Some(Location::caller()));
-        // SAFETY: `g` was just acquired.
-        unsafe { self.guard(g) }
-    }
-
-    /// Takes the lock if it is free. A trylock cannot deadlock (and never spins), so no
-    /// dependency ends in it and it is allowed in any wait context; locks taken while holding it
-    /// depend on it.
-    #[track_caller]
-    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
-        let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
-        // SAFETY: `g` was just acquired.
-        let guard = unsafe { self.guard(g) };
-        pending.dispatch();
-        Some(guard)
-    }
-
-    /// Whether any thread holds it now.
-    pub fn is_locked(&self) -> bool {
-        self.inner.is_locked()
-    }
-
-    /// The data, through exclusive access (no locking needed).
-    pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
-    }
-
-    /// A raw pointer to the data.
-    pub fn data_ptr(&self) -> *mut T {
-        self.inner.data_ptr()
-    }
-}
-
-impl<T: Default> Default for SpinLock<T> {
-    #[track_caller]
-    fn default() -> Self {
-        SpinLock::new(T::default())
-    }
-}
-
-impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for SpinLock<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl<T: ?Sized> Sealed for SpinLock<T> {}
-impl<T: ?Sized> Lockable for SpinLock<T> {
-    fn lock_map(&self) -> (&LockMap, usize, LockKind) {
-        let raw = self.raw();
-        (&raw.map, raw.id(), LockKind::SpinLock)
-    }
+    name: SpinLock,
+    raw: RawSpinLock,
+    raw_guard: RawSpinLockGuard,
+    guard: SpinLockGuard,
+    kind: LockKind::SpinLock,
+    what: "spin lock",
+    nested_fn: "spin_lock_nested",
+    nest_lock_fn: "spin_lock_nest_lock",
+    lock_doc: "Acquires the lock, spinning until it is free. The order is validated first: a would-be deadlock is reported before this thread starts spinning.",
+    try_lock_doc: "Takes the lock if it is free. A trylock cannot deadlock (and never spins), so no dependency ends in it and it is allowed in any wait context; locks taken while holding it depend on it.",
 }
 
 #[cfg(test)]

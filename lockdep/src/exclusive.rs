@@ -1,0 +1,150 @@
+//! The public API shared by the exclusive locks ([`Mutex`](crate::Mutex) and
+//! [`SpinLock`](crate::SpinLock)): one definition, so the two cannot drift apart. Each lock keeps
+//! its own raw layer (how it waits) and anything only it has (timed waits for `Mutex`).
+
+/// Defines `$name<T>` over `lock_api::Mutex<$raw, T>`: constructors (site, name, class key, map),
+/// the validated `lock`/`lock_nested`/`lock_nest_lock`/`try_lock`, accessors, `Default`, `Debug`
+/// and `Lockable`. `$raw` provides `with_map`, `lock_at`, `try_lock_at`, `id` and a `map` field.
+macro_rules! exclusive_lock {
+    (
+        $(#[$doc:meta])*
+        name: $name:ident,
+        raw: $raw:ty,
+        raw_guard: $raw_guard:ty,
+        guard: $guard:ident,
+        kind: $kind:expr,
+        what: $what:literal,
+        nested_fn: $nested_fn:literal,
+        nest_lock_fn: $nest_fn:literal,
+        lock_doc: $lock_doc:literal,
+        try_lock_doc: $try_doc:literal,
+    ) => {
+        $(#[$doc])*
+        pub struct $name<T: ?Sized> {
+            inner: lock_api::Mutex<$raw, T>,
+        }
+
+        impl<T> $name<T> {
+            /// A lock described by `map` (a lock embedded in another, e.g. a `SeqLock`'s).
+            #[allow(dead_code)]
+            pub(crate) const fn with_map(map: LockMap, val: T) -> Self {
+                $name { inner: lock_api::Mutex::from_raw(<$raw>::with_map(map), val) }
+            }
+
+            #[doc = concat!("A ", $what, " whose class is this call's site.")]
+            #[track_caller]
+            #[inline]
+            pub const fn new(val: T) -> Self {
+                Self::with_map(LockMap::new(Location::caller(), None, None), val)
+            }
+
+            #[doc = concat!("A ", $what, " whose class is this call's site, printed as `name`.")]
+            #[track_caller]
+            pub const fn with_name(name: &'static str, val: T) -> Self {
+                Self::with_map(LockMap::new(Location::caller(), Some(name), None), val)
+            }
+
+            #[doc = concat!("A ", $what, " of the class of `key`, shared with every other lock built with it.")]
+            #[track_caller]
+            pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
+                Self::with_map(LockMap::new(Location::caller(), None, Some(key)), val)
+            }
+
+            #[doc = concat!("Consumes the ", $what, " and returns its data.")]
+            pub fn into_inner(self) -> T {
+                self.inner.into_inner()
+            }
+        }
+
+        impl<T: ?Sized> $name<T> {
+            #[inline]
+            pub(crate) fn raw(&self) -> &$raw {
+                // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
+                unsafe { self.inner.raw() }
+            }
+
+            /// # Safety
+            /// `g` must be the state of a current acquisition of this lock.
+            #[inline]
+            unsafe fn guard(&self, g: $raw_guard) -> $guard<'_, T> {
+                // SAFETY: the caller guarantees the lock is held with state `g`.
+                unsafe { self.inner.make_guard_unchecked(g) }
+            }
+
+            #[doc = $lock_doc]
+            #[track_caller]
+            #[inline]
+            pub fn lock(&self) -> $guard<'_, T> {
+                let g = self.raw().lock_at(0, None, Some(Location::caller()));
+                // SAFETY: `g` was just acquired.
+                unsafe { self.guard(g) }
+            }
+
+            #[doc = concat!("Acquires the ", $what, " as subclass `subclass` of its class, for deliberate nesting of one class (the kernel's `", $nested_fn, "`). Subclass `n` prints as `name/n`.")]
+            #[track_caller]
+            pub fn lock_nested(&self, subclass: u32) -> $guard<'_, T> {
+                let g = self.raw().lock_at(subclass, None, Some(Location::caller()));
+                // SAFETY: `g` was just acquired.
+                unsafe { self.guard(g) }
+            }
+
+            #[doc = concat!("Acquires the ", $what, " under `nest`, which this thread holds and which serialises every lock of this class (the kernel's `", $nest_fn, "`): many locks of one class may then be held at once without a recursive-locking report. Without `nest` held this is reported (`Nested lock was not taken`).")]
+            #[track_caller]
+            pub fn lock_nest_lock(&self, nest: &impl Lockable) -> $guard<'_, T> {
+                let nest_id = InstanceId(nest.lock_map().1 as u64);
+                let g = self.raw().lock_at(0, Some(nest_id), Some(Location::caller()));
+                // SAFETY: `g` was just acquired.
+                unsafe { self.guard(g) }
+            }
+
+            #[doc = $try_doc]
+            #[track_caller]
+            #[inline]
+            pub fn try_lock(&self) -> Option<$guard<'_, T>> {
+                let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
+                // SAFETY: `g` was just acquired.
+                let guard = unsafe { self.guard(g) };
+                pending.dispatch();
+                Some(guard)
+            }
+
+            /// Whether any thread holds it now.
+            pub fn is_locked(&self) -> bool {
+                self.inner.is_locked()
+            }
+
+            /// The data, through exclusive access (no locking needed).
+            pub fn get_mut(&mut self) -> &mut T {
+                self.inner.get_mut()
+            }
+
+            /// A raw pointer to the data.
+            pub fn data_ptr(&self) -> *mut T {
+                self.inner.data_ptr()
+            }
+        }
+
+        impl<T: Default> Default for $name<T> {
+            #[track_caller]
+            fn default() -> Self {
+                $name::new(T::default())
+            }
+        }
+
+        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.inner.fmt(f)
+            }
+        }
+
+        impl<T: ?Sized> Sealed for $name<T> {}
+        impl<T: ?Sized> Lockable for $name<T> {
+            fn lock_map(&self) -> (&LockMap, usize, LockKind) {
+                let raw = self.raw();
+                (&raw.map, raw.id(), $kind)
+            }
+        }
+    };
+}
+
+pub(crate) use exclusive_lock;
