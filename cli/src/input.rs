@@ -2,7 +2,7 @@
 //! errors, and the exit status.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 
 /// What a run found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,6 +25,26 @@ impl Outcome {
         } else {
             0
         }
+    }
+}
+
+impl Outcome {
+    /// Records how reading `input` ended: `reports` found, or an error named on `err` (a closed
+    /// output pipe is not an error, it stops the run). Returns true when the run should stop.
+    pub fn record(&mut self, err: &mut dyn Write, input: &str, result: io::Result<usize>) -> bool {
+        match result {
+            Ok(n) => self.reports += n,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.broken_pipe = true;
+                return true;
+            }
+            Err(e) => {
+                // Either the input failed mid-way or writing failed.
+                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
+                self.input_errors += 1;
+            }
+        }
+        false
     }
 }
 

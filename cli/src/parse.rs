@@ -38,17 +38,8 @@ pub fn run(opts: &ParseOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
             }
         };
         let result = splat::parse_reader(input, reader, |r| printer.report(out, &r));
-        match result {
-            Ok(n) => outcome.reports += n,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                outcome.broken_pipe = true;
-                return outcome;
-            }
-            Err(e) => {
-                // Either the input failed mid-way or writing failed.
-                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
-                outcome.input_errors += 1;
-            }
+        if outcome.record(err, input, result) {
+            return outcome;
         }
     }
     match printer.finish(out).and_then(|_| out.flush()) {

@@ -70,16 +70,9 @@ pub fn run(opts: &ReplayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Ou
             err,
             &mut outcome,
         );
-        match result {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                outcome.broken_pipe = true;
-                return outcome;
-            }
-            Err(e) => {
-                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
-                outcome.input_errors += 1;
-            }
+        // Reports were counted as they were printed.
+        if outcome.record(err, input, result.map(|()| 0)) {
+            return outcome;
         }
     }
     match out.flush() {
