@@ -49,8 +49,10 @@ impl ChainCache {
     #[inline(always)]
     pub(crate) fn contains(&self, key: u64) -> bool {
         let mut i = self.start(key);
-        loop {
-            let v = self.slots[i].load(Ordering::Acquire);
+        // `i` stays below the length (it is masked); `get` just keeps a panic path out of the
+        // steady state, which inlines this.
+        while let Some(slot) = self.slots.get(i) {
+            let v = slot.load(Ordering::Acquire);
             if v == key {
                 return true;
             }
@@ -59,6 +61,7 @@ impl ChainCache {
             }
             i = (i + 1) & self.mask;
         }
+        false
     }
 
     /// Adds `key`; `Full` once `max_chains` keys are stored.

@@ -81,6 +81,18 @@ impl LockKind {
         }
     }
 
+    /// The kind whose `as u8` is `index` (the last one for anything beyond).
+    #[inline(always)]
+    pub(crate) fn from_index(index: u8) -> Self {
+        match index {
+            0 => LockKind::Mutex,
+            1 => LockKind::RwLock,
+            2 => LockKind::SpinLock,
+            3 => LockKind::SeqCount,
+            _ => LockKind::Map,
+        }
+    }
+
     /// Lower-case name used in traces and JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -50,12 +50,12 @@ impl RawMutex {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn id(&self) -> usize {
         self as *const Self as usize
     }
 
-    #[inline]
+    #[inline(always)]
     fn request(
         &self,
         subclass: u32,
@@ -73,7 +73,7 @@ impl RawMutex {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lock_at(
         &self,
         subclass: u32,
@@ -84,7 +84,7 @@ impl RawMutex {
         RawMutexGuard::new(self.inner.lock())
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_lock_at(
         &self,
         site: Option<&'static Location<'static>>,
@@ -118,7 +118,7 @@ impl RawMutex {
         runtime::before_lock(self.request(0, None, None));
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn release_hook(&self) {
         runtime::on_release(&self.map, self.id(), LockKind::Mutex);
     }

@@ -147,7 +147,7 @@ impl Replayer {
                     });
                 };
                 let thread = self.threads.get_mut(&ev.thread).expect("found above");
-                let class = thread.held[i].acquire.class;
+                let class = thread.held[i].class();
                 Ok(self.validator.release(thread, instance, Some(class), site))
             }
             TraceOp::Mode => {
@@ -184,12 +184,7 @@ impl Replayer {
             .threads
             .iter()
             .filter(|(_, t)| !t.held().is_empty())
-            .map(|(k, t)| {
-                (
-                    k.clone(),
-                    t.held().iter().map(|h| h.acquire.instance).collect(),
-                )
-            })
+            .map(|(k, t)| (k.clone(), t.held().iter().map(|h| h.instance()).collect()))
             .collect();
         out.sort();
         out

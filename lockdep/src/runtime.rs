@@ -10,7 +10,7 @@
 //! `None` under the `disabled` feature, where the optimiser then removes the whole hook and
 //! [`LockMap`] is zero-sized — so a wrapper is its parking_lot lock and nothing else.
 
-use std::cell::RefCell;
+use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -48,12 +48,22 @@ pub fn global() -> &'static Validator {
 
 // ----- the process-wide switch -----
 
-// Bit 0: the environment was read. Bit 1: off. Bits 2..: a count of changes, so a thread notices
-// that validation was off meanwhile (its held-lock stack is stale then).
+// Bit 0: the environment was read. Bit 1: off. Bits 2..: a count of changes — to this switch or to
+// any validator's settings — so each thread's steady state (its gate holds the word it last saw)
+// takes the full path once after one and catches up there.
 const SWITCH_READY: u32 = 1;
 const SWITCH_OFF: u32 = 2;
 const SWITCH_STEP: u32 = 4;
 static SWITCH: AtomicU32 = AtomicU32::new(0);
+// How often validation was switched off: a thread that sees it changed knows its held-lock stack
+// is stale (locks may have been taken and released unseen).
+static OFF_PERIODS: AtomicU32 = AtomicU32::new(0);
+
+/// Sends every thread's next hook through the full path, where it re-reads its validator's
+/// settings (a validator was switched on or off, or started or stopped recording).
+pub(crate) fn refresh_steady_states() {
+    SWITCH.fetch_add(SWITCH_STEP, Ordering::Relaxed);
+}
 
 /// The switch word when validation is on, `None` when it is off. Every hook starts here: off is
 /// one load and one taken branch.
@@ -108,6 +118,9 @@ fn switch_slow() -> Option<u32> {
 /// ```
 pub fn set_enabled(on: bool) {
     let _ = switch_slow();
+    if !on {
+        OFF_PERIODS.fetch_add(1, Ordering::Relaxed);
+    }
     let _ = SWITCH.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
         if (s & SWITCH_OFF == 0) == on {
             return None;
@@ -149,9 +162,16 @@ struct Local {
     saved: Vec<(Validator, ThreadState)>,
     // Locks acquired in a scope that has ended; their releases are not imbalances.
     orphans: Vec<InstanceId>,
-    // The switch word this thread last saw, and whether validation was off for it since.
+    // The switch word this thread last saw, the count of off periods it last saw, and whether
+    // validation was off for it since it started.
     switch: u32,
+    off_periods: u32,
     lenient: bool,
+    // What the steady state needs from the validator, copied so it reads thread-local memory
+    // only: the generation class caches are tagged with, and the held-lock depth it may reach
+    // (the depth limit, and never beyond what the stack holds without growing).
+    generation: u32,
+    limit: usize,
 }
 
 impl Local {
@@ -168,7 +188,10 @@ impl Local {
             saved: Vec::new(),
             orphans: Vec::new(),
             switch: SWITCH.load(Ordering::Relaxed),
+            off_periods: OFF_PERIODS.load(Ordering::Relaxed),
             lenient: false,
+            generation: 0,
+            limit: 0,
         }
     }
 
@@ -184,10 +207,29 @@ impl Local {
     #[cold]
     fn resync(&mut self, switch: u32) {
         self.switch = switch;
+        let periods = OFF_PERIODS.load(Ordering::Relaxed);
+        if periods == self.off_periods {
+            // Only a validator's settings changed: the gate is recomputed, nothing is stale.
+            return;
+        }
+        self.off_periods = periods;
         self.lenient = true;
-        let stale = self.state.held.drain(..).map(|h| h.acquire.instance);
+        let stale = self.state.held.drain(..).map(|h| h.instance());
         self.orphans.extend(stale);
-        self.state.chain_key = crate::held::INITIAL_CHAIN_KEY;
+    }
+
+    /// Refreshes the copies the steady state reads and returns the gate it may run under: the
+    /// switch word this thread is synced with, or 0 (never a switch word) when every operation
+    /// must take the full path — the validator is off or records events.
+    fn steady_gate(&mut self) -> u32 {
+        let v = &self.validator;
+        self.generation = v.generation();
+        self.limit = v.config().max_lock_depth.min(self.state.held.capacity());
+        if v.is_enabled() && !v.is_recording() {
+            self.switch
+        } else {
+            0
+        }
     }
 }
 
@@ -204,29 +246,129 @@ impl Drop for Local {
     }
 }
 
+/// A thread's [`Local`] and the two flags that decide who may touch it. Only its own thread ever
+/// does; it is reached through a plain thread-local pointer, so the steady-state hooks pay one
+/// thread-local load, not a lazy-initialisation check and a borrow flag.
+struct LocalSlot {
+    /// The switch word under which the steady-state hooks may use `local` directly. 0 while a
+    /// full-path hook has it (so a hook re-entered from a report callback or a `tracing`
+    /// subscriber never aliases it) and while the thread's validator needs the full path.
+    gate: Cell<u32>,
+    /// A full-path hook has `local`: a re-entrant one goes unvalidated.
+    busy: Cell<bool>,
+    local: UnsafeCell<Local>,
+}
+
 thread_local! {
-    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    // Null until the thread's first hook, and again from the start of its teardown. No
+    // destructor and a constant initialiser: reading it is one thread-local load.
+    static SLOT: Cell<*const LocalSlot> = const { Cell::new(std::ptr::null()) };
+    // The thread's thread-locals are being destroyed: no new slot.
+    static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
+    // Owns the slot, so it is freed (and its locks reported) when the thread ends.
+    static OWNER: SlotOwner = const { SlotOwner };
+}
+
+struct SlotOwner;
+
+impl Drop for SlotOwner {
+    fn drop(&mut self) {
+        TORN_DOWN.with(|t| t.set(true));
+        let slot = SLOT.with(|s| s.replace(std::ptr::null()));
+        if !slot.is_null() {
+            // SAFETY: `slot` came from `Box::into_raw` in `new_slot` and was just unpublished, so
+            // no hook reaches it any more; hooks run by its drop (report callbacks) see null.
+            drop(unsafe { Box::from_raw(slot.cast_mut()) });
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn new_slot() -> Option<*const LocalSlot> {
+    if TORN_DOWN.with(Cell::get) {
+        return None;
+    }
+    // Registers the owner's destructor; fails once the thread's thread-locals are going away.
+    OWNER.try_with(|_| ()).ok()?;
+    let mut local = Local::new(global().clone());
+    let gate = local.steady_gate();
+    let slot = Box::into_raw(Box::new(LocalSlot {
+        gate: Cell::new(gate),
+        busy: Cell::new(false),
+        local: UnsafeCell::new(local),
+    })) as *const LocalSlot;
+    SLOT.with(|s| s.set(slot));
+    Some(slot)
 }
 
 /// Runs `f` on this thread's state; `None` during thread teardown or re-entry (then the
 /// operation goes unvalidated rather than failing).
 #[inline]
 fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
-    LOCAL
-        .try_with(|cell| {
-            let mut slot = cell.try_borrow_mut().ok()?;
-            if slot.is_none() {
-                *slot = Some(new_local());
-            }
-            Some(f(slot.as_mut()?))
-        })
-        .ok()
-        .flatten()
+    let mut slot = SLOT.with(Cell::get);
+    if slot.is_null() {
+        slot = new_slot()?;
+    }
+    // SAFETY: a non-null `SLOT` is this thread's live slot: it is freed only after being reset
+    // to null, and only by this thread.
+    let slot = unsafe { &*slot };
+    if slot.busy.replace(true) {
+        return None;
+    }
+    slot.gate.set(0);
+    let _done = FullPathDone(slot);
+    // SAFETY: `busy` was false, so no other reference to `local` exists, and with `gate` at 0
+    // no steady-state hook makes one until `_done` ends this one.
+    Some(f(unsafe { &mut *slot.local.get() }))
 }
 
-#[cold]
-fn new_local() -> Local {
-    Local::new(global().clone())
+/// Ends a full-path hook (also when it unwinds): reopens the steady state if it may run.
+struct FullPathDone<'a>(&'a LocalSlot);
+
+impl Drop for FullPathDone<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the full path's reference to `local` has ended (its closure returned or
+        // unwound) and `busy` still keeps any other one out.
+        let local = unsafe { &mut *self.0.local.get() };
+        self.0.gate.set(local.steady_gate());
+        self.0.busy.set(false);
+    }
+}
+
+/// This thread's slot, or null (before its first hook, and from its teardown on).
+///
+/// The steady-state hooks read it in the inlined part of the hook, in the caller's frame, and
+/// pass it on: in a library the thread-local access is compiled as a call (relaxed by the linker
+/// into a `%fs`-relative load), and a function containing it must save and restore the registers
+/// that call would clobber. The caller usually has them saved already; the small steady-state
+/// functions then save nothing.
+#[inline(always)]
+fn slot_ptr() -> *const LocalSlot {
+    SLOT.with(Cell::get)
+}
+
+/// Runs the steady-state `f` on the state in `slot` (from [`slot_ptr`]) if its gate is open for
+/// `switch`; false otherwise (then the caller takes its full path). `f` must not call anything
+/// that can re-enter a hook.
+#[inline(always)]
+fn with_steady_local(
+    slot: *const LocalSlot,
+    switch: u32,
+    f: impl FnOnce(&mut Local) -> bool,
+) -> bool {
+    if slot.is_null() {
+        return false;
+    }
+    // SAFETY: a non-null `SLOT` is this thread's live slot (see `with_local`), and `slot` was
+    // read from it during this hook.
+    let slot = unsafe { &*slot };
+    if slot.gate.get() != switch {
+        return false;
+    }
+    // SAFETY: an open gate means no full-path hook holds `local`, and `f` cannot re-enter one,
+    // so this is the only reference while it lives.
+    f(unsafe { &mut *slot.local.get() })
 }
 
 /// [`with_local`] for the lock hooks: nothing at all while validation is off.
@@ -319,7 +461,7 @@ impl LockMap {
     }
 
     #[inline(always)]
-    fn cached_class(&self, _v: &Validator, _subclass: u32) -> Option<ClassId> {
+    fn cached_class(&self, _generation: u32) -> Option<ClassId> {
         None
     }
 
@@ -394,11 +536,12 @@ impl LockMap {
         self.site
     }
 
-    /// The class if it is cached for `v` (subclass 0 only): two loads and a compare.
+    /// The class of subclass 0 if it is cached for the validator of `generation`: one load and
+    /// a compare.
     #[inline(always)]
-    fn cached_class(&self, v: &Validator, subclass: u32) -> Option<ClassId> {
+    fn cached_class(&self, generation: u32) -> Option<ClassId> {
         let c = self.cache.load(Ordering::Relaxed);
-        (subclass == 0 && (c >> 32) as u32 == v.generation()).then_some(ClassId(c as u32))
+        ((c >> 32) as u32 == generation).then_some(ClassId(c as u32))
     }
 
     #[inline]
@@ -456,45 +599,85 @@ fn site_of(loc: Option<&'static Location<'static>>) -> Site {
 /// acquisition is undone first, so the lock is never taken.
 #[inline(always)]
 pub(crate) fn before_lock(req: Request<'_>) {
-    if let Some(switch) = switch() {
-        validate_lock(&req, switch);
-    }
-}
-
-fn validate_lock(req: &Request<'_>, switch: u32) {
-    // The steady state in a small frame of its own; anything else starts over on the full path.
-    let done = with_steady_local(switch, |l| {
-        let v = &l.validator;
-        v.is_enabled()
-            && req.nest_lock.is_none()
-            && req
-                .map
-                .cached_class(v, req.subclass)
-                .is_some_and(|class| push_known(v, &mut l.state, req, class, false))
-    });
-    if !done {
+    if let Some(switch) = switch()
+        && !(req.subclass == 0 && req.nest_lock.is_none() && lock_steady(&req, false, switch))
+    {
         validate_lock_slow(req, switch);
     }
 }
 
-/// Runs `f` on this thread's state if it exists, is not borrowed and has seen `switch`; false
-/// otherwise (then the caller takes its full path).
+/// The steady state of an acquisition (subclass 0, no nest lock): pushes it and returns true, or
+/// returns false having changed nothing (the full path starts over).
+///
+/// The work runs in a small function of its own, generic over the acquisition's kind, mode and
+/// trylock flag: the wrappers pass constants, so this picks one instance, and the instance knows
+/// its rules (wait type, whether a chain lookup is needed) at compile time.
 #[inline(always)]
-fn with_steady_local(switch: u32, f: impl FnOnce(&mut Local) -> bool) -> bool {
-    LOCAL
-        .try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut slot) => match &mut *slot {
-                Some(l) if l.switch == switch => f(l),
-                _ => false,
-            },
-            Err(_) => false,
+fn lock_steady(req: &Request<'_>, trylock: bool, switch: u32) -> bool {
+    let (slot, map, instance, site) = (slot_ptr(), req.map, req.instance, req.site);
+    macro_rules! modes {
+        ($kind:literal) => {
+            match (req.mode, trylock) {
+                (Mode::Write, false) => {
+                    lock_steady_as::<$kind, 0, false>(slot, map, instance, site, switch)
+                }
+                (Mode::Write, true) => {
+                    lock_steady_as::<$kind, 0, true>(slot, map, instance, site, switch)
+                }
+                (Mode::Read, false) => {
+                    lock_steady_as::<$kind, 1, false>(slot, map, instance, site, switch)
+                }
+                (Mode::Read, true) => {
+                    lock_steady_as::<$kind, 1, true>(slot, map, instance, site, switch)
+                }
+                (Mode::ReadRecursive, false) => {
+                    lock_steady_as::<$kind, 2, false>(slot, map, instance, site, switch)
+                }
+                (Mode::ReadRecursive, true) => {
+                    lock_steady_as::<$kind, 2, true>(slot, map, instance, site, switch)
+                }
+            }
+        };
+    }
+    match req.kind {
+        LockKind::Mutex => modes!(0),
+        LockKind::RwLock => modes!(1),
+        LockKind::SpinLock => modes!(2),
+        LockKind::SeqCount => modes!(3),
+        LockKind::Map => modes!(4),
+    }
+}
+
+/// [`lock_steady`] for one kind (`LockKind as u8`), mode (`Mode::bits`) and trylock flag.
+#[inline]
+fn lock_steady_as<const KIND: u8, const MODE: u8, const TRYLOCK: bool>(
+    slot: *const LocalSlot,
+    map: &LockMap,
+    instance: usize,
+    site: Option<&'static Location<'static>>,
+    switch: u32,
+) -> bool {
+    with_steady_local(slot, switch, |l| {
+        map.cached_class(l.generation).is_some_and(|class| {
+            l.state.push_steady(
+                l.limit,
+                l.validator.chains(),
+                class,
+                InstanceId(instance as u64),
+                Mode::from_bits(MODE),
+                LockKind::from_index(KIND),
+                TRYLOCK,
+                site,
+            )
         })
-        .unwrap_or(false)
+    })
 }
 
 #[cold]
 #[inline(never)]
-fn validate_lock_slow(req: &Request<'_>, switch: u32) {
+fn validate_lock_slow(req: Request<'_>, switch: u32) {
+    // By value: a reference would keep the request in memory, written on every acquisition.
+    let req = &req;
     let pending = with_local_synced(switch, |l| {
         let class = untracked_unless(l, req)?;
         let v = &l.validator;
@@ -533,12 +716,21 @@ fn untracked_unless(l: &mut Local, req: &Request<'_>) -> Option<ClassId> {
 #[inline(always)]
 pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
     match switch() {
-        Some(switch) => record_trylock(&req, switch),
-        None => Pending(None),
+        Some(switch)
+            if !(req.subclass == 0
+                && req.nest_lock.is_none()
+                && lock_steady(&req, true, switch)) =>
+        {
+            record_trylock(req, switch)
+        }
+        _ => Pending(None),
     }
 }
 
-fn record_trylock(req: &Request<'_>, switch: u32) -> Pending {
+#[cold]
+#[inline(never)]
+fn record_trylock(req: Request<'_>, switch: u32) -> Pending {
+    let req = &req;
     let pending = with_local_synced(switch, |l| {
         let class = untracked_unless(l, req)?;
         let v = &l.validator;
@@ -551,9 +743,7 @@ fn record_trylock(req: &Request<'_>, switch: u32) -> Pending {
     Pending(pending.flatten())
 }
 
-/// The steady state, with the request's fields passed on one by one (see
-/// [`Validator::push_known`]).
-#[inline(always)]
+/// [`Validator::push_known`] with the request's fields passed on one by one.
 fn push_known(
     v: &Validator,
     state: &mut ThreadState,
@@ -561,7 +751,6 @@ fn push_known(
     class: ClassId,
     trylock: bool,
 ) -> bool {
-    let site = req.site;
     v.push_known(
         state,
         class,
@@ -569,7 +758,7 @@ fn push_known(
         req.mode,
         req.kind,
         trylock,
-        || site_of(site),
+        req.site,
     )
 }
 
@@ -588,29 +777,29 @@ fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
 /// A seqcount reader access (lock-free: a thread-local update and a chain lookup).
 #[inline(always)]
 pub(crate) fn seq_read(req: Request<'_>) {
-    if let Some(switch) = switch() {
-        validate_seq_read(&req, switch);
-    }
-}
-
-fn validate_seq_read(req: &Request<'_>, switch: u32) {
-    let done = with_steady_local(switch, |l| {
-        let v = &l.validator;
-        if !v.is_enabled() {
-            return true;
-        }
-        req.map
-            .cached_class(v, req.subclass)
-            .is_some_and(|class| v.seq_read_known(&mut l.state, class))
-    });
-    if !done {
+    if let Some(switch) = switch()
+        && !(req.subclass == 0
+            && req.nest_lock.is_none()
+            && seq_read_steady(slot_ptr(), req.map, switch))
+    {
         validate_seq_read_slow(req, switch);
     }
 }
 
+#[inline]
+fn seq_read_steady(slot: *const LocalSlot, map: &LockMap, switch: u32) -> bool {
+    with_steady_local(slot, switch, |l| {
+        map.cached_class(l.generation).is_some_and(|class| {
+            l.state
+                .seq_read_steady(l.limit, l.validator.chains(), class)
+        })
+    })
+}
+
 #[cold]
 #[inline(never)]
-fn validate_seq_read_slow(req: &Request<'_>, switch: u32) {
+fn validate_seq_read_slow(req: Request<'_>, switch: u32) {
+    let req = &req;
     let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {
@@ -631,12 +820,19 @@ pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
     }
 }
 
+#[inline(always)]
 fn record_release(map: &LockMap, instance: usize, kind: LockKind, switch: u32) {
-    let instance = InstanceId(instance as u64);
-    // The steady state: the lock on top of this thread's stack, released in order.
-    if !with_steady_local(switch, |l| l.validator.pop_top(&mut l.state, instance)) {
-        record_release_slow(map, instance, kind, switch);
+    if !release_steady(slot_ptr(), instance, switch) {
+        record_release_slow(map, InstanceId(instance as u64), kind, switch);
     }
+}
+
+/// The steady state of a release: the lock on top of this thread's stack, released in order.
+#[inline]
+fn release_steady(slot: *const LocalSlot, instance: usize, switch: u32) -> bool {
+    with_steady_local(slot, switch, |l| {
+        l.state.pop_top(InstanceId(instance as u64))
+    })
 }
 
 #[cold]
@@ -718,11 +914,11 @@ pub(crate) fn held_state(instance: usize) -> HeldState {
     let id = InstanceId(instance as u64);
     let found = with_local_on(|l| {
         if let Some(i) = l.state.find(id) {
-            return HeldState::Held(l.state.held[i].acquire.mode);
+            return HeldState::Held(l.state.held[i].mode());
         }
         for (_, s) in l.saved.iter().rev() {
             if let Some(i) = s.find(id) {
-                return HeldState::Held(s.held[i].acquire.mode);
+                return HeldState::Held(s.held[i].mode());
             }
         }
         if l.state.untracked || !l.validator.is_enabled() {
@@ -767,8 +963,7 @@ impl Validator {
                     let (v, s) = l.saved.pop()?;
                     let mut inner = std::mem::replace(&mut l.state, s);
                     let inner_validator = std::mem::replace(&mut l.validator, v);
-                    l.orphans
-                        .extend(inner.held.iter().map(|h| h.acquire.instance));
+                    l.orphans.extend(inner.held.iter().map(|h| h.instance()));
                     // A scope that ends holding locks is reported like a thread that exits so.
                     let reports = inner_validator.thread_exit(&mut inner);
                     (!reports.is_empty()).then_some((inner_validator, reports))

@@ -57,12 +57,12 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn id(&self) -> usize {
         self as *const Self as usize
     }
 
-    #[inline]
+    #[inline(always)]
     fn request(
         &self,
         mode: Mode,
@@ -80,17 +80,17 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn before(&self, mode: Mode, subclass: u32, site: Option<&'static Location<'static>>) {
         runtime::before_lock(self.request(mode, subclass, site));
     }
 
-    #[inline]
+    #[inline(always)]
     fn after_try(&self, mode: Mode, site: Option<&'static Location<'static>>) -> runtime::Pending {
         runtime::after_trylock(self.request(mode, 0, site))
     }
 
-    #[inline]
+    #[inline(always)]
     fn release(&self) {
         runtime::on_release(&self.map, self.id(), LockKind::RwLock);
     }
@@ -391,6 +391,7 @@ macro_rules! rwlock_type {
 
             /// Acquires shared access, validating the order first.
             #[track_caller]
+            #[inline]
             pub fn read(&self) -> $read<'_, T> {
                 let raw = self.raw();
                 raw.before(RawRwLock::<$recursive>::READ_MODE, 0, Some(Location::caller()));
@@ -401,12 +402,14 @@ macro_rules! rwlock_type {
 
             /// Acquires exclusive access, validating the order first.
             #[track_caller]
+            #[inline]
             pub fn write(&self) -> $write<'_, T> {
                 self.write_nested(0)
             }
 
             /// Acquires exclusive access as subclass `subclass` (deliberate same-class nesting).
             #[track_caller]
+            #[inline]
             pub fn write_nested(&self, subclass: u32) -> $write<'_, T> {
                 let raw = self.raw();
                 raw.before(Mode::Write, subclass, Some(Location::caller()));

@@ -90,10 +90,12 @@ impl SeqCount {
         }
     }
 
+    #[inline(always)]
     fn id(&self) -> usize {
         self as *const Self as usize
     }
 
+    #[inline(always)]
     fn request(&self, mode: Mode, subclass: u32, site: &'static Location<'static>) -> Request<'_> {
         Request {
             map: &self.map,
@@ -108,7 +110,7 @@ impl SeqCount {
 
     /// The reader annotation: a recursive read acquired and released at once (one thread-local
     /// update and a lock-free chain lookup in the steady state).
-    #[inline]
+    #[inline(always)]
     fn reader_access(&self, site: &'static Location<'static>) {
         runtime::seq_read(self.request(Mode::ReadRecursive, 0, site));
     }

@@ -71,10 +71,12 @@ impl RawSpinLock {
         }
     }
 
+    #[inline(always)]
     fn id(&self) -> usize {
         self as *const Self as usize
     }
 
+    #[inline(always)]
     fn request(
         &self,
         subclass: u32,
@@ -121,7 +123,7 @@ impl RawSpinLock {
     }
 
     /// Validates first (a would-be deadlock is reported instead of spinning forever), then spins.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lock_at(
         &self,
         subclass: u32,
@@ -133,7 +135,7 @@ impl RawSpinLock {
         RawSpinLockGuard::new()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_lock_at(
         &self,
         site: Option<&'static Location<'static>>,

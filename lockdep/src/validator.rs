@@ -5,6 +5,7 @@
 //! wrappers and `lockcheck replay` run exactly the same code.
 
 use std::collections::HashSet;
+use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -17,7 +18,10 @@ use crate::class::{
 };
 use crate::config::{self, Config};
 use crate::graph::{DepGraph, DepTypes, Witness};
-use crate::held::{Acquire, HeldLock, InstanceId, Mode, ThreadState, next_chain_key};
+use crate::held::{
+    Acquire, HeldLock, InstanceId, Mode, ThreadState, context_with, next_chain_key,
+    wait_context_suspect,
+};
 use crate::recorder::{self as rec, Recorder};
 use crate::report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::{self, OnReport};
@@ -138,6 +142,7 @@ impl Validator {
     /// Turns validation on or off at run time; off costs one predictable branch per operation.
     pub fn set_enabled(&self, on: bool) {
         self.inner.enabled.store(on, Ordering::Relaxed);
+        crate::runtime::refresh_steady_states();
     }
 
     /// Changes where reports go.
@@ -178,6 +183,12 @@ impl Validator {
             .edges()
             .map(|(a, b, t, w)| (a, b, t, w.clone()))
             .collect()
+    }
+
+    /// The known-chain set, for the steady state's lookups.
+    #[inline(always)]
+    pub(crate) fn chains(&self) -> &ChainCache {
+        &self.inner.chains
     }
 
     pub(crate) fn generation(&self) -> u32 {
@@ -260,6 +271,7 @@ impl Validator {
         }
         self.inner.file_recording.store(true, Ordering::SeqCst);
         self.inner.recording.store(true, Ordering::SeqCst);
+        crate::runtime::refresh_steady_states();
         if let Some(r) = self.inner.recorder.get() {
             let mut all = RECORDING.lock();
             all.retain(|w| w.strong_count() > 0);
@@ -282,6 +294,7 @@ impl Validator {
         self.inner.file_recording.store(false, Ordering::SeqCst);
         let tracing_on = self.inner.tracing_level.load(Ordering::SeqCst) != 0;
         self.inner.recording.store(tracing_on, Ordering::SeqCst);
+        crate::runtime::refresh_steady_states();
         match self.inner.recorder.get() {
             Some(r) => r.close(),
             None => Ok(()),
@@ -312,6 +325,7 @@ impl Validator {
         self.inner
             .recording
             .store(file || code != 0, Ordering::SeqCst);
+        crate::runtime::refresh_steady_states();
     }
 
     /// Records a lock event for `thread` (does nothing unless a sink is on).
@@ -461,15 +475,15 @@ impl Validator {
         }
         if acquire.nest_lock.is_none() {
             let a = &acquire;
-            if self.push_known(
-                thread,
-                a.class,
-                a.instance,
-                a.mode,
-                a.kind,
-                a.trylock,
-                || a.site.clone(),
-            ) {
+            let site = match &a.site {
+                Site::Code(l) => Some(Some(*l)),
+                Site::Unknown => Some(None),
+                // A site read from a trace needs an entry's spare part: the full path.
+                Site::Text(_) => None,
+            };
+            if let Some(site) = site
+                && self.push_known(thread, a.class, a.instance, a.mode, a.kind, a.trylock, site)
+            {
                 return Vec::new();
             }
         }
@@ -478,9 +492,8 @@ impl Validator {
 
     /// The steady state of [`acquire`](Self::acquire) for an acquisition without a nest lock:
     /// pushes it and returns true when nothing needs checking (the chain is known, no limit or
-    /// wait-context rule is near, nothing is recorded). It takes the acquisition in parts so the
-    /// entry is written straight into the stack's slot, never assembled elsewhere first.
-    #[inline(always)]
+    /// wait-context rule is near, nothing is recorded). A chain found in the shared set is
+    /// remembered in the thread's cache, where [`ThreadState::push_steady`] looks.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn push_known(
         &self,
@@ -490,35 +503,25 @@ impl Validator {
         mode: Mode,
         kind: LockKind,
         trylock: bool,
-        site: impl FnOnce() -> Site,
+        site: Option<&'static Location<'static>>,
     ) -> bool {
-        let key = next_chain_key(thread.chain_key, class, mode);
-        let depth = thread.held.len();
         if self.is_recording()
-            || depth >= self.inner.config.max_lock_depth
-            || depth >= thread.held.capacity()
-            || !(trylock || (!wait_context_suspect(thread, kind) && self.chain_known(thread, key)))
+            || (!trylock
+                && !self.chain_known(thread, next_chain_key(thread.chain_key(), class, mode)))
         {
             return false;
         }
-        let context = context_with(thread.held.last(), kind);
-        let prev_chain_key = thread.chain_key;
-        thread.held.push(HeldLock {
-            acquire: Acquire {
-                class,
-                instance,
-                mode,
-                trylock,
-                nest_lock: None,
-                kind,
-                site: site(),
-            },
-            prev_chain_key,
-            references: 0,
-            context,
-        });
-        thread.chain_key = key;
-        true
+        let limit = self.inner.config.max_lock_depth.min(thread.held.capacity());
+        thread.push_steady(
+            limit,
+            &self.inner.chains,
+            class,
+            instance,
+            mode,
+            kind,
+            trylock,
+            site,
+        )
     }
 
     /// Everything else [`acquire`](Self::acquire) does: recording, limits, wait context, nest
@@ -540,18 +543,12 @@ impl Validator {
         if acquire.nest_lock.is_some() && self.merge_nested(thread, &acquire, &mut reports) {
             return reports;
         }
-        let key = next_chain_key(thread.chain_key, acquire.class, acquire.mode);
+        let key = next_chain_key(thread.chain_key(), acquire.class, acquire.mode);
         if !acquire.trylock && !self.chain_known(thread, key) {
             self.validate(thread, &thread.held, &acquire, key, &mut reports);
         }
         let context = context_with(thread.held.last(), acquire.kind);
-        thread.held.push(HeldLock {
-            acquire,
-            prev_chain_key: thread.chain_key,
-            references: 0,
-            context,
-        });
-        thread.chain_key = key;
+        thread.held.push(HeldLock::new(acquire, key, context));
         reports
     }
 
@@ -569,15 +566,7 @@ impl Validator {
     /// there is remembered in the thread's cache).
     #[inline(always)]
     fn chain_known(&self, thread: &mut ThreadState, key: u64) -> bool {
-        let slot = ThreadState::known_slot(key);
-        if thread.known_chains[slot] == key {
-            return true;
-        }
-        if self.inner.chains.contains(key) {
-            thread.known_chains[slot] = key;
-            return true;
-        }
-        false
+        thread.chain_known(key, &self.inner.chains)
     }
 
     /// Nest-lock handling: reports a nest lock that is not held, and merges a same-class
@@ -598,11 +587,11 @@ impl Validator {
             return false;
         }
         if let Some(top) = thread.held.last_mut()
-            && top.acquire.class == acquire.class
-            && top.acquire.nest_lock == acquire.nest_lock
+            && top.class() == acquire.class
+            && top.nest_lock() == acquire.nest_lock
         {
             // Counts every merged acquisition, the first included (0 = a plain entry).
-            top.references = top.references.max(1) + 1;
+            top.set_references(top.references().max(1) + 1);
             return true;
         }
         false
@@ -622,7 +611,7 @@ impl Validator {
             thread
                 .held
                 .iter()
-                .rposition(|h| h.references > 0 && h.acquire.class == c)
+                .rposition(|h| h.references() > 0 && h.class() == c)
         });
         match pos {
             Some(i) => self.release_entry(thread, i, instance, site),
@@ -636,29 +625,10 @@ impl Validator {
         }
     }
 
-    /// The steady state of a release: `instance` is the plain entry on top of the stack and
-    /// nothing is recorded; pops it and returns true.
-    #[inline(always)]
-    pub(crate) fn pop_top(&self, thread: &mut ThreadState, instance: InstanceId) -> bool {
-        match thread.held.last() {
-            Some(top)
-                if top.acquire.instance == instance
-                    && top.references == 0
-                    && !self.is_recording() =>
-            {
-                let prev = top.prev_chain_key;
-                thread.held.pop();
-                thread.chain_key = prev;
-                true
-            }
-            _ => false,
-        }
-    }
-
     /// Releases the lock at `thread.held[i]` (found by its instance).
     #[inline(always)]
     pub(crate) fn release_at(&self, thread: &mut ThreadState, i: usize, site: Site) -> Vec<Report> {
-        let instance = thread.held[i].acquire.instance;
+        let instance = thread.held[i].instance();
         self.release_entry(thread, i, instance, site)
     }
 
@@ -675,21 +645,20 @@ impl Validator {
             let a = Acquire {
                 site,
                 instance,
-                ..thread.held[i].acquire.clone()
+                ..thread.held[i].acquire()
             };
             self.record_lock_slow(thread, "release", &a);
         }
-        if thread.held[i].references > 0 {
-            thread.held[i].references -= 1;
-            if thread.held[i].references > 0 {
+        let references = thread.held[i].references();
+        if references > 0 {
+            thread.held[i].set_references(references - 1);
+            if references > 1 {
                 return reports;
             }
         }
         if i + 1 == thread.held.len() {
             // Released in order: nothing above it to re-validate.
-            if let Some(top) = thread.held.pop() {
-                thread.chain_key = top.prev_chain_key;
-            }
+            thread.held.pop();
         } else {
             self.remove_at(thread, i, &mut reports);
         }
@@ -699,31 +668,32 @@ impl Validator {
     /// Drops entry `i` and re-acquires the entries above it, as lockdep's `reacquire_held_locks`:
     /// their chain keys change and their new chains are validated.
     fn remove_at(&self, thread: &mut ThreadState, i: usize, reports: &mut Vec<Report>) {
-        let mut key = thread.held[i].prev_chain_key;
+        let mut key = thread.key_below(i);
         thread.held.remove(i);
         for j in i..thread.held.len() {
-            thread.held[j].prev_chain_key = key;
-            thread.held[j].context = context_with(
+            let context = context_with(
                 j.checked_sub(1).map(|b| &thread.held[b]),
-                thread.held[j].acquire.kind,
+                thread.held[j].kind(),
             );
-            let a = &thread.held[j].acquire;
-            let next = next_chain_key(key, a.class, a.mode);
-            if self.is_enabled() && !a.trylock && !self.chain_known(thread, next) {
-                let a = thread.held[j].acquire.clone();
+            thread.held[j].set_context(context);
+            let h = &thread.held[j];
+            let next = next_chain_key(key, h.class(), h.mode());
+            if self.is_enabled() && !h.trylock() && !self.chain_known(thread, next) {
+                let a = thread.held[j].acquire();
                 self.validate(thread, &thread.held[..j], &a, next, reports);
             }
+            thread.held[j].chain_key = next;
             key = next;
         }
-        thread.chain_key = key;
     }
 
     /// Undoes the most recent acquisition of `instance` without any check (a report is about to
     /// unwind the acquiring call, so the lock will never be taken).
     pub fn forget(&self, thread: &mut ThreadState, instance: InstanceId) {
         if let Some(i) = thread.find(instance) {
-            if thread.held[i].references > 1 {
-                thread.held[i].references -= 1;
+            let references = thread.held[i].references();
+            if references > 1 {
+                thread.held[i].set_references(references - 1);
             } else {
                 let mut sink = Vec::new();
                 self.remove_at(thread, i, &mut sink);
@@ -734,20 +704,19 @@ impl Validator {
     /// Changes how a held lock is held (write → read downgrade, upgradable → write).
     pub fn set_mode(&self, thread: &mut ThreadState, instance: InstanceId, mode: Mode) {
         if let Some(i) = thread.find(instance)
-            && thread.held[i].acquire.mode != mode
+            && thread.held[i].mode() != mode
         {
-            thread.held[i].acquire.mode = mode;
+            thread.held[i].set_mode(mode);
             if self.is_recording() {
-                let a = thread.held[i].acquire.clone();
+                let a = thread.held[i].acquire();
                 self.record_lock(thread, "mode", &a);
             }
             // Rebuild the chain keys from this entry up, as a re-acquisition would.
-            let mut key = thread.held[i].prev_chain_key;
+            let mut key = thread.key_below(i);
             for h in &mut thread.held[i..] {
-                h.prev_chain_key = key;
-                key = next_chain_key(key, h.acquire.class, h.acquire.mode);
+                key = next_chain_key(key, h.class(), h.mode());
+                h.chain_key = key;
             }
-            thread.chain_key = key;
         }
     }
 
@@ -767,10 +736,12 @@ impl Validator {
     /// `forget` would amount to; a seqcount reader is never subject to the wait-context rule).
     #[inline(always)]
     pub(crate) fn seq_read_known(&self, thread: &mut ThreadState, class: ClassId) -> bool {
-        let key = next_chain_key(thread.chain_key, class, Mode::ReadRecursive);
         !self.is_recording()
             && thread.held.len() < self.inner.config.max_lock_depth
-            && self.chain_known(thread, key)
+            && self.chain_known(
+                thread,
+                next_chain_key(thread.chain_key(), class, Mode::ReadRecursive),
+            )
     }
 
     /// A seqcount reader access: a zero-length recursive-read acquisition of `read`'s class
@@ -821,14 +792,13 @@ impl Validator {
         if self.is_enabled() && !thread.held.is_empty() {
             let reg = self.inner.classes.read();
             let held = held_refs(&reg, thread);
-            let sig: Vec<ClassId> = thread.held.iter().map(|h| h.acquire.class).collect();
+            let sig: Vec<ClassId> = thread.held.iter().map(|h| h.class()).collect();
             drop(reg);
             if self.first_time(ReportKind::LocksHeldAtExit, sig) {
                 reports.push(self.base_report(ReportKind::LocksHeldAtExit, thread, held));
             }
         }
         thread.held.clear();
-        thread.chain_key = crate::held::INITIAL_CHAIN_KEY;
         reports
     }
 
@@ -883,14 +853,14 @@ impl Validator {
 
         // Recursive locking: the class is already held.
         for (i, h) in below.iter().enumerate() {
-            if h.acquire.class != next.class {
+            if h.class() != next.class {
                 continue;
             }
-            if next.mode == Mode::ReadRecursive && h.acquire.mode.is_read() {
+            if next.mode == Mode::ReadRecursive && h.mode().is_read() {
                 continue;
             }
             if let Some(nest) = next.nest_lock
-                && below[..i].iter().any(|n| n.acquire.instance == nest)
+                && below[..i].iter().any(|n| n.instance() == nest)
             {
                 add_dependencies = false;
                 continue;
@@ -903,7 +873,7 @@ impl Validator {
                     thread,
                     below,
                     next,
-                    &h.acquire,
+                    &h.acquire(),
                     Vec::new(),
                     None,
                 ));
@@ -915,7 +885,7 @@ impl Validator {
 
         if add_dependencies {
             for prev in below.iter().rev() {
-                let p = &prev.acquire;
+                let p = &prev.acquire();
                 if p.class != next.class {
                     let types = DepTypes::of(p.mode, next.mode);
                     let known = state.graph.edge_types(p.class, next.class);
@@ -1013,10 +983,10 @@ impl Validator {
         };
         let mut culprit = None;
         for h in &thread.held {
-            let w = h.acquire.kind.wait_type();
+            let w = h.kind().wait_type();
             if w != WAIT_INVALID && w < context {
                 context = w;
-                culprit = Some(h.acquire.class);
+                culprit = Some(h.class());
             }
         }
         if wanted <= context {
@@ -1106,6 +1076,7 @@ impl Validator {
         if !self.inner.enabled.swap(false, Ordering::Relaxed) {
             return None;
         }
+        crate::runtime::refresh_steady_states();
         let (thread_ref, held) = match thread {
             Some(t) => {
                 let reg = self.inner.classes.read();
@@ -1177,7 +1148,7 @@ impl Validator {
         new_dependency: Option<DepTypes>,
     ) -> Report {
         let reg = self.inner.classes.read();
-        let held = below.iter().map(|h| lock_ref(&reg, &h.acquire)).collect();
+        let held = below.iter().map(|h| lock_ref(&reg, &h.acquire())).collect();
         let acquiring = lock_ref(&reg, next);
         let held_lock = lock_ref(&reg, prev);
         drop(reg);
@@ -1228,25 +1199,6 @@ fn install_panic_flush() {
 
 static RECORDING: RawMutex<Vec<std::sync::Weak<Recorder>>> = RawMutex::new(Vec::new());
 
-/// Cheap pre-check of the wait-context rule: only a sleeping acquisition inside a spin lock or a
-/// non-blocking section can break it.
-#[inline(always)]
-fn wait_context_suspect(thread: &ThreadState, kind: LockKind) -> bool {
-    let wanted = kind.wait_type();
-    wanted > WAIT_SPIN
-        && (thread.in_atomic() || thread.held.last().is_some_and(|h| h.context < wanted))
-}
-
-/// The wait context inside a lock of `kind` taken above `below`.
-#[inline(always)]
-fn context_with(below: Option<&HeldLock>, kind: LockKind) -> u8 {
-    let outer = below.map_or(WAIT_MAX, |h| h.context);
-    match kind.wait_type() {
-        WAIT_INVALID => outer,
-        w => w.min(outer),
-    }
-}
-
 fn first_time(state: &mut GraphState, kind: ReportKind, sig: Vec<ClassId>) -> bool {
     state.reported.insert((kind, sig))
 }
@@ -1272,7 +1224,7 @@ fn held_refs(reg: &ClassRegistry, thread: &ThreadState) -> Vec<LockRef> {
     thread
         .held
         .iter()
-        .map(|h| lock_ref(reg, &h.acquire))
+        .map(|h| lock_ref(reg, &h.acquire()))
         .collect()
 }
 
