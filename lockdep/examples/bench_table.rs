@@ -76,6 +76,10 @@ fn per_op(opts: &Opts, mut run: impl FnMut(u64) -> Duration) -> f64 {
     v[0]
 }
 
+/// Runs `op` `n` times. Never inlined: each contender's loop is then a small function of its
+/// own, compiled as a lock call in ordinary code would be, not inside whatever large function
+/// the harness happens to be inlined into (where the optimiser's budget is spent elsewhere).
+#[inline(never)]
 fn timed(n: u64, mut op: impl FnMut()) -> Duration {
     let t = Instant::now();
     for _ in 0..n {
@@ -86,7 +90,8 @@ fn timed(n: u64, mut op: impl FnMut()) -> Duration {
 
 // ----- contenders -----
 
-/// One mutex type under test.
+/// One mutex type under test. Its `acquire` is always inlined, so each contender's loop holds
+/// exactly what a call of its own lock function at a user's call site compiles to.
 trait Lock: Send + Sync + 'static {
     type Guard<'a>;
     fn make(index: usize) -> Self;
@@ -105,7 +110,7 @@ impl Lock for parking_lot::Mutex<u64> {
     fn make(_: usize) -> Self {
         parking_lot::Mutex::new(0)
     }
-    #[inline]
+    #[inline(always)]
     fn acquire(&self) -> Self::Guard<'_> {
         self.lock()
     }
@@ -116,7 +121,7 @@ impl Lock for std::sync::Mutex<u64> {
     fn make(_: usize) -> Self {
         std::sync::Mutex::new(0)
     }
-    #[inline]
+    #[inline(always)]
     fn acquire(&self) -> Self::Guard<'_> {
         self.lock().unwrap()
     }
@@ -130,7 +135,7 @@ impl Lock for TracingMutex {
     fn make(_: usize) -> Self {
         TracingMutex::new(0)
     }
-    #[inline]
+    #[inline(always)]
     fn acquire(&self) -> Self::Guard<'_> {
         self.lock()
     }
@@ -151,7 +156,7 @@ impl Lock for lockdep::Mutex<u64> {
     fn make(index: usize) -> Self {
         lockdep::Mutex::with_class(key(index), 0)
     }
-    #[inline]
+    #[inline(always)]
     fn acquire(&self) -> Self::Guard<'_> {
         self.lock()
     }
@@ -162,7 +167,7 @@ impl ReadLock for parking_lot::RwLock<u64> {
     fn make(_: usize) -> Self {
         parking_lot::RwLock::new(0)
     }
-    #[inline]
+    #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
         parking_lot::RwLock::read(self)
     }
@@ -175,7 +180,7 @@ impl ReadLock for PlRecursive {
     fn make(_: usize) -> Self {
         parking_lot::RecursiveRwLock::new(0)
     }
-    #[inline]
+    #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
         parking_lot::RecursiveRwLock::read(self)
     }
@@ -186,7 +191,7 @@ impl ReadLock for std::sync::RwLock<u64> {
     fn make(_: usize) -> Self {
         std::sync::RwLock::new(0)
     }
-    #[inline]
+    #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
         std::sync::RwLock::read(self).unwrap()
     }
@@ -197,7 +202,7 @@ impl ReadLock for TracingRwLock {
     fn make(_: usize) -> Self {
         TracingRwLock::new(0)
     }
-    #[inline]
+    #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
         TracingRwLock::read(self)
     }
@@ -208,7 +213,7 @@ impl ReadLock for lockdep::RwLock<u64> {
     fn make(index: usize) -> Self {
         lockdep::RwLock::with_class(key(index), 0)
     }
-    #[inline]
+    #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
         lockdep::RwLock::read(self)
     }
@@ -220,7 +225,7 @@ impl ReadLock for lockdep::RecursiveRwLock<u64> {
         // Its own class: a key's class has one kind.
         lockdep::RecursiveRwLock::with_class(key(index + 1), 0)
     }
-    #[inline]
+    #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
         lockdep::RecursiveRwLock::read(self)
     }
@@ -300,7 +305,7 @@ impl Lock for Compute {
     fn make(_: usize) -> Self {
         Compute
     }
-    #[inline]
+    #[inline(always)]
     fn acquire(&self) -> u64 {
         let mut x = black_box(1u64);
         for i in 0..12u64 {
@@ -500,7 +505,7 @@ struct RawSeqLock {
 // SAFETY: readers copy racily and retry, as a seqlock does; nothing writes during the benchmark.
 unsafe impl Sync for RawSeqLock {}
 impl RawSeqLock {
-    #[inline]
+    #[inline(always)]
     fn read(&self) -> (u64, u64) {
         use std::sync::atomic::{Ordering, fence};
         loop {

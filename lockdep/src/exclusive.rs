@@ -33,7 +33,7 @@ macro_rules! exclusive_lock {
 
             #[doc = concat!("A ", $what, " whose class is this call's site.")]
             #[track_caller]
-            #[inline]
+            #[inline(always)]
             pub const fn new(val: T) -> Self {
                 Self::with_map(LockMap::new(Location::caller(), None, None), val)
             }
@@ -57,7 +57,7 @@ macro_rules! exclusive_lock {
         }
 
         impl<T: ?Sized> $name<T> {
-            #[inline]
+            #[inline(always)]
             pub(crate) fn raw(&self) -> &$raw {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
                 unsafe { self.inner.raw() }
@@ -65,7 +65,7 @@ macro_rules! exclusive_lock {
 
             /// # Safety
             /// `g` must be the state of a current acquisition of this lock.
-            #[inline]
+            #[inline(always)]
             unsafe fn guard(&self, g: $raw_guard) -> $guard<'_, T> {
                 // SAFETY: the caller guarantees the lock is held with state `g`.
                 unsafe { self.inner.make_guard_unchecked(g) }
@@ -73,7 +73,7 @@ macro_rules! exclusive_lock {
 
             #[doc = $lock_doc]
             #[track_caller]
-            #[inline]
+            #[inline(always)]
             pub fn lock(&self) -> $guard<'_, T> {
                 let g = self.raw().lock_at(0, None, Some(Location::caller()));
                 // SAFETY: `g` was just acquired.
@@ -99,7 +99,7 @@ macro_rules! exclusive_lock {
 
             #[doc = $try_doc]
             #[track_caller]
-            #[inline]
+            #[inline(always)]
             pub fn try_lock(&self) -> Option<$guard<'_, T>> {
                 let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
                 // SAFETY: `g` was just acquired.

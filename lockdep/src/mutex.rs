@@ -20,7 +20,7 @@ pub struct RawMutexGuard {
 }
 
 impl RawMutexGuard {
-    #[inline]
+    #[inline(always)]
     fn new(inner: InnerGuard) -> Self {
         RawMutexGuard {
             inner,
@@ -28,7 +28,7 @@ impl RawMutexGuard {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn inner_mut(&mut self) -> &mut InnerGuard {
         &mut self.inner
     }
@@ -42,7 +42,7 @@ pub struct RawMutex {
 }
 
 impl RawMutex {
-    #[inline]
+    #[inline(always)]
     pub(crate) const fn with_map(map: LockMap) -> Self {
         RawMutex {
             inner: <Inner as lock_api::RawMutex>::INIT,
@@ -113,7 +113,7 @@ impl RawMutex {
     }
 
     /// Records that the lock was re-taken by someone else's code path (a condvar wake-up).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record_reacquire(&self) {
         runtime::before_lock(self.request(0, None, None));
     }
@@ -131,12 +131,12 @@ unsafe impl lock_api::RawMutex for RawMutex {
     const INIT: Self = RawMutex::with_map(LockMap::new(Location::caller(), None, None));
     type Guard = RawMutexGuard;
 
-    #[inline]
+    #[inline(always)]
     fn lock(&self) -> RawMutexGuard {
         self.lock_at(0, None, None)
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_lock(&self) -> Option<RawMutexGuard> {
         self.try_lock_at(None).map(|(g, pending)| {
             pending.dispatch();
@@ -144,14 +144,14 @@ unsafe impl lock_api::RawMutex for RawMutex {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn unlock(&self, guard: RawMutexGuard) {
         self.release_hook();
         // SAFETY: the caller passes the state of an acquisition of this mutex.
         unsafe { self.inner.unlock(guard.inner) }
     }
 
-    #[inline]
+    #[inline(always)]
     fn is_locked(&self) -> bool {
         self.inner.is_locked()
     }
@@ -159,7 +159,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
 
 // SAFETY: as above; fairness is parking_lot's.
 unsafe impl lock_api::RawMutexFair for RawMutex {
-    #[inline]
+    #[inline(always)]
     unsafe fn unlock_fair(&self, guard: RawMutexGuard) {
         self.release_hook();
         // SAFETY: the caller passes the state of an acquisition of this mutex.

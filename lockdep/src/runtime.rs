@@ -649,7 +649,7 @@ fn lock_steady(req: &Request<'_>, trylock: bool, switch: u32) -> bool {
 }
 
 /// [`lock_steady`] for one kind (`LockKind as u8`), mode (`Mode::bits`) and trylock flag.
-#[inline]
+#[inline(always)]
 fn lock_steady_as<const KIND: u8, const MODE: u8, const TRYLOCK: bool>(
     slot: *const LocalSlot,
     map: &LockMap,
@@ -684,7 +684,8 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false) {
             return None;
         }
-        let reports = v.acquire(&mut l.state, acquire_of(req, class, false));
+        let reports = acquire_tracked(l, req, class, false);
+        let v = &l.validator;
         if reports.is_empty() {
             return None;
         }
@@ -737,10 +738,25 @@ fn record_trylock(req: Request<'_>, switch: u32) -> Pending {
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, true) {
             return None;
         }
-        let reports = v.acquire(&mut l.state, acquire_of(req, class, true));
-        (!reports.is_empty()).then(|| (v.clone(), reports))
+        let reports = acquire_tracked(l, req, class, true);
+        (!reports.is_empty()).then(|| (l.validator.clone(), reports))
     });
     Pending(pending.flatten())
+}
+
+/// [`Validator::acquire`] for a lock this thread takes. If the acquisition ends up on no entry
+/// (the validator was switched off since `class` was looked up, by another thread, or a limit
+/// ran out), the thread notes that it holds a lock it did not record, so its release is not an
+/// unbalanced unlock.
+fn acquire_tracked(l: &mut Local, req: &Request<'_>, class: ClassId, trylock: bool) -> Vec<Report> {
+    let reports = l
+        .validator
+        .acquire(&mut l.state, acquire_of(req, class, trylock));
+    let instance = InstanceId(req.instance as u64);
+    if l.state.find(instance).is_none() && !l.state.holds_merged(class) {
+        l.state.untracked = true;
+    }
+    reports
 }
 
 /// [`Validator::push_known`] with the request's fields passed on one by one.
@@ -786,7 +802,7 @@ pub(crate) fn seq_read(req: Request<'_>) {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn seq_read_steady(slot: *const LocalSlot, map: &LockMap, switch: u32) -> bool {
     with_steady_local(slot, switch, |l| {
         map.cached_class(l.generation).is_some_and(|class| {
@@ -828,7 +844,7 @@ fn record_release(map: &LockMap, instance: usize, kind: LockKind, switch: u32) {
 }
 
 /// The steady state of a release: the lock on top of this thread's stack, released in order.
-#[inline]
+#[inline(always)]
 fn release_steady(slot: *const LocalSlot, instance: usize, switch: u32) -> bool {
     with_steady_local(slot, switch, |l| {
         l.state.pop_top(InstanceId(instance as u64))

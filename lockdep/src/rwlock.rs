@@ -27,7 +27,7 @@ pub struct Held<G> {
 }
 
 impl<G> Held<G> {
-    #[inline]
+    #[inline(always)]
     fn new(inner: G) -> Self {
         Held {
             inner,
@@ -49,7 +49,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         Mode::Read
     };
 
-    #[inline]
+    #[inline(always)]
     pub(crate) const fn with_map(map: LockMap) -> Self {
         RawRwLock {
             inner: <Inner<RECURSIVE> as lock_api::RawRwLock>::INIT,
@@ -112,7 +112,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_with<G>(
         &self,
         mode: Mode,
@@ -132,13 +132,13 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     type SharedGuard = Held<InnerShared<R>>;
     type ExclusiveGuard = Held<InnerExclusive<R>>;
 
-    #[inline]
+    #[inline(always)]
     fn lock_shared(&self) -> Self::SharedGuard {
         self.before(Self::READ_MODE, 0, None);
         Held::new(self.inner.lock_shared())
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_lock_shared(&self) -> Option<Self::SharedGuard> {
         self.try_with(Self::READ_MODE, None, |l| l.try_lock_shared())
             .map(|(g, p)| {
@@ -147,20 +147,20 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
             })
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn unlock_shared(&self, guard: Self::SharedGuard) {
         self.release();
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
         unsafe { self.inner.unlock_shared(guard.inner) }
     }
 
-    #[inline]
+    #[inline(always)]
     fn lock_exclusive(&self) -> Self::ExclusiveGuard {
         self.before(Mode::Write, 0, None);
         Held::new(self.inner.lock_exclusive())
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_lock_exclusive(&self) -> Option<Self::ExclusiveGuard> {
         self.try_with(Mode::Write, None, |l| l.try_lock_exclusive())
             .map(|(g, p)| {
@@ -169,19 +169,19 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
             })
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn unlock_exclusive(&self, guard: Self::ExclusiveGuard) {
         self.release();
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         unsafe { self.inner.unlock_exclusive(guard.inner) }
     }
 
-    #[inline]
+    #[inline(always)]
     fn is_locked(&self) -> bool {
         self.inner.is_locked()
     }
 
-    #[inline]
+    #[inline(always)]
     fn is_locked_exclusive(&self) -> bool {
         self.inner.is_locked_exclusive()
     }
@@ -356,7 +356,7 @@ macro_rules! rwlock_type {
         impl<T> $name<T> {
             /// A lock whose class is this call's site.
             #[track_caller]
-            #[inline]
+            #[inline(always)]
             pub const fn new(val: T) -> Self {
                 let map = LockMap::new(Location::caller(), None, None);
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
@@ -383,7 +383,7 @@ macro_rules! rwlock_type {
         }
 
         impl<T: ?Sized> $name<T> {
-            #[inline]
+            #[inline(always)]
             fn raw(&self) -> &RawRwLock<$recursive> {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
                 unsafe { self.inner.raw() }
@@ -391,7 +391,7 @@ macro_rules! rwlock_type {
 
             /// Acquires shared access, validating the order first.
             #[track_caller]
-            #[inline]
+            #[inline(always)]
             pub fn read(&self) -> $read<'_, T> {
                 let raw = self.raw();
                 raw.before(RawRwLock::<$recursive>::READ_MODE, 0, Some(Location::caller()));
@@ -402,14 +402,14 @@ macro_rules! rwlock_type {
 
             /// Acquires exclusive access, validating the order first.
             #[track_caller]
-            #[inline]
+            #[inline(always)]
             pub fn write(&self) -> $write<'_, T> {
                 self.write_nested(0)
             }
 
             /// Acquires exclusive access as subclass `subclass` (deliberate same-class nesting).
             #[track_caller]
-            #[inline]
+            #[inline(always)]
             pub fn write_nested(&self, subclass: u32) -> $write<'_, T> {
                 let raw = self.raw();
                 raw.before(Mode::Write, subclass, Some(Location::caller()));
@@ -497,13 +497,13 @@ macro_rules! rwlock_type {
             }
 
             /// Whether any thread holds it now.
-            #[inline]
+            #[inline(always)]
             pub fn is_locked(&self) -> bool {
                 self.inner.is_locked()
             }
 
             /// Whether a writer holds it now.
-            #[inline]
+            #[inline(always)]
             pub fn is_locked_exclusive(&self) -> bool {
                 self.inner.is_locked_exclusive()
             }

@@ -116,7 +116,7 @@ impl SeqCount {
     }
 
     /// Waits for an even count (no writer inside) and returns it.
-    #[inline]
+    #[inline(always)]
     fn wait_even(&self) -> usize {
         let s = self.seq.load(Ordering::Acquire);
         if s & 1 == 0 { s } else { self.wait_even_slow() }
@@ -147,6 +147,7 @@ impl SeqCount {
     /// Starts a read: waits until no write section is in progress and returns the count to pass
     /// to [`read_retry`](Self::read_retry). Validated as a zero-length recursive read.
     #[track_caller]
+    #[inline(always)]
     #[must_use = "pass the count to read_retry"]
     pub fn read_begin(&self) -> usize {
         self.reader_access(Location::caller());
@@ -155,7 +156,7 @@ impl SeqCount {
 
     /// Whether the data read since [`read_begin`](Self::read_begin) returned `start` may be
     /// torn (a writer ran meanwhile): then read again.
-    #[inline]
+    #[inline(always)]
     #[must_use = "a true result means the data read must be discarded"]
     pub fn read_retry(&self, start: usize) -> bool {
         // Orders the data reads before the re-load of the counter.
@@ -166,6 +167,7 @@ impl SeqCount {
     /// Runs `read` until it ran without a concurrent writer and returns its result (the
     /// `read_seqcount_begin` / `read_seqcount_retry` loop). Validated once per call.
     #[track_caller]
+    #[inline(always)]
     pub fn read<R>(&self, mut read: impl FnMut() -> R) -> R {
         self.reader_access(Location::caller());
         loop {
@@ -380,6 +382,7 @@ impl<T: Copy> SeqLock<T> {
     /// A consistent copy of the value, without taking any lock: the copy is retried while a
     /// writer is inside. Validated as a zero-length recursive read of the seqcount.
     #[track_caller]
+    #[inline(always)]
     pub fn read(&self) -> T {
         self.seq.reader_access(Location::caller());
         loop {

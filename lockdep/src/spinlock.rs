@@ -38,7 +38,7 @@ impl Backoff {
         Backoff { step: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn snooze(&mut self) {
         if self.step <= Self::SPIN_LIMIT {
             for _ in 0..1u32 << self.step {
@@ -96,7 +96,7 @@ impl RawSpinLock {
 
     /// Test-and-test-and-set: waiters spin on a plain load, so the cache line stays shared until
     /// the holder releases it.
-    #[inline]
+    #[inline(always)]
     fn acquire(&self) {
         let mut backoff = Backoff::new();
         loop {
@@ -113,7 +113,7 @@ impl RawSpinLock {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_acquire(&self) -> bool {
         !self.locked.load(Ordering::Relaxed)
             && self

@@ -171,5 +171,13 @@ fn settings_changing_under_busy_threads_never_corrupt_their_stacks() {
     stop.store(true, Ordering::Relaxed);
     toggler.join().expect("the toggler panicked");
     let reports = v.take_reports();
-    assert!(reports.is_empty(), "{reports:#?}");
+    assert!(
+        reports.is_empty(),
+        "{}",
+        reports
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
