@@ -543,6 +543,70 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_entry_is_five_words() {
+        // The steady state writes one per acquisition: each word is a store.
+        assert_eq!(std::mem::size_of::<HeldLock>(), 40);
+    }
+
+    #[test]
+    fn an_entry_keeps_every_field_of_its_acquisition() {
+        let a = Acquire {
+            class: ClassId(7),
+            instance: InstanceId(0xdead),
+            mode: Mode::Read,
+            trylock: true,
+            nest_lock: Some(InstanceId(3)),
+            kind: LockKind::RwLock,
+            site: Site::Text("f.rs:1:2".into()),
+        };
+        let mut h = HeldLock::new(a.clone(), 42, 4);
+        let back = h.acquire();
+        assert_eq!(
+            (
+                back.class,
+                back.instance,
+                back.mode,
+                back.trylock,
+                back.nest_lock,
+                back.kind
+            ),
+            (a.class, a.instance, a.mode, a.trylock, a.nest_lock, a.kind)
+        );
+        assert_eq!(back.site.to_string(), "f.rs:1:2");
+        assert_eq!(h.context(), 4);
+        h.set_context(2);
+        h.set_mode(Mode::Write);
+        h.set_references(3);
+        assert_eq!((h.context(), h.mode(), h.references()), (2, Mode::Write, 3));
+        assert_eq!(h.class(), ClassId(7));
+        assert!(!h.is_plain());
+        let site = std::panic::Location::caller();
+        let p = HeldLock::plain(
+            ClassId(u32::MAX),
+            InstanceId(1),
+            Mode::ReadRecursive,
+            LockKind::Map,
+            false,
+            Some(site),
+            9,
+            0,
+        );
+        assert!(p.is_plain());
+        assert_eq!(
+            (p.class(), p.mode(), p.kind(), p.trylock(), p.nest_lock()),
+            (
+                ClassId(u32::MAX),
+                Mode::ReadRecursive,
+                LockKind::Map,
+                false,
+                None
+            )
+        );
+        assert_eq!(p.site().to_string(), Site::Code(site).to_string());
+    }
+
+    #[test]
     fn chain_key_depends_on_order_class_and_mode() {
         let (a, b) = (ClassId(1), ClassId(2));
         let ab = next_chain_key(
