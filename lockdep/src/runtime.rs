@@ -306,7 +306,7 @@ fn new_slot() -> Option<*const LocalSlot> {
 /// operation goes unvalidated rather than failing).
 #[inline]
 fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
-    let mut slot = SLOT.with(Cell::get);
+    let mut slot = slot_ptr();
     if slot.is_null() {
         slot = new_slot()?;
     }
@@ -338,11 +338,10 @@ impl Drop for FullPathDone<'_> {
 
 /// This thread's slot, or null (before its first hook, and from its teardown on).
 ///
-/// The steady-state hooks read it in the inlined part of the hook, in the caller's frame, and
-/// pass it on: in a library the thread-local access is compiled as a call (relaxed by the linker
-/// into a `%fs`-relative load), and a function containing it must save and restore the registers
-/// that call would clobber. The caller usually has them saved already; the small steady-state
-/// functions then save nothing.
+/// The steady-state hooks are inlined into the caller, so this is compiled in the caller's
+/// crate: in an executable, one `%fs`-relative load. (Compiled inside this library, a
+/// thread-local access is a call that the linker later relaxes, and the function containing it
+/// saves and restores the registers that call would clobber.)
 #[inline(always)]
 fn slot_ptr() -> *const LocalSlot {
     SLOT.with(Cell::get)

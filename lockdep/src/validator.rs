@@ -492,8 +492,8 @@ impl Validator {
 
     /// The steady state of [`acquire`](Self::acquire) for an acquisition without a nest lock:
     /// pushes it and returns true when nothing needs checking (the chain is known, no limit or
-    /// wait-context rule is near, nothing is recorded). A chain found in the shared set is
-    /// remembered in the thread's cache, where [`ThreadState::push_steady`] looks.
+    /// wait-context rule is near, nothing is recorded): [`ThreadState::push_steady`] with the
+    /// validator's depth limit and chain set, unless events are recorded.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn push_known(
         &self,
@@ -505,10 +505,7 @@ impl Validator {
         trylock: bool,
         site: Option<&'static Location<'static>>,
     ) -> bool {
-        if self.is_recording()
-            || (!trylock
-                && !self.chain_known(thread, next_chain_key(thread.chain_key(), class, mode)))
-        {
+        if self.is_recording() {
             return false;
         }
         let limit = self.inner.config.max_lock_depth.min(thread.held.capacity());
@@ -737,11 +734,7 @@ impl Validator {
     #[inline(always)]
     pub(crate) fn seq_read_known(&self, thread: &mut ThreadState, class: ClassId) -> bool {
         !self.is_recording()
-            && thread.held.len() < self.inner.config.max_lock_depth
-            && self.chain_known(
-                thread,
-                next_chain_key(thread.chain_key(), class, Mode::ReadRecursive),
-            )
+            && thread.seq_read_steady(self.inner.config.max_lock_depth, &self.inner.chains, class)
     }
 
     /// A seqcount reader access: a zero-length recursive-read acquisition of `read`'s class
