@@ -6,7 +6,9 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-/// A fixed-capacity, insert-only set of 64-bit chain keys (0 is reserved for "empty").
+/// A fixed-capacity, insert-only set of 64-bit chain keys. 0 marks an empty slot, so the key 0
+/// is never stored: it is never found, and its chain is validated every time (a chance of
+/// 2^-64 per chain).
 pub(crate) struct ChainCache {
     slots: Box<[AtomicU64]>,
     mask: usize,
@@ -48,6 +50,9 @@ impl ChainCache {
     /// Whether `key` was inserted before.
     #[inline(always)]
     pub(crate) fn contains(&self, key: u64) -> bool {
+        if key == 0 {
+            return false;
+        }
         let mut i = self.start(key);
         // `i` stays below the length (it is masked); `get` just keeps a panic path out of the
         // steady state, which inlines this.
@@ -66,7 +71,10 @@ impl ChainCache {
 
     /// Adds `key`; `Full` once `max_chains` keys are stored.
     pub(crate) fn insert(&self, key: u64) -> Inserted {
-        debug_assert_ne!(key, 0);
+        if key == 0 {
+            // Not storable (see the type); reported as present so no limit report follows.
+            return Inserted::Present;
+        }
         if self.len.load(Ordering::Relaxed) >= self.max_len {
             return if self.contains(key) {
                 Inserted::Present
@@ -104,6 +112,14 @@ mod tests {
         assert_eq!(c.insert(42), Inserted::Present);
         assert!(c.contains(42));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn the_key_zero_is_never_found() {
+        let c = ChainCache::new(16);
+        assert_eq!(c.insert(0), Inserted::Present);
+        assert!(!c.contains(0));
+        assert_eq!(c.len(), 0);
     }
 
     #[test]

@@ -82,6 +82,32 @@ pub(crate) fn switch() -> Option<u32> {
     Some(s)
 }
 
+/// [`switch`] for the steady-state hooks: `None` when off, otherwise the word even before the
+/// environment was read. Such a word matches no thread's gate, so the hook then takes its full
+/// path, which reads the environment through [`switch`] (saving the steady state a branch).
+#[inline(always)]
+fn switch_word() -> Option<u32> {
+    if cfg!(feature = "disabled") {
+        return None;
+    }
+    let s = SWITCH.load(Ordering::Relaxed);
+    (s & SWITCH_OFF == 0).then_some(s)
+}
+
+/// The switch word a full path runs under, from the one its steady state saw: `None` if reading
+/// the environment switched validation off.
+#[inline]
+fn switch_ready(s: u32) -> Option<u32> {
+    if s & SWITCH_READY != 0 {
+        Some(s)
+    } else {
+        switch_slow()
+    }
+}
+
+/// A gate that opens for no switch word: every word that reaches a gate has `SWITCH_OFF` clear.
+const GATE_CLOSED: u32 = SWITCH_OFF;
+
 #[cold]
 fn switch_slow() -> Option<u32> {
     let mut s = SWITCH.load(Ordering::Relaxed);
@@ -214,21 +240,22 @@ impl Local {
         }
         self.off_periods = periods;
         self.lenient = true;
-        let stale = self.state.held.drain(..).map(|h| h.instance());
+        let stale = self.state.held.drain().map(|h| h.instance());
         self.orphans.extend(stale);
     }
 
     /// Refreshes the copies the steady state reads and returns the gate it may run under: the
-    /// switch word this thread is synced with, or 0 (never a switch word) when every operation
-    /// must take the full path — the validator is off or records events.
+    /// switch word this thread is synced with, or [`GATE_CLOSED`] when every operation must take
+    /// the full path — the validator is off or records events, or the thread is inside a
+    /// non-blocking section (the one part of the wait-context rule a known chain does not cover).
     fn steady_gate(&mut self) -> u32 {
         let v = &self.validator;
         self.generation = v.generation();
         self.limit = v.config().max_lock_depth.min(self.state.held.capacity());
-        if v.is_enabled() && !v.is_recording() {
+        if v.is_enabled() && !v.is_recording() && !self.state.in_atomic() {
             self.switch
         } else {
-            0
+            GATE_CLOSED
         }
     }
 }
@@ -246,27 +273,53 @@ impl Drop for Local {
     }
 }
 
-/// A thread's [`Local`] and the two flags that decide who may touch it. Only its own thread ever
-/// does; it is reached through a plain thread-local pointer, so the steady-state hooks pay one
-/// thread-local load, not a lazy-initialisation check and a borrow flag.
+/// A thread's [`Local`] behind the two flags that decide who may touch it. Only its own thread
+/// ever does; it is reached through a plain thread-local pointer, so the steady-state hooks pay
+/// one thread-local load, not a lazy-initialisation check and a borrow flag.
+#[repr(C)]
 struct LocalSlot {
-    /// The switch word under which the steady-state hooks may use `local` directly. 0 while a
-    /// full-path hook has it (so a hook re-entered from a report callback or a `tracing`
-    /// subscriber never aliases it) and while the thread's validator needs the full path.
-    gate: Cell<u32>,
-    /// A full-path hook has `local`: a re-entrant one goes unvalidated.
-    busy: Cell<bool>,
+    // First, so a pointer to the head of a slot is a pointer to the slot.
+    head: SlotHead,
     local: UnsafeCell<Local>,
 }
 
+/// The flags at the start of every [`LocalSlot`], and all of [`NO_SLOT`].
+#[repr(C)]
+struct SlotHead {
+    /// The switch word under which the steady-state hooks may use the slot's `local` directly.
+    /// [`GATE_CLOSED`] while a full-path hook has it (so a hook re-entered from a report
+    /// callback or a `tracing` subscriber never aliases it), while the thread's validator needs
+    /// the full path, and always in [`NO_SLOT`].
+    gate: Cell<u32>,
+    /// A full-path hook has `local`: a re-entrant one goes unvalidated.
+    busy: Cell<bool>,
+}
+
+/// What a thread's [`SLOT`] points at while it has no slot (before its first hook, and from its
+/// teardown on): a head whose gate never opens, so the steady state needs no null check.
+struct NoSlot(SlotHead);
+
+// SAFETY: `NO_SLOT`'s cells are never written: the full path recognises it by its address and
+// makes a slot instead (`with_local`), so threads share it for reads only.
+unsafe impl Sync for NoSlot {}
+
+static NO_SLOT: NoSlot = NoSlot(SlotHead {
+    gate: Cell::new(GATE_CLOSED),
+    busy: Cell::new(false),
+});
+
 thread_local! {
-    // Null until the thread's first hook, and again from the start of its teardown. No
-    // destructor and a constant initialiser: reading it is one thread-local load.
-    static SLOT: Cell<*const LocalSlot> = const { Cell::new(std::ptr::null()) };
+    // The thread's slot, or `NO_SLOT`. No destructor and a constant initialiser: reading it is
+    // one thread-local load.
+    static SLOT: Cell<*const SlotHead> = const { Cell::new(&raw const NO_SLOT.0) };
     // The thread's thread-locals are being destroyed: no new slot.
     static TORN_DOWN: Cell<bool> = const { Cell::new(false) };
     // Owns the slot, so it is freed (and its locks reported) when the thread ends.
     static OWNER: SlotOwner = const { SlotOwner };
+}
+
+fn no_slot() -> *const SlotHead {
+    &raw const NO_SLOT.0
 }
 
 struct SlotOwner;
@@ -274,18 +327,19 @@ struct SlotOwner;
 impl Drop for SlotOwner {
     fn drop(&mut self) {
         TORN_DOWN.with(|t| t.set(true));
-        let slot = SLOT.with(|s| s.replace(std::ptr::null()));
-        if !slot.is_null() {
-            // SAFETY: `slot` came from `Box::into_raw` in `new_slot` and was just unpublished, so
-            // no hook reaches it any more; hooks run by its drop (report callbacks) see null.
-            drop(unsafe { Box::from_raw(slot.cast_mut()) });
+        let slot = SLOT.with(|s| s.replace(no_slot()));
+        if slot != no_slot() {
+            // SAFETY: `slot` came from `Box::into_raw` in `new_slot` (a `LocalSlot`, whose head
+            // it points at) and was just unpublished, so no hook reaches it any more; hooks run
+            // by its drop (report callbacks) see `NO_SLOT`.
+            drop(unsafe { Box::from_raw(slot.cast::<LocalSlot>().cast_mut()) });
         }
     }
 }
 
 #[cold]
 #[inline(never)]
-fn new_slot() -> Option<*const LocalSlot> {
+fn new_slot() -> Option<*const SlotHead> {
     if TORN_DOWN.with(Cell::get) {
         return None;
     }
@@ -294,10 +348,14 @@ fn new_slot() -> Option<*const LocalSlot> {
     let mut local = Local::new(global().clone());
     let gate = local.steady_gate();
     let slot = Box::into_raw(Box::new(LocalSlot {
-        gate: Cell::new(gate),
-        busy: Cell::new(false),
+        head: SlotHead {
+            gate: Cell::new(gate),
+            busy: Cell::new(false),
+        },
         local: UnsafeCell::new(local),
-    })) as *const LocalSlot;
+    }))
+    .cast::<SlotHead>()
+    .cast_const();
     SLOT.with(|s| s.set(slot));
     Some(slot)
 }
@@ -307,18 +365,18 @@ fn new_slot() -> Option<*const LocalSlot> {
 #[inline]
 fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     let mut slot = slot_ptr();
-    if slot.is_null() {
+    if slot == no_slot() {
         slot = new_slot()?;
     }
-    // SAFETY: a non-null `SLOT` is this thread's live slot: it is freed only after being reset
-    // to null, and only by this thread.
-    let slot = unsafe { &*slot };
-    if slot.busy.replace(true) {
+    // SAFETY: `SLOT`, unless it is `NO_SLOT`, points at the head of this thread's live slot: it
+    // is freed only after being reset to `NO_SLOT`, and only by this thread.
+    let slot = unsafe { &*slot.cast::<LocalSlot>() };
+    if slot.head.busy.replace(true) {
         return None;
     }
-    slot.gate.set(0);
+    slot.head.gate.set(GATE_CLOSED);
     let _done = FullPathDone(slot);
-    // SAFETY: `busy` was false, so no other reference to `local` exists, and with `gate` at 0
+    // SAFETY: `busy` was false, so no other reference to `local` exists, and with `gate` closed
     // no steady-state hook makes one until `_done` ends this one.
     Some(f(unsafe { &mut *slot.local.get() }))
 }
@@ -331,43 +389,41 @@ impl Drop for FullPathDone<'_> {
         // SAFETY: the full path's reference to `local` has ended (its closure returned or
         // unwound) and `busy` still keeps any other one out.
         let local = unsafe { &mut *self.0.local.get() };
-        self.0.gate.set(local.steady_gate());
-        self.0.busy.set(false);
+        self.0.head.gate.set(local.steady_gate());
+        self.0.head.busy.set(false);
     }
 }
 
-/// This thread's slot, or null (before its first hook, and from its teardown on).
+/// The head of this thread's slot, or `NO_SLOT` (before its first hook, and from its teardown
+/// on).
 ///
 /// The steady-state hooks are inlined into the caller, so this is compiled in the caller's
 /// crate: in an executable, one `%fs`-relative load. (Compiled inside this library, a
 /// thread-local access is a call that the linker later relaxes, and the function containing it
 /// saves and restores the registers that call would clobber.)
 #[inline(always)]
-fn slot_ptr() -> *const LocalSlot {
+fn slot_ptr() -> *const SlotHead {
     SLOT.with(Cell::get)
 }
 
-/// Runs the steady-state `f` on the state in `slot` (from [`slot_ptr`]) if its gate is open for
-/// `switch`; false otherwise (then the caller takes its full path). `f` must not call anything
-/// that can re-enter a hook.
+/// Runs the steady-state `f` on the state behind `slot` (from [`slot_ptr`]) if its gate is open
+/// for `switch`; false otherwise (then the caller takes its full path). `f` must not call
+/// anything that can re-enter a hook.
 #[inline(always)]
 fn with_steady_local(
-    slot: *const LocalSlot,
+    slot: *const SlotHead,
     switch: u32,
     f: impl FnOnce(&mut Local) -> bool,
 ) -> bool {
-    if slot.is_null() {
+    // SAFETY: `slot` was read from `SLOT` during this hook: the head of this thread's live slot
+    // or `NO_SLOT` (see `with_local`), valid either way.
+    if unsafe { &*slot }.gate.get() != switch {
         return false;
     }
-    // SAFETY: a non-null `SLOT` is this thread's live slot (see `with_local`), and `slot` was
-    // read from it during this hook.
-    let slot = unsafe { &*slot };
-    if slot.gate.get() != switch {
-        return false;
-    }
-    // SAFETY: an open gate means no full-path hook holds `local`, and `f` cannot re-enter one,
-    // so this is the only reference while it lives.
-    f(unsafe { &mut *slot.local.get() })
+    // SAFETY: the gate is open, so this is not `NO_SLOT` (whose gate never opens) but a
+    // `LocalSlot`, which starts with its head; no full-path hook holds its `local`, and `f`
+    // cannot re-enter one, so this is the only reference while it lives.
+    f(unsafe { &mut *(*slot.cast::<LocalSlot>()).local.get() })
 }
 
 /// [`with_local`] for the lock hooks: nothing at all while validation is off.
@@ -379,6 +435,8 @@ fn with_local_on<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 
 #[inline]
 fn with_local_synced<R>(switch: u32, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    // A steady-state hook passes the word it saw, which may predate reading the environment.
+    let switch = switch_ready(switch)?;
     with_local(|l| {
         l.sync(switch);
         f(l)
@@ -460,8 +518,8 @@ impl LockMap {
     }
 
     #[inline(always)]
-    fn cached_class(&self, _generation: u32) -> Option<ClassId> {
-        None
+    fn cached_word(&self) -> u64 {
+        0
     }
 
     /// The class name this lock prints as: none, validation is compiled out.
@@ -535,12 +593,11 @@ impl LockMap {
         self.site
     }
 
-    /// The class of subclass 0 if it is cached for the validator of `generation`: one load and
-    /// a compare.
+    /// The class cache of subclass 0: `(validator generation << 32) | class id` as chain keys
+    /// hash it (see `held::class_word`), 0 if not resolved yet. One load.
     #[inline(always)]
-    fn cached_class(&self, generation: u32) -> Option<ClassId> {
-        let c = self.cache.load(Ordering::Relaxed);
-        ((c >> 32) as u32 == generation).then_some(ClassId(c as u32))
+    fn cached_word(&self) -> u64 {
+        self.cache.load(Ordering::Relaxed)
     }
 
     #[inline]
@@ -598,7 +655,7 @@ fn site_of(loc: Option<&'static Location<'static>>) -> Site {
 /// acquisition is undone first, so the lock is never taken.
 #[inline(always)]
 pub(crate) fn before_lock(req: Request<'_>) {
-    if let Some(switch) = switch()
+    if let Some(switch) = switch_word()
         && !(req.subclass == 0 && req.nest_lock.is_none() && lock_steady(&req, false, switch))
     {
         validate_lock_slow(req, switch);
@@ -650,25 +707,29 @@ fn lock_steady(req: &Request<'_>, trylock: bool, switch: u32) -> bool {
 /// [`lock_steady`] for one kind (`LockKind as u8`), mode (`Mode::bits`) and trylock flag.
 #[inline(always)]
 fn lock_steady_as<const KIND: u8, const MODE: u8, const TRYLOCK: bool>(
-    slot: *const LocalSlot,
+    slot: *const SlotHead,
     map: &LockMap,
     instance: usize,
     site: Option<&'static Location<'static>>,
     switch: u32,
 ) -> bool {
     with_steady_local(slot, switch, |l| {
-        map.cached_class(l.generation).is_some_and(|class| {
-            l.state.push_steady(
-                l.limit,
-                l.validator.chains(),
-                class,
-                InstanceId(instance as u64),
-                Mode::from_bits(MODE),
-                LockKind::from_index(KIND),
-                TRYLOCK,
-                site,
-            )
-        })
+        // No generation check but for a trylock: a class word of another validator makes a
+        // chain no cache holds (see `class_word`). A trylock is pushed without a lookup.
+        let word = map.cached_word();
+        if TRYLOCK && (word >> 32) as u32 != l.generation {
+            return false;
+        }
+        l.state.push_steady(
+            l.limit,
+            || l.validator.chains(),
+            word,
+            InstanceId(instance as u64),
+            Mode::from_bits(MODE),
+            LockKind::from_index(KIND),
+            TRYLOCK,
+            site,
+        )
     })
 }
 
@@ -715,7 +776,7 @@ fn untracked_unless(l: &mut Local, req: &Request<'_>) -> Option<ClassId> {
 /// report releases the lock through the guard.
 #[inline(always)]
 pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
-    match switch() {
+    match switch_word() {
         Some(switch)
             if !(req.subclass == 0
                 && req.nest_lock.is_none()
@@ -792,7 +853,7 @@ fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
 /// A seqcount reader access (lock-free: a thread-local update and a chain lookup).
 #[inline(always)]
 pub(crate) fn seq_read(req: Request<'_>) {
-    if let Some(switch) = switch()
+    if let Some(switch) = switch_word()
         && !(req.subclass == 0
             && req.nest_lock.is_none()
             && seq_read_steady(slot_ptr(), req.map, switch))
@@ -802,12 +863,11 @@ pub(crate) fn seq_read(req: Request<'_>) {
 }
 
 #[inline(always)]
-fn seq_read_steady(slot: *const LocalSlot, map: &LockMap, switch: u32) -> bool {
+fn seq_read_steady(slot: *const SlotHead, map: &LockMap, switch: u32) -> bool {
     with_steady_local(slot, switch, |l| {
-        map.cached_class(l.generation).is_some_and(|class| {
-            l.state
-                .seq_read_steady(l.limit, l.validator.chains(), class)
-        })
+        // The chain lookup checks the generation too (see `lock_steady_as`).
+        l.state
+            .seq_read_steady(l.limit, || l.validator.chains(), map.cached_word())
     })
 }
 
@@ -830,7 +890,7 @@ fn validate_seq_read_slow(req: Request<'_>, switch: u32) {
 /// Records a release (any order).
 #[inline(always)]
 pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
-    if let Some(switch) = switch() {
+    if let Some(switch) = switch_word() {
         record_release(map, instance, kind, switch);
     }
 }
@@ -844,7 +904,7 @@ fn record_release(map: &LockMap, instance: usize, kind: LockKind, switch: u32) {
 
 /// The steady state of a release: the lock on top of this thread's stack, released in order.
 #[inline(always)]
-fn release_steady(slot: *const LocalSlot, instance: usize, switch: u32) -> bool {
+fn release_steady(slot: *const SlotHead, instance: usize, switch: u32) -> bool {
     with_steady_local(slot, switch, |l| {
         l.state.pop_top(InstanceId(instance as u64))
     })

@@ -19,8 +19,8 @@ use crate::class::{
 use crate::config::{self, Config};
 use crate::graph::{DepGraph, DepTypes, Witness};
 use crate::held::{
-    Acquire, HeldLock, InstanceId, Mode, ThreadState, context_with, next_chain_key,
-    wait_context_suspect,
+    Acquire, HeldLock, InstanceId, Mode, ThreadState, class_word, context_with, next_chain_key,
+    stack_allows, wait_context_suspect,
 };
 use crate::recorder::{self as rec, Recorder};
 use crate::report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
@@ -505,14 +505,16 @@ impl Validator {
         trylock: bool,
         site: Option<&'static Location<'static>>,
     ) -> bool {
-        if self.is_recording() {
+        // The thread's non-blocking sections are the one part of the wait-context rule a known
+        // chain does not cover.
+        if self.is_recording() || (!trylock && wait_context_suspect(thread, kind)) {
             return false;
         }
         let limit = self.inner.config.max_lock_depth.min(thread.held.capacity());
         thread.push_steady(
             limit,
-            &self.inner.chains,
-            class,
+            || &self.inner.chains,
+            class_word(self.generation(), class),
             instance,
             mode,
             kind,
@@ -540,7 +542,7 @@ impl Validator {
         if acquire.nest_lock.is_some() && self.merge_nested(thread, &acquire, &mut reports) {
             return reports;
         }
-        let key = next_chain_key(thread.chain_key(), acquire.class, acquire.mode);
+        let key = self.chain_step(thread.chain_key(), &acquire);
         if !acquire.trylock && !self.chain_known(thread, key) {
             self.validate(thread, &thread.held, &acquire, key, &mut reports);
         }
@@ -559,11 +561,22 @@ impl Validator {
         )
     }
 
+    /// The chain key `key` extended by `lock` (its class in this validator).
+    #[inline]
+    fn chain_step(&self, key: u64, lock: &Acquire) -> u64 {
+        next_chain_key(
+            key,
+            class_word(self.generation(), lock.class),
+            lock.mode,
+            lock.kind,
+        )
+    }
+
     /// Whether `chain` was validated: the thread's own cache first, then the shared set (a hit
     /// there is remembered in the thread's cache).
     #[inline(always)]
     fn chain_known(&self, thread: &mut ThreadState, key: u64) -> bool {
-        thread.chain_known(key, &self.inner.chains)
+        thread.chain_known(key, || &self.inner.chains)
     }
 
     /// Nest-lock handling: reports a nest lock that is not held, and merges a same-class
@@ -674,7 +687,12 @@ impl Validator {
             );
             thread.held[j].set_context(context);
             let h = &thread.held[j];
-            let next = next_chain_key(key, h.class(), h.mode());
+            let next = next_chain_key(
+                key,
+                class_word(self.generation(), h.class()),
+                h.mode(),
+                h.kind(),
+            );
             if self.is_enabled() && !h.trylock() && !self.chain_known(thread, next) {
                 let a = thread.held[j].acquire();
                 self.validate(thread, &thread.held[..j], &a, next, reports);
@@ -709,9 +727,10 @@ impl Validator {
                 self.record_lock(thread, "mode", &a);
             }
             // Rebuild the chain keys from this entry up, as a re-acquisition would.
+            let generation = self.generation();
             let mut key = thread.key_below(i);
             for h in &mut thread.held[i..] {
-                key = next_chain_key(key, h.class(), h.mode());
+                key = next_chain_key(key, class_word(generation, h.class()), h.mode(), h.kind());
                 h.chain_key = key;
             }
         }
@@ -734,7 +753,11 @@ impl Validator {
     #[inline(always)]
     pub(crate) fn seq_read_known(&self, thread: &mut ThreadState, class: ClassId) -> bool {
         !self.is_recording()
-            && thread.seq_read_steady(self.inner.config.max_lock_depth, &self.inner.chains, class)
+            && thread.seq_read_steady(
+                self.inner.config.max_lock_depth,
+                || &self.inner.chains,
+                class_word(self.generation(), class),
+            )
     }
 
     /// A seqcount reader access: a zero-length recursive-read acquisition of `read`'s class
@@ -947,7 +970,10 @@ impl Validator {
             }
         }
         drop(state);
-        if self.inner.chains.insert(key) == Inserted::Full {
+        // A chain whose held locks break the wait-context rule stays unknown: the steady state
+        // takes a known chain as proof that the rule holds.
+        if stack_allows(below.last(), next.kind) && self.inner.chains.insert(key) == Inserted::Full
+        {
             reports.extend(self.limit_report(
                 Some(thread),
                 "MAX_LOCKDEP_CHAINS",
@@ -975,7 +1001,7 @@ impl Validator {
             WAIT_MAX
         };
         let mut culprit = None;
-        for h in &thread.held {
+        for h in thread.held.iter() {
             let w = h.kind().wait_type();
             if w != WAIT_INVALID && w < context {
                 context = w;

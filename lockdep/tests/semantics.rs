@@ -289,6 +289,66 @@ fn non_blocking_sections_forbid_sleeping_locks_and_might_sleep() {
 }
 
 #[test]
+fn a_chain_seen_outside_a_non_blocking_section_is_checked_inside_one() {
+    // The steady state takes a known chain as proof of the wait-context rule; the non-blocking
+    // section is the part of the rule a chain does not carry.
+    let reports = lockdep::capture(|| {
+        let outer = Mutex::with_name("outer", ());
+        let m = Mutex::with_name("m", ());
+        for _ in 0..3 {
+            let _o = outer.lock();
+            drop(m.lock());
+        }
+        lockdep::non_blocking(|| {
+            let _o = outer.lock();
+            drop(m.lock());
+        });
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::InvalidWaitContext; 2]);
+    assert_eq!(names(&reports[0]), vec!["outer"]);
+    assert_eq!(names(&reports[1]), vec!["m"]);
+}
+
+#[test]
+fn every_lock_above_a_spinlock_is_checked_every_time() {
+    // An acquisition that breaks the rule never makes its chain known, so the ones above it are
+    // checked (and their contexts kept) on each pass, not just the first.
+    let reports = lockdep::capture(|| {
+        let s = SpinLock::with_name("s", ());
+        let m = Mutex::with_name("m", ());
+        let n = Mutex::with_name("n", ());
+        for _ in 0..3 {
+            let _s = s.lock();
+            let _m = m.lock();
+            drop(n.lock());
+        }
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::InvalidWaitContext; 2]);
+    assert_eq!(names(&reports[0]), vec!["m"]);
+    assert_eq!(names(&reports[1]), vec!["n"]);
+}
+
+#[test]
+fn one_class_key_as_a_mutex_and_as_a_spinlock_are_different_chains() {
+    // Chain keys hash the kind: the sleeping lock's chain being known says nothing about the
+    // spinning one's.
+    static SHARED: ClassKey = ClassKey::new("shared");
+    let reports = lockdep::capture(|| {
+        let as_mutex = Mutex::with_class(&SHARED, ());
+        let as_spin = SpinLock::with_class(&SHARED, ());
+        let inner = Mutex::with_name("inner", ());
+        for _ in 0..2 {
+            let _g = as_mutex.lock();
+            drop(inner.lock());
+        }
+        let _g = as_spin.lock();
+        drop(inner.lock());
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::InvalidWaitContext]);
+    assert_eq!(names(&reports[0]), vec!["inner"]);
+}
+
+#[test]
 fn condvar_wait_under_a_spinlock_is_reported() {
     let reports = lockdep::capture(|| {
         let m = Mutex::with_name("m", false);
