@@ -542,7 +542,12 @@ impl Validator {
         if acquire.nest_lock.is_some() && self.merge_nested(thread, &acquire, &mut reports) {
             return reports;
         }
-        let key = self.chain_step(thread.chain_key(), &acquire);
+        let key = self.chain_step(
+            thread.chain_key(),
+            acquire.class,
+            acquire.mode,
+            acquire.kind,
+        );
         if !acquire.trylock && !self.chain_known(thread, key) {
             self.validate(thread, &thread.held, &acquire, key, &mut reports);
         }
@@ -561,15 +566,10 @@ impl Validator {
         )
     }
 
-    /// The chain key `key` extended by `lock` (its class in this validator).
+    /// The chain key `key` extended by a lock of `class` (in this validator), `mode` and `kind`.
     #[inline]
-    fn chain_step(&self, key: u64, lock: &Acquire) -> u64 {
-        next_chain_key(
-            key,
-            class_word(self.generation(), lock.class),
-            lock.mode,
-            lock.kind,
-        )
+    fn chain_step(&self, key: u64, class: ClassId, mode: Mode, kind: LockKind) -> u64 {
+        next_chain_key(key, class_word(self.generation(), class), mode, kind)
     }
 
     /// Whether `chain` was validated: the thread's own cache first, then the shared set (a hit
@@ -687,12 +687,7 @@ impl Validator {
             );
             thread.held[j].set_context(context);
             let h = &thread.held[j];
-            let next = next_chain_key(
-                key,
-                class_word(self.generation(), h.class()),
-                h.mode(),
-                h.kind(),
-            );
+            let next = self.chain_step(key, h.class(), h.mode(), h.kind());
             if self.is_enabled() && !h.trylock() && !self.chain_known(thread, next) {
                 let a = thread.held[j].acquire();
                 self.validate(thread, &thread.held[..j], &a, next, reports);
@@ -727,10 +722,9 @@ impl Validator {
                 self.record_lock(thread, "mode", &a);
             }
             // Rebuild the chain keys from this entry up, as a re-acquisition would.
-            let generation = self.generation();
             let mut key = thread.key_below(i);
             for h in &mut thread.held[i..] {
-                key = next_chain_key(key, class_word(generation, h.class()), h.mode(), h.kind());
+                key = self.chain_step(key, h.class(), h.mode(), h.kind());
                 h.chain_key = key;
             }
         }
