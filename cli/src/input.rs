@@ -1,8 +1,11 @@
-//! What every subcommand shares about inputs: opening them (`-` is standard input), naming their
-//! errors, and the exit status.
+//! What every subcommand shares about inputs: which inputs a command line names (files,
+//! directories walked recursively, standard input), opening them (compressed logs are
+//! recognised by their first bytes and decompressed as they are read; binary files are
+//! refused), naming their errors, and the exit status.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::Path;
 
 /// What a run found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,15 +51,233 @@ impl Outcome {
     }
 }
 
-/// Opens `name` for buffered reading; `-` is standard input.
-pub fn open(name: &str) -> io::Result<Box<dyn BufRead>> {
-    if name == "-" {
-        return Ok(Box::new(BufReader::new(io::stdin())));
+/// The inputs a command line names: each file as given, each directory's regular files
+/// (recursively, in name order, symbolic links to directories not followed), `-` for
+/// standard input. With no name at all, standard input when it is not a terminal.
+///
+/// Names that cannot be listed are returned as they are, so that opening them reports
+/// the error with the name.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("lockcheck-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("sub")).unwrap();
+/// std::fs::write(dir.join("sub/b.log"), "").unwrap();
+/// std::fs::write(dir.join("a.log"), "").unwrap();
+/// let names = lockcheck::input::expand(&[dir.display().to_string()], false).unwrap();
+/// assert!(names[0].ends_with("a.log") && names[1].ends_with("b.log"));
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn expand(names: &[String], stdin_is_terminal: bool) -> Result<Vec<String>, String> {
+    if names.is_empty() {
+        if stdin_is_terminal {
+            return Err("no input: name log files or directories, or pipe a log into \
+                        standard input (`-`)"
+                .into());
+        }
+        return Ok(vec!["-".into()]);
     }
-    Ok(Box::new(BufReader::with_capacity(
-        1 << 16,
-        File::open(name)?,
-    )))
+    let mut out = Vec::new();
+    for name in names {
+        if name != "-" && Path::new(name).is_dir() {
+            walk(Path::new(name), &mut out);
+        } else {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Whether standard input is a terminal (then it is not read without `-`).
+pub fn stdin_is_terminal() -> bool {
+    io::stdin().is_terminal()
+}
+
+fn walk(dir: &Path, out: &mut Vec<String>) {
+    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
+        Err(_) => {
+            // Reported when opened.
+            out.push(dir.display().to_string());
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            walk(&path, out);
+        } else if ft.is_file() || ft.is_symlink() && path.is_file() {
+            out.push(path.display().to_string());
+        }
+    }
+}
+
+/// How an input's bytes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Text as it is.
+    Plain,
+    /// gzip (`.gz`), several members in a row allowed.
+    Gzip,
+    /// xz (`.xz`), several streams in a row allowed.
+    Xz,
+    /// Zstandard (`.zst`), several frames in a row allowed.
+    Zstd,
+    /// bzip2 (`.bz2`), several streams in a row allowed.
+    Bzip2,
+}
+
+impl Encoding {
+    /// The encoding whose magic bytes `head` starts with.
+    pub fn sniff(head: &[u8]) -> Encoding {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Encoding::Gzip
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Encoding::Xz
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Encoding::Zstd
+        } else if head.len() >= 4
+            && head.starts_with(b"BZh")
+            && (b'1'..=b'9').contains(&head[3])
+        {
+            Encoding::Bzip2
+        } else {
+            Encoding::Plain
+        }
+    }
+}
+
+/// Opens `name` for buffered reading; `-` is standard input. Compressed inputs are
+/// decompressed as they are read; an input that is not text fails with an error saying
+/// what it looks like.
+pub fn open(name: &str) -> io::Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = if name == "-" {
+        Box::new(io::stdin())
+    } else {
+        if Path::new(name).is_dir() {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+        }
+        Box::new(File::open(name)?)
+    };
+    open_reader(raw)
+}
+
+/// [`open`] over any reader.
+pub fn open_reader(raw: Box<dyn Read>) -> io::Result<Box<dyn BufRead>> {
+    let (head, raw) = peek(raw, 8)?;
+    let raw = BufReader::with_capacity(1 << 16, raw);
+    let text: Box<dyn Read> = match Encoding::sniff(&head) {
+        Encoding::Plain => Box::new(raw),
+        Encoding::Gzip => Box::new(Named("gzip", flate2::bufread::MultiGzDecoder::new(raw))),
+        Encoding::Bzip2 => Box::new(Named("bzip2", bzip2::bufread::MultiBzDecoder::new(raw))),
+        Encoding::Xz => Box::new(Named("xz", lzma_rust2::XzReader::new(raw, true))),
+        Encoding::Zstd => Box::new(Named("zstd", ZstdFrames::new(raw))),
+    };
+    let (head, text) = peek(text, 4096)?;
+    if let Some(what) = binary_kind(&head) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not a text log ({what})"),
+        ));
+    }
+    Ok(Box::new(BufReader::with_capacity(1 << 16, text)))
+}
+
+/// The first `n` bytes of `r` (fewer at its end) and a reader that still yields them.
+fn peek(mut r: Box<dyn Read>, n: usize) -> io::Result<(Vec<u8>, Box<dyn Read>)> {
+    let mut head = Vec::with_capacity(n);
+    (&mut r).take(n as u64).read_to_end(&mut head)?;
+    let again = io::Cursor::new(head.clone()).chain(r);
+    Ok((head, Box::new(again)))
+}
+
+/// What kind of binary file `head` (the first bytes of the decompressed input) is, if it
+/// is not text: a known file signature, or many NUL and other control bytes.
+fn binary_kind(head: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\x7fELF", "an ELF binary"),
+        (b"PK\x03\x04", "a zip archive"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"%PDF", "a PDF document"),
+        (b"7z\xbc\xaf\x27\x1c", "a 7-zip archive"),
+        (b"\x04\x22\x4d\x18", "lz4-compressed data (not supported: decompress it first)"),
+        (b"LZIP", "lzip-compressed data (not supported: decompress it first)"),
+        (b"\x1f\x9d", "compress(1) data (not supported: decompress it first)"),
+    ];
+    if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| head.starts_with(sig)) {
+        return Some(what);
+    }
+    if head.is_empty() {
+        return None;
+    }
+    let odd = head
+        .iter()
+        .filter(|&&b| b == 0 || b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c))
+        .count();
+    // Serial consoles sprinkle a few NULs and control bytes into real logs; a binary
+    // file is full of them.
+    (odd * 10 > head.len()).then_some("binary data")
+}
+
+/// A decompressor whose errors say which format was being read.
+struct Named<R>(&'static str, R);
+
+impl<R: Read> Read for Named<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.1.read(buf).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} data is damaged or cut off: {e}", self.0),
+            )
+        })
+    }
+}
+
+/// Zstandard frames one after another, as `zstd` writes when files are concatenated.
+struct ZstdFrames<R: BufRead> {
+    state: ZstdState<R>,
+}
+
+enum ZstdState<R: BufRead> {
+    Between(R),
+    Frame(Box<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>),
+    Done,
+}
+
+impl<R: BufRead> ZstdFrames<R> {
+    fn new(r: R) -> ZstdFrames<R> {
+        ZstdFrames {
+            state: ZstdState::Between(r),
+        }
+    }
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match std::mem::replace(&mut self.state, ZstdState::Done) {
+                ZstdState::Done => return Ok(0),
+                ZstdState::Between(mut r) => {
+                    if r.fill_buf()?.is_empty() {
+                        return Ok(0);
+                    }
+                    let d = ruzstd::decoding::StreamingDecoder::new(r)
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                    self.state = ZstdState::Frame(Box::new(d));
+                }
+                ZstdState::Frame(mut d) => {
+                    let n = d.read(buf)?;
+                    if n > 0 || buf.is_empty() {
+                        self.state = ZstdState::Frame(d);
+                        return Ok(n);
+                    }
+                    self.state = ZstdState::Between(d.into_inner());
+                }
+            }
+        }
+    }
 }
 
 /// A short description of an I/O error, for messages that name the input.

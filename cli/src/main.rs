@@ -41,9 +41,13 @@ enum GraphFormatArg {
 #[derive(Subcommand)]
 enum Command {
     /// Find every lockdep report in kernel logs, extract its structure and classify it.
+    ///
+    /// Reads console logs, dmesg, journal/syslog exports and mails (any console prefix,
+    /// quoting or wrapping), plain or compressed with gzip, xz, zstd or bzip2 (recognised by
+    /// content, not by name). Each report gets the title syzbot would give it.
     Parse {
-        /// Log files to read (`-` for standard input).
-        #[arg(required = true)]
+        /// Log files or directories (every file below, recursively) to read; `-`, or
+        /// nothing when standard input is not a terminal, reads standard input.
         inputs: Vec<String>,
         /// Output format: text, json (JSON Lines, one object per report) or dot (Graphviz).
         #[arg(long, value_enum, default_value = "text")]
@@ -62,8 +66,8 @@ enum Command {
     /// dependency rebuilt as lock events and replayed as the kernel saw it and with
     /// generic-named classes split by code path.
     Replay {
-        /// Trace files (JSON Lines) or kernel logs (`-` for standard input).
-        #[arg(required = true)]
+        /// Trace files (JSON Lines) or kernel logs, or directories of them (`-`, or nothing
+        /// when standard input is not a terminal, for standard input).
         inputs: Vec<String>,
         /// Output format: text or json (JSON Lines, one object per report).
         #[arg(long, value_enum, default_value = "text")]
@@ -87,8 +91,8 @@ enum Command {
     /// its type and where it was first seen. Big graphs show the cycles and their neighbourhood;
     /// --all shows everything.
     Graph {
-        /// Trace files (JSON Lines) or kernel logs (`-` for standard input).
-        #[arg(required = true)]
+        /// Trace files (JSON Lines) or kernel logs, or directories of them (`-`, or nothing
+        /// when standard input is not a terminal, for standard input).
         inputs: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "svg")]
@@ -105,6 +109,14 @@ enum Command {
     },
 }
 
+/// The inputs named on the command line, directories expanded, standard input by default.
+fn inputs_of(names: &[String]) -> Result<Vec<String>, ExitCode> {
+    lockcheck::input::expand(names, lockcheck::input::stdin_is_terminal()).map_err(|e| {
+        eprintln!("lockcheck: {e}");
+        ExitCode::from(2)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -114,6 +126,10 @@ fn main() -> ExitCode {
             summary,
             verbose,
         } => {
+            let inputs = match inputs_of(&inputs) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
             let opts = ParseOptions {
                 inputs,
                 format: match format {
@@ -142,6 +158,10 @@ fn main() -> ExitCode {
                 merge: merge_class.into_iter().collect(),
                 class_of: class_of.into_iter().collect(),
             };
+            let inputs = match inputs_of(&inputs) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
             let opts = lockcheck::replay::ReplayOptions {
                 inputs,
                 json: matches!(format, ReplayFormatArg::Json),
@@ -160,6 +180,10 @@ fn main() -> ExitCode {
             max_nodes,
             title,
         } => {
+            let inputs = match inputs_of(&inputs) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
             let opts = lockcheck::graph_cmd::GraphCmdOptions {
                 inputs,
                 format: match format {

@@ -527,9 +527,14 @@ pub struct Report {
     pub verdict: Verdict,
     /// The report is incomplete (cut off, interrupted, or sections missing).
     pub truncated: bool,
-    /// Why the report is damaged, when it is.
+    /// Why syzkaller's parser would mark the report corrupted (`CORRUPTED: Y` in its
+    /// tests), when it would.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub corrupted: Option<String>,
+    /// What lockcheck found damaged or missing in the report (several reasons joined with
+    /// `; `), when anything is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
     /// The banner line as printed.
     pub banner: String,
     /// Kernel identification.
@@ -605,6 +610,7 @@ impl Report {
             verdict: Verdict::default(),
             truncated: false,
             corrupted: None,
+            damage: None,
             banner: banner.to_string(),
             kernel: None,
             task: None,
@@ -633,16 +639,16 @@ impl Report {
         self.chain.iter().find(|e| e.depth == d)
     }
 
-    /// Append a corruption reason (several are joined with `; `).
-    pub fn add_corruption(&mut self, why: impl Into<String>) {
+    /// Append a damage reason (several are joined with `; `).
+    pub fn add_damage(&mut self, why: impl Into<String>) {
         let why = why.into();
-        match &mut self.corrupted {
+        match &mut self.damage {
             Some(c) if !c.contains(&why) => {
                 c.push_str("; ");
                 c.push_str(&why);
             }
             Some(_) => {}
-            None => self.corrupted = Some(why),
+            None => self.damage = Some(why),
         }
     }
 }

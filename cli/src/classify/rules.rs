@@ -622,7 +622,7 @@ fn insufficient_data(r: &Report, _: &Context) -> Option<Finding> {
         explanation: format!(
             "The report is {}: the dependency chain needed to judge the cycle is missing{}.",
             if r.truncated { "cut off" } else { "incomplete" },
-            r.corrupted
+            r.damage
                 .as_ref()
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default()

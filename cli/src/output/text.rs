@@ -105,16 +105,19 @@ impl TextPrinter {
         if !who.is_empty() {
             writeln!(out, "  {}", who.join(", "))?;
         }
-        if r.truncated || r.corrupted.is_some() {
+        if r.truncated || r.damage.is_some() {
             writeln!(
                 out,
                 "  {}{}",
                 if r.truncated { "truncated" } else { "damaged" },
-                r.corrupted
+                r.damage
                     .as_ref()
                     .map(|c| format!(": {c}"))
                     .unwrap_or_default()
             )?;
+        }
+        if let Some(c) = &r.corrupted {
+            writeln!(out, "  corrupted (as syzkaller judges it): {c}")?;
         }
         match r.kind {
             Kind::CircularDependency if !r.cycle.is_empty() || !r.locks.is_empty() => {

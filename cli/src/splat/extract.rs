@@ -173,7 +173,7 @@ pub fn build(
     st.flush_notes();
     st.r.end_line = lines.last().map(|l| l.no).unwrap_or(start);
     if lines.iter().any(|l| l.cut) {
-        st.r.add_corruption("a line longer than 64 KiB was cut");
+        st.r.add_damage("a line longer than 64 KiB was cut");
     }
     let mut r = st.finish(ending);
     r.title = crate::title::title(&r);
@@ -798,7 +798,7 @@ impl State<'_> {
 
     fn finish(mut self, ending: Ending) -> Report {
         for why in &ending.reasons {
-            self.r.add_corruption(why.clone());
+            self.r.add_damage(why.clone());
         }
         let mut truncated = !ending.complete;
         self.assign_scenario_cpus();
@@ -813,14 +813,14 @@ impl State<'_> {
                     .collect();
                 if !missing.is_empty() {
                     truncated = true;
-                    self.r.add_corruption(format!(
+                    self.r.add_damage(format!(
                         "dependency chain incomplete: entries {} missing",
                         missing.join(", ")
                     ));
                 }
             } else if ending.complete {
                 truncated = true;
-                self.r.add_corruption("no dependency chain in the report");
+                self.r.add_damage("no dependency chain in the report");
             }
             if !self.r.chain.is_empty() && self.r.scenario.is_empty() && !self.saw_stack_header {
                 truncated = true;
@@ -839,7 +839,7 @@ impl State<'_> {
         }
         if self.spec.stack_header && !self.saw_stack_header && ending.complete {
             self.r
-                .add_corruption("stack backtrace header missing: part of the report was lost");
+                .add_damage("stack backtrace header missing: part of the report was lost");
             truncated = true;
         }
         if self.r.backtrace.iter().any(|f| {
@@ -847,7 +847,7 @@ impl State<'_> {
                 .is_some_and(|n| n.starts_with("should_fail"))
         }) {
             self.r
-                .add_corruption("fault-injection stack (should_fail) mixed into the report");
+                .add_damage("fault-injection stack (should_fail) mixed into the report");
         }
         self.r.truncated = truncated;
         self.r.locks = involved_locks(&self.r);

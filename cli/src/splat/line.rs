@@ -47,6 +47,8 @@ static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// `syzkaller login: ` typed on the console before the kernel's next line.
+static LOGIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\S+ login: ").unwrap());
 static LEVEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\d{1,2}> ?").unwrap());
 static DROPPED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\*\* \d+ printk messages dropped \*\* ?").unwrap());
@@ -162,6 +164,11 @@ impl Normalizer {
             } else if let Some(r) = lead.strip_prefix("kernel: ") {
                 s = r;
                 had_prefix = true;
+            } else if let Some(m) = LOGIN
+                .find(lead)
+                .filter(|m| lead[m.end()..].starts_with(['[', '<']))
+            {
+                s = &lead[m.end()..];
             } else if let Some(m) = LEVEL.find(lead) {
                 s = &lead[m.end()..];
                 had_prefix = true;

@@ -15,6 +15,7 @@ use super::extract;
 use super::line::Line;
 use super::stack::{FrameContext, parse_frame, parse_source_note};
 use crate::report::{Kind, Report};
+use crate::title::{Context, Region};
 
 /// Most lines kept for one report; a longer report is cut and marked truncated.
 pub const MAX_REPORT_LINES: usize = 5000;
@@ -135,13 +136,35 @@ static PREFILTER: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
 
 /// The banner spec of a line that starts a report, if it does.
 pub fn detect_banner(text: &str) -> Option<&'static BannerSpec> {
+    locate_banner(text).map(|(spec, _)| spec)
+}
+
+/// Where banners may begin when other text precedes them on the line
+/// (`syzkaller login: [  123.4] WARNING: ...` after a console prefix the normaliser did
+/// not know, or a message printed without its newline).
+static BANNER_STARTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\[ (?:INFO|BUG): |(?:WARNING|BUG|INFO): |DEBUG_LOCKS_WARN_ON\()").unwrap()
+});
+
+/// The banner spec of a line that holds a banner, and the byte offset where the banner
+/// starts (0 when the line is the banner).
+pub fn locate_banner(text: &str) -> Option<(&'static BannerSpec, usize)> {
     let bytes = text.as_bytes();
     if !PREFILTER.iter().any(|f| f.find(bytes).is_some()) {
         return None;
     }
     let t = text.trim();
-    let m = BANNER_SET.matches(t);
-    m.iter().next().map(|i| &BANNERS[i])
+    if let Some(i) = BANNER_SET.matches(t).iter().next() {
+        return Some((&BANNERS[i], text.len() - text.trim_start().len()));
+    }
+    BANNER_STARTS.find_iter(text).find_map(|m| {
+        let rest = text[m.start()..].trim_end();
+        BANNER_SET
+            .matches(rest)
+            .iter()
+            .next()
+            .map(|i| (&BANNERS[i], m.start()))
+    })
 }
 
 static FOREIGN_OOPS: LazyLock<Regex> = LazyLock::new(|| {
@@ -226,6 +249,8 @@ struct Collector {
     reasons: Vec<String>,
     saw_warning_line: bool,
     interrupted: bool,
+    /// The text syzkaller would title this report from (opens at the first oops header).
+    region: Option<Region>,
 }
 
 enum Step {
@@ -251,6 +276,7 @@ impl Collector {
             reasons: Vec::new(),
             saw_warning_line,
             interrupted: false,
+            region: None,
         }
     }
 
@@ -403,6 +429,17 @@ impl Collector {
     }
 }
 
+/// The title and corruption syzkaller would give, in place of the structural title.
+/// Reports of lockdep's Rust library keep theirs: syzkaller knows no Rust locations.
+fn apply_title(r: &mut Report, region: &Region) {
+    if r.kernel.as_ref().is_some_and(|k| k.release == "lockdep") {
+        return;
+    }
+    let t = region.describe();
+    r.title = t.title;
+    r.corrupted = t.corrupted;
+}
+
 fn shorten(t: &str) -> String {
     if t.chars().count() > 80 {
         let s: String = t.chars().take(77).collect();
@@ -426,6 +463,8 @@ pub struct Scanner {
     last_ctx: Option<String>,
     last_rule: Vec<(Option<String>, usize)>,
     finished: Vec<Report>,
+    /// Reports that ended while syzkaller would still read text for their title.
+    titling: Vec<(Report, Region)>,
     ready: VecDeque<Report>,
     last_line_unterminated: bool,
 }
@@ -439,6 +478,7 @@ impl Scanner {
             last_ctx: None,
             last_rule: Vec::new(),
             finished: Vec::new(),
+            titling: Vec::new(),
             ready: VecDeque::new(),
             last_line_unterminated: false,
         }
@@ -447,20 +487,25 @@ impl Scanner {
     /// No report is open or waiting: lines without a banner change nothing but the
     /// caller-id and rule-line memory.
     pub(crate) fn is_idle(&self) -> bool {
-        self.open.is_empty() && self.finished.is_empty() && self.ready.is_empty()
+        self.open.is_empty()
+            && self.finished.is_empty()
+            && self.ready.is_empty()
+            && self.titling.is_empty()
     }
 
     /// Whether a line of caller `ctx` (its own, or inherited) would be fed to an open
     /// report.
     pub(crate) fn is_open_for(&self, ctx: &[u8]) -> bool {
-        self.open
-            .iter()
-            .any(|(c, _)| c.as_deref().map(str::as_bytes) == Some(ctx))
+        !self.titling.is_empty()
+            || self
+                .open
+                .iter()
+                .any(|(c, _)| c.as_deref().map(str::as_bytes) == Some(ctx))
     }
 
-    /// Some report is open.
+    /// Some report is open (or still reading text for its title).
     pub(crate) fn has_open(&self) -> bool {
-        !self.open.is_empty()
+        !self.open.is_empty() || !self.titling.is_empty()
     }
 
     /// Set the caller id that lines without one belong to (the last one printed), for
@@ -480,7 +525,16 @@ impl Scanner {
         } else {
             self.last_ctx.clone()
         };
-        let banner = detect_banner(&line.text);
+        let context = Context::of(line.ctx.as_deref(), line.had_prefix);
+        self.feed_regions(&line, &context, &ctx);
+        let mut line = line;
+        let banner = locate_banner(&line.text).map(|(spec, at)| {
+            if at > 0 && !line.text[..at].trim().is_empty() {
+                // Text printed before the banner on the same line is not part of it.
+                line.text = line.text[at..].to_string();
+            }
+            spec
+        });
         let idx = self.open.iter().position(|(c, _)| *c == ctx);
         if let Some(spec) = banner {
             if let Some(i) = idx {
@@ -513,7 +567,9 @@ impl Scanner {
                 .map(|(_, n)| *n)
                 .filter(|n| *n + 3 >= line.no)
                 .unwrap_or(line.no);
-            let col = Collector::new(spec, start, line);
+            let region = Region::open(&line.text, context);
+            let mut col = Collector::new(spec, start, line);
+            col.region = region;
             self.open.push((ctx.clone(), col));
             self.set_rule(&ctx, None);
             return;
@@ -535,6 +591,32 @@ impl Scanner {
         self.release_ready();
     }
 
+    /// Give a line to every title region, open one for a report whose banner had no oops
+    /// header (`DEBUG_LOCKS_WARN_ON(...)` before its `WARNING:` line), and finish the
+    /// titles whose regions closed.
+    fn feed_regions(&mut self, line: &Line, context: &Context, ctx: &Option<String>) {
+        for (c, col) in &mut self.open {
+            match &mut col.region {
+                Some(r) => r.push(&line.text, context),
+                None if c == ctx && col.phase == Phase::Body && col.lines.len() < 16 => {
+                    col.region = Region::open(&line.text, context.clone());
+                }
+                None => {}
+            }
+        }
+        let mut i = 0;
+        while i < self.titling.len() {
+            self.titling[i].1.push(&line.text, context);
+            if self.titling[i].1.is_open() {
+                i += 1;
+            } else {
+                let (mut r, region) = self.titling.remove(i);
+                apply_title(&mut r, &region);
+                self.finished.push(r);
+            }
+        }
+    }
+
     fn set_rule(&mut self, ctx: &Option<String>, n: Option<usize>) {
         self.last_rule.retain(|(c, _)| c != ctx);
         if let Some(n) = n {
@@ -553,12 +635,27 @@ impl Scanner {
             complete,
             reasons: col.reasons,
         };
-        let report = extract::build(&self.source, col.spec, col.start, &col.lines, ending);
-        self.finished.push(report);
+        let mut report = extract::build(&self.source, col.spec, col.start, &col.lines, ending);
+        match col.region {
+            Some(mut region) if region.is_open() => {
+                region.report_ended();
+                self.titling.push((report, region));
+            }
+            Some(region) => {
+                apply_title(&mut report, &region);
+                self.finished.push(report);
+            }
+            None => self.finished.push(report),
+        }
     }
 
     fn release_ready(&mut self) {
-        let min_open = self.open.iter().map(|(_, c)| c.start).min();
+        let min_open = self
+            .open
+            .iter()
+            .map(|(_, c)| c.start)
+            .chain(self.titling.iter().map(|(r, _)| r.line))
+            .min();
         self.finished.sort_by_key(|r| r.line);
         while let Some(r) = self.finished.first() {
             if min_open.is_some_and(|m| m < r.line) {
@@ -583,6 +680,10 @@ impl Scanner {
             }
             let complete = complete && !self.last_line_unterminated;
             self.finish_collector(col, complete);
+        }
+        for (mut r, region) in std::mem::take(&mut self.titling) {
+            apply_title(&mut r, &region);
+            self.finished.push(r);
         }
         self.release_ready();
     }
@@ -640,5 +741,14 @@ mod tests {
             None
         );
         assert_eq!(k("plain text"), None);
+        assert_eq!(
+            locate_banner("syzkaller login: [  16.3] INFO: trying to register non-static key.")
+                .map(|(b, at)| (b.kind, at)),
+            Some((Kind::LockdepInternalWarning, 26))
+        );
+        assert_eq!(
+            k("random text WARNING: possible circular locking dependency detected"),
+            Some(Kind::CircularDependency)
+        );
     }
 }

@@ -1,9 +1,7 @@
-//! syzbot-convention titles: `possible deadlock in alloc_pid`, `inconsistent lock state in X`,
-//! `WARNING: locking bug in X`, ... with the frame syzkaller's `pkg/report` would pick.
-//!
-//! The rules (which frames are candidates, which are skipped) follow the summary in
-//! the project's reference notes on syzkaller titles; frames are taken from the
-//! structured report instead of re-reading the text.
+//! Titles from a report's structure, for reports syzkaller's parser would not title
+//! (a banner without an oops header, such as a bare `DEBUG_LOCKS_WARN_ON(...)`, and
+//! user-space reports with Rust locations): the frame syzkaller would pick, taken from
+//! the extracted sites and stacks instead of the text.
 
 use std::sync::LazyLock;
 
@@ -346,11 +344,6 @@ pub fn title(r: &Report) -> String {
             )
         }
     }
-}
-
-/// Whether syzkaller's skip list (lock primitives, lockdep, allocators, ...) drops this function.
-pub fn is_skipped(name: &str) -> bool {
-    skipped(name, None)
 }
 
 #[cfg(test)]

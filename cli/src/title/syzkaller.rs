@@ -1,0 +1,415 @@
+//! The text syzkaller titles a report from, and the title it gives.
+//!
+//! A [`Region`] opens at the report's first line that carries an oops header and collects
+//! what syzkaller's `findReport` would: lines of the same console context (caller id),
+//! without questionable frames (`? func`, `(unreliable)`) and lock-debugging notices, up to
+//! where a second report starts. [`Region::describe`] then applies the header's title
+//! formats (earliest match wins), finds the named frame, normalises the title and decides
+//! whether the report is corrupted.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::formats::{Format, INFO_MESSAGES_WITH_STACK, Oops, REPORT_START_IGNORES, match_oops};
+use super::frames::{CompiledStack, corruption, extract_frames};
+
+/// Most input lines a region reads.
+const MAX_REGION_LINES: usize = 5000;
+/// Most text kept for a region.
+const MAX_REGION_BYTES: usize = 1 << 20;
+/// Lines of the report's own context read past the end of the report itself before the
+/// region is closed anyway.
+pub const MAX_TAIL_LINES: usize = 200;
+/// A report this long may drop the rest from a later panic or circular-locking banner on.
+const MIN_LINES_BEFORE_CUT: usize = 22;
+
+/// The title syzkaller would give a report, and whether it would call it corrupted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyzTitle {
+    /// The title, normalised as syzbot shows it.
+    pub title: String,
+    /// Why syzkaller would mark the report corrupted.
+    pub corrupted: Option<String>,
+}
+
+/// The console context of a line, as syzkaller compares them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Context {
+    /// No console prefix at all.
+    None,
+    /// A timestamp without caller id.
+    Console,
+    /// A task caller id (`[T123]`).
+    Task(String),
+    /// A CPU caller id (`[C1]`).
+    Cpu(String),
+}
+
+impl Context {
+    /// The context of a line with caller id `ctx` that had a console prefix or not.
+    pub fn of(ctx: Option<&str>, had_prefix: bool) -> Context {
+        match ctx {
+            Some(c) if c.starts_with('T') => Context::Task(c.to_string()),
+            Some(c) => Context::Cpu(c.to_string()),
+            None if had_prefix => Context::Console,
+            None => Context::None,
+        }
+    }
+
+    fn has_prefix(&self) -> bool {
+        *self != Context::None
+    }
+}
+
+static QUESTIONABLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\[<[0-9a-f]+>\])? \? ").unwrap());
+
+/// Where a second report starts: a header line (not one of the ignored kinds) or an
+/// informational message with a stack of its own.
+fn starts_second_report(text: &str) -> bool {
+    match match_oops(text) {
+        Some(_) => !REPORT_START_IGNORES.iter().any(|r| r.is_match(text)),
+        None => INFO_MESSAGES_WITH_STACK.iter().any(|m| text.contains(m)),
+    }
+}
+
+/// A line that repeats the report's own `WARNING: ... at file:line` header, as symbolised
+/// reports print it once per inlined frame.
+fn repeats_warning(first: &str, text: &str) -> bool {
+    static SRC: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"[a-zA-Z0-9_\-/.]+\.[a-z]+:[0-9]+").unwrap());
+    fn location(s: &str) -> Option<&str> {
+        let w = &s[s.find("WARNING:")?..];
+        SRC.find(w).map(|m| m.as_str())
+    }
+    match (location(first), location(text)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The text of one report as syzkaller sees it, collected line by line.
+#[derive(Debug)]
+pub struct Region {
+    oops: &'static Oops,
+    context: Context,
+    first: String,
+    text: String,
+    /// Length of `text` before the second report started.
+    report_end: Option<usize>,
+    text_lines: usize,
+    lines: usize,
+    skip_text: bool,
+    cpu_traceback: bool,
+    hangup: bool,
+    /// Lines seen since the report itself ended.
+    tail: Option<usize>,
+    closed: bool,
+}
+
+impl Region {
+    /// Open a region at a line that carries an oops header (`text` without console prefix).
+    pub fn open(text: &str, context: Context) -> Option<Region> {
+        let oops = match_oops(text)?;
+        let mut r = Region {
+            oops,
+            context,
+            first: text.to_string(),
+            text: String::new(),
+            report_end: None,
+            text_lines: 1,
+            lines: 1,
+            skip_text: false,
+            cpu_traceback: false,
+            hangup: text.contains(GCE_HANGUP),
+            tail: None,
+            closed: false,
+        };
+        r.text.push_str(text);
+        r.text.push('\n');
+        Some(r)
+    }
+
+    /// Whether the region still takes lines.
+    pub fn is_open(&self) -> bool {
+        !self.closed
+    }
+
+    /// The report itself has ended: only a bounded tail is read from now on.
+    pub fn report_ended(&mut self) {
+        self.tail.get_or_insert(0);
+    }
+
+    /// Feed the next input line (any context).
+    pub fn push(&mut self, text: &str, context: &Context) {
+        if self.closed {
+            return;
+        }
+        self.lines += 1;
+        if self.lines > MAX_REGION_LINES {
+            self.closed = true;
+            return;
+        }
+        if text.contains(GCE_HANGUP) {
+            self.hangup = true;
+        }
+        // A second report ends the text a title comes from only on consoles without
+        // caller ids; with them, the task's own lines go on counting.
+        let console = matches!(self.context, Context::None | Context::Console);
+        if console
+            && self.report_end.is_none()
+            && starts_second_report(text)
+            && !repeats_warning(&self.first, text)
+            && !self.crash_of_own_task(text)
+        {
+            self.report_end = Some(self.text.len());
+            self.report_ended();
+        }
+        let questionable = self.context.has_prefix()
+            && !text.contains("<EOI>")
+            && (QUESTIONABLE.is_match(text) || text.ends_with(" (unreliable)"));
+        let same = *context == self.context
+            || self.cpu_traceback && matches!(context, Context::Cpu(_));
+        if questionable || !same {
+            return;
+        }
+        if let Some(t) = &mut self.tail {
+            *t += 1;
+            if *t > MAX_TAIL_LINES {
+                self.closed = true;
+                return;
+            }
+        }
+        self.text_lines += 1;
+        let mut skip = self.skip_text;
+        if text.contains("Disabling lock debugging due to kernel taint") {
+            skip = true;
+        } else if text.contains("Sending NMI from CPU") {
+            self.cpu_traceback = true;
+        } else if (text.contains("Kernel panic - not syncing")
+            || text.contains("WARNING: possible circular locking dependency detected"))
+            && self.text_lines > MIN_LINES_BEFORE_CUT
+        {
+            self.skip_text = true;
+            skip = true;
+        }
+        if skip || self.text.len() > MAX_REGION_BYTES {
+            return;
+        }
+        self.text.push_str(text);
+        self.text.push('\n');
+    }
+
+    /// Text without any console prefix is what syzbot mails: one task's lines, already
+    /// cut from the console log. A crash inside the report before its stack (lockdep's
+    /// printer faulting) is then that task's, and syzkaller read on past it in the
+    /// original log, so it does not end the text here either.
+    fn crash_of_own_task(&self, text: &str) -> bool {
+        self.context == Context::None
+            && crate::splat::scan::is_crash_line(text)
+            && !self.text.contains("Call Trace:")
+            && !self.text.contains("Call trace:")
+            && !self.text.contains("stack backtrace:")
+    }
+
+    /// The title and corruption syzkaller would give this report.
+    pub fn describe(&self) -> SyzTitle {
+        let end = self.report_end.unwrap_or(self.text.len());
+        if std::env::var_os("LOCKCHECK_DEBUG_REGION").is_some() {
+            eprintln!("--- region (end {end}) ---\n{}--- end ---", self.text);
+        }
+        let (title, mut corrupted, format) = extract_description(&self.text[..end], self.oops);
+        if corrupted.is_none() {
+            corrupted = corruption(&title, &self.text, format);
+        }
+        if self.hangup {
+            corrupted.get_or_insert_with(|| "console connection lost (VM disconnected)".into());
+        }
+        SyzTitle {
+            title: super::normalize::normalize(&title),
+            corrupted,
+        }
+    }
+}
+
+/// GCE's serial console prints this when the connection drops mid-report.
+const GCE_HANGUP: &str = "serialport: VM disconnected.";
+
+struct Compiled {
+    title: Regex,
+    report: Option<Regex>,
+    stack: Option<CompiledStack>,
+}
+
+static COMPILED: LazyLock<Vec<Vec<Compiled>>> = LazyLock::new(|| {
+    super::formats::OOPSES
+        .iter()
+        .map(|o| {
+            o.formats
+                .iter()
+                .map(|f| Compiled {
+                    title: super::formats::compile(f.title),
+                    report: f.report.map(super::formats::compile),
+                    stack: f.stack.as_ref().map(CompiledStack::new),
+                })
+                .collect()
+        })
+        .collect()
+});
+
+/// `fmt` with `%[N]v` / `%[N]s` replaced by the N-th argument.
+fn format_title(fmt: &str, args: &[String]) -> String {
+    static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"%\[(\d+)\][vs]").unwrap());
+    ARG.replace_all(fmt, |c: &regex::Captures| {
+        let i: usize = c[1].parse().unwrap_or(0);
+        args.get(i.wrapping_sub(1))
+            .cloned()
+            .unwrap_or_else(|| "%!v(BADINDEX)".into())
+    })
+    .into_owned()
+}
+
+/// Title, corruption and the format that produced it, over `text` (the report up to a
+/// second report).
+fn extract_description(
+    text: &str,
+    oops: &'static Oops,
+) -> (String, Option<String>, Option<&'static Format>) {
+    let oi = super::formats::OOPSES
+        .iter()
+        .position(|o| std::ptr::eq(o, oops))
+        .unwrap_or(0);
+    let mut start = text.len();
+    let mut desc = String::new();
+    let mut corrupted = None;
+    let mut format = None;
+    let mut matched_title = false;
+    for (f, c) in oops.formats.iter().zip(&COMPILED[oi]) {
+        let Some(m) = c.title.find(text) else {
+            continue;
+        };
+        if m.start() > start || m.start() == start && !desc.is_empty() {
+            continue;
+        }
+        if m.start() < start {
+            desc.clear();
+            format = None;
+            start = m.start();
+        }
+        matched_title = true;
+        let caps = match &c.report {
+            Some(r) => match r.captures(text) {
+                Some(caps) => caps,
+                None => continue,
+            },
+            None => c.title.captures(text).expect("title matched"),
+        };
+        let at = caps.get(0).map_or(0, |m| m.start());
+        let mut args: Vec<String> = caps
+            .iter()
+            .skip(1)
+            .map(|g| g.map_or(String::new(), |g| g.as_str().to_string()))
+            .collect();
+        corrupted = None;
+        if let Some(stack) = &c.stack {
+            let (frames, ok) = extract_frames(&text[at..], stack);
+            if !ok {
+                corrupted = Some("no frames could be extracted".to_string());
+            }
+            args.extend(frames);
+        }
+        desc = format_title(f.fmt, &args);
+        format = Some(f);
+    }
+    if desc.is_empty() {
+        if matched_title {
+            corrupted = Some("matched title but not report regexp".into());
+        }
+        if let Some(pos) = text.find(oops.header) {
+            let line = &text[pos..];
+            desc = line[..line.find('\n').unwrap_or(line.len())].to_string();
+        }
+    }
+    if corrupted.is_none() && format.is_some_and(|f| f.corrupted) {
+        corrupted = Some("report format is marked as corrupted".into());
+    }
+    (desc, corrupted, format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn title_of(lines: &[&str]) -> SyzTitle {
+        let mut r = Region::open(lines[0], Context::Console).unwrap();
+        for l in &lines[1..] {
+            r.push(l, &Context::Console);
+        }
+        r.describe()
+    }
+
+    #[test]
+    fn circular_skips_lock_primitives_and_takes_held_site() {
+        let t = title_of(&[
+            "WARNING: possible circular locking dependency detected",
+            "5.9.0 #1 Not tainted",
+            "swapper/0/1 is trying to acquire lock:",
+            "ffff (console_sem){-...}-{2:2}, at: down_trylock+0xe/0x60",
+            "but task is already holding lock:",
+            "ffff (&p->pi_lock){-.-.}-{2:2}, at: tick_handler+0x1/0x2",
+            "Call Trace:",
+            " dump_stack+0x1/0x2",
+            " lock_acquire+0x1/0x2",
+            " tick_handler+0x1/0x2",
+        ]);
+        assert_eq!(t.title, "possible deadlock in tick_handler");
+        assert_eq!(t.corrupted, None);
+    }
+
+    #[test]
+    fn header_only_banners_title_themselves() {
+        let t = title_of(&[
+            "BUG: MAX_STACK_TRACE_ENTRIES too low!",
+            "turning off the locking correctness validator.",
+            "Call Trace:",
+            " dump_stack+0x1/0x2",
+            " save_trace+0x1/0x2",
+            " mark_lock+0x1/0x2",
+        ]);
+        assert_eq!(t.title, "BUG: MAX_STACK_TRACE_ENTRIES too low!");
+        assert_eq!(t.corrupted, None);
+    }
+
+    #[test]
+    fn a_second_report_ends_the_text() {
+        let t = title_of(&[
+            "WARNING: possible circular locking dependency detected",
+            "BUG: KASAN: use-after-free in foo+0x1/0x2",
+            "is trying to acquire lock:",
+        ]);
+        assert_eq!(t.title, "WARNING: possible circular locking dependency detected");
+        assert!(t.corrupted.is_some());
+    }
+
+    #[test]
+    fn repeated_warning_lines_are_one_report() {
+        let first = "WARNING: CPU: 0 PID: 5 at kernel/locking/lockdep.c:232 hlock_class kernel/locking/lockdep.c:232 [inline]";
+        assert!(repeats_warning(
+            first,
+            "WARNING: CPU: 0 PID: 5 at kernel/locking/lockdep.c:232 check_wait_context kernel/locking/lockdep.c:4729 [inline]"
+        ));
+        assert!(!repeats_warning(
+            first,
+            "WARNING: CPU: 0 PID: 5 at fs/inode.c:1 iput+0x1/0x2"
+        ));
+    }
+
+    #[test]
+    fn format_arguments() {
+        assert_eq!(
+            format_title("a %[2]v b %[1]v", &["x".into(), "y".into()]),
+            "a y b x"
+        );
+    }
+}
