@@ -14,7 +14,10 @@ fn suite() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("{} is missing: CI must run the syzkaller suite", dir.display());
+        panic!(
+            "{} is missing: CI must run the syzkaller suite",
+            dir.display()
+        );
     }
     println!("skipped: {} not found", dir.display());
     None
@@ -95,7 +98,10 @@ fn logs_without_any_report_get_none() {
             invented.push(format!("{name}:{}: {}", r.line, r.title));
         }
     }
-    println!("syzkaller logs without a report: {checked}, lockdep reports found in them: {}", invented.len());
+    println!(
+        "syzkaller logs without a report: {checked}, lockdep reports found in them: {}",
+        invented.len()
+    );
     assert!(checked > 0);
     assert!(invented.is_empty(), "{}", invented.join("\n"));
 }

@@ -70,9 +70,11 @@ impl Outcome {
 pub fn expand(names: &[String], stdin_is_terminal: bool) -> Result<Vec<String>, String> {
     if names.is_empty() {
         if stdin_is_terminal {
-            return Err("no input: name log files or directories, or pipe a log into \
+            return Err(
+                "no input: name log files or directories, or pipe a log into \
                         standard input (`-`)"
-                .into());
+                    .into(),
+            );
         }
         return Ok(vec!["-".into()]);
     }
@@ -137,10 +139,7 @@ impl Encoding {
             Encoding::Xz
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Encoding::Zstd
-        } else if head.len() >= 4
-            && head.starts_with(b"BZh")
-            && (b'1'..=b'9').contains(&head[3])
-        {
+        } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
             Encoding::Bzip2
         } else {
             Encoding::Plain
@@ -156,7 +155,10 @@ pub fn open(name: &str) -> io::Result<Box<dyn BufRead>> {
         Box::new(io::stdin())
     } else {
         if Path::new(name).is_dir() {
-            return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory",
+            ));
         }
         Box::new(File::open(name)?)
     };
@@ -202,9 +204,18 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
         (b"\xff\xd8\xff", "a JPEG image"),
         (b"%PDF", "a PDF document"),
         (b"7z\xbc\xaf\x27\x1c", "a 7-zip archive"),
-        (b"\x04\x22\x4d\x18", "lz4-compressed data (not supported: decompress it first)"),
-        (b"LZIP", "lzip-compressed data (not supported: decompress it first)"),
-        (b"\x1f\x9d", "compress(1) data (not supported: decompress it first)"),
+        (
+            b"\x04\x22\x4d\x18",
+            "lz4-compressed data (not supported: decompress it first)",
+        ),
+        (
+            b"LZIP",
+            "lzip-compressed data (not supported: decompress it first)",
+        ),
+        (
+            b"\x1f\x9d",
+            "compress(1) data (not supported: decompress it first)",
+        ),
     ];
     if let Some((_, what)) = SIGNATURES.iter().find(|(sig, _)| head.starts_with(sig)) {
         return Some(what);

@@ -88,7 +88,10 @@ fn directory_input_reads_every_file_below_it() {
     let out = stdout(&o);
     // Every fixture log is read, each report names its file.
     assert!(out.contains("seed-003-pidmap-seqcount.log:"), "{out}");
-    assert!(out.contains("010-recursive-rxrpc-email-flowed-wrap.log:"), "{out}");
+    assert!(
+        out.contains("010-recursive-rxrpc-email-flowed-wrap.log:"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -19,7 +19,10 @@ fn fixtures() -> Vec<PathBuf> {
         .map(|p| {
             // `x.expected.json` stands for the log `x.log`.
             let s = p.to_string_lossy().to_string();
-            PathBuf::from(s.strip_suffix(".expected.json").map_or(s.clone(), |b| format!("{b}.log")))
+            PathBuf::from(
+                s.strip_suffix(".expected.json")
+                    .map_or(s.clone(), |b| format!("{b}.log")),
+            )
         })
         .collect();
     v.sort();

@@ -98,7 +98,7 @@ fn memory_stays_bounded_on_a_huge_report() {
     assert!(reports[0].truncated);
     assert!(
         reports[0]
-            .corrupted
+            .damage
             .as_deref()
             .unwrap()
             .contains("longer than")

@@ -82,6 +82,12 @@ pub fn classify(report: &mut Report, ctx: &Context) {
         }
     }
     verdict.notes = rules::notes(report);
+    // Reports trimmed in a mail can lack a lock name or a site: say so instead of printing
+    // an empty name.
+    verdict.explanation = verdict
+        .explanation
+        .replace("``", "(a lock whose name was cut off)")
+        .replace(" ()", "");
     report.verdict = verdict;
     if report.verdict.rule == "class-conflation" {
         cite_replay(report);

@@ -34,6 +34,12 @@ pub struct Line {
     pub cut: bool,
     /// The physical line had no terminating newline (end of a cut-off input).
     pub unterminated: bool,
+    /// The line came with a z/VM console prefix (`00: `, the virtual CPU), as s390 guests'
+    /// consoles print.
+    pub vm_console: bool,
+    /// The physical line filled the z/VM console's 80 columns: the console may have
+    /// wrapped the rest onto the next line.
+    pub fills_width: bool,
 }
 
 static ANSI: LazyLock<Regex> =
@@ -59,6 +65,10 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// z/VM console prefix: the virtual CPU address.
+static VM_CONSOLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{2}: ").unwrap());
+/// Width at which the z/VM console wraps lines.
+const VM_CONSOLE_WIDTH: usize = 80;
 static CALLER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[\s*([TC]\d+)\]").unwrap());
 static QP_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"=([0-9A-F]{2})").unwrap());
 
@@ -75,6 +85,8 @@ pub(crate) struct Stripped {
     pub(crate) ctx: Option<String>,
     pub(crate) had_prefix: bool,
     pub(crate) qp_soft_break: bool,
+    pub(crate) vm_console: bool,
+    pub(crate) fills_width: bool,
 }
 
 impl Stripped {
@@ -88,6 +100,8 @@ impl Stripped {
             had_prefix: self.had_prefix,
             cut: p.cut,
             unterminated: p.unterminated,
+            vm_console: self.vm_console,
+            fills_width: self.fills_width,
         };
         (line, self.qp_soft_break)
     }
@@ -153,6 +167,13 @@ impl Normalizer {
         if let Some(m) = QUOTE.find(s) {
             s = &s[m.end()..];
         }
+        let mut vm_console = false;
+        let mut fills_width = false;
+        if let Some(m) = VM_CONSOLE.find(s) {
+            vm_console = true;
+            fills_width = s.chars().count() >= VM_CONSOLE_WIDTH;
+            s = &s[m.end()..];
+        }
         let mut had_prefix = false;
         let mut ctx = None;
         let mut stamped = false;
@@ -191,11 +212,18 @@ impl Normalizer {
         if stamped {
             s = s.strip_prefix(' ').unwrap_or(s);
         }
+        // rsyslog escapes the newline that printk put before a continuation as `#012`.
+        let text = match s.strip_prefix("#012") {
+            Some(rest) if had_prefix => rest.replace("#011", "\t"),
+            _ => s.to_string(),
+        };
         Stripped {
-            text: s.to_string(),
+            text,
             ctx,
             had_prefix,
             qp_soft_break,
+            vm_console,
+            fills_width,
         }
     }
 }
@@ -309,6 +337,15 @@ impl Joiner {
             self.pending = Some((prev, qp_soft));
             return;
         }
+        if prev.fills_width && line.vm_console && !line.had_prefix {
+            // The z/VM console cut a long line at its width, maybe mid-word.
+            prev.text.push_str(&line.text);
+            prev.fills_width = line.fills_width;
+            prev.cut |= line.cut;
+            prev.unterminated = line.unterminated;
+            self.pending = Some((prev, qp_soft));
+            return;
+        }
         let same_ctx = line.ctx.is_none() || line.ctx == prev.ctx;
         let prev_trim = prev.text.trim();
         let next_trim = line.text.trim();
@@ -364,6 +401,7 @@ pub(crate) struct LineEnd {
     flowed_open: bool,
     fragment_open: bool,
     qp_soft: bool,
+    fills_width: bool,
 }
 
 impl LineEnd {
@@ -375,6 +413,7 @@ impl LineEnd {
             flowed_open: st.text.ends_with(' ') || t.ends_with(':') || t.ends_with(">]"),
             fragment_open: t.ends_with('(') || t.ends_with(':'),
             qp_soft: st.qp_soft_break,
+            fills_width: st.fills_width,
         }
     }
 }
@@ -384,7 +423,7 @@ impl LineEnd {
 /// own, whatever came before `prev` (a joined line ends as its last part does, trimmed or
 /// not; joined parts carry no other caller id).
 pub(crate) fn may_join(prev: LineEnd, next: &Stripped) -> bool {
-    if prev.qp_soft {
+    if prev.qp_soft || prev.fills_width && next.vm_console {
         return true;
     }
     let next_trim = next.text.trim();
@@ -412,6 +451,35 @@ mod tests {
 
     fn texts(s: &str) -> Vec<(String, Option<String>)> {
         lines_of(s).into_iter().map(|l| (l.text, l.ctx)).collect()
+    }
+
+    #[test]
+    fn z_vm_console_prefix_and_hard_wraps() {
+        // s390 guests on z/VM: every line starts with the virtual CPU address, and lines
+        // are cut at 80 columns; the rest follows on a line of its own without timestamp.
+        let log = concat!(
+            "00: [   12.345678] ffff88800a1b2c3d (&sb->s_type->i_mutex_key#10){+.+.}-{3:3}, at: ino\n",
+            "00: de_lock+0x2a/0x30\n",
+            "00: [   12.345680] WARNING: possible circular locking dependency detected\n",
+        );
+        let v = lines_of(log);
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert!(
+            v[0].text.ends_with("at: inode_lock+0x2a/0x30"),
+            "{}",
+            v[0].text
+        );
+        assert_eq!(
+            v[1].text,
+            "WARNING: possible circular locking dependency detected"
+        );
+        assert!(v[1].had_prefix && v[1].vm_console);
+    }
+
+    #[test]
+    fn rsyslog_escaped_newlines() {
+        let v = texts("Mar 26 20:52:22 mira108 kernel: #012but task is already holding lock:\n");
+        assert_eq!(v[0].0, "but task is already holding lock:");
     }
 
     #[test]

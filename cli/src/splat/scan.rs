@@ -248,6 +248,9 @@ struct Collector {
     held_seen: bool,
     reasons: Vec<String>,
     saw_warning_line: bool,
+    /// The report's `WARNING: ... at file:line` line, which symbolised reports repeat once
+    /// per inlined frame.
+    warning_line: Option<String>,
     interrupted: bool,
     /// The text syzkaller would title this report from (opens at the first oops header).
     region: Option<Region>,
@@ -265,6 +268,7 @@ enum Step {
 impl Collector {
     fn new(spec: &'static BannerSpec, start: usize, first: Line) -> Collector {
         let saw_warning_line = first.text.trim_start().starts_with("WARNING:");
+        let warning_line = saw_warning_line.then(|| first.text.clone());
         Collector {
             spec,
             start,
@@ -275,6 +279,7 @@ impl Collector {
             held_seen: false,
             reasons: Vec::new(),
             saw_warning_line,
+            warning_line,
             interrupted: false,
             region: None,
         }
@@ -350,6 +355,15 @@ impl Collector {
             && t.starts_with("WARNING:")
         {
             self.saw_warning_line = true;
+            self.warning_line = Some(t.to_string());
+            self.lines.push(line.clone());
+            return Step::Continue;
+        }
+        if self
+            .warning_line
+            .as_deref()
+            .is_some_and(|w| crate::title::repeats_warning(w, t))
+        {
             self.lines.push(line.clone());
             return Step::Continue;
         }

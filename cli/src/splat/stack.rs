@@ -28,7 +28,7 @@ static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
         r"^([A-Za-z_.$][\w.$:]*)",
         r"(?:\+(0x[0-9a-f]+)/(0x[0-9a-f]+))?",
         r"(?: \[([\w-]+)\])?",
-        r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(\d+)(?::(\d+))?\)?)?",
+        r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(-?\d+)(?::(\d+))?\)?)?",
         r"(?: \(discriminator \d+\))?$"
     ))
     .unwrap()
@@ -73,6 +73,14 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
     };
     if let Some(r) = s.strip_suffix(" (unreliable)") {
         f.unreliable = true;
+        s = r.trim_end();
+    }
+    // arm64 (6.13+) marks where a frame's address came from: `(P)` pt_regs, `(C)` the
+    // current frame record, `(L)` the link register.
+    if let Some(r) = [" (P)", " (C)", " (L)", " (F)", " (K)"]
+        .iter()
+        .find_map(|m| s.strip_suffix(m))
+    {
         s = r.trim_end();
     }
     if let Some(c) = ARM_OLD.captures(s) {
@@ -231,9 +239,25 @@ pub fn lock_from_name(name: &str, input_line: usize) -> LockRef {
     }
 }
 
-/// Parse a `print_lock()` line: `ADDR (name){usage}-{o:i}, at: SITE`.
+/// The start of a lock line that was cut (an excerpt trimmed in a mail): `ADDR (name` or
+/// `ADDR (name){+.`, with a name that is not empty.
+static CUT_LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:([0-9a-fA-F]{8,16}|\(____ptrval____\)|\(ptrval\))\s+)?",
+        r"\(([^\s(){}][^{}]*?)\)?(?:\{[.+?-]*\}?)?$"
+    ))
+    .unwrap()
+});
+
+/// Parse a `print_lock()` line: `ADDR (name){usage}-{o:i}, at: SITE`. A line cut short
+/// after the name keeps what is there (name and address).
 pub fn parse_lock_line(text: &str, input_line: usize) -> Option<LockRef> {
-    let c = LOCK_LINE.captures(text.trim())?;
+    let Some(c) = LOCK_LINE.captures(text.trim()) else {
+        let c = CUT_LOCK_LINE.captures(text.trim())?;
+        let mut lock = lock_from_name(&c[2], input_line);
+        lock.address = c.get(1).map(|m| m.as_str().to_string());
+        return Some(lock);
+    };
     let name = c[2].to_string();
     let mut lock = lock_from_name(&name, input_line);
     lock.address = c.get(1).map(|m| m.as_str().to_string());
@@ -316,6 +340,12 @@ mod tests {
         assert_eq!(f.file.as_deref(), Some("/net/rxrpc/peer_object.c"));
         let f = frame("lan966x_ptp_irq_handler+0x164/0x2a8 [lan966x_switch]");
         assert_eq!(f.module.as_deref(), Some("lan966x_switch"));
+        let l = parse_lock_line("ffff888012345678 (&dev->lock", 3).unwrap();
+        assert_eq!(l.name, "&dev->lock");
+        assert!(parse_lock_line("ffff888012345678 (", 3).is_none());
+        let f = frame("__lock_acquire+0x384/0x30a4 kernel/locking/lockdep.c:5187 (P)");
+        assert_eq!(f.function.as_deref(), Some("__lock_acquire"));
+        assert_eq!(f.line, Some(5187));
         let f = frame("[c000001ff07eefc0] [c00000000063f8c8] dump_stack+0xec/0x144 (unreliable)");
         assert!(f.unreliable);
         assert_eq!(f.function.as_deref(), Some("dump_stack"));

@@ -300,7 +300,10 @@ const WARNING_FORMATS: &[Format] = &[
     },
     Format {
         report: Some(r"WARNING: held lock freed!(?:.*\n)+?.*at:(?: {{PC}})? +{{FUNC}}"),
-        ..fmt("WARNING: held lock freed!", "WARNING: held lock freed in %[1]v")
+        ..fmt(
+            "WARNING: held lock freed!",
+            "WARNING: held lock freed in %[1]v",
+        )
     },
     Format {
         corrupted: true,
@@ -552,7 +555,12 @@ pub(super) static OOPSES: &[Oops] = &[
     Oops {
         header: "panic:",
         formats: &[],
-        suppressions: &["_panic:", "xlog_status:", r"ddb\.onpanic:", "evtlog_status:"],
+        suppressions: &[
+            "_panic:",
+            "xlog_status:",
+            r"ddb\.onpanic:",
+            "evtlog_status:",
+        ],
     },
 ];
 
@@ -588,8 +596,7 @@ static SUPPRESSIONS: LazyLock<Vec<Vec<Regex>>> = LazyLock::new(|| {
 /// The first header (in table order) this line starts a report with, if any.
 pub(super) fn match_oops(line: &str) -> Option<&'static Oops> {
     OOPSES.iter().enumerate().find_map(|(i, o)| {
-        (line.contains(o.header) && !SUPPRESSIONS[i].iter().any(|s| s.is_match(line)))
-            .then_some(o)
+        (line.contains(o.header) && !SUPPRESSIONS[i].iter().any(|s| s.is_match(line))).then_some(o)
     })
 }
 

@@ -353,10 +353,10 @@ pub fn is_skipped(name: &str) -> bool {
 
 /// A C++ or Rust symbol in readable form, without parameters; anything else unchanged.
 pub(super) fn demangle(name: &str) -> String {
-    if name.starts_with("_R") || name.starts_with("_ZN") && name.ends_with('E') {
-        if let Ok(d) = rustc_demangle::try_demangle(name) {
-            return format!("{d:#}");
-        }
+    if (name.starts_with("_R") || name.starts_with("_ZN") && name.ends_with('E'))
+        && let Ok(d) = rustc_demangle::try_demangle(name)
+    {
+        return format!("{d:#}");
     }
     if name.starts_with("_Z")
         && let Ok(sym) = cpp_demangle::Symbol::new(name)
@@ -425,8 +425,7 @@ fn extract_with(text: &str, stack: &CompiledStack, parts: &[Option<Regex>]) -> (
         match &parts[idx] {
             None => {
                 stacks += 1;
-                'lines: loop {
-                    let Some(ln) = lines.next() else { break };
+                'lines: for ln in lines.by_ref() {
                     if CORRUPTED_LINE.is_match(ln) {
                         ok = false;
                         break 'lines;

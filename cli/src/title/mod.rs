@@ -26,4 +26,4 @@ mod syzkaller;
 pub use frames::is_skipped;
 pub use normalize::normalize;
 pub use structured::title;
-pub use syzkaller::{Context, MAX_TAIL_LINES, Region, SyzTitle};
+pub use syzkaller::{Context, MAX_TAIL_LINES, Region, SyzTitle, repeats_warning};

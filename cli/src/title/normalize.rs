@@ -69,8 +69,14 @@ mod tests {
             normalize("WARNING in foo+0x12/0x40 at fs/x.c:123 on CPU#3"),
             "WARNING in foo at fs/x.c:LINE on CPU"
         );
-        assert_eq!(normalize("possible deadlock in alloc_pid"), "possible deadlock in alloc_pid");
-        assert_eq!(normalize("BUG: MAX_LOCKDEP_KEYS too low!"), "BUG: MAX_LOCKDEP_KEYS too low!");
+        assert_eq!(
+            normalize("possible deadlock in alloc_pid"),
+            "possible deadlock in alloc_pid"
+        );
+        assert_eq!(
+            normalize("BUG: MAX_LOCKDEP_KEYS too low!"),
+            "BUG: MAX_LOCKDEP_KEYS too low!"
+        );
         assert_eq!(normalize("a\t\tb  c"), "a b c");
     }
 }

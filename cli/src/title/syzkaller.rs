@@ -76,7 +76,7 @@ fn starts_second_report(text: &str) -> bool {
 
 /// A line that repeats the report's own `WARNING: ... at file:line` header, as symbolised
 /// reports print it once per inlined frame.
-fn repeats_warning(first: &str, text: &str) -> bool {
+pub fn repeats_warning(first: &str, text: &str) -> bool {
     static SRC: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"[a-zA-Z0-9_\-/.]+\.[a-z]+:[0-9]+").unwrap());
     fn location(s: &str) -> Option<&str> {
@@ -169,8 +169,8 @@ impl Region {
         let questionable = self.context.has_prefix()
             && !text.contains("<EOI>")
             && (QUESTIONABLE.is_match(text) || text.ends_with(" (unreliable)"));
-        let same = *context == self.context
-            || self.cpu_traceback && matches!(context, Context::Cpu(_));
+        let same =
+            *context == self.context || self.cpu_traceback && matches!(context, Context::Cpu(_));
         if questionable || !same {
             return;
         }
@@ -388,7 +388,10 @@ mod tests {
             "BUG: KASAN: use-after-free in foo+0x1/0x2",
             "is trying to acquire lock:",
         ]);
-        assert_eq!(t.title, "WARNING: possible circular locking dependency detected");
+        assert_eq!(
+            t.title,
+            "WARNING: possible circular locking dependency detected"
+        );
         assert!(t.corrupted.is_some());
     }
 
