@@ -12,6 +12,8 @@ use std::path::Path;
 pub struct Outcome {
     /// Reports printed.
     pub reports: usize,
+    /// Reports below the `--fail-on` level: printed, but not counted by the exit status.
+    pub tolerated: usize,
     /// Inputs that could not be read (or lines of them that were malformed).
     pub input_errors: usize,
     /// The output pipe was closed.
@@ -19,14 +21,51 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The documented exit status: 2 on any input error, else 1 if any report, else 0.
+    /// The documented exit status: 2 on any input error, else 1 if any report at or above
+    /// the `--fail-on` level, else 0.
     pub fn exit_code(&self) -> u8 {
         if self.input_errors > 0 {
             2
-        } else if self.reports > 0 {
+        } else if self.reports > self.tolerated {
             1
         } else {
             0
+        }
+    }
+}
+
+/// Which reports make the exit status 1 (`--fail-on`): a CI job can fail on likely-genuine
+/// reports and pass known false positives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailOn {
+    /// Only reports judged `likely_genuine`.
+    Genuine,
+    /// `likely_genuine` and `undetermined` reports: everything but likely false positives.
+    Undetermined,
+    /// Every report, whatever its verdict.
+    #[default]
+    Any,
+    /// No report: the exit status says only whether the inputs could be read.
+    None,
+}
+
+impl FailOn {
+    /// Whether a report with this verdict counts for the exit status.
+    ///
+    /// ```
+    /// use lockcheck::input::FailOn;
+    /// use lockcheck::report::Label;
+    /// assert!(FailOn::Undetermined.counts(Label::Undetermined));
+    /// assert!(!FailOn::Undetermined.counts(Label::LikelyFalsePositive));
+    /// assert!(!FailOn::Genuine.counts(Label::Undetermined));
+    /// ```
+    pub fn counts(self, label: crate::report::Label) -> bool {
+        use crate::report::Label;
+        match self {
+            FailOn::Any => true,
+            FailOn::None => false,
+            FailOn::Genuine => label == Label::LikelyGenuine,
+            FailOn::Undetermined => label != Label::LikelyFalsePositive,
         }
     }
 }

@@ -27,6 +27,30 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum FailOnArg {
+    /// Only likely-genuine reports.
+    Genuine,
+    /// Likely-genuine and undetermined reports (not likely false positives).
+    Undetermined,
+    /// Every report.
+    Any,
+    /// No report (only unreadable inputs fail).
+    None,
+}
+
+impl From<FailOnArg> for lockcheck::input::FailOn {
+    fn from(a: FailOnArg) -> Self {
+        use lockcheck::input::FailOn;
+        match a {
+            FailOnArg::Genuine => FailOn::Genuine,
+            FailOnArg::Undetermined => FailOn::Undetermined,
+            FailOnArg::Any => FailOn::Any,
+            FailOnArg::None => FailOn::None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ReplayFormatArg {
     Text,
     Json,
@@ -45,6 +69,11 @@ enum Command {
     /// Reads console logs, dmesg, journal/syslog exports and mails (any console prefix,
     /// quoting or wrapping), plain or compressed with gzip, xz, zstd or bzip2 (recognised by
     /// content, not by name). Each report gets the title syzbot would give it.
+    #[command(
+        after_help = "Exit status: 0 no report (at the --fail-on level), 1 at least one, \
+2 an input could not be read.\n\nExamples:\n  lockcheck parse dmesg.log\n  \
+lockcheck parse --fail-on genuine --summary ci-logs/"
+    )]
     Parse {
         /// Log files or directories (every file below, recursively) to read; `-`, or
         /// nothing when standard input is not a terminal, reads standard input.
@@ -58,6 +87,11 @@ enum Command {
         /// Print every extracted section (chain stacks, held locks, backtrace, evidence).
         #[arg(short, long)]
         verbose: bool,
+        /// Which reports make the exit status 1: `genuine` fails a CI job on likely-genuine
+        /// reports only, `undetermined` on everything but likely false positives, `any` on
+        /// every report, `none` never (2 still means an unreadable input).
+        #[arg(long, value_enum, default_value = "any", value_name = "LEVEL")]
+        fail_on: FailOnArg,
     },
     /// Re-run recorded lock traces (or chains reconstructed from kernel splats) through the validator.
     ///
@@ -125,6 +159,7 @@ fn main() -> ExitCode {
             format,
             summary,
             verbose,
+            fail_on,
         } => {
             let inputs = match inputs_of(&inputs) {
                 Ok(i) => i,
@@ -139,6 +174,7 @@ fn main() -> ExitCode {
                 },
                 summary,
                 verbose,
+                fail_on: fail_on.into(),
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());

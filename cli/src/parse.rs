@@ -1,7 +1,8 @@
 //! `lockcheck parse`: read inputs, print reports, compute the exit status.
 //!
-//! Exit status: 0 no report found, 1 at least one report, 2 an input could not be read
-//! (the other inputs are still processed). A closed output pipe stops quietly.
+//! Exit status: 0 no report found (or none at the `--fail-on` level), 1 at least one report
+//! at that level (by default any report), 2 an input could not be read (the other inputs are
+//! still processed). A closed output pipe stops quietly.
 
 use std::io::{self, Write};
 
@@ -20,9 +21,11 @@ pub struct ParseOptions {
     pub summary: bool,
     /// Print every extracted section.
     pub verbose: bool,
+    /// Which verdicts make the exit status 1.
+    pub fail_on: FailOn,
 }
 
-pub use crate::input::Outcome;
+pub use crate::input::{FailOn, Outcome};
 
 /// Run `lockcheck parse`.
 pub fn run(opts: &ParseOptions, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
@@ -37,7 +40,14 @@ pub fn run(opts: &ParseOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
                 continue;
             }
         };
-        let result = splat::parse_reader(input, reader, |r| printer.report(out, &r));
+        let mut tolerated = 0;
+        let result = splat::parse_reader(input, reader, |r| {
+            if !opts.fail_on.counts(r.verdict.label) {
+                tolerated += 1;
+            }
+            printer.report(out, &r)
+        });
+        outcome.tolerated += tolerated;
         if outcome.record(err, input, result) {
             return outcome;
         }

@@ -471,6 +471,10 @@ pub struct Verdict {
     /// Further observations that did not decide the verdict.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What decided: `rule` (the rule's reading of the report) or `rule+replay` (the rule,
+    /// confirmed or overruled by replaying the chain through the validator).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub basis: String,
 }
 
 /// Verdict label.
@@ -504,6 +508,7 @@ impl Default for Verdict {
             explanation: String::new(),
             evidence: Vec::new(),
             notes: Vec::new(),
+            basis: String::new(),
         }
     }
 }

@@ -77,6 +77,7 @@ pub fn classify(report: &mut Report, ctx: &Context) {
                     .map(|(line, note)| crate::report::Evidence { line, note })
                     .collect(),
                 notes: Vec::new(),
+                basis: String::new(),
             };
             break;
         }
@@ -88,29 +89,59 @@ pub fn classify(report: &mut Report, ctx: &Context) {
         .explanation
         .replace("``", "(a lock whose name was cut off)")
         .replace(" ()", "");
+    verdict.basis = "rule".into();
+    verdict.evidence.sort_by_key(|e| e.line);
     report.verdict = verdict;
-    if report.verdict.rule == "class-conflation" {
-        cite_replay(report);
+    if report.kind == Kind::CircularDependency && !report.cycle.is_empty() {
+        weigh_replay(report);
     }
 }
 
-/// Backs a class-conflation verdict with a replay of the chain through the validator: the
-/// cycle as the kernel saw it, and the split of the generic class that makes it disappear.
-fn cite_replay(report: &mut Report) {
+/// Replays a circular report's chain through the validator and weighs the result with
+/// the rule's verdict, so that `parse` and `replay` give one verdict:
+/// - a class-conflation verdict stands only if splitting the generic class by code path
+///   makes the cycle disappear; otherwise it becomes `undetermined`;
+/// - for any other verdict a split that removes the cycle is reported as what to check
+///   (it does not by itself show that the paths touch different objects);
+/// - replaying the cycle as the kernel saw it proves nothing new and decides nothing.
+fn weigh_replay(report: &mut Report) {
     let Some(replay) = crate::replay::splat::replay_report(report) else {
-        return;
-    };
-    let Some(split) = &replay.split else {
         report
             .verdict
             .notes
-            .push(format!("Replay: {}.", replay.summary()));
+            .push("Replay: the dependency chain is too damaged to replay.".into());
         return;
     };
-    report.verdict.explanation.push_str(&format!(
-        " Replay through the lockdep validator confirms it: {}.",
-        replay.summary()
-    ));
+    report.verdict.basis = "rule+replay".into();
+    let conflation = report.verdict.rule == "class-conflation";
+    let Some(split) = &replay.split else {
+        if conflation {
+            report.verdict.label = Label::Undetermined;
+            report.verdict.explanation.push_str(&format!(
+                " Replay through the lockdep validator does not confirm it: {}. Check whether \
+                 the two paths can operate on the same object before calling it a false positive.",
+                replay.summary()
+            ));
+        } else {
+            report
+                .verdict
+                .notes
+                .push(format!("Replay: {}.", replay.summary()));
+        }
+        return;
+    };
+    if conflation {
+        report.verdict.explanation.push_str(&format!(
+            " Replay through the lockdep validator confirms it: {}.",
+            replay.summary()
+        ));
+    } else {
+        report.verdict.notes.push(format!(
+            "Replay: {}. If those code paths can never touch the same object, the cycle is a \
+             class conflation; if they can, it is real.",
+            replay.summary()
+        ));
+    }
     for a in replay
         .appearances
         .iter()
@@ -125,4 +156,5 @@ fn cite_replay(report: &mut Report) {
             note: format!("replay split: `{}` {} via `{}`", a.class, a.role, a.path),
         });
     }
+    report.verdict.evidence.sort_by_key(|e| e.line);
 }

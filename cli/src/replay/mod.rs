@@ -163,12 +163,11 @@ fn write_splat(
     replay: &splat::SplatReplay,
     opts: &ReplayOptions,
 ) -> io::Result<()> {
-    let (label, rule) = match (&replay.split, replay.as_seen.has_cycle()) {
-        (Some(_), _) => ("likely_false_positive", "replay-split"),
-        (None, true) => ("likely_genuine", "replay"),
-        (None, false) => ("undetermined", "replay"),
-    };
-    let explanation = replay.summary();
+    // One verdict: the classifier's, which already weighed this replay (`lockcheck parse`
+    // prints the same).
+    let label = r.verdict.label.as_str();
+    let rule = r.verdict.rule.as_str();
+    let explanation = &r.verdict.explanation;
     if opts.json {
         let run_json = |run: &splat::Run| {
             json!({
@@ -197,7 +196,13 @@ fn write_splat(
             "kind": r.kind.as_str(),
             "title": r.title,
             "locks": r.locks,
-            "verdict": { "label": label, "rule": rule, "explanation": explanation },
+            "verdict": {
+                "label": label,
+                "rule": rule,
+                "explanation": explanation,
+                "basis": r.verdict.basis,
+                "replay": replay.summary(),
+            },
             "truncated": r.truncated,
             "replay": {
                 "as_seen": run_json(&replay.as_seen),
@@ -241,7 +246,11 @@ fn write_splat(
     if let Some(s) = &replay.split {
         writeln!(out, "  split {}: cycle gone", s.split.join(", "))?;
     }
-    writeln!(out, "  verdict: {label} ({rule}): {explanation}")?;
+    writeln!(out, "  replay: {}", replay.summary())?;
+    writeln!(
+        out,
+        "  verdict: {label} [{rule}] (as `lockcheck parse` gives it): {explanation}"
+    )?;
     if opts.verbose {
         writeln!(out, "  reconstructed events:")?;
         for e in &replay.events {
