@@ -408,7 +408,11 @@ fn class_conflation(r: &Report, _: &Context) -> Option<Finding> {
     None
 }
 
-/// A cycle that closes only through a seqcount read access.
+/// A cycle that closes through a seqcount read access. A reader never blocks its writer,
+/// but it spins while the writer is inside its write section: if that writer waits for a
+/// lock the reader's task holds, on the same seqcount instance, nobody moves. A global
+/// seqcount (a static name such as `tk_core.seq`) has one instance, so that is a real
+/// deadlock; a per-object one needs the check of whether both sides meet on one object.
 fn seqcount_reader_edge(r: &Report, _: &Context) -> Option<Finding> {
     for e in &r.chain {
         let Some((ui, user)) = first_user(&e.frames) else {
@@ -418,13 +422,12 @@ fn seqcount_reader_edge(r: &Report, _: &Context) -> Option<Finding> {
         let zero_wait = e.lock.wait.is_some_and(|w| w.inner == 0 && w.outer == 0);
         let Some(rf) = reader else { continue };
         let edge = r.cycle.iter().find(|c| c.chain_entry == e.depth)?;
-        let explanation = format!(
+        let seq = canonical_class(&edge.to);
+        let global = STATIC_LOCK.is_match(&seq) && !is_generic_class(&edge.to);
+        let head = format!(
             "The cycle {cycle} closes through edge {from} -> {to}, recorded by a seqcount *read* \
-             (`{rd}` in `{user}`, chain entry #{d}){wait}. A seqcount reader never holds the \
-             seqcount and never blocks its writer; it only retries. This cycle can hang only if the \
-             reader spins on the very instance whose writer is itself waiting for `{from}`, which \
-             needs the same object on both sides. Check that the writer of this seqcount never \
-             waits for `{from}`.",
+             (`{rd}` in `{user}`, chain entry #{d}){wait}. A seqcount reader never blocks its \
+             writer, but it spins for as long as the writer is inside its write section.",
             cycle = cycle_text(r),
             from = edge.from,
             to = edge.to,
@@ -437,9 +440,36 @@ fn seqcount_reader_edge(r: &Report, _: &Context) -> Option<Finding> {
                 ""
             },
         );
+        let (label, tail) = if global {
+            (
+                Label::LikelyGenuine,
+                format!(
+                    " `{to}` is a global seqcount: there is one instance, so the reader spins on \
+                     the very sequence whose writer, along the rest of the cycle, waits for \
+                     `{from}`, which the reader's task holds — a real deadlock (as with \
+                     timekeeping's `tk_core.seq`). Fix: take the lock outside the write section, \
+                     or read without retrying there.",
+                    to = edge.to,
+                    from = edge.from
+                ),
+            )
+        } else {
+            (
+                Label::Undetermined,
+                format!(
+                    " It hangs only if the reader can spin on the same `{to}` instance whose \
+                     writer is waiting for `{from}`. Check whether the writer of that instance \
+                     can wait for `{from}` (directly or through the cycle's other locks); if the \
+                     reader and the writer always work on different objects, it is a class \
+                     conflation.",
+                    to = edge.to,
+                    from = edge.from
+                ),
+            )
+        };
         return Some(Finding {
-            label: Label::LikelyFalsePositive,
-            explanation,
+            label,
+            explanation: head + &tail,
             evidence: vec![
                 (
                     e.input_line,
@@ -487,7 +517,8 @@ fn same_class_two_instances(r: &Report, _: &Context) -> Option<Finding> {
 fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
     let (a, h) = (r.acquiring.as_ref()?, r.held.as_ref()?);
     let (aa, ha) = (a.address.as_ref()?, h.address.as_ref()?);
-    if aa != ha {
+    // `(____ptrval____)` is a hashed-away pointer: equal text says nothing about identity.
+    if aa != ha || aa.contains("ptrval") {
         return None;
     }
     let read = read_only_usage(a) && read_only_usage(h);
