@@ -27,9 +27,32 @@
 //! ```
 //!
 //! # Concepts
-//! - **Lock class**: every lock built at one call site is one class (or name one with
-//!   [`Mutex::with_name`], or share a [`ClassKey`]). Validation is per class, so an order seen on
-//!   one pair of objects is checked against every other pair of the same kinds.
+//! - **Lock class**: every lock built at one call site of your code (with one data type) is one
+//!   class (or name one with [`Mutex::with_name`], or share a [`ClassKey`]). Validation is per
+//!   class, so an order seen on one pair of objects is checked against every other pair of the
+//!   same kinds.
+//! - **Sites that are not yours**: a lock built by a `#[derive(Default)]` (which gives every
+//!   field one site), by `Default`, inside std (`Arc::default`, `map(Mutex::new)`), inside a
+//!   dependency, or by `lock_api` over [`RawMutex`], gets its class at its first acquisition:
+//!   keyed by construction site, data type and that acquisition's site ([`ClassOrigin`]). Reports
+//!   involving such a class say so in a `note:` and in [`Report::notes`]. Escape hatches:
+//!   `with_name`, `with_class` ([`ClassKey`]) and `lock_nested`.
+//!
+//!   ```
+//!   use lockdep::Mutex;
+//!
+//!   #[derive(Default)]
+//!   struct Bank {
+//!       accounts: Mutex<Vec<u64>>,
+//!       audit: Mutex<Vec<String>>,
+//!   }
+//!   let reports = lockdep::capture(|| {
+//!       let bank = Bank::default();
+//!       let _accounts = bank.accounts.lock();
+//!       bank.audit.lock().push("opened".into()); // two classes, nested in one order: silent
+//!   });
+//!   assert!(reports.is_empty());
+//!   ```
 //! - **Held locks**: each thread's stack of what it holds ([`ThreadState`]); guards may be dropped
 //!   in any order.
 //! - **Dependency**: acquiring B while holding A records `A → B` once per class pair, with where
@@ -75,13 +98,15 @@ mod semantics_md {}
 pub mod trace;
 mod validator;
 
-pub use class::{ClassId, ClassInfo, ClassKey, KeySource, LockKind, Site};
+pub use class::{
+    ClassId, ClassInfo, ClassKey, ClassOrigin, KeySource, LockKind, NotUserCode, Site,
+};
 pub use condvar::{Condvar, RawCondvar};
 pub use config::Config;
 pub use graph::{DepTypes, Witness};
 pub use held::{Acquire, HeldLock, InstanceId, Mode, ThreadState};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
-pub use report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 pub use runtime::{
     LockMap, Lockable, assert_held, assert_not_held, capture, class_name, current_validator,
     enabled, global, is_held, might_sleep, non_blocking, set_enabled,

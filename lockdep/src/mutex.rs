@@ -19,6 +19,7 @@ pub struct RawMutexGuard {
     _not_send: PhantomData<*const ()>,
 }
 
+
 impl RawMutexGuard {
     #[inline(always)]
     fn new(inner: InnerGuard) -> Self {
@@ -128,7 +129,7 @@ impl RawMutex {
 // the hooks only update this thread's bookkeeping and never touch the lock word.
 unsafe impl lock_api::RawMutex for RawMutex {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawMutex::with_map(LockMap::new(Location::caller(), None, None));
+    const INIT: Self = RawMutex::with_map(LockMap::raw_init());
     type Guard = RawMutexGuard;
 
     #[inline(always)]

@@ -12,12 +12,14 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
+#[cfg(not(feature = "disabled"))]
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::class::{ClassId, ClassKey, LockKind, Site};
 #[cfg(not(feature = "disabled"))]
-use crate::class::{KeySource, site_name};
+use crate::class::{ClassOrigin, KeySource, NotUserCode, foreign_file, short_type_name, site_name};
 use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::Report;
@@ -477,9 +479,37 @@ pub struct LockMap {
     // A lock embedded in another (a SeqLock's spin lock): its own class, printed `base.part`.
     #[cfg(not(feature = "disabled"))]
     part: Option<&'static str>,
+    // `std::any::type_name` of the protected data.
+    #[cfg(not(feature = "disabled"))]
+    ty: Option<fn() -> &'static str>,
+    // How the lock was built: `BUILT_AT_SITE`, `BUILT_BY_DEFAULT` or `BUILT_BY_RAW_INIT`.
+    #[cfg(not(feature = "disabled"))]
+    built: u8,
+    // For a lock built outside the user's code, set once by its first acquisition: 0 = not yet,
+    // an even word = the `&'static Location` of that acquisition (user code), an odd word =
+    // `(serial << 1) | 1` for a lock first acquired outside the user's code too.
+    #[cfg(not(feature = "disabled"))]
+    first: AtomicUsize,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
+}
+
+#[cfg(not(feature = "disabled"))]
+const BUILT_AT_SITE: u8 = 0;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DEFAULT: u8 = 1;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_RAW_INIT: u8 = 2;
+
+/// How a lookup of a lock's class came about: an acquisition at a site (`None`: through the
+/// raw `lock_api` traits, which cannot see their caller) may fix the class of a lock built
+/// outside the user's code; a lookup (a release, a name) never does.
+#[derive(Clone, Copy)]
+#[cfg_attr(feature = "disabled", allow(dead_code))]
+pub(crate) enum Use {
+    Acquire(Option<&'static Location<'static>>),
+    Lookup,
 }
 
 // What only the validating build's `LockMap` uses, referenced so the compiled-out build stays
@@ -488,6 +518,8 @@ pub struct LockMap {
 const _: fn(&str, u32, u32) -> Arc<str> = crate::class::site_name;
 #[cfg(feature = "disabled")]
 const _: fn(&Validator) -> u32 = Validator::generation;
+#[cfg(feature = "disabled")]
+const _: fn(&str) -> Option<crate::class::NotUserCode> = crate::class::foreign_file;
 
 #[cfg(feature = "disabled")]
 impl LockMap {
@@ -512,8 +544,26 @@ impl LockMap {
         LockMap {}
     }
 
+    /// The map of a lock protecting a `T` (holds nothing).
     #[inline(always)]
-    fn class(&self, _v: &Validator, _kind: LockKind, _subclass: u32) -> Option<ClassId> {
+    pub const fn of<T: ?Sized>(self) -> Self {
+        self
+    }
+
+    /// The map of a lock built by `Default::default()` (holds nothing).
+    #[inline(always)]
+    pub const fn by_default(self) -> Self {
+        self
+    }
+
+    /// The map of a raw lock's `INIT` (holds nothing).
+    #[inline(always)]
+    pub(crate) const fn raw_init() -> Self {
+        LockMap {}
+    }
+
+    #[inline(always)]
+    fn class(&self, _v: &Validator, _kind: LockKind, _subclass: u32, _use: Use) -> Option<ClassId> {
         None
     }
 
@@ -542,6 +592,9 @@ impl LockMap {
             name,
             key,
             part: None,
+            ty: None,
+            built: BUILT_AT_SITE,
+            first: AtomicUsize::new(0),
             cache: AtomicU64::new(0),
         }
     }
@@ -555,32 +608,153 @@ impl LockMap {
         key: Option<&'static ClassKey>,
         part: &'static str,
     ) -> Self {
-        LockMap {
-            site,
-            name,
-            key,
-            part: Some(part),
-            cache: AtomicU64::new(0),
+        let mut map = LockMap::new(site, name, key);
+        map.part = Some(part);
+        map
+    }
+
+    /// The map of a lock protecting a `T`: one site in generic code makes a class per type, and
+    /// a lock built outside the user's code is told apart by it.
+    #[inline]
+    pub const fn of<T: ?Sized>(mut self) -> Self {
+        self.ty = Some(std::any::type_name::<T> as fn() -> &'static str);
+        self
+    }
+
+    /// The map of a lock built by `Default::default()`, whose site a `#[derive(Default)]`
+    /// shares between all fields of a struct.
+    #[inline]
+    pub const fn by_default(mut self) -> Self {
+        self.built = BUILT_BY_DEFAULT;
+        self
+    }
+
+    /// The map of a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`), which cannot
+    /// see who builds it.
+    #[inline]
+    pub(crate) const fn raw_init() -> Self {
+        let mut map = LockMap::new(Location::caller(), None, None);
+        map.built = BUILT_BY_RAW_INIT;
+        map
+    }
+
+    /// Why this lock's construction site is not the user's code (so its class is refined), or
+    /// `None`: named and keyed locks are the user's choice, whatever their site.
+    fn not_user_code(&self) -> Option<NotUserCode> {
+        if self.key.is_some() || self.name.is_some() {
+            return None;
+        }
+        match self.built {
+            BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
+            built => foreign_file(self.site.file())
+                .or((built == BUILT_BY_DEFAULT).then_some(NotUserCode::Default)),
         }
     }
 
-    /// The key that decides this lock's class.
-    pub fn key_source(&self) -> KeySource {
-        let outer = match self.key {
-            Some(k) => KeySource::Key(k as *const ClassKey as usize),
-            None => KeySource::site(self.site, self.name),
+    /// The first acquisition of a lock built outside the user's code, recording it if `at` is
+    /// the first. `None` for a lookup before any acquisition.
+    fn first_use(&self, at: Use) -> Option<FirstUse> {
+        let mut word = self.first.load(Ordering::Acquire);
+        if word == 0 {
+            let Use::Acquire(site) = at else {
+                return None;
+            };
+            let new = match site.filter(|s| foreign_file(s.file()).is_none()) {
+                Some(loc) => loc as *const Location<'static> as usize,
+                None => (SERIALS.fetch_add(1, Ordering::Relaxed) << 1) | 1,
+            };
+            word = match self
+                .first
+                .compare_exchange(0, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => new,
+                Err(current) => current,
+            };
+        }
+        Some(if word & 1 == 1 {
+            FirstUse::Instance(word as u64 >> 1)
+        } else {
+            // SAFETY: an even non-zero word is only ever stored from a `&'static Location`
+            // (aligned, so its low bit is clear) just above.
+            FirstUse::Site(unsafe { &*(word as *const Location<'static>) })
+        })
+    }
+
+    fn type_name(&self) -> Option<&'static str> {
+        self.ty.map(|f| f())
+    }
+
+    /// The key that decides this lock's class and what it stands for; `None` for a lock built
+    /// outside the user's code before its first acquisition (when `at` is only a lookup).
+    fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin)> {
+        let ty = self.type_name();
+        let (outer, origin) = match (self.key, self.not_user_code()) {
+            (Some(k), _) => (
+                KeySource::Key(k as *const ClassKey as usize),
+                ClassOrigin::Site,
+            ),
+            (None, None) => (KeySource::site(self.site, self.name, ty), ClassOrigin::Site),
+            (None, Some(why)) => match self.first_use(at)? {
+                FirstUse::Site(first) => (
+                    KeySource::FirstLock {
+                        built: (self.site.file(), self.site.line(), self.site.column()),
+                        ty,
+                        first: (first.file(), first.line(), first.column()),
+                    },
+                    ClassOrigin::FirstLock {
+                        why,
+                        type_name: ty,
+                        first_locked: Site::Code(first),
+                    },
+                ),
+                FirstUse::Instance(serial) => (
+                    KeySource::Instance(serial),
+                    ClassOrigin::Instance {
+                        why,
+                        type_name: ty,
+                        serial,
+                    },
+                ),
+            },
         };
-        match self.part {
+        let key = match self.part {
             Some(part) => KeySource::Part(Box::new(outer), part),
             None => outer,
-        }
+        };
+        Some((key, origin))
     }
 
-    fn base_name(&self) -> Arc<str> {
-        let outer: Arc<str> = match (self.key, self.name) {
-            (Some(k), _) => k.name().into(),
-            (None, Some(n)) => n.into(),
-            (None, None) => site_name(self.site.file(), self.site.line(), self.site.column()),
+    /// The key that decides this lock's class, once it is known (a lock built outside the
+    /// user's code has it from its first acquisition on).
+    pub fn key_source(&self) -> Option<KeySource> {
+        self.key(Use::Lookup).map(|(k, _)| k)
+    }
+
+    fn base_name(&self, kind: LockKind, origin: &ClassOrigin) -> Arc<str> {
+        let typed = |ty: Option<&str>| match ty {
+            Some(t) => format!("{}<{}>", kind.as_str(), short_type_name(t)),
+            None => kind.as_str().to_string(),
+        };
+        let outer: Arc<str> = match (self.key, self.name, origin) {
+            (Some(k), _, _) => k.name().into(),
+            (None, Some(n), _) => n.into(),
+            (
+                None,
+                None,
+                ClassOrigin::FirstLock {
+                    type_name,
+                    first_locked,
+                    ..
+                },
+            ) => format!("{}@{first_locked}", typed(*type_name)).into(),
+            (
+                None,
+                None,
+                ClassOrigin::Instance {
+                    type_name, serial, ..
+                },
+            ) => format!("{}@instance-{serial}", typed(*type_name)).into(),
+            (None, None, _) => site_name(self.site.file(), self.site.line(), self.site.column()),
         };
         match self.part {
             Some(part) => format!("{outer}.{part}").into(),
@@ -601,24 +775,26 @@ impl LockMap {
     }
 
     #[inline]
-    fn class(&self, v: &Validator, kind: LockKind, subclass: u32) -> Option<ClassId> {
+    fn class(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
         if subclass == 0 {
             let c = self.cache.load(Ordering::Relaxed);
             if (c >> 32) as u32 == v.generation() {
                 return Some(ClassId(c as u32));
             }
         }
-        self.resolve(v, kind, subclass)
+        self.resolve(v, kind, subclass, at)
     }
 
     #[cold]
-    fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32) -> Option<ClassId> {
-        let id = v.class_for(
-            &self.key_source(),
+    fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
+        let (key, origin) = self.key(at)?;
+        let id = v.class_of_origin(
+            &key,
             subclass,
             kind,
             Site::Code(self.site),
-            &|| self.base_name(),
+            &|| self.base_name(kind, &origin),
+            &origin,
         )?;
         if subclass == 0 {
             self.cache.store(
@@ -629,12 +805,39 @@ impl LockMap {
         Some(id)
     }
 
-    /// The class name this lock prints as, in `v`.
+    /// The class name this lock prints as, in `v`. A lock built outside the user's code that
+    /// was never acquired has no class yet: its name then says so.
     pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
-        let id = self.class(v, kind, 0)?;
-        v.class_info(id).map(|i| i.display_name)
+        match self.class(v, kind, 0, Use::Lookup) {
+            Some(id) => v.class_info(id).map(|i| i.display_name),
+            None if v.is_enabled() && self.first.load(Ordering::Acquire) == 0 => {
+                let ty = self.type_name().map(short_type_name).unwrap_or_default();
+                Some(
+                    format!(
+                        "{}<{ty}> built at {} (class set by its first lock)",
+                        kind.as_str(),
+                        self.site
+                    )
+                    .into(),
+                )
+            }
+            None => None,
+        }
     }
 }
+
+/// The first acquisition of a lock built outside the user's code.
+#[cfg(not(feature = "disabled"))]
+enum FirstUse {
+    /// At this site of the user's code.
+    Site(&'static Location<'static>),
+    /// Outside the user's code (or through the raw traits): the lock's own class, this number.
+    Instance(u64),
+}
+
+/// Numbers the locks that get a class of their own.
+#[cfg(not(feature = "disabled"))]
+static SERIALS: AtomicUsize = AtomicUsize::new(1);
 
 /// An acquisition the wrappers describe to the hooks.
 pub(crate) struct Request<'a> {
@@ -762,7 +965,8 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
 fn untracked_unless(l: &mut Local, req: &Request<'_>) -> Option<ClassId> {
     let v = &l.validator;
     let class = if v.is_enabled() {
-        req.map.class(v, req.kind, req.subclass)
+        req.map
+            .class(v, req.kind, req.subclass, Use::Acquire(req.site))
     } else {
         None
     };
@@ -880,7 +1084,9 @@ fn validate_seq_read_slow(req: Request<'_>, switch: u32) {
         if !v.is_enabled() {
             return None;
         }
-        let class = req.map.class(v, req.kind, req.subclass)?;
+        let class = req
+            .map
+            .class(v, req.kind, req.subclass, Use::Acquire(req.site))?;
         let reports = v.seq_read(&mut l.state, acquire_of(req, class, false));
         (!reports.is_empty()).then(|| (v.clone(), reports))
     });
@@ -946,7 +1152,7 @@ fn release_unknown(
     }
     let v = &l.validator;
     let class = if v.is_enabled() {
-        map.class(v, kind, 0)
+        map.class(v, kind, 0, Use::Lookup)
     } else {
         None
     };

@@ -26,6 +26,7 @@ pub struct Held<G> {
     _not_send: PhantomData<*const ()>,
 }
 
+
 impl<G> Held<G> {
     #[inline(always)]
     fn new(inner: G) -> Self {
@@ -128,7 +129,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
 // thread's bookkeeping.
 unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawRwLock::with_map(LockMap::new(Location::caller(), None, None));
+    const INIT: Self = RawRwLock::with_map(LockMap::raw_init());
     type SharedGuard = Held<InnerShared<R>>;
     type ExclusiveGuard = Held<InnerExclusive<R>>;
 
@@ -358,21 +359,21 @@ macro_rules! rwlock_type {
             #[track_caller]
             #[inline(always)]
             pub const fn new(val: T) -> Self {
-                let map = LockMap::new(Location::caller(), None, None);
+                let map = LockMap::new(Location::caller(), None, None).of::<T>();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
             /// A lock whose class is this call's site, printed as `name`.
             #[track_caller]
             pub const fn with_name(name: &'static str, val: T) -> Self {
-                let map = LockMap::new(Location::caller(), Some(name), None);
+                let map = LockMap::new(Location::caller(), Some(name), None).of::<T>();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
             /// A lock of the class of `key`.
             #[track_caller]
             pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-                let map = LockMap::new(Location::caller(), None, Some(key));
+                let map = LockMap::new(Location::caller(), None, Some(key)).of::<T>();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
@@ -520,9 +521,12 @@ macro_rules! rwlock_type {
         }
 
         impl<T: Default> Default for $name<T> {
+            /// A lock of `T::default()`, its class refined at its first acquisition (see
+            /// [`ClassOrigin`](crate::ClassOrigin)).
             #[track_caller]
             fn default() -> Self {
-                $name::new(T::default())
+                let map = LockMap::new(Location::caller(), None, None).of::<T>().by_default();
+                $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), T::default()) }
             }
         }
 

@@ -253,9 +253,10 @@ impl SeqCount {
 }
 
 impl Default for SeqCount {
+    /// A counter whose class is refined at its first use (see [`ClassOrigin`](crate::ClassOrigin)).
     #[track_caller]
     fn default() -> Self {
-        SeqCount::new()
+        SeqCount::with_map(LockMap::new(Location::caller(), None, None).by_default())
     }
 }
 
@@ -281,6 +282,7 @@ pub struct SeqCountWriteGuard<'a> {
     seq: &'a SeqCount,
     _not_send: PhantomData<*const ()>,
 }
+
 
 impl Drop for SeqCountWriteGuard<'_> {
     fn drop(&mut self) {
@@ -326,6 +328,7 @@ pub struct SeqLock<T: ?Sized> {
     data: UnsafeCell<T>,
 }
 
+
 // SAFETY: writers get `&mut T` only while holding the internal spin lock, and `read_exclusive`
 // gives `&T` only under it too, so at most one thread accesses `T` through a reference at a time,
 // as in a mutex (hence `T: Send`). Lock-free readers only copy the bytes of a `T: Copy` value and
@@ -338,7 +341,7 @@ impl<T> SeqLock<T> {
     pub const fn new(val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, None, SEQLOCK_LOCK_PART),
+                LockMap::new_part(Location::caller(), None, None, SEQLOCK_LOCK_PART).of::<T>(),
                 (),
             ),
             seq: SeqCount::new(),
@@ -351,7 +354,8 @@ impl<T> SeqLock<T> {
     pub const fn with_name(name: &'static str, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), Some(name), None, SEQLOCK_LOCK_PART),
+                LockMap::new_part(Location::caller(), Some(name), None, SEQLOCK_LOCK_PART)
+                    .of::<T>(),
                 (),
             ),
             seq: SeqCount::with_name(name),
@@ -364,7 +368,7 @@ impl<T> SeqLock<T> {
     pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, Some(key), SEQLOCK_LOCK_PART),
+                LockMap::new_part(Location::caller(), None, Some(key), SEQLOCK_LOCK_PART).of::<T>(),
                 (),
             ),
             seq: SeqCount::with_class(key),
@@ -451,9 +455,20 @@ impl<T: ?Sized> SeqLock<T> {
 }
 
 impl<T: Default> Default for SeqLock<T> {
+    /// A seqlock whose classes are refined at its first use (see [`ClassOrigin`](crate::ClassOrigin)).
     #[track_caller]
     fn default() -> Self {
-        SeqLock::new(T::default())
+        let site = Location::caller();
+        SeqLock {
+            lock: SpinLock::with_map(
+                LockMap::new_part(site, None, None, SEQLOCK_LOCK_PART)
+                    .of::<T>()
+                    .by_default(),
+                (),
+            ),
+            seq: SeqCount::with_map(LockMap::new(site, None, None).of::<T>().by_default()),
+            data: UnsafeCell::new(T::default()),
+        }
     }
 }
 
@@ -482,6 +497,7 @@ pub struct SeqLockWriteGuard<'a, T: ?Sized> {
     _lock: SpinLockGuard<'a, ()>,
     data: &'a UnsafeCell<T>,
 }
+
 
 impl<T: ?Sized> Deref for SeqLockWriteGuard<'_, T> {
     type Target = T;
@@ -513,6 +529,7 @@ pub struct SeqLockReadGuard<'a, T: ?Sized> {
     _lock: SpinLockGuard<'a, ()>,
     data: &'a UnsafeCell<T>,
 }
+
 
 impl<T: ?Sized> Deref for SeqLockReadGuard<'_, T> {
     type Target = T;

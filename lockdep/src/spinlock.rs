@@ -17,6 +17,7 @@ pub struct RawSpinLockGuard {
     _not_send: PhantomData<*const ()>,
 }
 
+
 impl RawSpinLockGuard {
     fn new() -> Self {
         RawSpinLockGuard {
@@ -161,7 +162,7 @@ impl RawSpinLock {
 // thread's bookkeeping; a panicking hook in `lock` panics before the flag is set.
 unsafe impl lock_api::RawMutex for RawSpinLock {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawSpinLock::with_map(LockMap::new(Location::caller(), None, None));
+    const INIT: Self = RawSpinLock::with_map(LockMap::raw_init());
     type Guard = RawSpinLockGuard;
 
     fn lock(&self) -> RawSpinLockGuard {
