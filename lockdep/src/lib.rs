@@ -61,6 +61,30 @@
 //! - **Chain**: the sequence of classes a thread holds. A chain validated once is cached, so the
 //!   steady state costs a thread-local read and a lock-free lookup — no global lock.
 //!
+//! # Guards
+//! Guards are `Sync` wherever parking_lot's are, so `&guard` can be shared with
+//! `std::thread::scope` threads. They are not `Send`: the lock is held by the thread that took it,
+//! whose held-lock stack records it.
+//!
+//! ```
+//! let m = lockdep::Mutex::new(vec![1, 2, 3]);
+//! let guard = m.lock();
+//! let sum: i32 = std::thread::scope(|s| s.spawn(|| guard.iter().sum()).join().unwrap());
+//! assert_eq!(sum, 6);
+//! ```
+//!
+//! ```compile_fail
+//! let m = lockdep::Mutex::new(0);
+//! let guard = m.lock();
+//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // not Send
+//! ```
+//!
+//! ```compile_fail
+//! let l = lockdep::RwLock::new(0);
+//! let guard = l.read();
+//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // not Send
+//! ```
+//!
 //! # Where reports go
 //! By default a report panics (so tests fail at the first bad order). `LOCKDEP_ON_REPORT=log`
 //! prints them instead; [`Validator::set_on_report`] chooses panic, log, collect or a callback;

@@ -13,12 +13,16 @@ use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
 type Inner = parking_lot::RawMutex;
 type InnerGuard = <Inner as lock_api::RawMutex>::Guard;
 
-/// Proof that this thread holds a [`RawMutex`]; not `Send`, since the held-lock stack is per thread.
+/// Proof that this thread holds a [`RawMutex`]; not `Send`, since the held-lock stack is per thread,
+/// but `Sync`, so a [`MutexGuard`] of a `Sync` value can be shared by reference, as parking_lot's.
 pub struct RawMutexGuard {
     inner: InnerGuard,
     _not_send: PhantomData<*const ()>,
 }
 
+// SAFETY: a shared reference to the proof allows nothing: every use of it (unlocking, bumping)
+// takes it by value or by `&mut`, on the thread that owns it.
+unsafe impl Sync for RawMutexGuard {}
 
 impl RawMutexGuard {
     #[inline(always)]

@@ -26,6 +26,10 @@ pub struct Held<G> {
     _not_send: PhantomData<*const ()>,
 }
 
+// SAFETY: a shared reference to the proof allows nothing: every use of it (unlocking,
+// downgrading, upgrading) takes it by value or by `&mut`, on the thread that owns it. `Sync`
+// makes the guards `Sync` wherever parking_lot's are.
+unsafe impl<G: Sync> Sync for Held<G> {}
 
 impl<G> Held<G> {
     #[inline(always)]

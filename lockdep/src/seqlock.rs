@@ -283,6 +283,9 @@ pub struct SeqCountWriteGuard<'a> {
     _not_send: PhantomData<*const ()>,
 }
 
+// SAFETY: through `&SeqCountWriteGuard` only the count can be read (`Debug`); the section ends
+// only by dropping the guard, on the thread that owns it.
+unsafe impl Sync for SeqCountWriteGuard<'_> {}
 
 impl Drop for SeqCountWriteGuard<'_> {
     fn drop(&mut self) {
@@ -327,7 +330,6 @@ pub struct SeqLock<T: ?Sized> {
     seq: SeqCount,
     data: UnsafeCell<T>,
 }
-
 
 // SAFETY: writers get `&mut T` only while holding the internal spin lock, and `read_exclusive`
 // gives `&T` only under it too, so at most one thread accesses `T` through a reference at a time,
@@ -498,6 +500,9 @@ pub struct SeqLockWriteGuard<'a, T: ?Sized> {
     data: &'a UnsafeCell<T>,
 }
 
+// SAFETY: a shared reference to the guard gives only `&T` (`&mut T` needs `&mut` of the guard),
+// so it may be shared across threads when `&T` may.
+unsafe impl<T: ?Sized + Sync> Sync for SeqLockWriteGuard<'_, T> {}
 
 impl<T: ?Sized> Deref for SeqLockWriteGuard<'_, T> {
     type Target = T;
@@ -530,6 +535,9 @@ pub struct SeqLockReadGuard<'a, T: ?Sized> {
     data: &'a UnsafeCell<T>,
 }
 
+// SAFETY: a shared reference to the guard gives only `&T` (while the spin lock excludes writers),
+// so it may be shared across threads when `&T` may.
+unsafe impl<T: ?Sized + Sync> Sync for SeqLockReadGuard<'_, T> {}
 
 impl<T: ?Sized> Deref for SeqLockReadGuard<'_, T> {
     type Target = T;

@@ -17,6 +17,9 @@ pub struct RawSpinLockGuard {
     _not_send: PhantomData<*const ()>,
 }
 
+// SAFETY: a shared reference to the proof allows nothing: it is used only by value or by `&mut`,
+// on the thread that owns it.
+unsafe impl Sync for RawSpinLockGuard {}
 
 impl RawSpinLockGuard {
     fn new() -> Self {
