@@ -106,6 +106,7 @@ mod exclusive;
 mod graph;
 mod held;
 mod mutex;
+mod once;
 mod recorder;
 pub mod replay;
 mod report;
@@ -114,6 +115,7 @@ mod rwlock;
 mod seqlock;
 mod sink;
 mod spinlock;
+pub mod std;
 mod tracing_sink;
 // The examples of docs/semantics.md run as doctests (they need validation compiled in).
 #[cfg(all(doctest, not(feature = "disabled")))]

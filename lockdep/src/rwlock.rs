@@ -534,6 +534,15 @@ macro_rules! rwlock_type {
             }
         }
 
+        impl<T> From<T> for $name<T> {
+            /// A lock of `val` whose class is this call's site (a site inside std, such as
+            /// `val.into()`'s, is refined at the first acquisition).
+            #[track_caller]
+            fn from(val: T) -> Self {
+                Self::new(val)
+            }
+        }
+
         impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $name<T> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.inner.fmt(f)
