@@ -103,11 +103,13 @@ mod class;
 mod condvar;
 mod config;
 mod exclusive;
+mod fair_mutex;
 mod graph;
 mod held;
 mod mutex;
 mod once;
 mod recorder;
+mod reentrant;
 pub mod replay;
 mod report;
 mod runtime;
@@ -124,14 +126,27 @@ mod semantics_md {}
 pub mod trace;
 mod validator;
 
+/// The traits and generic types under every lock here, as parking_lot re-exports it.
+pub use ::lock_api;
+/// Whether a timed `Condvar` wait timed out.
+pub use ::lock_api::WaitTimeoutResult;
+/// Guards that own an `Arc` of their lock (`lock_arc`, `read_arc`, `write_arc`, ...), as
+/// parking_lot's `arc_lock` feature re-exports them.
+pub use ::lock_api::{
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard,
+};
 pub use class::{
     ClassId, ClassInfo, ClassKey, ClassOrigin, KeySource, LockKind, NotUserCode, Site,
 };
 pub use condvar::{Condvar, RawCondvar};
 pub use config::Config;
+pub use fair_mutex::{FairMutex, FairMutexGuard, MappedFairMutexGuard, RawFairMutex};
 pub use graph::{DepTypes, Witness};
 pub use held::{Acquire, HeldLock, InstanceId, Mode, ThreadState};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
+pub use once::{Once, OnceState};
+pub use reentrant::{MappedReentrantMutexGuard, RawThreadId, ReentrantMutex, ReentrantMutexGuard};
 pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 pub use runtime::{
     LockMap, Lockable, assert_held, assert_not_held, capture, class_name, current_validator,
@@ -139,9 +154,9 @@ pub use runtime::{
 };
 pub use rwlock::{
     Held, MappedRecursiveRwLockReadGuard, MappedRecursiveRwLockWriteGuard, MappedRwLockReadGuard,
-    MappedRwLockWriteGuard, RawRwLock, RecursiveRwLock, RecursiveRwLockReadGuard,
-    RecursiveRwLockUpgradableReadGuard, RecursiveRwLockWriteGuard, RwLock, RwLockReadGuard,
-    RwLockUpgradableReadGuard, RwLockWriteGuard,
+    MappedRwLockWriteGuard, RawRwLock, RawRwLockRecursive, RecursiveRwLock,
+    RecursiveRwLockReadGuard, RecursiveRwLockUpgradableReadGuard, RecursiveRwLockWriteGuard,
+    RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 pub use seqlock::{
     SEQLOCK_LOCK_PART, SeqCount, SeqCountWriteGuard, SeqLock, SeqLockReadGuard, SeqLockWriteGuard,

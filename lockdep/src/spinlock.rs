@@ -76,7 +76,12 @@ impl RawSpinLock {
     }
 
     #[inline(always)]
-    fn id(&self) -> usize {
+    pub(crate) fn lock_map_ref(&self) -> &LockMap {
+        &self.map
+    }
+
+    #[inline(always)]
+    pub(crate) fn id(&self) -> usize {
         self as *const Self as usize
     }
 
@@ -168,15 +173,18 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
     const INIT: Self = RawSpinLock::with_map(LockMap::raw_init());
     type Guard = RawSpinLockGuard;
 
+    #[track_caller]
     fn lock(&self) -> RawSpinLockGuard {
-        self.lock_at(0, None, None)
+        self.lock_at(0, None, Some(Location::caller()))
     }
 
+    #[track_caller]
     fn try_lock(&self) -> Option<RawSpinLockGuard> {
-        self.try_lock_at(None).map(|(g, pending)| {
-            pending.dispatch();
-            g
-        })
+        self.try_lock_at(Some(Location::caller()))
+            .map(|(g, pending)| {
+                pending.dispatch();
+                g
+            })
     }
 
     unsafe fn unlock(&self, _guard: RawSpinLockGuard) {

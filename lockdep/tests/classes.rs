@@ -225,10 +225,12 @@ fn lock_api_mutexes_over_the_raw_lock_are_distinct() {
         text.contains("by lock_api over lockdep's raw lock"),
         "{text}"
     );
+    // lock_api passes its caller on, so the first acquisition is the user's site.
     assert!(matches!(
         reports[0].notes[0].origin,
-        ClassOrigin::Instance {
+        ClassOrigin::FirstLock {
             why: NotUserCode::RawLock,
+            type_name: None,
             ..
         }
     ));
