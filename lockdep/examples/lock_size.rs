@@ -27,22 +27,54 @@ fn create_drop<L>(n: usize, make: impl Fn(u64) -> L) -> f64 {
 fn main() {
     println!(
         "validation: {}",
-        if cfg!(feature = "disabled") { "compiled out" } else { "on" }
+        if cfg!(feature = "disabled") {
+            "compiled out"
+        } else {
+            "on"
+        }
     );
     println!("| type | lockdep | parking_lot 0.13 |");
     println!("|---|---|---|");
     let rows: [(&str, usize, usize); 8] = [
-        ("Mutex<()>", size_of::<lockdep::Mutex<()>>(), size_of::<parking_lot::Mutex<()>>()),
-        ("Mutex<u64>", size_of::<lockdep::Mutex<u64>>(), size_of::<parking_lot::Mutex<u64>>()),
-        ("FairMutex<()>", size_of::<lockdep::FairMutex<()>>(), size_of::<parking_lot::FairMutex<()>>()),
-        ("ReentrantMutex<()>", size_of::<lockdep::ReentrantMutex<()>>(), size_of::<parking_lot::ReentrantMutex<()>>()),
-        ("RwLock<()>", size_of::<lockdep::RwLock<()>>(), size_of::<parking_lot::RwLock<()>>()),
+        (
+            "Mutex<()>",
+            size_of::<lockdep::Mutex<()>>(),
+            size_of::<parking_lot::Mutex<()>>(),
+        ),
+        (
+            "Mutex<u64>",
+            size_of::<lockdep::Mutex<u64>>(),
+            size_of::<parking_lot::Mutex<u64>>(),
+        ),
+        (
+            "FairMutex<()>",
+            size_of::<lockdep::FairMutex<()>>(),
+            size_of::<parking_lot::FairMutex<()>>(),
+        ),
+        (
+            "ReentrantMutex<()>",
+            size_of::<lockdep::ReentrantMutex<()>>(),
+            size_of::<parking_lot::ReentrantMutex<()>>(),
+        ),
+        (
+            "RwLock<()>",
+            size_of::<lockdep::RwLock<()>>(),
+            size_of::<parking_lot::RwLock<()>>(),
+        ),
         ("SpinLock<()>", size_of::<lockdep::SpinLock<()>>(), 0),
         ("SeqLock<u64>", size_of::<lockdep::SeqLock<u64>>(), 0),
-        ("std::Mutex<()>", size_of::<lockdep::std::Mutex<()>>(), size_of::<std::sync::Mutex<()>>()),
+        (
+            "std::Mutex<()>",
+            size_of::<lockdep::std::Mutex<()>>(),
+            size_of::<std::sync::Mutex<()>>(),
+        ),
     ];
     for (name, ours, theirs) in rows {
-        let theirs = if theirs == 0 { "—".to_string() } else { format!("{theirs} B") };
+        let theirs = if theirs == 0 {
+            "—".to_string()
+        } else {
+            format!("{theirs} B")
+        };
         println!("| {name} | {ours} B | {theirs} |");
     }
     let n = 100_000;

@@ -4,11 +4,11 @@
 //! lock built at one construction site (or sharing one [`ClassKey`]) is one class, so an order seen
 //! on one pair of objects is checked against every other pair of the same kinds.
 //!
-//! A construction site that is not the user's own code (inside std/core/alloc, a dependency or
-//! this crate, or a `Default` call that a `#[derive(Default)]` makes for every field) is shared
-//! by unrelated locks, so such a lock's class is keyed by its site, the type of its data and the
+//! A construction site that is not the user's own code (inside std/core/alloc, the raw lock's
+//! `INIT`, or a `Default` call that a `#[derive(Default)]` makes for every field) is shared by
+//! unrelated locks, so such a lock's class is keyed by its site, the type of its data and the
 //! site of its first acquisition ([`ClassOrigin::FirstLock`]), or is the lock's own
-//! ([`ClassOrigin::Instance`]) when that site is not the user's either.
+//! ([`ClassOrigin::Instance`]) when that acquisition has no site, or one inside std.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -158,8 +158,8 @@ pub enum KeySource {
         /// site in a generic function builds a class per type.
         ty: Option<&'static str>,
     },
-    /// Built at a site that is not the user's code ([`NotUserCode`]) and first acquired at a
-    /// site that is: keyed by both sites and the data type.
+    /// Built at a site that is not the user's code ([`NotUserCode`]): keyed by that site, the data
+    /// type and the site of the first acquisition.
     FirstLock {
         /// Where the lock was built.
         built: (&'static str, u32, u32),
@@ -168,8 +168,8 @@ pub enum KeySource {
         /// Where a lock of this class was first acquired (`file`, `line`, `column`).
         first: (&'static str, u32, u32),
     },
-    /// A lock that neither was built nor first acquired in the user's code: a class of its own,
-    /// numbered in the process.
+    /// A lock built at a site that is not the user's code whose first acquisition had no site,
+    /// or one inside std: a class of its own, numbered in the process.
     Instance(u64),
     /// Built with one explicit [`ClassKey`] (compared by address).
     Key(usize),
@@ -207,8 +207,6 @@ pub enum NotUserCode {
     /// Built inside the standard library (`Arc::default`, an iterator adaptor running
     /// `map(Mutex::new)`, `Option::unwrap_or_default`).
     Std,
-    /// Built inside a dependency (a crate under Cargo's registry or git checkouts).
-    Dependency,
     /// Built by `lock_api` from this crate's raw lock (`lock_api::Mutex<lockdep::RawMutex, _>`),
     /// whose constructor cannot see its caller.
     RawLock,
@@ -224,7 +222,6 @@ impl NotUserCode {
             NotUserCode::Std => {
                 "inside the standard library (Arc::default, map(Mutex::new), unwrap_or_default ...)"
             }
-            NotUserCode::Dependency => "inside a dependency",
             NotUserCode::RawLock => {
                 "by lock_api over lockdep's raw lock, which cannot see its caller"
             }
@@ -238,16 +235,18 @@ impl fmt::Display for NotUserCode {
     }
 }
 
-/// Where a source file is, when it is not the user's code: the Rust sysroot (std, core, alloc)
-/// or a crate Cargo downloaded. `None` for the user's own files (any path in the workspace).
-pub fn foreign_file(file: &str) -> Option<NotUserCode> {
+/// Whether a source file is in the Rust sysroot (std, core, alloc): a site there runs code for
+/// every caller (`Arc::default`, `map(Mutex::new)`), so it says nothing about which lock it builds
+/// or takes. A dependency's files are not: a site there is its author's init site, as one in the
+/// user's code (its generic helpers are told apart by the data type, its `Default` impls by the
+/// first acquisition).
+pub fn sysroot_file(file: &str) -> bool {
     const STD: [&str; 4] = [
         "/library/core/src/",
         "/library/alloc/src/",
         "/library/std/src/",
         "/lib/rustlib/src/",
     ];
-    const DEPENDENCY: [&str; 3] = ["/registry/src/", "/git/checkouts/", "/.cargo/"];
     let file_unix;
     let file = if file.contains('\\') {
         file_unix = file.replace('\\', "/");
@@ -255,13 +254,7 @@ pub fn foreign_file(file: &str) -> Option<NotUserCode> {
     } else {
         file
     };
-    if file.starts_with("/rustc/") || STD.iter().any(|p| file.contains(p)) {
-        Some(NotUserCode::Std)
-    } else if DEPENDENCY.iter().any(|p| file.contains(p)) {
-        Some(NotUserCode::Dependency)
-    } else {
-        None
-    }
+    file.starts_with("/rustc/") || STD.iter().any(|p| file.contains(p))
 }
 
 /// What a class stands for: the kernel's rule (one construction site, name or key), or a
@@ -272,8 +265,8 @@ pub enum ClassOrigin {
     /// Every lock built at one site of the user's code (with its name and data type), every
     /// lock sharing a [`ClassKey`], or one class name of a trace.
     Site,
-    /// Locks built at a site that is not the user's code, of one data type, whose first
-    /// acquisition was at one site of the user's code.
+    /// Locks built at one site that is not the user's code, of one data type, whose first
+    /// acquisition was at one site.
     FirstLock {
         /// Why the construction site alone would conflate unrelated locks.
         why: NotUserCode,
@@ -282,7 +275,8 @@ pub enum ClassOrigin {
         /// Where the first lock of the class was first acquired.
         first_locked: Site,
     },
-    /// One lock, built and first acquired outside the user's code: its class is its own.
+    /// One lock, built outside the user's code and first acquired with no site (or inside std):
+    /// its class is its own.
     Instance {
         /// Why the construction site alone would conflate unrelated locks.
         why: NotUserCode,
@@ -538,16 +532,16 @@ mod tests {
     }
 
     #[test]
-    fn foreign_files_are_the_sysroot_and_downloaded_crates() {
+    fn sysroot_files_are_std_core_and_alloc() {
         let std =
             "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/ops/function.rs";
-        assert_eq!(foreign_file(std), Some(NotUserCode::Std));
+        assert!(sysroot_file(std));
         let src = "/home/u/.rustup/toolchains/x/lib/rustlib/src/rust/library/alloc/src/sync.rs";
-        assert_eq!(foreign_file(src), Some(NotUserCode::Std));
+        assert!(sysroot_file(src));
         let dep = "/home/u/.cargo/registry/src/index.crates.io-1/lock_api-0.5.0/src/mutex.rs";
-        assert_eq!(foreign_file(dep), Some(NotUserCode::Dependency));
-        assert_eq!(foreign_file("src/main.rs"), None);
-        assert_eq!(foreign_file("/work/app/src/library.rs"), None);
+        assert!(!sysroot_file(dep));
+        assert!(!sysroot_file("src/main.rs"));
+        assert!(!sysroot_file("/work/app/src/library.rs"));
     }
 
     #[test]

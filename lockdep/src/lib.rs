@@ -32,8 +32,8 @@
 //!   class, so an order seen on one pair of objects is checked against every other pair of the
 //!   same kinds.
 //! - **Sites that are not yours**: a lock built by a `#[derive(Default)]` (which gives every
-//!   field one site), by `Default`, inside std (`Arc::default`, `map(Mutex::new)`), inside a
-//!   dependency, or by `lock_api` over [`RawMutex`], gets its class at its first acquisition:
+//!   field one site), by `Default`, inside std (`Arc::default`, `map(Mutex::new)`), or by
+//!   `lock_api` over [`RawMutex`], gets its class at its first acquisition:
 //!   keyed by construction site, data type and that acquisition's site ([`ClassOrigin`]). Reports
 //!   involving such a class say so in a `note:` and in [`Report::notes`]. Escape hatches:
 //!   `with_name`, `with_class` ([`ClassKey`]) and `lock_nested`.

@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::class::{ClassId, ClassKey, LockKind, Site};
 #[cfg(not(feature = "disabled"))]
-use crate::class::{ClassOrigin, KeySource, NotUserCode, foreign_file, short_type_name, site_name};
+use crate::class::{ClassOrigin, KeySource, NotUserCode, short_type_name, site_name, sysroot_file};
 use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::Report;
@@ -486,8 +486,8 @@ pub struct LockMap {
     #[cfg(not(feature = "disabled"))]
     built: u8,
     // For a lock built outside the user's code, set once by its first acquisition: 0 = not yet,
-    // an even word = the `&'static Location` of that acquisition (user code), an odd word =
-    // `(serial << 1) | 1` for a lock first acquired outside the user's code too.
+    // an even word = the `&'static Location` of that acquisition, an odd word = `(serial << 1) |
+    // 1` for a lock first acquired with no site or inside std (a class of its own).
     #[cfg(not(feature = "disabled"))]
     first: AtomicUsize,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
@@ -519,7 +519,7 @@ const _: fn(&str, u32, u32) -> Arc<str> = crate::class::site_name;
 #[cfg(feature = "disabled")]
 const _: fn(&Validator) -> u32 = Validator::generation;
 #[cfg(feature = "disabled")]
-const _: fn(&str) -> Option<crate::class::NotUserCode> = crate::class::foreign_file;
+const _: fn(&str) -> bool = crate::class::sysroot_file;
 
 #[cfg(feature = "disabled")]
 impl LockMap {
@@ -646,8 +646,8 @@ impl LockMap {
         }
         match self.built {
             BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
-            built => foreign_file(self.site.file())
-                .or((built == BUILT_BY_DEFAULT).then_some(NotUserCode::Default)),
+            _ if sysroot_file(self.site.file()) => Some(NotUserCode::Std),
+            built => (built == BUILT_BY_DEFAULT).then_some(NotUserCode::Default),
         }
     }
 
@@ -659,7 +659,7 @@ impl LockMap {
             let Use::Acquire(site) = at else {
                 return None;
             };
-            let new = match site.filter(|s| foreign_file(s.file()).is_none()) {
+            let new = match site.filter(|s| !sysroot_file(s.file())) {
                 Some(loc) => loc as *const Location<'static> as usize,
                 None => (SERIALS.fetch_add(1, Ordering::Relaxed) << 1) | 1,
             };

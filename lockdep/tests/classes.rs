@@ -261,3 +261,34 @@ fn a_class_is_fixed_by_the_first_lock_in_any_validator() {
     });
     assert!(first.is_empty());
 }
+
+#[test]
+fn a_lock_built_and_first_taken_inside_std_is_a_class_of_its_own() {
+    let reports = lockdep::capture(|| {
+        let locks: Vec<Mutex<u8>> = (0..3).map(Mutex::new).collect();
+        // `Mutex::lock` as a function: its caller is inside core, which says nothing.
+        let _all: Vec<_> = locks.iter().map(Mutex::lock).collect();
+        let other = Mutex::new(());
+        let _o = other.lock(); // every one of them -> other
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+    let reports = lockdep::capture(|| {
+        let locks: Vec<Mutex<u8>> = (0..2).map(Mutex::new).collect();
+        let first: Vec<_> = locks.iter().map(Mutex::lock).collect();
+        drop(first);
+        let _second = locks[1].lock();
+        let _first = locks[0].lock(); // 1 -> 0: no cycle yet, each lock its own class
+        drop((_first, _second));
+        let _zero = locks[0].lock();
+        let _one = locks[1].lock(); // 0 -> 1 closes the cycle with 1 -> 0
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(matches!(
+        reports[0].notes[0].origin,
+        ClassOrigin::Instance {
+            why: NotUserCode::Std,
+            ..
+        }
+    ));
+    assert!(reports[0].to_string().contains("is one lock"));
+}

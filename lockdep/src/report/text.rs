@@ -72,8 +72,8 @@ fn notes_block(r: &Report, out: &mut String) {
             ClassOrigin::Instance { why, .. } => {
                 let _ = writeln!(
                     out,
-                    "note: class ({}) is one lock: it was built {why} and first locked outside \
-                     your code, so no site of yours says which locks belong with it.",
+                    "note: class ({}) is one lock: it was built {why} and first locked with no \
+                     site (or inside std), so no site says which locks belong with it.",
                     n.class
                 );
             }
