@@ -13,7 +13,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
 #[cfg(not(feature = "disabled"))]
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicPtr, AtomicUsize};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -474,25 +474,24 @@ pub struct LockMap {
     site: &'static Location<'static>,
     #[cfg(not(feature = "disabled"))]
     name: Option<&'static str>,
+    // A keyed lock's `&'static ClassKey` (from construction on). A lock built outside the
+    // user's code: its first acquisition, set once by it — null = not yet, an even address = the
+    // `&'static Location` of that acquisition (aligned, so the low bit is clear), an odd one =
+    // `(serial << 1) | 1` for a lock first acquired with no site or inside std (a class of its
+    // own). Null otherwise.
     #[cfg(not(feature = "disabled"))]
-    key: Option<&'static ClassKey>,
-    // A lock embedded in another (a SeqLock's spin lock): its own class, printed `base.part`.
-    #[cfg(not(feature = "disabled"))]
-    part: Option<&'static str>,
+    aux: AtomicPtr<()>,
     // `std::any::type_name` of the protected data.
     #[cfg(not(feature = "disabled"))]
     ty: Option<fn() -> &'static str>,
-    // How the lock was built: `BUILT_AT_SITE`, `BUILT_BY_DEFAULT` or `BUILT_BY_RAW_INIT`.
-    #[cfg(not(feature = "disabled"))]
-    built: u8,
-    // For a lock built outside the user's code, set once by its first acquisition: 0 = not yet,
-    // an even word = the `&'static Location` of that acquisition, an odd word = `(serial << 1) |
-    // 1` for a lock first acquired with no site or inside std (a class of its own).
-    #[cfg(not(feature = "disabled"))]
-    first: AtomicUsize,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
+    // How the lock was built (`BUILT_AT_SITE`, `BUILT_BY_DEFAULT`, `BUILT_BY_RAW_INIT`), or-ed
+    // with `KEYED` (`aux` is its key) and `PART` (a SeqLock's spin lock: its own class per
+    // outer class, printed `outer.lock`).
+    #[cfg(not(feature = "disabled"))]
+    flags: u8,
 }
 
 #[cfg(not(feature = "disabled"))]
@@ -501,6 +500,12 @@ const BUILT_AT_SITE: u8 = 0;
 const BUILT_BY_DEFAULT: u8 = 1;
 #[cfg(not(feature = "disabled"))]
 const BUILT_BY_RAW_INIT: u8 = 2;
+#[cfg(not(feature = "disabled"))]
+const BUILT_MASK: u8 = 3;
+#[cfg(not(feature = "disabled"))]
+const KEYED: u8 = 4;
+#[cfg(not(feature = "disabled"))]
+const PART: u8 = 8;
 
 /// How a lookup of a lock's class came about: an acquisition at a site (`None`: through the
 /// raw `lock_api` traits, which cannot see their caller) may fix the class of a lock built
@@ -533,13 +538,12 @@ impl LockMap {
         LockMap {}
     }
 
-    /// A map for the lock `part` embedded in the lock built at `site` (holds nothing).
+    /// A map for the spin lock embedded in a `SeqLock` (holds nothing).
     #[inline(always)]
-    pub const fn new_part(
+    pub(crate) const fn new_part(
         _site: &'static Location<'static>,
         _name: Option<&'static str>,
         _key: Option<&'static ClassKey>,
-        _part: &'static str,
     ) -> Self {
         LockMap {}
     }
@@ -587,29 +591,32 @@ impl LockMap {
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
     ) -> Self {
+        let (aux, keyed) = match key {
+            Some(k) => (k as *const ClassKey as *mut (), KEYED),
+            None => (std::ptr::null_mut(), 0),
+        };
         LockMap {
             site,
             name,
-            key,
-            part: None,
+            aux: AtomicPtr::new(aux),
             ty: None,
-            built: BUILT_AT_SITE,
-            first: AtomicUsize::new(0),
             cache: AtomicU64::new(0),
+            flags: BUILT_AT_SITE | keyed,
         }
     }
 
-    /// A map for the lock `part` embedded in the lock built at `site` with `name`/`key` (a
-    /// `SeqLock`'s spin lock): a class of its own per outer class, printed `outer.part`.
+    /// A map for the spin lock embedded in the `SeqLock` built at `site` with `name`/`key`: a
+    /// class of its own per outer class, printed `outer.lock` ([`SEQLOCK_LOCK_PART`]).
+    ///
+    /// [`SEQLOCK_LOCK_PART`]: crate::SEQLOCK_LOCK_PART
     #[inline]
-    pub const fn new_part(
+    pub(crate) const fn new_part(
         site: &'static Location<'static>,
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
-        part: &'static str,
     ) -> Self {
         let mut map = LockMap::new(site, name, key);
-        map.part = Some(part);
+        map.flags |= PART;
         map
     }
 
@@ -625,7 +632,7 @@ impl LockMap {
     /// shares between all fields of a struct.
     #[inline]
     pub const fn by_default(mut self) -> Self {
-        self.built = BUILT_BY_DEFAULT;
+        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DEFAULT;
         self
     }
 
@@ -634,17 +641,17 @@ impl LockMap {
     #[inline]
     pub(crate) const fn raw_init() -> Self {
         let mut map = LockMap::new(Location::caller(), None, None);
-        map.built = BUILT_BY_RAW_INIT;
+        map.flags |= BUILT_BY_RAW_INIT;
         map
     }
 
     /// Why this lock's construction site is not the user's code (so its class is refined), or
     /// `None`: named and keyed locks are the user's choice, whatever their site.
     fn not_user_code(&self) -> Option<NotUserCode> {
-        if self.key.is_some() || self.name.is_some() {
+        if self.flags & KEYED != 0 || self.name.is_some() {
             return None;
         }
-        match self.built {
+        match self.flags & BUILT_MASK {
             BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
             _ if sysroot_file(self.site.file()) => Some(NotUserCode::Std),
             built => (built == BUILT_BY_DEFAULT).then_some(NotUserCode::Default),
@@ -654,30 +661,49 @@ impl LockMap {
     /// The first acquisition of a lock built outside the user's code, recording it if `at` is
     /// the first. `None` for a lookup before any acquisition.
     fn first_use(&self, at: Use) -> Option<FirstUse> {
-        let mut word = self.first.load(Ordering::Acquire);
-        if word == 0 {
+        debug_assert!(self.flags & KEYED == 0, "a keyed lock's class is its key");
+        let mut word = self.aux.load(Ordering::Acquire);
+        if word.is_null() {
             let Use::Acquire(site) = at else {
                 return None;
             };
             let new = match site.filter(|s| !sysroot_file(s.file())) {
-                Some(loc) => loc as *const Location<'static> as usize,
-                None => (SERIALS.fetch_add(1, Ordering::Relaxed) << 1) | 1,
+                Some(loc) => loc as *const Location<'static> as *mut (),
+                None => std::ptr::without_provenance_mut(
+                    (SERIALS.fetch_add(1, Ordering::Relaxed) << 1) | 1,
+                ),
             };
-            word = match self
-                .first
-                .compare_exchange(0, new, Ordering::AcqRel, Ordering::Acquire)
-            {
+            word = match self.aux.compare_exchange(
+                std::ptr::null_mut(),
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => new,
                 Err(current) => current,
             };
         }
-        Some(if word & 1 == 1 {
-            FirstUse::Instance(word as u64 >> 1)
+        Some(if word.addr() & 1 == 1 {
+            FirstUse::Instance(word.addr() as u64 >> 1)
         } else {
-            // SAFETY: an even non-zero word is only ever stored from a `&'static Location`
-            // (aligned, so its low bit is clear) just above.
-            FirstUse::Site(unsafe { &*(word as *const Location<'static>) })
+            // SAFETY: an even non-null pointer is only ever stored here from a `&'static
+            // Location` (aligned, so its low bit is clear), just above.
+            FirstUse::Site(unsafe { &*word.cast::<Location<'static>>() })
         })
+    }
+
+    /// A keyed lock's key.
+    fn class_key(&self) -> Option<&'static ClassKey> {
+        if self.flags & KEYED == 0 {
+            return None;
+        }
+        // SAFETY: with `KEYED` set, `aux` holds the `&'static ClassKey` stored at construction,
+        // and it never changes (`first_use` does not run for keyed locks).
+        Some(unsafe { &*self.aux.load(Ordering::Relaxed).cast::<ClassKey>() })
+    }
+
+    fn part(&self) -> Option<&'static str> {
+        (self.flags & PART != 0).then_some(crate::seqlock::SEQLOCK_LOCK_PART)
     }
 
     fn type_name(&self) -> Option<&'static str> {
@@ -688,7 +714,7 @@ impl LockMap {
     /// outside the user's code before its first acquisition (when `at` is only a lookup).
     fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin)> {
         let ty = self.type_name();
-        let (outer, origin) = match (self.key, self.not_user_code()) {
+        let (outer, origin) = match (self.class_key(), self.not_user_code()) {
             (Some(k), _) => (
                 KeySource::Key(k as *const ClassKey as usize),
                 ClassOrigin::Site,
@@ -717,7 +743,7 @@ impl LockMap {
                 ),
             },
         };
-        let key = match self.part {
+        let key = match self.part() {
             Some(part) => KeySource::Part(Box::new(outer), part),
             None => outer,
         };
@@ -735,7 +761,7 @@ impl LockMap {
             Some(t) => format!("{}<{}>", kind.as_str(), short_type_name(t)),
             None => kind.as_str().to_string(),
         };
-        let outer: Arc<str> = match (self.key, self.name, origin) {
+        let outer: Arc<str> = match (self.class_key(), self.name, origin) {
             (Some(k), _, _) => k.name().into(),
             (None, Some(n), _) => n.into(),
             (
@@ -756,7 +782,7 @@ impl LockMap {
             ) => format!("{}@instance-{serial}", typed(*type_name)).into(),
             (None, None, _) => site_name(self.site.file(), self.site.line(), self.site.column()),
         };
-        match self.part {
+        match self.part() {
             Some(part) => format!("{outer}.{part}").into(),
             None => outer,
         }
@@ -810,7 +836,7 @@ impl LockMap {
     pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
         match self.class(v, kind, 0, Use::Lookup) {
             Some(id) => v.class_info(id).map(|i| i.display_name),
-            None if v.is_enabled() && self.first.load(Ordering::Acquire) == 0 => {
+            None if v.is_enabled() && self.aux.load(Ordering::Acquire).is_null() => {
                 let ty = self.type_name().map(short_type_name).unwrap_or_default();
                 Some(
                     format!(

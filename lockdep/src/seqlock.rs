@@ -343,7 +343,7 @@ impl<T> SeqLock<T> {
     pub const fn new(val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, None, SEQLOCK_LOCK_PART).of::<T>(),
+                LockMap::new_part(Location::caller(), None, None).of::<T>(),
                 (),
             ),
             seq: SeqCount::new(),
@@ -356,8 +356,7 @@ impl<T> SeqLock<T> {
     pub const fn with_name(name: &'static str, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), Some(name), None, SEQLOCK_LOCK_PART)
-                    .of::<T>(),
+                LockMap::new_part(Location::caller(), Some(name), None).of::<T>(),
                 (),
             ),
             seq: SeqCount::with_name(name),
@@ -370,7 +369,7 @@ impl<T> SeqLock<T> {
     pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, Some(key), SEQLOCK_LOCK_PART).of::<T>(),
+                LockMap::new_part(Location::caller(), None, Some(key)).of::<T>(),
                 (),
             ),
             seq: SeqCount::with_class(key),
@@ -463,9 +462,7 @@ impl<T: Default> Default for SeqLock<T> {
         let site = Location::caller();
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(site, None, None, SEQLOCK_LOCK_PART)
-                    .of::<T>()
-                    .by_default(),
+                LockMap::new_part(site, None, None).of::<T>().by_default(),
                 (),
             ),
             seq: SeqCount::with_map(LockMap::new(site, None, None).of::<T>().by_default()),
