@@ -207,6 +207,9 @@ pub enum NotUserCode {
     /// Built inside the standard library (`Arc::default`, an iterator adaptor running
     /// `map(Mutex::new)`, `Option::unwrap_or_default`).
     Std,
+    /// Built by `Deserialize` (feature `serde`): a `#[derive(Deserialize)]` gives every field
+    /// one site.
+    Deserialize,
     /// Built by `lock_api` from this crate's raw lock (`lock_api::Mutex<lockdep::RawMutex, _>`),
     /// whose constructor cannot see its caller.
     RawLock,
@@ -221,6 +224,9 @@ impl NotUserCode {
             }
             NotUserCode::Std => {
                 "inside the standard library (Arc::default, map(Mutex::new), unwrap_or_default ...)"
+            }
+            NotUserCode::Deserialize => {
+                "by Deserialize (a #[derive(Deserialize)] gives all its fields one site)"
             }
             NotUserCode::RawLock => {
                 "by lock_api over lockdep's raw lock, which cannot see its caller"

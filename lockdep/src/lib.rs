@@ -95,6 +95,10 @@
 //! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
 //! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
 //! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`.
+//!
+//! # Features
+//! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
+//! serialize under the lock and deserialize, as parking_lot's), `trace-reader`, `tracing-layer`.
 
 #![warn(missing_docs)]
 
@@ -115,6 +119,8 @@ mod report;
 mod runtime;
 mod rwlock;
 mod seqlock;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod sink;
 mod spinlock;
 pub mod std;

@@ -46,7 +46,7 @@ pub struct ReentrantMutex<T: ?Sized> {
 }
 
 impl<T> ReentrantMutex<T> {
-    const fn with_map(map: LockMap, val: T) -> Self {
+    pub(crate) const fn with_map(map: LockMap, val: T) -> Self {
         ReentrantMutex {
             inner: lock_api::ReentrantMutex::from_raw(RawMutex::with_map(map), RawThreadId, val),
         }

@@ -501,6 +501,8 @@ const BUILT_BY_DEFAULT: u8 = 1;
 #[cfg(not(feature = "disabled"))]
 const BUILT_BY_RAW_INIT: u8 = 2;
 #[cfg(not(feature = "disabled"))]
+const BUILT_BY_DESERIALIZE: u8 = 3;
+#[cfg(not(feature = "disabled"))]
 const BUILT_MASK: u8 = 3;
 #[cfg(not(feature = "disabled"))]
 const KEYED: u8 = 4;
@@ -557,6 +559,13 @@ impl LockMap {
     /// The map of a lock built by `Default::default()` (holds nothing).
     #[inline(always)]
     pub const fn by_default(self) -> Self {
+        self
+    }
+
+    /// The map of a lock built by `Deserialize` (holds nothing).
+    #[inline(always)]
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) const fn by_deserialize(self) -> Self {
         self
     }
 
@@ -636,6 +645,15 @@ impl LockMap {
         self
     }
 
+    /// The map of a lock built by `Deserialize`, whose site a `#[derive(Deserialize)]` shares
+    /// between all fields of a struct.
+    #[inline]
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) const fn by_deserialize(mut self) -> Self {
+        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DESERIALIZE;
+        self
+    }
+
     /// The map of a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`), which cannot
     /// see who builds it.
     #[inline]
@@ -654,7 +672,9 @@ impl LockMap {
         match self.flags & BUILT_MASK {
             BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
             _ if sysroot_file(self.site.file()) => Some(NotUserCode::Std),
-            built => (built == BUILT_BY_DEFAULT).then_some(NotUserCode::Default),
+            BUILT_BY_DEFAULT => Some(NotUserCode::Default),
+            BUILT_BY_DESERIALIZE => Some(NotUserCode::Deserialize),
+            _ => None,
         }
     }
 

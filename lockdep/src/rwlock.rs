@@ -395,6 +395,12 @@ macro_rules! rwlock_type {
             lock_api::MappedRwLockWriteGuard<'a, RawRwLock<$recursive>, T>;
 
         impl<T> $name<T> {
+            /// A lock described by `map`.
+            #[allow(dead_code)]
+            pub(crate) const fn with_map(map: LockMap, val: T) -> Self {
+                $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
+            }
+
             /// A lock whose class is this call's site.
             #[track_caller]
             #[inline(always)]
