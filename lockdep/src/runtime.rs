@@ -509,9 +509,9 @@ const KEYED: u8 = 4;
 #[cfg(not(feature = "disabled"))]
 const PART: u8 = 8;
 
-/// How a lookup of a lock's class came about: an acquisition at a site (`None`: through the
-/// raw `lock_api` traits, which cannot see their caller) may fix the class of a lock built
-/// outside the user's code; a lookup (a release, a name) never does.
+/// How a lookup of a lock's class came about: an acquisition at a site (`None` when no site is
+/// known, as for a condvar's re-acquisition) may fix the class of a lock built outside the
+/// user's code; a lookup (a release, a name) never does.
 #[derive(Clone, Copy)]
 #[cfg_attr(feature = "disabled", allow(dead_code))]
 pub(crate) enum Use {
@@ -1437,8 +1437,9 @@ pub fn is_held(lock: &impl Lockable) -> bool {
     held_mode(lock.lock_map().1).is_some()
 }
 
-/// The class name `lock` reports as (`file:line:col` by default, or its given name); empty while
-/// validation is off or compiled out.
+/// The class name `lock` reports as (`file:line:col` by default, or its given name; a lock built
+/// outside your code is named after its first acquisition, and before that the name says its
+/// class is not set yet); empty while validation is off or compiled out.
 pub fn class_name(lock: &impl Lockable) -> String {
     let (map, _, kind) = lock.lock_map();
     map.class_name(&current(), kind)

@@ -1158,7 +1158,8 @@ impl Validator {
     }
 
     /// Adds a [`ClassNote`] for each class of `r` that may conflate locks: refined because it
-    /// was built outside the user's code, or shown with two or more distinct locks.
+    /// was built outside the user's code, or, in a recursive-locking report, shown with two
+    /// distinct locks.
     fn annotate(&self, r: &mut Report) {
         if !r.notes.is_empty() {
             return;
@@ -1191,7 +1192,9 @@ impl Validator {
                     instances.push((l.instance, l.site.clone()));
                 }
             }
-            if info.origin.is_refined() || instances.len() >= 2 {
+            // Two locks of one class matter where they are the report: recursive locking.
+            let conflated = r.kind == ReportKind::RecursiveLocking && instances.len() >= 2;
+            if info.origin.is_refined() || conflated {
                 r.notes.push(ClassNote {
                     class: info.display_name.clone(),
                     built_at: info.init_site.clone(),

@@ -107,8 +107,8 @@ pub struct LimitInfo {
 }
 
 /// What a report says about one of its classes when the class may conflate locks: a class
-/// refined because its construction site is not the user's code, or a class of which the report
-/// involves two or more distinct locks (built at one site, so one class).
+/// refined because its construction site is not the user's code, or the class of a
+/// recursive-locking report that involves two distinct locks (built at one site, so one class).
 ///
 /// ```
 /// use lockdep::{ClassOrigin, Mutex, NotUserCode};
