@@ -1,8 +1,4 @@
-//! A program written against `std::sync`'s API: only the `use` line below differs from the
-//! std version (`use std::sync::{...}`). It compiles and passes with validation on, off
-//! (`LOCKDEP=off`) and compiled out (feature `disabled`).
-
-use lockdep::std::{Arc, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, TryLockError, mpsc};
+// Written against std::sync's API; included by main.rs under two `use` lines.
 
 use std::collections::HashMap;
 use std::thread;
