@@ -85,8 +85,8 @@ fn wait_context_and_held_at_exit_reports_parse() {
 fn reports_with_class_notes_parse() {
     #[derive(Default)]
     struct Bank {
-        accounts: Mutex<u64>,
-        audit: Mutex<u64>,
+        accounts: Mutex<std::collections::HashMap<u32, u64>>,
+        audit: Mutex<Vec<(u8, String)>>,
     }
     let reports = lockdep::capture(|| {
         let bank = Bank::default();

@@ -300,7 +300,9 @@ impl ClassOrigin {
     }
 }
 
-/// `type_name` without module paths: `alloc::vec::Vec<alloc::string::String>` is `Vec<String>`.
+/// `type_name` without module paths or spaces (class names print inside a report's
+/// parentheses, which log parsers read as one word): `alloc::vec::Vec<alloc::string::String>` is
+/// `Vec<String>`, `(u8, u16)` is `(u8,u16)`, `dyn Fn()` is `dyn_Fn()`.
 pub fn short_type_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut segment = String::new();
@@ -311,6 +313,12 @@ pub fn short_type_name(full: &str) -> String {
             segment.clear();
         } else if c.is_alphanumeric() || c == '_' {
             segment.push(c);
+        } else if c == ' ' {
+            out.push_str(&segment);
+            segment.clear();
+            if !out.ends_with(',') {
+                out.push('_'); // `dyn Fn() + Send` stays readable as one word
+            }
         } else {
             out.push_str(&segment);
             segment.clear();
@@ -558,7 +566,11 @@ mod tests {
         );
         assert_eq!(
             short_type_name("(u64, std::collections::hash::map::HashMap<u8, ()>)"),
-            "(u64, HashMap<u8, ()>)"
+            "(u64,HashMap<u8,()>)"
+        );
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::ops::function::Fn() + Send>"),
+            "Box<dyn_Fn()_+_Send>"
         );
     }
 
