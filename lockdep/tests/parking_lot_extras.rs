@@ -94,6 +94,7 @@ fn timed_upgradable_reads_are_validated_as_exclusive() {
 fn force_unlock_is_validated_as_a_release() {
     let reports = lockdep::capture(|| {
         let m = Mutex::with_name("m", ());
+        // SAFETY: the raw lock is taken here and released below with its state.
         let state = lock_api::RawMutex::lock(unsafe { m.raw() });
         assert!(lockdep::is_held(&m));
         // SAFETY: `state` is the state of this acquisition, and no guard exists.

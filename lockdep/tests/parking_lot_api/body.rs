@@ -122,6 +122,7 @@ fn rwlock_upgrades_downgrades_and_timed_upgradable_reads() {
         .unwrap();
     assert!(l.try_write().is_none());
     drop(up);
+    // SAFETY: the raw lock is only inspected.
     let raw: &RawRwLock = unsafe { l.raw() };
     assert!(!lock_api::RawRwLock::is_locked(raw));
 }
@@ -129,9 +130,12 @@ fn rwlock_upgrades_downgrades_and_timed_upgradable_reads() {
 #[test]
 fn force_unlock_takes_the_raw_state() {
     let m = Mutex::new(0);
+    // SAFETY: the raw lock is taken and then released below with its own state, no guard
+    // existing meanwhile.
     let raw: &RawMutex = unsafe { m.raw() };
     let state = lock_api::RawMutex::lock(raw);
     assert!(m.is_locked());
+    // SAFETY: `state` is the state of the acquisition just made, which has no guard.
     unsafe { m.force_unlock(state) };
     assert!(!m.is_locked());
 }
