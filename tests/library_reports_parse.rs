@@ -80,3 +80,30 @@ fn wait_context_and_held_at_exit_reports_parse() {
     assert_eq!(p.kind.as_str(), "locks_held_at_exit");
     assert_eq!(p.locks, vec!["kept".to_string()]);
 }
+
+#[test]
+fn reports_with_class_notes_parse() {
+    #[derive(Default)]
+    struct Bank {
+        accounts: Mutex<std::collections::HashMap<u32, u64>>,
+        audit: Mutex<Vec<(u8, String)>>,
+    }
+    let reports = lockdep::capture(|| {
+        let bank = Bank::default();
+        drop((bank.accounts.lock(), bank.audit.lock()));
+        let _b = bank.audit.lock();
+        let _a = bank.accounts.lock();
+    });
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].to_string().contains("note: class ("));
+    let p = parsed(&reports[0]);
+    assert_eq!(p.kind.as_str(), "circular_dependency");
+    assert_eq!(
+        sorted(p.locks.clone()),
+        sorted(reports[0].classes().iter().map(|c| c.to_string()))
+    );
+    assert_eq!(
+        p.held.as_ref().unwrap().name,
+        reports[0].held_lock.as_ref().unwrap().name.to_string()
+    );
+}

@@ -3,6 +3,12 @@
 //! As in the kernel, dependencies are recorded between *classes*, never between instances: every
 //! lock built at one construction site (or sharing one [`ClassKey`]) is one class, so an order seen
 //! on one pair of objects is checked against every other pair of the same kinds.
+//!
+//! A construction site that is not the user's own code (inside std/core/alloc, the raw lock's
+//! `INIT`, or a `Default` call that a `#[derive(Default)]` makes for every field) is shared by
+//! unrelated locks, so such a lock's class is keyed by its site, the type of its data and the
+//! site of its first acquisition ([`ClassOrigin::FirstLock`]), or is the lock's own
+//! ([`ClassOrigin::Instance`]) when that acquisition has no site, or one inside std.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -148,7 +154,23 @@ pub enum KeySource {
         column: u32,
         /// The user-chosen name, if any (two names at one site are two classes).
         name: Option<&'static str>,
+        /// The type of the protected data, when the lock has one (`std::any::type_name`): one
+        /// site in a generic function builds a class per type.
+        ty: Option<&'static str>,
     },
+    /// Built at a site that is not the user's code ([`NotUserCode`]): keyed by that site, the data
+    /// type and the site of the first acquisition.
+    FirstLock {
+        /// Where the lock was built.
+        built: (&'static str, u32, u32),
+        /// The type of the protected data, if any.
+        ty: Option<&'static str>,
+        /// Where a lock of this class was first acquired (`file`, `line`, `column`).
+        first: (&'static str, u32, u32),
+    },
+    /// A lock built at a site that is not the user's code whose first acquisition had no site,
+    /// or one inside std: a class of its own, numbered in the process.
+    Instance(u64),
     /// Built with one explicit [`ClassKey`] (compared by address).
     Key(usize),
     /// Named by a trace: every instance with one class name shares the class.
@@ -158,15 +180,153 @@ pub enum KeySource {
 }
 
 impl KeySource {
-    /// The key of a lock built at `site`, optionally named by the user.
-    pub fn site(site: &'static Location<'static>, name: Option<&'static str>) -> Self {
+    /// The key of a lock built at `site`, optionally named by the user, protecting a `ty`.
+    pub fn site(
+        site: &'static Location<'static>,
+        name: Option<&'static str>,
+        ty: Option<&'static str>,
+    ) -> Self {
         KeySource::Site {
             file: site.file(),
             line: site.line(),
             column: site.column(),
             name,
+            ty,
         }
     }
+}
+
+/// Why a construction site is not the user's code: it is shared by locks that need not have
+/// anything in common, so it cannot be their class on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NotUserCode {
+    /// Built by `Default::default()`: a `#[derive(Default)]` gives every field the derive's
+    /// site, and generic code (`mem::take`, `unwrap_or_default`) its own.
+    Default,
+    /// Built inside the standard library (`Arc::default`, an iterator adaptor running
+    /// `map(Mutex::new)`, `Option::unwrap_or_default`).
+    Std,
+    /// Built by `Deserialize` (feature `serde`): a `#[derive(Deserialize)]` gives every field
+    /// one site.
+    Deserialize,
+    /// Built by `lock_api` from this crate's raw lock (`lock_api::Mutex<lockdep::RawMutex, _>`),
+    /// whose constructor cannot see its caller.
+    RawLock,
+}
+
+impl NotUserCode {
+    /// How a report explains it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotUserCode::Default => {
+                "through Default (a #[derive(Default)] gives all its fields one site)"
+            }
+            NotUserCode::Std => {
+                "inside the standard library (Arc::default, map(Mutex::new), unwrap_or_default ...)"
+            }
+            NotUserCode::Deserialize => {
+                "by Deserialize (a #[derive(Deserialize)] gives all its fields one site)"
+            }
+            NotUserCode::RawLock => {
+                "by lock_api over lockdep's raw lock, which cannot see its caller"
+            }
+        }
+    }
+}
+
+impl fmt::Display for NotUserCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// Whether a source file is in the Rust sysroot (std, core, alloc): a site there runs code for
+/// every caller (`Arc::default`, `map(Mutex::new)`), so it says nothing about which lock it builds
+/// or takes. A dependency's files are not: a site there is its author's init site, as one in the
+/// user's code (its generic helpers are told apart by the data type, its `Default` impls by the
+/// first acquisition).
+pub fn sysroot_file(file: &str) -> bool {
+    const STD: [&str; 4] = [
+        "/library/core/src/",
+        "/library/alloc/src/",
+        "/library/std/src/",
+        "/lib/rustlib/src/",
+    ];
+    let file_unix;
+    let file = if file.contains('\\') {
+        file_unix = file.replace('\\', "/");
+        file_unix.as_str()
+    } else {
+        file
+    };
+    file.starts_with("/rustc/") || STD.iter().any(|p| file.contains(p))
+}
+
+/// What a class stands for: the kernel's rule (one construction site, name or key), or a
+/// refinement for locks built where the site says nothing about which lock it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClassOrigin {
+    /// Every lock built at one site of the user's code (with its name and data type), every
+    /// lock sharing a [`ClassKey`], or one class name of a trace.
+    Site,
+    /// Locks built at one site that is not the user's code, of one data type, whose first
+    /// acquisition was at one site.
+    FirstLock {
+        /// Why the construction site alone would conflate unrelated locks.
+        why: NotUserCode,
+        /// The type of the protected data (`std::any::type_name`), if the lock has data.
+        type_name: Option<&'static str>,
+        /// Where the first lock of the class was first acquired.
+        first_locked: Site,
+    },
+    /// One lock, built outside the user's code and first acquired with no site (or inside std):
+    /// its class is its own.
+    Instance {
+        /// Why the construction site alone would conflate unrelated locks.
+        why: NotUserCode,
+        /// The type of the protected data, if known.
+        type_name: Option<&'static str>,
+        /// The lock's number in this process.
+        serial: u64,
+    },
+}
+
+impl ClassOrigin {
+    /// Whether the class was refined because its construction site is not the user's code.
+    pub fn is_refined(&self) -> bool {
+        !matches!(self, ClassOrigin::Site)
+    }
+}
+
+/// `type_name` without module paths or spaces (class names print inside a report's
+/// parentheses, which log parsers read as one word): `alloc::vec::Vec<alloc::string::String>` is
+/// `Vec<String>`, `(u8, u16)` is `(u8,u16)`, `dyn Fn()` is `dyn_Fn()`.
+pub fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear();
+        } else if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else if c == ' ' {
+            out.push_str(&segment);
+            segment.clear();
+            if !out.ends_with(',') {
+                out.push('_'); // `dyn Fn() + Send` stays readable as one word
+            }
+        } else {
+            out.push_str(&segment);
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&segment);
+    out
 }
 
 /// Everything the validator knows about one class.
@@ -182,6 +342,9 @@ pub struct ClassInfo {
     pub kind: LockKind,
     /// Where the first lock of this class was built.
     pub init_site: Site,
+    /// What the class stands for (a construction site, or a refinement of one that is not the
+    /// user's code).
+    pub origin: ClassOrigin,
     /// The printed name: `base#version/subclass`, the way the kernel prints it.
     pub display_name: Arc<str>,
 }
@@ -204,6 +367,7 @@ impl ClassRegistry {
     }
 
     /// Finds or creates the class of `key` and `subclass`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn register(
         &mut self,
         key: &KeySource,
@@ -211,6 +375,7 @@ impl ClassRegistry {
         base_name: &dyn Fn() -> Arc<str>,
         kind: LockKind,
         init_site: Site,
+        origin: ClassOrigin,
         max_classes: usize,
     ) -> Result<ClassId, ClassLimitReached> {
         if let Some(id) = self.lookup(key, subclass) {
@@ -237,6 +402,7 @@ impl ClassRegistry {
             subclass,
             kind,
             init_site,
+            origin,
             display_name,
         });
         self.by_key.insert((key.clone(), subclass), id);
@@ -249,6 +415,12 @@ impl ClassRegistry {
 
     pub(crate) fn len(&self) -> usize {
         self.classes.len()
+    }
+
+    /// The class printed as `name` (reports name the classes of a chain only).
+    pub(crate) fn find_display(&self, name: &str) -> Option<ClassId> {
+        let i = self.classes.iter().position(|c| &*c.display_name == name)?;
+        Some(ClassId(i as u32))
     }
 }
 
@@ -281,15 +453,39 @@ mod tests {
         let mut r = ClassRegistry::default();
         let n = || Arc::from("a");
         let a = r
-            .register(&name("a"), 0, &n, LockKind::Mutex, Site::Unknown, 10)
+            .register(
+                &name("a"),
+                0,
+                &n,
+                LockKind::Mutex,
+                Site::Unknown,
+                ClassOrigin::Site,
+                10,
+            )
             .ok()
             .unwrap();
         let a2 = r
-            .register(&name("a"), 0, &n, LockKind::Mutex, Site::Unknown, 10)
+            .register(
+                &name("a"),
+                0,
+                &n,
+                LockKind::Mutex,
+                Site::Unknown,
+                ClassOrigin::Site,
+                10,
+            )
             .ok()
             .unwrap();
         let a1 = r
-            .register(&name("a"), 1, &n, LockKind::Mutex, Site::Unknown, 10)
+            .register(
+                &name("a"),
+                1,
+                &n,
+                LockKind::Mutex,
+                Site::Unknown,
+                ClassOrigin::Site,
+                10,
+            )
             .ok()
             .unwrap();
         assert_eq!(a, a2);
@@ -305,18 +501,43 @@ mod tests {
             line,
             column: 1,
             name: Some("&s->seqcount"),
+            ty: None,
         };
         let n = || Arc::from("&s->seqcount");
         let a = r
-            .register(&s(1), 0, &n, LockKind::SeqCount, Site::Unknown, 10)
+            .register(
+                &s(1),
+                0,
+                &n,
+                LockKind::SeqCount,
+                Site::Unknown,
+                ClassOrigin::Site,
+                10,
+            )
             .ok()
             .unwrap();
         let b = r
-            .register(&s(2), 0, &n, LockKind::SeqCount, Site::Unknown, 10)
+            .register(
+                &s(2),
+                0,
+                &n,
+                LockKind::SeqCount,
+                Site::Unknown,
+                ClassOrigin::Site,
+                10,
+            )
             .ok()
             .unwrap();
         let b1 = r
-            .register(&s(2), 1, &n, LockKind::SeqCount, Site::Unknown, 10)
+            .register(
+                &s(2),
+                1,
+                &n,
+                LockKind::SeqCount,
+                Site::Unknown,
+                ClassOrigin::Site,
+                10,
+            )
             .ok()
             .unwrap();
         assert_eq!(&*r.get(a).display_name, "&s->seqcount");
@@ -325,20 +546,73 @@ mod tests {
     }
 
     #[test]
+    fn sysroot_files_are_std_core_and_alloc() {
+        let std =
+            "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/ops/function.rs";
+        assert!(sysroot_file(std));
+        let src = "/home/u/.rustup/toolchains/x/lib/rustlib/src/rust/library/alloc/src/sync.rs";
+        assert!(sysroot_file(src));
+        let dep = "/home/u/.cargo/registry/src/index.crates.io-1/lock_api-0.5.0/src/mutex.rs";
+        assert!(!sysroot_file(dep));
+        assert!(!sysroot_file("src/main.rs"));
+        assert!(!sysroot_file("/work/app/src/library.rs"));
+    }
+
+    #[test]
+    fn short_type_names_drop_module_paths() {
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<alloc::string::String>"),
+            "Vec<String>"
+        );
+        assert_eq!(
+            short_type_name("(u64, std::collections::hash::map::HashMap<u8, ()>)"),
+            "(u64,HashMap<u8,()>)"
+        );
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::ops::function::Fn() + Send>"),
+            "Box<dyn_Fn()_+_Send>"
+        );
+    }
+
+    #[test]
     fn class_limit_is_enforced() {
         let mut r = ClassRegistry::default();
         let n = || Arc::from("x");
         assert!(
-            r.register(&name("a"), 0, &n, LockKind::Mutex, Site::Unknown, 1)
-                .is_ok()
+            r.register(
+                &name("a"),
+                0,
+                &n,
+                LockKind::Mutex,
+                Site::Unknown,
+                ClassOrigin::Site,
+                1
+            )
+            .is_ok()
         );
         assert!(
-            r.register(&name("b"), 0, &n, LockKind::Mutex, Site::Unknown, 1)
-                .is_err()
+            r.register(
+                &name("b"),
+                0,
+                &n,
+                LockKind::Mutex,
+                Site::Unknown,
+                ClassOrigin::Site,
+                1
+            )
+            .is_err()
         );
         assert!(
-            r.register(&name("a"), 0, &n, LockKind::Mutex, Site::Unknown, 1)
-                .is_ok()
+            r.register(
+                &name("a"),
+                0,
+                &n,
+                LockKind::Mutex,
+                Site::Unknown,
+                ClassOrigin::Site,
+                1
+            )
+            .is_ok()
         );
     }
 }

@@ -4,7 +4,7 @@
 
 /// Defines `$name<T>` over `lock_api::Mutex<$raw, T>`: constructors (site, name, class key, map),
 /// the validated `lock`/`lock_nested`/`lock_nest_lock`/`try_lock`, accessors, `Default`, `Debug`
-/// and `Lockable`. `$raw` provides `with_map`, `lock_at`, `try_lock_at`, `id` and a `map` field.
+/// and `Lockable`. `$raw` provides `with_map`, `lock_at`, `try_lock_at`, `id` and `lock_map_ref`.
 macro_rules! exclusive_lock {
     (
         $(#[$doc:meta])*
@@ -20,6 +20,9 @@ macro_rules! exclusive_lock {
         try_lock_doc: $try_doc:literal,
     ) => {
         $(#[$doc])*
+        // Transparent over the lock_api mutex, so an `Arc` of one is an `Arc` of the other (the
+        // `arc_lock` API).
+        #[repr(transparent)]
         pub struct $name<T: ?Sized> {
             inner: lock_api::Mutex<$raw, T>,
         }
@@ -35,19 +38,19 @@ macro_rules! exclusive_lock {
             #[track_caller]
             #[inline(always)]
             pub const fn new(val: T) -> Self {
-                Self::with_map(LockMap::new(Location::caller(), None, None), val)
+                Self::with_map(LockMap::new(Location::caller(), None, None).of::<T>(), val)
             }
 
             #[doc = concat!("A ", $what, " whose class is this call's site, printed as `name`.")]
             #[track_caller]
             pub const fn with_name(name: &'static str, val: T) -> Self {
-                Self::with_map(LockMap::new(Location::caller(), Some(name), None), val)
+                Self::with_map(LockMap::new(Location::caller(), Some(name), None).of::<T>(), val)
             }
 
             #[doc = concat!("A ", $what, " of the class of `key`, shared with every other lock built with it.")]
             #[track_caller]
             pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-                Self::with_map(LockMap::new(Location::caller(), None, Some(key)), val)
+                Self::with_map(LockMap::new(Location::caller(), None, Some(key)).of::<T>(), val)
             }
 
             #[doc = concat!("Consumes the ", $what, " and returns its data.")]
@@ -58,9 +61,60 @@ macro_rules! exclusive_lock {
 
         impl<T: ?Sized> $name<T> {
             #[inline(always)]
-            pub(crate) fn raw(&self) -> &$raw {
+            pub(crate) fn raw_lock(&self) -> &$raw {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
                 unsafe { self.inner.raw() }
+            }
+
+            /// The raw lock (validated like the wrapper: its `lock` and `unlock` are tracked).
+            ///
+            /// # Safety
+            /// Unlocking it while a guard of this lock exists is undefined behaviour, as in
+            /// parking_lot.
+            pub unsafe fn raw(&self) -> &$raw {
+                self.raw_lock()
+            }
+
+            /// Unlocks the lock with the raw state `guard` (from [`raw`](Self::raw)'s `lock`),
+            /// validated as a release: releasing a lock this thread does not hold is reported.
+            ///
+            /// # Safety
+            /// `guard` must be the state of a current acquisition of this lock with no guard
+            /// left for it, as in parking_lot.
+            #[track_caller]
+            pub unsafe fn force_unlock(&self, guard: $raw_guard) {
+                // SAFETY: the caller's guarantee.
+                unsafe { self.inner.force_unlock(guard) }
+            }
+
+            /// [`force_unlock`](Self::force_unlock) with a fair unlock.
+            ///
+            /// # Safety
+            /// As [`force_unlock`](Self::force_unlock).
+            #[track_caller]
+            pub unsafe fn force_unlock_fair(&self, guard: $raw_guard) {
+                // SAFETY: the caller's guarantee.
+                unsafe { self.inner.force_unlock_fair(guard) }
+            }
+
+            /// The lock_api mutex behind an `Arc` of this one.
+            fn arc_inner(this: &std::sync::Arc<Self>) -> std::sync::Arc<lock_api::Mutex<$raw, T>> {
+                let ptr = std::sync::Arc::into_raw(std::sync::Arc::clone(this)) as *const lock_api::Mutex<$raw, T>;
+                // SAFETY: `Self` is `repr(transparent)` over the lock_api mutex, so the pointer is
+                // to a value of the same layout in the same `Arc` allocation.
+                unsafe { std::sync::Arc::from_raw(ptr) }
+            }
+
+            #[doc = concat!("Acquires the ", $what, " through an `Arc`, for a guard without a lifetime (parking_lot's `arc_lock` API), validated like [`lock`](Self::lock).")]
+            #[track_caller]
+            pub fn lock_arc(self: &std::sync::Arc<Self>) -> lock_api::ArcMutexGuard<$raw, T> {
+                Self::arc_inner(self).lock_arc()
+            }
+
+            #[doc = concat!("[`try_lock`](Self::try_lock) through an `Arc`.")]
+            #[track_caller]
+            pub fn try_lock_arc(self: &std::sync::Arc<Self>) -> Option<lock_api::ArcMutexGuard<$raw, T>> {
+                Self::arc_inner(self).try_lock_arc()
             }
 
             /// # Safety
@@ -75,7 +129,7 @@ macro_rules! exclusive_lock {
             #[track_caller]
             #[inline(always)]
             pub fn lock(&self) -> $guard<'_, T> {
-                let g = self.raw().lock_at(0, None, Some(Location::caller()));
+                let g = self.raw_lock().lock_at(0, None, Some(Location::caller()));
                 // SAFETY: `g` was just acquired.
                 unsafe { self.guard(g) }
             }
@@ -83,7 +137,7 @@ macro_rules! exclusive_lock {
             #[doc = concat!("Acquires the ", $what, " as subclass `subclass` of its class, for deliberate nesting of one class (the kernel's `", $nested_fn, "`). Subclass `n` prints as `name/n`.")]
             #[track_caller]
             pub fn lock_nested(&self, subclass: u32) -> $guard<'_, T> {
-                let g = self.raw().lock_at(subclass, None, Some(Location::caller()));
+                let g = self.raw_lock().lock_at(subclass, None, Some(Location::caller()));
                 // SAFETY: `g` was just acquired.
                 unsafe { self.guard(g) }
             }
@@ -92,7 +146,7 @@ macro_rules! exclusive_lock {
             #[track_caller]
             pub fn lock_nest_lock(&self, nest: &impl Lockable) -> $guard<'_, T> {
                 let nest_id = InstanceId(nest.lock_map().1 as u64);
-                let g = self.raw().lock_at(0, Some(nest_id), Some(Location::caller()));
+                let g = self.raw_lock().lock_at(0, Some(nest_id), Some(Location::caller()));
                 // SAFETY: `g` was just acquired.
                 unsafe { self.guard(g) }
             }
@@ -101,7 +155,7 @@ macro_rules! exclusive_lock {
             #[track_caller]
             #[inline(always)]
             pub fn try_lock(&self) -> Option<$guard<'_, T>> {
-                let (g, pending) = self.raw().try_lock_at(Some(Location::caller()))?;
+                let (g, pending) = self.raw_lock().try_lock_at(Some(Location::caller()))?;
                 // SAFETY: `g` was just acquired.
                 let guard = unsafe { self.guard(g) };
                 pending.dispatch();
@@ -125,9 +179,20 @@ macro_rules! exclusive_lock {
         }
 
         impl<T: Default> Default for $name<T> {
+            /// A lock of `T::default()`. Its class is refined at its first acquisition: a
+            /// `#[derive(Default)]` gives every field one site (see [`ClassOrigin`](crate::ClassOrigin)).
             #[track_caller]
             fn default() -> Self {
-                $name::new(T::default())
+                Self::with_map(LockMap::new(Location::caller(), None, None).of::<T>().by_default(), T::default())
+            }
+        }
+
+        impl<T> From<T> for $name<T> {
+            /// A lock of `val` whose class is this call's site (a site inside std, such as
+            /// `val.into()`'s, is refined at the first acquisition).
+            #[track_caller]
+            fn from(val: T) -> Self {
+                Self::new(val)
             }
         }
 
@@ -140,8 +205,8 @@ macro_rules! exclusive_lock {
         impl<T: ?Sized> Sealed for $name<T> {}
         impl<T: ?Sized> Lockable for $name<T> {
             fn lock_map(&self) -> (&LockMap, usize, LockKind) {
-                let raw = self.raw();
-                (&raw.map, raw.id(), $kind)
+                let raw = self.raw_lock();
+                (raw.lock_map_ref(), raw.id(), $kind)
             }
         }
     };

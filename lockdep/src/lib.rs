@@ -27,9 +27,32 @@
 //! ```
 //!
 //! # Concepts
-//! - **Lock class**: every lock built at one call site is one class (or name one with
-//!   [`Mutex::with_name`], or share a [`ClassKey`]). Validation is per class, so an order seen on
-//!   one pair of objects is checked against every other pair of the same kinds.
+//! - **Lock class**: every lock built at one call site of your code (with one data type) is one
+//!   class (or name one with [`Mutex::with_name`], or share a [`ClassKey`]). Validation is per
+//!   class, so an order seen on one pair of objects is checked against every other pair of the
+//!   same kinds.
+//! - **Sites that are not yours**: a lock built by a `#[derive(Default)]` (which gives every
+//!   field one site), by `Default`, inside std (`Arc::default`, `map(Mutex::new)`), or by
+//!   `lock_api` over [`RawMutex`], gets its class at its first acquisition:
+//!   keyed by construction site, data type and that acquisition's site ([`ClassOrigin`]). Reports
+//!   involving such a class say so in a `note:` and in [`Report::notes`]. Escape hatches:
+//!   `with_name`, `with_class` ([`ClassKey`]) and `lock_nested`.
+//!
+//!   ```
+//!   use lockdep::Mutex;
+//!
+//!   #[derive(Default)]
+//!   struct Bank {
+//!       accounts: Mutex<Vec<u64>>,
+//!       audit: Mutex<Vec<String>>,
+//!   }
+//!   let reports = lockdep::capture(|| {
+//!       let bank = Bank::default();
+//!       let _accounts = bank.accounts.lock();
+//!       bank.audit.lock().push("opened".into()); // two classes, nested in one order: silent
+//!   });
+//!   assert!(reports.is_empty());
+//!   ```
 //! - **Held locks**: each thread's stack of what it holds ([`ThreadState`]); guards may be dropped
 //!   in any order.
 //! - **Dependency**: acquiring B while holding A records `A → B` once per class pair, with where
@@ -37,6 +60,30 @@
 //!   ([`ReportKind::CircularDependency`]) before the thread blocks.
 //! - **Chain**: the sequence of classes a thread holds. A chain validated once is cached, so the
 //!   steady state costs a thread-local read and a lock-free lookup — no global lock.
+//!
+//! # Guards
+//! Guards are `Sync` wherever parking_lot's are, so `&guard` can be shared with
+//! `std::thread::scope` threads. They are not `Send`: the lock is held by the thread that took it,
+//! whose held-lock stack records it.
+//!
+//! ```
+//! let m = lockdep::Mutex::new(vec![1, 2, 3]);
+//! let guard = m.lock();
+//! let sum: i32 = std::thread::scope(|s| s.spawn(|| guard.iter().sum()).join().unwrap());
+//! assert_eq!(sum, 6);
+//! ```
+//!
+//! ```compile_fail
+//! let m = lockdep::Mutex::new(0);
+//! let guard = m.lock();
+//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // not Send
+//! ```
+//!
+//! ```compile_fail
+//! let l = lockdep::RwLock::new(0);
+//! let guard = l.read();
+//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // not Send
+//! ```
 //!
 //! # Where reports go
 //! By default a report panics (so tests fail at the first bad order). `LOCKDEP_ON_REPORT=log`
@@ -48,6 +95,10 @@
 //! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
 //! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
 //! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`.
+//!
+//! # Features
+//! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
+//! serialize under the lock and deserialize, as parking_lot's), `trace-reader`, `tracing-layer`.
 
 #![warn(missing_docs)]
 
@@ -56,17 +107,23 @@ mod class;
 mod condvar;
 mod config;
 mod exclusive;
+mod fair_mutex;
 mod graph;
 mod held;
 mod mutex;
+mod once;
 mod recorder;
+mod reentrant;
 pub mod replay;
 mod report;
 mod runtime;
 mod rwlock;
 mod seqlock;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod sink;
 mod spinlock;
+pub mod std;
 mod tracing_sink;
 // The examples of docs/semantics.md run as doctests (they need validation compiled in).
 #[cfg(all(doctest, not(feature = "disabled")))]
@@ -75,22 +132,37 @@ mod semantics_md {}
 pub mod trace;
 mod validator;
 
-pub use class::{ClassId, ClassInfo, ClassKey, KeySource, LockKind, Site};
+/// The traits and generic types under every lock here, as parking_lot re-exports it.
+pub use ::lock_api;
+/// Whether a timed `Condvar` wait timed out.
+pub use ::lock_api::WaitTimeoutResult;
+/// Guards that own an `Arc` of their lock (`lock_arc`, `read_arc`, `write_arc`, ...), as
+/// parking_lot's `arc_lock` feature re-exports them.
+pub use ::lock_api::{
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard,
+};
+pub use class::{
+    ClassId, ClassInfo, ClassKey, ClassOrigin, KeySource, LockKind, NotUserCode, Site,
+};
 pub use condvar::{Condvar, RawCondvar};
 pub use config::Config;
+pub use fair_mutex::{FairMutex, FairMutexGuard, MappedFairMutexGuard, RawFairMutex};
 pub use graph::{DepTypes, Witness};
 pub use held::{Acquire, HeldLock, InstanceId, Mode, ThreadState};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
-pub use report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+pub use once::{Once, OnceState};
+pub use reentrant::{MappedReentrantMutexGuard, RawThreadId, ReentrantMutex, ReentrantMutexGuard};
+pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 pub use runtime::{
     LockMap, Lockable, assert_held, assert_not_held, capture, class_name, current_validator,
     enabled, global, is_held, might_sleep, non_blocking, set_enabled,
 };
 pub use rwlock::{
     Held, MappedRecursiveRwLockReadGuard, MappedRecursiveRwLockWriteGuard, MappedRwLockReadGuard,
-    MappedRwLockWriteGuard, RawRwLock, RecursiveRwLock, RecursiveRwLockReadGuard,
-    RecursiveRwLockUpgradableReadGuard, RecursiveRwLockWriteGuard, RwLock, RwLockReadGuard,
-    RwLockUpgradableReadGuard, RwLockWriteGuard,
+    MappedRwLockWriteGuard, RawRwLock, RawRwLockRecursive, RecursiveRwLock,
+    RecursiveRwLockReadGuard, RecursiveRwLockUpgradableReadGuard, RecursiveRwLockWriteGuard,
+    RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 pub use seqlock::{
     SEQLOCK_LOCK_PART, SeqCount, SeqCountWriteGuard, SeqLock, SeqLockReadGuard, SeqLockWriteGuard,

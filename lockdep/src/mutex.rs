@@ -1,5 +1,6 @@
 //! `Mutex`: parking_lot's mutex with every acquisition validated.
 
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::time::{Duration, Instant};
@@ -11,13 +12,52 @@ use crate::held::{InstanceId, Mode};
 use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
 
 type Inner = parking_lot::RawMutex;
+
+thread_local! {
+    // The user's site of an acquisition that reaches the raw lock through a layer that does not
+    // pass its caller on (lock_api's reentrant mutex): set by `at_site` around that call.
+    static CALLER_SITE: Cell<Option<&'static Location<'static>>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with `site` as the site the raw lock's trait methods record.
+pub(crate) fn at_site<R>(site: &'static Location<'static>, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<&'static Location<'static>>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CALLER_SITE.try_with(|c| c.set(self.0));
+        }
+    }
+    let previous = CALLER_SITE
+        .try_with(|c| c.replace(Some(site)))
+        .ok()
+        .flatten();
+    let _reset = Reset(previous);
+    f()
+}
+
+/// The site a raw trait method records: the one `at_site` set, or its caller's.
+#[inline(always)]
+fn raw_site(caller: &'static Location<'static>) -> Option<&'static Location<'static>> {
+    Some(
+        CALLER_SITE
+            .try_with(Cell::get)
+            .ok()
+            .flatten()
+            .unwrap_or(caller),
+    )
+}
 type InnerGuard = <Inner as lock_api::RawMutex>::Guard;
 
-/// Proof that this thread holds a [`RawMutex`]; not `Send`, since the held-lock stack is per thread.
+/// Proof that this thread holds a [`RawMutex`]; not `Send`, since the held-lock stack is per thread,
+/// but `Sync`, so a [`MutexGuard`] of a `Sync` value can be shared by reference, as parking_lot's.
 pub struct RawMutexGuard {
     inner: InnerGuard,
     _not_send: PhantomData<*const ()>,
 }
+
+// SAFETY: a shared reference to the proof allows nothing: every use of it (unlocking, bumping)
+// takes it by value or by `&mut`, on the thread that owns it.
+unsafe impl Sync for RawMutexGuard {}
 
 impl RawMutexGuard {
     #[inline(always)]
@@ -51,7 +91,12 @@ impl RawMutex {
     }
 
     #[inline(always)]
-    fn id(&self) -> usize {
+    pub(crate) fn lock_map_ref(&self) -> &LockMap {
+        &self.map
+    }
+
+    #[inline(always)]
+    pub(crate) fn id(&self) -> usize {
         self as *const Self as usize
     }
 
@@ -128,20 +173,23 @@ impl RawMutex {
 // the hooks only update this thread's bookkeeping and never touch the lock word.
 unsafe impl lock_api::RawMutex for RawMutex {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawMutex::with_map(LockMap::new(Location::caller(), None, None));
+    const INIT: Self = RawMutex::with_map(LockMap::raw_init());
     type Guard = RawMutexGuard;
 
     #[inline(always)]
+    #[track_caller]
     fn lock(&self) -> RawMutexGuard {
-        self.lock_at(0, None, None)
+        self.lock_at(0, None, raw_site(Location::caller()))
     }
 
     #[inline(always)]
+    #[track_caller]
     fn try_lock(&self) -> Option<RawMutexGuard> {
-        self.try_lock_at(None).map(|(g, pending)| {
-            pending.dispatch();
-            g
-        })
+        self.try_lock_at(raw_site(Location::caller()))
+            .map(|(g, pending)| {
+                pending.dispatch();
+                g
+            })
     }
 
     #[inline(always)]
@@ -172,12 +220,14 @@ unsafe impl lock_api::RawMutexTimed for RawMutex {
     type Duration = Duration;
     type Instant = Instant;
 
+    #[track_caller]
     fn try_lock_for(&self, timeout: Duration) -> Option<RawMutexGuard> {
-        self.timed(None, |m| m.try_lock_for(timeout))
+        self.timed(raw_site(Location::caller()), |m| m.try_lock_for(timeout))
     }
 
+    #[track_caller]
     fn try_lock_until(&self, timeout: Instant) -> Option<RawMutexGuard> {
-        self.timed(None, |m| m.try_lock_until(timeout))
+        self.timed(raw_site(Location::caller()), |m| m.try_lock_until(timeout))
     }
 }
 
@@ -216,17 +266,35 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
         let g = self
-            .raw()
+            .raw_lock()
             .timed(Some(Location::caller()), |m| m.try_lock_for(timeout))?;
         // SAFETY: `g` was just acquired.
         Some(unsafe { self.guard(g) })
+    }
+
+    /// [`try_lock_for`](Self::try_lock_for) through an `Arc`.
+    #[track_caller]
+    pub fn try_lock_arc_for(
+        self: &std::sync::Arc<Self>,
+        timeout: Duration,
+    ) -> Option<lock_api::ArcMutexGuard<RawMutex, T>> {
+        Self::arc_inner(self).try_lock_arc_for(timeout)
+    }
+
+    /// [`try_lock_until`](Self::try_lock_until) through an `Arc`.
+    #[track_caller]
+    pub fn try_lock_arc_until(
+        self: &std::sync::Arc<Self>,
+        deadline: Instant,
+    ) -> Option<lock_api::ArcMutexGuard<RawMutex, T>> {
+        Self::arc_inner(self).try_lock_arc_until(deadline)
     }
 
     /// Waits until `deadline` for the mutex (validated like [`lock`](Self::lock)).
     #[track_caller]
     pub fn try_lock_until(&self, deadline: Instant) -> Option<MutexGuard<'_, T>> {
         let g = self
-            .raw()
+            .raw_lock()
             .timed(Some(Location::caller()), |m| m.try_lock_until(deadline))?;
         // SAFETY: `g` was just acquired.
         Some(unsafe { self.guard(g) })

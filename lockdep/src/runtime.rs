@@ -12,12 +12,14 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
+#[cfg(not(feature = "disabled"))]
+use std::sync::atomic::{AtomicPtr, AtomicUsize};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::class::{ClassId, ClassKey, LockKind, Site};
 #[cfg(not(feature = "disabled"))]
-use crate::class::{KeySource, site_name};
+use crate::class::{ClassOrigin, KeySource, NotUserCode, short_type_name, site_name, sysroot_file};
 use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::Report;
@@ -472,14 +474,49 @@ pub struct LockMap {
     site: &'static Location<'static>,
     #[cfg(not(feature = "disabled"))]
     name: Option<&'static str>,
+    // A keyed lock's `&'static ClassKey` (from construction on). A lock built outside the
+    // user's code: its first acquisition, set once by it — null = not yet, an even address = the
+    // `&'static Location` of that acquisition (aligned, so the low bit is clear), an odd one =
+    // `(serial << 1) | 1` for a lock first acquired with no site or inside std (a class of its
+    // own). Null otherwise.
     #[cfg(not(feature = "disabled"))]
-    key: Option<&'static ClassKey>,
-    // A lock embedded in another (a SeqLock's spin lock): its own class, printed `base.part`.
+    aux: AtomicPtr<()>,
+    // `std::any::type_name` of the protected data.
     #[cfg(not(feature = "disabled"))]
-    part: Option<&'static str>,
+    ty: Option<fn() -> &'static str>,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
+    // How the lock was built (`BUILT_AT_SITE`, `BUILT_BY_DEFAULT`, `BUILT_BY_RAW_INIT`), or-ed
+    // with `KEYED` (`aux` is its key) and `PART` (a SeqLock's spin lock: its own class per
+    // outer class, printed `outer.lock`).
+    #[cfg(not(feature = "disabled"))]
+    flags: u8,
+}
+
+#[cfg(not(feature = "disabled"))]
+const BUILT_AT_SITE: u8 = 0;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DEFAULT: u8 = 1;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_RAW_INIT: u8 = 2;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DESERIALIZE: u8 = 3;
+#[cfg(not(feature = "disabled"))]
+const BUILT_MASK: u8 = 3;
+#[cfg(not(feature = "disabled"))]
+const KEYED: u8 = 4;
+#[cfg(not(feature = "disabled"))]
+const PART: u8 = 8;
+
+/// How a lookup of a lock's class came about: an acquisition at a site (`None` when no site is
+/// known, as for a condvar's re-acquisition) may fix the class of a lock built outside the
+/// user's code; a lookup (a release, a name) never does.
+#[derive(Clone, Copy)]
+#[cfg_attr(feature = "disabled", allow(dead_code))]
+pub(crate) enum Use {
+    Acquire(Option<&'static Location<'static>>),
+    Lookup,
 }
 
 // What only the validating build's `LockMap` uses, referenced so the compiled-out build stays
@@ -488,6 +525,8 @@ pub struct LockMap {
 const _: fn(&str, u32, u32) -> Arc<str> = crate::class::site_name;
 #[cfg(feature = "disabled")]
 const _: fn(&Validator) -> u32 = Validator::generation;
+#[cfg(feature = "disabled")]
+const _: fn(&str) -> bool = crate::class::sysroot_file;
 
 #[cfg(feature = "disabled")]
 impl LockMap {
@@ -501,19 +540,43 @@ impl LockMap {
         LockMap {}
     }
 
-    /// A map for the lock `part` embedded in the lock built at `site` (holds nothing).
+    /// A map for the spin lock embedded in a `SeqLock` (holds nothing).
     #[inline(always)]
-    pub const fn new_part(
+    pub(crate) const fn new_part(
         _site: &'static Location<'static>,
         _name: Option<&'static str>,
         _key: Option<&'static ClassKey>,
-        _part: &'static str,
     ) -> Self {
         LockMap {}
     }
 
+    /// The map of a lock protecting a `T` (holds nothing).
     #[inline(always)]
-    fn class(&self, _v: &Validator, _kind: LockKind, _subclass: u32) -> Option<ClassId> {
+    pub const fn of<T: ?Sized>(self) -> Self {
+        self
+    }
+
+    /// The map of a lock built by `Default::default()` (holds nothing).
+    #[inline(always)]
+    pub const fn by_default(self) -> Self {
+        self
+    }
+
+    /// The map of a lock built by `Deserialize` (holds nothing).
+    #[inline(always)]
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) const fn by_deserialize(self) -> Self {
+        self
+    }
+
+    /// The map of a raw lock's `INIT` (holds nothing).
+    #[inline(always)]
+    pub(crate) const fn raw_init() -> Self {
+        LockMap {}
+    }
+
+    #[inline(always)]
+    fn class(&self, _v: &Validator, _kind: LockKind, _subclass: u32, _use: Use) -> Option<ClassId> {
         None
     }
 
@@ -537,52 +600,209 @@ impl LockMap {
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
     ) -> Self {
+        let (aux, keyed) = match key {
+            Some(k) => (k as *const ClassKey as *mut (), KEYED),
+            None => (std::ptr::null_mut(), 0),
+        };
         LockMap {
             site,
             name,
-            key,
-            part: None,
+            aux: AtomicPtr::new(aux),
+            ty: None,
             cache: AtomicU64::new(0),
+            flags: BUILT_AT_SITE | keyed,
         }
     }
 
-    /// A map for the lock `part` embedded in the lock built at `site` with `name`/`key` (a
-    /// `SeqLock`'s spin lock): a class of its own per outer class, printed `outer.part`.
+    /// A map for the spin lock embedded in the `SeqLock` built at `site` with `name`/`key`: a
+    /// class of its own per outer class, printed `outer.lock` ([`SEQLOCK_LOCK_PART`]).
+    ///
+    /// [`SEQLOCK_LOCK_PART`]: crate::SEQLOCK_LOCK_PART
     #[inline]
-    pub const fn new_part(
+    pub(crate) const fn new_part(
         site: &'static Location<'static>,
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
-        part: &'static str,
     ) -> Self {
-        LockMap {
-            site,
-            name,
-            key,
-            part: Some(part),
-            cache: AtomicU64::new(0),
+        let mut map = LockMap::new(site, name, key);
+        map.flags |= PART;
+        map
+    }
+
+    /// The map of a lock protecting a `T`: one site in generic code makes a class per type, and
+    /// a lock built outside the user's code is told apart by it.
+    #[inline]
+    pub const fn of<T: ?Sized>(mut self) -> Self {
+        self.ty = Some(std::any::type_name::<T> as fn() -> &'static str);
+        self
+    }
+
+    /// The map of a lock built by `Default::default()`, whose site a `#[derive(Default)]`
+    /// shares between all fields of a struct.
+    #[inline]
+    pub const fn by_default(mut self) -> Self {
+        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DEFAULT;
+        self
+    }
+
+    /// The map of a lock built by `Deserialize`, whose site a `#[derive(Deserialize)]` shares
+    /// between all fields of a struct.
+    #[inline]
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) const fn by_deserialize(mut self) -> Self {
+        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DESERIALIZE;
+        self
+    }
+
+    /// The map of a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`), which cannot
+    /// see who builds it.
+    #[inline]
+    pub(crate) const fn raw_init() -> Self {
+        let mut map = LockMap::new(Location::caller(), None, None);
+        map.flags |= BUILT_BY_RAW_INIT;
+        map
+    }
+
+    /// Why this lock's construction site is not the user's code (so its class is refined), or
+    /// `None`: named and keyed locks are the user's choice, whatever their site.
+    fn not_user_code(&self) -> Option<NotUserCode> {
+        if self.flags & KEYED != 0 || self.name.is_some() {
+            return None;
+        }
+        match self.flags & BUILT_MASK {
+            BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
+            _ if sysroot_file(self.site.file()) => Some(NotUserCode::Std),
+            BUILT_BY_DEFAULT => Some(NotUserCode::Default),
+            BUILT_BY_DESERIALIZE => Some(NotUserCode::Deserialize),
+            _ => None,
         }
     }
 
-    /// The key that decides this lock's class.
-    pub fn key_source(&self) -> KeySource {
-        let outer = match self.key {
-            Some(k) => KeySource::Key(k as *const ClassKey as usize),
-            None => KeySource::site(self.site, self.name),
+    /// The first acquisition of a lock built outside the user's code, recording it if `at` is
+    /// the first. `None` for a lookup before any acquisition.
+    fn first_use(&self, at: Use) -> Option<FirstUse> {
+        debug_assert!(self.flags & KEYED == 0, "a keyed lock's class is its key");
+        let mut word = self.aux.load(Ordering::Acquire);
+        if word.is_null() {
+            let Use::Acquire(site) = at else {
+                return None;
+            };
+            let new = match site.filter(|s| !sysroot_file(s.file())) {
+                Some(loc) => loc as *const Location<'static> as *mut (),
+                None => std::ptr::without_provenance_mut(
+                    (SERIALS.fetch_add(1, Ordering::Relaxed) << 1) | 1,
+                ),
+            };
+            word = match self.aux.compare_exchange(
+                std::ptr::null_mut(),
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => new,
+                Err(current) => current,
+            };
+        }
+        Some(if word.addr() & 1 == 1 {
+            FirstUse::Instance(word.addr() as u64 >> 1)
+        } else {
+            // SAFETY: an even non-null pointer is only ever stored here from a `&'static
+            // Location` (aligned, so its low bit is clear), just above.
+            FirstUse::Site(unsafe { &*word.cast::<Location<'static>>() })
+        })
+    }
+
+    /// A keyed lock's key.
+    fn class_key(&self) -> Option<&'static ClassKey> {
+        if self.flags & KEYED == 0 {
+            return None;
+        }
+        // SAFETY: with `KEYED` set, `aux` holds the `&'static ClassKey` stored at construction,
+        // and it never changes (`first_use` does not run for keyed locks).
+        Some(unsafe { &*self.aux.load(Ordering::Relaxed).cast::<ClassKey>() })
+    }
+
+    fn part(&self) -> Option<&'static str> {
+        (self.flags & PART != 0).then_some(crate::seqlock::SEQLOCK_LOCK_PART)
+    }
+
+    fn type_name(&self) -> Option<&'static str> {
+        self.ty.map(|f| f())
+    }
+
+    /// The key that decides this lock's class and what it stands for; `None` for a lock built
+    /// outside the user's code before its first acquisition (when `at` is only a lookup).
+    fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin)> {
+        let ty = self.type_name();
+        let (outer, origin) = match (self.class_key(), self.not_user_code()) {
+            (Some(k), _) => (
+                KeySource::Key(k as *const ClassKey as usize),
+                ClassOrigin::Site,
+            ),
+            (None, None) => (KeySource::site(self.site, self.name, ty), ClassOrigin::Site),
+            (None, Some(why)) => match self.first_use(at)? {
+                FirstUse::Site(first) => (
+                    KeySource::FirstLock {
+                        built: (self.site.file(), self.site.line(), self.site.column()),
+                        ty,
+                        first: (first.file(), first.line(), first.column()),
+                    },
+                    ClassOrigin::FirstLock {
+                        why,
+                        type_name: ty,
+                        first_locked: Site::Code(first),
+                    },
+                ),
+                FirstUse::Instance(serial) => (
+                    KeySource::Instance(serial),
+                    ClassOrigin::Instance {
+                        why,
+                        type_name: ty,
+                        serial,
+                    },
+                ),
+            },
         };
-        match self.part {
+        let key = match self.part() {
             Some(part) => KeySource::Part(Box::new(outer), part),
             None => outer,
-        }
+        };
+        Some((key, origin))
     }
 
-    fn base_name(&self) -> Arc<str> {
-        let outer: Arc<str> = match (self.key, self.name) {
-            (Some(k), _) => k.name().into(),
-            (None, Some(n)) => n.into(),
-            (None, None) => site_name(self.site.file(), self.site.line(), self.site.column()),
+    /// The key that decides this lock's class, once it is known (a lock built outside the
+    /// user's code has it from its first acquisition on).
+    pub fn key_source(&self) -> Option<KeySource> {
+        self.key(Use::Lookup).map(|(k, _)| k)
+    }
+
+    fn base_name(&self, kind: LockKind, origin: &ClassOrigin) -> Arc<str> {
+        let typed = |ty: Option<&str>| match ty {
+            Some(t) => format!("{}<{}>", kind.as_str(), short_type_name(t)),
+            None => kind.as_str().to_string(),
         };
-        match self.part {
+        let outer: Arc<str> = match (self.class_key(), self.name, origin) {
+            (Some(k), _, _) => k.name().into(),
+            (None, Some(n), _) => n.into(),
+            (
+                None,
+                None,
+                ClassOrigin::FirstLock {
+                    type_name,
+                    first_locked,
+                    ..
+                },
+            ) => format!("{}@{first_locked}", typed(*type_name)).into(),
+            (
+                None,
+                None,
+                ClassOrigin::Instance {
+                    type_name, serial, ..
+                },
+            ) => format!("{}@instance-{serial}", typed(*type_name)).into(),
+            (None, None, _) => site_name(self.site.file(), self.site.line(), self.site.column()),
+        };
+        match self.part() {
             Some(part) => format!("{outer}.{part}").into(),
             None => outer,
         }
@@ -601,24 +821,26 @@ impl LockMap {
     }
 
     #[inline]
-    fn class(&self, v: &Validator, kind: LockKind, subclass: u32) -> Option<ClassId> {
+    fn class(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
         if subclass == 0 {
             let c = self.cache.load(Ordering::Relaxed);
             if (c >> 32) as u32 == v.generation() {
                 return Some(ClassId(c as u32));
             }
         }
-        self.resolve(v, kind, subclass)
+        self.resolve(v, kind, subclass, at)
     }
 
     #[cold]
-    fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32) -> Option<ClassId> {
-        let id = v.class_for(
-            &self.key_source(),
+    fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
+        let (key, origin) = self.key(at)?;
+        let id = v.class_of_origin(
+            &key,
             subclass,
             kind,
             Site::Code(self.site),
-            &|| self.base_name(),
+            &|| self.base_name(kind, &origin),
+            &origin,
         )?;
         if subclass == 0 {
             self.cache.store(
@@ -629,12 +851,39 @@ impl LockMap {
         Some(id)
     }
 
-    /// The class name this lock prints as, in `v`.
+    /// The class name this lock prints as, in `v`. A lock built outside the user's code that
+    /// was never acquired has no class yet: its name then says so.
     pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
-        let id = self.class(v, kind, 0)?;
-        v.class_info(id).map(|i| i.display_name)
+        match self.class(v, kind, 0, Use::Lookup) {
+            Some(id) => v.class_info(id).map(|i| i.display_name),
+            None if v.is_enabled() && self.aux.load(Ordering::Acquire).is_null() => {
+                let ty = self.type_name().map(short_type_name).unwrap_or_default();
+                Some(
+                    format!(
+                        "{}<{ty}> built at {} (class set by its first lock)",
+                        kind.as_str(),
+                        self.site
+                    )
+                    .into(),
+                )
+            }
+            None => None,
+        }
     }
 }
+
+/// The first acquisition of a lock built outside the user's code.
+#[cfg(not(feature = "disabled"))]
+enum FirstUse {
+    /// At this site of the user's code.
+    Site(&'static Location<'static>),
+    /// Outside the user's code (or through the raw traits): the lock's own class, this number.
+    Instance(u64),
+}
+
+/// Numbers the locks that get a class of their own.
+#[cfg(not(feature = "disabled"))]
+static SERIALS: AtomicUsize = AtomicUsize::new(1);
 
 /// An acquisition the wrappers describe to the hooks.
 pub(crate) struct Request<'a> {
@@ -762,7 +1011,8 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
 fn untracked_unless(l: &mut Local, req: &Request<'_>) -> Option<ClassId> {
     let v = &l.validator;
     let class = if v.is_enabled() {
-        req.map.class(v, req.kind, req.subclass)
+        req.map
+            .class(v, req.kind, req.subclass, Use::Acquire(req.site))
     } else {
         None
     };
@@ -880,7 +1130,9 @@ fn validate_seq_read_slow(req: Request<'_>, switch: u32) {
         if !v.is_enabled() {
             return None;
         }
-        let class = req.map.class(v, req.kind, req.subclass)?;
+        let class = req
+            .map
+            .class(v, req.kind, req.subclass, Use::Acquire(req.site))?;
         let reports = v.seq_read(&mut l.state, acquire_of(req, class, false));
         (!reports.is_empty()).then(|| (v.clone(), reports))
     });
@@ -946,7 +1198,7 @@ fn release_unknown(
     }
     let v = &l.validator;
     let class = if v.is_enabled() {
-        map.class(v, kind, 0)
+        map.class(v, kind, 0, Use::Lookup)
     } else {
         None
     };
@@ -1185,8 +1437,9 @@ pub fn is_held(lock: &impl Lockable) -> bool {
     held_mode(lock.lock_map().1).is_some()
 }
 
-/// The class name `lock` reports as (`file:line:col` by default, or its given name); empty while
-/// validation is off or compiled out.
+/// The class name `lock` reports as (`file:line:col` by default, or its given name; a lock built
+/// outside your code is named after its first acquisition, and before that the name says its
+/// class is not set yet); empty while validation is off or compiled out.
 pub fn class_name(lock: &impl Lockable) -> String {
     let (map, _, kind) = lock.lock_map();
     map.class_name(&current(), kind)

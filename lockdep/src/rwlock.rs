@@ -26,6 +26,11 @@ pub struct Held<G> {
     _not_send: PhantomData<*const ()>,
 }
 
+// SAFETY: a shared reference to the proof allows nothing: every use of it (unlocking,
+// downgrading, upgrading) takes it by value or by `&mut`, on the thread that owns it. `Sync`
+// makes the guards `Sync` wherever parking_lot's are.
+unsafe impl<G: Sync> Sync for Held<G> {}
+
 impl<G> Held<G> {
     #[inline(always)]
     fn new(inner: G) -> Self {
@@ -37,10 +42,13 @@ impl<G> Held<G> {
 }
 
 /// The raw lock under [`RwLock`] (`RECURSIVE = false`) and [`RecursiveRwLock`] (`true`).
-pub struct RawRwLock<const RECURSIVE: bool> {
+pub struct RawRwLock<const RECURSIVE: bool = false> {
     inner: Inner<RECURSIVE>,
     map: LockMap,
 }
+
+/// The raw lock under [`RecursiveRwLock`], as parking_lot names it.
+pub type RawRwLockRecursive = RawRwLock<true>;
 
 impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     const READ_MODE: Mode = if RECURSIVE {
@@ -128,23 +136,27 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
 // thread's bookkeeping.
 unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawRwLock::with_map(LockMap::new(Location::caller(), None, None));
+    const INIT: Self = RawRwLock::with_map(LockMap::raw_init());
     type SharedGuard = Held<InnerShared<R>>;
     type ExclusiveGuard = Held<InnerExclusive<R>>;
 
     #[inline(always)]
+    #[track_caller]
     fn lock_shared(&self) -> Self::SharedGuard {
-        self.before(Self::READ_MODE, 0, None);
+        self.before(Self::READ_MODE, 0, Some(Location::caller()));
         Held::new(self.inner.lock_shared())
     }
 
     #[inline(always)]
+    #[track_caller]
     fn try_lock_shared(&self) -> Option<Self::SharedGuard> {
-        self.try_with(Self::READ_MODE, None, |l| l.try_lock_shared())
-            .map(|(g, p)| {
-                p.dispatch();
-                g
-            })
+        self.try_with(Self::READ_MODE, Some(Location::caller()), |l| {
+            l.try_lock_shared()
+        })
+        .map(|(g, p)| {
+            p.dispatch();
+            g
+        })
     }
 
     #[inline(always)]
@@ -155,18 +167,22 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     }
 
     #[inline(always)]
+    #[track_caller]
     fn lock_exclusive(&self) -> Self::ExclusiveGuard {
-        self.before(Mode::Write, 0, None);
+        self.before(Mode::Write, 0, Some(Location::caller()));
         Held::new(self.inner.lock_exclusive())
     }
 
     #[inline(always)]
+    #[track_caller]
     fn try_lock_exclusive(&self) -> Option<Self::ExclusiveGuard> {
-        self.try_with(Mode::Write, None, |l| l.try_lock_exclusive())
-            .map(|(g, p)| {
-                p.dispatch();
-                g
-            })
+        self.try_with(Mode::Write, Some(Location::caller()), |l| {
+            l.try_lock_exclusive()
+        })
+        .map(|(g, p)| {
+            p.dispatch();
+            g
+        })
     }
 
     #[inline(always)]
@@ -216,20 +232,32 @@ unsafe impl<const R: bool> lock_api::RawRwLockTimed for RawRwLock<R> {
     type Duration = Duration;
     type Instant = Instant;
 
+    #[track_caller]
     fn try_lock_shared_for(&self, timeout: Duration) -> Option<Self::SharedGuard> {
-        self.timed(Self::READ_MODE, None, |l| l.try_lock_shared_for(timeout))
+        self.timed(Self::READ_MODE, Some(Location::caller()), |l| {
+            l.try_lock_shared_for(timeout)
+        })
     }
 
+    #[track_caller]
     fn try_lock_shared_until(&self, timeout: Instant) -> Option<Self::SharedGuard> {
-        self.timed(Self::READ_MODE, None, |l| l.try_lock_shared_until(timeout))
+        self.timed(Self::READ_MODE, Some(Location::caller()), |l| {
+            l.try_lock_shared_until(timeout)
+        })
     }
 
+    #[track_caller]
     fn try_lock_exclusive_for(&self, timeout: Duration) -> Option<Self::ExclusiveGuard> {
-        self.timed(Mode::Write, None, |l| l.try_lock_exclusive_for(timeout))
+        self.timed(Mode::Write, Some(Location::caller()), |l| {
+            l.try_lock_exclusive_for(timeout)
+        })
     }
 
+    #[track_caller]
     fn try_lock_exclusive_until(&self, timeout: Instant) -> Option<Self::ExclusiveGuard> {
-        self.timed(Mode::Write, None, |l| l.try_lock_exclusive_until(timeout))
+        self.timed(Mode::Write, Some(Location::caller()), |l| {
+            l.try_lock_exclusive_until(timeout)
+        })
     }
 }
 
@@ -238,17 +266,21 @@ unsafe impl<const R: bool> lock_api::RawRwLockTimed for RawRwLock<R> {
 unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
     type UpgradableGuard = Held<InnerUpgradable<R>>;
 
+    #[track_caller]
     fn lock_upgradable(&self) -> Self::UpgradableGuard {
-        self.before(Mode::Write, 0, None);
+        self.before(Mode::Write, 0, Some(Location::caller()));
         Held::new(self.inner.lock_upgradable())
     }
 
+    #[track_caller]
     fn try_lock_upgradable(&self) -> Option<Self::UpgradableGuard> {
-        self.try_with(Mode::Write, None, |l| l.try_lock_upgradable())
-            .map(|(g, p)| {
-                p.dispatch();
-                g
-            })
+        self.try_with(Mode::Write, Some(Location::caller()), |l| {
+            l.try_lock_upgradable()
+        })
+        .map(|(g, p)| {
+            p.dispatch();
+            g
+        })
     }
 
     unsafe fn unlock_upgradable(&self, guard: Self::UpgradableGuard) {
@@ -298,12 +330,18 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeDowngrade for RawRwLock<R> 
 
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeTimed for RawRwLock<R> {
+    #[track_caller]
     fn try_lock_upgradable_for(&self, timeout: Duration) -> Option<Self::UpgradableGuard> {
-        self.timed(Mode::Write, None, |l| l.try_lock_upgradable_for(timeout))
+        self.timed(Mode::Write, Some(Location::caller()), |l| {
+            l.try_lock_upgradable_for(timeout)
+        })
     }
 
+    #[track_caller]
     fn try_lock_upgradable_until(&self, timeout: Instant) -> Option<Self::UpgradableGuard> {
-        self.timed(Mode::Write, None, |l| l.try_lock_upgradable_until(timeout))
+        self.timed(Mode::Write, Some(Location::caller()), |l| {
+            l.try_lock_upgradable_until(timeout)
+        })
     }
 
     unsafe fn try_upgrade_for(
@@ -336,6 +374,9 @@ macro_rules! rwlock_type {
         $mapped_read:ident, $mapped_write:ident
     ) => {
         $(#[$doc])*
+        // Transparent over the lock_api lock, so an `Arc` of one is an `Arc` of the other (the
+        // `arc_lock` API).
+        #[repr(transparent)]
         pub struct $name<T: ?Sized> {
             inner: lock_api::RwLock<RawRwLock<$recursive>, T>,
         }
@@ -354,25 +395,31 @@ macro_rules! rwlock_type {
             lock_api::MappedRwLockWriteGuard<'a, RawRwLock<$recursive>, T>;
 
         impl<T> $name<T> {
+            /// A lock described by `map`.
+            #[allow(dead_code)]
+            pub(crate) const fn with_map(map: LockMap, val: T) -> Self {
+                $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
+            }
+
             /// A lock whose class is this call's site.
             #[track_caller]
             #[inline(always)]
             pub const fn new(val: T) -> Self {
-                let map = LockMap::new(Location::caller(), None, None);
+                let map = LockMap::new(Location::caller(), None, None).of::<T>();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
             /// A lock whose class is this call's site, printed as `name`.
             #[track_caller]
             pub const fn with_name(name: &'static str, val: T) -> Self {
-                let map = LockMap::new(Location::caller(), Some(name), None);
+                let map = LockMap::new(Location::caller(), Some(name), None).of::<T>();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
             /// A lock of the class of `key`.
             #[track_caller]
             pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-                let map = LockMap::new(Location::caller(), None, Some(key));
+                let map = LockMap::new(Location::caller(), None, Some(key)).of::<T>();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
@@ -384,16 +431,159 @@ macro_rules! rwlock_type {
 
         impl<T: ?Sized> $name<T> {
             #[inline(always)]
-            fn raw(&self) -> &RawRwLock<$recursive> {
+            fn raw_lock(&self) -> &RawRwLock<$recursive> {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
                 unsafe { self.inner.raw() }
+            }
+
+            /// The raw lock (validated like the wrapper).
+            ///
+            /// # Safety
+            /// Unlocking it while a guard of this lock exists is undefined behaviour, as in
+            /// parking_lot.
+            pub unsafe fn raw(&self) -> &RawRwLock<$recursive> {
+                self.raw_lock()
+            }
+
+            /// Releases a shared acquisition with its raw state, validated as a release.
+            ///
+            /// # Safety
+            /// `guard` must be the state of a current shared acquisition with no guard left.
+            #[track_caller]
+            pub unsafe fn force_unlock_read(&self, guard: <RawRwLock<$recursive> as lock_api::RawRwLock>::SharedGuard) {
+                // SAFETY: the caller's guarantee.
+                unsafe { self.inner.force_unlock_read(guard) }
+            }
+
+            /// Releases an exclusive acquisition with its raw state, validated as a release.
+            ///
+            /// # Safety
+            /// `guard` must be the state of a current exclusive acquisition with no guard left.
+            #[track_caller]
+            pub unsafe fn force_unlock_write(&self, guard: <RawRwLock<$recursive> as lock_api::RawRwLock>::ExclusiveGuard) {
+                // SAFETY: the caller's guarantee.
+                unsafe { self.inner.force_unlock_write(guard) }
+            }
+
+            /// [`force_unlock_read`](Self::force_unlock_read) with a fair unlock.
+            ///
+            /// # Safety
+            /// As [`force_unlock_read`](Self::force_unlock_read).
+            #[track_caller]
+            pub unsafe fn force_unlock_read_fair(&self, guard: <RawRwLock<$recursive> as lock_api::RawRwLock>::SharedGuard) {
+                // SAFETY: the caller's guarantee.
+                unsafe { self.inner.force_unlock_read_fair(guard) }
+            }
+
+            /// [`force_unlock_write`](Self::force_unlock_write) with a fair unlock.
+            ///
+            /// # Safety
+            /// As [`force_unlock_write`](Self::force_unlock_write).
+            #[track_caller]
+            pub unsafe fn force_unlock_write_fair(&self, guard: <RawRwLock<$recursive> as lock_api::RawRwLock>::ExclusiveGuard) {
+                // SAFETY: the caller's guarantee.
+                unsafe { self.inner.force_unlock_write_fair(guard) }
+            }
+
+            /// The lock_api lock behind an `Arc` of this one.
+            fn arc_inner(this: &std::sync::Arc<Self>) -> std::sync::Arc<lock_api::RwLock<RawRwLock<$recursive>, T>> {
+                let ptr = std::sync::Arc::into_raw(std::sync::Arc::clone(this))
+                    as *const lock_api::RwLock<RawRwLock<$recursive>, T>;
+                // SAFETY: `Self` is `repr(transparent)` over the lock_api lock, so the pointer is
+                // to a value of the same layout in the same `Arc` allocation.
+                unsafe { std::sync::Arc::from_raw(ptr) }
+            }
+
+            /// [`read`](Self::read) through an `Arc`: a guard without a lifetime.
+            #[track_caller]
+            pub fn read_arc(self: &std::sync::Arc<Self>) -> lock_api::ArcRwLockReadGuard<RawRwLock<$recursive>, T> {
+                Self::arc_inner(self).read_arc()
+            }
+
+            /// [`try_read`](Self::try_read) through an `Arc`.
+            #[track_caller]
+            pub fn try_read_arc(self: &std::sync::Arc<Self>) -> Option<lock_api::ArcRwLockReadGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_read_arc()
+            }
+
+            /// [`try_read_for`](Self::try_read_for) through an `Arc`.
+            #[track_caller]
+            pub fn try_read_arc_for(self: &std::sync::Arc<Self>, timeout: Duration) -> Option<lock_api::ArcRwLockReadGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_read_arc_for(timeout)
+            }
+
+            /// [`try_read_until`](Self::try_read_until) through an `Arc`.
+            #[track_caller]
+            pub fn try_read_arc_until(self: &std::sync::Arc<Self>, deadline: Instant) -> Option<lock_api::ArcRwLockReadGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_read_arc_until(deadline)
+            }
+
+            /// [`write`](Self::write) through an `Arc`.
+            #[track_caller]
+            pub fn write_arc(self: &std::sync::Arc<Self>) -> lock_api::ArcRwLockWriteGuard<RawRwLock<$recursive>, T> {
+                Self::arc_inner(self).write_arc()
+            }
+
+            /// [`try_write`](Self::try_write) through an `Arc`.
+            #[track_caller]
+            pub fn try_write_arc(self: &std::sync::Arc<Self>) -> Option<lock_api::ArcRwLockWriteGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_write_arc()
+            }
+
+            /// [`try_write_for`](Self::try_write_for) through an `Arc`.
+            #[track_caller]
+            pub fn try_write_arc_for(self: &std::sync::Arc<Self>, timeout: Duration) -> Option<lock_api::ArcRwLockWriteGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_write_arc_for(timeout)
+            }
+
+            /// [`try_write_until`](Self::try_write_until) through an `Arc`.
+            #[track_caller]
+            pub fn try_write_arc_until(self: &std::sync::Arc<Self>, deadline: Instant) -> Option<lock_api::ArcRwLockWriteGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_write_arc_until(deadline)
+            }
+
+            /// [`upgradable_read`](Self::upgradable_read) through an `Arc`.
+            #[track_caller]
+            pub fn upgradable_read_arc(self: &std::sync::Arc<Self>) -> lock_api::ArcRwLockUpgradableReadGuard<RawRwLock<$recursive>, T> {
+                Self::arc_inner(self).upgradable_read_arc()
+            }
+
+            /// [`try_upgradable_read`](Self::try_upgradable_read) through an `Arc`.
+            #[track_caller]
+            pub fn try_upgradable_read_arc(self: &std::sync::Arc<Self>) -> Option<lock_api::ArcRwLockUpgradableReadGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_upgradable_read_arc()
+            }
+
+            /// [`try_upgradable_read_for`](Self::try_upgradable_read_for) through an `Arc`.
+            #[track_caller]
+            pub fn try_upgradable_read_arc_for(self: &std::sync::Arc<Self>, timeout: Duration) -> Option<lock_api::ArcRwLockUpgradableReadGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_upgradable_read_arc_for(timeout)
+            }
+
+            /// [`try_upgradable_read_until`](Self::try_upgradable_read_until) through an `Arc`.
+            #[track_caller]
+            pub fn try_upgradable_read_arc_until(self: &std::sync::Arc<Self>, deadline: Instant) -> Option<lock_api::ArcRwLockUpgradableReadGuard<RawRwLock<$recursive>, T>> {
+                Self::arc_inner(self).try_upgradable_read_arc_until(deadline)
+            }
+
+            /// An upgradable read within `timeout` (validated like
+            /// [`upgradable_read`](Self::upgradable_read)).
+            #[track_caller]
+            pub fn try_upgradable_read_for(&self, timeout: Duration) -> Option<$upgradable<'_, T>> {
+                self.inner.try_upgradable_read_for(timeout)
+            }
+
+            /// An upgradable read before `deadline`.
+            #[track_caller]
+            pub fn try_upgradable_read_until(&self, deadline: Instant) -> Option<$upgradable<'_, T>> {
+                self.inner.try_upgradable_read_until(deadline)
             }
 
             /// Acquires shared access, validating the order first.
             #[track_caller]
             #[inline(always)]
             pub fn read(&self) -> $read<'_, T> {
-                let raw = self.raw();
+                let raw = self.raw_lock();
                 raw.before(RawRwLock::<$recursive>::READ_MODE, 0, Some(Location::caller()));
                 let g = Held::new(raw.inner.lock_shared());
                 // SAFETY: `g` is a shared acquisition just made.
@@ -411,7 +601,7 @@ macro_rules! rwlock_type {
             #[track_caller]
             #[inline(always)]
             pub fn write_nested(&self, subclass: u32) -> $write<'_, T> {
-                let raw = self.raw();
+                let raw = self.raw_lock();
                 raw.before(Mode::Write, subclass, Some(Location::caller()));
                 let g = Held::new(raw.inner.lock_exclusive());
                 // SAFETY: `g` is an exclusive acquisition just made.
@@ -421,7 +611,7 @@ macro_rules! rwlock_type {
             /// Acquires an upgradable read, validated as exclusive.
             #[track_caller]
             pub fn upgradable_read(&self) -> $upgradable<'_, T> {
-                let raw = self.raw();
+                let raw = self.raw_lock();
                 raw.before(Mode::Write, 0, Some(Location::caller()));
                 let g = Held::new(raw.inner.lock_upgradable());
                 // SAFETY: `g` is an upgradable acquisition just made.
@@ -433,7 +623,7 @@ macro_rules! rwlock_type {
             pub fn try_read(&self) -> Option<$read<'_, T>> {
                 let site = Some(Location::caller());
                 let mode = RawRwLock::<$recursive>::READ_MODE;
-                let (g, p) = self.raw().try_with(mode, site, |l| l.try_lock_shared())?;
+                let (g, p) = self.raw_lock().try_with(mode, site, |l| l.try_lock_shared())?;
                 // SAFETY: `g` is a shared acquisition just made.
                 let guard = unsafe { self.inner.make_read_guard_unchecked(g) };
                 p.dispatch();
@@ -444,7 +634,7 @@ macro_rules! rwlock_type {
             #[track_caller]
             pub fn try_write(&self) -> Option<$write<'_, T>> {
                 let site = Some(Location::caller());
-                let (g, p) = self.raw().try_with(Mode::Write, site, |l| l.try_lock_exclusive())?;
+                let (g, p) = self.raw_lock().try_with(Mode::Write, site, |l| l.try_lock_exclusive())?;
                 // SAFETY: `g` is an exclusive acquisition just made.
                 let guard = unsafe { self.inner.make_write_guard_unchecked(g) };
                 p.dispatch();
@@ -455,7 +645,7 @@ macro_rules! rwlock_type {
             #[track_caller]
             pub fn try_upgradable_read(&self) -> Option<$upgradable<'_, T>> {
                 let site = Some(Location::caller());
-                let (g, p) = self.raw().try_with(Mode::Write, site, |l| l.try_lock_upgradable())?;
+                let (g, p) = self.raw_lock().try_with(Mode::Write, site, |l| l.try_lock_upgradable())?;
                 // SAFETY: `g` is an upgradable acquisition just made.
                 let guard = unsafe { self.inner.make_upgradable_guard_unchecked(g) };
                 p.dispatch();
@@ -466,7 +656,7 @@ macro_rules! rwlock_type {
             #[track_caller]
             pub fn try_read_for(&self, timeout: Duration) -> Option<$read<'_, T>> {
                 let mode = RawRwLock::<$recursive>::READ_MODE;
-                let g = self.raw().timed(mode, Some(Location::caller()), |l| l.try_lock_shared_for(timeout))?;
+                let g = self.raw_lock().timed(mode, Some(Location::caller()), |l| l.try_lock_shared_for(timeout))?;
                 // SAFETY: `g` is a shared acquisition just made.
                 Some(unsafe { self.inner.make_read_guard_unchecked(g) })
             }
@@ -475,7 +665,7 @@ macro_rules! rwlock_type {
             #[track_caller]
             pub fn try_read_until(&self, deadline: Instant) -> Option<$read<'_, T>> {
                 let mode = RawRwLock::<$recursive>::READ_MODE;
-                let g = self.raw().timed(mode, Some(Location::caller()), |l| l.try_lock_shared_until(deadline))?;
+                let g = self.raw_lock().timed(mode, Some(Location::caller()), |l| l.try_lock_shared_until(deadline))?;
                 // SAFETY: `g` is a shared acquisition just made.
                 Some(unsafe { self.inner.make_read_guard_unchecked(g) })
             }
@@ -483,7 +673,7 @@ macro_rules! rwlock_type {
             /// Exclusive access within `timeout` (validated like [`write`](Self::write)).
             #[track_caller]
             pub fn try_write_for(&self, timeout: Duration) -> Option<$write<'_, T>> {
-                let g = self.raw().timed(Mode::Write, Some(Location::caller()), |l| l.try_lock_exclusive_for(timeout))?;
+                let g = self.raw_lock().timed(Mode::Write, Some(Location::caller()), |l| l.try_lock_exclusive_for(timeout))?;
                 // SAFETY: `g` is an exclusive acquisition just made.
                 Some(unsafe { self.inner.make_write_guard_unchecked(g) })
             }
@@ -491,7 +681,7 @@ macro_rules! rwlock_type {
             /// Exclusive access before `deadline`.
             #[track_caller]
             pub fn try_write_until(&self, deadline: Instant) -> Option<$write<'_, T>> {
-                let g = self.raw().timed(Mode::Write, Some(Location::caller()), |l| l.try_lock_exclusive_until(deadline))?;
+                let g = self.raw_lock().timed(Mode::Write, Some(Location::caller()), |l| l.try_lock_exclusive_until(deadline))?;
                 // SAFETY: `g` is an exclusive acquisition just made.
                 Some(unsafe { self.inner.make_write_guard_unchecked(g) })
             }
@@ -520,9 +710,21 @@ macro_rules! rwlock_type {
         }
 
         impl<T: Default> Default for $name<T> {
+            /// A lock of `T::default()`, its class refined at its first acquisition (see
+            /// [`ClassOrigin`](crate::ClassOrigin)).
             #[track_caller]
             fn default() -> Self {
-                $name::new(T::default())
+                let map = LockMap::new(Location::caller(), None, None).of::<T>().by_default();
+                $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), T::default()) }
+            }
+        }
+
+        impl<T> From<T> for $name<T> {
+            /// A lock of `val` whose class is this call's site (a site inside std, such as
+            /// `val.into()`'s, is refined at the first acquisition).
+            #[track_caller]
+            fn from(val: T) -> Self {
+                Self::new(val)
             }
         }
 
@@ -535,7 +737,7 @@ macro_rules! rwlock_type {
         impl<T: ?Sized> Sealed for $name<T> {}
         impl<T: ?Sized> Lockable for $name<T> {
             fn lock_map(&self) -> (&LockMap, usize, LockKind) {
-                let raw = self.raw();
+                let raw = self.raw_lock();
                 (&raw.map, raw.id(), LockKind::RwLock)
             }
         }

@@ -253,9 +253,10 @@ impl SeqCount {
 }
 
 impl Default for SeqCount {
+    /// A counter whose class is refined at its first use (see [`ClassOrigin`](crate::ClassOrigin)).
     #[track_caller]
     fn default() -> Self {
-        SeqCount::new()
+        SeqCount::with_map(LockMap::new(Location::caller(), None, None).by_default())
     }
 }
 
@@ -281,6 +282,10 @@ pub struct SeqCountWriteGuard<'a> {
     seq: &'a SeqCount,
     _not_send: PhantomData<*const ()>,
 }
+
+// SAFETY: through `&SeqCountWriteGuard` only the count can be read (`Debug`); the section ends
+// only by dropping the guard, on the thread that owns it.
+unsafe impl Sync for SeqCountWriteGuard<'_> {}
 
 impl Drop for SeqCountWriteGuard<'_> {
     fn drop(&mut self) {
@@ -338,7 +343,7 @@ impl<T> SeqLock<T> {
     pub const fn new(val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, None, SEQLOCK_LOCK_PART),
+                LockMap::new_part(Location::caller(), None, None).of::<T>(),
                 (),
             ),
             seq: SeqCount::new(),
@@ -351,7 +356,7 @@ impl<T> SeqLock<T> {
     pub const fn with_name(name: &'static str, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), Some(name), None, SEQLOCK_LOCK_PART),
+                LockMap::new_part(Location::caller(), Some(name), None).of::<T>(),
                 (),
             ),
             seq: SeqCount::with_name(name),
@@ -364,7 +369,7 @@ impl<T> SeqLock<T> {
     pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, Some(key), SEQLOCK_LOCK_PART),
+                LockMap::new_part(Location::caller(), None, Some(key)).of::<T>(),
                 (),
             ),
             seq: SeqCount::with_class(key),
@@ -451,9 +456,18 @@ impl<T: ?Sized> SeqLock<T> {
 }
 
 impl<T: Default> Default for SeqLock<T> {
+    /// A seqlock whose classes are refined at its first use (see [`ClassOrigin`](crate::ClassOrigin)).
     #[track_caller]
     fn default() -> Self {
-        SeqLock::new(T::default())
+        let site = Location::caller();
+        SeqLock {
+            lock: SpinLock::with_map(
+                LockMap::new_part(site, None, None).of::<T>().by_default(),
+                (),
+            ),
+            seq: SeqCount::with_map(LockMap::new(site, None, None).of::<T>().by_default()),
+            data: UnsafeCell::new(T::default()),
+        }
     }
 }
 
@@ -482,6 +496,10 @@ pub struct SeqLockWriteGuard<'a, T: ?Sized> {
     _lock: SpinLockGuard<'a, ()>,
     data: &'a UnsafeCell<T>,
 }
+
+// SAFETY: a shared reference to the guard gives only `&T` (`&mut T` needs `&mut` of the guard),
+// so it may be shared across threads when `&T` may.
+unsafe impl<T: ?Sized + Sync> Sync for SeqLockWriteGuard<'_, T> {}
 
 impl<T: ?Sized> Deref for SeqLockWriteGuard<'_, T> {
     type Target = T;
@@ -513,6 +531,10 @@ pub struct SeqLockReadGuard<'a, T: ?Sized> {
     _lock: SpinLockGuard<'a, ()>,
     data: &'a UnsafeCell<T>,
 }
+
+// SAFETY: a shared reference to the guard gives only `&T` (while the spin lock excludes writers),
+// so it may be shared across threads when `&T` may.
+unsafe impl<T: ?Sized + Sync> Sync for SeqLockReadGuard<'_, T> {}
 
 impl<T: ?Sized> Deref for SeqLockReadGuard<'_, T> {
     type Target = T;

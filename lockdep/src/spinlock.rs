@@ -17,6 +17,10 @@ pub struct RawSpinLockGuard {
     _not_send: PhantomData<*const ()>,
 }
 
+// SAFETY: a shared reference to the proof allows nothing: it is used only by value or by `&mut`,
+// on the thread that owns it.
+unsafe impl Sync for RawSpinLockGuard {}
+
 impl RawSpinLockGuard {
     fn new() -> Self {
         RawSpinLockGuard {
@@ -72,7 +76,12 @@ impl RawSpinLock {
     }
 
     #[inline(always)]
-    fn id(&self) -> usize {
+    pub(crate) fn lock_map_ref(&self) -> &LockMap {
+        &self.map
+    }
+
+    #[inline(always)]
+    pub(crate) fn id(&self) -> usize {
         self as *const Self as usize
     }
 
@@ -161,18 +170,21 @@ impl RawSpinLock {
 // thread's bookkeeping; a panicking hook in `lock` panics before the flag is set.
 unsafe impl lock_api::RawMutex for RawSpinLock {
     #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawSpinLock::with_map(LockMap::new(Location::caller(), None, None));
+    const INIT: Self = RawSpinLock::with_map(LockMap::raw_init());
     type Guard = RawSpinLockGuard;
 
+    #[track_caller]
     fn lock(&self) -> RawSpinLockGuard {
-        self.lock_at(0, None, None)
+        self.lock_at(0, None, Some(Location::caller()))
     }
 
+    #[track_caller]
     fn try_lock(&self) -> Option<RawSpinLockGuard> {
-        self.try_lock_at(None).map(|(g, pending)| {
-            pending.dispatch();
-            g
-        })
+        self.try_lock_at(Some(Location::caller()))
+            .map(|(g, pending)| {
+                pending.dispatch();
+                g
+            })
     }
 
     unsafe fn unlock(&self, _guard: RawSpinLockGuard) {

@@ -13,8 +13,8 @@ use parking_lot::{Mutex as RawMutex, RwLock as RawRwLock};
 
 use crate::chain::{ChainCache, Inserted};
 use crate::class::{
-    ClassId, ClassInfo, ClassRegistry, KeySource, LockKind, Site, WAIT_INVALID, WAIT_MAX,
-    WAIT_SLEEP, WAIT_SPIN,
+    ClassId, ClassInfo, ClassOrigin, ClassRegistry, KeySource, LockKind, Site, WAIT_INVALID,
+    WAIT_MAX, WAIT_SLEEP, WAIT_SPIN,
 };
 use crate::config::{self, Config};
 use crate::graph::{DepGraph, DepTypes, Witness};
@@ -23,7 +23,7 @@ use crate::held::{
     stack_allows, wait_context_suspect,
 };
 use crate::recorder::{self as rec, Recorder};
-use crate::report::{ChainLink, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+use crate::report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::{self, OnReport};
 
 /// A trace file, this thread's buffer in it, and the thread's name if this is its first event.
@@ -205,6 +205,26 @@ impl Validator {
         init_site: Site,
         base_name: &dyn Fn() -> Arc<str>,
     ) -> Option<ClassId> {
+        self.class_of_origin(
+            key,
+            subclass,
+            kind,
+            init_site,
+            base_name,
+            &ClassOrigin::Site,
+        )
+    }
+
+    /// [`class_for`](Self::class_for) with what the class stands for.
+    pub(crate) fn class_of_origin(
+        &self,
+        key: &KeySource,
+        subclass: u32,
+        kind: LockKind,
+        init_site: Site,
+        base_name: &dyn Fn() -> Arc<str>,
+        origin: &ClassOrigin,
+    ) -> Option<ClassId> {
         if let Some(id) = self.inner.classes.read().lookup(key, subclass) {
             return Some(id);
         }
@@ -212,11 +232,15 @@ impl Validator {
             return None;
         }
         let max = self.inner.config.max_classes;
-        let result = self
-            .inner
-            .classes
-            .write()
-            .register(key, subclass, base_name, kind, init_site, max);
+        let result = self.inner.classes.write().register(
+            key,
+            subclass,
+            base_name,
+            kind,
+            init_site,
+            origin.clone(),
+            max,
+        );
         match result {
             Ok(id) => {
                 self.inner.graph.lock().graph.ensure_node(id);
@@ -820,7 +844,8 @@ impl Validator {
         }
         let on_report = self.inner.on_report.read().clone();
         let mut to_panic = None;
-        for report in reports {
+        for mut report in reports {
+            self.annotate(&mut report);
             sink::trace_event(&report);
             match &on_report {
                 OnReport::Collect => self.inner.collected.lock().push(report),
@@ -1124,11 +1149,60 @@ impl Validator {
                 env_var,
             }),
             backtrace: self.current_backtrace(),
+            notes: Vec::new(),
         })
     }
 
     fn first_time(&self, kind: ReportKind, sig: Vec<ClassId>) -> bool {
         first_time(&mut self.inner.graph.lock(), kind, sig)
+    }
+
+    /// Adds a [`ClassNote`] for each class of `r` that may conflate locks: refined because it
+    /// was built outside the user's code, or, in a recursive-locking report, shown with two
+    /// distinct locks.
+    fn annotate(&self, r: &mut Report) {
+        if !r.notes.is_empty() {
+            return;
+        }
+        let reg = self.inner.classes.read();
+        // The lock lines of the report, but the nest-lock placeholder (its class is borrowed).
+        let refs: Vec<&LockRef> = r
+            .acquiring
+            .iter()
+            .chain(r.held_lock.iter())
+            .chain(r.held.iter())
+            .filter(|l| l.class.index() < reg.len() && reg.get(l.class).display_name == l.name)
+            .collect();
+        let mut classes: Vec<ClassId> = Vec::new();
+        let named = r
+            .chain
+            .iter()
+            .flat_map(|c| [&c.from, &c.to])
+            .filter_map(|n| reg.find_display(n));
+        for c in refs.iter().map(|l| l.class).chain(named) {
+            if !classes.contains(&c) {
+                classes.push(c);
+            }
+        }
+        for c in classes {
+            let info = reg.get(c);
+            let mut instances: Vec<(InstanceId, Site)> = Vec::new();
+            for l in refs.iter().filter(|l| l.class == c) {
+                if !instances.iter().any(|(i, _)| *i == l.instance) {
+                    instances.push((l.instance, l.site.clone()));
+                }
+            }
+            // Two locks of one class matter where they are the report: recursive locking.
+            let conflated = r.kind == ReportKind::RecursiveLocking && instances.len() >= 2;
+            if info.origin.is_refined() || conflated {
+                r.notes.push(ClassNote {
+                    class: info.display_name.clone(),
+                    built_at: info.init_site.clone(),
+                    origin: info.origin.clone(),
+                    instances,
+                });
+            }
+        }
     }
 
     fn base_report(&self, kind: ReportKind, thread: &ThreadState, held: Vec<LockRef>) -> Report {
@@ -1146,6 +1220,7 @@ impl Validator {
             context_wait: None,
             limit: None,
             backtrace: self.current_backtrace(),
+            notes: Vec::new(),
         }
     }
 

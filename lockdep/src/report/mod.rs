@@ -5,7 +5,7 @@ mod text;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::class::{ClassId, LockKind, Site};
+use crate::class::{ClassId, ClassOrigin, LockKind, Site};
 use crate::graph::DepTypes;
 use crate::held::{InstanceId, Mode};
 
@@ -106,6 +106,42 @@ pub struct LimitInfo {
     pub env_var: &'static str,
 }
 
+/// What a report says about one of its classes when the class may conflate locks: a class
+/// refined because its construction site is not the user's code, or the class of a
+/// recursive-locking report that involves two distinct locks (built at one site, so one class).
+///
+/// ```
+/// use lockdep::{ClassOrigin, Mutex, NotUserCode};
+///
+/// #[derive(Default)]
+/// struct Bank {
+///     accounts: Mutex<u64>,
+///     audit: Mutex<u64>,
+/// }
+/// let reports = lockdep::capture(|| {
+///     let bank = Bank::default();
+///     drop((bank.accounts.lock(), bank.audit.lock())); // accounts -> audit
+///     let _audit = bank.audit.lock();
+///     let _accounts = bank.accounts.lock(); // audit -> accounts: a real ABBA
+/// });
+/// let note = &reports[0].notes[0];
+/// assert!(matches!(note.origin, ClassOrigin::FirstLock { why: NotUserCode::Default, .. }));
+/// assert_eq!(note.instances.len(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClassNote {
+    /// The class's printed name.
+    pub class: Arc<str>,
+    /// Where the class's first lock was built.
+    pub built_at: Site,
+    /// What the class stands for.
+    pub origin: ClassOrigin,
+    /// The distinct locks of the class this report shows (the acquiring, held and conflicting
+    /// ones), each with where it was acquired.
+    pub instances: Vec<(InstanceId, Site)>,
+}
+
 /// One problem found by the validator.
 ///
 /// ```
@@ -147,6 +183,9 @@ pub struct Report {
     pub limit: Option<LimitInfo>,
     /// A backtrace of the offending call, when capture was enabled.
     pub backtrace: Option<Arc<str>>,
+    /// Notes on classes that may conflate locks ([`ClassNote`]), filled in when the report is
+    /// dispatched.
+    pub notes: Vec<ClassNote>,
 }
 
 impl Report {

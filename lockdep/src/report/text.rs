@@ -3,7 +3,7 @@
 use std::fmt::{self, Write as _};
 
 use super::{LockRef, Report, ReportKind};
-use crate::class::LockKind;
+use crate::class::{ClassOrigin, LockKind, short_type_name};
 use crate::held::Mode;
 
 /// The ident line: where the kernel prints release, version and taint.
@@ -50,7 +50,58 @@ fn task(r: &Report) -> String {
     format!("{}/{}", r.thread.name, r.thread.id)
 }
 
+/// What the report's [`ClassNote`](super::ClassNote)s say: which classes may conflate locks.
+fn notes_block(r: &Report, out: &mut String) {
+    for n in &r.notes {
+        match &n.origin {
+            ClassOrigin::FirstLock {
+                why,
+                type_name,
+                first_locked,
+            } => {
+                let ty = type_name.map_or_else(|| "none".to_string(), short_type_name);
+                let _ = writeln!(
+                    out,
+                    "note: class ({}) is not a construction site of your code: its locks were \
+                     built at {} {why}, a site that unrelated locks share, so lockdep keys the \
+                     class by their data type ({ty}) and where each was first locked \
+                     ({first_locked} for this class).",
+                    n.class, n.built_at
+                );
+            }
+            ClassOrigin::Instance { why, .. } => {
+                let _ = writeln!(
+                    out,
+                    "note: class ({}) is one lock: it was built {why} and first locked with no \
+                     site (or inside std), so no site says which locks belong with it.",
+                    n.class
+                );
+            }
+            ClassOrigin::Site => {
+                let _ = writeln!(
+                    out,
+                    "note: class ({}) is every lock built at {}, and {} distinct locks of it are \
+                     involved here. If they are unrelated, give them classes of their own (make \
+                     the function that builds them #[track_caller], or use with_name or \
+                     with_class); if one nests in another on purpose, take them in a fixed order \
+                     with lock_nested.",
+                    n.class,
+                    n.built_at,
+                    n.instances.len()
+                );
+            }
+        }
+        for (instance, site) in &n.instances {
+            let _ = writeln!(out, "  lock {:016x} acquired at {site}", instance.0);
+        }
+    }
+    if !r.notes.is_empty() {
+        out.push('\n');
+    }
+}
+
 fn held_block(r: &Report, out: &mut String) {
+    notes_block(r, out);
     let who = task(r);
     match r.held.len() {
         0 => {

@@ -1,0 +1,13 @@
+//! One body of tests written against `std::sync`'s API (`body.rs`), compiled twice: once against
+//! std itself and once against `lockdep::std`, each with only its `use` line. It passes with
+//! validation on, off (`LOCKDEP=off`) and compiled out (feature `disabled`).
+
+mod with_std {
+    use std::sync::{Arc, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, TryLockError, mpsc};
+    include!("body.rs");
+}
+
+mod with_lockdep {
+    use lockdep::std::{Arc, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, TryLockError, mpsc};
+    include!("body.rs");
+}
