@@ -55,9 +55,7 @@ fn no_genuine_deadlock_is_called_a_false_positive() {
                 if label == "likely_false_positive" {
                     mislabelled.push(format!(
                         "{} (family {}): {}",
-                        row.file,
-                        row.family,
-                        reports[0].verdict.rule
+                        row.file, row.family, reports[0].verdict.rule
                     ));
                 }
             }
@@ -73,6 +71,12 @@ fn no_genuine_deadlock_is_called_a_false_positive() {
     );
     assert!(mislabelled.is_empty(), "{}", mislabelled.join("\n"));
     // Floors: what the classifier reached when the corpus was added (docs/classification.md).
-    assert!(fp_recognised >= 13, "false positives recognised fell to {fp_recognised}");
-    assert!(genuine_recognised >= 22, "genuine recognised fell to {genuine_recognised}");
+    assert!(
+        fp_recognised >= 13,
+        "false positives recognised fell to {fp_recognised}"
+    );
+    assert!(
+        genuine_recognised >= 22,
+        "genuine recognised fell to {genuine_recognised}"
+    );
 }
