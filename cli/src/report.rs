@@ -475,6 +475,9 @@ pub struct Verdict {
     /// confirmed or overruled by replaying the chain through the validator).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub basis: String,
+    /// What a maintainer should check next.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub check_next: String,
 }
 
 /// Verdict label.
@@ -509,6 +512,7 @@ impl Default for Verdict {
             evidence: Vec::new(),
             notes: Vec::new(),
             basis: String::new(),
+            check_next: String::new(),
         }
     }
 }

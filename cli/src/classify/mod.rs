@@ -50,6 +50,8 @@ pub struct Rule {
     pub id: &'static str,
     /// One-line summary.
     pub summary: &'static str,
+    /// What a maintainer should check next when this rule decides.
+    pub check_next: &'static str,
     /// Kinds the rule looks at.
     pub kinds: &'static [Kind],
     /// The check.
@@ -78,6 +80,7 @@ pub fn classify(report: &mut Report, ctx: &Context) {
                     .collect(),
                 notes: Vec::new(),
                 basis: String::new(),
+                check_next: rule.check_next.to_string(),
             };
             break;
         }

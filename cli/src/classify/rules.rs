@@ -584,13 +584,36 @@ fn workqueue_flush(r: &Report, _: &Context) -> Option<Finding> {
              its work function runs \"under\" it"
         )
     };
+    let real: Vec<&String> = r
+        .locks
+        .iter()
+        .filter(|l| !l.starts_with("(wq_completion)") && !l.starts_with("(work_completion)"))
+        .collect();
+    if real.len() <= 1 {
+        return Some(Finding {
+            label: Label::LikelyGenuine,
+            explanation: format!(
+                "The cycle {} goes through a workqueue annotation. {what}. The cycle therefore \
+                 says that some code waits for the work while holding a lock that the work itself \
+                 takes — a real deadlock whenever the work is pending at that moment.",
+                cycle_text(r)
+            ),
+            evidence: vec![(lock_line(&r.acquiring), "lock being acquired".into())],
+        });
+    }
     Some(Finding {
-        label: Label::LikelyGenuine,
+        label: Label::Undetermined,
         explanation: format!(
-            "The cycle {} goes through a workqueue annotation. {what}. The cycle therefore says that \
-             some code waits for the work while holding a lock that the work itself needs — a real \
-             deadlock whenever the work is pending at that moment.",
-            cycle_text(r)
+            "The cycle {} goes through a workqueue annotation. {what}. The work does not take the \
+             held lock itself: it reaches it through {}. That is a real deadlock only if those \
+             locks can be the same objects on both sides and the work can be pending while the \
+             flusher holds them; a work item of another object (another device, another \
+             superblock) sharing these classes makes it a false positive.",
+            cycle_text(r),
+            real.iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         evidence: vec![(lock_line(&r.acquiring), "lock being acquired".into())],
     })
@@ -686,6 +709,76 @@ fn global_locks(r: &Report, _: &Context) -> Option<Finding> {
         ),
         evidence,
     })
+}
+
+/// The loop driver's worker doing I/O on the backing file (not its own locks).
+static LOOP_WORKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:loop_queue_work|loop_process_work|loop_workfn|loop_rootcg_workfn|loop_handle_cmd",
+        r"|lo_rw_aio|lo_write_simple|lo_write_bvec|lo_read_simple|lo_req_flush|lo_fallocate",
+        r"|lo_discard|do_req_filebacked)$"
+    ))
+    .unwrap()
+});
+/// Locks of the loop and block drivers themselves: a cycle through them is the driver's.
+static BLOCK_DRIVER_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"lo_mutex|loop_ctl|loop_index|open_mutex|bd_mutex|bd_fsfreeze|&disk->|&q->|&set->")
+        .unwrap()
+});
+
+/// A cycle closed by the loop device's worker: on one side the filesystem mounted from
+/// `/dev/loopN`, on the other the filesystem holding its backing file, whose locks share
+/// classes (one per filesystem type) though they are different superblocks' objects.
+fn stacked_filesystems(r: &Report, _: &Context) -> Option<Finding> {
+    if r.locks.iter().any(|l| BLOCK_DRIVER_LOCK.is_match(l)) {
+        return None;
+    }
+    for e in &r.chain {
+        // The closing edge's stack is also the final backtrace.
+        let current: &[Frame] = if e.depth == 0 { &r.backtrace } else { &[] };
+        let Some(worker) = e
+            .frames
+            .iter()
+            .chain(current)
+            .find(|f| f.base_function().is_some_and(|n| LOOP_WORKER.is_match(n)))
+        else {
+            continue;
+        };
+        let Some(edge) = r.cycle.iter().find(|c| c.chain_entry == e.depth) else {
+            continue;
+        };
+        let user = first_user(&e.frames)
+            .map(|(_, f)| fname(f))
+            .unwrap_or_default();
+        return Some(Finding {
+            label: Label::LikelyFalsePositive,
+            explanation: format!(
+                "The cycle {cycle} closes through edge {from} -> {to}, taken by the loop \
+                 device's worker (`{w}`, in `{user}`, chain entry #{d}) while it does I/O on its \
+                 backing file. The other side of the cycle holds the locks of the filesystem \
+                 mounted *from* the loop device; the worker takes those of the filesystem *holding* \
+                 the backing file. Lockdep gives one class per filesystem type, so two \
+                 filesystems of one type look like one, but these are different superblocks' \
+                 objects, and the stacking between them is acyclic. It is real only if the backing \
+                 file lives, directly or through more loop devices, on the filesystem mounted from \
+                 that same loop device. The usual fix, if one is wanted, is a lockdep subclass per \
+                 stacking depth (as overlayfs does).",
+                cycle = cycle_text(r),
+                from = edge.from,
+                to = edge.to,
+                w = fname(worker),
+                d = e.depth,
+            ),
+            evidence: vec![
+                (
+                    e.input_line,
+                    format!("edge {} -> {} (loop worker)", edge.from, edge.to),
+                ),
+                (worker.input_line, "the loop device's worker".into()),
+            ],
+        });
+    }
+    None
 }
 
 fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
@@ -999,36 +1092,42 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "after-first-report",
         summary: "lockdep internal warning after an earlier report: a consequence, not a bug",
+        check_next: "Read the first report of this boot; this warning follows from it.",
         kinds: &[Kind::LockdepInternalWarning],
         check: after_first_report,
     },
     Rule {
         id: "lockdep-capacity",
         summary: "lockdep ran out of a table: not a locking bug",
+        check_next: "Raise the CONFIG_LOCKDEP_*_BITS the banner names, or find code that registers lock classes without bound (dynamic keys never unregistered); then reproduce.",
         kinds: &[Kind::LockdepInternalWarning],
         check: lockdep_capacity,
     },
     Rule {
         id: "lockdep-internal",
         summary: "internal lockdep check fired",
+        check_next: "Start at the frame the title names: an unlock of a lock not held, a downgrade of a read lock, or a lock object used after free or before init.",
         kinds: &[Kind::LockdepInternalWarning],
         check: lockdep_internal,
     },
     Rule {
         id: "rcu-after-lockdep-off",
         summary: "suspicious RCU usage printed with debug_locks = 0",
+        check_next: "Find the first lockdep report of this boot (it turned lockdep off) and reproduce without it.",
         kinds: &[Kind::SuspiciousRcuUsage],
         check: rcu_after_lockdep_off,
     },
     Rule {
         id: "class-conflation",
         summary: "cycle through a generic class reached from different objects or code paths",
+        check_next: "Confirm that the two code paths can never operate on the same object; if so, give the init sites separate lock classes (lockdep_set_class or a per-site key).",
         kinds: CIRCULAR,
         check: class_conflation,
     },
     Rule {
         id: "seqcount-reader-edge",
         summary: "cycle closes only through a seqcount read access",
+        check_next: "Check whether the writer of this seqcount instance can wait, directly or through the cycle's other locks, for the lock the reader holds.",
         kinds: &[
             Kind::CircularDependency,
             Kind::IrqSafeUnsafeOrder,
@@ -1039,66 +1138,84 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "same-class-two-instances",
         summary: "recursive locking on two addresses: missing nesting annotation",
+        check_next: "Check whether two tasks can nest the same two objects in opposite orders; if there is a fixed order (parent before child, by address), annotate it (*_nested() subclass, *_nest_lock(), or a lock_class_key per object kind).",
         kinds: &[Kind::RecursiveLocking],
         check: same_class_two_instances,
     },
     Rule {
         id: "same-instance-recursion",
         summary: "recursive locking on one address: genuine self-deadlock",
+        check_next: "Find the path that takes the lock again while holding it (the two at: sites) and drop the inner acquisition or release before it.",
         kinds: &[Kind::RecursiveLocking],
         check: same_instance_recursion,
     },
     Rule {
         id: "recursion-no-address",
         summary: "recursive locking without instance addresses",
+        check_next: "Find out whether the two acquisitions can be on the same object (a self-deadlock) or always on two objects (a missing *_nested() annotation).",
         kinds: &[Kind::RecursiveLocking],
         check: recursion_no_address,
     },
     Rule {
         id: "printk-under-scheduler-lock",
         summary: "console lock and scheduler lock in one cycle",
+        check_next: "Check the printk under the scheduler or console lock (printk_deferred, or moving the message out of the locked region).",
         kinds: CIRCULAR,
         check: printk_under_scheduler_lock,
     },
     Rule {
         id: "workqueue-flush",
         summary: "cycle through (wq_completion)/(work_completion): flush while holding a lock the work needs",
+        check_next: "Check that the flushed or cancelled work item can take the held lock; if it can, flush outside the lock or make the work not need it.",
         kinds: CIRCULAR,
         check: workqueue_flush,
     },
     Rule {
+        id: "stacked-filesystems",
+        summary: "cycle closed by the loop device's worker: two filesystems of one type",
+        check_next: "Check that no backing file of the loop device lives on the filesystem mounted from it; to silence it, use a lockdep subclass per stacking depth.",
+        kinds: CIRCULAR,
+        check: stacked_filesystems,
+    },
+    Rule {
         id: "fs-reclaim",
         summary: "cycle through fs_reclaim",
+        check_next: "Check whether the allocation under the held lock can enter this reclaim path (GFP flags, memalloc_nofs/noio scopes) and whether reclaim really takes the lock.",
         kinds: CIRCULAR,
         check: fs_reclaim,
     },
     Rule {
         id: "insufficient-data",
         summary: "no usable dependency chain",
+        check_next: "Get the full report (the console log, not a trimmed excerpt): the dependency chain decides the verdict.",
         kinds: CIRCULAR,
         check: insufficient_data,
     },
     Rule {
         id: "global-locks",
         summary: "every class in the cycle is a single static lock",
+        check_next: "Follow the chain's edges (each names the code that took one global lock while holding the previous one) and break the cycle at the edge that is newest or easiest to move.",
         kinds: CIRCULAR,
         check: global_locks,
     },
     Rule {
         id: "per-object-classes",
         summary: "cycle through per-object classes, no evidence either way",
+        check_next: "For each edge, check whether the two paths can operate on the same objects; if every pairing is on different objects, the cycle is a class conflation.",
         kinds: CIRCULAR,
         check: per_object_classes,
     },
     Rule {
         id: "inconsistent-shared-class",
         summary: "inconsistent usage of an array/parameter class",
+        check_next: "Check whether the irq user and the non-irq user ever touch the same element of this shared class; if not, give them separate classes.",
         kinds: &[Kind::InconsistentLockState],
         check: inconsistent_shared_class,
     },
     Rule {
         id: "irq-usage-conflict",
         summary: "lock used in irq context and with that irq enabled",
+        check_next: "Check whether the irq-context use and the irq-enabled use can meet on one CPU for the same lock object; if so, take the lock with that irq disabled.",
         kinds: &[
             Kind::InconsistentLockState,
             Kind::IrqSafeUnsafeOrder,
@@ -1109,12 +1226,14 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "wait-context",
         summary: "lock taken in a context that may not wait for it",
+        check_next: "Check the lock types: a sleeping or spinlock_t lock inside a raw_spinlock or irq context is a bug on PREEMPT_RT, and a real sleep in atomic context for sleeping locks.",
         kinds: &[Kind::InvalidWaitContext],
         check: wait_context,
     },
     Rule {
         id: "bookkeeping-violation",
         summary: "held-lock bookkeeping violated (freed, unbalanced, leaked, nest lock missing)",
+        check_next: "Follow the named site: a missing unlock, a double unlock, or a lock freed while held.",
         kinds: &[
             Kind::HeldLockFreed,
             Kind::BadUnlockBalance,
@@ -1127,12 +1246,14 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "rcu-usage",
         summary: "RCU lockdep check",
+        check_next: "Check the protection the RCU dereference at the named file:line expects (rcu_read_lock, the named lock, or the condition of rcu_dereference_protected).",
         kinds: &[Kind::SuspiciousRcuUsage],
         check: rcu_usage,
     },
     Rule {
         id: "sleeping-in-atomic",
         summary: "might-sleep function in atomic context",
+        check_next: "Find what made the context atomic (a held spinlock, rcu_read_lock, irqs off) and move the sleeping call out of it.",
         kinds: &[Kind::SleepingInAtomic],
         check: sleeping_in_atomic,
     },

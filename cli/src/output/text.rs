@@ -11,11 +11,25 @@ pub struct TextPrinter {
     pub verbose: bool,
 }
 
+/// Words of `text` in lines of at most `width`, the first after `indent`, the others
+/// aligned under it (`note: ` labels are not repeated).
 fn wrap(out: &mut dyn Write, indent: &str, text: &str, width: usize) -> io::Result<()> {
+    let lead = indent.len() - indent.trim_start().len();
+    let hang = format!(
+        "{}{}",
+        &indent[..lead],
+        if indent.trim().is_empty() { "" } else { "  " }
+    );
+    let mut first = true;
     let mut line = String::new();
+    let emit = |out: &mut dyn Write, line: &str, first: &mut bool| {
+        let r = writeln!(out, "{}{line}", if *first { indent } else { &hang });
+        *first = false;
+        r
+    };
     for word in text.split_whitespace() {
         if !line.is_empty() && line.len() + 1 + word.len() > width {
-            writeln!(out, "{indent}{line}")?;
+            emit(out, &line, &mut first)?;
             line.clear();
         }
         if !line.is_empty() {
@@ -24,7 +38,7 @@ fn wrap(out: &mut dyn Write, indent: &str, text: &str, width: usize) -> io::Resu
         line.push_str(word);
     }
     if !line.is_empty() {
-        writeln!(out, "{indent}{line}")?;
+        emit(out, &line, &mut first)?;
     }
     Ok(())
 }
@@ -188,6 +202,9 @@ impl TextPrinter {
             r.verdict.rule
         )?;
         wrap(out, "    ", &r.verdict.explanation, 96)?;
+        if !r.verdict.check_next.is_empty() {
+            wrap(out, "    check next: ", &r.verdict.check_next, 84)?;
+        }
         for n in &r.verdict.notes {
             wrap(out, "    note: ", n, 90)?;
         }

@@ -326,7 +326,15 @@ impl Collector {
                         complete: !self.interrupted,
                     };
                 }
-                if is_backtrace_line(t) || self.interrupted && t.starts_with("KASAN:") {
+                let wrapped_hardware_name = self.frames == 0
+                    && self
+                        .lines
+                        .last()
+                        .is_some_and(|l| l.text.trim_start().starts_with("Hardware name:"));
+                if is_backtrace_line(t)
+                    || self.interrupted && t.starts_with("KASAN:")
+                    || wrapped_hardware_name
+                {
                     if parse_frame(t, 0, FrameContext::Strict).is_some() {
                         self.frames += 1;
                     }
