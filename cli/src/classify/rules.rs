@@ -711,6 +711,62 @@ fn global_locks(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// Kernel self-tests and torture tests of locking: lockdep reports raised only by them.
+static TEST_CODE_FN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:test_ww_mutex\w*|stress_(?:inorder|reorder|one)_work|ww_test\w*|__test_\w*mutex\w*",
+        r"|torture_\w+|lock_torture_\w+|locktorture_\w+|rcu_torture_\w+|scf_torture_\w+",
+        r"|scftorture_\w+|locking_selftest|dotest|kunit_\w+|__kunit_\w+)$"
+    ))
+    .unwrap()
+});
+static TEST_CODE_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?:^|/)(?:kernel/locking/(?:test-ww_mutex|locktorture)\.c|lib/locking-selftest\.c",
+        r"|kernel/(?:scftorture|torture)\.c|kernel/rcu/rcutorture\.c|lib/test_[\w-]+\.c",
+        r"|[\w-]+_kunit\.c|[\w-]+-test\.c)$"
+    ))
+    .unwrap()
+});
+
+/// A report whose stacks run through kernel test or torture code only exists while that test
+/// runs: whether it is real is a question about the test's own locking (or about how
+/// lockdep models what it exercises, as for ww_mutex acquire contexts).
+fn test_code(r: &Report, _: &Context) -> Option<Finding> {
+    let sites = [&r.acquiring, &r.held]
+        .into_iter()
+        .flatten()
+        .flat_map(|l| l.at.iter().chain(l.at_inlined.iter()));
+    let all = sites
+        .chain(r.chain.iter().flat_map(|e| e.frames.iter()))
+        .chain(r.backtrace.iter());
+    let mut hit = None;
+    for f in all {
+        let by_name = f.base_function().is_some_and(|n| TEST_CODE_FN.is_match(n));
+        let by_file = f
+            .file
+            .as_deref()
+            .is_some_and(|p| TEST_CODE_FILE.is_match(p));
+        if by_name || by_file {
+            hit = Some(f);
+            break;
+        }
+    }
+    let f = hit?;
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "This report is raised by kernel test or torture code (`{}`): it exists only while \
+             that test runs. If the cycle is real it is a bug of the test's own locking; tests \
+             that exercise lockdep's model on purpose (ww_mutex acquire contexts, locking \
+             self-tests) can also trip over its limits, which makes it a false positive of the \
+             model, not of production code.",
+            f.display()
+        ),
+        evidence: vec![(f.input_line, "test code".into())],
+    })
+}
+
 /// The loop driver's worker doing I/O on the backing file (not its own locks).
 static LOOP_WORKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -1141,6 +1197,22 @@ pub const RULES: &[Rule] = &[
         check_next: "Check whether two tasks can nest the same two objects in opposite orders; if there is a fixed order (parent before child, by address), annotate it (*_nested() subclass, *_nest_lock(), or a lock_class_key per object kind).",
         kinds: &[Kind::RecursiveLocking],
         check: same_class_two_instances,
+    },
+    Rule {
+        id: "test-code",
+        summary: "raised by kernel test or torture code",
+        check_next: "Check the test's locking design (or lockdep's model of what it exercises): production code is not involved.",
+        kinds: &[
+            Kind::CircularDependency,
+            Kind::RecursiveLocking,
+            Kind::InconsistentLockState,
+            Kind::IrqSafeUnsafeOrder,
+            Kind::IrqLockInversion,
+            Kind::InvalidWaitContext,
+            Kind::HeldLockFreed,
+            Kind::BadUnlockBalance,
+        ],
+        check: test_code,
     },
     Rule {
         id: "same-instance-recursion",
