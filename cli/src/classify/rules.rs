@@ -619,6 +619,67 @@ fn workqueue_flush(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// Per-inode lock classes (one class, every inode of a filesystem type).
+static INODE_LOCK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:&xfs_(?:dir|nondir)_ilock_class|&\(?&?ip->i_\w+|&ei->\w+|&inode->\w+",
+        r"|&sb->s_type->i_mutex_key|&type->i_mutex_dir_key|&ni->\w+|&ci->\w+)"
+    ))
+    .unwrap()
+});
+/// Reclaim and eviction of inodes nobody references any more.
+static INODE_RECLAIM_FN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:xfs_reclaim_inode\w*|xfs_icwalk\w*|xfs_inode_mark_reclaimable|xfs_inactive\w*",
+        r"|xfs_fs_destroy_inode|evict|evict_inodes|dispose_list|prune_icache_sb|iput_final",
+        r"|super_cache_scan|\w+_evict_inode)$"
+    ))
+    .unwrap()
+});
+
+/// A two-lock cycle through `fs_reclaim` where reclaim takes a per-inode lock only while
+/// evicting or reclaiming an inode nobody references, and the other side holds that lock
+/// on an inode it is using: reclaim cannot pick a referenced inode, so they are two objects.
+fn reclaim_of_unreferenced_inode(r: &Report, _: &Context) -> Option<Finding> {
+    if r.locks.len() != 2 || !r.locks.iter().any(|l| l == "fs_reclaim") {
+        return None;
+    }
+    let inode_lock = r.locks.iter().find(|l| *l != "fs_reclaim")?;
+    if !INODE_LOCK_CLASS.is_match(&canonical_class(inode_lock)) {
+        return None;
+    }
+    let edge = r.cycle.iter().find(|e| e.from == "fs_reclaim")?;
+    let entry = r.chain.iter().find(|e| e.depth == edge.chain_entry)?;
+    let current: &[Frame] = if entry.depth == 0 { &r.backtrace } else { &[] };
+    let reclaim = entry.frames.iter().chain(current).find(|f| {
+        f.base_function()
+            .is_some_and(|n| INODE_RECLAIM_FN.is_match(n))
+    })?;
+    Some(Finding {
+        label: Label::LikelyFalsePositive,
+        explanation: format!(
+            "The cycle {cycle} is memory reclaim taking `{lock}` (in `{rf}`, chain entry #{d}) \
+             while an allocation elsewhere holds `{lock}` and may enter reclaim. Reclaim takes \
+             it only on an inode it is evicting or reclaiming, which nobody references any more; \
+             the allocating side holds it on an inode it is using, which reclaim cannot pick. \
+             One class, two inodes. It is real only if the allocating path can hold the lock of \
+             an inode that is already unreferenced (inside eviction itself); there the fix is \
+             GFP_NOFS / memalloc_nofs_save(), elsewhere __GFP_NOLOCKDEP silences it.",
+            cycle = cycle_text(r),
+            lock = inode_lock,
+            rf = fname(reclaim),
+            d = entry.depth,
+        ),
+        evidence: vec![
+            (
+                entry.input_line,
+                format!("edge fs_reclaim -> {inode_lock} (reclaim)"),
+            ),
+            (reclaim.input_line, "inode eviction / reclaim".into()),
+        ],
+    })
+}
+
 fn fs_reclaim(r: &Report, _: &Context) -> Option<Finding> {
     if !r.locks.iter().any(|l| l == "fs_reclaim") {
         return None;
@@ -1248,6 +1309,13 @@ pub const RULES: &[Rule] = &[
         check_next: "Check that no backing file of the loop device lives on the filesystem mounted from it; to silence it, use a lockdep subclass per stacking depth.",
         kinds: CIRCULAR,
         check: stacked_filesystems,
+    },
+    Rule {
+        id: "reclaim-of-unreferenced-inode",
+        summary: "fs_reclaim cycle on a per-inode lock taken by inode eviction/reclaim",
+        check_next: "Check that the allocating path never holds the lock of an inode that is already being evicted; if it can, allocate with GFP_NOFS (memalloc_nofs_save).",
+        kinds: CIRCULAR,
+        check: reclaim_of_unreferenced_inode,
     },
     Rule {
         id: "fs-reclaim",
