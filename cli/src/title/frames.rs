@@ -369,7 +369,7 @@ pub(super) fn demangle(name: &str) -> String {
     name.to_string()
 }
 
-fn strip_prefixes(frame: &str) -> &str {
+pub(super) fn strip_prefixes(frame: &str) -> &str {
     STRIP_PREFIXES
         .iter()
         .map(|p| frame.strip_prefix(p).unwrap_or(frame))

@@ -9,90 +9,6 @@ use regex::RegexSet;
 
 use crate::report::{Frame, Kind, LockRef, Report};
 
-/// syzkaller's global skip list (the lockdep-relevant part).
-const SKIP: &[&str] = &[
-    "lockdep",
-    "lock_acquire",
-    "lock_release",
-    "lock_class",
-    "mark_lock",
-    "(reacquire|mark)_held_locks",
-    "print_usage_bug",
-    "print_unlock",
-    "imbalance_bug",
-    "print_report",
-    "dump_stack",
-    "show_stack",
-    "dump_backtrace",
-    "walk_stack",
-    "panic",
-    "__warn",
-    "warn_slowpath",
-    "report_bug",
-    "spin_lock",
-    "spin_trylock",
-    "spin_unlock",
-    "raw_spin_rq",
-    "read_lock",
-    "read_trylock",
-    "read_unlock",
-    "write_lock",
-    "write_trylock",
-    "write_unlock",
-    "^down$",
-    "down_read",
-    "down_write",
-    "down_trylock",
-    "up_read",
-    "up_write",
-    "^mutex_",
-    "^__mutex_",
-    "^rt_mutex_",
-    "osq_lock",
-    "owner_on_cpu",
-    "bh_enable",
-    "bh_disable",
-    "(trace|lockdep)_(hard|soft)irq",
-    "^(un)?lock_page",
-    "atomic(64)?_(dec|inc|read|set|or|xor|and|add|sub|fetch|xchg|cmpxchg|try)",
-    "__might_resched",
-    "might_sleep",
-    "__might_fault",
-    "might_fault",
-    "copy_to_user",
-    "copy_from_user",
-    "^kv?free$",
-    "k?v?(m|z|c)alloc",
-    "kmem_cache",
-    "slab_",
-    "__wake_up",
-    "queue_work",
-    "flush_work",
-    "flush_workqueue",
-    "drain_workqueue",
-    "destroy_workqueue",
-    "wait_for_completion",
-    "^complete$",
-    "^refcount_",
-    "^kref_",
-    "list_add",
-    "list_del",
-    "^iput$",
-    "dput",
-    "kobject_",
-    "device_del",
-    "printk",
-    "^(mem|str)(cpy|set|cmp|move|chr|len)",
-    "^__(mem|str)(cpy|set|cmp|move)",
-    "^bcmp$",
-    "^memcpy",
-    "^(el1|el0)_",
-    "do_mem_abort",
-    "do_translation_fault",
-    "__do_kernel_fault",
-];
-
-static SKIP_SET: LazyLock<RegexSet> = LazyLock::new(|| RegexSet::new(SKIP).unwrap());
 static CIRCULAR_EXTRA: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
         "process_one_work",
@@ -106,27 +22,6 @@ static RCU_EXTRA: LazyLock<RegexSet> =
     LazyLock::new(|| RegexSet::new(["rcu", "kmem", "slab"]).unwrap());
 static LOCKING_BUG_EXTRA: LazyLock<RegexSet> =
     LazyLock::new(|| RegexSet::new(["lock_sock", "release_sock"]).unwrap());
-
-const SYSCALL_PREFIXES: &[&str] = &[
-    "__se_compat_sys_",
-    "__do_compat_sys_",
-    "__x64_compat_sys_",
-    "__ia32_compat_sys_",
-    "__x64_sys_",
-    "__ia32_sys_",
-    "__arm64_sys_",
-    "__se_sys_",
-    "__do_sys_",
-    "compat_SyS_",
-    "compat_sys_",
-    "____sys_",
-    "___sys_",
-    "__sys_",
-    "SyS_",
-    "SYSC_",
-    "ksys_",
-    "sys_",
-];
 
 /// The name syzkaller's `{{FUNC}}` would capture: a symbol directly followed by `+` or `.`.
 /// Inline frames and frames without an offset do not count.
@@ -147,19 +42,13 @@ fn func_of(f: &Frame) -> Option<String> {
     }
 }
 
+/// The shortest name left by stripping one syscall entry prefix, as syzkaller does.
 fn strip_syscall(name: &str) -> String {
-    for p in SYSCALL_PREFIXES {
-        if let Some(rest) = name.strip_prefix(p)
-            && !rest.is_empty()
-        {
-            return rest.to_string();
-        }
-    }
-    name.to_string()
+    super::frames::strip_prefixes(name).to_string()
 }
 
 fn skipped(name: &str, extra: Option<&RegexSet>) -> bool {
-    SKIP_SET.is_match(name) || extra.is_some_and(|e| e.is_match(name))
+    super::frames::is_skipped(name) || extra.is_some_and(|e| e.is_match(name))
 }
 
 /// First candidate frame; `skip` applies the skip list (stack-trace rules) and strips
@@ -366,6 +255,6 @@ mod tests {
         assert!(skipped("_raw_spin_lock_nested", None));
         assert!(skipped("__slab_alloc", None));
         assert!(!skipped("alloc_pid", None));
-        assert_eq!(strip_syscall("__x64_sys_mount"), "mount");
+        assert_eq!(strip_syscall("__x64_sys_mount"), "sys_mount");
     }
 }
