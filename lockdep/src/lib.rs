@@ -155,8 +155,8 @@ pub use once::{Once, OnceState};
 pub use reentrant::{MappedReentrantMutexGuard, RawThreadId, ReentrantMutex, ReentrantMutexGuard};
 pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 pub use runtime::{
-    LockMap, Lockable, assert_held, assert_not_held, capture, class_name, current_validator,
-    enabled, global, is_held, might_sleep, non_blocking, set_enabled,
+    LockMap, Lockable, assert_held, assert_not_held, capture, capture_with, class_name,
+    current_validator, enabled, global, is_held, might_sleep, non_blocking, set_enabled,
 };
 pub use rwlock::{
     Held, MappedRecursiveRwLockReadGuard, MappedRecursiveRwLockWriteGuard, MappedRwLockReadGuard,

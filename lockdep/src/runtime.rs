@@ -1341,10 +1341,46 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
         f();
         return Vec::new();
     }
-    let config = Config {
-        max_chains: 4096,
-        ..global().config().clone()
+    let global = global().config().clone();
+    // A capture keeps a smaller chain table than the global validator (many tests each
+    // build one), unless LOCKDEP_MAX_CHAINS asks for a size.
+    let max_chains = if std::env::var_os(crate::config::ENV_CHAINS).is_some() {
+        global.max_chains
+    } else {
+        global.max_chains.min(CAPTURE_MAX_CHAINS)
     };
+    capture_with(
+        Config {
+            max_chains,
+            ..global
+        },
+        f,
+    )
+}
+
+/// Chains a [`capture`] keeps by default.
+const CAPTURE_MAX_CHAINS: usize = 4096;
+
+/// [`capture`] with explicit limits: every limit of the isolated validator is `config`'s.
+///
+/// ```
+/// let config = lockdep::Config { max_lock_depth: 2, ..lockdep::Config::default() };
+/// let a = lockdep::Mutex::with_name("a", ());
+/// let b = lockdep::Mutex::with_name("b", ());
+/// let c = lockdep::Mutex::with_name("c", ());
+/// let reports = lockdep::capture_with(config, || {
+///     let _a = a.lock();
+///     let _b = b.lock();
+///     let _c = c.lock(); // a third held lock: over the depth limit
+/// });
+/// assert_eq!(reports.len(), 1);
+/// assert!(reports[0].to_string().contains("LOCKDEP_MAX_DEPTH"));
+/// ```
+pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
+    if switch().is_none() {
+        f();
+        return Vec::new();
+    }
     let v = Validator::with_on_report(config, OnReport::Collect);
     v.scope(f);
     v.take_reports()

@@ -9,7 +9,9 @@ use crate::report::Report;
 #[non_exhaustive]
 pub enum OnReport {
     /// Panic with the report text (the default: a test that deadlocks in theory fails now).
-    /// While the thread is already panicking or exiting, reports are logged instead.
+    /// While the thread is already panicking or exiting (its thread-locals being destroyed),
+    /// and for limit reports, the report is logged instead: a panic there would abort the
+    /// process or stop a program that can go on.
     Panic,
     /// Print the report to stderr and emit a `tracing` warning with structured fields.
     Log,
@@ -45,6 +47,18 @@ impl OnReport {
             }
         }
     }
+}
+
+/// Whether this thread is running thread-local destructors (its work function has
+/// returned). A panic there aborts the process, so a report is logged instead.
+///
+/// std does not say so directly: the report path (rare) looks at its own stack for the
+/// destructor machinery of std and of the C library.
+pub(crate) fn in_thread_local_destructor() -> bool {
+    let bt = std::backtrace::Backtrace::force_capture().to_string();
+    bt.contains("__call_tls_dtors")
+        || bt.contains("run_dtors")
+        || bt.contains("thread_local") && (bt.contains("destroy") || bt.contains("::dtor"))
 }
 
 /// Emits the structured `tracing` event every report produces.

@@ -852,8 +852,15 @@ impl Validator {
                 OnReport::Log => eprintln!("{report}"),
                 OnReport::Callback(f) => f(&report),
                 OnReport::Panic => {
-                    let exiting = report.kind == ReportKind::LocksHeldAtExit;
-                    if std::thread::panicking() || exiting || to_panic.is_some() {
+                    // A limit is one logged report and the program goes on; a report raised
+                    // while unwinding or while the thread's thread-locals are being destroyed
+                    // cannot unwind (it would abort the process): it is logged too.
+                    let log_only = report.kind == ReportKind::LocksHeldAtExit
+                        || report.kind == ReportKind::LimitExceeded
+                        || std::thread::panicking()
+                        || to_panic.is_some()
+                        || sink::in_thread_local_destructor();
+                    if log_only {
                         eprintln!("{report}");
                     } else {
                         to_panic = Some(report);
