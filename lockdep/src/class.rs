@@ -354,8 +354,9 @@ pub struct ClassInfo {
 pub(crate) struct ClassRegistry {
     by_key: HashMap<(KeySource, u32), ClassId>,
     classes: Vec<ClassInfo>,
-    // Base name -> how many distinct (key) classes carry it, for `#N`.
-    versions: HashMap<Arc<str>, Vec<KeySource>>,
+    // Base name -> the version (`#N`) of each distinct key that carries it. A map, not a
+    // list: 100k classes of one name register in linear time, not quadratic.
+    versions: HashMap<Arc<str>, HashMap<KeySource, u32>>,
 }
 
 /// A class was requested but the configured class limit is reached.
@@ -387,13 +388,8 @@ impl ClassRegistry {
         let base = base_name();
         // Subclasses of one key share the base name and version, as in the kernel.
         let keys = self.versions.entry(base.clone()).or_default();
-        let version = match keys.iter().position(|k| k == key) {
-            Some(i) => i as u32 + 1,
-            None => {
-                keys.push(key.clone());
-                keys.len() as u32
-            }
-        };
+        let next = keys.len() as u32 + 1;
+        let version = *keys.entry(key.clone()).or_insert(next);
         let display_name = display_name(&base, version, subclass);
         let id = ClassId(self.classes.len() as u32);
         self.classes.push(ClassInfo {
@@ -491,6 +487,45 @@ mod tests {
         assert_eq!(a, a2);
         assert_ne!(a, a1);
         assert_eq!(&*r.get(a1).display_name, "a/1");
+    }
+
+    #[test]
+    fn many_classes_of_one_name_get_one_version_each() {
+        let mut r = ClassRegistry::default();
+        let n = || Arc::from("same");
+        for line in 1..=20_000u32 {
+            let key = KeySource::Site {
+                file: "f.rs",
+                line,
+                column: 1,
+                name: Some("same"),
+                ty: None,
+            };
+            let id = r
+                .register(
+                    &key,
+                    0,
+                    &n,
+                    LockKind::Mutex,
+                    Site::Unknown,
+                    ClassOrigin::Site,
+                    1 << 20,
+                )
+                .ok()
+                .unwrap();
+            assert_eq!(r.get(id).name_version, line);
+            // Registering again finds the class, whatever its version.
+            let again = r.register(
+                &key,
+                1,
+                &n,
+                LockKind::Mutex,
+                Site::Unknown,
+                ClassOrigin::Site,
+                1 << 20,
+            );
+            assert_eq!(again.ok().map(|i| r.get(i).name_version), Some(line));
+        }
     }
 
     #[test]
