@@ -38,6 +38,8 @@ enum Lock {
     Spin(SpinLock<()>),
 }
 
+/// Held for its drop: releasing the lock is the point.
+#[allow(dead_code)]
 enum Guard<'a> {
     Mutex(lockdep::MutexGuard<'a, ()>),
     Rw(lockdep::RwLockWriteGuard<'a, ()>),
