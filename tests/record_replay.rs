@@ -140,3 +140,45 @@ fn replaying_a_recorded_run_reproduces_its_reports() {
     );
     assert!(text.lines().any(|l| l.contains("\"try\":true")));
 }
+
+/// A seqlock reader under a spin lock, a writer taking the seqlock's own lock: the live run
+/// reports nothing, and the replay of its recording must not either (each read was once
+/// recorded as a `seq_read` *and* a never-released `read_recursive` acquire, which replayed
+/// to a cycle spin -> seqlock.lock -> seqlock -> spin).
+#[test]
+fn a_seqlock_read_replays_as_one_reader_access() {
+    let path = std::env::temp_dir().join(format!("lockdep-seqread-{}.jsonl", std::process::id()));
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    v.scope(|| {
+        let spin = lockdep::SpinLock::with_name("spin", ());
+        let seq = lockdep::SeqLock::new(0u64);
+        for _ in 0..3 {
+            let _s = spin.lock();
+            let _ = seq.read();
+        }
+        *seq.write() += 1;
+        let _s = spin.lock();
+        let _ = seq.read();
+    });
+    v.stop_recording().unwrap();
+    let live: Vec<_> = v.take_reports().iter().map(signature).collect();
+    assert!(live.is_empty(), "{live:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches("\"seq_read\"").count(), 4, "{text}");
+    let reads_as_acquires = text
+        .lines()
+        .filter(|l| l.contains("\"op\":\"acquire\"") && l.contains("\"kind\":\"seqcount\""))
+        .filter(|l| l.contains("read_recursive"))
+        .count();
+    assert_eq!(
+        reads_as_acquires, 0,
+        "a seqcount read recorded as an acquire:\n{text}"
+    );
+    let replayed: Vec<_> = replay_file(&path, ClassRefinement::default())
+        .iter()
+        .map(signature)
+        .collect();
+    assert_eq!(replayed, live);
+    let _ = std::fs::remove_file(&path);
+}

@@ -553,9 +553,8 @@ impl Validator {
     #[inline(never)]
     fn acquire_slow(&self, thread: &mut ThreadState, acquire: Acquire) -> Vec<Report> {
         let mut reports = Vec::new();
-        if self.is_recording() {
-            self.record_lock_slow(thread, "acquire", &acquire);
-        }
+        // Not while a seqcount read is modelled as an acquire: that is one `seq_read` event.
+        self.record_lock(thread, "acquire", &acquire);
         if thread.held.len() >= self.inner.config.max_lock_depth {
             reports.extend(self.depth_report(thread));
             return reports;

@@ -8,6 +8,9 @@
 //! run while no other thread holds any shared lock (an external gate), so the test stays
 //! bounded whatever lockdep says.
 
+// Validation must be compiled in.
+#![cfg(not(feature = "disabled"))]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 

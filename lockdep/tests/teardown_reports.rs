@@ -2,6 +2,9 @@
 //! thread-local destructor, and limit reports, are logged even when reports panic.
 //! (Its own test binary: a failure here aborts the process.)
 
+// Validation must be compiled in.
+#![cfg(not(feature = "disabled"))]
+
 use lockdep::{Config, Mutex, Validator};
 
 static A: Mutex<()> = Mutex::with_name("teardown-a", ());
