@@ -194,6 +194,8 @@ pub fn open(name: &str) -> io::Result<Box<dyn BufRead>> {
         Box::new(io::stdin())
     } else {
         if Path::new(name).is_dir() {
+            // A directory that could not be listed says why.
+            std::fs::read_dir(name)?;
             return Err(io::Error::new(
                 io::ErrorKind::IsADirectory,
                 "is a directory",
@@ -215,7 +217,7 @@ pub fn open_reader(raw: Box<dyn Read>) -> io::Result<Box<dyn BufRead>> {
         Encoding::Xz => Box::new(Named("xz", lzma_rust2::XzReader::new(raw, true))),
         Encoding::Zstd => Box::new(Named("zstd", ZstdFrames::new(raw))),
     };
-    let (head, text) = peek(text, 4096)?;
+    let (head, text) = peek(text, 1)?;
     if let Some(what) = binary_kind(&head) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -225,10 +227,21 @@ pub fn open_reader(raw: Box<dyn Read>) -> io::Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 16, text)))
 }
 
-/// The first `n` bytes of `r` (fewer at its end) and a reader that still yields them.
+/// At least `n` first bytes of `r` (fewer at its end; more if one read brought them) and a
+/// reader that still yields them. Reads no more than needed, so a live stream (`dmesg -w`)
+/// is not held up waiting for a full block.
 fn peek(mut r: Box<dyn Read>, n: usize) -> io::Result<(Vec<u8>, Box<dyn Read>)> {
-    let mut head = Vec::with_capacity(n);
-    (&mut r).take(n as u64).read_to_end(&mut head)?;
+    let mut head = Vec::with_capacity(n.max(4096));
+    let mut chunk = [0u8; 4096];
+    while head.len() < n {
+        let got = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        head.extend_from_slice(&chunk[..got]);
+    }
     let again = io::Cursor::new(head.clone()).chain(r);
     Ok((head, Box::new(again)))
 }
@@ -262,13 +275,15 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
     if head.is_empty() {
         return None;
     }
+    // NUL bytes do not count: a log truncated in place by logrotate's copytruncate starts
+    // with a hole of them, and serial consoles sprinkle some. Other control bytes fill
+    // binary files and not logs.
+    let text_len = head.iter().filter(|&&b| b != 0).count();
     let odd = head
         .iter()
-        .filter(|&&b| b == 0 || b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c))
+        .filter(|&&b| b != 0 && b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c))
         .count();
-    // Serial consoles sprinkle a few NULs and control bytes into real logs; a binary
-    // file is full of them.
-    (odd * 10 > head.len()).then_some("binary data")
+    (text_len >= 64 && odd * 10 > text_len).then_some("binary data")
 }
 
 /// A decompressor whose errors say which format was being read.

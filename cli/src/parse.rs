@@ -45,7 +45,8 @@ pub fn run(opts: &ParseOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
             if !opts.fail_on.counts(r.verdict.label) {
                 tolerated += 1;
             }
-            printer.report(out, &r)
+            // Each report is whole on the output as soon as it is found (`dmesg -w | ...`).
+            printer.report(out, &r).and_then(|()| out.flush())
         });
         outcome.tolerated += tolerated;
         if outcome.record(err, input, result) {

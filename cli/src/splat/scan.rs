@@ -158,13 +158,38 @@ pub fn locate_banner(text: &str) -> Option<(&'static BannerSpec, usize)> {
         return Some((&BANNERS[i], text.len() - text.trim_start().len()));
     }
     BANNER_STARTS.find_iter(text).find_map(|m| {
+        let before = &text[..m.start()];
         let rest = text[m.start()..].trim_end();
+        // Only after something that ends like a console prefix (`] `, `login: `, `<4>`),
+        // and only a line that is the banner and nothing more: prose that quotes a banner
+        // ("I no longer see the \"WARNING: possible circular ...\" splat") is not a report.
+        let prefix_like = before.ends_with("] ")
+            || before.ends_with(']')
+            || before.ends_with("login: ")
+            || before.ends_with('>')
+            || before.ends_with("kernel: ");
+        if !prefix_like || rest.contains(['"', '`', '|', '\'']) {
+            return None;
+        }
         BANNER_SET
             .matches(rest)
             .iter()
             .next()
+            .filter(|&i| banner_is_whole(&BANNERS[i], rest))
             .map(|i| (&BANNERS[i], m.start()))
     })
+}
+
+/// Whether `rest` is exactly a banner line (punctuation such as ` ]`, `.` or `!` may follow).
+fn banner_is_whole(spec: &BannerSpec, rest: &str) -> bool {
+    // Banners that name a task, a file or a key go on after their fixed words.
+    if spec.kind == Kind::LocksHeldAtExit || spec.kind == Kind::LockdepInternalWarning {
+        return true;
+    }
+    let Ok(re) = Regex::new(&format!(r"{}\s*[.!\]]*\s*$", spec.pattern)) else {
+        return false;
+    };
+    re.is_match(rest)
 }
 
 static FOREIGN_OOPS: LazyLock<Regex> = LazyLock::new(|| {
@@ -659,7 +684,9 @@ impl Scanner {
         };
         let mut report = extract::build(&self.source, col.spec, col.start, &col.lines, ending);
         match col.region {
-            Some(mut region) if region.is_open() => {
+            Some(mut region) if region.is_open() && region.describe().corrupted.is_some() => {
+                // The title may still come from text after the report (syzkaller reads on):
+                // hold the report back for a bounded tail. A settled title goes out now.
                 region.report_ended();
                 self.titling.push((report, region));
             }
@@ -685,6 +712,15 @@ impl Scanner {
             }
             self.ready.push_back(self.finished.remove(0));
         }
+    }
+
+    /// The input failed before its end: close every open report as cut off, saying why.
+    pub fn finish_interrupted(&mut self, why: &str) {
+        for (_, col) in &mut self.open {
+            col.reasons.push(why.to_string());
+            col.interrupted = true;
+        }
+        self.finish();
     }
 
     /// End of input: close every open report.
@@ -769,8 +805,22 @@ mod tests {
             Some((Kind::LockdepInternalWarning, 26))
         );
         assert_eq!(
-            k("random text WARNING: possible circular locking dependency detected"),
+            k("[ 1.0] x] WARNING: possible circular locking dependency detected"),
             Some(Kind::CircularDependency)
+        );
+        assert_eq!(
+            k(
+                "I no longer see the \"WARNING: possible circular locking dependency detected\" splat"
+            ),
+            None
+        );
+        assert_eq!(
+            k("random text WARNING: possible circular locking dependency detected"),
+            None
+        );
+        assert_eq!(
+            k("| 10 | WARNING: possible recursive locking detected |"),
+            None
         );
     }
 }

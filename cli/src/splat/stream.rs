@@ -94,8 +94,12 @@ pub(crate) fn parse<R: Read, F: FnMut(Report) -> std::io::Result<()>>(
         Ok(()) => {}
         Err(Failure::Report(e)) => return Err(e),
         Err(Failure::Read(e)) => {
-            // Report what was read so far, then the error.
-            p.scanner.finish();
+            // Report what was read so far (open reports marked cut off), then the error.
+            if let Some(l) = p.joiner.finish() {
+                p.scanner.push(l);
+            }
+            p.scanner
+                .finish_interrupted(&format!("the input could not be read to its end ({e})"));
             p.emit().map_err(Failure::into_inner)?;
             return Err(e);
         }

@@ -216,9 +216,6 @@ impl Region {
     /// The title and corruption syzkaller would give this report.
     pub fn describe(&self) -> SyzTitle {
         let end = self.report_end.unwrap_or(self.text.len());
-        if std::env::var_os("LOCKCHECK_DEBUG_REGION").is_some() {
-            eprintln!("--- region (end {end}) ---\n{}--- end ---", self.text);
-        }
         let (title, mut corrupted, format) = extract_description(&self.text[..end], self.oops);
         if corrupted.is_none() {
             corrupted = corruption(&title, &self.text, format);
