@@ -12,18 +12,19 @@ static REPLACEMENTS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"syzkaller[0-9]+((/|:)[0-9]+)?", "syzkaller"),
         (r"([^a-zA-Z0-9])(?:0x)?[0-9a-f]{6,}", "${1}ADDR"),
         (r"([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})", "IP"),
-        (r"(\.\w+)(:[0-9]+)+", "${1}:LINE"),
+        (r"(\.[0-9A-Za-z_]+)(:[0-9]+)+", "${1}:LINE"),
         (r"([a-zA-Z][a-zA-Z0-9_.]+)\+0x[0-9a-z]+/0x[0-9a-z]+", "${1}"),
         (r"CPU#[0-9]+", "CPU"),
-        (r"(\W)(\d+)(\W|$)", "${1}NUM${3}"),
-        (r"(\d+){7,}", "NUM"),
+        (r"([^0-9A-Za-z_])([0-9]+)([^0-9A-Za-z_]|$)", "${1}NUM${3}"),
+        (r"([0-9]+){7,}", "NUM"),
     ]
     .into_iter()
     .map(|(r, w)| (Regex::new(r).unwrap(), w))
     .collect()
 });
 
-/// A title as syzbot shows it.
+/// A title as syzbot shows it. (`\w`, `\d` are spelt as ASCII classes: Go's are ASCII, Rust's
+/// Unicode.)
 pub fn normalize(title: &str) -> String {
     let mut s = title.to_string();
     for (re, with) in REPLACEMENTS.iter() {
@@ -78,5 +79,6 @@ mod tests {
             "BUG: MAX_LOCKDEP_KEYS too low!"
         );
         assert_eq!(normalize("a\t\tb  c"), "a b c");
+        assert_eq!(normalize("detected \u{e9}12 x"), "detected NUM x");
     }
 }
