@@ -470,44 +470,114 @@ fn dispatch_cold(v: Validator, reports: Vec<Report>) {
 /// `disabled` feature.
 #[derive(Debug)]
 pub struct LockMap {
+    // Where the lock was built, and what its first acquisition made of it: a tagged pointer
+    // (`DESC_*` in the low two bits; every target aligns what it points to at least to 4).
+    //
+    // | tag             | points to                     | when                                   |
+    // |-----------------|-------------------------------|----------------------------------------|
+    // | `DESC_SITE`     | the construction `Location`   | from construction on                   |
+    // | `DESC_FIRST`    | an interned `FirstRecord`     | a refined lock first taken at a site   |
+    // | `DESC_INSTANCE` | a leaked `InstanceRecord`     | a refined lock first taken with no site |
+    //
+    // Only a lock built outside the user's code ever leaves `DESC_SITE`, once, by a
+    // compare-exchange at its first acquisition.
     #[cfg(not(feature = "disabled"))]
-    site: &'static Location<'static>,
+    desc: AtomicPtr<()>,
+    // The user's name or the lock's `ClassKey`, and how the lock was built.
     #[cfg(not(feature = "disabled"))]
-    name: Option<&'static str>,
-    // A keyed lock's `&'static ClassKey` (from construction on). A lock built outside the
-    // user's code: its first acquisition, set once by it — null = not yet, an even address = the
-    // `&'static Location` of that acquisition (aligned, so the low bit is clear), an odd one =
-    // `(serial << 1) | 1` for a lock first acquired with no site or inside std (a class of its
-    // own). Null otherwise.
-    #[cfg(not(feature = "disabled"))]
-    aux: AtomicPtr<()>,
+    label: Label,
     // `std::any::type_name` of the protected data.
     #[cfg(not(feature = "disabled"))]
     ty: Option<fn() -> &'static str>,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
-    // How the lock was built (`BUILT_AT_SITE`, `BUILT_BY_DEFAULT`, `BUILT_BY_RAW_INIT`), or-ed
-    // with `KEYED` (`aux` is its key) and `PART` (a SeqLock's spin lock: its own class per
-    // outer class, printed `outer.lock`).
-    #[cfg(not(feature = "disabled"))]
-    flags: u8,
+}
+
+/// A lock's name or key and its flags, in two words: `ptr` is a name's first byte (with the
+/// name's provenance), a `&'static ClassKey` (flag `KEYED`) or null; `meta` holds the name's
+/// length in its low bits and the flags (`BUILT_*`, `KEYED`, `PART`) in its top four.
+#[cfg(not(feature = "disabled"))]
+#[derive(Debug)]
+struct Label {
+    // Never changed after construction (atomic only to keep `LockMap` `Sync` without `unsafe`).
+    ptr: AtomicPtr<u8>,
+    meta: usize,
 }
 
 #[cfg(not(feature = "disabled"))]
-const BUILT_AT_SITE: u8 = 0;
+const DESC_SITE: usize = 0;
 #[cfg(not(feature = "disabled"))]
-const BUILT_BY_DEFAULT: u8 = 1;
+const DESC_FIRST: usize = 1;
 #[cfg(not(feature = "disabled"))]
-const BUILT_BY_RAW_INIT: u8 = 2;
+const DESC_INSTANCE: usize = 2;
 #[cfg(not(feature = "disabled"))]
-const BUILT_BY_DESERIALIZE: u8 = 3;
+const DESC_TAG: usize = 3;
+
 #[cfg(not(feature = "disabled"))]
-const BUILT_MASK: u8 = 3;
+const _: () = assert!(
+    align_of::<Location<'static>>() > DESC_TAG
+        && align_of::<FirstRecord>() > DESC_TAG
+        && align_of::<InstanceRecord>() > DESC_TAG
+);
+
+// `Label::meta`: flags in the top four bits, the name's length below.
 #[cfg(not(feature = "disabled"))]
-const KEYED: u8 = 4;
+const FLAG_SHIFT: u32 = usize::BITS - 4;
 #[cfg(not(feature = "disabled"))]
-const PART: u8 = 8;
+const LEN_MASK: usize = (1 << FLAG_SHIFT) - 1;
+#[cfg(not(feature = "disabled"))]
+const BUILT_AT_SITE: usize = 0;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DEFAULT: usize = 1;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_RAW_INIT: usize = 2;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DESERIALIZE: usize = 3;
+#[cfg(not(feature = "disabled"))]
+const BUILT_MASK: usize = 3;
+#[cfg(not(feature = "disabled"))]
+const KEYED: usize = 4;
+#[cfg(not(feature = "disabled"))]
+const PART: usize = 8;
+
+/// A refined lock's construction site and first acquisition: one per distinct pair, interned
+/// (so bounded by the program's sites).
+#[cfg(not(feature = "disabled"))]
+struct FirstRecord {
+    built: &'static Location<'static>,
+    first: &'static Location<'static>,
+}
+
+/// A refined lock with a class of its own: its construction site and number (one per such
+/// lock, as its class is).
+#[cfg(not(feature = "disabled"))]
+struct InstanceRecord {
+    built: &'static Location<'static>,
+    serial: u64,
+}
+
+/// The interned [`FirstRecord`]s, by (construction site, first acquisition) address.
+#[cfg(not(feature = "disabled"))]
+type FirstRecords = std::collections::HashMap<(usize, usize), &'static FirstRecord>;
+#[cfg(not(feature = "disabled"))]
+static FIRST_RECORDS: parking_lot::Mutex<Option<FirstRecords>> = parking_lot::Mutex::new(None);
+
+#[cfg(not(feature = "disabled"))]
+fn intern_first(
+    built: &'static Location<'static>,
+    first: &'static Location<'static>,
+) -> &'static FirstRecord {
+    let mut records = FIRST_RECORDS.lock();
+    let key = (
+        std::ptr::from_ref(built).addr(),
+        std::ptr::from_ref(first).addr(),
+    );
+    records
+        .get_or_insert_with(Default::default)
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::new(FirstRecord { built, first })))
+}
 
 /// How a lookup of a lock's class came about: an acquisition at a site (`None` when no site is
 /// known, as for a condvar's re-acquisition) may fix the class of a lock built outside the
@@ -600,17 +670,28 @@ impl LockMap {
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
     ) -> Self {
-        let (aux, keyed) = match key {
-            Some(k) => (k as *const ClassKey as *mut (), KEYED),
-            None => (std::ptr::null_mut(), 0),
+        let (ptr, meta) = match (key, name) {
+            (Some(k), _) => (
+                std::ptr::from_ref(k).cast::<u8>().cast_mut(),
+                KEYED << FLAG_SHIFT,
+            ),
+            (None, Some(n)) => {
+                assert!(n.len() <= LEN_MASK, "lock name too long");
+                (
+                    n.as_ptr().cast_mut(),
+                    n.len() | (BUILT_AT_SITE << FLAG_SHIFT),
+                )
+            }
+            (None, None) => (std::ptr::null_mut(), BUILT_AT_SITE << FLAG_SHIFT),
         };
         LockMap {
-            site,
-            name,
-            aux: AtomicPtr::new(aux),
+            desc: AtomicPtr::new(std::ptr::from_ref(site).cast::<()>().cast_mut()),
+            label: Label {
+                ptr: AtomicPtr::new(ptr),
+                meta,
+            },
             ty: None,
             cache: AtomicU64::new(0),
-            flags: BUILT_AT_SITE | keyed,
         }
     }
 
@@ -624,9 +705,7 @@ impl LockMap {
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
     ) -> Self {
-        let mut map = LockMap::new(site, name, key);
-        map.flags |= PART;
-        map
+        LockMap::new(site, name, key).with_flags(0, PART)
     }
 
     /// The map of a lock protecting a `T`: one site in generic code makes a class per type, and
@@ -640,38 +719,77 @@ impl LockMap {
     /// The map of a lock built by `Default::default()`, whose site a `#[derive(Default)]`
     /// shares between all fields of a struct.
     #[inline]
-    pub const fn by_default(mut self) -> Self {
-        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DEFAULT;
-        self
+    pub const fn by_default(self) -> Self {
+        self.with_flags(BUILT_MASK, BUILT_BY_DEFAULT)
     }
 
     /// The map of a lock built by `Deserialize`, whose site a `#[derive(Deserialize)]` shares
     /// between all fields of a struct.
     #[inline]
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    pub(crate) const fn by_deserialize(mut self) -> Self {
-        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DESERIALIZE;
-        self
+    pub(crate) const fn by_deserialize(self) -> Self {
+        self.with_flags(BUILT_MASK, BUILT_BY_DESERIALIZE)
     }
 
     /// The map of a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`), which cannot
     /// see who builds it.
     #[inline]
     pub(crate) const fn raw_init() -> Self {
-        let mut map = LockMap::new(Location::caller(), None, None);
-        map.flags |= BUILT_BY_RAW_INIT;
-        map
+        LockMap::new(Location::caller(), None, None).with_flags(0, BUILT_BY_RAW_INIT)
+    }
+
+    /// The map with the flags in `clear` cleared and those in `set` set.
+    const fn with_flags(mut self, clear: usize, set: usize) -> Self {
+        self.label.meta = (self.label.meta & !(clear << FLAG_SHIFT)) | (set << FLAG_SHIFT);
+        self
+    }
+
+    fn flags(&self) -> usize {
+        self.label.meta >> FLAG_SHIFT
+    }
+
+    /// The user's name, if the lock has one.
+    fn name(&self) -> Option<&'static str> {
+        let ptr = self.label.ptr.load(Ordering::Relaxed);
+        if self.flags() & KEYED != 0 || ptr.is_null() {
+            return None;
+        }
+        let len = self.label.meta & LEN_MASK;
+        // SAFETY: an unkeyed label's non-null `ptr` and length are those of the `&'static str`
+        // given at construction (`new`), never changed since; it is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) })
+    }
+
+    /// The descriptor word, split into its tag and its pointer.
+    fn desc(&self) -> (usize, *mut ()) {
+        let word = self.desc.load(Ordering::Acquire);
+        (word.addr() & DESC_TAG, word.map_addr(|a| a & !DESC_TAG))
+    }
+
+    /// Where the lock was built.
+    pub fn init_site(&self) -> &'static Location<'static> {
+        let (tag, ptr) = self.desc();
+        // SAFETY: per `desc`'s table, the untagged pointer is a `&'static Location` under
+        // `DESC_SITE`, a `&'static FirstRecord` under `DESC_FIRST` and a `&'static
+        // InstanceRecord` under `DESC_INSTANCE` (`first_use` stores the latter two).
+        unsafe {
+            match tag {
+                DESC_SITE => &*ptr.cast::<Location<'static>>(),
+                DESC_FIRST => (*ptr.cast::<FirstRecord>()).built,
+                _ => (*ptr.cast::<InstanceRecord>()).built,
+            }
+        }
     }
 
     /// Why this lock's construction site is not the user's code (so its class is refined), or
     /// `None`: named and keyed locks are the user's choice, whatever their site.
     fn not_user_code(&self) -> Option<NotUserCode> {
-        if self.flags & KEYED != 0 || self.name.is_some() {
+        if self.flags() & KEYED != 0 || self.name().is_some() {
             return None;
         }
-        match self.flags & BUILT_MASK {
+        match self.flags() & BUILT_MASK {
             BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
-            _ if sysroot_file(self.site.file()) => Some(NotUserCode::Std),
+            _ if sysroot_file(self.init_site().file()) => Some(NotUserCode::Std),
             BUILT_BY_DEFAULT => Some(NotUserCode::Default),
             BUILT_BY_DESERIALIZE => Some(NotUserCode::Deserialize),
             _ => None,
@@ -681,69 +799,95 @@ impl LockMap {
     /// The first acquisition of a lock built outside the user's code, recording it if `at` is
     /// the first. `None` for a lookup before any acquisition.
     fn first_use(&self, at: Use) -> Option<FirstUse> {
-        debug_assert!(self.flags & KEYED == 0, "a keyed lock's class is its key");
-        let mut word = self.aux.load(Ordering::Acquire);
-        if word.is_null() {
+        debug_assert!(self.flags() & KEYED == 0, "a keyed lock's class is its key");
+        let (mut tag, mut ptr) = self.desc();
+        if tag == DESC_SITE {
             let Use::Acquire(site) = at else {
                 return None;
             };
-            let new = match site.filter(|s| !sysroot_file(s.file())) {
-                Some(loc) => loc as *const Location<'static> as *mut (),
-                None => std::ptr::without_provenance_mut(
-                    (SERIALS.fetch_add(1, Ordering::Relaxed) << 1) | 1,
+            // SAFETY: `DESC_SITE` tags the construction `&'static Location` (see `desc`).
+            let built: &'static Location<'static> = unsafe { &*ptr.cast() };
+            let (new_tag, new_ptr) = match site.filter(|s| !sysroot_file(s.file())) {
+                Some(first) => (
+                    DESC_FIRST,
+                    std::ptr::from_ref(intern_first(built, first))
+                        .cast::<()>()
+                        .cast_mut(),
                 ),
+                None => {
+                    let serial = SERIALS.fetch_add(1, Ordering::Relaxed) as u64;
+                    let record = Box::new(InstanceRecord { built, serial });
+                    (DESC_INSTANCE, Box::into_raw(record).cast::<()>())
+                }
             };
-            word = match self.aux.compare_exchange(
-                std::ptr::null_mut(),
-                new,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => new,
-                Err(current) => current,
-            };
+            let old = ptr.map_addr(|a| a | DESC_SITE);
+            let new = new_ptr.map_addr(|a| a | new_tag);
+            match self
+                .desc
+                .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => (tag, ptr) = (new_tag, new_ptr),
+                Err(current) => {
+                    if new_tag == DESC_INSTANCE {
+                        // SAFETY: `new_ptr` came from `Box::into_raw` just above and was never
+                        // published (the exchange failed).
+                        drop(unsafe { Box::from_raw(new_ptr.cast::<InstanceRecord>()) });
+                    }
+                    (tag, ptr) = (
+                        current.addr() & DESC_TAG,
+                        current.map_addr(|a| a & !DESC_TAG),
+                    );
+                }
+            }
         }
-        Some(if word.addr() & 1 == 1 {
-            FirstUse::Instance(word.addr() as u64 >> 1)
-        } else {
-            // SAFETY: an even non-null pointer is only ever stored here from a `&'static
-            // Location` (aligned, so its low bit is clear), just above.
-            FirstUse::Site(unsafe { &*word.cast::<Location<'static>>() })
+        // SAFETY: per `desc`'s table (the word only ever leaves `DESC_SITE`, to one of these).
+        Some(unsafe {
+            match tag {
+                DESC_FIRST => FirstUse::Site((*ptr.cast::<FirstRecord>()).first),
+                _ => FirstUse::Instance((*ptr.cast::<InstanceRecord>()).serial),
+            }
         })
     }
 
     /// A keyed lock's key.
     fn class_key(&self) -> Option<&'static ClassKey> {
-        if self.flags & KEYED == 0 {
+        if self.flags() & KEYED == 0 {
             return None;
         }
-        // SAFETY: with `KEYED` set, `aux` holds the `&'static ClassKey` stored at construction,
-        // and it never changes (`first_use` does not run for keyed locks).
-        Some(unsafe { &*self.aux.load(Ordering::Relaxed).cast::<ClassKey>() })
+        // SAFETY: with `KEYED` set, the label's pointer is the `&'static ClassKey` stored at
+        // construction, never changed since.
+        Some(unsafe { &*self.label.ptr.load(Ordering::Relaxed).cast::<ClassKey>() })
     }
 
     fn part(&self) -> Option<&'static str> {
-        (self.flags & PART != 0).then_some(crate::seqlock::SEQLOCK_LOCK_PART)
+        (self.flags() & PART != 0).then_some(crate::seqlock::SEQLOCK_LOCK_PART)
     }
 
     fn type_name(&self) -> Option<&'static str> {
         self.ty.map(|f| f())
     }
 
+    /// Whether this lock's class waits for its first acquisition (built outside the user's
+    /// code, never acquired).
+    fn awaits_first_use(&self) -> bool {
+        self.desc().0 == DESC_SITE && self.not_user_code().is_some()
+    }
+
     /// The key that decides this lock's class and what it stands for; `None` for a lock built
     /// outside the user's code before its first acquisition (when `at` is only a lookup).
     fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin)> {
         let ty = self.type_name();
+        let site = self.init_site();
         let (outer, origin) = match (self.class_key(), self.not_user_code()) {
             (Some(k), _) => (
                 KeySource::Key(k as *const ClassKey as usize),
                 ClassOrigin::Site,
             ),
-            (None, None) => (KeySource::site(self.site, self.name, ty), ClassOrigin::Site),
+            (None, None) => (KeySource::site(site, self.name(), ty), ClassOrigin::Site),
             (None, Some(why)) => match self.first_use(at)? {
                 FirstUse::Site(first) => (
                     KeySource::FirstLock {
-                        built: (self.site.file(), self.site.line(), self.site.column()),
+                        built: (site.file(), site.line(), site.column()),
                         ty,
                         first: (first.file(), first.line(), first.column()),
                     },
@@ -781,7 +925,7 @@ impl LockMap {
             Some(t) => format!("{}<{}>", kind.as_str(), short_type_name(t)),
             None => kind.as_str().to_string(),
         };
-        let outer: Arc<str> = match (self.class_key(), self.name, origin) {
+        let outer: Arc<str> = match (self.class_key(), self.name(), origin) {
             (Some(k), _, _) => k.name().into(),
             (None, Some(n), _) => n.into(),
             (
@@ -800,17 +944,15 @@ impl LockMap {
                     type_name, serial, ..
                 },
             ) => format!("{}@instance-{serial}", typed(*type_name)).into(),
-            (None, None, _) => site_name(self.site.file(), self.site.line(), self.site.column()),
+            (None, None, _) => {
+                let site = self.init_site();
+                site_name(site.file(), site.line(), site.column())
+            }
         };
         match self.part() {
             Some(part) => format!("{outer}.{part}").into(),
             None => outer,
         }
-    }
-
-    /// Where the lock was built.
-    pub fn init_site(&self) -> &'static Location<'static> {
-        self.site
     }
 
     /// The class cache of subclass 0: `(validator generation << 32) | class id` as chain keys
@@ -838,7 +980,7 @@ impl LockMap {
             &key,
             subclass,
             kind,
-            Site::Code(self.site),
+            Site::Code(self.init_site()),
             &|| self.base_name(kind, &origin),
             &origin,
         )?;
@@ -856,13 +998,13 @@ impl LockMap {
     pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
         match self.class(v, kind, 0, Use::Lookup) {
             Some(id) => v.class_info(id).map(|i| i.display_name),
-            None if v.is_enabled() && self.aux.load(Ordering::Acquire).is_null() => {
+            None if v.is_enabled() && self.awaits_first_use() => {
                 let ty = self.type_name().map(short_type_name).unwrap_or_default();
                 Some(
                     format!(
                         "{}<{ty}> built at {} (class set by its first lock)",
                         kind.as_str(),
-                        self.site
+                        self.init_site()
                     )
                     .into(),
                 )
