@@ -483,20 +483,20 @@ pub struct LockMap {
     // compare-exchange at its first acquisition.
     #[cfg(not(feature = "disabled"))]
     desc: AtomicPtr<()>,
-    // The user's name or the lock's `ClassKey`, and how the lock was built.
+    // The user's name, the lock's `ClassKey` or the type of its data, and how it was built.
     #[cfg(not(feature = "disabled"))]
     label: Label,
-    // `std::any::type_name` of the protected data.
-    #[cfg(not(feature = "disabled"))]
-    ty: Option<fn() -> &'static str>,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
 }
 
-/// A lock's name or key and its flags, in two words: `ptr` is a name's first byte (with the
-/// name's provenance), a `&'static ClassKey` (flag `KEYED`) or null; `meta` holds the name's
-/// length in its low bits and the flags (`BUILT_*`, `KEYED`, `PART`) in its top four.
+/// A lock's name, key or data type, and its flags, in two words: `ptr` is a name's first byte
+/// (flag `NAMED`, with the name's provenance), a `&'static ClassKey` (flag `KEYED`), the
+/// `std::any::type_name` function of the protected data (flag `TYPED`) or null; `meta` holds a
+/// name's length in its low bits and the flags (`BUILT_*`, `KEYED`, `PART`, `NAMED`, `TYPED`)
+/// in its top six. A named or keyed lock's class does not depend on its data type (the name or
+/// key is the user's choice of class), so one word serves all three.
 #[cfg(not(feature = "disabled"))]
 #[derive(Debug)]
 struct Label {
@@ -521,9 +521,9 @@ const _: () = assert!(
         && align_of::<InstanceRecord>() > DESC_TAG
 );
 
-// `Label::meta`: flags in the top four bits, the name's length below.
+// `Label::meta`: flags in the top six bits, the name's length below.
 #[cfg(not(feature = "disabled"))]
-const FLAG_SHIFT: u32 = usize::BITS - 4;
+const FLAG_SHIFT: u32 = usize::BITS - 6;
 #[cfg(not(feature = "disabled"))]
 const LEN_MASK: usize = (1 << FLAG_SHIFT) - 1;
 #[cfg(not(feature = "disabled"))]
@@ -540,6 +540,10 @@ const BUILT_MASK: usize = 3;
 const KEYED: usize = 4;
 #[cfg(not(feature = "disabled"))]
 const PART: usize = 8;
+#[cfg(not(feature = "disabled"))]
+const NAMED: usize = 16;
+#[cfg(not(feature = "disabled"))]
+const TYPED: usize = 32;
 
 /// A refined lock's construction site and first acquisition: one per distinct pair, interned
 /// (so bounded by the program's sites).
@@ -677,10 +681,7 @@ impl LockMap {
             ),
             (None, Some(n)) => {
                 assert!(n.len() <= LEN_MASK, "lock name too long");
-                (
-                    n.as_ptr().cast_mut(),
-                    n.len() | (BUILT_AT_SITE << FLAG_SHIFT),
-                )
+                (n.as_ptr().cast_mut(), n.len() | (NAMED << FLAG_SHIFT))
             }
             (None, None) => (std::ptr::null_mut(), BUILT_AT_SITE << FLAG_SHIFT),
         };
@@ -690,7 +691,6 @@ impl LockMap {
                 ptr: AtomicPtr::new(ptr),
                 meta,
             },
-            ty: None,
             cache: AtomicU64::new(0),
         }
     }
@@ -709,10 +709,15 @@ impl LockMap {
     }
 
     /// The map of a lock protecting a `T`: one site in generic code makes a class per type, and
-    /// a lock built outside the user's code is told apart by it.
+    /// a lock built outside the user's code is told apart by it. A named or keyed lock's class
+    /// is its name or key, whatever `T`.
     #[inline]
     pub const fn of<T: ?Sized>(mut self) -> Self {
-        self.ty = Some(std::any::type_name::<T> as fn() -> &'static str);
+        if (self.label.meta >> FLAG_SHIFT) & (NAMED | KEYED) == 0 {
+            let ty = std::any::type_name::<T> as fn() -> &'static str;
+            self.label.ptr = AtomicPtr::new(ty as *const () as *mut u8);
+            self.label.meta |= TYPED << FLAG_SHIFT;
+        }
         self
     }
 
@@ -750,13 +755,13 @@ impl LockMap {
 
     /// The user's name, if the lock has one.
     fn name(&self) -> Option<&'static str> {
-        let ptr = self.label.ptr.load(Ordering::Relaxed);
-        if self.flags() & KEYED != 0 || ptr.is_null() {
+        if self.flags() & NAMED == 0 {
             return None;
         }
+        let ptr = self.label.ptr.load(Ordering::Relaxed);
         let len = self.label.meta & LEN_MASK;
-        // SAFETY: an unkeyed label's non-null `ptr` and length are those of the `&'static str`
-        // given at construction (`new`), never changed since; it is valid UTF-8.
+        // SAFETY: with `NAMED` set, `ptr` and the length are those of the `&'static str` given
+        // at construction (`new`), never changed since; it is valid UTF-8.
         Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) })
     }
 
@@ -864,7 +869,19 @@ impl LockMap {
     }
 
     fn type_name(&self) -> Option<&'static str> {
-        self.ty.map(|f| f())
+        if self.flags() & TYPED == 0 {
+            return None;
+        }
+        let ptr = self
+            .label
+            .ptr
+            .load(Ordering::Relaxed)
+            .cast_const()
+            .cast::<()>();
+        // SAFETY: with `TYPED` set, `ptr` is the `fn() -> &'static str` stored by `of`, never
+        // changed since.
+        let f = unsafe { std::mem::transmute::<*const (), fn() -> &'static str>(ptr) };
+        Some(f())
     }
 
     /// Whether this lock's class waits for its first acquisition (built outside the user's
