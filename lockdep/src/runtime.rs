@@ -204,7 +204,7 @@ struct Local {
 
 impl Local {
     fn new(validator: Validator) -> Self {
-        let id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+        let id = thread_id();
         let name: Arc<str> = match std::thread::current().name() {
             Some(n) => n.into(),
             None => format!("thread-{id}").into(),
@@ -264,6 +264,10 @@ impl Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
+        // Releases of this thread's guards by other threads (feature `send_guard`) first.
+        if let Some((v, reports)) = inbox::drain(self) {
+            v.dispatch(reports);
+        }
         // The thread is ending: its trace events are written, and what it still holds is reported.
         let _ = self.validator.flush_trace();
         let reports = self.validator.thread_exit(&mut self.state);
@@ -439,10 +443,171 @@ fn with_local_on<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 fn with_local_synced<R>(switch: u32, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     // A steady-state hook passes the word it saw, which may predate reading the environment.
     let switch = switch_ready(switch)?;
-    with_local(|l| {
+    let (result, drained) = with_local(|l| {
         l.sync(switch);
-        f(l)
-    })
+        // What other threads released of this thread's guards comes first (`send_guard`).
+        let drained = inbox::drain(l);
+        (f(l), drained)
+    })?;
+    if let Some((v, reports)) = drained {
+        v.dispatch(reports);
+    }
+    Some(result)
+}
+
+thread_local! {
+    // This thread's number (`ThreadState::id`), 0 until first asked for.
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// This thread's number, as its held-lock stack carries it (0 during thread teardown).
+#[inline(always)]
+pub(crate) fn thread_id() -> u64 {
+    match THREAD_ID.try_with(Cell::get) {
+        Ok(0) => new_thread_id(),
+        Ok(id) => id,
+        Err(_) => 0,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn new_thread_id() -> u64 {
+    let id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+    let _ = THREAD_ID.try_with(|c| c.set(id));
+    id
+}
+
+/// The thread whose held-lock stack has a guard's acquisition: a guard carries it so that
+/// dropping it on another thread (feature `send_guard`) releases it on the right stack.
+/// Zero-sized without the feature, where guards never leave their thread.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Owner {
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    thread: u64,
+}
+
+impl Owner {
+    /// The current thread.
+    #[inline(always)]
+    pub(crate) fn current() -> Self {
+        Owner {
+            #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+            thread: thread_id(),
+        }
+    }
+
+    /// Whether the current thread is another one than the owner.
+    #[inline(always)]
+    fn elsewhere(self) -> bool {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        {
+            self.thread != 0 && self.thread != thread_id()
+        }
+        #[cfg(not(all(feature = "send_guard", not(feature = "disabled"))))]
+        {
+            false
+        }
+    }
+}
+
+/// What makes a guard `Send` or not: `!Send` (the held-lock stack is per thread) unless the
+/// feature `send_guard` makes guards carry their [`Owner`].
+#[cfg(not(feature = "send_guard"))]
+pub(crate) type GuardMarker = std::marker::PhantomData<*const ()>;
+/// What makes a guard `Send` or not: `Send` under the feature `send_guard`, whose guards carry
+/// their [`Owner`].
+#[cfg(feature = "send_guard")]
+pub(crate) type GuardMarker = std::marker::PhantomData<()>;
+
+/// Releases and mode changes of a thread's guards made on other threads (feature `send_guard`):
+/// posted here by the thread that drops the guard, applied by the owner at its next full-path
+/// hook, which every thread takes once after a post (the post bumps the switch word).
+mod inbox {
+    use super::*;
+
+    /// What another thread did with one of the owner's guards.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[derive(Clone, Copy, Debug)]
+    pub(super) enum Message {
+        Release(InstanceId),
+        Mode(InstanceId, Mode),
+    }
+
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    static POSTED: parking_lot::Mutex<Vec<(u64, Message)>> = parking_lot::Mutex::new(Vec::new());
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// Posts `message` for `owner`'s thread (feature `send_guard`).
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cold]
+    #[inline(never)]
+    pub(super) fn post(owner: u64, message: Message) {
+        if switch().is_none() {
+            // Validation is off: the owner forgets what it held when it comes back on.
+            return;
+        }
+        POSTED.lock().push((owner, message));
+        PENDING.fetch_add(1, Ordering::Release);
+        refresh_steady_states();
+    }
+
+    /// Applies what other threads posted for this thread; the reports to dispatch, if any.
+    #[inline]
+    pub(super) fn drain(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        if PENDING.load(Ordering::Acquire) != 0 {
+            return drain_posted(l);
+        }
+        let _ = l;
+        None
+    }
+
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cold]
+    #[inline(never)]
+    fn drain_posted(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
+        let mine: Vec<Message> = {
+            let mut posted = POSTED.lock();
+            let mut mine = Vec::new();
+            posted.retain(|&(owner, m)| {
+                let is_mine = owner == l.state.id;
+                if is_mine {
+                    mine.push(m);
+                }
+                !is_mine
+            });
+            PENDING.fetch_sub(mine.len(), Ordering::Relaxed);
+            mine
+        };
+        let mut reports = Vec::new();
+        for message in mine {
+            match message {
+                Message::Release(instance) => {
+                    if let Some(i) = l.state.find(instance) {
+                        let v = &l.validator;
+                        reports.extend(v.release_at(&mut l.state, i, Site::Unknown));
+                    } else if let Some(s) = l
+                        .saved
+                        .iter_mut()
+                        .rev()
+                        .map(|(_, s)| s)
+                        .find(|s| s.find(instance).is_some())
+                    {
+                        let i = s.find(instance).expect("found just above");
+                        s.held.remove(i);
+                    } else if let Some(i) = l.orphans.iter().position(|o| *o == instance) {
+                        l.orphans.swap_remove(i);
+                    }
+                }
+                Message::Mode(instance, mode) => {
+                    l.validator.set_mode(&mut l.state, instance, mode);
+                }
+            }
+        }
+        (!reports.is_empty()).then(|| (l.validator.clone(), reports))
+    }
 }
 
 /// Reports waiting to be dispatched once every thread-local borrow has ended.
@@ -1367,6 +1532,35 @@ fn release_unknown(
     Some(v.release(&mut l.state, instance, class, Site::Unknown))
 }
 
+/// Records the release of a guard's acquisition: on this thread's stack, or, for a guard
+/// acquired on another thread (feature `send_guard`), on its owner's.
+#[inline(always)]
+pub(crate) fn on_release_by(map: &LockMap, instance: usize, kind: LockKind, owner: Owner) {
+    if owner.elsewhere() {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::post(
+            owner.thread,
+            inbox::Message::Release(InstanceId(instance as u64)),
+        );
+    } else {
+        on_release(map, instance, kind);
+    }
+}
+
+/// [`on_mode_change`] for a guard's acquisition, on its owner's stack.
+#[inline]
+pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) {
+    if owner.elsewhere() {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::post(
+            owner.thread,
+            inbox::Message::Mode(InstanceId(instance as u64), mode),
+        );
+    } else {
+        on_mode_change(instance, mode);
+    }
+}
+
 /// Changes the mode of a held lock (downgrade).
 #[inline]
 pub(crate) fn on_mode_change(instance: usize, mode: Mode) {
@@ -1445,16 +1639,25 @@ impl Validator {
         struct Exit;
         impl Drop for Exit {
             fn drop(&mut self) {
-                let pending = with_local(|l| {
-                    let (v, s) = l.saved.pop()?;
+                let (drained, pending) = with_local(|l| {
+                    // Releases of this scope's guards by other threads (`send_guard`) first.
+                    let drained = inbox::drain(l);
+                    let Some((v, s)) = l.saved.pop() else {
+                        return (drained, None);
+                    };
                     let mut inner = std::mem::replace(&mut l.state, s);
                     let inner_validator = std::mem::replace(&mut l.validator, v);
                     l.orphans.extend(inner.held.iter().map(|h| h.instance()));
                     // A scope that ends holding locks is reported like a thread that exits so.
                     let reports = inner_validator.thread_exit(&mut inner);
-                    (!reports.is_empty()).then_some((inner_validator, reports))
-                });
-                Pending(pending.flatten()).dispatch();
+                    (
+                        drained,
+                        (!reports.is_empty()).then_some((inner_validator, reports)),
+                    )
+                })
+                .unwrap_or((None, None));
+                Pending(drained).dispatch();
+                Pending(pending).dispatch();
             }
         }
         let _exit = self.push().then_some(Exit);

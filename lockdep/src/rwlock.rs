@@ -13,17 +13,19 @@ use lock_api::{RawRwLock as _, RawRwLockTimed as _, RawRwLockUpgrade as _};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::Mode;
-use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+use crate::runtime::{self, GuardMarker, LockMap, Lockable, Owner, Request, private::Sealed};
 
 type Inner<const R: bool> = parking_lot::RawRwLock<R>;
 type InnerShared<const R: bool> = <Inner<R> as lock_api::RawRwLock>::SharedGuard;
 type InnerExclusive<const R: bool> = <Inner<R> as lock_api::RawRwLock>::ExclusiveGuard;
 type InnerUpgradable<const R: bool> = <Inner<R> as lock_api::RawRwLockUpgrade>::UpgradableGuard;
 
-/// Proof of a lockdep-tracked acquisition; not `Send` (the held-lock stack is per thread).
+/// Proof of a lockdep-tracked acquisition; not `Send` (the held-lock stack is per thread), but
+/// `Send` under the feature `send_guard`, which records the acquiring thread in it.
 pub struct Held<G> {
     inner: G,
-    _not_send: PhantomData<*const ()>,
+    owner: Owner,
+    _marker: GuardMarker,
 }
 
 // SAFETY: a shared reference to the proof allows nothing: every use of it (unlocking,
@@ -36,7 +38,18 @@ impl<G> Held<G> {
     fn new(inner: G) -> Self {
         Held {
             inner,
-            _not_send: PhantomData,
+            owner: Owner::current(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// The same acquisition in another state (downgraded, upgraded): same owner.
+    #[inline(always)]
+    fn with<H>(&self, inner: H) -> Held<H> {
+        Held {
+            inner,
+            owner: self.owner,
+            _marker: PhantomData,
         }
     }
 }
@@ -99,8 +112,8 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     }
 
     #[inline(always)]
-    fn release(&self) {
-        runtime::on_release(&self.map, self.id(), LockKind::RwLock);
+    fn release<G>(&self, guard: &Held<G>) {
+        runtime::on_release_by(&self.map, self.id(), LockKind::RwLock, guard.owner);
     }
 
     /// A timed attempt: validated before blocking, released again on timeout.
@@ -114,7 +127,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         match attempt(&self.inner) {
             Some(g) => Some(Held::new(g)),
             None => {
-                self.release();
+                runtime::on_release(&self.map, self.id(), LockKind::RwLock);
                 None
             }
         }
@@ -161,7 +174,7 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 
     #[inline(always)]
     unsafe fn unlock_shared(&self, guard: Self::SharedGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
         unsafe { self.inner.unlock_shared(guard.inner) }
     }
@@ -187,7 +200,7 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 
     #[inline(always)]
     unsafe fn unlock_exclusive(&self, guard: Self::ExclusiveGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         unsafe { self.inner.unlock_exclusive(guard.inner) }
     }
@@ -206,13 +219,13 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
     unsafe fn unlock_shared_fair(&self, guard: Self::SharedGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
         unsafe { self.inner.unlock_shared_fair(guard.inner) }
     }
 
     unsafe fn unlock_exclusive_fair(&self, guard: Self::ExclusiveGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         unsafe { self.inner.unlock_exclusive_fair(guard.inner) }
     }
@@ -221,9 +234,10 @@ unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockDowngrade for RawRwLock<R> {
     unsafe fn downgrade(&self, guard: Self::ExclusiveGuard) -> Self::SharedGuard {
-        runtime::on_mode_change(self.id(), Self::READ_MODE);
+        runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        Held::new(unsafe { self.inner.downgrade(guard.inner) })
+        owner.with(unsafe { self.inner.downgrade(guard.inner) })
     }
 }
 
@@ -284,31 +298,33 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
     }
 
     unsafe fn unlock_upgradable(&self, guard: Self::UpgradableGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.unlock_upgradable(guard.inner) }
     }
 
     unsafe fn upgrade(&self, guard: Self::UpgradableGuard) -> Self::ExclusiveGuard {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        Held::new(unsafe { self.inner.upgrade(guard.inner) })
+        owner.with(unsafe { self.inner.upgrade(guard.inner) })
     }
 
     unsafe fn try_upgrade(
         &self,
         guard: Self::UpgradableGuard,
     ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.try_upgrade(guard.inner) }
-            .map(Held::new)
-            .map_err(Held::new)
+            .map(|g| owner.with(g))
+            .map_err(|g| owner.with(g))
     }
 }
 
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
     unsafe fn unlock_upgradable_fair(&self, guard: Self::UpgradableGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.unlock_upgradable_fair(guard.inner) }
     }
@@ -317,14 +333,16 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeDowngrade for RawRwLock<R> {
     unsafe fn downgrade_upgradable(&self, guard: Self::UpgradableGuard) -> Self::SharedGuard {
-        runtime::on_mode_change(self.id(), Self::READ_MODE);
+        runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        Held::new(unsafe { self.inner.downgrade_upgradable(guard.inner) })
+        owner.with(unsafe { self.inner.downgrade_upgradable(guard.inner) })
     }
 
     unsafe fn downgrade_to_upgradable(&self, guard: Self::ExclusiveGuard) -> Self::UpgradableGuard {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        Held::new(unsafe { self.inner.downgrade_to_upgradable(guard.inner) })
+        owner.with(unsafe { self.inner.downgrade_to_upgradable(guard.inner) })
     }
 }
 

@@ -1,0 +1,136 @@
+//! The `send_guard` feature: guards are `Send`, and a guard dropped on another thread releases
+//! the acquisition on the stack of the thread that took it, so neither thread's held locks go
+//! wrong and lockdep still sees real inversions.
+//!
+//! ```text
+//! cargo test -p lockdep --features send_guard --test send_guard
+//! ```
+#![cfg(all(feature = "send_guard", not(feature = "disabled")))]
+
+use std::sync::mpsc;
+use std::thread;
+
+use lockdep::{Mutex, ReportKind, RwLock, SpinLock, Validator};
+
+fn on_thread<R: Send>(v: &Validator, f: impl FnOnce() -> R + Send) -> R {
+    thread::scope(|s| s.spawn(|| v.scope(f)).join().unwrap())
+}
+
+#[test]
+fn guards_are_send() {
+    fn send<T: Send>() {}
+    send::<lockdep::MutexGuard<'static, u32>>();
+    send::<lockdep::FairMutexGuard<'static, u32>>();
+    send::<lockdep::SpinLockGuard<'static, u32>>();
+    send::<lockdep::RwLockReadGuard<'static, u32>>();
+    send::<lockdep::RwLockWriteGuard<'static, u32>>();
+    send::<lockdep::RwLockUpgradableReadGuard<'static, u32>>();
+}
+
+#[test]
+fn a_guard_dropped_on_another_thread_is_released_on_the_taking_threads_stack() {
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let (a, b) = (Mutex::new(0u32), Mutex::new(0u32));
+        let (a, b) = (&a, &b);
+        let guard = a.lock();
+        assert!(lockdep::is_held(a));
+        on_thread(&v, move || {
+            // Nothing of `a` is on this thread's stack: its locks go on without it.
+            assert!(!lockdep::is_held(a));
+            let _b = b.lock();
+            drop(guard);
+            assert!(!lockdep::is_held(a));
+            drop(a.lock()); // b -> a here, and no recursive locking
+        });
+        // Released here too: taking it again is no recursive locking, and its order is free.
+        assert!(!lockdep::is_held(a));
+        let _b = b.lock();
+        let _a = a.lock(); // b -> a again
+        assert!(lockdep::is_held(a) && lockdep::is_held(b));
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn a_guard_sent_back_and_forth_leaves_both_stacks_balanced() {
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let (outer, lock, spin) = (Mutex::new(()), Mutex::new(1u32), SpinLock::new(()));
+        let (v, lock, spin) = (&v, &lock, &spin);
+        let (to_worker, from_main) = mpsc::channel::<Option<lockdep::MutexGuard<'_, u32>>>();
+        let (to_main, from_worker) = mpsc::channel();
+        thread::scope(|s| {
+            s.spawn(move || {
+                v.scope(|| {
+                    for _ in 0..3 {
+                        let guard = from_main.recv().unwrap().unwrap();
+                        let _s = spin.lock();
+                        to_main.send(Some(guard)).unwrap(); // sent back, still held by main
+                    }
+                    for _ in 0..3 {
+                        let guard: Option<lockdep::MutexGuard<'_, u32>> = from_main.recv().unwrap();
+                        drop(guard); // released here, recorded on main's stack
+                        to_main.send(Some(lock.lock())).unwrap();
+                    }
+                    // Main dropped the last one: this scope ends holding nothing.
+                    assert!(from_main.recv().unwrap().is_none());
+                })
+            });
+            for _ in 0..3 {
+                let _o = outer.lock();
+                to_worker.send(Some(lock.lock())).unwrap();
+                drop(from_worker.recv().unwrap());
+            }
+            for _ in 0..3 {
+                to_worker.send(Some(lock.lock())).unwrap();
+                drop(from_worker.recv().unwrap()); // the worker's acquisition, dropped here
+            }
+            to_worker.send(None).unwrap();
+        });
+        assert!(!lockdep::is_held(lock));
+        let _o = outer.lock();
+        let _l = lock.lock();
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn a_downgrade_on_another_thread_changes_the_taking_threads_entry() {
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let rw = RwLock::new(0u32);
+        let rw = &rw;
+        let write = rw.write();
+        on_thread(&v, move || {
+            let read = lockdep::RwLockWriteGuard::downgrade(write);
+            assert_eq!(*read, 0);
+            drop(read);
+        });
+        assert!(!lockdep::is_held(rw));
+        drop(rw.write());
+        drop(rw.read());
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn a_real_abba_is_still_reported_after_guards_moved() {
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let (a, b) = (Mutex::new(()), Mutex::new(()));
+        let (a, b) = (&a, &b);
+        let guard = a.lock();
+        on_thread(&v, move || drop(guard));
+        {
+            let _a = a.lock();
+            let _b = b.lock(); // a -> b
+        }
+        on_thread(&v, move || {
+            let _b = b.lock();
+            let _a = a.lock(); // b -> a: the inversion
+        });
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+}
