@@ -210,6 +210,8 @@ impl Local {
             None => format!("thread-{id}").into(),
         };
         let depth = validator.config().max_lock_depth.min(64);
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::register(id);
         Local {
             validator,
             state: ThreadState::new(name, id, depth),
@@ -268,6 +270,8 @@ impl Drop for Local {
         if let Some((v, reports)) = inbox::drain(self) {
             v.dispatch(reports);
         }
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::unregister(self.state.id);
         // The thread is ending: its trace events are written, and what it still holds is reported.
         let _ = self.validator.flush_trace();
         let reports = self.validator.thread_exit(&mut self.state);
@@ -534,12 +538,46 @@ mod inbox {
         Mode(InstanceId, Mode),
     }
 
+    /// The threads that have a held-lock stack, and the messages posted for them.
     #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
-    static POSTED: parking_lot::Mutex<Vec<(u64, Message)>> = parking_lot::Mutex::new(Vec::new());
+    struct Posted {
+        live: Option<std::collections::HashSet<u64>>,
+        messages: Vec<(u64, Message)>,
+    }
+
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    static POSTED: parking_lot::Mutex<Posted> = parking_lot::Mutex::new(Posted {
+        live: None,
+        messages: Vec::new(),
+    });
+    // How many messages wait: a thread looks at `POSTED` only when some do.
     #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
     static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-    /// Posts `message` for `owner`'s thread (feature `send_guard`).
+    /// Thread `id` has a held-lock stack from now on: messages may be posted for it.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    pub(super) fn register(id: u64) {
+        POSTED
+            .lock()
+            .live
+            .get_or_insert_with(Default::default)
+            .insert(id);
+    }
+
+    /// Thread `id` is ending: nothing more is posted for it, and what was is dropped.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    pub(super) fn unregister(id: u64) {
+        let mut posted = POSTED.lock();
+        if let Some(live) = &mut posted.live {
+            live.remove(&id);
+        }
+        let before = posted.messages.len();
+        posted.messages.retain(|&(owner, _)| owner != id);
+        PENDING.fetch_sub(before - posted.messages.len(), Ordering::Relaxed);
+    }
+
+    /// Posts `message` for `owner`'s thread (feature `send_guard`); dropped if that thread has
+    /// ended (it was reported as ending with the lock held).
     #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
     #[cold]
     #[inline(never)]
@@ -548,8 +586,14 @@ mod inbox {
             // Validation is off: the owner forgets what it held when it comes back on.
             return;
         }
-        POSTED.lock().push((owner, message));
-        PENDING.fetch_add(1, Ordering::Release);
+        {
+            let mut posted = POSTED.lock();
+            if !posted.live.as_ref().is_some_and(|l| l.contains(&owner)) {
+                return;
+            }
+            posted.messages.push((owner, message));
+            PENDING.fetch_add(1, Ordering::Release);
+        }
         refresh_steady_states();
     }
 
@@ -571,7 +615,7 @@ mod inbox {
         let mine: Vec<Message> = {
             let mut posted = POSTED.lock();
             let mut mine = Vec::new();
-            posted.retain(|&(owner, m)| {
+            posted.messages.retain(|&(owner, m)| {
                 let is_mine = owner == l.state.id;
                 if is_mine {
                     mine.push(m);

@@ -134,3 +134,19 @@ fn a_real_abba_is_still_reported_after_guards_moved() {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
 }
+
+#[test]
+fn a_thread_ending_while_its_guard_lives_on_is_reported_once_and_the_drop_is_quiet() {
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let a = Mutex::new(());
+        let a = &a;
+        // Until the guard is dropped the lock is the taking thread's, so that thread ends
+        // holding it, as in the kernel.
+        let guard = thread::scope(|s| s.spawn(|| v.scope(|| a.lock())).join().unwrap());
+        drop(guard);
+        drop(a.lock());
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::LocksHeldAtExit);
+}
