@@ -367,10 +367,11 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeTimed for RawRwLock<R> {
         guard: Self::UpgradableGuard,
         timeout: Duration,
     ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.try_upgrade_for(guard.inner, timeout) }
-            .map(Held::new)
-            .map_err(Held::new)
+            .map(|g| owner.with(g))
+            .map_err(|g| owner.with(g))
     }
 
     unsafe fn try_upgrade_until(
@@ -378,10 +379,11 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeTimed for RawRwLock<R> {
         guard: Self::UpgradableGuard,
         timeout: Instant,
     ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.try_upgrade_until(guard.inner, timeout) }
-            .map(Held::new)
-            .map_err(Held::new)
+            .map(|g| owner.with(g))
+            .map_err(|g| owner.with(g))
     }
 }
 
@@ -448,6 +450,23 @@ macro_rules! rwlock_type {
         }
 
         impl<T: ?Sized> $name<T> {
+            #[doc = concat!("This lock, given as the lock_api lock it wraps: what a guard's accessor returns (`", stringify!($read), "::rwlock(&guard)` is a `&lock_api::RwLock`, where parking_lot's returns its own lock type). Also `.into()`.")]
+            ///
+            /// ```
+            #[doc = concat!("use lockdep::{", stringify!($name), ", ", stringify!($read), "};")]
+            ///
+            #[doc = concat!("let lock = ", stringify!($name), "::new(1);")]
+            /// let guard = lock.read();
+            #[doc = concat!("let back: &", stringify!($name), "<i32> = ", stringify!($name), "::from_lock_api(", stringify!($read), "::rwlock(&guard));")]
+            /// assert!(std::ptr::eq(back, &lock));
+            /// ```
+            pub fn from_lock_api(lock: &lock_api::RwLock<RawRwLock<$recursive>, T>) -> &Self {
+                let ptr = std::ptr::from_ref(lock) as *const Self;
+                // SAFETY: `Self` is `repr(transparent)` over the lock_api lock and adds no
+                // invariant of its own, so the reference is to a valid `Self` for as long.
+                unsafe { &*ptr }
+            }
+
             #[inline(always)]
             fn raw_lock(&self) -> &RawRwLock<$recursive> {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
@@ -734,6 +753,13 @@ macro_rules! rwlock_type {
             fn default() -> Self {
                 let map = LockMap::new(Location::caller(), None, None).of::<T>().by_default();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), T::default()) }
+            }
+        }
+
+        impl<'a, T: ?Sized> From<&'a lock_api::RwLock<RawRwLock<$recursive>, T>> for &'a $name<T> {
+            #[doc = concat!("[`", stringify!($name), "::from_lock_api`].")]
+            fn from(lock: &'a lock_api::RwLock<RawRwLock<$recursive>, T>) -> Self {
+                $name::from_lock_api(lock)
             }
         }
 
