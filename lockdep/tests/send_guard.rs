@@ -5,17 +5,22 @@
 //! ```text
 //! cargo test -p lockdep --features send_guard --test send_guard
 //! ```
-#![cfg(all(feature = "send_guard", not(feature = "disabled")))]
+#![cfg(feature = "send_guard")]
 
+#[cfg(not(feature = "disabled"))]
 use std::sync::mpsc;
+#[cfg(not(feature = "disabled"))]
 use std::thread;
 
+#[cfg(not(feature = "disabled"))]
 use lockdep::{Mutex, ReportKind, RwLock, SpinLock, Validator};
 
+#[cfg(not(feature = "disabled"))]
 fn on_thread<R: Send>(v: &Validator, f: impl FnOnce() -> R + Send) -> R {
     thread::scope(|s| s.spawn(|| v.scope(f)).join().unwrap())
 }
 
+/// Also compiled out (`disabled`): the guards are then parking_lot's, `Send` with its feature.
 #[test]
 fn guards_are_send() {
     fn send<T: Send>() {}
@@ -27,6 +32,7 @@ fn guards_are_send() {
     send::<lockdep::RwLockUpgradableReadGuard<'static, u32>>();
 }
 
+#[cfg(not(feature = "disabled"))]
 #[test]
 fn a_guard_dropped_on_another_thread_is_released_on_the_taking_threads_stack() {
     let reports = lockdep::capture(|| {
@@ -52,6 +58,7 @@ fn a_guard_dropped_on_another_thread_is_released_on_the_taking_threads_stack() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
+#[cfg(not(feature = "disabled"))]
 #[test]
 fn a_guard_sent_back_and_forth_leaves_both_stacks_balanced() {
     let reports = lockdep::capture(|| {
@@ -95,6 +102,7 @@ fn a_guard_sent_back_and_forth_leaves_both_stacks_balanced() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
+#[cfg(not(feature = "disabled"))]
 #[test]
 fn a_downgrade_on_another_thread_changes_the_taking_threads_entry() {
     let reports = lockdep::capture(|| {
@@ -114,6 +122,7 @@ fn a_downgrade_on_another_thread_changes_the_taking_threads_entry() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
+#[cfg(not(feature = "disabled"))]
 #[test]
 fn a_real_abba_is_still_reported_after_guards_moved() {
     let reports = lockdep::capture(|| {
@@ -135,6 +144,7 @@ fn a_real_abba_is_still_reported_after_guards_moved() {
     assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
 }
 
+#[cfg(not(feature = "disabled"))]
 #[test]
 fn a_thread_ending_while_its_guard_lives_on_is_reported_once_and_the_drop_is_quiet() {
     let reports = lockdep::capture(|| {
