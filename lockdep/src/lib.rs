@@ -77,8 +77,9 @@
 //! (`Mutex`, `FairMutex`, `SpinLock`, `RwLock` and `RecursiveRwLock` guards): a guard records the
 //! thread that took the lock, and dropping (or downgrading) it on another thread is recorded on
 //! that thread's held-lock stack, which applies it at its next lockdep operation. Until the guard
-//! is dropped, the lock counts as held by the thread that took it. Without the feature, this does
-//! not compile:
+//! is dropped, the lock counts as held by the thread that took it, unless that thread hands it
+//! off first (`hand_off`, for pipelines that lock again while the receiver holds the guard).
+//! Without the feature, this does not compile:
 //!
 #![cfg_attr(not(feature = "send_guard"), doc = "```compile_fail")]
 #![cfg_attr(feature = "send_guard", doc = "```")]
@@ -165,6 +166,8 @@ pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
 pub use once::{Once, OnceState};
 pub use reentrant::{MappedReentrantMutexGuard, RawThreadId, ReentrantMutex, ReentrantMutexGuard};
 pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+#[cfg(feature = "send_guard")]
+pub use runtime::hand_off;
 pub use runtime::{
     LockMap, Lockable, assert_held, assert_not_held, capture, class_name, current_validator,
     enabled, global, is_held, might_sleep, non_blocking, set_enabled,

@@ -629,7 +629,12 @@ mod inbox {
         for message in mine {
             match message {
                 Message::Release(instance) => {
-                    if let Some(i) = l.state.find(instance) {
+                    // An acquisition handed off (`hand_off`) or left by an ended scope first:
+                    // this thread may hold the lock again by now, and that entry is not the
+                    // guard's.
+                    if let Some(i) = l.orphans.iter().position(|o| *o == instance) {
+                        l.orphans.swap_remove(i);
+                    } else if let Some(i) = l.state.find(instance) {
                         let v = &l.validator;
                         reports.extend(v.release_at(&mut l.state, i, Site::Unknown));
                     } else if let Some(s) = l
@@ -641,8 +646,6 @@ mod inbox {
                     {
                         let i = s.find(instance).expect("found just above");
                         s.held.remove(i);
-                    } else if let Some(i) = l.orphans.iter().position(|o| *o == instance) {
-                        l.orphans.swap_remove(i);
                     }
                 }
                 Message::Mode(instance, mode) => {
@@ -1835,6 +1838,51 @@ pub fn assert_not_held(lock: &impl Lockable) {
             Location::caller()
         );
     }
+}
+
+/// Hands this thread's acquisition of `lock` over before its guard is sent to another thread
+/// (feature `send_guard`), as the kernel's `lock_release` at a hand-off: the lock leaves this
+/// thread's held-lock stack now, so this thread may take it again while the receiver still
+/// holds the guard (a pipeline) without a recursive-locking report, and its later locks do not
+/// depend on it. The receiving thread's locks do not depend on it either; the guard's drop,
+/// wherever it happens, is then quiet. Nothing happens if this thread does not hold `lock`.
+///
+/// ```
+/// use std::sync::mpsc;
+///
+/// let lock = lockdep::Mutex::new(0);
+/// let (tx, rx) = mpsc::channel();
+/// std::thread::scope(|s| {
+///     s.spawn(move || {
+///         for guard in rx {
+///             drop(guard); // the consumer finishes with each item
+///         }
+///     });
+///     for i in 0..3 {
+///         let mut guard = lock.lock(); // may wait for the consumer: no recursive locking
+///         *guard = i;
+///         lockdep::hand_off(&lock);
+///         tx.send(guard).unwrap();
+///     }
+///     drop(tx);
+/// });
+/// ```
+#[cfg(feature = "send_guard")]
+pub fn hand_off(lock: &impl Lockable) {
+    #[cfg(not(feature = "disabled"))]
+    {
+        let instance = InstanceId(lock.lock_map().1 as u64);
+        let pending = with_local_on(|l| {
+            let i = l.state.find(instance)?;
+            let reports = l.validator.release_at(&mut l.state, i, Site::Unknown);
+            // Its guard's release, posted back here, is then matched with nothing held.
+            l.orphans.push(instance);
+            (!reports.is_empty()).then(|| (l.validator.clone(), reports))
+        });
+        Pending(pending.flatten()).dispatch();
+    }
+    #[cfg(feature = "disabled")]
+    let _ = lock;
 }
 
 /// Whether this thread holds `lock`; always false while validation is off or compiled out (so

@@ -160,3 +160,89 @@ fn a_thread_ending_while_its_guard_lives_on_is_reported_once_and_the_drop_is_qui
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].kind(), ReportKind::LocksHeldAtExit);
 }
+
+#[cfg(not(feature = "disabled"))]
+#[test]
+fn many_threads_handing_guards_around_a_ring_stay_balanced() {
+    const THREADS: usize = 4;
+    const ROUNDS: usize = 200;
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let locks: Vec<Mutex<usize>> = (0..THREADS).map(|_| Mutex::new(0)).collect();
+        let (outer, inner) = (Mutex::new(()), Mutex::new(()));
+        let all_dropped = std::sync::Barrier::new(THREADS);
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..THREADS)
+            .map(|_| mpsc::channel::<lockdep::MutexGuard<'_, usize>>())
+            .unzip();
+        thread::scope(|s| {
+            for (i, rx) in receivers.into_iter().enumerate() {
+                let (v, locks, outer, inner) = (&v, &locks, &outer, &inner);
+                let all_dropped = &all_dropped;
+                let next = senders[(i + 1) % THREADS].clone();
+                s.spawn(move || {
+                    v.scope(|| {
+                        for _ in 0..ROUNDS {
+                            // Taken again while the next thread may still hold last round's
+                            // guard: handed off, so that is no recursive locking.
+                            let mut g = locks[i].lock();
+                            *g += 1;
+                            lockdep::hand_off(&locks[i]);
+                            next.send(g).unwrap(); // the next thread drops it
+                            drop(rx.recv().unwrap()); // the previous thread's
+                            let _o = outer.lock();
+                            let _i = inner.lock(); // outer -> inner everywhere
+                        }
+                        drop(next);
+                        // Every guard was dropped in some thread's last round: once all are
+                        // past theirs, this thread holds none of the ring's locks.
+                        all_dropped.wait();
+                        for lock in locks {
+                            assert!(!lockdep::is_held(lock));
+                        }
+                    })
+                });
+            }
+            drop(senders);
+        });
+        for lock in &locks {
+            assert_eq!(*lock.lock(), ROUNDS);
+        }
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[cfg(not(feature = "disabled"))]
+#[test]
+fn taking_a_lock_again_while_its_sent_guard_lives_is_recursive_locking_unless_handed_off() {
+    for handed_off in [false, true] {
+        let reports = lockdep::capture(|| {
+            let v = lockdep::current_validator();
+            let a = Mutex::new(());
+            let a = &a;
+            let (tx, rx) = mpsc::channel();
+            let guard = a.lock();
+            if handed_off {
+                lockdep::hand_off(a);
+                assert!(!lockdep::is_held(a));
+            }
+            thread::scope(|s| {
+                s.spawn(move || {
+                    v.scope(|| {
+                        let guard = rx.recv().unwrap();
+                        thread::sleep(std::time::Duration::from_millis(20));
+                        drop(guard);
+                    })
+                });
+                tx.send(guard).unwrap();
+                drop(a.lock()); // waits for the receiver
+            });
+        });
+        if handed_off {
+            assert!(reports.is_empty(), "{reports:#?}");
+        } else {
+            // Until it is dropped, the lock is the taking thread's (as in the kernel).
+            assert_eq!(reports.len(), 1, "{reports:#?}");
+            assert_eq!(reports[0].kind(), ReportKind::RecursiveLocking);
+        }
+    }
+}
