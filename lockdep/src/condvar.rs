@@ -15,15 +15,16 @@ pub struct RawCondvar {
 
 impl RawCondvar {
     #[inline]
-    fn before_wait(mutex: &RawMutex) {
+    fn before_wait(mutex: &RawMutex, guard: &RawMutexGuard) {
         runtime::might_sleep();
-        mutex.release_hook();
+        mutex.release_hook(guard);
     }
 
     #[inline]
-    fn after_wait(mutex: &RawMutex) {
-        // The mutex is already re-taken by parking_lot; record it as held again.
+    fn after_wait(mutex: &RawMutex, guard: &mut RawMutexGuard) {
+        // The mutex is already re-taken by parking_lot; record it as held again, by this thread.
         mutex.record_reacquire();
+        guard.now_owned_here();
     }
 }
 
@@ -38,10 +39,10 @@ unsafe impl lock_api::RawCondvar for RawCondvar {
 
     #[inline]
     unsafe fn wait(&self, mutex: &RawMutex, guard: &mut RawMutexGuard) {
-        Self::before_wait(mutex);
+        Self::before_wait(mutex, guard);
         // SAFETY: the caller holds `mutex` with state `guard`, as parking_lot requires.
         unsafe { self.inner.wait(&mutex.inner, guard.inner_mut()) };
-        Self::after_wait(mutex);
+        Self::after_wait(mutex, guard);
     }
 
     #[inline]
@@ -67,13 +68,13 @@ unsafe impl lock_api::RawCondvarTimed for RawCondvar {
         guard: &mut RawMutexGuard,
         timeout: &Instant,
     ) -> bool {
-        Self::before_wait(mutex);
+        Self::before_wait(mutex, guard);
         // SAFETY: the caller holds `mutex` with state `guard`.
         let timed_out = unsafe {
             self.inner
                 .wait_until(&mutex.inner, guard.inner_mut(), timeout)
         };
-        Self::after_wait(mutex);
+        Self::after_wait(mutex, guard);
         timed_out
     }
 
@@ -83,13 +84,13 @@ unsafe impl lock_api::RawCondvarTimed for RawCondvar {
         guard: &mut RawMutexGuard,
         timeout: &Duration,
     ) -> bool {
-        Self::before_wait(mutex);
+        Self::before_wait(mutex, guard);
         // SAFETY: the caller holds `mutex` with state `guard`.
         let timed_out = unsafe {
             self.inner
                 .wait_for(&mutex.inner, guard.inner_mut(), timeout)
         };
-        Self::after_wait(mutex);
+        Self::after_wait(mutex, guard);
         timed_out
     }
 }

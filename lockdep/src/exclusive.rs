@@ -60,6 +60,23 @@ macro_rules! exclusive_lock {
         }
 
         impl<T: ?Sized> $name<T> {
+            #[doc = concat!("This lock, given as the lock_api mutex it wraps: what a guard's accessor returns (`", stringify!($guard), "` is lock_api's `MutexGuard`, so `", stringify!($guard), "::mutex(&guard)` is a `&lock_api::Mutex<", stringify!($raw), ", T>`, where parking_lot's returns its own lock type). Also `.into()`.")]
+            ///
+            /// ```
+            #[doc = concat!("use lockdep::{", stringify!($name), ", ", stringify!($guard), "};")]
+            ///
+            #[doc = concat!("let lock = ", stringify!($name), "::new(1);")]
+            /// let guard = lock.lock();
+            #[doc = concat!("let back: &", stringify!($name), "<i32> = ", stringify!($name), "::from_lock_api(", stringify!($guard), "::mutex(&guard));")]
+            /// assert!(std::ptr::eq(back, &lock));
+            /// ```
+            pub fn from_lock_api(lock: &lock_api::Mutex<$raw, T>) -> &Self {
+                let ptr = std::ptr::from_ref(lock) as *const Self;
+                // SAFETY: `Self` is `repr(transparent)` over the lock_api mutex and adds no
+                // invariant of its own, so the reference is to a valid `Self` for as long.
+                unsafe { &*ptr }
+            }
+
             #[inline(always)]
             pub(crate) fn raw_lock(&self) -> &$raw {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
@@ -184,6 +201,13 @@ macro_rules! exclusive_lock {
             #[track_caller]
             fn default() -> Self {
                 Self::with_map(LockMap::new(Location::caller(), None, None).of::<T>().by_default(), T::default())
+            }
+        }
+
+        impl<'a, T: ?Sized> From<&'a lock_api::Mutex<$raw, T>> for &'a $name<T> {
+            #[doc = concat!("[`", stringify!($name), "::from_lock_api`].")]
+            fn from(lock: &'a lock_api::Mutex<$raw, T>) -> Self {
+                $name::from_lock_api(lock)
             }
         }
 

@@ -73,16 +73,27 @@
 //! assert_eq!(sum, 6);
 //! ```
 //!
-//! ```compile_fail
+//! With the feature `send_guard` they are `Send`, as parking_lot's with its feature of that name
+//! (`Mutex`, `FairMutex`, `SpinLock`, `RwLock` and `RecursiveRwLock` guards): a guard records the
+//! thread that took the lock, and dropping (or downgrading) it on another thread is recorded on
+//! that thread's held-lock stack, which applies it at its next lockdep operation. Until the guard
+//! is dropped, the lock counts as held by the thread that took it, unless that thread hands it
+//! off first (`hand_off`, for pipelines that lock again while the receiver holds the guard).
+//! Without the feature, this does not compile:
+//!
+#![cfg_attr(not(feature = "send_guard"), doc = "```compile_fail")]
+#![cfg_attr(feature = "send_guard", doc = "```")]
 //! let m = lockdep::Mutex::new(0);
 //! let guard = m.lock();
-//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // not Send
+//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // Send: send_guard only
+//! assert!(!lockdep::is_held(&m));
 //! ```
 //!
-//! ```compile_fail
+#![cfg_attr(not(feature = "send_guard"), doc = "```compile_fail")]
+#![cfg_attr(feature = "send_guard", doc = "```")]
 //! let l = lockdep::RwLock::new(0);
 //! let guard = l.read();
-//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // not Send
+//! std::thread::scope(|s| s.spawn(move || drop(guard)).join().unwrap()); // Send: send_guard only
 //! ```
 //!
 //! # Where reports go
@@ -98,7 +109,8 @@
 //!
 //! # Features
 //! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
-//! serialize under the lock and deserialize, as parking_lot's), `trace-reader`, `tracing-layer`.
+//! serialize under the lock and deserialize, as parking_lot's), `send_guard` (`Send` guards, as
+//! parking_lot's; see [Guards](#guards)), `trace-reader`, `tracing-layer`.
 
 #![warn(missing_docs)]
 
@@ -154,6 +166,8 @@ pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
 pub use once::{Once, OnceState};
 pub use reentrant::{MappedReentrantMutexGuard, RawThreadId, ReentrantMutex, ReentrantMutexGuard};
 pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+#[cfg(feature = "send_guard")]
+pub use runtime::hand_off;
 pub use runtime::{
     LockMap, Lockable, assert_held, assert_not_held, capture, capture_with, class_name,
     current_validator, enabled, global, is_held, might_sleep, non_blocking, set_enabled,

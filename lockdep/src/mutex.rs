@@ -9,7 +9,7 @@ use lock_api::{RawMutex as _, RawMutexTimed as _};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::{InstanceId, Mode};
-use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+use crate::runtime::{self, GuardMarker, LockMap, Lockable, Owner, Request, private::Sealed};
 
 type Inner = parking_lot::RawMutex;
 
@@ -48,11 +48,13 @@ fn raw_site(caller: &'static Location<'static>) -> Option<&'static Location<'sta
 }
 type InnerGuard = <Inner as lock_api::RawMutex>::Guard;
 
-/// Proof that this thread holds a [`RawMutex`]; not `Send`, since the held-lock stack is per thread,
-/// but `Sync`, so a [`MutexGuard`] of a `Sync` value can be shared by reference, as parking_lot's.
+/// Proof that a thread holds a [`RawMutex`]; not `Send`, since the held-lock stack is per thread
+/// (`Send` under the feature `send_guard`, which records the acquiring thread in it), but `Sync`,
+/// so a [`MutexGuard`] of a `Sync` value can be shared by reference, as parking_lot's.
 pub struct RawMutexGuard {
     inner: InnerGuard,
-    _not_send: PhantomData<*const ()>,
+    owner: Owner,
+    _marker: GuardMarker,
 }
 
 // SAFETY: a shared reference to the proof allows nothing: every use of it (unlocking, bumping)
@@ -64,13 +66,20 @@ impl RawMutexGuard {
     fn new(inner: InnerGuard) -> Self {
         RawMutexGuard {
             inner,
-            _not_send: PhantomData,
+            owner: Owner::current(),
+            _marker: PhantomData,
         }
     }
 
     #[inline(always)]
     pub(crate) fn inner_mut(&mut self) -> &mut InnerGuard {
         &mut self.inner
+    }
+
+    /// Records that the current thread now holds the acquisition (a condvar wait re-took it).
+    #[inline(always)]
+    pub(crate) fn now_owned_here(&mut self) {
+        self.owner = Owner::current();
     }
 }
 
@@ -163,9 +172,10 @@ impl RawMutex {
         runtime::before_lock(self.request(0, None, None));
     }
 
+    /// Records the release of the acquisition `guard` stands for, on its owner's stack.
     #[inline(always)]
-    pub(crate) fn release_hook(&self) {
-        runtime::on_release(&self.map, self.id(), LockKind::Mutex);
+    pub(crate) fn release_hook(&self, guard: &RawMutexGuard) {
+        runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner);
     }
 }
 
@@ -194,7 +204,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
 
     #[inline(always)]
     unsafe fn unlock(&self, guard: RawMutexGuard) {
-        self.release_hook();
+        self.release_hook(&guard);
         // SAFETY: the caller passes the state of an acquisition of this mutex.
         unsafe { self.inner.unlock(guard.inner) }
     }
@@ -209,7 +219,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
 unsafe impl lock_api::RawMutexFair for RawMutex {
     #[inline(always)]
     unsafe fn unlock_fair(&self, guard: RawMutexGuard) {
-        self.release_hook();
+        self.release_hook(&guard);
         // SAFETY: the caller passes the state of an acquisition of this mutex.
         unsafe { self.inner.unlock_fair(guard.inner) }
     }

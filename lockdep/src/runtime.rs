@@ -204,12 +204,14 @@ struct Local {
 
 impl Local {
     fn new(validator: Validator) -> Self {
-        let id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+        let id = thread_id();
         let name: Arc<str> = match std::thread::current().name() {
             Some(n) => n.into(),
             None => format!("thread-{id}").into(),
         };
         let depth = validator.config().max_lock_depth.min(64);
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::register(id);
         Local {
             validator,
             state: ThreadState::new(name, id, depth),
@@ -264,6 +266,12 @@ impl Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
+        // Releases of this thread's guards by other threads (feature `send_guard`) first.
+        if let Some((v, reports)) = inbox::drain(self) {
+            v.dispatch(reports);
+        }
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::unregister(self.state.id);
         // The thread is ending: its trace events are written, and what it still holds is reported.
         let _ = self.validator.flush_trace();
         let reports = self.validator.thread_exit(&mut self.state);
@@ -439,10 +447,214 @@ fn with_local_on<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 fn with_local_synced<R>(switch: u32, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     // A steady-state hook passes the word it saw, which may predate reading the environment.
     let switch = switch_ready(switch)?;
-    with_local(|l| {
+    let (result, drained) = with_local(|l| {
         l.sync(switch);
-        f(l)
-    })
+        // What other threads released of this thread's guards comes first (`send_guard`).
+        let drained = inbox::drain(l);
+        (f(l), drained)
+    })?;
+    if let Some((v, reports)) = drained {
+        v.dispatch(reports);
+    }
+    Some(result)
+}
+
+thread_local! {
+    // This thread's number (`ThreadState::id`), 0 until first asked for.
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// This thread's number, as its held-lock stack carries it (0 during thread teardown).
+#[inline(always)]
+pub(crate) fn thread_id() -> u64 {
+    match THREAD_ID.try_with(Cell::get) {
+        Ok(0) => new_thread_id(),
+        Ok(id) => id,
+        Err(_) => 0,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn new_thread_id() -> u64 {
+    let id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+    let _ = THREAD_ID.try_with(|c| c.set(id));
+    id
+}
+
+/// The thread whose held-lock stack has a guard's acquisition: a guard carries it so that
+/// dropping it on another thread (feature `send_guard`) releases it on the right stack.
+/// Zero-sized without the feature, where guards never leave their thread.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Owner {
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    thread: u64,
+}
+
+impl Owner {
+    /// The current thread.
+    #[inline(always)]
+    pub(crate) fn current() -> Self {
+        Owner {
+            #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+            thread: thread_id(),
+        }
+    }
+
+    /// Whether the current thread is another one than the owner.
+    #[inline(always)]
+    fn elsewhere(self) -> bool {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        {
+            self.thread != 0 && self.thread != thread_id()
+        }
+        #[cfg(not(all(feature = "send_guard", not(feature = "disabled"))))]
+        {
+            false
+        }
+    }
+}
+
+/// What makes a guard `Send` or not: `!Send` (the held-lock stack is per thread) unless the
+/// feature `send_guard` makes guards carry their [`Owner`].
+#[cfg(not(feature = "send_guard"))]
+pub(crate) type GuardMarker = std::marker::PhantomData<*const ()>;
+/// What makes a guard `Send` or not: `Send` under the feature `send_guard`, whose guards carry
+/// their [`Owner`].
+#[cfg(feature = "send_guard")]
+pub(crate) type GuardMarker = std::marker::PhantomData<()>;
+
+/// Releases and mode changes of a thread's guards made on other threads (feature `send_guard`):
+/// posted here by the thread that drops the guard, applied by the owner at its next full-path
+/// hook, which every thread takes once after a post (the post bumps the switch word).
+mod inbox {
+    use super::*;
+
+    /// What another thread did with one of the owner's guards.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[derive(Clone, Copy, Debug)]
+    pub(super) enum Message {
+        Release(InstanceId),
+        Mode(InstanceId, Mode),
+    }
+
+    /// The threads that have a held-lock stack, and the messages posted for them.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    struct Posted {
+        live: Option<std::collections::HashSet<u64>>,
+        messages: Vec<(u64, Message)>,
+    }
+
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    static POSTED: parking_lot::Mutex<Posted> = parking_lot::Mutex::new(Posted {
+        live: None,
+        messages: Vec::new(),
+    });
+    // How many messages wait: a thread looks at `POSTED` only when some do.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// Thread `id` has a held-lock stack from now on: messages may be posted for it.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    pub(super) fn register(id: u64) {
+        POSTED
+            .lock()
+            .live
+            .get_or_insert_with(Default::default)
+            .insert(id);
+    }
+
+    /// Thread `id` is ending: nothing more is posted for it, and what was is dropped.
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    pub(super) fn unregister(id: u64) {
+        let mut posted = POSTED.lock();
+        if let Some(live) = &mut posted.live {
+            live.remove(&id);
+        }
+        let before = posted.messages.len();
+        posted.messages.retain(|&(owner, _)| owner != id);
+        PENDING.fetch_sub(before - posted.messages.len(), Ordering::Relaxed);
+    }
+
+    /// Posts `message` for `owner`'s thread (feature `send_guard`); dropped if that thread has
+    /// ended (it was reported as ending with the lock held).
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cold]
+    #[inline(never)]
+    pub(super) fn post(owner: u64, message: Message) {
+        if switch().is_none() {
+            // Validation is off: the owner forgets what it held when it comes back on.
+            return;
+        }
+        {
+            let mut posted = POSTED.lock();
+            if !posted.live.as_ref().is_some_and(|l| l.contains(&owner)) {
+                return;
+            }
+            posted.messages.push((owner, message));
+            PENDING.fetch_add(1, Ordering::Release);
+        }
+        refresh_steady_states();
+    }
+
+    /// Applies what other threads posted for this thread; the reports to dispatch, if any.
+    #[inline]
+    pub(super) fn drain(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        if PENDING.load(Ordering::Acquire) != 0 {
+            return drain_posted(l);
+        }
+        let _ = l;
+        None
+    }
+
+    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cold]
+    #[inline(never)]
+    fn drain_posted(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
+        let mine: Vec<Message> = {
+            let mut posted = POSTED.lock();
+            let mut mine = Vec::new();
+            posted.messages.retain(|&(owner, m)| {
+                let is_mine = owner == l.state.id;
+                if is_mine {
+                    mine.push(m);
+                }
+                !is_mine
+            });
+            PENDING.fetch_sub(mine.len(), Ordering::Relaxed);
+            mine
+        };
+        let mut reports = Vec::new();
+        for message in mine {
+            match message {
+                Message::Release(instance) => {
+                    // An acquisition handed off (`hand_off`) or left by an ended scope first:
+                    // this thread may hold the lock again by now, and that entry is not the
+                    // guard's.
+                    if let Some(i) = l.orphans.iter().position(|o| *o == instance) {
+                        l.orphans.swap_remove(i);
+                    } else if let Some(i) = l.state.find(instance) {
+                        let v = &l.validator;
+                        reports.extend(v.release_at(&mut l.state, i, Site::Unknown));
+                    } else if let Some(s) = l
+                        .saved
+                        .iter_mut()
+                        .rev()
+                        .map(|(_, s)| s)
+                        .find(|s| s.find(instance).is_some())
+                    {
+                        let i = s.find(instance).expect("found just above");
+                        s.held.remove(i);
+                    }
+                }
+                Message::Mode(instance, mode) => {
+                    l.validator.set_mode(&mut l.state, instance, mode);
+                }
+            }
+        }
+        (!reports.is_empty()).then(|| (l.validator.clone(), reports))
+    }
 }
 
 /// Reports waiting to be dispatched once every thread-local borrow has ended.
@@ -470,44 +682,118 @@ fn dispatch_cold(v: Validator, reports: Vec<Report>) {
 /// `disabled` feature.
 #[derive(Debug)]
 pub struct LockMap {
+    // Where the lock was built, and what its first acquisition made of it: a tagged pointer
+    // (`DESC_*` in the low two bits; every target aligns what it points to at least to 4).
+    //
+    // | tag             | points to                     | when                                   |
+    // |-----------------|-------------------------------|----------------------------------------|
+    // | `DESC_SITE`     | the construction `Location`   | from construction on                   |
+    // | `DESC_FIRST`    | an interned `FirstRecord`     | a refined lock first taken at a site   |
+    // | `DESC_INSTANCE` | a leaked `InstanceRecord`     | a refined lock first taken with no site |
+    //
+    // Only a lock built outside the user's code ever leaves `DESC_SITE`, once, by a
+    // compare-exchange at its first acquisition.
     #[cfg(not(feature = "disabled"))]
-    site: &'static Location<'static>,
+    desc: AtomicPtr<()>,
+    // The user's name, the lock's `ClassKey` or the type of its data, and how it was built.
     #[cfg(not(feature = "disabled"))]
-    name: Option<&'static str>,
-    // A keyed lock's `&'static ClassKey` (from construction on). A lock built outside the
-    // user's code: its first acquisition, set once by it — null = not yet, an even address = the
-    // `&'static Location` of that acquisition (aligned, so the low bit is clear), an odd one =
-    // `(serial << 1) | 1` for a lock first acquired with no site or inside std (a class of its
-    // own). Null otherwise.
-    #[cfg(not(feature = "disabled"))]
-    aux: AtomicPtr<()>,
-    // `std::any::type_name` of the protected data.
-    #[cfg(not(feature = "disabled"))]
-    ty: Option<fn() -> &'static str>,
+    label: Label,
     // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
     #[cfg(not(feature = "disabled"))]
     cache: AtomicU64,
-    // How the lock was built (`BUILT_AT_SITE`, `BUILT_BY_DEFAULT`, `BUILT_BY_RAW_INIT`), or-ed
-    // with `KEYED` (`aux` is its key) and `PART` (a SeqLock's spin lock: its own class per
-    // outer class, printed `outer.lock`).
-    #[cfg(not(feature = "disabled"))]
-    flags: u8,
+}
+
+/// A lock's name, key or data type, and its flags, in two words: `ptr` is a name's first byte
+/// (flag `NAMED`, with the name's provenance), a `&'static ClassKey` (flag `KEYED`), the
+/// `std::any::type_name` function of the protected data (flag `TYPED`) or null; `meta` holds a
+/// name's length in its low bits and the flags (`BUILT_*`, `KEYED`, `PART`, `NAMED`, `TYPED`)
+/// in its top six. A named or keyed lock's class does not depend on its data type (the name or
+/// key is the user's choice of class), so one word serves all three.
+#[cfg(not(feature = "disabled"))]
+#[derive(Debug)]
+struct Label {
+    // Never changed after construction (atomic only to keep `LockMap` `Sync` without `unsafe`).
+    ptr: AtomicPtr<u8>,
+    meta: usize,
 }
 
 #[cfg(not(feature = "disabled"))]
-const BUILT_AT_SITE: u8 = 0;
+const DESC_SITE: usize = 0;
 #[cfg(not(feature = "disabled"))]
-const BUILT_BY_DEFAULT: u8 = 1;
+const DESC_FIRST: usize = 1;
 #[cfg(not(feature = "disabled"))]
-const BUILT_BY_RAW_INIT: u8 = 2;
+const DESC_INSTANCE: usize = 2;
 #[cfg(not(feature = "disabled"))]
-const BUILT_BY_DESERIALIZE: u8 = 3;
+const DESC_TAG: usize = 3;
+
 #[cfg(not(feature = "disabled"))]
-const BUILT_MASK: u8 = 3;
+const _: () = assert!(
+    align_of::<Location<'static>>() > DESC_TAG
+        && align_of::<FirstRecord>() > DESC_TAG
+        && align_of::<InstanceRecord>() > DESC_TAG
+);
+
+// `Label::meta`: flags in the top six bits, the name's length below.
 #[cfg(not(feature = "disabled"))]
-const KEYED: u8 = 4;
+const FLAG_SHIFT: u32 = usize::BITS - 6;
 #[cfg(not(feature = "disabled"))]
-const PART: u8 = 8;
+const LEN_MASK: usize = (1 << FLAG_SHIFT) - 1;
+#[cfg(not(feature = "disabled"))]
+const BUILT_AT_SITE: usize = 0;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DEFAULT: usize = 1;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_RAW_INIT: usize = 2;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DESERIALIZE: usize = 3;
+#[cfg(not(feature = "disabled"))]
+const BUILT_MASK: usize = 3;
+#[cfg(not(feature = "disabled"))]
+const KEYED: usize = 4;
+#[cfg(not(feature = "disabled"))]
+const PART: usize = 8;
+#[cfg(not(feature = "disabled"))]
+const NAMED: usize = 16;
+#[cfg(not(feature = "disabled"))]
+const TYPED: usize = 32;
+
+/// A refined lock's construction site and first acquisition: one per distinct pair, interned
+/// (so bounded by the program's sites).
+#[cfg(not(feature = "disabled"))]
+struct FirstRecord {
+    built: &'static Location<'static>,
+    first: &'static Location<'static>,
+}
+
+/// A refined lock with a class of its own: its construction site and number (one per such
+/// lock, as its class is).
+#[cfg(not(feature = "disabled"))]
+struct InstanceRecord {
+    built: &'static Location<'static>,
+    serial: u64,
+}
+
+/// The interned [`FirstRecord`]s, by (construction site, first acquisition) address.
+#[cfg(not(feature = "disabled"))]
+type FirstRecords = std::collections::HashMap<(usize, usize), &'static FirstRecord>;
+#[cfg(not(feature = "disabled"))]
+static FIRST_RECORDS: parking_lot::Mutex<Option<FirstRecords>> = parking_lot::Mutex::new(None);
+
+#[cfg(not(feature = "disabled"))]
+fn intern_first(
+    built: &'static Location<'static>,
+    first: &'static Location<'static>,
+) -> &'static FirstRecord {
+    let mut records = FIRST_RECORDS.lock();
+    let key = (
+        std::ptr::from_ref(built).addr(),
+        std::ptr::from_ref(first).addr(),
+    );
+    records
+        .get_or_insert_with(Default::default)
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::new(FirstRecord { built, first })))
+}
 
 /// How a lookup of a lock's class came about: an acquisition at a site (`None` when no site is
 /// known, as for a condvar's re-acquisition) may fix the class of a lock built outside the
@@ -600,17 +886,24 @@ impl LockMap {
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
     ) -> Self {
-        let (aux, keyed) = match key {
-            Some(k) => (k as *const ClassKey as *mut (), KEYED),
-            None => (std::ptr::null_mut(), 0),
+        let (ptr, meta) = match (key, name) {
+            (Some(k), _) => (
+                std::ptr::from_ref(k).cast::<u8>().cast_mut(),
+                KEYED << FLAG_SHIFT,
+            ),
+            (None, Some(n)) => {
+                assert!(n.len() <= LEN_MASK, "lock name too long");
+                (n.as_ptr().cast_mut(), n.len() | (NAMED << FLAG_SHIFT))
+            }
+            (None, None) => (std::ptr::null_mut(), BUILT_AT_SITE << FLAG_SHIFT),
         };
         LockMap {
-            site,
-            name,
-            aux: AtomicPtr::new(aux),
-            ty: None,
+            desc: AtomicPtr::new(std::ptr::from_ref(site).cast::<()>().cast_mut()),
+            label: Label {
+                ptr: AtomicPtr::new(ptr),
+                meta,
+            },
             cache: AtomicU64::new(0),
-            flags: BUILT_AT_SITE | keyed,
         }
     }
 
@@ -624,54 +917,96 @@ impl LockMap {
         name: Option<&'static str>,
         key: Option<&'static ClassKey>,
     ) -> Self {
-        let mut map = LockMap::new(site, name, key);
-        map.flags |= PART;
-        map
+        LockMap::new(site, name, key).with_flags(0, PART)
     }
 
     /// The map of a lock protecting a `T`: one site in generic code makes a class per type, and
-    /// a lock built outside the user's code is told apart by it.
+    /// a lock built outside the user's code is told apart by it. A named or keyed lock's class
+    /// is its name or key, whatever `T`.
     #[inline]
     pub const fn of<T: ?Sized>(mut self) -> Self {
-        self.ty = Some(std::any::type_name::<T> as fn() -> &'static str);
+        if (self.label.meta >> FLAG_SHIFT) & (NAMED | KEYED) == 0 {
+            let ty = std::any::type_name::<T> as fn() -> &'static str;
+            self.label.ptr = AtomicPtr::new(ty as *const () as *mut u8);
+            self.label.meta |= TYPED << FLAG_SHIFT;
+        }
         self
     }
 
     /// The map of a lock built by `Default::default()`, whose site a `#[derive(Default)]`
     /// shares between all fields of a struct.
     #[inline]
-    pub const fn by_default(mut self) -> Self {
-        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DEFAULT;
-        self
+    pub const fn by_default(self) -> Self {
+        self.with_flags(BUILT_MASK, BUILT_BY_DEFAULT)
     }
 
     /// The map of a lock built by `Deserialize`, whose site a `#[derive(Deserialize)]` shares
     /// between all fields of a struct.
     #[inline]
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    pub(crate) const fn by_deserialize(mut self) -> Self {
-        self.flags = (self.flags & !BUILT_MASK) | BUILT_BY_DESERIALIZE;
-        self
+    pub(crate) const fn by_deserialize(self) -> Self {
+        self.with_flags(BUILT_MASK, BUILT_BY_DESERIALIZE)
     }
 
     /// The map of a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`), which cannot
     /// see who builds it.
     #[inline]
     pub(crate) const fn raw_init() -> Self {
-        let mut map = LockMap::new(Location::caller(), None, None);
-        map.flags |= BUILT_BY_RAW_INIT;
-        map
+        LockMap::new(Location::caller(), None, None).with_flags(0, BUILT_BY_RAW_INIT)
+    }
+
+    /// The map with the flags in `clear` cleared and those in `set` set.
+    const fn with_flags(mut self, clear: usize, set: usize) -> Self {
+        self.label.meta = (self.label.meta & !(clear << FLAG_SHIFT)) | (set << FLAG_SHIFT);
+        self
+    }
+
+    fn flags(&self) -> usize {
+        self.label.meta >> FLAG_SHIFT
+    }
+
+    /// The user's name, if the lock has one.
+    fn name(&self) -> Option<&'static str> {
+        if self.flags() & NAMED == 0 {
+            return None;
+        }
+        let ptr = self.label.ptr.load(Ordering::Relaxed);
+        let len = self.label.meta & LEN_MASK;
+        // SAFETY: with `NAMED` set, `ptr` and the length are those of the `&'static str` given
+        // at construction (`new`), never changed since; it is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) })
+    }
+
+    /// The descriptor word, split into its tag and its pointer.
+    fn desc(&self) -> (usize, *mut ()) {
+        let word = self.desc.load(Ordering::Acquire);
+        (word.addr() & DESC_TAG, word.map_addr(|a| a & !DESC_TAG))
+    }
+
+    /// Where the lock was built.
+    pub fn init_site(&self) -> &'static Location<'static> {
+        let (tag, ptr) = self.desc();
+        // SAFETY: per `desc`'s table, the untagged pointer is a `&'static Location` under
+        // `DESC_SITE`, a `&'static FirstRecord` under `DESC_FIRST` and a `&'static
+        // InstanceRecord` under `DESC_INSTANCE` (`first_use` stores the latter two).
+        unsafe {
+            match tag {
+                DESC_SITE => &*ptr.cast::<Location<'static>>(),
+                DESC_FIRST => (*ptr.cast::<FirstRecord>()).built,
+                _ => (*ptr.cast::<InstanceRecord>()).built,
+            }
+        }
     }
 
     /// Why this lock's construction site is not the user's code (so its class is refined), or
     /// `None`: named and keyed locks are the user's choice, whatever their site.
     fn not_user_code(&self) -> Option<NotUserCode> {
-        if self.flags & KEYED != 0 || self.name.is_some() {
+        if self.flags() & KEYED != 0 || self.name().is_some() {
             return None;
         }
-        match self.flags & BUILT_MASK {
+        match self.flags() & BUILT_MASK {
             BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
-            _ if sysroot_file(self.site.file()) => Some(NotUserCode::Std),
+            _ if sysroot_file(self.init_site().file()) => Some(NotUserCode::Std),
             BUILT_BY_DEFAULT => Some(NotUserCode::Default),
             BUILT_BY_DESERIALIZE => Some(NotUserCode::Deserialize),
             _ => None,
@@ -681,69 +1016,107 @@ impl LockMap {
     /// The first acquisition of a lock built outside the user's code, recording it if `at` is
     /// the first. `None` for a lookup before any acquisition.
     fn first_use(&self, at: Use) -> Option<FirstUse> {
-        debug_assert!(self.flags & KEYED == 0, "a keyed lock's class is its key");
-        let mut word = self.aux.load(Ordering::Acquire);
-        if word.is_null() {
+        debug_assert!(self.flags() & KEYED == 0, "a keyed lock's class is its key");
+        let (mut tag, mut ptr) = self.desc();
+        if tag == DESC_SITE {
             let Use::Acquire(site) = at else {
                 return None;
             };
-            let new = match site.filter(|s| !sysroot_file(s.file())) {
-                Some(loc) => loc as *const Location<'static> as *mut (),
-                None => std::ptr::without_provenance_mut(
-                    (SERIALS.fetch_add(1, Ordering::Relaxed) << 1) | 1,
+            // SAFETY: `DESC_SITE` tags the construction `&'static Location` (see `desc`).
+            let built: &'static Location<'static> = unsafe { &*ptr.cast() };
+            let (new_tag, new_ptr) = match site.filter(|s| !sysroot_file(s.file())) {
+                Some(first) => (
+                    DESC_FIRST,
+                    std::ptr::from_ref(intern_first(built, first))
+                        .cast::<()>()
+                        .cast_mut(),
                 ),
+                None => {
+                    let serial = SERIALS.fetch_add(1, Ordering::Relaxed) as u64;
+                    let record = Box::new(InstanceRecord { built, serial });
+                    (DESC_INSTANCE, Box::into_raw(record).cast::<()>())
+                }
             };
-            word = match self.aux.compare_exchange(
-                std::ptr::null_mut(),
-                new,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => new,
-                Err(current) => current,
-            };
+            let old = ptr.map_addr(|a| a | DESC_SITE);
+            let new = new_ptr.map_addr(|a| a | new_tag);
+            match self
+                .desc
+                .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => (tag, ptr) = (new_tag, new_ptr),
+                Err(current) => {
+                    if new_tag == DESC_INSTANCE {
+                        // SAFETY: `new_ptr` came from `Box::into_raw` just above and was never
+                        // published (the exchange failed).
+                        drop(unsafe { Box::from_raw(new_ptr.cast::<InstanceRecord>()) });
+                    }
+                    (tag, ptr) = (
+                        current.addr() & DESC_TAG,
+                        current.map_addr(|a| a & !DESC_TAG),
+                    );
+                }
+            }
         }
-        Some(if word.addr() & 1 == 1 {
-            FirstUse::Instance(word.addr() as u64 >> 1)
-        } else {
-            // SAFETY: an even non-null pointer is only ever stored here from a `&'static
-            // Location` (aligned, so its low bit is clear), just above.
-            FirstUse::Site(unsafe { &*word.cast::<Location<'static>>() })
+        // SAFETY: per `desc`'s table (the word only ever leaves `DESC_SITE`, to one of these).
+        Some(unsafe {
+            match tag {
+                DESC_FIRST => FirstUse::Site((*ptr.cast::<FirstRecord>()).first),
+                _ => FirstUse::Instance((*ptr.cast::<InstanceRecord>()).serial),
+            }
         })
     }
 
     /// A keyed lock's key.
     fn class_key(&self) -> Option<&'static ClassKey> {
-        if self.flags & KEYED == 0 {
+        if self.flags() & KEYED == 0 {
             return None;
         }
-        // SAFETY: with `KEYED` set, `aux` holds the `&'static ClassKey` stored at construction,
-        // and it never changes (`first_use` does not run for keyed locks).
-        Some(unsafe { &*self.aux.load(Ordering::Relaxed).cast::<ClassKey>() })
+        // SAFETY: with `KEYED` set, the label's pointer is the `&'static ClassKey` stored at
+        // construction, never changed since.
+        Some(unsafe { &*self.label.ptr.load(Ordering::Relaxed).cast::<ClassKey>() })
     }
 
     fn part(&self) -> Option<&'static str> {
-        (self.flags & PART != 0).then_some(crate::seqlock::SEQLOCK_LOCK_PART)
+        (self.flags() & PART != 0).then_some(crate::seqlock::SEQLOCK_LOCK_PART)
     }
 
     fn type_name(&self) -> Option<&'static str> {
-        self.ty.map(|f| f())
+        if self.flags() & TYPED == 0 {
+            return None;
+        }
+        let ptr = self
+            .label
+            .ptr
+            .load(Ordering::Relaxed)
+            .cast_const()
+            .cast::<()>();
+        // SAFETY: with `TYPED` set, `ptr` is the `fn() -> &'static str` stored by `of`, never
+        // changed since.
+        let f = unsafe { std::mem::transmute::<*const (), fn() -> &'static str>(ptr) };
+        Some(f())
+    }
+
+    /// Whether this lock's class waits for its first acquisition (built outside the user's
+    /// code, never acquired).
+    fn awaits_first_use(&self) -> bool {
+        self.desc().0 == DESC_SITE && self.not_user_code().is_some()
     }
 
     /// The key that decides this lock's class and what it stands for; `None` for a lock built
     /// outside the user's code before its first acquisition (when `at` is only a lookup).
     fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin)> {
         let ty = self.type_name();
+        let site = self.init_site();
         let (outer, origin) = match (self.class_key(), self.not_user_code()) {
             (Some(k), _) => (
                 KeySource::Key(k as *const ClassKey as usize),
                 ClassOrigin::Site,
             ),
-            (None, None) => (KeySource::site(self.site, self.name, ty), ClassOrigin::Site),
+            (None, None) => (KeySource::site(site, self.name(), ty), ClassOrigin::Site),
             (None, Some(why)) => match self.first_use(at)? {
                 FirstUse::Site(first) => (
                     KeySource::FirstLock {
-                        built: (self.site.file(), self.site.line(), self.site.column()),
+                        built: (site.file(), site.line(), site.column()),
                         ty,
                         first: (first.file(), first.line(), first.column()),
                     },
@@ -781,7 +1154,7 @@ impl LockMap {
             Some(t) => format!("{}<{}>", kind.as_str(), short_type_name(t)),
             None => kind.as_str().to_string(),
         };
-        let outer: Arc<str> = match (self.class_key(), self.name, origin) {
+        let outer: Arc<str> = match (self.class_key(), self.name(), origin) {
             (Some(k), _, _) => k.name().into(),
             (None, Some(n), _) => n.into(),
             (
@@ -800,17 +1173,15 @@ impl LockMap {
                     type_name, serial, ..
                 },
             ) => format!("{}@instance-{serial}", typed(*type_name)).into(),
-            (None, None, _) => site_name(self.site.file(), self.site.line(), self.site.column()),
+            (None, None, _) => {
+                let site = self.init_site();
+                site_name(site.file(), site.line(), site.column())
+            }
         };
         match self.part() {
             Some(part) => format!("{outer}.{part}").into(),
             None => outer,
         }
-    }
-
-    /// Where the lock was built.
-    pub fn init_site(&self) -> &'static Location<'static> {
-        self.site
     }
 
     /// The class cache of subclass 0: `(validator generation << 32) | class id` as chain keys
@@ -838,7 +1209,7 @@ impl LockMap {
             &key,
             subclass,
             kind,
-            Site::Code(self.site),
+            Site::Code(self.init_site()),
             &|| self.base_name(kind, &origin),
             &origin,
         )?;
@@ -856,13 +1227,13 @@ impl LockMap {
     pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
         match self.class(v, kind, 0, Use::Lookup) {
             Some(id) => v.class_info(id).map(|i| i.display_name),
-            None if v.is_enabled() && self.aux.load(Ordering::Acquire).is_null() => {
+            None if v.is_enabled() && self.awaits_first_use() => {
                 let ty = self.type_name().map(short_type_name).unwrap_or_default();
                 Some(
                     format!(
                         "{}<{ty}> built at {} (class set by its first lock)",
                         kind.as_str(),
-                        self.site
+                        self.init_site()
                     )
                     .into(),
                 )
@@ -1208,6 +1579,35 @@ fn release_unknown(
     Some(v.release(&mut l.state, instance, class, Site::Unknown))
 }
 
+/// Records the release of a guard's acquisition: on this thread's stack, or, for a guard
+/// acquired on another thread (feature `send_guard`), on its owner's.
+#[inline(always)]
+pub(crate) fn on_release_by(map: &LockMap, instance: usize, kind: LockKind, owner: Owner) {
+    if owner.elsewhere() {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::post(
+            owner.thread,
+            inbox::Message::Release(InstanceId(instance as u64)),
+        );
+    } else {
+        on_release(map, instance, kind);
+    }
+}
+
+/// [`on_mode_change`] for a guard's acquisition, on its owner's stack.
+#[inline]
+pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) {
+    if owner.elsewhere() {
+        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        inbox::post(
+            owner.thread,
+            inbox::Message::Mode(InstanceId(instance as u64), mode),
+        );
+    } else {
+        on_mode_change(instance, mode);
+    }
+}
+
 /// Changes the mode of a held lock (downgrade).
 #[inline]
 pub(crate) fn on_mode_change(instance: usize, mode: Mode) {
@@ -1286,16 +1686,25 @@ impl Validator {
         struct Exit;
         impl Drop for Exit {
             fn drop(&mut self) {
-                let pending = with_local(|l| {
-                    let (v, s) = l.saved.pop()?;
+                let (drained, pending) = with_local(|l| {
+                    // Releases of this scope's guards by other threads (`send_guard`) first.
+                    let drained = inbox::drain(l);
+                    let Some((v, s)) = l.saved.pop() else {
+                        return (drained, None);
+                    };
                     let mut inner = std::mem::replace(&mut l.state, s);
                     let inner_validator = std::mem::replace(&mut l.validator, v);
                     l.orphans.extend(inner.held.iter().map(|h| h.instance()));
                     // A scope that ends holding locks is reported like a thread that exits so.
                     let reports = inner_validator.thread_exit(&mut inner);
-                    (!reports.is_empty()).then_some((inner_validator, reports))
-                });
-                Pending(pending.flatten()).dispatch();
+                    (
+                        drained,
+                        (!reports.is_empty()).then_some((inner_validator, reports)),
+                    )
+                })
+                .unwrap_or((None, None));
+                Pending(drained).dispatch();
+                Pending(pending).dispatch();
             }
         }
         let _exit = self.push().then_some(Exit);
@@ -1465,6 +1874,51 @@ pub fn assert_not_held(lock: &impl Lockable) {
             Location::caller()
         );
     }
+}
+
+/// Hands this thread's acquisition of `lock` over before its guard is sent to another thread
+/// (feature `send_guard`), as the kernel's `lock_release` at a hand-off: the lock leaves this
+/// thread's held-lock stack now, so this thread may take it again while the receiver still
+/// holds the guard (a pipeline) without a recursive-locking report, and its later locks do not
+/// depend on it. The receiving thread's locks do not depend on it either; the guard's drop,
+/// wherever it happens, is then quiet. Nothing happens if this thread does not hold `lock`.
+///
+/// ```
+/// use std::sync::mpsc;
+///
+/// let lock = lockdep::Mutex::new(0);
+/// let (tx, rx) = mpsc::channel();
+/// std::thread::scope(|s| {
+///     s.spawn(move || {
+///         for guard in rx {
+///             drop(guard); // the consumer finishes with each item
+///         }
+///     });
+///     for i in 0..3 {
+///         let mut guard = lock.lock(); // may wait for the consumer: no recursive locking
+///         *guard = i;
+///         lockdep::hand_off(&lock);
+///         tx.send(guard).unwrap();
+///     }
+///     drop(tx);
+/// });
+/// ```
+#[cfg(feature = "send_guard")]
+pub fn hand_off(lock: &impl Lockable) {
+    #[cfg(not(feature = "disabled"))]
+    {
+        let instance = InstanceId(lock.lock_map().1 as u64);
+        let pending = with_local_on(|l| {
+            let i = l.state.find(instance)?;
+            let reports = l.validator.release_at(&mut l.state, i, Site::Unknown);
+            // Its guard's release, posted back here, is then matched with nothing held.
+            l.orphans.push(instance);
+            (!reports.is_empty()).then(|| (l.validator.clone(), reports))
+        });
+        Pending(pending.flatten()).dispatch();
+    }
+    #[cfg(feature = "disabled")]
+    let _ = lock;
 }
 
 /// Whether this thread holds `lock`; always false while validation is off or compiled out (so

@@ -13,17 +13,19 @@ use lock_api::{RawRwLock as _, RawRwLockTimed as _, RawRwLockUpgrade as _};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::Mode;
-use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+use crate::runtime::{self, GuardMarker, LockMap, Lockable, Owner, Request, private::Sealed};
 
 type Inner<const R: bool> = parking_lot::RawRwLock<R>;
 type InnerShared<const R: bool> = <Inner<R> as lock_api::RawRwLock>::SharedGuard;
 type InnerExclusive<const R: bool> = <Inner<R> as lock_api::RawRwLock>::ExclusiveGuard;
 type InnerUpgradable<const R: bool> = <Inner<R> as lock_api::RawRwLockUpgrade>::UpgradableGuard;
 
-/// Proof of a lockdep-tracked acquisition; not `Send` (the held-lock stack is per thread).
+/// Proof of a lockdep-tracked acquisition; not `Send` (the held-lock stack is per thread), but
+/// `Send` under the feature `send_guard`, which records the acquiring thread in it.
 pub struct Held<G> {
     inner: G,
-    _not_send: PhantomData<*const ()>,
+    owner: Owner,
+    _marker: GuardMarker,
 }
 
 // SAFETY: a shared reference to the proof allows nothing: every use of it (unlocking,
@@ -36,7 +38,18 @@ impl<G> Held<G> {
     fn new(inner: G) -> Self {
         Held {
             inner,
-            _not_send: PhantomData,
+            owner: Owner::current(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// The same acquisition in another state (downgraded, upgraded): same owner.
+    #[inline(always)]
+    fn with<H>(&self, inner: H) -> Held<H> {
+        Held {
+            inner,
+            owner: self.owner,
+            _marker: PhantomData,
         }
     }
 }
@@ -99,8 +112,8 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     }
 
     #[inline(always)]
-    fn release(&self) {
-        runtime::on_release(&self.map, self.id(), LockKind::RwLock);
+    fn release<G>(&self, guard: &Held<G>) {
+        runtime::on_release_by(&self.map, self.id(), LockKind::RwLock, guard.owner);
     }
 
     /// A timed attempt: validated before blocking, released again on timeout.
@@ -114,7 +127,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         match attempt(&self.inner) {
             Some(g) => Some(Held::new(g)),
             None => {
-                self.release();
+                runtime::on_release(&self.map, self.id(), LockKind::RwLock);
                 None
             }
         }
@@ -161,7 +174,7 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 
     #[inline(always)]
     unsafe fn unlock_shared(&self, guard: Self::SharedGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
         unsafe { self.inner.unlock_shared(guard.inner) }
     }
@@ -187,7 +200,7 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 
     #[inline(always)]
     unsafe fn unlock_exclusive(&self, guard: Self::ExclusiveGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         unsafe { self.inner.unlock_exclusive(guard.inner) }
     }
@@ -206,13 +219,13 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
     unsafe fn unlock_shared_fair(&self, guard: Self::SharedGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
         unsafe { self.inner.unlock_shared_fair(guard.inner) }
     }
 
     unsafe fn unlock_exclusive_fair(&self, guard: Self::ExclusiveGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         unsafe { self.inner.unlock_exclusive_fair(guard.inner) }
     }
@@ -221,9 +234,10 @@ unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockDowngrade for RawRwLock<R> {
     unsafe fn downgrade(&self, guard: Self::ExclusiveGuard) -> Self::SharedGuard {
-        runtime::on_mode_change(self.id(), Self::READ_MODE);
+        runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        Held::new(unsafe { self.inner.downgrade(guard.inner) })
+        owner.with(unsafe { self.inner.downgrade(guard.inner) })
     }
 }
 
@@ -284,31 +298,33 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
     }
 
     unsafe fn unlock_upgradable(&self, guard: Self::UpgradableGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.unlock_upgradable(guard.inner) }
     }
 
     unsafe fn upgrade(&self, guard: Self::UpgradableGuard) -> Self::ExclusiveGuard {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        Held::new(unsafe { self.inner.upgrade(guard.inner) })
+        owner.with(unsafe { self.inner.upgrade(guard.inner) })
     }
 
     unsafe fn try_upgrade(
         &self,
         guard: Self::UpgradableGuard,
     ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.try_upgrade(guard.inner) }
-            .map(Held::new)
-            .map_err(Held::new)
+            .map(|g| owner.with(g))
+            .map_err(|g| owner.with(g))
     }
 }
 
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
     unsafe fn unlock_upgradable_fair(&self, guard: Self::UpgradableGuard) {
-        self.release();
+        self.release(&guard);
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.unlock_upgradable_fair(guard.inner) }
     }
@@ -317,14 +333,16 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeDowngrade for RawRwLock<R> {
     unsafe fn downgrade_upgradable(&self, guard: Self::UpgradableGuard) -> Self::SharedGuard {
-        runtime::on_mode_change(self.id(), Self::READ_MODE);
+        runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        Held::new(unsafe { self.inner.downgrade_upgradable(guard.inner) })
+        owner.with(unsafe { self.inner.downgrade_upgradable(guard.inner) })
     }
 
     unsafe fn downgrade_to_upgradable(&self, guard: Self::ExclusiveGuard) -> Self::UpgradableGuard {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        Held::new(unsafe { self.inner.downgrade_to_upgradable(guard.inner) })
+        owner.with(unsafe { self.inner.downgrade_to_upgradable(guard.inner) })
     }
 }
 
@@ -349,10 +367,11 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeTimed for RawRwLock<R> {
         guard: Self::UpgradableGuard,
         timeout: Duration,
     ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.try_upgrade_for(guard.inner, timeout) }
-            .map(Held::new)
-            .map_err(Held::new)
+            .map(|g| owner.with(g))
+            .map_err(|g| owner.with(g))
     }
 
     unsafe fn try_upgrade_until(
@@ -360,10 +379,11 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeTimed for RawRwLock<R> {
         guard: Self::UpgradableGuard,
         timeout: Instant,
     ) -> Result<Self::ExclusiveGuard, Self::UpgradableGuard> {
+        let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { self.inner.try_upgrade_until(guard.inner, timeout) }
-            .map(Held::new)
-            .map_err(Held::new)
+            .map(|g| owner.with(g))
+            .map_err(|g| owner.with(g))
     }
 }
 
@@ -430,6 +450,23 @@ macro_rules! rwlock_type {
         }
 
         impl<T: ?Sized> $name<T> {
+            #[doc = concat!("This lock, given as the lock_api lock it wraps: what a guard's accessor returns (`", stringify!($read), "::rwlock(&guard)` is a `&lock_api::RwLock`, where parking_lot's returns its own lock type). Also `.into()`.")]
+            ///
+            /// ```
+            #[doc = concat!("use lockdep::{", stringify!($name), ", ", stringify!($read), "};")]
+            ///
+            #[doc = concat!("let lock = ", stringify!($name), "::new(1);")]
+            /// let guard = lock.read();
+            #[doc = concat!("let back: &", stringify!($name), "<i32> = ", stringify!($name), "::from_lock_api(", stringify!($read), "::rwlock(&guard));")]
+            /// assert!(std::ptr::eq(back, &lock));
+            /// ```
+            pub fn from_lock_api(lock: &lock_api::RwLock<RawRwLock<$recursive>, T>) -> &Self {
+                let ptr = std::ptr::from_ref(lock) as *const Self;
+                // SAFETY: `Self` is `repr(transparent)` over the lock_api lock and adds no
+                // invariant of its own, so the reference is to a valid `Self` for as long.
+                unsafe { &*ptr }
+            }
+
             #[inline(always)]
             fn raw_lock(&self) -> &RawRwLock<$recursive> {
                 // SAFETY: only used to take or inspect the lock, never to unlock it behind a guard.
@@ -716,6 +753,13 @@ macro_rules! rwlock_type {
             fn default() -> Self {
                 let map = LockMap::new(Location::caller(), None, None).of::<T>().by_default();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), T::default()) }
+            }
+        }
+
+        impl<'a, T: ?Sized> From<&'a lock_api::RwLock<RawRwLock<$recursive>, T>> for &'a $name<T> {
+            #[doc = concat!("[`", stringify!($name), "::from_lock_api`].")]
+            fn from(lock: &'a lock_api::RwLock<RawRwLock<$recursive>, T>) -> Self {
+                $name::from_lock_api(lock)
             }
         }
 

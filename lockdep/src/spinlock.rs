@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::{InstanceId, Mode};
-use crate::runtime::{self, LockMap, Lockable, Request, private::Sealed};
+use crate::runtime::{self, GuardMarker, LockMap, Lockable, Owner, Request, private::Sealed};
 
-/// Proof that this thread holds a [`RawSpinLock`]; not `Send`, since the held-lock stack is per
-/// thread.
+/// Proof that a thread holds a [`RawSpinLock`]; not `Send`, since the held-lock stack is per
+/// thread (`Send` under the feature `send_guard`, which records the acquiring thread in it).
 pub struct RawSpinLockGuard {
-    _not_send: PhantomData<*const ()>,
+    owner: Owner,
+    _marker: GuardMarker,
 }
 
 // SAFETY: a shared reference to the proof allows nothing: it is used only by value or by `&mut`,
@@ -24,7 +25,8 @@ unsafe impl Sync for RawSpinLockGuard {}
 impl RawSpinLockGuard {
     fn new() -> Self {
         RawSpinLockGuard {
-            _not_send: PhantomData,
+            owner: Owner::current(),
+            _marker: PhantomData,
         }
     }
 }
@@ -158,8 +160,8 @@ impl RawSpinLock {
         ))
     }
 
-    fn release(&self) {
-        runtime::on_release(&self.map, self.id(), LockKind::SpinLock);
+    fn release(&self, guard: &RawSpinLockGuard) {
+        runtime::on_release_by(&self.map, self.id(), LockKind::SpinLock, guard.owner);
         self.locked.store(false, Ordering::Release);
     }
 }
@@ -187,8 +189,8 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
             })
     }
 
-    unsafe fn unlock(&self, _guard: RawSpinLockGuard) {
-        self.release();
+    unsafe fn unlock(&self, guard: RawSpinLockGuard) {
+        self.release(&guard);
     }
 
     fn is_locked(&self) -> bool {
@@ -198,8 +200,8 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
 
 // SAFETY: as above. A spin lock has no queue, so a fair unlock is an ordinary unlock.
 unsafe impl lock_api::RawMutexFair for RawSpinLock {
-    unsafe fn unlock_fair(&self, _guard: RawSpinLockGuard) {
-        self.release();
+    unsafe fn unlock_fair(&self, guard: RawSpinLockGuard) {
+        self.release(&guard);
     }
 }
 

@@ -292,3 +292,21 @@ fn a_lock_built_and_first_taken_inside_std_is_a_class_of_its_own() {
     ));
     assert!(reports[0].to_string().contains("is one lock"));
 }
+
+#[test]
+fn a_named_lock_is_one_class_whatever_its_data_type_an_unnamed_one_a_class_per_type() {
+    fn named<T>(val: T) -> Mutex<T> {
+        Mutex::with_name("named_cache", val)
+    }
+    fn unnamed<T>(val: T) -> Mutex<T> {
+        Mutex::new(val)
+    }
+    lockdep::capture(|| {
+        let (a, b) = (named(1u8), named(String::new()));
+        drop((a.lock(), b.lock()));
+        assert_eq!(lockdep::class_name(&a), "named_cache");
+        assert_eq!(lockdep::class_name(&b), "named_cache");
+        let (c, d) = (unnamed(1u8), unnamed(String::new()));
+        assert_ne!(lockdep::class_name(&c), lockdep::class_name(&d));
+    });
+}

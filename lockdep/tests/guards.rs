@@ -1,6 +1,7 @@
 //! Guards are `Sync` wherever parking_lot's are (a `&guard` can be shared with scoped threads),
 //! and not `Send`: the held-lock bookkeeping is per thread. (That they are not `Send` is checked
-//! by the `compile_fail` examples of the crate documentation.)
+//! by the `compile_fail` examples of the crate documentation; the feature `send_guard` makes
+//! them `Send`, `tests/send_guard.rs`.)
 
 use std::thread;
 
@@ -50,4 +51,25 @@ fn a_guard_is_shared_with_scoped_threads() {
     });
     assert_eq!(total, 6 + 3 * (10 + 5 + 7 + 3));
     assert!(lockdep::is_held(&m) || !lockdep::enabled());
+}
+
+#[cfg(not(feature = "disabled"))]
+#[test]
+fn a_guards_lock_accessor_converts_back_to_the_lockdep_lock() {
+    let reports = lockdep::capture(|| {
+        let m = Mutex::new(0);
+        let g = m.lock();
+        // lock_api's accessor gives lock_api's type; `.into()` gives ours, as parking_lot's does.
+        let back: &Mutex<i32> = MutexGuard::mutex(&g).into();
+        assert!(std::ptr::eq(back, &m));
+        assert!(lockdep::is_held(back));
+        assert_eq!(lockdep::class_name(back), lockdep::class_name(&m));
+        drop(g);
+        drop(back.lock());
+        let rw = RwLock::new(0);
+        let r = rw.read();
+        let back: &RwLock<i32> = RwLockReadGuard::rwlock(&r).into();
+        assert!(std::ptr::eq(back, &rw));
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
 }

@@ -87,6 +87,15 @@ fn the_run_time_switch_turns_validation_off_and_back_on() {
     assert!(!lockdep::capture(use_every_api).is_empty());
 }
 
+#[cfg(all(not(feature = "disabled"), target_pointer_width = "64"))]
+#[test]
+fn validating_locks_carry_four_words_of_lock_state() {
+    use std::mem::size_of;
+    assert_eq!(size_of::<lockdep::LockMap>(), 32);
+    assert_eq!(size_of::<Mutex<()>>(), 40);
+    assert_eq!(size_of::<RwLock<()>>(), 40);
+}
+
 #[cfg(feature = "disabled")]
 #[test]
 fn compiled_out_locks_are_parking_lot_in_size_and_report_nothing() {
