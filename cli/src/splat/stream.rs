@@ -521,9 +521,9 @@ mod tests {
     #[test]
     fn a_joined_line_is_never_split_where_skimming_resumes() {
         // The line with caller id T1 ends in `(`, so each line after it joins it
-        // (continuation fragments of the same caller): the banner too, found inside the
-        // joined line. Resuming in the middle of the run must not lose the caller id of
-        // the joined line, nor see the banner twice.
+        // (continuation fragments of the same caller): the banner too, which therefore
+        // starts no report (it follows `(`, not a console prefix). Resuming in the middle
+        // of the run would lose the caller id of the joined line and see the banner.
         let mut text = String::new();
         text.push_str(&String::from_utf8(noise(30, 1, false)).unwrap());
         text.push_str("[   5.0][ T1] a lock (\n");
