@@ -20,17 +20,22 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut refinement = ClassRefinement::default();
     refinement.split.insert("A".to_string());
-    refinement
-        .merge
-        .insert("B".to_string(), "C".to_string());
+    refinement.merge.insert("B".to_string(), "C".to_string());
     let mut replayer = Replayer::new(config, refinement);
     let mut err = Vec::new();
     let mut emit = |r: lockcheck::replay::ReplayedReport| {
         let _ = r.to_json();
         Ok(())
     };
-    let stats = lockcheck::replay::trace::replay_trace("fuzz.jsonl", data, "", &mut replayer, &mut err, &mut emit)
-        .expect("reading from memory does not fail");
+    let stats = lockcheck::replay::trace::replay_trace(
+        "fuzz.jsonl",
+        data,
+        "",
+        &mut replayer,
+        &mut err,
+        &mut emit,
+    )
+    .expect("reading from memory does not fail");
     let err = String::from_utf8_lossy(&err);
     assert_eq!(err.lines().count() as u64, stats.errors);
     for line in err.lines() {
