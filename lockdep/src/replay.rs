@@ -103,14 +103,14 @@ pub struct Replayer {
     refinement: ClassRefinement,
     /// Threads that hold something (or are in a non-blocking section, or have skipped
     /// acquisitions outstanding).
-    threads: HashMap<String, ThreadState>,
+    threads: HashMap<String, Box<ThreadState>>,
     /// Threads with a numeric id seen before that hold nothing and have a name of their own
     /// (the others need no entry: their number is their id, their name `thread-N`).
-    idle_numbered: HashMap<u64, Box<str>>,
+    idle_numbered: HashMap<u64, Arc<str>>,
     /// Other threads seen before that hold nothing: their number and name.
     idle: HashMap<Box<str>, IdleThread>,
     /// States of idle threads, ready for the next thread that takes a lock.
-    pool: Vec<ThreadState>,
+    pool: Vec<Box<ThreadState>>,
     /// Threads numbered in order of appearance (for thread ids that are not numbers).
     threads_seen: u64,
     /// Lock ids that are not hex addresses (those are their own instance id).
@@ -123,7 +123,7 @@ pub struct Replayer {
 
 /// A thread holding nothing, with a thread id that is not a number: all that is kept of it.
 struct IdleThread {
-    name: Box<str>,
+    name: Arc<str>,
     id: u64,
 }
 
@@ -472,12 +472,12 @@ impl Replayer {
         match numbered(&key) {
             Some(n) => {
                 if *state.name != *default_name(&key) {
-                    self.idle_numbered.insert(n, (*state.name).into());
+                    self.idle_numbered.insert(n, state.name.clone());
                 }
             }
             None => {
                 let idle = IdleThread {
-                    name: (*state.name).into(),
+                    name: state.name.clone(),
                     id: state.id,
                 };
                 self.idle.insert(key.into_boxed_str(), idle);
@@ -509,11 +509,11 @@ impl Replayer {
             };
             let (name, id) = match numbered(&ev.thread) {
                 Some(n) => match self.idle_numbered.remove(&n) {
-                    Some(name) => (Arc::from(name), n),
+                    Some(name) => (name, n),
                     None => (given(), n),
                 },
                 None => match self.idle.remove(ev.thread.as_str()) {
-                    Some(t) => (Arc::from(t.name), t.id),
+                    Some(t) => (t.name, t.id),
                     None => {
                         self.threads_seen += 1;
                         (given(), ev.thread.parse().unwrap_or(self.threads_seen))
@@ -531,7 +531,7 @@ impl Replayer {
                 }
                 None => {
                     let depth = self.validator.config().max_lock_depth.min(64);
-                    ThreadState::new(name, id, depth)
+                    Box::new(ThreadState::new(name, id, depth))
                 }
             };
             self.threads.insert(ev.thread.clone(), state);
