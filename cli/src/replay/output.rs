@@ -53,7 +53,13 @@ impl ReplayedReport {
 
     /// The title, in the same spirit as `lockcheck parse` titles.
     pub fn title(&self) -> String {
-        self.report.title()
+        match &self.report.limit {
+            // The library's title says validation stopped; a replay goes on.
+            Some(l) if self.report.kind() == lockdep::ReportKind::LimitExceeded => {
+                format!("{} ({}) reached, replay goes on past it", l.name, l.value)
+            }
+            _ => self.report.title(),
+        }
     }
 
     /// The JSON object (one line of `--format json`).
