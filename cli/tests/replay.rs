@@ -472,3 +472,33 @@ fn ended_threads_keep_no_state() {
         reports[0]
     );
 }
+
+#[test]
+fn skipped_acquisitions_may_be_released_in_any_order() {
+    // 60 nested locks (12 past the limit), the same lock twice among them, released first to
+    // last: no error, nothing left over.
+    let mut t = String::new();
+    let locks: Vec<String> = (0..60)
+        .map(|i| {
+            if i == 59 {
+                "L55".to_string()
+            } else {
+                format!("L{i}")
+            }
+        })
+        .collect();
+    for l in &locks {
+        t += &ev("1", "acquire", l);
+    }
+    for l in &locks {
+        t += &ev("1", "release", l);
+    }
+    t += &ev("1", "acquire", "after");
+    t += &ev("1", "release", "after");
+    let path = trace("fifo.jsonl", &t);
+    let o = lockcheck(&["replay", &path]);
+    let stderr = text(&o.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("12 acquisition(s)"), "{stderr}");
+    assert_eq!(o.status.code(), Some(1), "one limit report");
+}

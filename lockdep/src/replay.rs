@@ -116,8 +116,9 @@ pub struct Replayer {
     /// Lock ids that are not hex addresses (those are their own instance id).
     instances: HashMap<String, InstanceId>,
     classes: HashMap<(String, u32), ClassId>,
-    /// Per thread, acquisitions skipped because of a limit and not yet released.
-    skipped: HashMap<String, Vec<InstanceId>>,
+    /// Per thread, acquisitions skipped because of a limit and not yet released (how many of
+    /// each instance: releases may come in any order).
+    skipped: HashMap<String, HashMap<InstanceId, u64>>,
     limits: Vec<LimitHit>,
 }
 
@@ -283,7 +284,7 @@ impl Replayer {
                     if self
                         .skipped
                         .get(&ev.thread)
-                        .is_some_and(|s| s.contains(&instance))
+                        .is_some_and(|s| s.contains_key(&instance))
                     {
                         return Ok(Vec::new());
                     }
@@ -329,10 +330,12 @@ impl Replayer {
         };
         if ev.op == TraceOp::Acquire {
             let instance = self.instance(&ev.lock);
-            self.skipped
+            *self
+                .skipped
                 .entry(ev.thread.clone())
                 .or_default()
-                .push(instance);
+                .entry(instance)
+                .or_default() += 1;
         }
         if self.count_limit(name, value, env_var) {
             return Vec::new();
@@ -447,10 +450,13 @@ impl Replayer {
         let Some(list) = self.skipped.get_mut(thread) else {
             return false;
         };
-        let Some(i) = list.iter().rposition(|&x| x == instance) else {
+        let Some(count) = list.get_mut(&instance) else {
             return false;
         };
-        list.remove(i);
+        *count -= 1;
+        if *count == 0 {
+            list.remove(&instance);
+        }
         if list.is_empty() {
             self.skipped.remove(thread);
         }
