@@ -9,7 +9,7 @@ root=..
 mkdir -p corpus/parse_log corpus/splat_graph corpus/trace_replay
 seed() { # seed FILE DIR: one corpus entry named after the file
     local name
-    name=$(echo "$1" | tr '/' '_')
+    name="$(basename "$(dirname "$1")")-$(basename "$1")"
     head -c 65536 "$1" > "$2/$name"
 }
 n=0
@@ -28,5 +28,10 @@ done
 # The examples of docs/trace-format.md, one corpus entry each.
 awk '/^```$/ { if (inside) { close(out); inside = 0 } else { inside = 1; k++; out = sprintf("corpus/trace_replay/doc-example-%d.jsonl", k) } ; next }
      inside && /^\{/ { print > out }' "$root"/docs/trace-format.md
+# Small generated traces that reach the limits (the target allows 4 held locks, 8 classes).
+if command -v python3 >/dev/null; then
+    python3 scripts/gen_trace.py deep 64 12 > corpus/trace_replay/gen-deep.jsonl
+    python3 scripts/gen_trace.py threads 20 > corpus/trace_replay/gen-threads.jsonl
+fi
 find corpus/trace_replay -empty -delete
 echo "seeded: $n logs, $t traces (+ docs/trace-format.md examples)"
