@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use lockdep::replay::{ClassRefinement, Replayer};
 
-use crate::graph::{self, GraphFormat, GraphModel, GraphOptions};
+use crate::graph::{self, GraphFormat, GraphModel, GraphOptions, KernelGraph};
 use crate::input::describe;
 use crate::replay::trace::replay_trace;
 
@@ -29,7 +29,7 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
     let mut replayer = Replayer::new(lockdep::Config::from_env(), ClassRefinement::default());
     let mut trace_reports = Vec::new();
     let mut trace_names = Vec::new();
-    let mut kernel: Option<GraphModel> = None;
+    let mut kernel: Option<KernelGraph> = None;
     let multiple = opts.inputs.len() > 1;
     for (index, input) in opts.inputs.iter().enumerate() {
         let mut reader = match crate::input::open(input) {
@@ -59,7 +59,12 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
                 Ok(())
             };
             match replay_trace(input, reader, &prefix, &mut replayer, err, &mut emit) {
-                Ok(stats) => errors += stats.errors as usize,
+                Ok(stats) => {
+                    errors += stats.errors as usize;
+                    for line in stats.limit_lines(input) {
+                        let _ = writeln!(err, "{line}");
+                    }
+                }
                 Err(e) => {
                     let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
                     errors += 1;
@@ -67,20 +72,17 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
             }
             trace_names.push(input.clone());
         } else {
-            let mut reports = Vec::new();
+            // Reports are added as they are parsed: nothing is held per report but the graph.
+            let graph = kernel.get_or_insert_with(KernelGraph::default);
+            graph.add_source(input);
             let result = crate::splat::parse_reader(input, reader, |r| {
-                reports.push(r);
+                graph.add(&r);
                 Ok(())
             });
             if let Err(e) = result {
                 let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
                 errors += 1;
             }
-            let model = GraphModel::from_kernel_reports(&reports).with_source(input.clone());
-            kernel = Some(match kernel {
-                Some(k) => k.merge(&model),
-                None => model,
-            });
         }
     }
     let mut model = if trace_names.is_empty() {
@@ -92,6 +94,7 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
         )
     };
     if let Some(k) = kernel {
+        let k = k.finish();
         model = Some(match model {
             Some(m) => m.merge(&k),
             None => k,

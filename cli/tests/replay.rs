@@ -236,3 +236,269 @@ fn an_overlong_line_is_an_error_and_the_rest_replays() {
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["line"], 7);
 }
+
+// ----- limits and cost (issue 16) -----
+
+/// `{"thread":T,"op":OP,"lock":L}` lines.
+fn ev(thread: &str, op: &str, lock: &str) -> String {
+    format!("{{\"thread\":{thread},\"op\":\"{op}\",\"lock\":\"{lock}\"}}\n")
+}
+
+/// Thread 1 nests `depth` locks and releases them; then threads 2 and 3 close an A/B cycle:
+/// valid from end to end.
+fn deep_then_abba(depth: usize) -> String {
+    let mut t = String::new();
+    for i in 0..depth {
+        t += &ev("1", "acquire", &format!("L{i}"));
+    }
+    for i in (0..depth).rev() {
+        t += &ev("1", "release", &format!("L{i}"));
+    }
+    t += ABBA
+        .replace("\"thread\":1", "\"thread\":3")
+        .replace("\"thread\":2", "\"thread\":4")
+        .as_str();
+    t
+}
+
+fn lockcheck_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lockcheck"));
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn depth_limit_is_one_report_and_replay_goes_on() {
+    // 200 nested locks: 152 past the default MAX_LOCK_DEPTH (48), then a real cycle.
+    let path = trace("deep.jsonl", &deep_then_abba(200));
+    let o = lockcheck(&["replay", "--format", "json", &path]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let reports = json_lines(&o);
+    let kinds: Vec<&str> = reports
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["limit_exceeded", "circular_dependency"], "{stderr}");
+    assert_eq!(
+        reports[0]["line"], 49,
+        "the 49th acquisition is the first one skipped"
+    );
+    let why = reports[0]["verdict"]["explanation"].as_str().unwrap();
+    assert!(
+        why.contains("MAX_LOCK_DEPTH (48)") && why.contains("LOCKDEP_MAX_DEPTH"),
+        "{why}"
+    );
+    assert_eq!(reports[1]["locks"], serde_json::json!(["A", "B"]));
+    // One line on stderr: what was skipped and the knob; no "does not hold" cascade.
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("MAX_LOCK_DEPTH (48) reached: 152 acquisition(s)"),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("LOCKDEP_MAX_DEPTH=<larger>"), "{stderr}");
+
+    // Raised, nothing is skipped.
+    let o = lockcheck_env(
+        &["replay", "--format", "json", &path],
+        &[("LOCKDEP_MAX_DEPTH", "256")],
+    );
+    assert_eq!(text(&o.stderr), "");
+    let kinds: Vec<String> = json_lines(&o)
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["circular_dependency"]);
+}
+
+#[test]
+fn depth_limit_on_one_thread_does_not_stop_classes_on_another() {
+    // Thread 1 overflows, then thread 2 uses 40 classes never seen before, in a cycle.
+    let mut t = String::new();
+    for i in 0..60 {
+        t += &ev("1", "acquire", &format!("deep{i}"));
+    }
+    for i in 0..40 {
+        t += &ev("2", "acquire", &format!("c{i}"));
+        t += &ev("2", "acquire", &format!("c{}", (i + 1) % 40));
+        t += &ev("2", "release", &format!("c{}", (i + 1) % 40));
+        t += &ev("2", "release", &format!("c{i}"));
+    }
+    for i in (0..60).rev() {
+        t += &ev("1", "release", &format!("deep{i}"));
+    }
+    let path = trace("deep-then-classes.jsonl", &t);
+    let o = lockcheck(&["replay", "--format", "json", &path]);
+    let stderr = text(&o.stderr);
+    assert!(
+        !stderr.contains("class limit") && !stderr.contains("does not hold"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let reports = json_lines(&o);
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert_eq!(reports[1]["kind"], "circular_dependency");
+}
+
+#[test]
+fn class_limit_skips_only_the_new_classes() {
+    // 10 classes allowed: c0..c9 register, c10.. are skipped; the A/B cycle on known classes
+    // is still found.
+    let mut t = String::new();
+    t += &ev("1", "acquire", "A");
+    t += &ev("1", "release", "A");
+    t += &ev("1", "acquire", "B");
+    t += &ev("1", "release", "B");
+    for i in 0..30 {
+        t += &ev("2", "acquire", &format!("c{i}"));
+        t += &ev("2", "release", &format!("c{i}"));
+    }
+    t += ABBA;
+    let path = trace("classes.jsonl", &t);
+    let o = lockcheck_env(
+        &["replay", "--format", "json", &path],
+        &[("LOCKDEP_MAX_CLASSES", "10")],
+    );
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let kinds: Vec<String> = json_lines(&o)
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["limit_exceeded", "circular_dependency"], "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("MAX_LOCKDEP_KEYS (10) reached: 22 acquisition(s)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("LOCKDEP_MAX_CLASSES"), "{stderr}");
+}
+
+#[test]
+fn chain_and_dependency_limits_do_not_stop_validation() {
+    // Many distinct chains and dependencies, then a cycle over dependencies recorded first.
+    let mut t = String::new();
+    t += ABBA
+        .lines()
+        .take(4)
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        .as_str();
+    for i in 0..50 {
+        t += &ev("5", "acquire", &format!("x{i}"));
+        t += &ev("5", "acquire", &format!("y{i}"));
+        t += &ev("5", "release", &format!("y{i}"));
+        t += &ev("5", "release", &format!("x{i}"));
+    }
+    t += &ev("2", "acquire", "B");
+    t += &ev("2", "acquire", "A");
+    let path = trace("chains.jsonl", &t);
+    for (var, name) in [
+        ("LOCKDEP_MAX_CHAINS", "MAX_LOCKDEP_CHAINS (8)"),
+        ("LOCKDEP_MAX_EDGES", "MAX_LOCKDEP_ENTRIES (8)"),
+    ] {
+        let o = lockcheck_env(&["replay", "--format", "json", &path], &[(var, "8")]);
+        let stderr = text(&o.stderr);
+        let kinds: Vec<String> = json_lines(&o)
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["limit_exceeded", "circular_dependency"],
+            "{var}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{var}: {stderr}");
+        assert!(stderr.contains(name) && stderr.contains(var), "{stderr}");
+    }
+}
+
+#[test]
+fn ended_threads_keep_no_state() {
+    use lockdep::replay::{ClassRefinement, Replayer};
+    let mut r = Replayer::new(lockdep::Config::default(), ClassRefinement::default());
+    for t in 0..5000 {
+        let mut e =
+            lockdep::trace::TraceEvent::new(t.to_string(), lockdep::trace::TraceOp::Acquire, "A");
+        e.thread_name = Some(format!("worker {t}"));
+        r.apply(&e).unwrap();
+        r.apply(&lockdep::trace::TraceEvent::new(
+            t.to_string(),
+            lockdep::trace::TraceOp::Acquire,
+            format!("0x{:x}", 0x1000 + t),
+        ))
+        .unwrap();
+        assert_eq!(r.live_threads(), 1);
+        r.apply(&lockdep::trace::TraceEvent::new(
+            t.to_string(),
+            lockdep::trace::TraceOp::Release,
+            format!("0x{:x}", 0x1000 + t),
+        ))
+        .unwrap();
+        r.apply(&lockdep::trace::TraceEvent::new(
+            t.to_string(),
+            lockdep::trace::TraceOp::Release,
+            "A",
+        ))
+        .unwrap();
+        assert_eq!(r.live_threads(), 0);
+    }
+    // A thread that comes back keeps its name: thread 7 takes A then B, thread 9 B then A; the
+    // dependency A -> B was first seen in "worker 7".
+    let b = |t: &str, op, l: &str| lockdep::trace::TraceEvent::new(t, op, l);
+    use lockdep::trace::TraceOp::{Acquire, Release};
+    let mut reports = Vec::new();
+    for e in [
+        b("7", Acquire, "A"),
+        b("7", Acquire, "B"),
+        b("7", Release, "B"),
+        b("7", Release, "A"),
+        b("9", Acquire, "B"),
+        b("9", Acquire, "A"),
+    ] {
+        reports.extend(r.apply(&e).unwrap());
+    }
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(
+        reports[0]
+            .chain
+            .iter()
+            .any(|c| &*c.first_seen.thread == "worker 7"),
+        "{:#?}",
+        reports[0]
+    );
+}
+
+#[test]
+fn skipped_acquisitions_may_be_released_in_any_order() {
+    // 60 nested locks (12 past the limit), the same lock twice among them, released first to
+    // last: no error, nothing left over.
+    let mut t = String::new();
+    let locks: Vec<String> = (0..60)
+        .map(|i| {
+            if i == 59 {
+                "L55".to_string()
+            } else {
+                format!("L{i}")
+            }
+        })
+        .collect();
+    for l in &locks {
+        t += &ev("1", "acquire", l);
+    }
+    for l in &locks {
+        t += &ev("1", "release", l);
+    }
+    t += &ev("1", "acquire", "after");
+    t += &ev("1", "release", "after");
+    let path = trace("fifo.jsonl", &t);
+    let o = lockcheck(&["replay", &path]);
+    let stderr = text(&o.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("12 acquisition(s)"), "{stderr}");
+    assert_eq!(o.status.code(), Some(1), "one limit report");
+}

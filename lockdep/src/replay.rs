@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::class::{ClassId, KeySource, LockKind, Site};
 use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
-use crate::report::Report;
+use crate::report::{LimitInfo, LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::OnReport;
 use crate::trace::{TraceEvent, TraceOp};
 use crate::validator::Validator;
@@ -71,6 +71,17 @@ impl std::error::Error for ReplayError {}
 
 /// Feeds trace events through a fresh validator, one state per traced thread.
 ///
+/// Costs are bounded by what is live, not by how long the trace is: a thread that holds nothing
+/// (and is in no non-blocking section) keeps only a compact entry (its name and number), its
+/// state going back to a small pool; the trace format has no thread-exit record, so a thread is
+/// never forgotten altogether, it may take locks again.
+///
+/// Limits do not stop a replay: an acquisition deeper than `max_lock_depth` or of a class past
+/// `max_classes` is skipped (not validated, not held; its release is matched silently), a
+/// dependency past `max_edges` is not recorded, a chain past `max_chains` is validated but not
+/// remembered. The first time each limit is hit a `LimitExceeded` report says so; later hits are
+/// only counted ([`Replayer::limit_hits`]). Everything else goes on being validated.
+///
 /// ```
 /// use lockdep::replay::{ClassRefinement, Replayer};
 /// use lockdep::trace::{TraceEvent, TraceOp};
@@ -90,9 +101,83 @@ impl std::error::Error for ReplayError {}
 pub struct Replayer {
     validator: Validator,
     refinement: ClassRefinement,
-    threads: HashMap<String, ThreadState>,
+    /// Threads that hold something (or are in a non-blocking section, or have skipped
+    /// acquisitions outstanding).
+    threads: HashMap<String, Box<ThreadState>>,
+    /// Threads with a numeric id seen before that hold nothing and have a name of their own
+    /// (the others need no entry: their number is their id, their name `thread-N`).
+    idle_numbered: HashMap<u64, Arc<str>>,
+    /// Other threads seen before that hold nothing: their number and name.
+    idle: HashMap<Box<str>, IdleThread>,
+    /// States of idle threads, ready for the next thread that takes a lock.
+    // Boxed: a state (with its 2 KiB chain cache inline) moves between the pool and `threads`
+    // as a pointer, not as a copy.
+    #[allow(clippy::vec_box)]
+    pool: Vec<Box<ThreadState>>,
+    /// Threads numbered in order of appearance (for thread ids that are not numbers).
+    threads_seen: u64,
+    /// Lock ids that are not hex addresses (those are their own instance id).
     instances: HashMap<String, InstanceId>,
     classes: HashMap<(String, u32), ClassId>,
+    /// Per thread, acquisitions skipped because of a limit and not yet released (how many of
+    /// each instance: releases may come in any order).
+    skipped: HashMap<String, HashMap<InstanceId, u64>>,
+    limits: Vec<LimitHit>,
+}
+
+/// A thread holding nothing, with a thread id that is not a number: all that is kept of it.
+struct IdleThread {
+    name: Arc<str>,
+    id: u64,
+}
+
+/// The thread id as a number, when it is one written canonically (`"7"`, not `"007"`).
+fn numbered(thread: &str) -> Option<u64> {
+    let n = thread.parse::<u64>().ok()?;
+    (thread.len() == 1 || !thread.starts_with('0')).then_some(n)
+}
+
+/// Idle thread states kept for reuse (each is a few KiB).
+const POOL: usize = 64;
+
+/// A limit a replay ran into, and what it cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitHit {
+    /// The kernel-style name (`MAX_LOCK_DEPTH`, `MAX_LOCKDEP_KEYS`, `MAX_LOCKDEP_ENTRIES`,
+    /// `MAX_LOCKDEP_CHAINS`).
+    pub name: &'static str,
+    /// The configured value.
+    pub value: usize,
+    /// The environment variable that sets it.
+    pub env_var: &'static str,
+    /// How many times it was hit: acquisitions skipped (depth, classes), dependencies not
+    /// recorded (edges), chains not remembered (chains).
+    pub count: u64,
+}
+
+impl LimitHit {
+    /// What was skipped, in words (`"acquisitions deeper than the limit were not validated"`).
+    pub fn what_was_skipped(&self) -> &'static str {
+        match self.name {
+            "MAX_LOCK_DEPTH" => "acquisition(s) deeper than the limit skipped (not validated)",
+            "MAX_LOCKDEP_KEYS" => {
+                "acquisition(s) of classes past the limit skipped (not validated)"
+            }
+            "MAX_LOCKDEP_ENTRIES" => {
+                "new dependenc(ies) not recorded (cycles through them are not found)"
+            }
+            "MAX_LOCKDEP_CHAINS" => {
+                "new chain(s) validated but not remembered (slower, not less checked)"
+            }
+            _ => "event(s) affected",
+        }
+    }
+}
+
+/// Why an acquisition is skipped.
+enum Skip {
+    Depth,
+    Classes,
 }
 
 impl Replayer {
@@ -102,8 +187,14 @@ impl Replayer {
             validator: Validator::with_on_report(config, OnReport::Collect),
             refinement,
             threads: HashMap::new(),
+            idle_numbered: HashMap::new(),
+            idle: HashMap::new(),
+            pool: Vec::new(),
+            threads_seen: 0,
             instances: HashMap::new(),
             classes: HashMap::new(),
+            skipped: HashMap::new(),
+            limits: Vec::new(),
         }
     }
 
@@ -112,8 +203,25 @@ impl Replayer {
         &self.validator
     }
 
+    /// The limits hit so far, in the order they were first hit.
+    pub fn limit_hits(&self) -> &[LimitHit] {
+        &self.limits
+    }
+
+    /// Threads whose full state is kept (they hold locks); the others are compact entries.
+    pub fn live_threads(&self) -> usize {
+        self.threads.len()
+    }
+
     /// Applies one event; returns the reports it triggered.
     pub fn apply(&mut self, ev: &TraceEvent) -> Result<Vec<Report>, ReplayError> {
+        let result = self.apply_inner(ev);
+        let result = result.map(|reports| self.limit_reports(reports));
+        self.settle(&ev.thread);
+        result
+    }
+
+    fn apply_inner(&mut self, ev: &TraceEvent) -> Result<Vec<Report>, ReplayError> {
         let site = ev
             .at
             .as_deref()
@@ -121,13 +229,28 @@ impl Replayer {
         match ev.op {
             TraceOp::Class => {
                 let name = self.refinement.class_for(ev.class_name(), ev.class_name());
-                self.class(&name, ev.subclass, ev.kind, site)?;
-                Ok(Vec::new())
+                match self.class(&name, ev.subclass, ev.kind, site) {
+                    Ok(_) => Ok(Vec::new()),
+                    // Registering is informational: nothing is skipped yet.
+                    Err(_) => Ok(Vec::new()),
+                }
             }
             TraceOp::Acquire | TraceOp::SeqRead => {
-                let acquire = self.acquire_of(ev, site)?;
+                let acquire = match self.acquire_of(ev, site) {
+                    Ok(a) => a,
+                    Err(None) => return Err(missing_lock()),
+                    Err(Some(skip)) => return Ok(self.skip(ev, skip)),
+                };
                 let v = self.validator.clone();
+                let depth = v.config().max_lock_depth;
                 let thread = self.thread(ev);
+                let merges = acquire.nest_lock.is_some()
+                    && thread.held().last().is_some_and(|top| {
+                        top.class() == acquire.class && top.nest_lock() == acquire.nest_lock
+                    });
+                if thread.held().len() >= depth && !merges {
+                    return Ok(self.skip(ev, Skip::Depth));
+                }
                 Ok(if ev.op == TraceOp::SeqRead {
                     v.seq_read(thread, acquire)
                 } else {
@@ -138,11 +261,15 @@ impl Replayer {
                 let instance = self.existing_instance(ev)?;
                 let held = self.threads.get(&ev.thread).and_then(|t| t.find(instance));
                 let Some(i) = held else {
+                    if self.unskip(&ev.thread, instance) {
+                        return Ok(Vec::new());
+                    }
                     return Err(ReplayError {
                         field: "lock",
                         message: format!(
                             "thread {} releases {:?}, which it does not hold",
-                            ev.thread, ev.lock
+                            printable(&ev.thread),
+                            ev.lock
                         ),
                     });
                 };
@@ -152,18 +279,29 @@ impl Replayer {
             }
             TraceOp::Mode => {
                 let instance = self.existing_instance(ev)?;
-                let v = self.validator.clone();
-                let thread = self.thread(ev);
-                if thread.find(instance).is_none() {
+                let held = self
+                    .threads
+                    .get(&ev.thread)
+                    .is_some_and(|t| t.find(instance).is_some());
+                if !held {
+                    if self
+                        .skipped
+                        .get(&ev.thread)
+                        .is_some_and(|s| s.contains_key(&instance))
+                    {
+                        return Ok(Vec::new());
+                    }
                     return Err(ReplayError {
                         field: "lock",
                         message: format!(
                             "thread {} changes the mode of {:?}, which it does not hold",
-                            ev.thread, ev.lock
+                            printable(&ev.thread),
+                            ev.lock
                         ),
                     });
                 }
-                v.set_mode(thread, instance, ev.mode);
+                let v = self.validator.clone();
+                v.set_mode(self.thread(ev), instance, ev.mode);
                 Ok(Vec::new())
             }
             TraceOp::MightSleep => {
@@ -175,6 +313,187 @@ impl Replayer {
                 v.set_non_blocking(self.thread(ev), ev.op == TraceOp::NonBlockingBegin);
                 Ok(Vec::new())
             }
+        }
+    }
+
+    /// Skips an acquisition over a limit: counted, its release to be matched silently, one
+    /// report the first time.
+    fn skip(&mut self, ev: &TraceEvent, why: Skip) -> Vec<Report> {
+        let (name, value, env_var) = match why {
+            Skip::Depth => (
+                "MAX_LOCK_DEPTH",
+                self.validator.config().max_lock_depth,
+                crate::config::ENV_DEPTH,
+            ),
+            Skip::Classes => (
+                "MAX_LOCKDEP_KEYS",
+                self.validator.config().max_classes,
+                crate::config::ENV_CLASSES,
+            ),
+        };
+        if ev.op == TraceOp::Acquire {
+            let instance = self.instance(&ev.lock);
+            *self
+                .skipped
+                .entry(ev.thread.clone())
+                .or_default()
+                .entry(instance)
+                .or_default() += 1;
+        }
+        if self.count_limit(name, value, env_var) {
+            return Vec::new();
+        }
+        vec![self.limit_report(ev, name, value, env_var)]
+    }
+
+    /// The report of a limit the replayer enforces itself (the validator's own words).
+    fn limit_report(
+        &self,
+        ev: &TraceEvent,
+        name: &'static str,
+        value: usize,
+        env_var: &'static str,
+    ) -> Report {
+        let (thread, held) = match self.threads.get(&ev.thread) {
+            Some(t) => (
+                ThreadRef {
+                    name: t.name.clone(),
+                    id: t.id,
+                },
+                t.held()
+                    .iter()
+                    .map(|h| {
+                        let info = self.validator.class_info(h.class());
+                        LockRef {
+                            class: h.class(),
+                            name: info.map_or_else(
+                                || Arc::from(format!("class#{}", h.class().index())),
+                                |i| i.display_name,
+                            ),
+                            instance: h.instance(),
+                            mode: h.mode(),
+                            trylock: h.trylock(),
+                            kind: h.kind(),
+                            site: h.site(),
+                        }
+                    })
+                    .collect(),
+            ),
+            None => (
+                ThreadRef {
+                    name: default_name(&ev.thread),
+                    id: ev.thread.parse().unwrap_or(0),
+                },
+                Vec::new(),
+            ),
+        };
+        Report {
+            kind: ReportKind::LimitExceeded,
+            thread,
+            acquiring: None,
+            held_lock: None,
+            chain: Vec::new(),
+            new_dependency: None,
+            held,
+            context_wait: None,
+            limit: Some(LimitInfo {
+                name,
+                value,
+                env_var,
+            }),
+            backtrace: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Counts a hit of limit `name`; true when it was hit before.
+    fn count_limit(&mut self, name: &'static str, value: usize, env_var: &'static str) -> bool {
+        if let Some(hit) = self.limits.iter_mut().find(|h| h.name == name) {
+            hit.count += 1;
+            return true;
+        }
+        self.limits.push(LimitHit {
+            name,
+            value,
+            env_var,
+            count: 1,
+        });
+        false
+    }
+
+    /// Limit reports of the validator (dependencies, chains): the first of each kind passes,
+    /// later ones are counted; the validator, which stops itself at a limit, goes on.
+    fn limit_reports(&mut self, mut reports: Vec<Report>) -> Vec<Report> {
+        // The validator turns itself off when it reports a limit (the replayer's own limit
+        // reports leave it on and are counted already).
+        if self.validator.is_enabled()
+            || !reports
+                .iter()
+                .any(|r| r.kind() == ReportKind::LimitExceeded)
+        {
+            return reports;
+        }
+        let mut keep = Vec::with_capacity(reports.len());
+        for r in reports.drain(..) {
+            match &r.limit {
+                Some(l) if r.kind() == ReportKind::LimitExceeded => {
+                    if !self.count_limit(l.name, l.value, l.env_var) {
+                        keep.push(r);
+                    }
+                }
+                _ => keep.push(r),
+            }
+        }
+        self.validator.set_enabled(true);
+        keep
+    }
+
+    /// Releases a skipped acquisition of `instance` by `thread`; false if there is none.
+    fn unskip(&mut self, thread: &str, instance: InstanceId) -> bool {
+        let Some(list) = self.skipped.get_mut(thread) else {
+            return false;
+        };
+        let Some(count) = list.get_mut(&instance) else {
+            return false;
+        };
+        *count -= 1;
+        if *count == 0 {
+            list.remove(&instance);
+        }
+        if list.is_empty() {
+            self.skipped.remove(thread);
+        }
+        true
+    }
+
+    /// After an event of `thread`: a thread that holds nothing becomes a compact entry.
+    fn settle(&mut self, thread: &str) {
+        let idle = self
+            .threads
+            .get(thread)
+            .is_some_and(|t| t.held().is_empty() && !t.in_atomic());
+        if !idle || self.skipped.contains_key(thread) {
+            return;
+        }
+        let Some((key, state)) = self.threads.remove_entry(thread) else {
+            return;
+        };
+        match numbered(&key) {
+            Some(n) => {
+                if *state.name != *default_name(&key) {
+                    self.idle_numbered.insert(n, state.name.clone());
+                }
+            }
+            None => {
+                let idle = IdleThread {
+                    name: state.name.clone(),
+                    id: state.id,
+                };
+                self.idle.insert(key.into_boxed_str(), idle);
+            }
+        }
+        if self.pool.len() < POOL {
+            self.pool.push(state);
         }
     }
 
@@ -191,76 +510,101 @@ impl Replayer {
     }
 
     fn thread(&mut self, ev: &TraceEvent) -> &mut ThreadState {
-        let n = self.threads.len() as u64 + 1;
-        let depth = self.validator.config().max_lock_depth.min(64);
-        self.threads.entry(ev.thread.clone()).or_insert_with(|| {
-            let id = ev.thread.parse().unwrap_or(n);
-            let name = ev.thread_name.clone().unwrap_or_else(|| {
-                if ev.thread.parse::<u64>().is_ok() {
-                    format!("thread-{}", ev.thread)
-                } else {
-                    ev.thread.clone()
+        if !self.threads.contains_key(&ev.thread) {
+            let given = || {
+                ev.thread_name
+                    .as_deref()
+                    .map_or_else(|| default_name(&ev.thread), Arc::from)
+            };
+            let (name, id) = match numbered(&ev.thread) {
+                Some(n) => match self.idle_numbered.remove(&n) {
+                    Some(name) => (name, n),
+                    None => (given(), n),
+                },
+                None => match self.idle.remove(ev.thread.as_str()) {
+                    Some(t) => (t.name, t.id),
+                    None => {
+                        self.threads_seen += 1;
+                        (given(), ev.thread.parse().unwrap_or(self.threads_seen))
+                    }
+                },
+            };
+            let state = match self.pool.pop() {
+                // A pooled state holds nothing; its chain cache caches this validator's chains,
+                // which hold for any thread.
+                Some(mut t) => {
+                    t.name = name;
+                    t.id = id;
+                    t.untracked = false;
+                    t
                 }
-            });
-            ThreadState::new(name, id, depth)
-        })
+                None => {
+                    let depth = self.validator.config().max_lock_depth.min(64);
+                    Box::new(ThreadState::new(name, id, depth))
+                }
+            };
+            self.threads.insert(ev.thread.clone(), state);
+        }
+        self.threads.get_mut(&ev.thread).expect("inserted above")
     }
 
     fn instance(&mut self, lock: &str) -> InstanceId {
+        // Hex addresses keep their value (reports then show the recorded address) and need no
+        // entry; other ids are numbered in order of appearance.
+        if let Some(id) = lock
+            .strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        {
+            return InstanceId(id);
+        }
         let n = self.instances.len() as u64 + 1;
-        *self.instances.entry(lock.to_string()).or_insert_with(|| {
-            // Hex addresses keep their value (reports then show the recorded address).
-            lock.strip_prefix("0x")
-                .and_then(|h| u64::from_str_radix(h, 16).ok())
-                .map_or(InstanceId(n), InstanceId)
-        })
+        *self
+            .instances
+            .entry(lock.to_string())
+            .or_insert(InstanceId(n))
     }
 
     fn existing_instance(&mut self, ev: &TraceEvent) -> Result<InstanceId, ReplayError> {
         if ev.lock.is_empty() {
-            return Err(ReplayError {
-                field: "lock",
-                message: "missing or empty".into(),
-            });
+            return Err(missing_lock());
         }
         Ok(self.instance(&ev.lock))
     }
 
+    /// The class named `name`; `None` when the class limit leaves no room for it.
     fn class(
         &mut self,
         name: &str,
         subclass: u32,
         kind: LockKind,
         site: Site,
-    ) -> Result<ClassId, ReplayError> {
+    ) -> Result<ClassId, ()> {
         if let Some(c) = self.classes.get(&(name.to_string(), subclass)) {
             return Ok(*c);
+        }
+        if self.validator.class_count() >= self.validator.config().max_classes {
+            return Err(());
         }
         let key = KeySource::Name(name.into());
         let base: Arc<str> = name.into();
         let id = self
             .validator
             .class_for(&key, subclass, kind, site, &|| base.clone())
-            .ok_or_else(|| ReplayError {
-                field: "class",
-                message: format!(
-                    "class {name:?} cannot be registered: the class limit ({}) is reached",
-                    self.validator.config().max_classes
-                ),
-            })?;
+            .ok_or(())?;
         self.classes.insert((name.to_string(), subclass), id);
         Ok(id)
     }
 
-    fn acquire_of(&mut self, ev: &TraceEvent, site: Site) -> Result<Acquire, ReplayError> {
+    /// The acquisition `ev` describes: `Err(None)` without a lock, `Err(Some(_))` when its class
+    /// is over the limit.
+    fn acquire_of(&mut self, ev: &TraceEvent, site: Site) -> Result<Acquire, Option<Skip>> {
         if ev.lock.is_empty() {
-            return Err(ReplayError {
-                field: "lock",
-                message: "missing or empty".into(),
-            });
+            return Err(None);
         }
         let name = self.refinement.class_for(&ev.lock, ev.class_name());
-        let class = self.class(&name, ev.subclass, ev.kind, Site::Unknown)?;
+        let class = self
+            .class(&name, ev.subclass, ev.kind, Site::Unknown)
+            .map_err(|()| Some(Skip::Classes))?;
         let instance = self.instance(&ev.lock);
         let nest_lock = ev.nest_lock.as_deref().map(|n| self.instance(n));
         let mode = if ev.op == TraceOp::SeqRead {
@@ -277,5 +621,30 @@ impl Replayer {
             kind: ev.kind,
             site,
         })
+    }
+}
+
+fn missing_lock() -> ReplayError {
+    ReplayError {
+        field: "lock",
+        message: "missing or empty".into(),
+    }
+}
+
+/// A thread id as one line of text: quoted and escaped when it holds control characters.
+fn printable(thread: &str) -> std::borrow::Cow<'_, str> {
+    if thread.chars().any(char::is_control) {
+        format!("{thread:?}").into()
+    } else {
+        thread.into()
+    }
+}
+
+/// The name of a thread that did not give one: `thread-N` for a numbered thread, else its id.
+fn default_name(thread: &str) -> Arc<str> {
+    if thread.parse::<u64>().is_ok() {
+        format!("thread-{thread}").into()
+    } else {
+        thread.into()
     }
 }

@@ -45,7 +45,7 @@ mod text;
 #[cfg(test)]
 mod golden;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -174,12 +174,47 @@ pub fn render(model: &GraphModel, format: GraphFormat, opts: &GraphOptions) -> S
 }
 
 /// Builds a model: nodes and edges are keyed by name and merged.
+///
+/// Every step costs O(1) amortised (hash look-ups, bounded detail lists), so a model of n
+/// reports is built in O(n) and finished in O(n log n) (sorting): many reports of one class or
+/// of distinct cycles do not make it quadratic (`docs/robustness.md`).
 #[derive(Default)]
 pub(crate) struct Builder {
     model: GraphModel,
     index: HashMap<String, usize>,
     edge_index: HashMap<(usize, usize), usize>,
     cycles: Vec<Vec<String>>,
+    /// Each cycle of `cycles` in its canonical rotation, for O(1) duplicate checks.
+    cycle_set: HashSet<Vec<String>>,
+}
+
+/// Most tooltip lines kept for one class; further distinct ones are counted in a last line.
+pub(crate) const MAX_NODE_DETAILS: usize = 32;
+/// Most tooltip lines kept for one dependency (a few reports' worth of stacks).
+pub(crate) const MAX_EDGE_DETAILS: usize = 96;
+
+/// Appends `detail` to `details` unless it is there, keeping at most `max` lines: past it, one
+/// last line counts what was left out. Bounded, so merging many reports stays linear.
+fn add_detail(details: &mut Vec<String>, detail: String, max: usize) {
+    if details.contains(&detail) {
+        return;
+    }
+    if details.len() < max {
+        details.push(detail);
+        return;
+    }
+    // Past the cap, the last line counts what was left out (repeats of a left-out line
+    // included: they are not kept, so they cannot be recognised).
+    let left_out = match details.get(max) {
+        Some(last) => last
+            .strip_prefix("... ")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0),
+        None => 0,
+    };
+    details.truncate(max);
+    details.push(format!("... {} more detail lines left out", left_out + 1));
 }
 
 /// Canonical order of type tokens in [`GraphEdge::types`].
@@ -229,10 +264,7 @@ impl Builder {
     }
 
     pub(crate) fn node_detail(&mut self, i: usize, detail: String) {
-        let d = &mut self.model.nodes[i].details;
-        if !d.contains(&detail) {
-            d.push(detail);
-        }
+        add_detail(&mut self.model.nodes[i].details, detail, MAX_NODE_DETAILS);
     }
 
     /// Adds (or merges into) the edge `from -> to`. The first-seen data of the first caller wins.
@@ -252,19 +284,21 @@ impl Builder {
                 edge.first_seen = first_seen;
             }
             for d in details {
-                if !edge.details.contains(&d) {
-                    edge.details.push(d);
-                }
+                add_detail(&mut edge.details, d, MAX_EDGE_DETAILS);
             }
             return e;
         }
         let e = self.model.edges.len();
+        let mut kept = Vec::with_capacity(details.len().min(MAX_EDGE_DETAILS + 1));
+        for d in details {
+            add_detail(&mut kept, d, MAX_EDGE_DETAILS);
+        }
         self.model.edges.push(GraphEdge {
             from: f,
             to: t,
             types: merge_types(types, ""),
             first_seen,
-            details,
+            details: kept,
             in_cycle: false,
         });
         self.edge_index.insert((f, t), e);
@@ -288,7 +322,7 @@ impl Builder {
     /// Marks a cycle given as class names in dependency order; a missing edge (the closing one
     /// is never recorded by the validator) is added with unknown type.
     pub(crate) fn cycle(&mut self, names: &[String]) {
-        if names.is_empty() || self.cycles.iter().any(|c| same_cycle(c, names)) {
+        if names.is_empty() || !self.cycle_set.insert(canonical_cycle(names)) {
             return;
         }
         for (i, from) in names.iter().enumerate() {
@@ -344,7 +378,24 @@ impl Builder {
     }
 }
 
+/// The rotation of `names` that starts at its smallest name (the first such rotation, compared
+/// as a whole, when a name repeats): equal for two cycles exactly when they are rotations of
+/// each other.
+fn canonical_cycle(names: &[String]) -> Vec<String> {
+    let n = names.len();
+    let Some(min) = names.iter().min() else {
+        return Vec::new();
+    };
+    let rotation = |r: usize| (0..n).map(move |i| &names[(r + i) % n]);
+    let best = (0..n)
+        .filter(|&r| names[r] == *min)
+        .min_by(|&a, &b| rotation(a).cmp(rotation(b)))
+        .unwrap_or(0);
+    rotation(best).cloned().collect()
+}
+
 /// Whether `a` and `b` are the same cycle up to rotation.
+#[cfg(test)]
 fn same_cycle(a: &[String], b: &[String]) -> bool {
     a.len() == b.len() && (0..a.len()).any(|r| (0..a.len()).all(|i| a[(i + r) % a.len()] == b[i]))
 }
@@ -368,6 +419,50 @@ pub(crate) fn short_site(site: &str) -> String {
         format!("{}/{}{pos}", parts[1], parts[0])
     } else {
         site.to_string()
+    }
+}
+
+/// The graph of kernel reports, built as they stream in (one report at a time, over any number
+/// of inputs): what [`GraphModel::from_kernel_reports`] gives, without holding the reports.
+///
+/// ```
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/logs/seed-003-pidmap-seqcount.log");
+/// let log = std::fs::read_to_string(path).unwrap();
+/// let mut g = lockcheck::graph::KernelGraph::default();
+/// for r in lockcheck::splat::parse_str("seed.log", &log) {
+///     g.add(&r);
+/// }
+/// let model = g.finish();
+/// assert_eq!(model.source, "seed.log");
+/// assert_eq!(model.cycles.len(), 1);
+/// ```
+#[derive(Default)]
+pub struct KernelGraph {
+    b: Builder,
+    /// Inputs in the order they came, each once.
+    sources: Vec<String>,
+    seen: HashSet<String>,
+}
+
+impl KernelGraph {
+    /// Adds one report's classes and dependencies.
+    pub fn add(&mut self, r: &crate::report::Report) {
+        kernel::add_report(&mut self.b, r);
+        self.add_source(&r.source);
+    }
+
+    /// Names an input even when it had no report (it shows in the title).
+    pub fn add_source(&mut self, source: &str) {
+        if !self.seen.contains(source) {
+            self.seen.insert(source.to_string());
+            self.sources.push(source.to_string());
+        }
+    }
+
+    /// The model, its inputs named in its title in the order they came.
+    pub fn finish(self) -> GraphModel {
+        let source = self.sources.join(", ");
+        self.b.finish(&source)
     }
 }
 
@@ -506,14 +601,16 @@ impl GraphModel {
     /// meaningful frame; other reports contribute the dependency between their two locks when
     /// they name two (a recursive-locking report is a highlighted self-loop).
     pub fn from_kernel_reports(reports: &[crate::report::Report]) -> GraphModel {
-        let mut b = Builder::default();
-        for r in reports {
-            kernel::add_report(&mut b, r);
-        }
+        let mut g = KernelGraph::default();
         let mut sources: Vec<&str> = reports.iter().map(|r| r.source.as_str()).collect();
         sources.sort();
-        sources.dedup();
-        b.finish(&sources.join(", "))
+        for s in sources {
+            g.add_source(s);
+        }
+        for r in reports {
+            g.add(r);
+        }
+        g.finish()
     }
 
     /// The same graph with `source` as its origin (shown in the title).
@@ -579,6 +676,30 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert!(same_cycle(&s(&["a", "b", "c"]), &s(&["c", "a", "b"])));
         assert!(!same_cycle(&s(&["a", "b", "c"]), &s(&["a", "c", "b"])));
+        assert_eq!(
+            canonical_cycle(&s(&["c", "a", "b"])),
+            canonical_cycle(&s(&["a", "b", "c"]))
+        );
+        assert_ne!(
+            canonical_cycle(&s(&["a", "b", "c"])),
+            canonical_cycle(&s(&["a", "c", "b"]))
+        );
+        // A repeated name: the rotations still compare whole.
+        assert_eq!(
+            canonical_cycle(&s(&["a", "x", "a", "y"])),
+            canonical_cycle(&s(&["a", "y", "a", "x"]))
+        );
+    }
+
+    #[test]
+    fn details_are_bounded_and_count_what_was_left_out() {
+        let mut d = Vec::new();
+        for i in 0..MAX_NODE_DETAILS + 5 {
+            add_detail(&mut d, format!("line {i}"), MAX_NODE_DETAILS);
+            add_detail(&mut d, "line 0".to_string(), MAX_NODE_DETAILS);
+        }
+        assert_eq!(d.len(), MAX_NODE_DETAILS + 1);
+        assert_eq!(d.last().unwrap(), "... 5 more detail lines left out");
     }
 
     #[test]

@@ -110,6 +110,9 @@ fn replay_input(
         };
         let stats = trace::replay_trace(input, reader, &prefix, replayer, err, &mut emit)?;
         outcome.input_errors += stats.errors as usize;
+        for line in stats.limit_lines(input) {
+            writeln!(err, "{line}")?;
+        }
         if stats.skipped > 0 {
             writeln!(
                 err,

@@ -30,21 +30,36 @@ impl ReplayedReport {
                 "the trace takes these classes in an order that closes the cycle {}; replayed through the validator, the cycle is strong (a deadlock is possible when the threads interleave)",
                 cycle_text(&report)
             ),
+            lockdep::ReportKind::LimitExceeded => match &report.limit {
+                Some(l) => limit_explanation(l.name, l.value, l.env_var),
+                None => "a validator limit was reached".to_string(),
+            },
             _ => format!("the trace shows it directly: {}", report.title()),
+        };
+        let (label, rule) = if report.kind() == lockdep::ReportKind::LimitExceeded {
+            ("undetermined", "replay-limit")
+        } else {
+            ("likely_genuine", "replay")
         };
         ReplayedReport {
             source: source.to_string(),
             line,
             report,
-            label: "likely_genuine",
-            rule: "replay",
+            label,
+            rule,
             explanation,
         }
     }
 
     /// The title, in the same spirit as `lockcheck parse` titles.
     pub fn title(&self) -> String {
-        self.report.title()
+        match &self.report.limit {
+            // The library's title says validation stopped; a replay goes on.
+            Some(l) if self.report.kind() == lockdep::ReportKind::LimitExceeded => {
+                format!("{} ({}) reached, replay goes on past it", l.name, l.value)
+            }
+            _ => self.report.title(),
+        }
     }
 
     /// The JSON object (one line of `--format json`).
@@ -92,6 +107,28 @@ impl ReplayedReport {
     }
 }
 
+/// What a replay does past limit `name` (`MAX_LOCK_DEPTH`, ...), and the knob that raises it.
+pub fn limit_explanation(name: &str, value: usize, env_var: &str) -> String {
+    let what = match name {
+        "MAX_LOCK_DEPTH" => {
+            "acquisitions deeper than that are skipped (not validated; their releases are matched silently)"
+        }
+        "MAX_LOCKDEP_KEYS" => {
+            "acquisitions of further classes are skipped (not validated; their releases are matched silently)"
+        }
+        "MAX_LOCKDEP_ENTRIES" => {
+            "further dependencies are not recorded, so cycles through them cannot be found"
+        }
+        "MAX_LOCKDEP_CHAINS" => {
+            "further chains are validated but not remembered (slower, not less checked)"
+        }
+        _ => "some events are not validated",
+    };
+    format!(
+        "{name} ({value}) reached: {what}; the rest of the trace is still validated; set {env_var}=<larger> to raise it"
+    )
+}
+
 /// `A -> B -> A`.
 pub fn cycle_text(r: &lockdep::Report) -> String {
     let c = r.cycle();
@@ -119,8 +156,19 @@ pub fn write_report(out: &mut dyn Write, r: &ReplayedReport, json: bool) -> io::
             "  verdict: {} ({}): {}",
             r.label, r.rule, r.explanation
         )?;
-        for line in r.report.to_string().lines() {
-            writeln!(out, "  {line}")?;
+        if r.report.kind() != lockdep::ReportKind::LimitExceeded {
+            // (The library's limit text says validation stops; a replay goes on.)
+            for line in r.report.to_string().lines() {
+                writeln!(out, "  {line}")?;
+            }
+        } else {
+            for l in &r.report.held {
+                writeln!(
+                    out,
+                    "  held by {}: {} at {}",
+                    r.report.thread.name, l.name, l.site
+                )?;
+            }
         }
         writeln!(out)
     }

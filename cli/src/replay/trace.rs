@@ -39,6 +39,28 @@ pub struct TraceStats {
     pub skipped: u64,
     /// Malformed lines.
     pub errors: u64,
+    /// Limits hit while replaying this input, with how often (the first hit of each limit in a
+    /// run is also a `LimitExceeded` report).
+    pub limits: Vec<lockdep::replay::LimitHit>,
+}
+
+impl TraceStats {
+    /// One line per limit hit: what was skipped and the knob that raises it.
+    pub fn limit_lines(&self, source: &str) -> Vec<String> {
+        self.limits
+            .iter()
+            .map(|h| {
+                format!(
+                    "lockcheck: {source}: {} ({}) reached: {} {}; set {}=<larger> to raise it",
+                    h.name,
+                    h.value,
+                    h.count,
+                    h.what_was_skipped(),
+                    h.env_var
+                )
+            })
+            .collect()
+    }
 }
 
 /// Replays `reader` (named `source`) into `replayer`. Threads and lock instances are namespaced
@@ -53,6 +75,7 @@ pub fn replay_trace(
     emit: &mut dyn FnMut(ReplayedReport) -> io::Result<()>,
 ) -> io::Result<TraceStats> {
     let mut stats = TraceStats::default();
+    let before: Vec<lockdep::replay::LimitHit> = replayer.limit_hits().to_vec();
     let mut buf = Vec::with_capacity(256);
     let mut line_no = 0usize;
     loop {
@@ -113,6 +136,19 @@ pub fn replay_trace(
                 stats.errors += 1;
                 writeln!(err, "lockcheck: {source}:{line_no}: {e}")?;
             }
+        }
+    }
+    // What this input cost in limits (the replayer counts over all inputs).
+    for hit in replayer.limit_hits() {
+        let earlier = before
+            .iter()
+            .find(|b| b.name == hit.name)
+            .map_or(0, |b| b.count);
+        if hit.count > earlier {
+            stats.limits.push(lockdep::replay::LimitHit {
+                count: hit.count - earlier,
+                ..hit.clone()
+            });
         }
     }
     Ok(stats)
