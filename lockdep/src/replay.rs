@@ -387,23 +387,16 @@ impl Replayer {
                 Vec::new(),
             ),
         };
-        Report {
-            kind: ReportKind::LimitExceeded,
+        Report::limit_exceeded(
             thread,
-            acquiring: None,
-            held_lock: None,
-            chain: Vec::new(),
-            new_dependency: None,
             held,
-            context_wait: None,
-            limit: Some(LimitInfo {
+            LimitInfo {
                 name,
                 value,
                 env_var,
-            }),
-            backtrace: None,
-            notes: Vec::new(),
-        }
+            },
+            None,
+        )
     }
 
     /// Counts a hit of limit `name`; true when it was hit before.

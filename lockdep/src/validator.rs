@@ -1140,23 +1140,16 @@ impl Validator {
                 Vec::new(),
             ),
         };
-        Some(Report {
-            kind: ReportKind::LimitExceeded,
-            thread: thread_ref,
-            acquiring: None,
-            held_lock: None,
-            chain: Vec::new(),
-            new_dependency: None,
+        Some(Report::limit_exceeded(
+            thread_ref,
             held,
-            context_wait: None,
-            limit: Some(LimitInfo {
+            LimitInfo {
                 name,
                 value,
                 env_var,
-            }),
-            backtrace: self.current_backtrace(),
-            notes: Vec::new(),
-        })
+            },
+            self.current_backtrace(),
+        ))
     }
 
     fn first_time(&self, kind: ReportKind, sig: Vec<ClassId>) -> bool {

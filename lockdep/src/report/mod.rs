@@ -189,6 +189,28 @@ pub struct Report {
 }
 
 impl Report {
+    /// A limit report: `limit` ran out for `thread`, holding `held`.
+    pub(crate) fn limit_exceeded(
+        thread: ThreadRef,
+        held: Vec<LockRef>,
+        limit: LimitInfo,
+        backtrace: Option<Arc<str>>,
+    ) -> Report {
+        Report {
+            kind: ReportKind::LimitExceeded,
+            thread,
+            acquiring: None,
+            held_lock: None,
+            chain: Vec::new(),
+            new_dependency: None,
+            held,
+            context_wait: None,
+            limit: Some(limit),
+            backtrace,
+            notes: Vec::new(),
+        }
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> ReportKind {
         self.kind
