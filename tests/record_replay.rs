@@ -182,3 +182,28 @@ fn a_seqlock_read_replays_as_one_reader_access() {
     assert_eq!(replayed, live);
     let _ = std::fs::remove_file(&path);
 }
+
+/// A thread that exits holding a lock is reported live; its trace ends the thread with a
+/// `thread_exit` record, so the replay gives the same report (found by the differential test:
+/// before the record existed, replay never knew the thread had ended).
+#[test]
+fn a_thread_exiting_with_a_lock_held_replays_to_the_same_report() {
+    let path = std::env::temp_dir().join(format!("lockdep-exit-{}.jsonl", std::process::id()));
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let m = lockdep::Mutex::with_name("leaked", ());
+    std::thread::scope(|s| {
+        s.spawn(|| v.scope(|| std::mem::forget(m.lock())));
+    });
+    v.stop_recording().unwrap();
+    let live: Vec<_> = v.take_reports().iter().map(signature).collect();
+    assert_eq!(live.len(), 1, "{live:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"op\":\"thread_exit\""), "{text}");
+    let replayed: Vec<_> = replay_file(&path, ClassRefinement::default())
+        .iter()
+        .map(signature)
+        .collect();
+    assert_eq!(replayed, live);
+    let _ = std::fs::remove_file(&path);
+}

@@ -73,8 +73,8 @@ impl std::error::Error for ReplayError {}
 ///
 /// Costs are bounded by what is live, not by how long the trace is: a thread that holds nothing
 /// (and is in no non-blocking section) keeps only a compact entry (its name and number), its
-/// state going back to a small pool; the trace format has no thread-exit record, so a thread is
-/// never forgotten altogether, it may take locks again.
+/// state going back to a small pool; a `thread_exit` record reports what the thread still holds
+/// and forgets it altogether (traces without that record keep a compact entry per thread).
 ///
 /// Limits do not stop a replay: an acquisition deeper than `max_lock_depth` or of a class past
 /// `max_classes` is skipped (not validated, not held; its release is matched silently), a
@@ -307,6 +307,25 @@ impl Replayer {
             TraceOp::MightSleep => {
                 let v = self.validator.clone();
                 Ok(v.might_sleep(self.thread(ev), site))
+            }
+            TraceOp::ThreadExit => {
+                let reports = match self.threads.remove(&ev.thread) {
+                    Some(mut state) => {
+                        let reports = self.validator.thread_exit(&mut state);
+                        if !state.in_atomic() && self.pool.len() < POOL {
+                            self.pool.push(state);
+                        }
+                        reports
+                    }
+                    None => Vec::new(),
+                };
+                // Forgotten: a later event with this id is a new thread.
+                self.skipped.remove(&ev.thread);
+                match numbered(&ev.thread) {
+                    Some(n) => drop(self.idle_numbered.remove(&n)),
+                    None => drop(self.idle.remove(ev.thread.as_str())),
+                }
+                Ok(reports)
             }
             TraceOp::NonBlockingBegin | TraceOp::NonBlockingEnd => {
                 let v = self.validator.clone();

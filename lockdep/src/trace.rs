@@ -26,6 +26,9 @@ pub enum TraceOp {
     NonBlockingEnd,
     /// A class was registered (informational: `class`, `kind`, `at` = init site).
     Class,
+    /// The thread ended (or left a validator scope): locks it still holds are reported, and
+    /// it is forgotten (a later event with its id starts a new thread).
+    ThreadExit,
 }
 
 impl TraceOp {
@@ -40,6 +43,7 @@ impl TraceOp {
             TraceOp::NonBlockingBegin => "nonblocking_begin",
             TraceOp::NonBlockingEnd => "nonblocking_end",
             TraceOp::Class => "class",
+            TraceOp::ThreadExit => "thread_exit",
         }
     }
 
@@ -54,6 +58,7 @@ impl TraceOp {
             "nonblocking_begin" => TraceOp::NonBlockingBegin,
             "nonblocking_end" => TraceOp::NonBlockingEnd,
             "class" => TraceOp::Class,
+            "thread_exit" => TraceOp::ThreadExit,
             _ => return None,
         })
     }

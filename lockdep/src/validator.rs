@@ -822,6 +822,7 @@ impl Validator {
     /// The thread is ending: locks it still holds are reported.
     pub fn thread_exit(&self, thread: &mut ThreadState) -> Vec<Report> {
         let mut reports = Vec::new();
+        self.record_thread(thread, "thread_exit", &Site::Unknown);
         if self.is_enabled() && !thread.held.is_empty() {
             let reg = self.inner.classes.read();
             let held = held_refs(&reg, thread);
