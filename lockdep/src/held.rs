@@ -501,6 +501,12 @@ pub struct ThreadState {
     pub(crate) atomic_depth: u32,
     pub(crate) name: Arc<str>,
     pub(crate) id: u64,
+    /// The thread as traces name it: `id`, except inside a [`Validator::scope`], whose held
+    /// locks are separate from the thread's and so get a thread number of their own (a capture
+    /// may record into the same file as the process-wide validator).
+    ///
+    /// [`Validator::scope`]: crate::Validator::scope
+    pub(crate) trace_id: u64,
     /// This thread's trace buffer, when its validator records.
     pub(crate) rec: Option<Arc<crate::recorder::ThreadBuf>>,
     /// Class names as traces carry them, cached per thread (index = class id).
@@ -560,6 +566,7 @@ impl ThreadState {
             atomic_depth: 0,
             name: name.into(),
             id,
+            trace_id: id,
             rec: None,
             class_names: Vec::new(),
             known_chains: EMPTY_KNOWN_CHAINS,

@@ -105,7 +105,12 @@
 //! # Environment
 //! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
 //! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
-//! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`.
+//! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`,
+//! `LOCKDEP_TRACE=path` (record a trace), `LOCKDEP_TRACE_CAPTURES=1` (captures record into it).
+//!
+//! # Threads
+//! [`capture`] and [`Validator::scope`] follow threads spawned through [`thread`] (a drop-in
+//! for `std::thread`'s `spawn`, `Builder` and `scope`); see docs/semantics.md.
 //!
 //! # Features
 //! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
@@ -141,6 +146,7 @@ mod tracing_sink;
 #[cfg(all(doctest, not(feature = "disabled")))]
 #[doc = include_str!("../../docs/semantics.md")]
 mod semantics_md {}
+pub mod thread;
 pub mod trace;
 mod validator;
 

@@ -1720,7 +1720,8 @@ impl Validator {
     fn push(&self) -> bool {
         with_local(|l| {
             let depth = self.config().max_lock_depth.min(64);
-            let fresh = ThreadState::new(l.state.name.clone(), l.state.id, depth);
+            let mut fresh = ThreadState::new(l.state.name.clone(), l.state.id, depth);
+            fresh.trace_id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
             let outer_state = std::mem::replace(&mut l.state, fresh);
             let outer_validator = std::mem::replace(&mut l.validator, self.clone());
             l.saved.push((outer_validator, outer_state));
@@ -1791,8 +1792,27 @@ pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
         return Vec::new();
     }
     let v = Validator::with_on_report(config, OnReport::Collect);
+    if record_captures() && global().is_recording() {
+        // The process-wide validator may record to `tracing` only: then there is no file.
+        let _ = v.record_into(global());
+    }
     v.scope(f);
     v.take_reports()
+}
+
+/// `LOCKDEP_TRACE_CAPTURES=1`: captures record into the process-wide trace (`LOCKDEP_TRACE`).
+fn record_captures() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(
+        || match std::env::var("LOCKDEP_TRACE_CAPTURES").as_deref() {
+            Ok("1") => true,
+            Ok("0") | Err(_) => false,
+            Ok(other) => {
+                eprintln!("lockdep: ignoring LOCKDEP_TRACE_CAPTURES={other:?}: expected 1 or 0");
+                false
+            }
+        },
+    )
 }
 
 /// The validator this thread currently reports to (see [`Validator::scope`]).

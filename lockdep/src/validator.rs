@@ -74,6 +74,8 @@ pub(crate) struct Inner {
     // Any event sink is on (a trace file or `tracing` lock events): the one flag hot paths test.
     recording: AtomicBool,
     file_recording: AtomicBool,
+    // The recorder is another validator's (`record_into`): stopping leaves its file open.
+    shared_recorder: AtomicBool,
     backtraces: AtomicBool,
     tracing_level: std::sync::atomic::AtomicU8,
     recorder: std::sync::OnceLock<Arc<Recorder>>,
@@ -120,12 +122,19 @@ impl Validator {
                 collected: RawMutex::new(Vec::new()),
                 recording: AtomicBool::new(false),
                 file_recording: AtomicBool::new(false),
+                shared_recorder: AtomicBool::new(false),
                 backtraces: AtomicBool::new(backtraces),
                 tracing_level: std::sync::atomic::AtomicU8::new(0),
                 recorder: std::sync::OnceLock::new(),
                 announced: RawMutex::new(HashSet::new()),
             }),
         }
+    }
+
+    /// Whether this is the process-wide validator ([`global`](crate::global)), as opposed to
+    /// one made for a [`capture`](crate::capture) or by hand.
+    pub fn is_process_wide(&self) -> bool {
+        Arc::ptr_eq(&self.inner, &crate::global().inner)
     }
 
     /// The settings it runs with.
@@ -305,6 +314,38 @@ impl Validator {
         Ok(())
     }
 
+    /// Records into the trace `other` writes: the events of both go to one file, in the order
+    /// they happened, each scope's thread under a number of its own. A [`capture`] does this
+    /// with the process-wide trace when `LOCKDEP_TRACE_CAPTURES=1`, so tests that capture still
+    /// add to the run's recording. Stopping `self`'s recording leaves `other`'s file open.
+    ///
+    /// ```
+    /// use lockdep::{Config, OnReport, Validator};
+    /// let path = std::env::temp_dir().join("lockdep-doc-record-into.jsonl");
+    /// let outer = Validator::with_on_report(Config::default(), OnReport::Collect);
+    /// outer.record_to(&path).unwrap();
+    /// let inner = Validator::with_on_report(Config::default(), OnReport::Collect);
+    /// inner.record_into(&outer).unwrap();
+    /// inner.scope(|| drop(lockdep::Mutex::with_name("inner-lock", ()).lock()));
+    /// outer.stop_recording().unwrap();
+    /// assert!(std::fs::read_to_string(&path).unwrap().contains("inner-lock"));
+    /// ```
+    ///
+    /// [`capture`]: crate::capture
+    pub fn record_into(&self, other: &Validator) -> std::io::Result<()> {
+        let Some(recorder) = other.inner.recorder.get() else {
+            return Err(std::io::Error::other("the other validator does not record"));
+        };
+        if self.inner.recorder.set(recorder.clone()).is_err() {
+            return Err(std::io::Error::other("this validator already records"));
+        }
+        self.inner.shared_recorder.store(true, Ordering::SeqCst);
+        self.inner.file_recording.store(true, Ordering::SeqCst);
+        self.inner.recording.store(true, Ordering::SeqCst);
+        crate::runtime::refresh_steady_states();
+        Ok(())
+    }
+
     /// Writes out every event recorded so far (whole lines, in order).
     pub fn flush_trace(&self) -> std::io::Result<()> {
         match self.inner.recorder.get() {
@@ -320,6 +361,7 @@ impl Validator {
         self.inner.recording.store(tracing_on, Ordering::SeqCst);
         crate::runtime::refresh_steady_states();
         match self.inner.recorder.get() {
+            Some(r) if self.inner.shared_recorder.load(Ordering::SeqCst) => r.flush(),
             Some(r) => r.close(),
             None => Ok(()),
         }
@@ -368,7 +410,7 @@ impl Validator {
             crate::tracing_sink::emit(
                 level,
                 &crate::tracing_sink::LockEvent {
-                    thread: thread.id,
+                    thread: thread.trace_id,
                     thread_name: &thread.name,
                     op,
                     lock: a.instance.0,
@@ -385,7 +427,7 @@ impl Validator {
             return;
         };
         let (name, subclass) = self.recorded_class_name(thread, r, &buf, a.class, a.kind);
-        let id = thread.id;
+        let id = thread.trace_id;
         r.record(&buf, |out| {
             rec::write_lock_event(
                 out,
@@ -426,12 +468,12 @@ impl Validator {
         }
         let level = self.inner.tracing_level.load(Ordering::Relaxed);
         if level != 0 {
-            crate::tracing_sink::emit_thread(level, thread.id, &thread.name, op, at);
+            crate::tracing_sink::emit_thread(level, thread.trace_id, &thread.name, op, at);
         }
         let Some((r, buf, thread_name)) = self.trace_file(thread) else {
             return;
         };
-        let id = thread.id;
+        let id = thread.trace_id;
         r.record(&buf, |out| {
             rec::write_thread_event(out, id, thread_name.as_deref(), op, at)
         });
@@ -455,7 +497,7 @@ impl Validator {
             let init = self
                 .class_info(class)
                 .map_or(Site::Unknown, |i| i.init_site);
-            let (id, tname) = (thread.id, thread.name.clone());
+            let (id, tname) = (thread.trace_id, thread.name.clone());
             r.record(buf, |out| {
                 rec::write_class_event(out, id, &tname, &name, kind, &init)
             });
@@ -849,7 +891,7 @@ impl Validator {
             sink::trace_event(&report);
             match &on_report {
                 OnReport::Collect => self.inner.collected.lock().push(report),
-                OnReport::Log => eprintln!("{report}"),
+                OnReport::Log => sink::log_report(&report),
                 OnReport::Callback(f) => f(&report),
                 OnReport::Panic => {
                     // A limit is one logged report and the program goes on; a report raised
@@ -861,7 +903,7 @@ impl Validator {
                         || to_panic.is_some()
                         || sink::in_thread_local_destructor();
                     if log_only {
-                        eprintln!("{report}");
+                        sink::log_report(&report);
                     } else {
                         to_panic = Some(report);
                     }
