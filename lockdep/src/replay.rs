@@ -215,6 +215,9 @@ impl Replayer {
 
     /// Applies one event; returns the reports it triggered.
     pub fn apply(&mut self, ev: &TraceEvent) -> Result<Vec<Report>, ReplayError> {
+        if ev.op == TraceOp::Header {
+            return Ok(Vec::new());
+        }
         let result = self.apply_inner(ev);
         let result = result.map(|reports| self.limit_reports(reports));
         self.settle(&ev.thread);
@@ -308,6 +311,7 @@ impl Replayer {
                 let v = self.validator.clone();
                 Ok(v.might_sleep(self.thread(ev), site))
             }
+            TraceOp::Header => Ok(Vec::new()),
             TraceOp::ThreadExit => {
                 let reports = match self.threads.remove(&ev.thread) {
                     Some(mut state) => {

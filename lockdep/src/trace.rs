@@ -26,6 +26,9 @@ pub enum TraceOp {
     NonBlockingEnd,
     /// A class was registered (informational: `class`, `kind`, `at` = init site).
     Class,
+    /// The trace's first record: `{"op":"trace","format":N,"writer":"..."}` (no thread). A
+    /// reader refuses a format newer than [`FORMAT_VERSION`]; a trace without it is format 1.
+    Header,
     /// The thread ended (or left a validator scope): locks it still holds are reported, and
     /// it is forgotten (a later event with its id starts a new thread).
     ThreadExit,
@@ -44,6 +47,7 @@ impl TraceOp {
             TraceOp::NonBlockingEnd => "nonblocking_end",
             TraceOp::Class => "class",
             TraceOp::ThreadExit => "thread_exit",
+            TraceOp::Header => "trace",
         }
     }
 
@@ -59,10 +63,16 @@ impl TraceOp {
             "nonblocking_end" => TraceOp::NonBlockingEnd,
             "class" => TraceOp::Class,
             "thread_exit" => TraceOp::ThreadExit,
+            "trace" => TraceOp::Header,
             _ => return None,
         })
     }
 }
+
+/// The trace format this version writes and reads (docs/trace-format.md). Additions that older
+/// readers can skip (new ops, new fields) keep the number; it changes only when a reader that
+/// ignores the change would replay a trace wrongly.
+pub const FORMAT_VERSION: u64 = 1;
 
 /// One trace record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,6 +226,24 @@ pub fn parse_line(line: &str) -> Result<Option<TraceEvent>, TraceLineError> {
     let Value::Object(obj) = value else {
         return Err(err("", "not a JSON object".into()));
     };
+    if obj.get("op").and_then(Value::as_str) == Some("trace") {
+        let format = match obj.get("format") {
+            None => 1,
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| err("format", format!("expected a positive integer, got {v}")))?,
+        };
+        if format > FORMAT_VERSION {
+            return Err(err(
+                "format",
+                format!(
+                    "trace format {format} is newer than this reader understands (up to \
+                     {FORMAT_VERSION}): use a newer lockcheck"
+                ),
+            ));
+        }
+        return Ok(Some(TraceEvent::new("", TraceOp::Header, "")));
+    }
     let thread = match obj.get("thread") {
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
