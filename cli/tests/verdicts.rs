@@ -215,3 +215,31 @@ fn raw_nesting_violations_are_decided_by_the_kernel_preemption_model() {
         ("likely_genuine".into(), "wait-context".into())
     );
 }
+
+/// Set C's false positives that were called genuine on the first run, and the genuine
+/// reports of the same shape that must stay as they were.
+#[test]
+fn second_audit_narrowed_rules_keep_their_genuine_look_alikes() {
+    // Two seqcount writers never wait for each other.
+    assert_eq!(
+        verdict_of("c009.log"),
+        ("undetermined".into(), "seqcount-writers".into())
+    );
+    // A seqcount *read* in softirq under a writer stays with the shared-class rule.
+    assert_eq!(verdict_of("051.log").1, "inconsistent-shared-class");
+    // One socket's work cancelled under another socket's lock of the same class...
+    assert_eq!(
+        verdict_of("c004.log"),
+        ("undetermined".into(), "workqueue-flush".into())
+    );
+    // ...but io_uring flushing ctx's work under ctx's own lock is a deadlock.
+    assert_eq!(
+        verdict_of("b017.log"),
+        ("likely_genuine".into(), "workqueue-flush".into())
+    );
+    // An RCU list walked without its lockdep condition.
+    assert_eq!(
+        verdict_of("c012.log"),
+        ("undetermined".into(), "rcu-list-without-condition".into())
+    );
+}
