@@ -97,7 +97,11 @@ pub fn replay_trace(
             skip_line(&mut reader)?;
             continue;
         }
-        let text = String::from_utf8_lossy(&buf);
+        // `from_utf8` is the fast check; only a line that fails it pays for the lossy copy.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         let mut ev = match parse_line(&text) {
             Ok(Some(ev)) => ev,
             Ok(None) => {
