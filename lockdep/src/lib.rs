@@ -136,6 +136,7 @@ mod serde_impls;
 mod sink;
 mod spinlock;
 pub mod std;
+mod sync;
 mod tracing_sink;
 // The examples of docs/semantics.md run as doctests (they need validation compiled in).
 #[cfg(all(doctest, not(feature = "disabled")))]
@@ -187,3 +188,12 @@ pub use spinlock::{MappedSpinLockGuard, RawSpinLock, RawSpinLockGuard, SpinLock,
 pub use tracing_sink::TraceFileLayer;
 pub use tracing_sink::{EVENT_TARGET, REPORT_TARGET};
 pub use validator::Validator;
+
+/// The lock-free parts on their own, for the loom model (`tests/loom.rs`): built only under
+/// `--cfg loom`, where their atomics are loom's.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_model {
+    pub use crate::chain::{ChainCache, Inserted};
+    pub use crate::seqlock::SeqCounter;
+}
