@@ -108,6 +108,12 @@ impl SeqCounter {
     }
 }
 
+impl Default for SeqCounter {
+    fn default() -> Self {
+        SeqCounter::new()
+    }
+}
+
 /// A sequence counter protecting data that another lock serialises (the kernel's
 /// `seqcount_LOCKNAME_t`).
 ///

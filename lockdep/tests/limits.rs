@@ -31,7 +31,9 @@ fn mutexes() -> Vec<Mutex<u32>> {
     KEYS.iter().map(|k| Mutex::with_class(k, 0)).collect()
 }
 
-/// Runs `f` on another thread, in the validator this thread reports to.
+/// Runs `f` on another thread, in the validator this thread reports to (a thread spawned in a
+/// scope or `capture` joins it with `Validator::scope`; in the process-wide validator that scope
+/// is the same validator).
 fn on_another_thread(f: impl FnOnce() + Send) {
     let v = lockdep::current_validator();
     thread::scope(|s| {
@@ -271,8 +273,9 @@ fn child_process() {
         return;
     };
     let limit = Limit::parse(&which);
+    // This thread and the ones it starts report to the process-wide validator, as in a program.
+    (limit.scenario())();
     let global = lockdep::global();
-    global.scope(limit.scenario());
     limit.check(&global.take_reports(), true);
     assert!(global.is_enabled());
     // A capture takes its limits from the same variables.
