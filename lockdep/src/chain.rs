@@ -166,6 +166,27 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_inserts_never_go_past_the_limit() {
+        // Room for 2 keys in 16 slots; 32 threads insert at once: had each inserter that saw
+        // room stored its key, the table could fill and probes never end.
+        let c = std::sync::Arc::new(ChainCache::new(2));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(32));
+        let handles: Vec<_> = (1..=32u64)
+            .map(|k| {
+                let (c, start) = (c.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    c.insert(k * 0x9E37_79B9)
+                })
+            })
+            .collect();
+        let results: Vec<Inserted> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(results.iter().filter(|r| **r == Inserted::New).count(), 2);
+        assert_eq!(c.len(), 2);
+        assert!(!c.contains(12345));
+    }
+
+    #[test]
     fn concurrent_inserts_are_all_found() {
         let c = std::sync::Arc::new(ChainCache::new(4096));
         let handles: Vec<_> = (0..4u64)

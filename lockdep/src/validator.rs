@@ -78,7 +78,7 @@ pub(crate) struct Inner {
     tracing_level: std::sync::atomic::AtomicU8,
     recorder: std::sync::OnceLock<Arc<Recorder>>,
     announced: RawMutex<HashSet<ClassId>>,
-    // Times each limit ran out (indexed as `Limit::ALL`); the first is the one report.
+    // Times each limit ran out (indexed by `Limit as usize`); the first is the one report.
     limit_hits: [AtomicU64; 4],
     // The limits come from the `LOCKDEP_MAX_*` variables (reports name them as the knob).
     limits_from_env: AtomicBool,
