@@ -521,6 +521,9 @@ pub struct ThreadState {
     /// Events of this thread are not recorded (a seqcount read records one event for its
     /// acquire/release pair).
     pub(crate) quiet: bool,
+    /// Locks it holds beyond the depth limit, untracked: their releases are matched here,
+    /// silently (one entry per acquisition, most recent last).
+    pub(crate) skipped: Vec<InstanceId>,
 }
 
 /// Slots of the per-thread chain cache (2 KiB per thread). Two-way: a key whose top byte is `i`
@@ -572,6 +575,7 @@ impl ThreadState {
             known_chains: EMPTY_KNOWN_CHAINS,
             untracked: false,
             quiet: false,
+            skipped: Vec::new(),
         }
     }
 
@@ -715,6 +719,23 @@ impl ThreadState {
             self.known_chains[slot] = key;
         }
         known
+    }
+
+    /// Whether `instance` was taken beyond the depth limit and not released yet.
+    pub(crate) fn is_skipped(&self, instance: InstanceId) -> bool {
+        self.skipped.contains(&instance)
+    }
+
+    /// Matches a release of `instance` with an acquisition taken beyond the depth limit; false
+    /// if there is none.
+    pub(crate) fn unskip(&mut self, instance: InstanceId) -> bool {
+        match self.skipped.iter().rposition(|s| *s == instance) {
+            Some(i) => {
+                self.skipped.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether an entry of `class` stands for several acquisitions merged under a nest lock.

@@ -160,6 +160,7 @@ mod serde_impls;
 mod sink;
 mod spinlock;
 pub mod std;
+mod sync;
 mod tracing_sink;
 // docs/semantics.md (through a link in the package, so docs.rs has it too); its examples run
 // as doctests, which need validation compiled in.
@@ -213,3 +214,12 @@ pub use spinlock::{MappedSpinLockGuard, RawSpinLock, RawSpinLockGuard, SpinLock,
 pub use tracing_sink::TraceFileLayer;
 pub use tracing_sink::{EVENT_TARGET, REPORT_TARGET};
 pub use validator::Validator;
+
+/// The lock-free parts on their own, for the loom model (`tests/loom.rs`): built only under
+/// `--cfg loom`, where their atomics are loom's.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_model {
+    pub use crate::chain::{ChainCache, Inserted};
+    pub use crate::seqlock::SeqCounter;
+}

@@ -33,6 +33,7 @@ static THREAD_IDS: AtomicU64 = AtomicU64::new(1);
 pub fn global() -> &'static Validator {
     GLOBAL.get_or_init(|| {
         let v = Validator::with_on_report(Config::from_env(), OnReport::from_env());
+        v.set_limits_from_env();
         if let Some(path) = std::env::var_os("LOCKDEP_TRACE").filter(|p| !p.is_empty())
             && let Err(e) = v.record_to(&path)
         {
@@ -246,6 +247,7 @@ impl Local {
         self.lenient = true;
         let stale = self.state.held.drain().map(|h| h.instance());
         self.orphans.extend(stale);
+        self.orphans.append(&mut self.state.skipped);
     }
 
     /// Refreshes the copies the steady state reads and returns the gate it may run under: the
@@ -646,6 +648,9 @@ mod inbox {
                     {
                         let i = s.find(instance).expect("found just above");
                         s.held.remove(i);
+                    } else {
+                        // Taken beyond the depth limit, untracked.
+                        l.state.unskip(instance);
                     }
                 }
                 Message::Mode(instance, mode) => {
@@ -1369,7 +1374,7 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
         if reports.is_empty() {
             return None;
         }
-        if v.panics_on_report() {
+        if v.would_unwind(&reports) {
             v.forget(&mut l.state, InstanceId(req.instance as u64));
         }
         Some((v.clone(), reports))
@@ -1434,7 +1439,10 @@ fn acquire_tracked(l: &mut Local, req: &Request<'_>, class: ClassId, trylock: bo
         .validator
         .acquire(&mut l.state, acquire_of(req, class, trylock));
     let instance = InstanceId(req.instance as u64);
-    if l.state.find(instance).is_none() && !l.state.holds_merged(class) {
+    if l.state.find(instance).is_none()
+        && !l.state.holds_merged(class)
+        && !l.state.is_skipped(instance)
+    {
         l.state.untracked = true;
     }
     reports
@@ -1557,9 +1565,16 @@ fn release_unknown(
     instance: InstanceId,
     kind: LockKind,
 ) -> Option<Vec<Report>> {
+    // Taken beyond the depth limit (matched here too when the thread is lenient).
+    if l.state.unskip(instance) {
+        return None;
+    }
     for (_, s) in l.saved.iter_mut().rev() {
         if let Some(i) = s.find(instance) {
             s.held.remove(i);
+            return None;
+        }
+        if s.unskip(instance) {
             return None;
         }
     }
@@ -1648,7 +1663,7 @@ pub(crate) fn held_state(instance: usize) -> HeldState {
                 return HeldState::Held(s.held[i].mode());
             }
         }
-        if l.state.untracked || !l.validator.is_enabled() {
+        if l.state.untracked || l.state.is_skipped(id) || !l.validator.is_enabled() {
             HeldState::Unknown
         } else {
             HeldState::NotHeld
@@ -1695,6 +1710,7 @@ impl Validator {
                     let mut inner = std::mem::replace(&mut l.state, s);
                     let inner_validator = std::mem::replace(&mut l.validator, v);
                     l.orphans.extend(inner.held.iter().map(|h| h.instance()));
+                    l.orphans.append(&mut inner.skipped);
                     // A scope that ends holding locks is reported like a thread that exits so.
                     let reports = inner_validator.thread_exit(&mut inner);
                     (
@@ -1759,13 +1775,17 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
     } else {
         global.max_chains.min(CAPTURE_MAX_CHAINS)
     };
-    capture_with(
+    let v = Validator::with_on_report(
         Config {
             max_chains,
             ..global
         },
-        f,
-    )
+        OnReport::Collect,
+    );
+    // Its limits are the process's, from the `LOCKDEP_MAX_*` variables.
+    v.set_limits_from_env();
+    v.scope(f);
+    v.take_reports()
 }
 
 /// Chains a [`capture`] keeps by default.
@@ -1784,7 +1804,7 @@ const CAPTURE_MAX_CHAINS: usize = 4096;
 ///     let _c = c.lock(); // a third held lock: over the depth limit
 /// });
 /// assert_eq!(reports.len(), 1);
-/// assert!(reports[0].to_string().contains("LOCKDEP_MAX_DEPTH"));
+/// assert!(reports[0].to_string().contains("Config::max_lock_depth"));
 /// ```
 pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
     if switch().is_none() {
