@@ -469,11 +469,22 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn replaying_a_recording_gives_the_live_reports(program in program()) {
+    fn replaying_a_recording_gives_the_live_reports(program in program(), limits in any::<bool>()) {
         static CASE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         quiet_panics();
         let case = CASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let config = Config::default();
+        // Small limits half the time: a run that hits one replays to the same limit report and
+        // goes on validating the same way.
+        let config = if limits {
+            Config {
+                max_lock_depth: 3,
+                max_edges: 8,
+                max_chains: 8,
+                ..Config::default()
+            }
+        } else {
+            Config::default()
+        };
         let (live, replayed, trace) = run(&program, config, case);
         prop_assert_eq!(live, replayed, "the trace:\n{}", trace);
     }

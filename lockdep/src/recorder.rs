@@ -182,6 +182,21 @@ pub(crate) fn write_lock_event(
 }
 
 /// Writes a thread-only event (`might_sleep`, non-blocking sections).
+/// A release with only the lock (a lock the trace holds as skipped: no class needed).
+pub(crate) fn write_bare_release(
+    out: &mut String,
+    thread: u64,
+    thread_name: Option<&str>,
+    lock: u64,
+) {
+    let _ = write!(out, "{{\"thread\":{thread}");
+    if let Some(n) = thread_name {
+        out.push_str(",\"thread_name\":");
+        json_str(out, n);
+    }
+    let _ = write!(out, ",\"op\":\"release\",\"lock\":\"{lock:#x}\"}}");
+}
+
 pub(crate) fn write_thread_event(
     out: &mut String,
     thread: u64,

@@ -1567,6 +1567,7 @@ fn release_unknown(
 ) -> Option<Vec<Report>> {
     // Taken beyond the depth limit (matched here too when the thread is lenient).
     if l.state.unskip(instance) {
+        l.validator.record_skipped_release(&mut l.state, instance);
         return None;
     }
     for (_, s) in l.saved.iter_mut().rev() {

@@ -469,6 +469,21 @@ impl Validator {
         });
     }
 
+    /// Records the release of a lock taken beyond the depth limit (its acquisition was
+    /// recorded, so a replay skips it the same way and matches this release with it).
+    pub(crate) fn record_skipped_release(&self, thread: &mut ThreadState, instance: InstanceId) {
+        if !self.is_recording() || thread.quiet {
+            return;
+        }
+        let Some((r, buf, thread_name)) = self.trace_file(thread) else {
+            return;
+        };
+        let id = thread.trace_id;
+        r.record(&buf, |out| {
+            rec::write_bare_release(out, id, thread_name.as_deref(), instance.0)
+        });
+    }
+
     /// The trace file and `thread`'s buffer in it, when a file is being written; with the
     /// thread's name the first time, since a thread's first event names it.
     fn trace_file(&self, thread: &mut ThreadState) -> Option<TraceFile<'_>> {
@@ -709,7 +724,9 @@ impl Validator {
             Some(i) => self.release_entry(thread, i, instance, site),
             None => {
                 let mut reports = Vec::new();
-                if !thread.unskip(instance) && self.is_enabled() {
+                if thread.unskip(instance) {
+                    self.record_skipped_release(thread, instance);
+                } else if self.is_enabled() {
                     self.unlock_imbalance_report(thread, instance, class, site, &mut reports);
                 }
                 reports
