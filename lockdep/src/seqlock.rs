@@ -66,23 +66,27 @@ pub struct SeqCount {
 
 impl SeqCount {
     /// A counter whose class is this call's site.
+    #[inline]
     #[track_caller]
     pub const fn new() -> Self {
         SeqCount::with_map(LockMap::new(Location::caller(), None, None))
     }
 
     /// A counter whose class is this call's site, printed as `name`.
+    #[inline]
     #[track_caller]
     pub const fn with_name(name: &'static str) -> Self {
         SeqCount::with_map(LockMap::new(Location::caller(), Some(name), None))
     }
 
     /// A counter of the class of `key`, shared with every lock built with it.
+    #[inline]
     #[track_caller]
     pub const fn with_class(key: &'static ClassKey) -> Self {
         SeqCount::with_map(LockMap::new(Location::caller(), None, Some(key)))
     }
 
+    #[inline]
     const fn with_map(map: LockMap) -> Self {
         SeqCount {
             seq: AtomicUsize::new(0),
@@ -256,7 +260,11 @@ impl Default for SeqCount {
     /// A counter whose class is refined at its first use (see [`ClassOrigin`](crate::ClassOrigin)).
     #[track_caller]
     fn default() -> Self {
-        SeqCount::with_map(LockMap::new(Location::caller(), None, None).by_default())
+        SeqCount::with_map(
+            LockMap::spec(Location::caller(), None, None)
+                .by_default()
+                .build(),
+        )
     }
 }
 
@@ -343,7 +351,10 @@ impl<T> SeqLock<T> {
     pub const fn new(val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, None).of::<T>(),
+                LockMap::spec(Location::caller(), None, None)
+                    .part()
+                    .of::<T>()
+                    .build(),
                 (),
             ),
             seq: SeqCount::new(),
@@ -356,7 +367,10 @@ impl<T> SeqLock<T> {
     pub const fn with_name(name: &'static str, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), Some(name), None).of::<T>(),
+                LockMap::spec(Location::caller(), Some(name), None)
+                    .part()
+                    .of::<T>()
+                    .build(),
                 (),
             ),
             seq: SeqCount::with_name(name),
@@ -369,7 +383,10 @@ impl<T> SeqLock<T> {
     pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, Some(key)).of::<T>(),
+                LockMap::spec(Location::caller(), None, Some(key))
+                    .part()
+                    .of::<T>()
+                    .build(),
                 (),
             ),
             seq: SeqCount::with_class(key),
@@ -462,10 +479,19 @@ impl<T: Default> Default for SeqLock<T> {
         let site = Location::caller();
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(site, None, None).of::<T>().by_default(),
+                LockMap::spec(site, None, None)
+                    .part()
+                    .of::<T>()
+                    .by_default()
+                    .build(),
                 (),
             ),
-            seq: SeqCount::with_map(LockMap::new(site, None, None).of::<T>().by_default()),
+            seq: SeqCount::with_map(
+                LockMap::spec(site, None, None)
+                    .of::<T>()
+                    .by_default()
+                    .build(),
+            ),
             data: UnsafeCell::new(T::default()),
         }
     }
