@@ -905,6 +905,12 @@ impl Described {
 struct Record {
     described: Described,
     first: Option<FirstUse>,
+    // `described.not_user_code()`, answered once (it searches the site's file name).
+    why: Option<NotUserCode>,
+    // The class word of subclass 0 that the last lock of this record to resolve found (as a
+    // lock's cache, 0 if none): a new lock of a known record takes it instead of looking its key
+    // up. The class of a record's key is the same for every lock of the record.
+    class: AtomicU64,
 }
 
 /// The first acquisition of a lock built outside the user's code.
@@ -928,8 +934,44 @@ struct RecordKey {
 
 /// The interned [`Record`]s.
 #[cfg(not(feature = "disabled"))]
-static RECORDS: parking_lot::Mutex<Option<std::collections::HashMap<RecordKey, &'static Record>>> =
-    parking_lot::Mutex::new(None);
+type Records = std::collections::HashMap<
+    RecordKey,
+    &'static Record,
+    std::hash::BuildHasherDefault<RecordHasher>,
+>;
+#[cfg(not(feature = "disabled"))]
+static RECORDS: parking_lot::Mutex<Option<Records>> = parking_lot::Mutex::new(None);
+
+/// Hashes a [`RecordKey`] (addresses and small numbers): a multiply per word, the top half
+/// folded onto the bottom one (the table indexes by the low bits).
+#[cfg(not(feature = "disabled"))]
+#[derive(Default)]
+struct RecordHasher(u64);
+
+#[cfg(not(feature = "disabled"))]
+impl std::hash::Hasher for RecordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+}
 
 #[cfg(not(feature = "disabled"))]
 fn intern_record(
@@ -945,6 +987,8 @@ fn intern_record(
             Box::leak(Box::new(Record {
                 described,
                 first: first.map(FirstUse::Site),
+                why: described.not_user_code(),
+                class: AtomicU64::new(0),
             }))
         })
 }
@@ -974,9 +1018,10 @@ const DESC_RECORD: usize = 1;
 const _: () =
     assert!(align_of::<Location<'static>>() > DESC_RECORD && align_of::<Record>() > DESC_RECORD);
 
-/// Class words of these generations may be cached and looked up: 1 to 2^23 − 1. The packed
-/// layout keeps bit 55 of a lock's word set until its first resolution (see `words`), so no
-/// class word of a cacheable generation (bits 55–63 clear) can equal it: a thread whose
+/// Class words of these generations may be cached and looked up: 1 to 2^23 − 1. Until a lock's
+/// first resolution, the packed layout keeps its cache word 0 or with bit 55 set (see `words`),
+/// so no class word of a cacheable generation (never 0, bits 55–63 clear) can equal it, not even
+/// in its low 59 bits, which are what the chain hash sees besides mode and kind: a thread whose
 /// validator has another generation takes the full path only (its steady gate stays closed),
 /// and `LockMap::class` does not read the cache.
 #[inline(always)]
@@ -1414,8 +1459,11 @@ impl LockMap {
             Desc::Record(r) => return Some(r),
             Desc::Pre(d) => d,
         };
-        let (record, own) = match described.not_user_code() {
-            None => (intern_record(described, None), None),
+        // The record of the description alone, made once with the answer to `not_user_code`: a
+        // lock built in the user's code takes it as it is.
+        let built = intern_record(described, None);
+        let (record, own) = match built.why {
+            None => (built, None),
             Some(_) => {
                 let Use::Acquire(site) = at else {
                     return None;
@@ -1427,6 +1475,8 @@ impl LockMap {
                         let own = Box::into_raw(Box::new(Record {
                             described,
                             first: Some(FirstUse::Instance(serial)),
+                            why: described.not_user_code(),
+                            class: AtomicU64::new(0),
                         }));
                         // SAFETY: `own` is a live allocation (`Box::into_raw`), freed below only
                         // if it is never published.
@@ -1450,12 +1500,16 @@ impl LockMap {
 
     /// The key that decides this lock's class and what it stands for; `None` for a lock built
     /// outside the user's code before its first acquisition (when `at` is only a lookup).
-    fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin, &'static Record)> {
-        let record = self.record(at)?;
+    fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin)> {
+        self.record(at).map(LockMap::key_of)
+    }
+
+    /// The key of a lock with `record`, and what it stands for.
+    fn key_of(record: &Record) -> (KeySource, ClassOrigin) {
         let d = &record.described;
         let ty = d.type_name();
         let site = d.site;
-        let (outer, origin) = match (d.class_key(), d.not_user_code(), record.first) {
+        let (outer, origin) = match (d.class_key(), record.why, record.first) {
             (Some(k), _, _) => (
                 KeySource::Key(k as *const ClassKey as usize),
                 ClassOrigin::Site,
@@ -1488,13 +1542,13 @@ impl LockMap {
             Some(part) => KeySource::Part(Box::new(outer), part),
             None => outer,
         };
-        Some((key, origin, record))
+        (key, origin)
     }
 
     /// The key that decides this lock's class, once it is known (a lock built outside the
     /// user's code has it from its first acquisition on).
     pub fn key_source(&self) -> Option<KeySource> {
-        self.key(Use::Lookup).map(|(k, _, _)| k)
+        self.key(Use::Lookup).map(|(k, _)| k)
     }
 
     fn base_name(kind: LockKind, origin: &ClassOrigin, d: &Described) -> Arc<str> {
@@ -1550,7 +1604,18 @@ impl LockMap {
 
     #[cold]
     fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
-        let (key, origin, record) = self.key(at)?;
+        let record = self.record(at)?;
+        let generation = v.generation();
+        let cached = subclass == 0 && cacheable(generation);
+        // The lock has its record from here on, so its cache no longer describes it.
+        if cached {
+            let word = record.class.load(Ordering::Relaxed);
+            if (word >> 32) as u32 == generation {
+                self.words.store_class(word);
+                return Some(ClassId(word as u32));
+            }
+        }
+        let (key, origin) = LockMap::key_of(record);
         let d = &record.described;
         let id = v.class_of_origin(
             &key,
@@ -1560,10 +1625,10 @@ impl LockMap {
             &|| LockMap::base_name(kind, &origin, d),
             &origin,
         )?;
-        if subclass == 0 && cacheable(v.generation()) {
-            // The lock has its record (`key`), so the cache no longer describes it.
-            self.words
-                .store_class(((v.generation() as u64) << 32) | id.0 as u64);
+        if cached {
+            let word = ((generation as u64) << 32) | id.0 as u64;
+            record.class.store(word, Ordering::Relaxed);
+            self.words.store_class(word);
         }
         Some(id)
     }
@@ -2378,6 +2443,44 @@ mod tests {
     fn a_name_too_long_to_pack_is_refused() {
         let name: &'static str = "n".repeat(words::MAX_NAME_LEN + 1).leak();
         let _ = LockMap::new(Location::caller(), Some(name), None);
+    }
+
+    /// Locks of one description share a record; each validator finds its own class for it, and
+    /// a lock resolved through the record's cache gets the class the key lookup gives.
+    #[test]
+    fn a_record_serves_its_locks_in_every_validator() {
+        let spec = LockMap::spec(Location::caller(), None, None).of::<u32>();
+        let (a, b, c) = (spec.build(), spec.build(), spec.build());
+        let (v1, v2) = (
+            Validator::new(Config::default()),
+            Validator::new(Config::default()),
+        );
+        let kind = LockKind::Mutex;
+        let a1 = a.class(&v1, kind, 0, Use::Lookup).unwrap();
+        let b1 = b.class(&v1, kind, 0, Use::Lookup).unwrap();
+        assert_eq!(a1, b1);
+        let record = match (a.words.desc(), b.words.desc()) {
+            (Desc::Record(x), Desc::Record(y)) => {
+                assert!(std::ptr::eq(x, y));
+                x
+            }
+            _ => panic!("not resolved"),
+        };
+        // Another validator: the record's word is another generation's, so the key is looked up.
+        let c2 = c.class(&v2, kind, 0, Use::Lookup).unwrap();
+        assert_eq!(
+            record.class.load(Ordering::Relaxed) >> 32,
+            v2.generation() as u64
+        );
+        assert_eq!(a.class(&v2, kind, 0, Use::Lookup), Some(c2));
+        assert_eq!(b.class(&v1, kind, 0, Use::Lookup), Some(b1));
+        assert_eq!(
+            a.class_name(&v1, kind),
+            v1.class_info(b1).map(|i| i.display_name)
+        );
+        // A subclass is never taken from the record's word.
+        let sub = a.class(&v1, kind, 1, Use::Lookup).unwrap();
+        assert_ne!(sub, a1);
     }
 
     #[test]
