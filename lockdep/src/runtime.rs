@@ -907,6 +907,9 @@ struct Record {
     first: Option<FirstUse>,
     // `described.not_user_code()`, answered once (it searches the site's file name).
     why: Option<NotUserCode>,
+    // The first acquisition's site is in the standard library, answered once too. Such a record
+    // is only this answer, never a lock's: its locks get classes of their own.
+    first_in_std: bool,
     // The class word of subclass 0 that the last lock of this record to resolve found (as a
     // lock's cache, 0 if none): a new lock of a known record takes it instead of looking its key
     // up. The class of a record's key is the same for every lock of the record.
@@ -988,6 +991,7 @@ fn intern_record(
                 described,
                 first: first.map(FirstUse::Site),
                 why: described.not_user_code(),
+                first_in_std: first.is_some_and(|f| sysroot_file(f.file())),
                 class: AtomicU64::new(0),
             }))
         })
@@ -1468,14 +1472,16 @@ impl LockMap {
                 let Use::Acquire(site) = at else {
                     return None;
                 };
-                match site.filter(|s| !sysroot_file(s.file())) {
-                    Some(first) => (intern_record(described, Some(first)), None),
+                let first = site.map(|s| intern_record(described, Some(s)));
+                match first.filter(|r| !r.first_in_std) {
+                    Some(first) => (first, None),
                     None => {
                         let serial = SERIALS.fetch_add(1, Ordering::Relaxed) as u64;
                         let own = Box::into_raw(Box::new(Record {
                             described,
                             first: Some(FirstUse::Instance(serial)),
                             why: described.not_user_code(),
+                            first_in_std: false,
                             class: AtomicU64::new(0),
                         }));
                         // SAFETY: `own` is a live allocation (`Box::into_raw`), freed below only
