@@ -145,6 +145,19 @@ fn main() {
         create_drop_pair(n, rounds, lockdep::RwLock::new, parking_lot::RwLock::new),
         "parking_lot",
     );
+    // parking_lot has no sequence lock: against its parts unvalidated (a spin flag, the
+    // sequence count and the data), what `SeqLock<u64>` is when validation is compiled out.
+    report(
+        "SeqLock<u64>",
+        create_drop_pair(n, rounds, lockdep::SeqLock::new, |v| {
+            (
+                AtomicBool::new(false),
+                AtomicUsize::new(0),
+                UnsafeCell::new(v),
+            )
+        }),
+        "(AtomicBool, AtomicUsize, u64)",
+    );
     // The first acquisition of each lock resolves its class (from its record once another lock
     // of its site and type did).
     let (mut best_ours, mut best_theirs) = (Duration::MAX, Duration::MAX);
@@ -162,18 +175,5 @@ fn main() {
          {:.1} ns/lock, parking_lot {:.1} ns/lock",
         per(best_ours),
         per(best_theirs)
-    );
-    // parking_lot has no sequence lock: against its parts unvalidated (a spin flag, the
-    // sequence count and the data), what `SeqLock<u64>` is when validation is compiled out.
-    report(
-        "SeqLock<u64>",
-        create_drop_pair(n, rounds, lockdep::SeqLock::new, |v| {
-            (
-                AtomicBool::new(false),
-                AtomicUsize::new(0),
-                UnsafeCell::new(v),
-            )
-        }),
-        "(AtomicBool, AtomicUsize, u64)",
     );
 }
