@@ -38,19 +38,19 @@ macro_rules! exclusive_lock {
             #[track_caller]
             #[inline(always)]
             pub const fn new(val: T) -> Self {
-                Self::with_map(LockMap::new(Location::caller(), None, None).of::<T>(), val)
+                Self::with_map(LockMap::spec(Location::caller(), None, None).of::<T>().build(), val)
             }
 
             #[doc = concat!("A ", $what, " whose class is this call's site, printed as `name`.")]
             #[track_caller]
             pub const fn with_name(name: &'static str, val: T) -> Self {
-                Self::with_map(LockMap::new(Location::caller(), Some(name), None).of::<T>(), val)
+                Self::with_map(LockMap::spec(Location::caller(), Some(name), None).of::<T>().build(), val)
             }
 
             #[doc = concat!("A ", $what, " of the class of `key`, shared with every other lock built with it.")]
             #[track_caller]
             pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-                Self::with_map(LockMap::new(Location::caller(), None, Some(key)).of::<T>(), val)
+                Self::with_map(LockMap::spec(Location::caller(), None, Some(key)).of::<T>().build(), val)
             }
 
             #[doc = concat!("Consumes the ", $what, " and returns its data.")]
@@ -200,7 +200,7 @@ macro_rules! exclusive_lock {
             /// `#[derive(Default)]` gives every field one site (see [`ClassOrigin`](crate::ClassOrigin)).
             #[track_caller]
             fn default() -> Self {
-                Self::with_map(LockMap::new(Location::caller(), None, None).of::<T>().by_default(), T::default())
+                Self::with_map(LockMap::spec(Location::caller(), None, None).of::<T>().by_default().build(), T::default())
             }
         }
 

@@ -115,7 +115,9 @@
 //! # Features
 //! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
 //! serialize under the lock and deserialize, as parking_lot's), `send_guard` (`Send` guards, as
-//! parking_lot's; see [Guards](#guards)), `trace-reader`, `tracing-layer`.
+//! parking_lot's; see [Guards](#guards)), `trace-reader`, `tracing-layer`, `portable-layout`
+//! (the four-word per-lock state on every target, for a program that maps memory above 2^48 on
+//! purpose: see [`LockMap`]).
 //!
 //! # When to use it
 //! In tests and debug builds of any program that holds more than one lock at a time: lock-order

@@ -55,14 +55,21 @@ impl<T> ReentrantMutex<T> {
     /// A reentrant mutex whose class is this call's site.
     #[track_caller]
     pub const fn new(val: T) -> Self {
-        Self::with_map(LockMap::new(Location::caller(), None, None).of::<T>(), val)
+        Self::with_map(
+            LockMap::spec(Location::caller(), None, None)
+                .of::<T>()
+                .build(),
+            val,
+        )
     }
 
     /// A reentrant mutex whose class is this call's site, printed as `name`.
     #[track_caller]
     pub const fn with_name(name: &'static str, val: T) -> Self {
         Self::with_map(
-            LockMap::new(Location::caller(), Some(name), None).of::<T>(),
+            LockMap::spec(Location::caller(), Some(name), None)
+                .of::<T>()
+                .build(),
             val,
         )
     }
@@ -71,7 +78,9 @@ impl<T> ReentrantMutex<T> {
     #[track_caller]
     pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
         Self::with_map(
-            LockMap::new(Location::caller(), None, Some(key)).of::<T>(),
+            LockMap::spec(Location::caller(), None, Some(key))
+                .of::<T>()
+                .build(),
             val,
         )
     }
@@ -204,9 +213,10 @@ impl<T: Default> Default for ReentrantMutex<T> {
     /// [`ClassOrigin`](crate::ClassOrigin)).
     #[track_caller]
     fn default() -> Self {
-        let map = LockMap::new(Location::caller(), None, None)
+        let map = LockMap::spec(Location::caller(), None, None)
             .of::<T>()
-            .by_default();
+            .by_default()
+            .build();
         Self::with_map(map, T::default())
     }
 }

@@ -13,7 +13,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
 #[cfg(not(feature = "disabled"))]
-use std::sync::atomic::{AtomicPtr, AtomicUsize};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -258,7 +258,11 @@ impl Local {
         let v = &self.validator;
         self.generation = v.generation();
         self.limit = v.config().max_lock_depth.min(self.state.held.capacity());
-        if v.is_enabled() && !v.is_recording() && !self.state.in_atomic() {
+        if v.is_enabled()
+            && !v.is_recording()
+            && !self.state.in_atomic()
+            && cacheable(self.generation)
+        {
             self.switch
         } else {
             GATE_CLOSED
@@ -684,120 +688,25 @@ fn dispatch_cold(v: Validator, reports: Vec<Report>) {
 /// The per-lock data lockdep needs: how to find the class, and a cache of it.
 ///
 /// Embedded in every lock; `const`-constructible so locks can be `static`. Zero-sized under the
-/// `disabled` feature.
+/// `disabled` feature. Two words on 64-bit x86-64 and AArch64 (the class cache and a descriptor
+/// word, with what else the lock was built with packed into their unused address bits until its
+/// first resolution), four on other targets and with the `portable-layout` feature
+/// (`docs/performance.md`, "Per-lock size").
 #[derive(Debug)]
 pub struct LockMap {
-    // Where the lock was built, and what its first acquisition made of it: a tagged pointer
-    // (`DESC_*` in the low two bits; every target aligns what it points to at least to 4).
-    //
-    // | tag             | points to                     | when                                   |
-    // |-----------------|-------------------------------|----------------------------------------|
-    // | `DESC_SITE`     | the construction `Location`   | from construction on                   |
-    // | `DESC_FIRST`    | an interned `FirstRecord`     | a refined lock first taken at a site   |
-    // | `DESC_INSTANCE` | a leaked `InstanceRecord`     | a refined lock first taken with no site |
-    //
-    // Only a lock built outside the user's code ever leaves `DESC_SITE`, once, by a
-    // compare-exchange at its first acquisition.
     #[cfg(not(feature = "disabled"))]
-    desc: AtomicPtr<()>,
-    // The user's name, the lock's `ClassKey` or the type of its data, and how it was built.
+    words: words::Words,
+}
+
+/// How a lock was built, before [`LockMap`] packs it: its site, label and flags.
+///
+/// The wrappers build one with [`LockMap::spec`], refine it (`of`, `by_default`, `part`) and
+/// finish it with [`build`](MapSpec::build): a `LockMap` cannot be refined once packed, as
+/// `const` code cannot read back the bits it added to a pointer.
+#[derive(Clone, Copy)]
+pub(crate) struct MapSpec {
     #[cfg(not(feature = "disabled"))]
-    label: Label,
-    // (validator generation << 32) | class id, for subclass 0; 0 = not resolved yet.
-    #[cfg(not(feature = "disabled"))]
-    cache: AtomicU64,
-}
-
-/// A lock's name, key or data type, and its flags, in two words: `ptr` is a name's first byte
-/// (flag `NAMED`, with the name's provenance), a `&'static ClassKey` (flag `KEYED`), the
-/// `std::any::type_name` function of the protected data (flag `TYPED`) or null; `meta` holds a
-/// name's length in its low bits and the flags (`BUILT_*`, `KEYED`, `PART`, `NAMED`, `TYPED`)
-/// in its top six. A named or keyed lock's class does not depend on its data type (the name or
-/// key is the user's choice of class), so one word serves all three.
-#[cfg(not(feature = "disabled"))]
-#[derive(Debug)]
-struct Label {
-    // Never changed after construction (atomic only to keep `LockMap` `Sync` without `unsafe`).
-    ptr: AtomicPtr<u8>,
-    meta: usize,
-}
-
-#[cfg(not(feature = "disabled"))]
-const DESC_SITE: usize = 0;
-#[cfg(not(feature = "disabled"))]
-const DESC_FIRST: usize = 1;
-#[cfg(not(feature = "disabled"))]
-const DESC_INSTANCE: usize = 2;
-#[cfg(not(feature = "disabled"))]
-const DESC_TAG: usize = 3;
-
-#[cfg(not(feature = "disabled"))]
-const _: () = assert!(
-    align_of::<Location<'static>>() > DESC_TAG
-        && align_of::<FirstRecord>() > DESC_TAG
-        && align_of::<InstanceRecord>() > DESC_TAG
-);
-
-// `Label::meta`: flags in the top six bits, the name's length below.
-#[cfg(not(feature = "disabled"))]
-const FLAG_SHIFT: u32 = usize::BITS - 6;
-#[cfg(not(feature = "disabled"))]
-const LEN_MASK: usize = (1 << FLAG_SHIFT) - 1;
-#[cfg(not(feature = "disabled"))]
-const BUILT_AT_SITE: usize = 0;
-#[cfg(not(feature = "disabled"))]
-const BUILT_BY_DEFAULT: usize = 1;
-#[cfg(not(feature = "disabled"))]
-const BUILT_BY_RAW_INIT: usize = 2;
-#[cfg(not(feature = "disabled"))]
-const BUILT_BY_DESERIALIZE: usize = 3;
-#[cfg(not(feature = "disabled"))]
-const BUILT_MASK: usize = 3;
-#[cfg(not(feature = "disabled"))]
-const KEYED: usize = 4;
-#[cfg(not(feature = "disabled"))]
-const PART: usize = 8;
-#[cfg(not(feature = "disabled"))]
-const NAMED: usize = 16;
-#[cfg(not(feature = "disabled"))]
-const TYPED: usize = 32;
-
-/// A refined lock's construction site and first acquisition: one per distinct pair, interned
-/// (so bounded by the program's sites).
-#[cfg(not(feature = "disabled"))]
-struct FirstRecord {
-    built: &'static Location<'static>,
-    first: &'static Location<'static>,
-}
-
-/// A refined lock with a class of its own: its construction site and number (one per such
-/// lock, as its class is).
-#[cfg(not(feature = "disabled"))]
-struct InstanceRecord {
-    built: &'static Location<'static>,
-    serial: u64,
-}
-
-/// The interned [`FirstRecord`]s, by (construction site, first acquisition) address.
-#[cfg(not(feature = "disabled"))]
-type FirstRecords = std::collections::HashMap<(usize, usize), &'static FirstRecord>;
-#[cfg(not(feature = "disabled"))]
-static FIRST_RECORDS: parking_lot::Mutex<Option<FirstRecords>> = parking_lot::Mutex::new(None);
-
-#[cfg(not(feature = "disabled"))]
-fn intern_first(
-    built: &'static Location<'static>,
-    first: &'static Location<'static>,
-) -> &'static FirstRecord {
-    let mut records = FIRST_RECORDS.lock();
-    let key = (
-        std::ptr::from_ref(built).addr(),
-        std::ptr::from_ref(first).addr(),
-    );
-    records
-        .get_or_insert_with(Default::default)
-        .entry(key)
-        .or_insert_with(|| Box::leak(Box::new(FirstRecord { built, first })))
+    described: Described,
 }
 
 /// How a lookup of a lock's class came about: an acquisition at a site (`None` when no site is
@@ -820,6 +729,42 @@ const _: fn(&Validator) -> u32 = Validator::generation;
 const _: fn(&str) -> bool = crate::class::sysroot_file;
 
 #[cfg(feature = "disabled")]
+impl MapSpec {
+    /// The map of a lock protecting a `T` (holds nothing; `T` is kept for the callers, which
+    /// both builds share).
+    #[inline(always)]
+    #[allow(clippy::extra_unused_type_parameters)]
+    pub(crate) const fn of<T: ?Sized>(self) -> Self {
+        self
+    }
+
+    /// The map of a lock built by `Default::default()` (holds nothing).
+    #[inline(always)]
+    pub(crate) const fn by_default(self) -> Self {
+        self
+    }
+
+    /// The map of a lock built by `Deserialize` (holds nothing).
+    #[inline(always)]
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) const fn by_deserialize(self) -> Self {
+        self
+    }
+
+    /// The map of the spin lock embedded in a `SeqLock` (holds nothing).
+    #[inline(always)]
+    pub(crate) const fn part(self) -> Self {
+        self
+    }
+
+    /// The map (holds nothing).
+    #[inline(always)]
+    pub(crate) const fn build(self) -> LockMap {
+        LockMap {}
+    }
+}
+
+#[cfg(feature = "disabled")]
 impl LockMap {
     /// A map for a lock built at `site` (holds nothing: validation is compiled out).
     #[inline(always)]
@@ -831,33 +776,14 @@ impl LockMap {
         LockMap {}
     }
 
-    /// A map for the spin lock embedded in a `SeqLock` (holds nothing).
+    /// How a lock built at `site` is described (holds nothing).
     #[inline(always)]
-    pub(crate) const fn new_part(
+    pub(crate) const fn spec(
         _site: &'static Location<'static>,
         _name: Option<&'static str>,
         _key: Option<&'static ClassKey>,
-    ) -> Self {
-        LockMap {}
-    }
-
-    /// The map of a lock protecting a `T` (holds nothing).
-    #[inline(always)]
-    pub const fn of<T: ?Sized>(self) -> Self {
-        self
-    }
-
-    /// The map of a lock built by `Default::default()` (holds nothing).
-    #[inline(always)]
-    pub const fn by_default(self) -> Self {
-        self
-    }
-
-    /// The map of a lock built by `Deserialize` (holds nothing).
-    #[inline(always)]
-    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    pub(crate) const fn by_deserialize(self) -> Self {
-        self
+    ) -> MapSpec {
+        MapSpec {}
     }
 
     /// The map of a raw lock's `INIT` (holds nothing).
@@ -882,58 +808,558 @@ impl LockMap {
     }
 }
 
+/// What a lock is labelled with: the user's name, its `ClassKey`, the type of its data, or
+/// nothing. A named or keyed lock's class does not depend on its data type (the name or key is
+/// the user's choice of class), so a lock has one of the three.
 #[cfg(not(feature = "disabled"))]
-impl LockMap {
-    /// A map for a lock built at `site`, optionally named or keyed.
-    #[inline]
-    pub const fn new(
-        site: &'static Location<'static>,
-        name: Option<&'static str>,
-        key: Option<&'static ClassKey>,
-    ) -> Self {
-        let (ptr, meta) = match (key, name) {
-            (Some(k), _) => (
-                std::ptr::from_ref(k).cast::<u8>().cast_mut(),
-                KEYED << FLAG_SHIFT,
-            ),
-            (None, Some(n)) => {
-                assert!(n.len() <= LEN_MASK, "lock name too long");
-                (n.as_ptr().cast_mut(), n.len() | (NAMED << FLAG_SHIFT))
-            }
-            (None, None) => (std::ptr::null_mut(), BUILT_AT_SITE << FLAG_SHIFT),
-        };
-        LockMap {
-            desc: AtomicPtr::new(std::ptr::from_ref(site).cast::<()>().cast_mut()),
-            label: Label {
-                ptr: AtomicPtr::new(ptr),
-                meta,
-            },
-            cache: AtomicU64::new(0),
+#[derive(Clone, Copy, Debug)]
+enum Label {
+    None,
+    Name(&'static str),
+    Key(&'static ClassKey),
+    Type(fn() -> &'static str),
+}
+
+/// How a lock was built: where, its label, by what (`BUILT_*`), and whether it is the spin lock
+/// of a `SeqLock` (its class is then the outer class's `.lock` part).
+#[cfg(not(feature = "disabled"))]
+#[derive(Clone, Copy, Debug)]
+struct Described {
+    site: &'static Location<'static>,
+    label: Label,
+    built: usize,
+    part: bool,
+}
+
+#[cfg(not(feature = "disabled"))]
+const BUILT_AT_SITE: usize = 0;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DEFAULT: usize = 1;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_RAW_INIT: usize = 2;
+#[cfg(not(feature = "disabled"))]
+const BUILT_BY_DESERIALIZE: usize = 3;
+
+#[cfg(not(feature = "disabled"))]
+impl Described {
+    /// The user's name, if the lock has one.
+    fn name(&self) -> Option<&'static str> {
+        match self.label {
+            Label::Name(n) => Some(n),
+            _ => None,
         }
     }
 
-    /// A map for the spin lock embedded in the `SeqLock` built at `site` with `name`/`key`: a
-    /// class of its own per outer class, printed `outer.lock` ([`SEQLOCK_LOCK_PART`]).
-    ///
-    /// [`SEQLOCK_LOCK_PART`]: crate::SEQLOCK_LOCK_PART
-    #[inline]
-    pub(crate) const fn new_part(
-        site: &'static Location<'static>,
-        name: Option<&'static str>,
-        key: Option<&'static ClassKey>,
-    ) -> Self {
-        LockMap::new(site, name, key).with_flags(0, PART)
+    /// A keyed lock's key.
+    fn class_key(&self) -> Option<&'static ClassKey> {
+        match self.label {
+            Label::Key(k) => Some(k),
+            _ => None,
+        }
     }
 
+    fn type_name(&self) -> Option<&'static str> {
+        match self.label {
+            Label::Type(f) => Some(f()),
+            _ => None,
+        }
+    }
+
+    fn part(&self) -> Option<&'static str> {
+        self.part.then_some(crate::seqlock::SEQLOCK_LOCK_PART)
+    }
+
+    /// Why this lock's construction site is not the user's code (so its class is refined), or
+    /// `None`: named and keyed locks are the user's choice, whatever their site.
+    fn not_user_code(&self) -> Option<NotUserCode> {
+        if !matches!(self.label, Label::None | Label::Type(_)) {
+            return None;
+        }
+        match self.built {
+            BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
+            _ if sysroot_file(self.site.file()) => Some(NotUserCode::Std),
+            BUILT_BY_DEFAULT => Some(NotUserCode::Default),
+            BUILT_BY_DESERIALIZE => Some(NotUserCode::Deserialize),
+            _ => None,
+        }
+    }
+
+    /// What identifies a record of this description and first use (addresses, as interned).
+    fn record_key(&self, first: Option<&'static Location<'static>>) -> RecordKey {
+        let (kind, addr, len) = match self.label {
+            Label::None => (0, 0, 0),
+            Label::Name(n) => (1, n.as_ptr().addr(), n.len()),
+            Label::Key(k) => (2, std::ptr::from_ref(k).addr(), 0),
+            Label::Type(f) => (3, f as usize, 0),
+        };
+        RecordKey {
+            site: std::ptr::from_ref(self.site).addr(),
+            label: (kind, addr, len),
+            flags: self.built | (self.part as usize) << 2,
+            first: first.map_or(0, |f| std::ptr::from_ref(f).addr()),
+        }
+    }
+}
+
+/// What a lock's first resolution made of it: how it was built and, for a lock built outside
+/// the user's code, its first acquisition. Interned (one per distinct description and first
+/// site, so bounded by the program's sites, names and types), except for a lock whose class is
+/// its own (`FirstUse::Instance`), which has one of its own, as it has a class of its own.
+#[cfg(not(feature = "disabled"))]
+#[derive(Debug)]
+struct Record {
+    described: Described,
+    first: Option<FirstUse>,
+    // `described.not_user_code()`, answered once (it searches the site's file name).
+    why: Option<NotUserCode>,
+    // The first acquisition's site is in the standard library, answered once too. Such a record
+    // is only this answer, never a lock's: its locks get classes of their own.
+    first_in_std: bool,
+    // The class word of subclass 0 that the last lock of this record to resolve found (as a
+    // lock's cache, 0 if none): a new lock of a known record takes it instead of looking its key
+    // up. The class of a record's key is the same for every lock of the record.
+    class: AtomicU64,
+}
+
+/// The first acquisition of a lock built outside the user's code.
+#[cfg(not(feature = "disabled"))]
+#[derive(Clone, Copy, Debug)]
+enum FirstUse {
+    /// At this site of the user's code.
+    Site(&'static Location<'static>),
+    /// Outside the user's code (or through the raw traits): the lock's own class, this number.
+    Instance(u64),
+}
+
+#[cfg(not(feature = "disabled"))]
+#[derive(PartialEq, Eq, Hash)]
+struct RecordKey {
+    site: usize,
+    label: (u8, usize, usize),
+    flags: usize,
+    first: usize,
+}
+
+/// The interned [`Record`]s.
+#[cfg(not(feature = "disabled"))]
+type Records = std::collections::HashMap<
+    RecordKey,
+    &'static Record,
+    std::hash::BuildHasherDefault<RecordHasher>,
+>;
+#[cfg(not(feature = "disabled"))]
+static RECORDS: parking_lot::Mutex<Option<Records>> = parking_lot::Mutex::new(None);
+
+/// Hashes a [`RecordKey`] (addresses and small numbers): a multiply per word, the top half
+/// folded onto the bottom one (the table indexes by the low bits).
+#[cfg(not(feature = "disabled"))]
+#[derive(Default)]
+struct RecordHasher(u64);
+
+#[cfg(not(feature = "disabled"))]
+impl std::hash::Hasher for RecordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
+#[cfg(not(feature = "disabled"))]
+fn intern_record(
+    described: Described,
+    first: Option<&'static Location<'static>>,
+) -> &'static Record {
+    let key = described.record_key(first);
+    let mut records = RECORDS.lock();
+    records
+        .get_or_insert_with(Default::default)
+        .entry(key)
+        .or_insert_with(|| {
+            Box::leak(Box::new(Record {
+                described,
+                first: first.map(FirstUse::Site),
+                why: described.not_user_code(),
+                first_in_std: first.is_some_and(|f| sysroot_file(f.file())),
+                class: AtomicU64::new(0),
+            }))
+        })
+}
+
+/// Numbers the locks that get a class of their own.
+#[cfg(not(feature = "disabled"))]
+static SERIALS: AtomicUsize = AtomicUsize::new(1);
+
+/// A lock's descriptor word, read: how it was built (before its first resolution) or its
+/// [`Record`].
+#[cfg(not(feature = "disabled"))]
+enum Desc {
+    Pre(Described),
+    Record(&'static Record),
+}
+
+// The descriptor word's tag (its low bit; what it points to is aligned to at least 2):
+// `DESC_PRE`, the construction `Location` (the packed layout adds flags, see `words`), until the
+// lock's first resolution; from then on `DESC_RECORD`, its `&'static Record`, set once by a
+// compare-exchange.
+#[cfg(not(feature = "disabled"))]
+const DESC_PRE: usize = 0;
+#[cfg(not(feature = "disabled"))]
+const DESC_RECORD: usize = 1;
+
+#[cfg(not(feature = "disabled"))]
+const _: () =
+    assert!(align_of::<Location<'static>>() > DESC_RECORD && align_of::<Record>() > DESC_RECORD);
+
+/// Class words of these generations may be cached and looked up: 1 to 2^23 − 1. Until a lock's
+/// first resolution, the packed layout keeps its cache word 0 or with bit 55 set (see `words`),
+/// so no class word of a cacheable generation (never 0, bits 55–63 clear) can equal it, not even
+/// in its low 59 bits, which are what the chain hash sees besides mode and kind: a thread whose
+/// validator has another generation takes the full path only (its steady gate stays closed),
+/// and `LockMap::class` does not read the cache.
+#[inline(always)]
+fn cacheable(generation: u32) -> bool {
+    generation.wrapping_sub(1) < (1 << 23) - 1
+}
+
+/// [`LockMap`]'s words on 64-bit x86-64 and AArch64: two.
+///
+/// - `cache`: the class word (`(generation << 32) | class id` of subclass 0, as an address
+///   without provenance), the one word the steady state reads. Before the first resolution:
+///   null for a lock with no label, or the label's pointer (`type_name` function, `ClassKey`,
+///   name) with bit 55 set (`MARK`), bit 54 for a key or name (`LABELLED`) and bits 1–6 of a
+///   name's length in bits 48–53. Bit 55 set or the word 0 means no class word of a cacheable
+///   generation (see [`cacheable`]).
+/// - `desc`: the tagged descriptor word. `DESC_PRE`: the construction `Location` (aligned to 8),
+///   with bits 1–2 the `BUILT_*` flag (no label or a type) or a key/name bit (bit 1) and bit 0
+///   of a name's length (bit 2), bit 48 the `SeqLock` part flag and bits 49–55 bits 7–13 of a
+///   name's length. `DESC_RECORD`: the lock's [`Record`].
+///
+/// The packing assumes that bits 48–55 of these pointers are clear, which `const` code cannot
+/// check (it cannot see addresses): true for every user-space address on these targets with
+/// 48-bit virtual addresses (x86-64 4-level paging; AArch64 Linux, Android, macOS, iOS and
+/// Windows), where a top byte set by AArch64 tagging (Android's heap, MTE) is kept as is. It
+/// would not hold for memory mapped above 2^48 on purpose (x86-64 5-level paging or AArch64
+/// 52-bit addresses, which Linux gives only to an `mmap` asking for such an address): such a
+/// program enables the `portable-layout` feature. On other targets, and with that feature, the
+/// portable layout stores the label whole.
+#[cfg(all(
+    not(feature = "disabled"),
+    not(feature = "portable-layout"),
+    target_pointer_width = "64",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod words {
+    use super::{BUILT_AT_SITE, DESC_PRE, DESC_RECORD, Desc, Described, Label, MapSpec, Record};
+    use std::panic::Location;
+    use std::ptr;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    /// The bits packed into a pointer: 48–55.
+    const HIGH: usize = 0xFF << 48;
+    /// The low bits of the descriptor word (a `Location` is aligned to 8).
+    const LOW: usize = 7;
+    const MARK: usize = 1 << 55;
+    const LABELLED: usize = 1 << 54;
+    const NAMED: usize = 1 << 1;
+    const PART: usize = 1 << 48;
+    /// The longest name the two words can describe (14 bits of length).
+    pub(super) const MAX_NAME_LEN: usize = (1 << 14) - 1;
+
+    const _: () = assert!(align_of::<Location<'static>>() > LOW && align_of::<Record>() > LOW);
+
+    // The class cache second: at offset 0 of the map, LLVM allocated the registers of a loop
+    // taking several locks less well (a spilled pointer, `docs/performance.md`).
+    #[derive(Debug)]
+    pub(super) struct Words {
+        desc: AtomicPtr<()>,
+        cache: AtomicPtr<()>,
+    }
+
+    impl Words {
+        #[inline]
+        pub(super) const fn new(spec: &MapSpec) -> Words {
+            let d = &spec.described;
+            let site = ptr::from_ref(d.site).cast::<()>().cast_mut();
+            let part = if d.part { PART } else { 0 };
+            let (bits, cache) = match d.label {
+                Label::None => (d.built << 1, ptr::null_mut()),
+                Label::Type(f) => (
+                    d.built << 1,
+                    (f as *const ()).cast_mut().wrapping_byte_add(MARK),
+                ),
+                Label::Key(k) => (
+                    0,
+                    ptr::from_ref(k)
+                        .cast::<()>()
+                        .cast_mut()
+                        .wrapping_byte_add(MARK | LABELLED),
+                ),
+                Label::Name(n) => {
+                    let len = n.len();
+                    assert!(len <= MAX_NAME_LEN, "lock name too long");
+                    (
+                        NAMED | (len & 1) << 2 | (len >> 7) << 49,
+                        n.as_ptr()
+                            .cast::<()>()
+                            .cast_mut()
+                            .wrapping_byte_add(MARK | LABELLED | ((len >> 1) & 0x3F) << 48),
+                    )
+                }
+            };
+            Words {
+                cache: AtomicPtr::new(cache),
+                desc: AtomicPtr::new(site.wrapping_byte_add(DESC_PRE | bits | part)),
+            }
+        }
+
+        /// The class word, one load.
+        #[inline(always)]
+        pub(super) fn cached_word(&self) -> u64 {
+            self.cache.load(Ordering::Relaxed).addr() as u64
+        }
+
+        /// Caches a class word; only once the lock has its record (the word it replaces then
+        /// describes nothing any more).
+        #[inline]
+        pub(super) fn store_class(&self, word: u64) {
+            self.cache.store(
+                ptr::without_provenance_mut(word as usize),
+                Ordering::Release,
+            );
+        }
+
+        /// The descriptor word, read.
+        pub(super) fn desc(&self) -> Desc {
+            // The cache first: a class word is stored in it only after the record was published
+            // (`store_class`, release), so a descriptor read after it (acquire) is the record.
+            // A pre-resolution descriptor therefore comes with the cache's pre-resolution word.
+            let c = self.cache.load(Ordering::Acquire);
+            let d = self.desc.load(Ordering::Acquire);
+            if d.addr() & DESC_RECORD != 0 {
+                // SAFETY: a `DESC_RECORD` word is a `&'static Record` with the tag added
+                // (`publish`).
+                return Desc::Record(unsafe { &*d.map_addr(|a| a & !DESC_RECORD).cast() });
+            }
+            let bits = d.addr() & (LOW | HIGH);
+            // SAFETY: a `DESC_PRE` word is the construction `&'static Location` with bits in
+            // `LOW | HIGH` added (`new`), which were clear in it (see the module's doc).
+            let site = unsafe {
+                &*d.map_addr(|a| a & !(LOW | HIGH))
+                    .cast::<Location<'static>>()
+            };
+            let ptr = c.map_addr(|a| a & !HIGH);
+            let (label, built) = if c.addr() & MARK == 0 {
+                (Label::None, (bits >> 1) & 3)
+            } else if c.addr() & LABELLED == 0 {
+                // SAFETY: `MARK` without `LABELLED` is the `type_name` function given to `new`,
+                // its bits 48–55 cleared again.
+                let f = unsafe { std::mem::transmute::<*mut (), fn() -> &'static str>(ptr) };
+                (Label::Type(f), (bits >> 1) & 3)
+            } else if bits & NAMED == 0 {
+                // SAFETY: `LABELLED` without `NAMED` is the `&'static ClassKey` given to `new`.
+                (Label::Key(unsafe { &*ptr.cast() }), BUILT_AT_SITE)
+            } else {
+                let len =
+                    (bits >> 2) & 1 | ((c.addr() >> 48) & 0x3F) << 1 | ((bits >> 49) & 0x7F) << 7;
+                // SAFETY: `LABELLED` with `NAMED` is the first byte of the `&'static str` given to
+                // `new`, and `len` its length, as split there; it is valid UTF-8.
+                let name = unsafe {
+                    std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr.cast::<u8>(), len))
+                };
+                (Label::Name(name), BUILT_AT_SITE)
+            };
+            Desc::Pre(Described {
+                site,
+                label,
+                built,
+                part: bits & PART != 0,
+            })
+        }
+
+        /// Replaces the pre-resolution descriptor by `record`, or returns the record another
+        /// thread published first.
+        pub(super) fn publish(&self, record: &'static Record) -> Result<(), &'static Record> {
+            let new = ptr::from_ref(record)
+                .cast::<()>()
+                .cast_mut()
+                .map_addr(|a| a | DESC_RECORD);
+            let mut old = self.desc.load(Ordering::Acquire);
+            loop {
+                if old.addr() & DESC_RECORD != 0 {
+                    // SAFETY: as in `desc`.
+                    return Err(unsafe { &*old.map_addr(|a| a & !DESC_RECORD).cast() });
+                }
+                match self
+                    .desc
+                    .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => return Ok(()),
+                    Err(current) => old = current,
+                }
+            }
+        }
+    }
+}
+
+/// [`LockMap`]'s words on other targets, and with the `portable-layout` feature: four. `cache` is the class word (0 before the first
+/// resolution), `desc` the tagged descriptor word (`DESC_PRE`: the construction `Location`;
+/// `DESC_RECORD`: the lock's [`Record`]), `label` the name's first byte, the `ClassKey`, the
+/// `type_name` function or null, and `meta` the label's kind, the flags and a name's length.
+#[cfg(all(
+    not(feature = "disabled"),
+    not(all(
+        not(feature = "portable-layout"),
+        target_pointer_width = "64",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))
+))]
+mod words {
+    use super::{DESC_PRE, DESC_RECORD, Desc, Described, Label, MapSpec, Record};
+    use std::panic::Location;
+    use std::ptr;
+    use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+    // `meta`: the label's kind in the top two bits, the part flag and `BUILT_*` below them, a
+    // name's length in the rest.
+    const KIND_SHIFT: u32 = usize::BITS - 2;
+    const PART: usize = 1 << (usize::BITS - 3);
+    const BUILT_SHIFT: u32 = usize::BITS - 5;
+    const LEN: usize = (1 << BUILT_SHIFT) - 1;
+    pub(super) const MAX_NAME_LEN: usize = LEN;
+    const NONE: usize = 0;
+    const NAME: usize = 1;
+    const KEY: usize = 2;
+    const TYPE: usize = 3;
+
+    #[derive(Debug)]
+    pub(super) struct Words {
+        cache: AtomicU64,
+        desc: AtomicPtr<()>,
+        // Never changed after construction (atomic only to keep `LockMap` `Sync` without
+        // `unsafe`).
+        label: AtomicPtr<()>,
+        meta: usize,
+    }
+
+    impl Words {
+        #[inline]
+        pub(super) const fn new(spec: &MapSpec) -> Words {
+            let d = &spec.described;
+            let (kind, label, len) = match d.label {
+                Label::None => (NONE, ptr::null_mut(), 0),
+                Label::Name(n) => {
+                    assert!(n.len() <= MAX_NAME_LEN, "lock name too long");
+                    (NAME, n.as_ptr().cast::<()>().cast_mut(), n.len())
+                }
+                Label::Key(k) => (KEY, ptr::from_ref(k).cast::<()>().cast_mut(), 0),
+                Label::Type(f) => (TYPE, (f as *const ()).cast_mut(), 0),
+            };
+            let part = if d.part { PART } else { 0 };
+            Words {
+                cache: AtomicU64::new(0),
+                desc: AtomicPtr::new(ptr::from_ref(d.site).cast::<()>().cast_mut()),
+                label: AtomicPtr::new(label),
+                meta: kind << KIND_SHIFT | part | d.built << BUILT_SHIFT | len,
+            }
+        }
+
+        #[inline(always)]
+        pub(super) fn cached_word(&self) -> u64 {
+            self.cache.load(Ordering::Relaxed)
+        }
+
+        #[inline]
+        pub(super) fn store_class(&self, word: u64) {
+            self.cache.store(word, Ordering::Relaxed);
+        }
+
+        pub(super) fn desc(&self) -> Desc {
+            let d = self.desc.load(Ordering::Acquire);
+            if d.addr() & DESC_RECORD != 0 {
+                // SAFETY: a `DESC_RECORD` word is a `&'static Record` with the tag added
+                // (`publish`).
+                return Desc::Record(unsafe { &*d.map_addr(|a| a & !DESC_RECORD).cast() });
+            }
+            debug_assert_eq!(d.addr() & DESC_RECORD, DESC_PRE);
+            // SAFETY: a `DESC_PRE` word is the construction `&'static Location` (`new`).
+            let site = unsafe { &*d.cast::<Location<'static>>() };
+            let p = self.label.load(Ordering::Relaxed);
+            let label = match self.meta >> KIND_SHIFT {
+                NAME => {
+                    // SAFETY: the first byte and length of the `&'static str` given to `new`,
+                    // never changed since; it is valid UTF-8.
+                    Label::Name(unsafe {
+                        std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                            p.cast::<u8>(),
+                            self.meta & LEN,
+                        ))
+                    })
+                }
+                // SAFETY: the `&'static ClassKey` given to `new`.
+                KEY => Label::Key(unsafe { &*p.cast() }),
+                // SAFETY: the `type_name` function given to `new`.
+                TYPE => {
+                    Label::Type(unsafe { std::mem::transmute::<*mut (), fn() -> &'static str>(p) })
+                }
+                _ => Label::None,
+            };
+            Desc::Pre(Described {
+                site,
+                label,
+                built: (self.meta >> BUILT_SHIFT) & 3,
+                part: self.meta & PART != 0,
+            })
+        }
+
+        pub(super) fn publish(&self, record: &'static Record) -> Result<(), &'static Record> {
+            let new = ptr::from_ref(record)
+                .cast::<()>()
+                .cast_mut()
+                .map_addr(|a| a | DESC_RECORD);
+            let mut old = self.desc.load(Ordering::Acquire);
+            loop {
+                if old.addr() & DESC_RECORD != 0 {
+                    // SAFETY: as in `desc`.
+                    return Err(unsafe { &*old.map_addr(|a| a & !DESC_RECORD).cast() });
+                }
+                match self
+                    .desc
+                    .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => return Ok(()),
+                    Err(current) => old = current,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "disabled"))]
+impl MapSpec {
     /// The map of a lock protecting a `T`: one site in generic code makes a class per type, and
     /// a lock built outside the user's code is told apart by it. A named or keyed lock's class
     /// is its name or key, whatever `T`.
     #[inline]
-    pub const fn of<T: ?Sized>(mut self) -> Self {
-        if (self.label.meta >> FLAG_SHIFT) & (NAMED | KEYED) == 0 {
-            let ty = std::any::type_name::<T> as fn() -> &'static str;
-            self.label.ptr = AtomicPtr::new(ty as *const () as *mut u8);
-            self.label.meta |= TYPED << FLAG_SHIFT;
+    pub(crate) const fn of<T: ?Sized>(mut self) -> Self {
+        if matches!(self.described.label, Label::None) {
+            self.described.label = Label::Type(std::any::type_name::<T>);
         }
         self
     }
@@ -941,211 +1367,193 @@ impl LockMap {
     /// The map of a lock built by `Default::default()`, whose site a `#[derive(Default)]`
     /// shares between all fields of a struct.
     #[inline]
-    pub const fn by_default(self) -> Self {
-        self.with_flags(BUILT_MASK, BUILT_BY_DEFAULT)
+    pub(crate) const fn by_default(mut self) -> Self {
+        self.described.built = BUILT_BY_DEFAULT;
+        self
     }
 
     /// The map of a lock built by `Deserialize`, whose site a `#[derive(Deserialize)]` shares
     /// between all fields of a struct.
     #[inline]
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    pub(crate) const fn by_deserialize(self) -> Self {
-        self.with_flags(BUILT_MASK, BUILT_BY_DESERIALIZE)
+    pub(crate) const fn by_deserialize(mut self) -> Self {
+        self.described.built = BUILT_BY_DESERIALIZE;
+        self
+    }
+
+    /// The map of the spin lock embedded in a `SeqLock`: a class of its own per outer class,
+    /// printed `outer.lock` ([`SEQLOCK_LOCK_PART`]).
+    ///
+    /// [`SEQLOCK_LOCK_PART`]: crate::SEQLOCK_LOCK_PART
+    #[inline]
+    pub(crate) const fn part(mut self) -> Self {
+        self.described.part = true;
+        self
+    }
+
+    /// The map. A named or keyed lock is the user's code whatever built it, so its `BUILT_*`
+    /// flag is dropped (the packed layout has no room for it).
+    #[inline]
+    pub(crate) const fn build(mut self) -> LockMap {
+        if !matches!(self.described.label, Label::None | Label::Type(_)) {
+            self.described.built = BUILT_AT_SITE;
+        }
+        LockMap {
+            words: words::Words::new(&self),
+        }
+    }
+}
+
+#[cfg(not(feature = "disabled"))]
+impl LockMap {
+    /// A map for a lock built at `site`, optionally named or keyed.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is longer than 16,383 bytes in the two-word layout (64-bit x86-64 and AArch64
+    /// without the `portable-layout` feature), which packs its length into 14 bits.
+    #[inline]
+    pub const fn new(
+        site: &'static Location<'static>,
+        name: Option<&'static str>,
+        key: Option<&'static ClassKey>,
+    ) -> Self {
+        LockMap::spec(site, name, key).build()
+    }
+
+    /// How a lock built at `site`, optionally named or keyed, is described, to refine before
+    /// [`MapSpec::build`].
+    #[inline]
+    pub(crate) const fn spec(
+        site: &'static Location<'static>,
+        name: Option<&'static str>,
+        key: Option<&'static ClassKey>,
+    ) -> MapSpec {
+        let label = match (key, name) {
+            (Some(k), _) => Label::Key(k),
+            (None, Some(n)) => Label::Name(n),
+            (None, None) => Label::None,
+        };
+        MapSpec {
+            described: Described {
+                site,
+                label,
+                built: BUILT_AT_SITE,
+                part: false,
+            },
+        }
     }
 
     /// The map of a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`), which cannot
     /// see who builds it.
     #[inline]
     pub(crate) const fn raw_init() -> Self {
-        LockMap::new(Location::caller(), None, None).with_flags(0, BUILT_BY_RAW_INIT)
-    }
-
-    /// The map with the flags in `clear` cleared and those in `set` set.
-    const fn with_flags(mut self, clear: usize, set: usize) -> Self {
-        self.label.meta = (self.label.meta & !(clear << FLAG_SHIFT)) | (set << FLAG_SHIFT);
-        self
-    }
-
-    fn flags(&self) -> usize {
-        self.label.meta >> FLAG_SHIFT
-    }
-
-    /// The user's name, if the lock has one.
-    fn name(&self) -> Option<&'static str> {
-        if self.flags() & NAMED == 0 {
-            return None;
-        }
-        let ptr = self.label.ptr.load(Ordering::Relaxed);
-        let len = self.label.meta & LEN_MASK;
-        // SAFETY: with `NAMED` set, `ptr` and the length are those of the `&'static str` given
-        // at construction (`new`), never changed since; it is valid UTF-8.
-        Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) })
-    }
-
-    /// The descriptor word, split into its tag and its pointer.
-    fn desc(&self) -> (usize, *mut ()) {
-        let word = self.desc.load(Ordering::Acquire);
-        (word.addr() & DESC_TAG, word.map_addr(|a| a & !DESC_TAG))
+        let mut spec = LockMap::spec(Location::caller(), None, None);
+        spec.described.built = BUILT_BY_RAW_INIT;
+        spec.build()
     }
 
     /// Where the lock was built.
     pub fn init_site(&self) -> &'static Location<'static> {
-        let (tag, ptr) = self.desc();
-        // SAFETY: per `desc`'s table, the untagged pointer is a `&'static Location` under
-        // `DESC_SITE`, a `&'static FirstRecord` under `DESC_FIRST` and a `&'static
-        // InstanceRecord` under `DESC_INSTANCE` (`first_use` stores the latter two).
-        unsafe {
-            match tag {
-                DESC_SITE => &*ptr.cast::<Location<'static>>(),
-                DESC_FIRST => (*ptr.cast::<FirstRecord>()).built,
-                _ => (*ptr.cast::<InstanceRecord>()).built,
-            }
+        match self.words.desc() {
+            Desc::Pre(d) => d.site,
+            Desc::Record(r) => r.described.site,
         }
     }
 
-    /// Why this lock's construction site is not the user's code (so its class is refined), or
-    /// `None`: named and keyed locks are the user's choice, whatever their site.
-    fn not_user_code(&self) -> Option<NotUserCode> {
-        if self.flags() & KEYED != 0 || self.name().is_some() {
-            return None;
-        }
-        match self.flags() & BUILT_MASK {
-            BUILT_BY_RAW_INIT => Some(NotUserCode::RawLock),
-            _ if sysroot_file(self.init_site().file()) => Some(NotUserCode::Std),
-            BUILT_BY_DEFAULT => Some(NotUserCode::Default),
-            BUILT_BY_DESERIALIZE => Some(NotUserCode::Deserialize),
-            _ => None,
-        }
-    }
-
-    /// The first acquisition of a lock built outside the user's code, recording it if `at` is
-    /// the first. `None` for a lookup before any acquisition.
-    fn first_use(&self, at: Use) -> Option<FirstUse> {
-        debug_assert!(self.flags() & KEYED == 0, "a keyed lock's class is its key");
-        let (mut tag, mut ptr) = self.desc();
-        if tag == DESC_SITE {
-            let Use::Acquire(site) = at else {
-                return None;
-            };
-            // SAFETY: `DESC_SITE` tags the construction `&'static Location` (see `desc`).
-            let built: &'static Location<'static> = unsafe { &*ptr.cast() };
-            let (new_tag, new_ptr) = match site.filter(|s| !sysroot_file(s.file())) {
-                Some(first) => (
-                    DESC_FIRST,
-                    std::ptr::from_ref(intern_first(built, first))
-                        .cast::<()>()
-                        .cast_mut(),
-                ),
-                None => {
-                    let serial = SERIALS.fetch_add(1, Ordering::Relaxed) as u64;
-                    let record = Box::new(InstanceRecord { built, serial });
-                    (DESC_INSTANCE, Box::into_raw(record).cast::<()>())
-                }
-            };
-            let old = ptr.map_addr(|a| a | DESC_SITE);
-            let new = new_ptr.map_addr(|a| a | new_tag);
-            match self
-                .desc
-                .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => (tag, ptr) = (new_tag, new_ptr),
-                Err(current) => {
-                    if new_tag == DESC_INSTANCE {
-                        // SAFETY: `new_ptr` came from `Box::into_raw` just above and was never
-                        // published (the exchange failed).
-                        drop(unsafe { Box::from_raw(new_ptr.cast::<InstanceRecord>()) });
+    /// The lock's record, made at its first resolution; `None` for a lock built outside the
+    /// user's code before its first acquisition (when `at` is only a lookup).
+    fn record(&self, at: Use) -> Option<&'static Record> {
+        let described = match self.words.desc() {
+            Desc::Record(r) => return Some(r),
+            Desc::Pre(d) => d,
+        };
+        // The record of the description alone, made once with the answer to `not_user_code`: a
+        // lock built in the user's code takes it as it is.
+        let built = intern_record(described, None);
+        let (record, own) = match built.why {
+            None => (built, None),
+            Some(_) => {
+                let Use::Acquire(site) = at else {
+                    return None;
+                };
+                let first = site.map(|s| intern_record(described, Some(s)));
+                match first.filter(|r| !r.first_in_std) {
+                    Some(first) => (first, None),
+                    None => {
+                        let serial = SERIALS.fetch_add(1, Ordering::Relaxed) as u64;
+                        let own = Box::into_raw(Box::new(Record {
+                            described,
+                            first: Some(FirstUse::Instance(serial)),
+                            why: described.not_user_code(),
+                            first_in_std: false,
+                            class: AtomicU64::new(0),
+                        }));
+                        // SAFETY: `own` is a live allocation (`Box::into_raw`), freed below only
+                        // if it is never published.
+                        (unsafe { &*own }, Some(own))
                     }
-                    (tag, ptr) = (
-                        current.addr() & DESC_TAG,
-                        current.map_addr(|a| a & !DESC_TAG),
-                    );
                 }
             }
-        }
-        // SAFETY: per `desc`'s table (the word only ever leaves `DESC_SITE`, to one of these).
-        Some(unsafe {
-            match tag {
-                DESC_FIRST => FirstUse::Site((*ptr.cast::<FirstRecord>()).first),
-                _ => FirstUse::Instance((*ptr.cast::<InstanceRecord>()).serial),
+        };
+        match self.words.publish(record) {
+            Ok(()) => Some(record),
+            Err(current) => {
+                if let Some(own) = own {
+                    // SAFETY: `own` came from `Box::into_raw` above and was never published (the
+                    // exchange failed); the reference made from it is not used again.
+                    drop(unsafe { Box::from_raw(own) });
+                }
+                Some(current)
             }
-        })
-    }
-
-    /// A keyed lock's key.
-    fn class_key(&self) -> Option<&'static ClassKey> {
-        if self.flags() & KEYED == 0 {
-            return None;
         }
-        // SAFETY: with `KEYED` set, the label's pointer is the `&'static ClassKey` stored at
-        // construction, never changed since.
-        Some(unsafe { &*self.label.ptr.load(Ordering::Relaxed).cast::<ClassKey>() })
-    }
-
-    fn part(&self) -> Option<&'static str> {
-        (self.flags() & PART != 0).then_some(crate::seqlock::SEQLOCK_LOCK_PART)
-    }
-
-    fn type_name(&self) -> Option<&'static str> {
-        if self.flags() & TYPED == 0 {
-            return None;
-        }
-        let ptr = self
-            .label
-            .ptr
-            .load(Ordering::Relaxed)
-            .cast_const()
-            .cast::<()>();
-        // SAFETY: with `TYPED` set, `ptr` is the `fn() -> &'static str` stored by `of`, never
-        // changed since.
-        let f = unsafe { std::mem::transmute::<*const (), fn() -> &'static str>(ptr) };
-        Some(f())
-    }
-
-    /// Whether this lock's class waits for its first acquisition (built outside the user's
-    /// code, never acquired).
-    fn awaits_first_use(&self) -> bool {
-        self.desc().0 == DESC_SITE && self.not_user_code().is_some()
     }
 
     /// The key that decides this lock's class and what it stands for; `None` for a lock built
     /// outside the user's code before its first acquisition (when `at` is only a lookup).
     fn key(&self, at: Use) -> Option<(KeySource, ClassOrigin)> {
-        let ty = self.type_name();
-        let site = self.init_site();
-        let (outer, origin) = match (self.class_key(), self.not_user_code()) {
-            (Some(k), _) => (
+        self.record(at).map(LockMap::key_of)
+    }
+
+    /// The key of a lock with `record`, and what it stands for.
+    fn key_of(record: &Record) -> (KeySource, ClassOrigin) {
+        let d = &record.described;
+        let ty = d.type_name();
+        let site = d.site;
+        let (outer, origin) = match (d.class_key(), record.why, record.first) {
+            (Some(k), _, _) => (
                 KeySource::Key(k as *const ClassKey as usize),
                 ClassOrigin::Site,
             ),
-            (None, None) => (KeySource::site(site, self.name(), ty), ClassOrigin::Site),
-            (None, Some(why)) => match self.first_use(at)? {
-                FirstUse::Site(first) => (
-                    KeySource::FirstLock {
-                        built: (site.file(), site.line(), site.column()),
-                        ty,
-                        first: (first.file(), first.line(), first.column()),
-                    },
-                    ClassOrigin::FirstLock {
-                        why,
-                        type_name: ty,
-                        first_locked: Site::Code(first),
-                    },
-                ),
-                FirstUse::Instance(serial) => (
-                    KeySource::Instance(serial),
-                    ClassOrigin::Instance {
-                        why,
-                        type_name: ty,
-                        serial,
-                    },
-                ),
-            },
+            (None, None, _) | (None, Some(_), None) => {
+                (KeySource::site(site, d.name(), ty), ClassOrigin::Site)
+            }
+            (None, Some(why), Some(FirstUse::Site(first))) => (
+                KeySource::FirstLock {
+                    built: (site.file(), site.line(), site.column()),
+                    ty,
+                    first: (first.file(), first.line(), first.column()),
+                },
+                ClassOrigin::FirstLock {
+                    why,
+                    type_name: ty,
+                    first_locked: Site::Code(first),
+                },
+            ),
+            (None, Some(why), Some(FirstUse::Instance(serial))) => (
+                KeySource::Instance(serial),
+                ClassOrigin::Instance {
+                    why,
+                    type_name: ty,
+                    serial,
+                },
+            ),
         };
-        let key = match self.part() {
+        let key = match d.part() {
             Some(part) => KeySource::Part(Box::new(outer), part),
             None => outer,
         };
-        Some((key, origin))
+        (key, origin)
     }
 
     /// The key that decides this lock's class, once it is known (a lock built outside the
@@ -1154,12 +1562,12 @@ impl LockMap {
         self.key(Use::Lookup).map(|(k, _)| k)
     }
 
-    fn base_name(&self, kind: LockKind, origin: &ClassOrigin) -> Arc<str> {
+    fn base_name(kind: LockKind, origin: &ClassOrigin, d: &Described) -> Arc<str> {
         let typed = |ty: Option<&str>| match ty {
             Some(t) => format!("{}<{}>", kind.as_str(), short_type_name(t)),
             None => kind.as_str().to_string(),
         };
-        let outer: Arc<str> = match (self.class_key(), self.name(), origin) {
+        let outer: Arc<str> = match (d.class_key(), d.name(), origin) {
             (Some(k), _, _) => k.name().into(),
             (None, Some(n), _) => n.into(),
             (
@@ -1178,29 +1586,27 @@ impl LockMap {
                     type_name, serial, ..
                 },
             ) => format!("{}@instance-{serial}", typed(*type_name)).into(),
-            (None, None, _) => {
-                let site = self.init_site();
-                site_name(site.file(), site.line(), site.column())
-            }
+            (None, None, _) => site_name(d.site.file(), d.site.line(), d.site.column()),
         };
-        match self.part() {
+        match d.part() {
             Some(part) => format!("{outer}.{part}").into(),
             None => outer,
         }
     }
 
     /// The class cache of subclass 0: `(validator generation << 32) | class id` as chain keys
-    /// hash it (see `held::class_word`), 0 if not resolved yet. One load.
+    /// hash it (see `held::class_word`); before the lock's first resolution a word that is no
+    /// class word of a cacheable generation (see [`cacheable`]). One load.
     #[inline(always)]
     fn cached_word(&self) -> u64 {
-        self.cache.load(Ordering::Relaxed)
+        self.words.cached_word()
     }
 
     #[inline]
     fn class(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
         if subclass == 0 {
-            let c = self.cache.load(Ordering::Relaxed);
-            if (c >> 32) as u32 == v.generation() {
+            let (c, generation) = (self.cached_word(), v.generation());
+            if cacheable(generation) && (c >> 32) as u32 == generation {
                 return Some(ClassId(c as u32));
             }
         }
@@ -1209,20 +1615,31 @@ impl LockMap {
 
     #[cold]
     fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
-        let (key, origin) = self.key(at)?;
+        let record = self.record(at)?;
+        let generation = v.generation();
+        let cached = subclass == 0 && cacheable(generation);
+        // The lock has its record from here on, so its cache no longer describes it.
+        if cached {
+            let word = record.class.load(Ordering::Relaxed);
+            if (word >> 32) as u32 == generation {
+                self.words.store_class(word);
+                return Some(ClassId(word as u32));
+            }
+        }
+        let (key, origin) = LockMap::key_of(record);
+        let d = &record.described;
         let id = v.class_of_origin(
             &key,
             subclass,
             kind,
-            Site::Code(self.init_site()),
-            &|| self.base_name(kind, &origin),
+            Site::Code(d.site),
+            &|| LockMap::base_name(kind, &origin, d),
             &origin,
         )?;
-        if subclass == 0 {
-            self.cache.store(
-                ((v.generation() as u64) << 32) | id.0 as u64,
-                Ordering::Relaxed,
-            );
+        if cached {
+            let word = ((generation as u64) << 32) | id.0 as u64;
+            record.class.store(word, Ordering::Relaxed);
+            self.words.store_class(word);
         }
         Some(id)
     }
@@ -1232,34 +1649,24 @@ impl LockMap {
     pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
         match self.class(v, kind, 0, Use::Lookup) {
             Some(id) => v.class_info(id).map(|i| i.display_name),
-            None if v.is_enabled() && self.awaits_first_use() => {
-                let ty = self.type_name().map(short_type_name).unwrap_or_default();
-                Some(
-                    format!(
-                        "{}<{ty}> built at {} (class set by its first lock)",
-                        kind.as_str(),
-                        self.init_site()
+            None if v.is_enabled() => match self.words.desc() {
+                Desc::Pre(d) if d.not_user_code().is_some() => {
+                    let ty = d.type_name().map(short_type_name).unwrap_or_default();
+                    Some(
+                        format!(
+                            "{}<{ty}> built at {} (class set by its first lock)",
+                            kind.as_str(),
+                            d.site
+                        )
+                        .into(),
                     )
-                    .into(),
-                )
-            }
+                }
+                _ => None,
+            },
             None => None,
         }
     }
 }
-
-/// The first acquisition of a lock built outside the user's code.
-#[cfg(not(feature = "disabled"))]
-enum FirstUse {
-    /// At this site of the user's code.
-    Site(&'static Location<'static>),
-    /// Outside the user's code (or through the raw traits): the lock's own class, this number.
-    Instance(u64),
-}
-
-/// Numbers the locks that get a class of their own.
-#[cfg(not(feature = "disabled"))]
-static SERIALS: AtomicUsize = AtomicUsize::new(1);
 
 /// An acquisition the wrappers describe to the hooks.
 pub(crate) struct Request<'a> {
@@ -1976,4 +2383,159 @@ pub fn class_name(lock: &impl Lockable) -> String {
     map.class_name(&current(), kind)
         .map(|n| n.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(all(test, not(feature = "disabled")))]
+mod tests {
+    use super::*;
+
+    static KEY: ClassKey = ClassKey::new("key");
+    static NAMED: LockMap = LockMap::new(&SITE, Some("a static's name"), None);
+    static SITE: Location<'static> = *Location::caller();
+
+    #[cfg(all(
+        not(feature = "portable-layout"),
+        target_pointer_width = "64",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    #[test]
+    fn lock_map_is_two_words() {
+        assert_eq!(size_of::<LockMap>(), 16);
+    }
+
+    fn described(map: &LockMap) -> Described {
+        match map.words.desc() {
+            Desc::Pre(d) => d,
+            Desc::Record(_) => panic!("resolved"),
+        }
+    }
+
+    fn same_label(a: Label, b: Label) -> bool {
+        match (a, b) {
+            (Label::None, Label::None) => true,
+            (Label::Name(x), Label::Name(y)) => std::ptr::eq(x, y),
+            (Label::Key(x), Label::Key(y)) => std::ptr::eq(x, y),
+            (Label::Type(x), Label::Type(y)) => x() == y(),
+            _ => false,
+        }
+    }
+
+    /// What is packed reads back as built, and the word the steady state reads is no class word
+    /// of a cacheable generation.
+    #[test]
+    fn descriptions_read_back_as_built() {
+        let long: &'static str = "n".repeat(words::MAX_NAME_LEN.min(1 << 16)).leak();
+        let mut names: Vec<&'static str> = vec!["", "x", "name"];
+        for len in [2, 63, 64, 127, 128, 129, 255, 256, 1000, 4096, 8191, 8192] {
+            names.push(&long[..len.min(long.len())]);
+        }
+        names.push(long);
+        let site = Location::caller();
+        let mut specs = vec![
+            LockMap::spec(site, None, None),
+            LockMap::spec(site, None, None).of::<u64>(),
+            LockMap::spec(site, None, None).of::<str>().by_default(),
+            LockMap::spec(site, None, None).by_default(),
+            LockMap::spec(site, None, None).by_deserialize().part(),
+            LockMap::spec(site, None, None)
+                .part()
+                .of::<Vec<u8>>()
+                .by_default(),
+            LockMap::spec(site, None, Some(&KEY)).of::<u64>(),
+            LockMap::spec(site, Some("both"), Some(&KEY)).part(),
+        ];
+        for n in names {
+            specs.push(LockMap::spec(site, Some(n), None).of::<u64>());
+            specs.push(LockMap::spec(site, Some(n), None).part().by_default());
+        }
+        for spec in specs {
+            let map = spec.build();
+            let (want, got) = (spec.described, described(&map));
+            let built = match want.label {
+                Label::None | Label::Type(_) => want.built,
+                _ => BUILT_AT_SITE,
+            };
+            assert!(std::ptr::eq(got.site, want.site));
+            assert!(
+                same_label(got.label, want.label),
+                "{want:?} read as {got:?}"
+            );
+            assert_eq!((got.built, got.part), (built, want.part), "{want:?}");
+            let word = map.cached_word();
+            assert!(
+                word == 0 || (word >> 55) & 1 == 1,
+                "{want:?}: {word:#x} could be a class word"
+            );
+        }
+        let raw = described(&LockMap::raw_init());
+        assert_eq!(raw.built, BUILT_BY_RAW_INIT);
+        assert!(matches!(raw.label, Label::None));
+    }
+
+    /// A map built in `const` (a `static`) reads back too.
+    #[test]
+    fn a_static_map_reads_back() {
+        let d = described(&NAMED);
+        assert!(std::ptr::eq(d.site, &SITE));
+        assert_eq!(d.name(), Some("a static's name"));
+    }
+
+    #[test]
+    #[should_panic(expected = "lock name too long")]
+    #[cfg(all(
+        not(feature = "portable-layout"),
+        target_pointer_width = "64",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    fn a_name_too_long_to_pack_is_refused() {
+        let name: &'static str = "n".repeat(words::MAX_NAME_LEN + 1).leak();
+        let _ = LockMap::new(Location::caller(), Some(name), None);
+    }
+
+    /// Locks of one description share a record; each validator finds its own class for it, and
+    /// a lock resolved through the record's cache gets the class the key lookup gives.
+    #[test]
+    fn a_record_serves_its_locks_in_every_validator() {
+        let spec = LockMap::spec(Location::caller(), None, None).of::<u32>();
+        let (a, b, c) = (spec.build(), spec.build(), spec.build());
+        let (v1, v2) = (
+            Validator::new(Config::default()),
+            Validator::new(Config::default()),
+        );
+        let kind = LockKind::Mutex;
+        let a1 = a.class(&v1, kind, 0, Use::Lookup).unwrap();
+        let b1 = b.class(&v1, kind, 0, Use::Lookup).unwrap();
+        assert_eq!(a1, b1);
+        let record = match (a.words.desc(), b.words.desc()) {
+            (Desc::Record(x), Desc::Record(y)) => {
+                assert!(std::ptr::eq(x, y));
+                x
+            }
+            _ => panic!("not resolved"),
+        };
+        // Another validator: the record's word is another generation's, so the key is looked up.
+        let c2 = c.class(&v2, kind, 0, Use::Lookup).unwrap();
+        assert_eq!(
+            record.class.load(Ordering::Relaxed) >> 32,
+            v2.generation() as u64
+        );
+        assert_eq!(a.class(&v2, kind, 0, Use::Lookup), Some(c2));
+        assert_eq!(b.class(&v1, kind, 0, Use::Lookup), Some(b1));
+        assert_eq!(
+            a.class_name(&v1, kind),
+            v1.class_info(b1).map(|i| i.display_name)
+        );
+        // A subclass is never taken from the record's word.
+        let sub = a.class(&v1, kind, 1, Use::Lookup).unwrap();
+        assert_ne!(sub, a1);
+    }
+
+    #[test]
+    fn only_low_generations_are_cacheable() {
+        assert!(!cacheable(0));
+        assert!(cacheable(1));
+        assert!(cacheable((1 << 23) - 1));
+        assert!(!cacheable(1 << 23));
+        assert!(!cacheable(u32::MAX));
+    }
 }

@@ -425,21 +425,21 @@ macro_rules! rwlock_type {
             #[track_caller]
             #[inline(always)]
             pub const fn new(val: T) -> Self {
-                let map = LockMap::new(Location::caller(), None, None).of::<T>();
+                let map = LockMap::spec(Location::caller(), None, None).of::<T>().build();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
             /// A lock whose class is this call's site, printed as `name`.
             #[track_caller]
             pub const fn with_name(name: &'static str, val: T) -> Self {
-                let map = LockMap::new(Location::caller(), Some(name), None).of::<T>();
+                let map = LockMap::spec(Location::caller(), Some(name), None).of::<T>().build();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
             /// A lock of the class of `key`.
             #[track_caller]
             pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-                let map = LockMap::new(Location::caller(), None, Some(key)).of::<T>();
+                let map = LockMap::spec(Location::caller(), None, Some(key)).of::<T>().build();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), val) }
             }
 
@@ -751,7 +751,7 @@ macro_rules! rwlock_type {
             /// [`ClassOrigin`](crate::ClassOrigin)).
             #[track_caller]
             fn default() -> Self {
-                let map = LockMap::new(Location::caller(), None, None).of::<T>().by_default();
+                let map = LockMap::spec(Location::caller(), None, None).of::<T>().by_default().build();
                 $name { inner: lock_api::RwLock::from_raw(RawRwLock::with_map(map), T::default()) }
             }
         }

@@ -147,6 +147,7 @@ pub struct SeqCount {
 impl SeqCount {
     const_unless_loom! {
         /// A counter whose class is this call's site.
+        #[inline]
         #[track_caller]
         pub const fn new() -> Self {
             SeqCount::with_map(LockMap::new(Location::caller(), None, None))
@@ -155,6 +156,7 @@ impl SeqCount {
 
     const_unless_loom! {
         /// A counter whose class is this call's site, printed as `name`.
+        #[inline]
         #[track_caller]
         pub const fn with_name(name: &'static str) -> Self {
             SeqCount::with_map(LockMap::new(Location::caller(), Some(name), None))
@@ -163,6 +165,7 @@ impl SeqCount {
 
     const_unless_loom! {
         /// A counter of the class of `key`, shared with every lock built with it.
+        #[inline]
         #[track_caller]
         pub const fn with_class(key: &'static ClassKey) -> Self {
             SeqCount::with_map(LockMap::new(Location::caller(), None, Some(key)))
@@ -170,6 +173,7 @@ impl SeqCount {
     }
 
     const_unless_loom! {
+        #[inline]
         const fn with_map(map: LockMap) -> Self {
             SeqCount {
                 seq: SeqCounter::new(),
@@ -333,7 +337,11 @@ impl Default for SeqCount {
     /// A counter whose class is refined at its first use (see [`ClassOrigin`](crate::ClassOrigin)).
     #[track_caller]
     fn default() -> Self {
-        SeqCount::with_map(LockMap::new(Location::caller(), None, None).by_default())
+        SeqCount::with_map(
+            LockMap::spec(Location::caller(), None, None)
+                .by_default()
+                .build(),
+        )
     }
 }
 
@@ -421,7 +429,10 @@ impl<T> SeqLock<T> {
         pub const fn new(val: T) -> Self {
             SeqLock {
                 lock: SpinLock::with_map(
-                    LockMap::new_part(Location::caller(), None, None).of::<T>(),
+                    LockMap::spec(Location::caller(), None, None)
+                        .part()
+                        .of::<T>()
+                        .build(),
                     (),
                 ),
                 seq: SeqCount::new(),
@@ -436,7 +447,10 @@ impl<T> SeqLock<T> {
         pub const fn with_name(name: &'static str, val: T) -> Self {
             SeqLock {
                 lock: SpinLock::with_map(
-                    LockMap::new_part(Location::caller(), Some(name), None).of::<T>(),
+                    LockMap::spec(Location::caller(), Some(name), None)
+                        .part()
+                        .of::<T>()
+                        .build(),
                     (),
                 ),
                 seq: SeqCount::with_name(name),
@@ -451,7 +465,10 @@ impl<T> SeqLock<T> {
         pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
             SeqLock {
                 lock: SpinLock::with_map(
-                    LockMap::new_part(Location::caller(), None, Some(key)).of::<T>(),
+                    LockMap::spec(Location::caller(), None, Some(key))
+                        .part()
+                        .of::<T>()
+                        .build(),
                     (),
                 ),
                 seq: SeqCount::with_class(key),
@@ -545,10 +562,19 @@ impl<T: Default> Default for SeqLock<T> {
         let site = Location::caller();
         SeqLock {
             lock: SpinLock::with_map(
-                LockMap::new_part(site, None, None).of::<T>().by_default(),
+                LockMap::spec(site, None, None)
+                    .part()
+                    .of::<T>()
+                    .by_default()
+                    .build(),
                 (),
             ),
-            seq: SeqCount::with_map(LockMap::new(site, None, None).of::<T>().by_default()),
+            seq: SeqCount::with_map(
+                LockMap::spec(site, None, None)
+                    .of::<T>()
+                    .by_default()
+                    .build(),
+            ),
             data: UnsafeCell::new(T::default()),
         }
     }

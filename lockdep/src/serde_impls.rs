@@ -22,9 +22,10 @@ macro_rules! serde_lock {
         impl<'de, T: Deserialize<'de>> Deserialize<'de> for $name<T> {
             #[track_caller]
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let map = LockMap::new(Location::caller(), None, None)
+                let map = LockMap::spec(Location::caller(), None, None)
                     .of::<T>()
-                    .by_deserialize();
+                    .by_deserialize()
+                    .build();
                 T::deserialize(deserializer).map(|val| $name::with_map(map, val))
             }
         }

@@ -70,6 +70,7 @@ pub struct RawSpinLock {
 }
 
 impl RawSpinLock {
+    #[inline]
     pub(crate) const fn with_map(map: LockMap) -> Self {
         RawSpinLock {
             locked: AtomicBool::new(false),

@@ -628,7 +628,11 @@ impl<T> OnceLock<T> {
     pub const fn new() -> Self {
         OnceLock {
             cell: ::std::sync::OnceLock::new(),
-            class: OnceClass::new(LockMap::new(Location::caller(), None, None).of::<T>()),
+            class: OnceClass::new(
+                LockMap::spec(Location::caller(), None, None)
+                    .of::<T>()
+                    .build(),
+            ),
         }
     }
 
@@ -637,7 +641,11 @@ impl<T> OnceLock<T> {
     pub const fn with_name(name: &'static str) -> Self {
         OnceLock {
             cell: ::std::sync::OnceLock::new(),
-            class: OnceClass::new(LockMap::new(Location::caller(), Some(name), None).of::<T>()),
+            class: OnceClass::new(
+                LockMap::spec(Location::caller(), Some(name), None)
+                    .of::<T>()
+                    .build(),
+            ),
         }
     }
 
@@ -768,7 +776,11 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
         LazyLock {
             cell: ::std::sync::OnceLock::new(),
             init: UnsafeCell::new(Some(f)),
-            class: OnceClass::new(LockMap::new(Location::caller(), None, None).of::<T>()),
+            class: OnceClass::new(
+                LockMap::spec(Location::caller(), None, None)
+                    .of::<T>()
+                    .build(),
+            ),
         }
     }
 

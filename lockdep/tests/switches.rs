@@ -87,9 +87,31 @@ fn the_run_time_switch_turns_validation_off_and_back_on() {
     assert!(!lockdep::capture(use_every_api).is_empty());
 }
 
-#[cfg(all(not(feature = "disabled"), target_pointer_width = "64"))]
+#[cfg(all(
+    not(feature = "disabled"),
+    not(feature = "portable-layout"),
+    target_pointer_width = "64",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 #[test]
-fn validating_locks_carry_four_words_of_lock_state() {
+fn validating_locks_carry_two_words_of_lock_state() {
+    use std::mem::size_of;
+    assert_eq!(size_of::<lockdep::LockMap>(), 16);
+    assert_eq!(size_of::<Mutex<()>>(), 24);
+    assert_eq!(size_of::<Mutex<u64>>(), 32);
+    assert_eq!(size_of::<RwLock<()>>(), 24);
+}
+
+#[cfg(all(
+    not(feature = "disabled"),
+    target_pointer_width = "64",
+    any(
+        feature = "portable-layout",
+        not(any(target_arch = "x86_64", target_arch = "aarch64"))
+    )
+))]
+#[test]
+fn validating_locks_carry_four_words_of_lock_state_in_the_portable_layout() {
     use std::mem::size_of;
     assert_eq!(size_of::<lockdep::LockMap>(), 32);
     assert_eq!(size_of::<Mutex<()>>(), 40);
