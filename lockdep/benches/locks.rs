@@ -1,6 +1,6 @@
 //! Criterion benchmarks, lockdep beside raw parking_lot 0.13, `std::sync` and tracing-mutex 0.3.
 //!
-//! `cargo bench -p lockdep` (add `--features disabled` for the compiled-out build, where the
+//! `cargo bench -p lockdep` (add `RUSTFLAGS="--cfg lockdep_disabled"` for the compiled-out build, where the
 //! `lockdep` rows are plain parking_lot). `lockdep/examples/bench_table.rs` prints the same
 //! scenarios as one table of ratios; `docs/performance.md` has the recorded numbers.
 

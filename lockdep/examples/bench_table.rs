@@ -3,8 +3,8 @@
 //! parking_lot. The scenarios and the targets are in `docs/performance.md`.
 //!
 //! ```text
-//! # lockdep compiled out (feature `disabled`) first, saved; then everything else, merged:
-//! env -u RUST_BACKTRACE cargo run --release -p lockdep --features disabled --example bench_table -- --save /tmp/lockdep-off.tsv
+//! # lockdep compiled out (`--cfg lockdep_disabled`) first, saved; then everything else, merged:
+//! env -u RUST_BACKTRACE RUSTFLAGS="--cfg lockdep_disabled" cargo run --release -p lockdep --target-dir target/off --example bench_table -- --save /tmp/lockdep-off.tsv
 //! env -u RUST_BACKTRACE cargo run --release -p lockdep --example bench_table -- --merge /tmp/lockdep-off.tsv
 //! ```
 //!
@@ -585,7 +585,7 @@ fn main() {
     );
     let save = flag("--save").flatten();
     let merge = flag("--merge").flatten();
-    let compiled_out = cfg!(feature = "disabled");
+    let compiled_out = cfg!(lockdep_off);
     let mut table = Table {
         rows: BTreeMap::new(),
         order: 0,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p lockdep --example lock_size
-//! cargo run --release -p lockdep --features disabled --example lock_size
+//! RUSTFLAGS="--cfg lockdep_disabled" cargo run --release -p lockdep --target-dir target/off --example lock_size
 //! ```
 
 use std::cell::UnsafeCell;
@@ -64,7 +64,7 @@ fn create_drop_pair<A, B>(
 fn main() {
     println!(
         "validation: {}",
-        if cfg!(feature = "disabled") {
+        if cfg!(lockdep_off) {
             "compiled out"
         } else {
             "on"

@@ -113,7 +113,9 @@
 //! for `std::thread`'s `spawn`, `Builder` and `scope`); see [`semantics`].
 //!
 //! # Features
-//! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
+//! `release-validation` (validate in release builds too: by default validation is compiled in
+//! with debug assertions and out without them; `--cfg lockdep_disabled` compiles it out
+//! anywhere), `serde` (the locks
 //! serialize under the lock and deserialize, as parking_lot's), `send_guard` (`Send` guards, as
 //! parking_lot's; see [Guards](#guards)), `trace-reader`, `tracing-layer`, `portable-layout`
 //! (the four-word per-lock state on every target, for a program that maps memory above 2^48 on
@@ -166,7 +168,7 @@ mod sync;
 mod tracing_sink;
 // docs/semantics.md (through a link in the package, so docs.rs has it too); its examples run
 // as doctests, which need validation compiled in.
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[doc = include_str!("../guide/semantics.md")]
 pub mod semantics {}
 pub mod thread;

@@ -7,18 +7,18 @@
 //!
 //! Every hook starts with [`switch`]: one relaxed load of a process-wide word and one branch. It
 //! is `None` while validation is switched off ([`set_enabled`], `LOCKDEP=off`) and constantly
-//! `None` under the `disabled` feature, where the optimiser then removes the whole hook and
+//! `None` when validation is compiled out (`cfg(lockdep_off)`, build.rs), where the optimiser then removes the whole hook and
 //! [`LockMap`] is zero-sized — so a wrapper is its parking_lot lock and nothing else.
 
 use std::cell::{Cell, UnsafeCell};
 use std::panic::Location;
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::class::{ClassId, ClassKey, LockKind, Site};
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 use crate::class::{ClassOrigin, KeySource, NotUserCode, short_type_name, site_name, sysroot_file};
 use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
@@ -72,7 +72,7 @@ pub(crate) fn refresh_steady_states() {
 /// one load and one taken branch.
 #[inline(always)]
 pub(crate) fn switch() -> Option<u32> {
-    if cfg!(feature = "disabled") {
+    if cfg!(lockdep_off) {
         return None;
     }
     let s = SWITCH.load(Ordering::Relaxed);
@@ -90,7 +90,7 @@ pub(crate) fn switch() -> Option<u32> {
 /// path, which reads the environment through [`switch`] (saving the steady state a branch).
 #[inline(always)]
 fn switch_word() -> Option<u32> {
-    if cfg!(feature = "disabled") {
+    if cfg!(lockdep_off) {
         return None;
     }
     let s = SWITCH.load(Ordering::Relaxed);
@@ -162,7 +162,7 @@ pub fn set_enabled(on: bool) {
     });
 }
 
-/// Whether the lock wrappers validate: false under the `disabled` feature, after
+/// Whether the lock wrappers validate: false when validation is compiled out (build.rs), after
 /// [`set_enabled(false)`](set_enabled) or with `LOCKDEP=off`.
 pub fn enabled() -> bool {
     switch().is_some()
@@ -211,7 +211,7 @@ impl Local {
             None => format!("thread-{id}").into(),
         };
         let depth = validator.config().max_lock_depth.min(64);
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         inbox::register(id);
         Local {
             validator,
@@ -276,7 +276,7 @@ impl Drop for Local {
         if let Some((v, reports)) = inbox::drain(self) {
             v.dispatch(reports);
         }
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         inbox::unregister(self.state.id);
         // The thread is ending: its trace events are written, and what it still holds is reported.
         let _ = self.validator.flush_trace();
@@ -493,7 +493,7 @@ fn new_thread_id() -> u64 {
 /// Zero-sized without the feature, where guards never leave their thread.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Owner {
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     thread: u64,
 }
 
@@ -502,7 +502,7 @@ impl Owner {
     #[inline(always)]
     pub(crate) fn current() -> Self {
         Owner {
-            #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+            #[cfg(all(feature = "send_guard", not(lockdep_off)))]
             thread: thread_id(),
         }
     }
@@ -510,11 +510,11 @@ impl Owner {
     /// Whether the current thread is another one than the owner.
     #[inline(always)]
     fn elsewhere(self) -> bool {
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         {
             self.thread != 0 && self.thread != thread_id()
         }
-        #[cfg(not(all(feature = "send_guard", not(feature = "disabled"))))]
+        #[cfg(not(all(feature = "send_guard", not(lockdep_off))))]
         {
             false
         }
@@ -537,7 +537,7 @@ mod inbox {
     use super::*;
 
     /// What another thread did with one of the owner's guards.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     #[derive(Clone, Copy, Debug)]
     pub(super) enum Message {
         Release(InstanceId),
@@ -545,23 +545,23 @@ mod inbox {
     }
 
     /// The threads that have a held-lock stack, and the messages posted for them.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     struct Posted {
         live: Option<std::collections::HashSet<u64>>,
         messages: Vec<(u64, Message)>,
     }
 
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     static POSTED: parking_lot::Mutex<Posted> = parking_lot::Mutex::new(Posted {
         live: None,
         messages: Vec::new(),
     });
     // How many messages wait: a thread looks at `POSTED` only when some do.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
     /// Thread `id` has a held-lock stack from now on: messages may be posted for it.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     pub(super) fn register(id: u64) {
         POSTED
             .lock()
@@ -571,7 +571,7 @@ mod inbox {
     }
 
     /// Thread `id` is ending: nothing more is posted for it, and what was is dropped.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     pub(super) fn unregister(id: u64) {
         let mut posted = POSTED.lock();
         if let Some(live) = &mut posted.live {
@@ -584,7 +584,7 @@ mod inbox {
 
     /// Posts `message` for `owner`'s thread (feature `send_guard`); dropped if that thread has
     /// ended (it was reported as ending with the lock held).
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     #[cold]
     #[inline(never)]
     pub(super) fn post(owner: u64, message: Message) {
@@ -606,7 +606,7 @@ mod inbox {
     /// Applies what other threads posted for this thread; the reports to dispatch, if any.
     #[inline]
     pub(super) fn drain(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         if PENDING.load(Ordering::Acquire) != 0 {
             return drain_posted(l);
         }
@@ -614,7 +614,7 @@ mod inbox {
         None
     }
 
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
     #[cold]
     #[inline(never)]
     fn drain_posted(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
@@ -688,13 +688,13 @@ fn dispatch_cold(v: Validator, reports: Vec<Report>) {
 /// The per-lock data lockdep needs: how to find the class, and a cache of it.
 ///
 /// Embedded in every lock; `const`-constructible so locks can be `static`. Zero-sized under the
-/// `disabled` feature. Two words on 64-bit x86-64 and AArch64 (the class cache and a descriptor
+/// compiled-out build. Two words on 64-bit x86-64 and AArch64 (the class cache and a descriptor
 /// word, with what else the lock was built with packed into their unused address bits until its
 /// first resolution), four on other targets and with the `portable-layout` feature
 /// (`docs/performance.md`, "Per-lock size").
 #[derive(Debug)]
 pub struct LockMap {
-    #[cfg(not(feature = "disabled"))]
+    #[cfg(not(lockdep_off))]
     words: words::Words,
 }
 
@@ -705,7 +705,7 @@ pub struct LockMap {
 /// `const` code cannot read back the bits it added to a pointer.
 #[derive(Clone, Copy)]
 pub(crate) struct MapSpec {
-    #[cfg(not(feature = "disabled"))]
+    #[cfg(not(lockdep_off))]
     described: Described,
 }
 
@@ -713,7 +713,7 @@ pub(crate) struct MapSpec {
 /// known, as for a condvar's re-acquisition) may fix the class of a lock built outside the
 /// user's code; a lookup (a release, a name) never does.
 #[derive(Clone, Copy)]
-#[cfg_attr(feature = "disabled", allow(dead_code))]
+#[cfg_attr(lockdep_off, allow(dead_code))]
 pub(crate) enum Use {
     Acquire(Option<&'static Location<'static>>),
     Lookup,
@@ -721,14 +721,14 @@ pub(crate) enum Use {
 
 // What only the validating build's `LockMap` uses, referenced so the compiled-out build stays
 // warning-free.
-#[cfg(feature = "disabled")]
+#[cfg(lockdep_off)]
 const _: fn(&str, u32, u32) -> Arc<str> = crate::class::site_name;
-#[cfg(feature = "disabled")]
+#[cfg(lockdep_off)]
 const _: fn(&Validator) -> u32 = Validator::generation;
-#[cfg(feature = "disabled")]
+#[cfg(lockdep_off)]
 const _: fn(&str) -> bool = crate::class::sysroot_file;
 
-#[cfg(feature = "disabled")]
+#[cfg(lockdep_off)]
 impl MapSpec {
     /// The map of a lock protecting a `T` (holds nothing; `T` is kept for the callers, which
     /// both builds share).
@@ -764,7 +764,7 @@ impl MapSpec {
     }
 }
 
-#[cfg(feature = "disabled")]
+#[cfg(lockdep_off)]
 impl LockMap {
     /// A map for a lock built at `site` (holds nothing: validation is compiled out).
     #[inline(always)]
@@ -811,7 +811,7 @@ impl LockMap {
 /// What a lock is labelled with: the user's name, its `ClassKey`, the type of its data, or
 /// nothing. A named or keyed lock's class does not depend on its data type (the name or key is
 /// the user's choice of class), so a lock has one of the three.
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[derive(Clone, Copy, Debug)]
 enum Label {
     None,
@@ -822,7 +822,7 @@ enum Label {
 
 /// How a lock was built: where, its label, by what (`BUILT_*`), and whether it is the spin lock
 /// of a `SeqLock` (its class is then the outer class's `.lock` part).
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[derive(Clone, Copy, Debug)]
 struct Described {
     site: &'static Location<'static>,
@@ -831,16 +831,16 @@ struct Described {
     part: bool,
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 const BUILT_AT_SITE: usize = 0;
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 const BUILT_BY_DEFAULT: usize = 1;
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 const BUILT_BY_RAW_INIT: usize = 2;
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 const BUILT_BY_DESERIALIZE: usize = 3;
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 impl Described {
     /// The user's name, if the lock has one.
     fn name(&self) -> Option<&'static str> {
@@ -905,7 +905,7 @@ impl Described {
 /// the user's code, its first acquisition. Interned (one per distinct description and first
 /// site, so bounded by the program's sites, names and types), except for a lock whose class is
 /// its own (`FirstUse::Instance`), which has one of its own, as it has a class of its own.
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[derive(Debug)]
 struct Record {
     described: Described,
@@ -922,7 +922,7 @@ struct Record {
 }
 
 /// The first acquisition of a lock built outside the user's code.
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[derive(Clone, Copy, Debug)]
 enum FirstUse {
     /// At this site of the user's code.
@@ -931,7 +931,7 @@ enum FirstUse {
     Instance(u64),
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[derive(PartialEq, Eq, Hash)]
 struct RecordKey {
     site: usize,
@@ -941,22 +941,22 @@ struct RecordKey {
 }
 
 /// The interned [`Record`]s.
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 type Records = std::collections::HashMap<
     RecordKey,
     &'static Record,
     std::hash::BuildHasherDefault<RecordHasher>,
 >;
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 static RECORDS: parking_lot::Mutex<Option<Records>> = parking_lot::Mutex::new(None);
 
 /// Hashes a [`RecordKey`] (addresses and small numbers): a multiply per word, the top half
 /// folded onto the bottom one (the table indexes by the low bits).
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[derive(Default)]
 struct RecordHasher(u64);
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 impl std::hash::Hasher for RecordHasher {
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -981,7 +981,7 @@ impl std::hash::Hasher for RecordHasher {
     }
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 fn intern_record(
     described: Described,
     first: Option<&'static Location<'static>>,
@@ -1003,12 +1003,12 @@ fn intern_record(
 }
 
 /// Numbers the locks that get a class of their own.
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 static SERIALS: AtomicUsize = AtomicUsize::new(1);
 
 /// A lock's descriptor word, read: how it was built (before its first resolution) or its
 /// [`Record`].
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 enum Desc {
     Pre(Described),
     Record(&'static Record),
@@ -1018,12 +1018,12 @@ enum Desc {
 // `DESC_PRE`, the construction `Location` (the packed layout adds flags, see `words`), until the
 // lock's first resolution; from then on `DESC_RECORD`, its `&'static Record`, set once by a
 // compare-exchange.
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 const DESC_PRE: usize = 0;
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 const DESC_RECORD: usize = 1;
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 const _: () =
     assert!(align_of::<Location<'static>>() > DESC_RECORD && align_of::<Record>() > DESC_RECORD);
 
@@ -1060,7 +1060,7 @@ fn cacheable(generation: u32) -> bool {
 /// program enables the `portable-layout` feature. On other targets, and with that feature, the
 /// portable layout stores the label whole.
 #[cfg(all(
-    not(feature = "disabled"),
+    not(lockdep_off),
     not(feature = "portable-layout"),
     target_pointer_width = "64",
     any(target_arch = "x86_64", target_arch = "aarch64")
@@ -1223,7 +1223,7 @@ mod words {
 /// `DESC_RECORD`: the lock's [`Record`]), `label` the name's first byte, the `ClassKey`, the
 /// `type_name` function or null, and `meta` the label's kind, the flags and a name's length.
 #[cfg(all(
-    not(feature = "disabled"),
+    not(lockdep_off),
     not(all(
         not(feature = "portable-layout"),
         target_pointer_width = "64",
@@ -1351,7 +1351,7 @@ mod words {
     }
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 impl MapSpec {
     /// The map of a lock protecting a `T`: one site in generic code makes a class per type, and
     /// a lock built outside the user's code is told apart by it. A named or keyed lock's class
@@ -1404,7 +1404,7 @@ impl MapSpec {
     }
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 impl LockMap {
     /// A map for a lock built at `site`, optionally named or keyed.
     ///
@@ -2007,7 +2007,7 @@ fn release_unknown(
 #[inline(always)]
 pub(crate) fn on_release_by(map: &LockMap, instance: usize, kind: LockKind, owner: Owner) {
     if owner.elsewhere() {
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         inbox::post(
             owner.thread,
             inbox::Message::Release(InstanceId(instance as u64)),
@@ -2021,7 +2021,7 @@ pub(crate) fn on_release_by(map: &LockMap, instance: usize, kind: LockKind, owne
 #[inline]
 pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) {
     if owner.elsewhere() {
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         inbox::post(
             owner.thread,
             inbox::Message::Mode(InstanceId(instance as u64), mode),
@@ -2353,7 +2353,7 @@ pub fn assert_not_held(lock: &impl Lockable) {
 /// ```
 #[cfg(feature = "send_guard")]
 pub fn hand_off(lock: &impl Lockable) {
-    #[cfg(not(feature = "disabled"))]
+    #[cfg(not(lockdep_off))]
     {
         let instance = InstanceId(lock.lock_map().1 as u64);
         let pending = with_local_on(|l| {
@@ -2365,7 +2365,7 @@ pub fn hand_off(lock: &impl Lockable) {
         });
         Pending(pending.flatten()).dispatch();
     }
-    #[cfg(feature = "disabled")]
+    #[cfg(lockdep_off)]
     let _ = lock;
 }
 
@@ -2385,7 +2385,7 @@ pub fn class_name(lock: &impl Lockable) -> String {
         .unwrap_or_default()
 }
 
-#[cfg(all(test, not(feature = "disabled")))]
+#[cfg(all(test, not(lockdep_off)))]
 mod tests {
     use super::*;
 

@@ -143,7 +143,7 @@ impl Builder {
     }
 }
 
-#[cfg(all(test, not(feature = "disabled")))]
+#[cfg(all(test, not(lockdep_off)))]
 mod tests {
     use crate::{Mutex, ReportKind};
 

@@ -1,7 +1,7 @@
 //! Lock classes for Rust: locks built where the construction site is not the user's code
 //! (a `#[derive(Default)]`, `Default`, std adaptors, `lock_api` over the raw lock) do not collapse
 //! into one class, while the kernel's rule stays for sites of the user's own code.
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::sync::Arc;
 

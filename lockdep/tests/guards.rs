@@ -53,7 +53,7 @@ fn a_guard_is_shared_with_scoped_threads() {
     assert!(lockdep::is_held(&m) || !lockdep::enabled());
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn a_guards_lock_accessor_converts_back_to_the_lockdep_lock() {
     let reports = lockdep::capture(|| {

@@ -5,8 +5,8 @@
 //! Each runs in a `Validator::scope` and in `capture_with` (limits from a `Config`), and in the
 //! process-wide validator and `capture` (limits from the `LOCKDEP_MAX_*` variables): those two
 //! run in a child process of this test binary, started with the variables set.
-// Validation compiled out (feature `disabled`): nothing to check.
-#![cfg(not(feature = "disabled"))]
+// Validation compiled out (`cfg(lockdep_off)`): nothing to check.
+#![cfg(not(lockdep_off))]
 
 use std::process::Command;
 use std::thread;

@@ -4,7 +4,7 @@
 //! Each check runs this test binary again as a child (one test, libtest capturing its output as
 //! in a normal `cargo test`) and reads the child's stderr.
 
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::process::Command;
 

@@ -1,6 +1,6 @@
 //! One-time initialisation (`OnceLock`, `LazyLock`, `Once`) is validated as a lock class: an
 //! initialiser that takes a lock a waiting caller holds is a cycle, reported before it hangs.
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::sync::mpsc;
 use std::thread;

@@ -9,7 +9,7 @@
 //! bounded whatever lockdep says.
 
 // Validation must be compiled in.
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

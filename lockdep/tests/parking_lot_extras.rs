@@ -1,6 +1,6 @@
 //! Validation of the parking_lot types and APIs beyond `Mutex`/`RwLock`/`Condvar`: `FairMutex`,
 //! `ReentrantMutex`, `Once`, the `arc_lock` API, timed upgradable reads and `force_unlock`.
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! of it may panic, corrupt a thread's held-lock stack, or produce a report the program did not
 //! earn.
 
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

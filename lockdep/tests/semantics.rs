@@ -2,9 +2,9 @@
 //! readers and writers (the pidmap_lock / `&s->seqcount#2` splat), nest locks and subclasses with
 //! readers, held-at-exit, bad unlock balance and the limits. Each test runs against its own
 //! validator ([`lockdep::capture`] or a private [`Validator`]), with real threads where the
-//! scenario has several. Validation is compiled out under the `disabled` feature, so there is
+//! scenario has several. Validation is compiled out under `cfg(lockdep_off)` (build.rs), so there is
 //! nothing to test there.
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};

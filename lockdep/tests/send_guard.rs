@@ -7,20 +7,20 @@
 //! ```
 #![cfg(feature = "send_guard")]
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 use std::sync::mpsc;
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 use std::thread;
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 use lockdep::{Mutex, ReportKind, RwLock, SpinLock, Validator};
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 fn on_thread<R: Send>(v: &Validator, f: impl FnOnce() -> R + Send) -> R {
     thread::scope(|s| s.spawn(|| v.scope(f)).join().unwrap())
 }
 
-/// Also compiled out (`disabled`): the guards are then parking_lot's, `Send` with its feature.
+/// Also compiled out (`lockdep_off`): the guards are then parking_lot's, `Send` with its feature.
 #[test]
 fn guards_are_send() {
     fn send<T: Send>() {}
@@ -32,7 +32,7 @@ fn guards_are_send() {
     send::<lockdep::RwLockUpgradableReadGuard<'static, u32>>();
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn a_guard_dropped_on_another_thread_is_released_on_the_taking_threads_stack() {
     let reports = lockdep::capture(|| {
@@ -58,7 +58,7 @@ fn a_guard_dropped_on_another_thread_is_released_on_the_taking_threads_stack() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn a_guard_sent_back_and_forth_leaves_both_stacks_balanced() {
     let reports = lockdep::capture(|| {
@@ -102,7 +102,7 @@ fn a_guard_sent_back_and_forth_leaves_both_stacks_balanced() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn a_downgrade_on_another_thread_changes_the_taking_threads_entry() {
     let reports = lockdep::capture(|| {
@@ -122,7 +122,7 @@ fn a_downgrade_on_another_thread_changes_the_taking_threads_entry() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn a_real_abba_is_still_reported_after_guards_moved() {
     let reports = lockdep::capture(|| {
@@ -144,7 +144,7 @@ fn a_real_abba_is_still_reported_after_guards_moved() {
     assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn a_thread_ending_while_its_guard_lives_on_is_reported_once_and_the_drop_is_quiet() {
     let reports = lockdep::capture(|| {
@@ -161,7 +161,7 @@ fn a_thread_ending_while_its_guard_lives_on_is_reported_once_and_the_drop_is_qui
     assert_eq!(reports[0].kind(), ReportKind::LocksHeldAtExit);
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn many_threads_handing_guards_around_a_ring_stay_balanced() {
     const THREADS: usize = 4;
@@ -211,7 +211,7 @@ fn many_threads_handing_guards_around_a_ring_stay_balanced() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn taking_a_lock_again_while_its_sent_guard_lives_is_recursive_locking_unless_handed_off() {
     for handed_off in [false, true] {

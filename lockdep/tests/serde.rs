@@ -1,6 +1,6 @@
 //! Feature `serde`: locks serialize their data and deserialize into new locks, and the fields of
 //! a derived struct are distinct classes (`cargo test -p lockdep --features serde --test serde`).
-#![cfg(all(feature = "serde", not(feature = "disabled")))]
+#![cfg(all(feature = "serde", not(lockdep_off)))]
 
 use lockdep::{ClassOrigin, Mutex, NotUserCode, ReportKind, RwLock};
 use serde::{Deserialize, Serialize};

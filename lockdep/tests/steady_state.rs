@@ -2,7 +2,7 @@
 //! releasing the same locks again (mutexes, reader-writer locks, trylocks, seqlock readers) does
 //! not touch the heap. Allocation counting is process-wide, so this binary has one test.
 
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,6 +1,6 @@
 //! The two ways to turn validation off: the run-time switch (`lockdep::set_enabled`,
-//! `LOCKDEP=off`) and the `disabled` feature, which compiles it out:
-//! `cargo test -p lockdep --features disabled --test switches`.
+//! `LOCKDEP=off`) and `--cfg lockdep_disabled`, which compiles it out:
+//! `RUSTFLAGS="--cfg lockdep_disabled" cargo test -p lockdep --test switches`.
 //!
 //! The switch is process-wide, so this file is its own test binary and each binary has one test.
 
@@ -51,7 +51,7 @@ fn use_every_api() {
     assert_eq!(sl.read(), (3, 4));
 }
 
-#[cfg(not(feature = "disabled"))]
+#[cfg(not(lockdep_off))]
 #[test]
 fn the_run_time_switch_turns_validation_off_and_back_on() {
     assert!(lockdep::enabled());
@@ -88,7 +88,7 @@ fn the_run_time_switch_turns_validation_off_and_back_on() {
 }
 
 #[cfg(all(
-    not(feature = "disabled"),
+    not(lockdep_off),
     not(feature = "portable-layout"),
     target_pointer_width = "64",
     any(target_arch = "x86_64", target_arch = "aarch64")
@@ -103,7 +103,7 @@ fn validating_locks_carry_two_words_of_lock_state() {
 }
 
 #[cfg(all(
-    not(feature = "disabled"),
+    not(lockdep_off),
     target_pointer_width = "64",
     any(
         feature = "portable-layout",
@@ -118,7 +118,7 @@ fn validating_locks_carry_four_words_of_lock_state_in_the_portable_layout() {
     assert_eq!(size_of::<RwLock<()>>(), 40);
 }
 
-#[cfg(feature = "disabled")]
+#[cfg(lockdep_off)]
 #[test]
 fn compiled_out_locks_are_parking_lot_in_size_and_report_nothing() {
     use std::mem::size_of;

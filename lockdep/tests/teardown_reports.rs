@@ -3,7 +3,7 @@
 //! (Its own test binary: a failure here aborts the process.)
 
 // Validation must be compiled in.
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use lockdep::{Config, Mutex, Validator};
 

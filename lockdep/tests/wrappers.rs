@@ -1,7 +1,7 @@
 //! The drop-in wrappers end to end: real locks, real threads, reports as values.
 
 // These need validation compiled in (one deliberately self-deadlocks, counting on a report).
-#![cfg(not(feature = "disabled"))]
+#![cfg(not(lockdep_off))]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Barrier};
