@@ -121,6 +121,7 @@ mod config;
 mod exclusive;
 mod fair_mutex;
 mod graph;
+pub mod graph_file;
 mod held;
 mod mutex;
 mod once;

@@ -85,6 +85,8 @@ struct GraphState {
     graph: DepGraph,
     // Signatures of problems already reported: each is reported once.
     reported: HashSet<(ReportKind, Vec<ClassId>)>,
+    // Dependencies that closed a reported cycle (never added to the graph), for graph files.
+    closing: Vec<(ClassId, ClassId, DepTypes, Arc<Witness>)>,
 }
 
 impl std::fmt::Debug for Validator {
@@ -183,6 +185,12 @@ impl Validator {
             .edges()
             .map(|(a, b, t, w)| (a, b, t, w.clone()))
             .collect()
+    }
+
+    /// The dependencies that closed a reported cycle, as `(from, to, types, where)`: they are not
+    /// in the graph (the report stood in for them), but a graph file needs them to re-check.
+    pub(crate) fn closing_dependencies(&self) -> Vec<(ClassId, ClassId, DepTypes, Arc<Witness>)> {
+        self.inner.graph.lock().closing.clone()
     }
 
     /// The known-chain set, for the steady state's lookups.
@@ -950,6 +958,19 @@ impl Validator {
                                 sig.sort();
                                 sig.dedup();
                                 if first_time(&mut state, ReportKind::CircularDependency, sig) {
+                                    state.closing.push((
+                                        p.class,
+                                        next.class,
+                                        types,
+                                        Arc::new(Witness {
+                                            thread: thread.name.clone(),
+                                            from_site: p.site.clone(),
+                                            to_site: next.site.clone(),
+                                            from_mode: p.mode,
+                                            to_mode: next.mode,
+                                            backtrace: None,
+                                        }),
+                                    ));
                                     drop(state);
                                     let chain = self.chain_links(&path);
                                     reports.push(self.conflict_report(
