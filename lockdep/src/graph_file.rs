@@ -97,10 +97,26 @@ pub struct GraphDep {
     /// The test it ran for, when known.
     pub test: Option<String>,
     /// The dependency closed a cycle the process reported: it was never added to the process's
-    /// graph, and a merge re-checks it last.
+    /// graph (a re-check finds the cycle again).
     pub closes_cycle: bool,
+    /// For a dependency that closed a cycle: what the thread held then, bottom first (the
+    /// chain that was validated; `from` is among them). Empty for the others.
+    pub held: Vec<HeldEntry>,
     /// 1-based line in the file it was read from (0 when not read from a file).
     pub line: usize,
+}
+
+/// One lock a thread held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldEntry {
+    /// Index of its class in [`GraphFile::classes`].
+    pub class: usize,
+    /// How it was held.
+    pub mode: Mode,
+    /// Taken by a successful trylock.
+    pub trylock: bool,
+    /// Where it was acquired.
+    pub at: Option<String>,
 }
 
 /// A whole graph file.
@@ -213,26 +229,77 @@ impl GraphFile {
             })
             .collect();
         let test_of = |thread: &str| -> Option<String> {
+            if thread.is_empty() {
+                return None;
+            }
             if let Some(t) = &process.test {
                 return Some(t.clone());
             }
             (libtest && !matches!(thread, "main" | "unnamed" | "")).then(|| thread.to_string())
         };
         let mut deps = Vec::new();
-        let all = validator
-            .dependencies()
-            .into_iter()
-            .map(|d| (d, false))
-            .chain(
-                validator
-                    .closing_dependencies()
-                    .into_iter()
-                    .map(|d| (d, true)),
-            );
-        for ((from, to, types, w), closes_cycle) in all {
+        // In the order the process saw them: each type of a dependency where it was added (the
+        // first with the first-seen witness), each dependency that closed a cycle after what
+        // was added before it, so a re-check meets the graph the process met.
+        let witnesses: std::collections::HashMap<(ClassId, ClassId), Arc<crate::Witness>> =
+            validator
+                .dependencies()
+                .into_iter()
+                .map(|(a, b, _, w)| ((a, b), w))
+                .collect();
+        let mut closing = validator.closing_dependencies().into_iter().peekable();
+        type Entry = (
+            ClassId,
+            ClassId,
+            DepTypes,
+            Arc<crate::Witness>,
+            Option<Vec<crate::Acquire>>,
+        );
+        let closed = |c: crate::validator::ClosingDependency| -> Entry {
+            (c.from, c.to, c.types, c.witness, Some(c.held))
+        };
+        let mut all: Vec<Entry> = Vec::new();
+        let mut first = std::collections::HashSet::new();
+        for (i, (a, b, bit)) in validator.dependency_history().into_iter().enumerate() {
+            while let Some(c) = closing.next_if(|c| c.before <= i) {
+                all.push(closed(c));
+            }
+            let Some(w) = witnesses.get(&(a, b)) else {
+                continue;
+            };
+            let w = if first.insert((a, b)) {
+                w.clone()
+            } else {
+                // A type added later: its modes, no witness of its own.
+                let (from_mode, to_mode) = modes_of(bit.0);
+                Arc::new(crate::Witness {
+                    thread: "".into(),
+                    from_site: Site::Unknown,
+                    to_site: Site::Unknown,
+                    from_mode,
+                    to_mode,
+                    backtrace: None,
+                })
+            };
+            all.push((a, b, bit, w, None));
+        }
+        all.extend(closing.map(closed));
+        for (from, to, types, w, held) in all {
             if from.index() >= n || to.index() >= n {
                 continue;
             }
+            let closes_cycle = held.is_some();
+            let held = held
+                .unwrap_or_default()
+                .iter()
+                .filter(|h| h.class.index() < n)
+                .map(|h| HeldEntry {
+                    class: h.class.index(),
+                    mode: h.mode,
+                    trylock: h.trylock,
+                    at: site_text(&h.site),
+                })
+                .collect::<Vec<_>>();
             deps.push(GraphDep {
                 from: from.index(),
                 to: to.index(),
@@ -244,6 +311,7 @@ impl GraphFile {
                 thread: w.thread.to_string(),
                 test: test_of(&w.thread),
                 closes_cycle,
+                held,
                 line: 0,
             });
         }
@@ -310,14 +378,39 @@ impl GraphFile {
                 out.push_str(",\"to_at\":");
                 json_str(&mut out, a);
             }
-            out.push_str(",\"thread\":");
-            json_str(&mut out, &d.thread);
+            if !d.thread.is_empty() {
+                out.push_str(",\"thread\":");
+                json_str(&mut out, &d.thread);
+            }
             if let Some(t) = &d.test {
                 out.push_str(",\"test\":");
                 json_str(&mut out, t);
             }
             if d.closes_cycle {
                 out.push_str(",\"closes_cycle\":true");
+            }
+            if !d.held.is_empty() {
+                out.push_str(",\"held\":[");
+                for (i, h) in d.held.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(
+                        out,
+                        "{{\"class\":{},\"mode\":\"{}\"",
+                        h.class,
+                        h.mode.as_str()
+                    );
+                    if h.trylock {
+                        out.push_str(",\"try\":true");
+                    }
+                    if let Some(a) = &h.at {
+                        out.push_str(",\"at\":");
+                        json_str(&mut out, a);
+                    }
+                    out.push('}');
+                }
+                out.push(']');
             }
             out.push_str("}\n");
         }
@@ -393,10 +486,17 @@ impl GraphFile {
         let Some((hline, header)) = lines.next() else {
             return Err(err(0, "", "empty file (not a lockdep graph file)".into()));
         };
+        // The last line, when the file does not end with a newline: a write cut short.
+        let cut_line = (!text.ends_with('\n')).then(|| text.split('\n').count());
         let object = |line: usize, text: &str| -> Result<Map<String, Value>, GraphFileError> {
             match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(o)) => Ok(o),
                 Ok(_) => Err(err(line, "", "not a JSON object".into())),
+                Err(_) if cut_line == Some(line) => Err(err(
+                    line,
+                    "",
+                    "incomplete file: the last line is cut off (a torn or truncated write)".into(),
+                )),
                 Err(e) => Err(err(line, "", format!("not valid JSON: {e}"))),
             }
         };
@@ -561,7 +661,24 @@ impl GraphFile {
                         ));
                     }
                 };
+                let held = match o.get("held") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(a)) => {
+                        let mut held = Vec::with_capacity(a.len());
+                        for h in a {
+                            held.push(
+                                parse_held(h, file.classes.len())
+                                    .map_err(|m| err(line, "held", m))?,
+                            );
+                        }
+                        held
+                    }
+                    Some(other) => {
+                        return Err(err(line, "held", format!("expected an array, got {other}")));
+                    }
+                };
                 file.deps.push(GraphDep {
+                    held,
                     from: ends[0],
                     to: ends[1],
                     types,
@@ -617,6 +734,44 @@ impl GraphFile {
         }
         Ok(file)
     }
+}
+
+/// Parses one `held` entry (`{"class":N,"mode":"write","try":true,"at":"..."}`).
+#[cfg(feature = "trace-reader")]
+fn parse_held(v: &serde_json::Value, classes: usize) -> Result<HeldEntry, String> {
+    use serde_json::Value;
+    let Value::Object(o) = v else {
+        return Err(format!("expected objects, got {v}"));
+    };
+    let class = o
+        .get("class")
+        .and_then(Value::as_u64)
+        .and_then(|c| usize::try_from(c).ok())
+        .filter(|&c| c < classes)
+        .ok_or_else(|| format!("`class` must be a class number defined above, got {v}"))?;
+    let mode = match o.get("mode") {
+        None | Some(Value::Null) => Mode::Write,
+        Some(Value::String(m)) => {
+            crate::trace::parse_mode(m).ok_or_else(|| format!("unknown mode {m:?}"))?
+        }
+        Some(other) => return Err(format!("`mode` must be a string, got {other}")),
+    };
+    let trylock = match o.get("try") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(format!("`try` must be true or false, got {other}")),
+    };
+    let at = match o.get("at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => return Err(format!("`at` must be a string, got {other}")),
+    };
+    Ok(HeldEntry {
+        class,
+        mode,
+        trylock,
+        at,
+    })
 }
 
 /// Parses `EN|SR`-style dependency types.
