@@ -6,8 +6,8 @@
 //! pair of acquisitions on a thread of its own (one pair per dependency type, in the modes that
 //! give that type), so merged results follow the validator's rules (recursive reads included).
 //! Classes merge across files by name and subclass; dependencies already fed are not fed again.
-//! Dependencies that closed a cycle in their own process (never part of its graph) are fed last,
-//! against the whole merged graph.
+//! Files are fed in name order, each in its own order (a dependency that closed a cycle in its
+//! process comes where the process met it, and closes it again).
 //!
 //! Exit status: 2 if any input error (unreadable file, malformed record, unsupported version),
 //! else 1 if any report, else 0. A bad file does not stop the others.
@@ -19,7 +19,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use lockdep::graph_file::{GraphDep, GraphFile, modes_of};
+use lockdep::graph_file::{GraphClass, GraphDep, GraphFile, modes_of};
 use lockdep::replay::{ClassRefinement, Replayer};
 use lockdep::trace::{TraceEvent, TraceOp};
 use lockdep::{DepTypes, Report, ReportKind};
@@ -100,14 +100,6 @@ struct Source {
     exe: Option<Arc<str>>,
 }
 
-/// A dependency that closed a cycle in its own process, kept to be fed last.
-struct Pending {
-    source: Source,
-    from: lockdep::graph_file::GraphClass,
-    to: lockdep::graph_file::GraphClass,
-    dep: GraphDep,
-}
-
 /// The merge in progress.
 struct Merge {
     replayer: Replayer,
@@ -117,7 +109,6 @@ struct Merge {
     origins: HashMap<(Arc<str>, Arc<str>), EdgeOrigin>,
     names: HashMap<String, Arc<str>>,
     threads: u64,
-    pending: Vec<Pending>,
     stats: CheckStats,
 }
 
@@ -125,12 +116,18 @@ struct Merge {
 pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
     let mut outcome = Outcome::default();
     let mut merge = Merge {
-        replayer: Replayer::new(lockdep::Config::from_env(), ClassRefinement::default()),
+        replayer: {
+            let r = Replayer::new(lockdep::Config::from_env(), ClassRefinement::default());
+            // Each dependency is checked where it is fed, against the graph as it is then: a
+            // dependency that closed a cycle in its process is searched again every time (its
+            // process validated it every time it reported it), whatever chain it was fed on.
+            r.validator().set_validate_every_chain(true);
+            r
+        },
         fed: HashMap::new(),
         origins: HashMap::new(),
         names: HashMap::new(),
         threads: 0,
-        pending: Vec::new(),
         stats: CheckStats::default(),
     };
     let inputs = expand(&opts.inputs);
@@ -144,26 +141,6 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
     for (index, input) in inputs.iter().enumerate() {
         let result = check_input(&mut merge, opts, input, index, out, err, &mut outcome);
         if outcome.record(err, input, result.map(|()| 0)) {
-            return outcome;
-        }
-    }
-    // Dependencies their own process reported as closing a cycle: against everything.
-    let pending = std::mem::take(&mut merge.pending);
-    for p in pending {
-        let result = merge.feed(&p.source, &p.from, &p.to, &p.dep);
-        if emit_all(
-            &mut merge,
-            opts,
-            &p.source,
-            p.dep.line,
-            result,
-            out,
-            err,
-            &mut outcome,
-        )
-        .is_err()
-        {
-            outcome.broken_pipe = true;
             return outcome;
         }
     }
@@ -290,17 +267,7 @@ fn check_input(
     };
     for dep in &file.deps {
         merge.stats.dependencies_read += 1;
-        let (from, to) = (&file.classes[dep.from], &file.classes[dep.to]);
-        if dep.closes_cycle {
-            merge.pending.push(Pending {
-                source: source.clone(),
-                from: from.clone(),
-                to: to.clone(),
-                dep: dep.clone(),
-            });
-            continue;
-        }
-        let result = merge.feed(&source, from, to, dep);
+        let result = merge.feed(&source, &file.classes, dep);
         emit_all(merge, opts, &source, dep.line, result, out, err, outcome)?;
     }
     Ok(())
@@ -432,14 +399,20 @@ impl Merge {
     fn feed(
         &mut self,
         source: &Source,
-        from: &lockdep::graph_file::GraphClass,
-        to: &lockdep::graph_file::GraphClass,
+        classes: &[GraphClass],
         dep: &GraphDep,
     ) -> Result<(Vec<Report>, Option<EdgeOrigin>), String> {
+        let (from, to) = (&classes[dep.from], &classes[dep.to]);
         let from_name = self.name(from.display_name());
         let to_name = self.name(to.display_name());
         let key = (from_name.clone(), to_name.clone());
-        let known = self.fed.get(&key).copied().unwrap_or(0);
+        // A dependency that closed a cycle was never added (the report stood in for it): it is
+        // fed every time, since it may close another cycle later, and never counts as known.
+        let known = if dep.closes_cycle {
+            0
+        } else {
+            self.fed.get(&key).copied().unwrap_or(0)
+        };
         let new = dep.types.0 & !known;
         let origin = EdgeOrigin {
             from: from_name.to_string(),
@@ -457,7 +430,9 @@ impl Merge {
         if new == 0 {
             return Ok((Vec::new(), None));
         }
-        self.fed.insert(key.clone(), known | new);
+        if !dep.closes_cycle {
+            self.fed.insert(key.clone(), known | new);
+        }
         self.stats.dependencies_fed += 1;
         let first_bit = DepTypes::of(dep.from_mode, dep.to_mode).0;
         let mut reports = Vec::new();
@@ -472,31 +447,18 @@ impl Merge {
             };
             self.threads += 1;
             let thread = format!("dep-{}", self.threads);
-            let thread_name = if dep.thread.is_empty() {
-                "unnamed".to_string()
-            } else {
-                dep.thread.clone()
-            };
-            let event = |op: TraceOp, class: &lockdep::graph_file::GraphClass, name: &str| {
-                let mut e = TraceEvent::new(thread.clone(), op, format!("class:{name}"));
-                e.thread_name = Some(thread_name.clone());
-                e.class = Some(class.name.clone());
-                e.subclass = class.subclass;
-                e.kind = class.kind;
-                e
-            };
-            let mut a = event(TraceOp::Acquire, from, &from_name);
+            let mut a = self.event(&thread, dep, TraceOp::Acquire, from, &from_name);
             a.mode = from_mode;
             a.at = dep.from_at.clone();
-            let mut b = event(TraceOp::Acquire, to, &to_name);
+            let mut b = self.event(&thread, dep, TraceOp::Acquire, to, &to_name);
             b.mode = to_mode;
             b.at = dep.to_at.clone();
-            let mut class_a = event(TraceOp::Class, from, &from_name);
+            let mut class_a = self.event(&thread, dep, TraceOp::Class, from, &from_name);
             class_a.at = from.at.clone();
-            let mut class_b = event(TraceOp::Class, to, &to_name);
+            let mut class_b = self.event(&thread, dep, TraceOp::Class, to, &to_name);
             class_b.at = to.at.clone();
-            let rb = event(TraceOp::Release, to, &to_name);
-            let ra = event(TraceOp::Release, from, &from_name);
+            let rb = self.event(&thread, dep, TraceOp::Release, to, &to_name);
+            let ra = self.event(&thread, dep, TraceOp::Release, from, &from_name);
             let exit = TraceEvent::new(thread.clone(), TraceOp::ThreadExit, "");
             for ev in [class_a, class_b, a, b, rb, ra, exit] {
                 match self.replayer.apply(&ev) {
@@ -507,6 +469,27 @@ impl Merge {
         }
         self.origins.entry(key).or_insert_with(|| origin.clone());
         Ok((reports, Some(origin)))
+    }
+
+    /// A lock event of the synthetic thread `thread` feeding `dep`.
+    fn event(
+        &self,
+        thread: &str,
+        dep: &GraphDep,
+        op: TraceOp,
+        class: &GraphClass,
+        name: &str,
+    ) -> TraceEvent {
+        let mut e = TraceEvent::new(thread, op, format!("class:{name}"));
+        e.thread_name = Some(if dep.thread.is_empty() {
+            "unnamed".to_string()
+        } else {
+            dep.thread.clone()
+        });
+        e.class = Some(class.name.clone());
+        e.subclass = class.subclass;
+        e.kind = class.kind;
+        e
     }
 
     /// A report with where each dependency of its cycle came from.
