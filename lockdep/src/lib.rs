@@ -105,7 +105,10 @@
 //! # Environment
 //! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
 //! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
-//! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`.
+//! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`,
+//! `LOCKDEP_TRACE` (every lock event) and `LOCKDEP_GRAPH` (the dependency graph, written at
+//! exit: [`graph_file`]), each a file, a directory (`dir/`: one file per process) or a pattern
+//! with `%p`; `lockcheck check` merges a whole test suite's graphs (`docs/test-suites.md`).
 //!
 //! # Features
 //! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
