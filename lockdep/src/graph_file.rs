@@ -363,13 +363,18 @@ impl GraphFile {
         for d in &self.deps {
             let _ = write!(
                 out,
-                "{{\"dep\":[{},{}],\"types\":\"{}\",\"from_mode\":\"{}\",\"to_mode\":\"{}\"",
+                "{{\"dep\":[{},{}],\"types\":\"{}\"",
                 d.from,
                 d.to,
-                d.types.labels(),
-                d.from_mode.as_str(),
-                d.to_mode.as_str()
+                d.types.labels()
             );
+            // Modes are written when not `write` (the default).
+            if d.from_mode != Mode::Write {
+                let _ = write!(out, ",\"from_mode\":\"{}\"", d.from_mode.as_str());
+            }
+            if d.to_mode != Mode::Write {
+                let _ = write!(out, ",\"to_mode\":\"{}\"", d.to_mode.as_str());
+            }
             if let Some(a) = &d.from_at {
                 out.push_str(",\"from_at\":");
                 json_str(&mut out, a);
