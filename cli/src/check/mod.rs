@@ -132,11 +132,13 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
     };
     let inputs = expand(&opts.inputs);
     if inputs.is_empty() {
+        // Most likely the tests ran without LOCKDEP_GRAPH: not a pass.
         let _ = writeln!(
             err,
-            "lockcheck: no graph file or trace under {}",
+            "lockcheck: no graph file or trace (*.jsonl, *.json, *.ndjson) under {}",
             opts.inputs.join(", ")
         );
+        outcome.input_errors += 1;
     }
     for (index, input) in inputs.iter().enumerate() {
         let result = check_input(&mut merge, opts, input, index, out, err, &mut outcome);
