@@ -333,3 +333,158 @@ proptest! {
         prop_assert_eq!(found, live_cycles(&reports), "graph file:\n{}", text);
     }
 }
+
+/// Two processes' files form a cycle; a newer-version file and a file that is no graph are
+/// named with their line and field, and do not stop the merge.
+#[test]
+fn check_names_bad_files_and_goes_on() {
+    let dir = std::env::temp_dir().join(format!("lockdep-graph-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let one = |first: &str, second: &str, test: &str| {
+        format!(
+            "{{\"format\":\"lockdep-graph\",\"version\":1,\"pid\":7,\"exe\":\"x\",\"classes\":2,\"dependencies\":1}}\n\
+             {{\"class\":0,\"name\":\"{first}\"}}\n{{\"class\":1,\"name\":\"{second}\"}}\n\
+             {{\"dep\":[0,1],\"types\":\"EN\",\"thread\":\"{test}\",\"test\":\"{test}\"}}\n\
+             {{\"end\":\"lockdep-graph\",\"classes\":2,\"dependencies\":1}}\n"
+        )
+    };
+    std::fs::write(dir.join("a.jsonl"), one("A", "B", "t1")).unwrap();
+    std::fs::write(dir.join("sub/b.jsonl"), one("B", "A", "t2")).unwrap();
+    std::fs::write(
+        dir.join("c.jsonl"),
+        one("C", "D", "t3").replacen("\"version\":1", "\"version\":9", 1),
+    )
+    .unwrap();
+    std::fs::write(dir.join("d.json"), "not json at all\n").unwrap();
+    std::fs::write(dir.join(".e.jsonl.1.tmp"), "half a fi").unwrap();
+    std::fs::write(dir.join("notes.txt"), "ignored: not a .jsonl file").unwrap();
+    let opts = lockcheck::check::CheckOptions {
+        inputs: vec![dir.display().to_string()],
+        json: true,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = lockcheck::check::run(&opts, &mut out, &mut err).exit_code();
+    let (out, err) = (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    );
+    assert_eq!(code, 2, "{err}");
+    let reports: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 1, "{out}");
+    assert_eq!(reports[0]["tests"], serde_json::json!(["t1", "t2"]));
+    assert!(
+        err.contains("c.jsonl:1: field `version`: graph format version 9 is not supported"),
+        "{err}"
+    );
+    assert!(
+        err.contains("d.json: neither a lockdep graph file nor a lock trace"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(".e.jsonl") && !err.contains("notes.txt"),
+        "{err}"
+    );
+    // Nothing to check is an error too (the tests ran without LOCKDEP_GRAPH).
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let opts = lockcheck::check::CheckOptions {
+        inputs: vec![empty.display().to_string()],
+        json: false,
+    };
+    let code = lockcheck::check::run(&opts, &mut Vec::new(), &mut Vec::new()).exit_code();
+    assert_eq!(code, 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+// ----- the process-wide validator's file, at exit and on panic -----
+
+/// The child: an ABBA on the process-wide validator, then an exit chosen by
+/// `LOCKDEP_TEST_EXIT` (`normal` or `panic`).
+#[test]
+#[ignore = "run as a child process by the tests below"]
+fn graph_child_workload() {
+    let a = std::sync::Arc::new(Mutex::with_name("exit_a", ()));
+    let b = std::sync::Arc::new(Mutex::with_name("exit_b", ()));
+    let (a2, b2) = (a.clone(), b.clone());
+    std::thread::Builder::new()
+        .name("helper".into())
+        .spawn(move || drop((a2.lock(), b2.lock())))
+        .unwrap()
+        .join()
+        .unwrap();
+    let _b = b.lock();
+    let _a = a.lock();
+    if std::env::var("LOCKDEP_TEST_EXIT").as_deref() == Ok("panic") {
+        panic!("the child ends by panicking");
+    }
+}
+
+fn graph_of_child(exit: &str) -> GraphFile {
+    let dir =
+        std::env::temp_dir().join(format!("lockdep-graph-exit-{exit}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("NEXTEST") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .args([
+            "--exact",
+            "graph_child_workload",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("LOCKDEP_GRAPH", format!("{}/", dir.display()))
+        .env("LOCKDEP_ON_REPORT", "log")
+        .env("LOCKDEP_TEST_EXIT", exit)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.success(), exit == "normal");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one whole file, no temporary left: {files:?}"
+    );
+    let g = GraphFile::parse(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    g
+}
+
+fn check_child_graph(g: &GraphFile) {
+    let name = |i: usize| g.classes[i].name.as_str();
+    let plain: Vec<_> = g.deps.iter().filter(|d| !d.closes_cycle).collect();
+    assert_eq!(plain.len(), 1);
+    assert_eq!(
+        (name(plain[0].from), name(plain[0].to)),
+        ("exit_a", "exit_b")
+    );
+    assert_eq!(plain[0].thread, "helper");
+    let closing: Vec<_> = g.deps.iter().filter(|d| d.closes_cycle).collect();
+    assert_eq!(closing.len(), 1);
+    assert_eq!(
+        (name(closing[0].from), name(closing[0].to)),
+        ("exit_b", "exit_a")
+    );
+    // libtest named the thread after the test.
+    assert_eq!(closing[0].test.as_deref(), Some("graph_child_workload"));
+}
+
+#[test]
+fn a_normal_exit_leaves_a_graph_file() {
+    check_child_graph(&graph_of_child("normal"));
+}
+
+#[test]
+fn a_panic_leaves_a_graph_file() {
+    check_child_graph(&graph_of_child("panic"));
+}
