@@ -207,3 +207,48 @@ fn a_thread_exiting_with_a_lock_held_replays_to_the_same_report() {
     assert_eq!(replayed, live);
     let _ = std::fs::remove_file(&path);
 }
+
+/// A capture recording into the process's trace (`record_into`, what
+/// `LOCKDEP_TRACE_CAPTURES=1` does): its scope is a thread of its own in the trace, so a lock
+/// held outside the scope adds no dependency to what the scope takes, while the dependencies
+/// of both join one graph on replay (A -> B outside, B -> A inside: a cycle neither saw alone).
+#[test]
+fn a_capture_recorded_into_the_outer_trace_keeps_its_own_held_locks() {
+    let path = std::env::temp_dir().join(format!("lockdep-into-{}.jsonl", std::process::id()));
+    let outer = Validator::with_on_report(Config::default(), OnReport::Collect);
+    outer.record_to(&path).unwrap();
+    let inner = Validator::with_on_report(Config::default(), OnReport::Collect);
+    inner.record_into(&outer).unwrap();
+    let (a, b, g) = (
+        lockdep::Mutex::with_name("into-a", ()),
+        lockdep::Mutex::with_name("into-b", ()),
+        lockdep::Mutex::with_name("into-g", ()),
+    );
+    outer.scope(|| {
+        drop((a.lock(), b.lock()));
+        let _g = g.lock();
+        inner.scope(|| drop((b.lock(), a.lock())));
+    });
+    inner.stop_recording().unwrap();
+    assert!(
+        outer.is_recording(),
+        "stopping the capture closed the shared trace"
+    );
+    outer.stop_recording().unwrap();
+    assert!(outer.take_reports().is_empty());
+    assert!(inner.take_reports().is_empty());
+    let replayed: Vec<_> = replay_file(&path, ClassRefinement::default())
+        .iter()
+        .map(signature)
+        .collect();
+    let cycle = (
+        ReportKind::CircularDependency,
+        vec!["into-a".to_string(), "into-b".to_string()],
+    );
+    assert_eq!(
+        replayed,
+        vec![cycle],
+        "into-g must not precede the scope's locks"
+    );
+    let _ = std::fs::remove_file(&path);
+}

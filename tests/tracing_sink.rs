@@ -99,7 +99,7 @@ fn lock_events_at_a_chosen_level() {
         .cloned()
         .collect();
     let ops: Vec<&str> = events.iter().filter_map(|e| e.field("op")).collect();
-    assert_eq!(ops, vec!["acquire", "release"]);
+    assert_eq!(ops, vec!["acquire", "release", "thread_exit"]);
     assert!(events.iter().all(|e| e.level == tracing::Level::DEBUG));
     assert_eq!(events[0].field("class"), Some("m"));
     assert!(events[0].field("at").unwrap().contains("tracing_sink.rs"));

@@ -100,15 +100,40 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
             None => k,
         });
     }
-    let model = model.unwrap_or_else(|| GraphModel::from_kernel_reports(&[]));
-    let text = graph::render(&model, opts.format, &opts.graph);
+    let Some(model) = model else {
+        // No input could be read: nothing to draw (an empty picture would look like a clean
+        // run).
+        return if errors > 0 {
+            2
+        } else {
+            write_graph(&GraphModel::from_kernel_reports(&[]), opts, out, err)
+        };
+    };
+    let written = write_graph(&model, opts, out, err);
+    if errors > 0 || written == 2 {
+        2
+    } else if !model.cycles.is_empty() {
+        // A drawn cycle is a finding, as a report is for the other subcommands.
+        1
+    } else {
+        0
+    }
+}
+
+/// Renders and writes the graph: 0, or 2 when the output could not be written.
+fn write_graph(
+    model: &GraphModel,
+    opts: &GraphCmdOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let text = graph::render(model, opts.format, &opts.graph);
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
             let _ = writeln!(err, "lockcheck: writing output: {e}");
-            errors += 1;
+            2
         }
-        Ok(()) => {}
+        Ok(()) => 0,
     }
-    if errors > 0 { 2 } else { 0 }
 }

@@ -124,11 +124,37 @@ fn json_lines_have_the_stable_fields() {
 fn dot_draws_the_cycle() {
     let o = lockcheck(&["parse", "--format", "dot", &fixture(SEED)], None);
     let s = stdout(&o);
-    assert!(s.starts_with("digraph report_1 {"), "{s}");
-    assert!(s.contains("\"pidmap_lock\" -> \"&s->seqcount#2\""), "{s}");
-    assert!(s.contains("\"&s->seqcount#2\" -> \"pidmap_lock\""), "{s}");
+    assert!(s.starts_with("digraph lockdep {"), "{s}");
+    assert!(
+        s.contains("\"r1:pidmap_lock\" -> \"r1:&s->seqcount#2\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("\"r1:&s->seqcount#2\" -> \"r1:pidmap_lock\""),
+        "{s}"
+    );
     assert!(s.contains("color=red"));
+    // The closing edge is labelled with the code that took the lock, not lockdep's own.
+    assert!(!s.contains("check_prev_add"), "{s}");
     assert!(s.trim_end().ends_with('}'));
+}
+
+/// A log with several reports is one DOT graph (a cluster per report), so `| dot -Tsvg` works.
+#[test]
+fn dot_of_several_reports_is_one_graph() {
+    let logs = fixture("");
+    let o = lockcheck(&["parse", "--format", "dot", &logs], None);
+    let s = stdout(&o);
+    assert_eq!(s.matches("digraph").count(), 1, "{s}");
+    assert!(s.matches("subgraph cluster_").count() > 10);
+    assert_eq!(
+        s.matches('{').count(),
+        s.matches('}').count(),
+        "unbalanced braces"
+    );
+    assert!(!s.contains("check_prev_add"));
+    let empty = lockcheck(&["parse", "--format", "dot"], Some(b"no report here\n"));
+    assert_eq!(stdout(&empty).matches("digraph").count(), 1);
 }
 
 #[test]

@@ -502,3 +502,40 @@ fn skipped_acquisitions_may_be_released_in_any_order() {
     assert!(stderr.contains("12 acquisition(s)"), "{stderr}");
     assert_eq!(o.status.code(), Some(1), "one limit report");
 }
+
+/// A process killed while writing leaves a torn last record: what came before replays, and one
+/// error line says the trace ends inside a record.
+#[test]
+fn a_torn_last_record_is_one_error_after_a_full_replay() {
+    let torn = format!("{ABBA}{{\"thread\":2,\"op\":\"rel");
+    let path = trace("torn.jsonl", &torn);
+    let o = lockcheck(&["replay", &path]);
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("torn.jsonl:7: the trace ends inside a record"),
+        "{err}"
+    );
+    assert!(text(&o.stdout).contains("circular_dependency"));
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// A trace starts with a header naming its format; a newer format than this reader knows is
+/// refused with a version error (and the file skipped), a header-less trace is format 1.
+#[test]
+fn a_newer_trace_format_is_refused_by_version() {
+    let newer = format!("{{\"op\":\"trace\",\"format\":99,\"writer\":\"lockdep 9\"}}\n{ABBA}");
+    let o = lockcheck(&["replay", &trace("newer.jsonl", &newer)]);
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("newer.jsonl:1: field `format`: trace format 99 is newer"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!text(&o.stdout).contains("circular_dependency"));
+    assert_eq!(o.status.code(), Some(2));
+    let current = format!("{{\"op\":\"trace\",\"format\":1,\"writer\":\"lockdep 0.1.0\"}}\n{ABBA}");
+    let o = lockcheck(&["replay", &trace("current.jsonl", &current)]);
+    assert_eq!(text(&o.stderr), "");
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -42,6 +42,67 @@ pub(crate) const ENV_EDGES: &str = "LOCKDEP_MAX_EDGES";
 pub(crate) const ENV_CHAINS: &str = "LOCKDEP_MAX_CHAINS";
 pub(crate) const ENV_BACKTRACE: &str = "LOCKDEP_BACKTRACE";
 
+/// The limits a validator enforces, each reported once per validator when it runs out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Limit {
+    Depth,
+    Classes,
+    Edges,
+    Chains,
+}
+
+impl Limit {
+    /// The kernel's name for it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Limit::Depth => "MAX_LOCK_DEPTH",
+            Limit::Classes => "MAX_LOCKDEP_KEYS",
+            Limit::Edges => "MAX_LOCKDEP_ENTRIES",
+            Limit::Chains => "MAX_LOCKDEP_CHAINS",
+        }
+    }
+
+    pub(crate) fn env_var(self) -> &'static str {
+        match self {
+            Limit::Depth => ENV_DEPTH,
+            Limit::Classes => ENV_CLASSES,
+            Limit::Edges => ENV_EDGES,
+            Limit::Chains => ENV_CHAINS,
+        }
+    }
+
+    pub(crate) fn config_field(self) -> &'static str {
+        match self {
+            Limit::Depth => "max_lock_depth",
+            Limit::Classes => "max_classes",
+            Limit::Edges => "max_edges",
+            Limit::Chains => "max_chains",
+        }
+    }
+
+    /// Its value in `config`.
+    pub(crate) fn value(self, config: &Config) -> usize {
+        match self {
+            Limit::Depth => config.max_lock_depth,
+            Limit::Classes => config.max_classes,
+            Limit::Edges => config.max_edges,
+            Limit::Chains => config.max_chains,
+        }
+    }
+
+    /// What a report says of it, for a validator configured by `config` (`from_env`: from the
+    /// environment variables).
+    pub(crate) fn info(self, config: &Config, from_env: bool) -> crate::report::LimitInfo {
+        crate::report::LimitInfo {
+            name: self.name(),
+            value: self.value(config),
+            env_var: self.env_var(),
+            config_field: self.config_field(),
+            from_env,
+        }
+    }
+}
+
 impl Config {
     /// The defaults, overridden by the `LOCKDEP_*` environment variables. A value that does not
     /// parse is reported on stderr (naming the variable) and ignored.

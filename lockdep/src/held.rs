@@ -501,6 +501,12 @@ pub struct ThreadState {
     pub(crate) atomic_depth: u32,
     pub(crate) name: Arc<str>,
     pub(crate) id: u64,
+    /// The thread as traces name it: `id`, except inside a [`Validator::scope`], whose held
+    /// locks are separate from the thread's and so get a thread number of their own (a capture
+    /// may record into the same file as the process-wide validator).
+    ///
+    /// [`Validator::scope`]: crate::Validator::scope
+    pub(crate) trace_id: u64,
     /// This thread's trace buffer, when its validator records.
     pub(crate) rec: Option<Arc<crate::recorder::ThreadBuf>>,
     /// Class names as traces carry them, cached per thread (index = class id).
@@ -515,6 +521,9 @@ pub struct ThreadState {
     /// Events of this thread are not recorded (a seqcount read records one event for its
     /// acquire/release pair).
     pub(crate) quiet: bool,
+    /// Locks it holds beyond the depth limit, untracked: their releases are matched here,
+    /// silently (one entry per acquisition, most recent last).
+    pub(crate) skipped: Vec<InstanceId>,
 }
 
 /// Slots of the per-thread chain cache (2 KiB per thread). Two-way: a key whose top byte is `i`
@@ -560,11 +569,13 @@ impl ThreadState {
             atomic_depth: 0,
             name: name.into(),
             id,
+            trace_id: id,
             rec: None,
             class_names: Vec::new(),
             known_chains: EMPTY_KNOWN_CHAINS,
             untracked: false,
             quiet: false,
+            skipped: Vec::new(),
         }
     }
 
@@ -708,6 +719,23 @@ impl ThreadState {
             self.known_chains[slot] = key;
         }
         known
+    }
+
+    /// Whether `instance` was taken beyond the depth limit and not released yet.
+    pub(crate) fn is_skipped(&self, instance: InstanceId) -> bool {
+        self.skipped.contains(&instance)
+    }
+
+    /// Matches a release of `instance` with an acquisition taken beyond the depth limit; false
+    /// if there is none.
+    pub(crate) fn unskip(&mut self, instance: InstanceId) -> bool {
+        match self.skipped.iter().rposition(|s| *s == instance) {
+            Some(i) => {
+                self.skipped.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether an entry of `class` stands for several acquisitions merged under a nest lock.

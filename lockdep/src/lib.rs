@@ -6,8 +6,8 @@
 //! get a report with the whole dependency chain and where each link was first taken, whether or
 //! not the threads ever actually collide. [`SpinLock`], [`SeqLock`] and [`SeqCount`] add the
 //! kernel's spin locks (nothing may block inside them: the wait-context rule) and sequence
-//! counters (lock-free readers, validated as zero-length recursive reads); `docs/semantics.md`
-//! gives every rule with an example and its verdict.
+//! counters (lock-free readers, validated as zero-length recursive reads); the [`semantics`]
+//! page gives every rule with an example and its verdict.
 //!
 //! ```
 //! use lockdep::{Mutex, ReportKind};
@@ -106,14 +106,38 @@
 //! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
 //! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
 //! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`,
-//! `LOCKDEP_TRACE` (every lock event) and `LOCKDEP_GRAPH` (the dependency graph, written at
-//! exit: [`graph_file`]), each a file, a directory (`dir/`: one file per process) or a pattern
-//! with `%p`; `lockcheck check` merges a whole test suite's graphs (`docs/test-suites.md`).
+//! `LOCKDEP_TRACE` (record a trace), `LOCKDEP_TRACE_CAPTURES=1` (captures record into it) and
+//! `LOCKDEP_GRAPH` (the dependency graph, written at exit: [`graph_file`]); `LOCKDEP_TRACE` and
+//! `LOCKDEP_GRAPH` take a file, a directory (`dir/`: one file per process) or a pattern with
+//! `%p`; `lockcheck check` merges a whole test suite's graphs (`docs/test-suites.md`).
+//!
+//! # Threads
+//! [`capture`] and [`Validator::scope`] follow threads spawned through [`thread`] (a drop-in
+//! for `std::thread`'s `spawn`, `Builder` and `scope`); see [`semantics`].
 //!
 //! # Features
 //! `disabled` (validation compiled out: plain parking_lot underneath), `serde` (the locks
 //! serialize under the lock and deserialize, as parking_lot's), `send_guard` (`Send` guards, as
 //! parking_lot's; see [Guards](#guards)), `trace-reader`, `tracing-layer`.
+//!
+//! # When to use it
+//! In tests and debug builds of any program that holds more than one lock at a time: lock-order
+//! inversions, recursive locking, sleeping locks inside spin locks and initialisation cycles
+//! are reported the first time the code path runs, whatever the thread timing, with the chain
+//! that makes the deadlock possible. It is not a replacement for a deadlock *detector* (which
+//! finds threads that are stuck), nor a race detector.
+//!
+//! # Limitations
+//! - Classes are approximations, as in the kernel: locks built at one site share a class, so a
+//!   helper that builds unrelated locks conflates them (reports name both sites; `with_name`,
+//!   [`ClassKey`] and `lock_nested` separate them). A cycle between objects that can never be
+//!   held together is still reported, as the kernel's would be.
+//! - Only what runs is validated: an order on a code path the tests never take is not seen.
+//! - Threads join a [`capture`] only through [`thread`] or [`Validator::scope`]; stable Rust has
+//!   no hook on thread creation.
+//! - Limits (`LOCKDEP_MAX_*`) bound memory; past one, part of the validation stops with one
+//!   report naming the variable.
+//! - The `lockcheck` command replays recorded traces (`LOCKDEP_TRACE`) and reads kernel logs.
 
 #![warn(missing_docs)]
 
@@ -140,11 +164,14 @@ mod serde_impls;
 mod sink;
 mod spinlock;
 pub mod std;
+mod sync;
 mod tracing_sink;
-// The examples of docs/semantics.md run as doctests (they need validation compiled in).
-#[cfg(all(doctest, not(feature = "disabled")))]
-#[doc = include_str!("../../docs/semantics.md")]
-mod semantics_md {}
+// docs/semantics.md (through a link in the package, so docs.rs has it too); its examples run
+// as doctests, which need validation compiled in.
+#[cfg(not(feature = "disabled"))]
+#[doc = include_str!("../guide/semantics.md")]
+pub mod semantics {}
+pub mod thread;
 pub mod trace;
 mod validator;
 
@@ -191,3 +218,12 @@ pub use spinlock::{MappedSpinLockGuard, RawSpinLock, RawSpinLockGuard, SpinLock,
 pub use tracing_sink::TraceFileLayer;
 pub use tracing_sink::{EVENT_TARGET, REPORT_TARGET};
 pub use validator::Validator;
+
+/// The lock-free parts on their own, for the loom model (`tests/loom.rs`): built only under
+/// `--cfg loom`, where their atomics are loom's.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_model {
+    pub use crate::chain::{ChainCache, Inserted};
+    pub use crate::seqlock::SeqCounter;
+}

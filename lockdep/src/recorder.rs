@@ -46,9 +46,16 @@ pub(crate) struct Recorder {
 impl Recorder {
     pub(crate) fn create(path: &Path) -> io::Result<Recorder> {
         let file = File::create(path)?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        writeln!(
+            out,
+            "{{\"op\":\"trace\",\"format\":{},\"writer\":\"lockdep {}\"}}",
+            crate::trace::FORMAT_VERSION,
+            env!("CARGO_PKG_VERSION")
+        )?;
         Ok(Recorder {
             seq: AtomicU64::new(0),
-            out: RawMutex::new(Some(BufWriter::with_capacity(1 << 16, file))),
+            out: RawMutex::new(Some(out)),
             threads: RawMutex::new(Vec::new()),
             path: path.display().to_string(),
         })
@@ -244,6 +251,12 @@ mod tests {
         let text = std::fs::read_to_string(&dir).unwrap();
         std::fs::remove_file(&dir).ok();
         let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("{\"op\":\"trace\",\"format\":1,"),
+            "{}",
+            lines[0]
+        );
+        let lines = &lines[1..];
         assert_eq!(lines.len(), 4000);
         // Per thread, events appear in program order.
         for t in 0..4 {

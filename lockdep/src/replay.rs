@@ -6,9 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::class::{ClassId, KeySource, LockKind, Site};
-use crate::config::Config;
+use crate::config::{Config, Limit};
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
-use crate::report::{LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+use crate::report::{LockRef, Report, ThreadRef};
 use crate::sink::OnReport;
 use crate::trace::{TraceEvent, TraceOp};
 use crate::validator::Validator;
@@ -183,8 +183,11 @@ enum Skip {
 impl Replayer {
     /// A replayer with a fresh validator (its limits from `config`).
     pub fn new(config: Config, refinement: ClassRefinement) -> Self {
+        let validator = Validator::with_on_report(config, OnReport::Collect);
+        // Replay tools read their limits from the `LOCKDEP_MAX_*` variables.
+        validator.set_limits_from_env();
         Replayer {
-            validator: Validator::with_on_report(config, OnReport::Collect),
+            validator,
             refinement,
             threads: HashMap::new(),
             idle_numbered: HashMap::new(),
@@ -215,6 +218,9 @@ impl Replayer {
 
     /// Applies one event; returns the reports it triggered.
     pub fn apply(&mut self, ev: &TraceEvent) -> Result<Vec<Report>, ReplayError> {
+        if ev.op == TraceOp::Header {
+            return Ok(Vec::new());
+        }
         let result = self.apply_inner(ev);
         let result = result.map(|reports| self.limit_reports(reports));
         self.settle(&ev.thread);
@@ -308,6 +314,7 @@ impl Replayer {
                 let v = self.validator.clone();
                 Ok(v.might_sleep(self.thread(ev), site))
             }
+            TraceOp::Header => Ok(Vec::new()),
             TraceOp::ThreadExit => {
                 let reports = match self.threads.remove(&ev.thread) {
                     Some(mut state) => {
@@ -338,17 +345,9 @@ impl Replayer {
     /// Skips an acquisition over a limit: counted, its release to be matched silently, one
     /// report the first time.
     fn skip(&mut self, ev: &TraceEvent, why: Skip) -> Vec<Report> {
-        let (name, value, env_var) = match why {
-            Skip::Depth => (
-                "MAX_LOCK_DEPTH",
-                self.validator.config().max_lock_depth,
-                crate::config::ENV_DEPTH,
-            ),
-            Skip::Classes => (
-                "MAX_LOCKDEP_KEYS",
-                self.validator.config().max_classes,
-                crate::config::ENV_CLASSES,
-            ),
+        let limit = match why {
+            Skip::Depth => Limit::Depth,
+            Skip::Classes => Limit::Classes,
         };
         if ev.op == TraceOp::Acquire {
             let instance = self.instance(&ev.lock);
@@ -359,20 +358,14 @@ impl Replayer {
                 .entry(instance)
                 .or_default() += 1;
         }
-        if self.count_limit(name, value, env_var) {
+        if self.count_limit(limit) {
             return Vec::new();
         }
-        vec![self.limit_report(ev, name, value, env_var)]
+        vec![self.limit_report(ev, limit)]
     }
 
     /// The report of a limit the replayer enforces itself (the validator's own words).
-    fn limit_report(
-        &self,
-        ev: &TraceEvent,
-        name: &'static str,
-        value: usize,
-        env_var: &'static str,
-    ) -> Report {
+    fn limit_report(&self, ev: &TraceEvent, limit: Limit) -> Report {
         let (thread, held) = match self.threads.get(&ev.thread) {
             Some(t) => (
                 ThreadRef {
@@ -409,55 +402,45 @@ impl Replayer {
         Report::limit_exceeded(
             thread,
             held,
-            LimitInfo {
-                name,
-                value,
-                env_var,
-            },
+            limit.info(self.validator.config(), true),
             None,
         )
     }
 
-    /// Counts a hit of limit `name`; true when it was hit before.
-    fn count_limit(&mut self, name: &'static str, value: usize, env_var: &'static str) -> bool {
-        if let Some(hit) = self.limits.iter_mut().find(|h| h.name == name) {
+    /// Counts a hit of `limit`; true when it was hit before.
+    fn count_limit(&mut self, limit: Limit) -> bool {
+        if let Some(hit) = self.limits.iter_mut().find(|h| h.name == limit.name()) {
             hit.count += 1;
             return true;
         }
         self.limits.push(LimitHit {
-            name,
-            value,
-            env_var,
+            name: limit.name(),
+            value: limit.value(self.validator.config()),
+            env_var: limit.env_var(),
             count: 1,
         });
         false
     }
 
-    /// Limit reports of the validator (dependencies, chains): the first of each kind passes,
-    /// later ones are counted; the validator, which stops itself at a limit, goes on.
-    fn limit_reports(&mut self, mut reports: Vec<Report>) -> Vec<Report> {
-        // The validator turns itself off when it reports a limit (the replayer's own limit
-        // reports leave it on and are counted already).
-        if self.validator.is_enabled()
-            || !reports
-                .iter()
-                .any(|r| r.kind() == ReportKind::LimitExceeded)
-        {
-            return reports;
-        }
-        let mut keep = Vec::with_capacity(reports.len());
-        for r in reports.drain(..) {
-            match &r.limit {
-                Some(l) if r.kind() == ReportKind::LimitExceeded => {
-                    if !self.count_limit(l.name, l.value, l.env_var) {
-                        keep.push(r);
-                    }
-                }
-                _ => keep.push(r),
+    /// Brings the counts of the limits the validator enforces (dependencies, chains) up to
+    /// date. The validator reports each once and goes on, as the replayer does.
+    fn limit_reports(&mut self, reports: Vec<Report>) -> Vec<Report> {
+        for limit in [Limit::Edges, Limit::Chains] {
+            let count = self.validator.limit_hit_count(limit);
+            if count == 0 {
+                continue;
+            }
+            match self.limits.iter_mut().find(|h| h.name == limit.name()) {
+                Some(hit) => hit.count = count,
+                None => self.limits.push(LimitHit {
+                    name: limit.name(),
+                    value: limit.value(self.validator.config()),
+                    env_var: limit.env_var(),
+                    count,
+                }),
             }
         }
-        self.validator.set_enabled(true);
-        keep
+        reports
     }
 
     /// Releases a skipped acquisition of `instance` by `thread`; false if there is none.
@@ -548,6 +531,7 @@ impl Replayer {
                     t.name = name;
                     t.id = id;
                     t.untracked = false;
+                    t.skipped.clear();
                     t
                 }
                 None => {

@@ -33,6 +33,7 @@ static THREAD_IDS: AtomicU64 = AtomicU64::new(1);
 pub fn global() -> &'static Validator {
     GLOBAL.get_or_init(|| {
         let v = Validator::with_on_report(Config::from_env(), OnReport::from_env());
+        v.set_limits_from_env();
         if let Some(path) = std::env::var_os("LOCKDEP_TRACE").filter(|p| !p.is_empty())
             && let Err(e) = crate::graph_file::trace_path(&path).and_then(|p| v.record_to(p))
         {
@@ -247,6 +248,7 @@ impl Local {
         self.lenient = true;
         let stale = self.state.held.drain().map(|h| h.instance());
         self.orphans.extend(stale);
+        self.orphans.append(&mut self.state.skipped);
     }
 
     /// Refreshes the copies the steady state reads and returns the gate it may run under: the
@@ -647,6 +649,9 @@ mod inbox {
                     {
                         let i = s.find(instance).expect("found just above");
                         s.held.remove(i);
+                    } else {
+                        // Taken beyond the depth limit, untracked.
+                        l.state.unskip(instance);
                     }
                 }
                 Message::Mode(instance, mode) => {
@@ -1370,7 +1375,7 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
         if reports.is_empty() {
             return None;
         }
-        if v.panics_on_report() {
+        if v.would_unwind(&reports) {
             v.forget(&mut l.state, InstanceId(req.instance as u64));
         }
         Some((v.clone(), reports))
@@ -1435,7 +1440,10 @@ fn acquire_tracked(l: &mut Local, req: &Request<'_>, class: ClassId, trylock: bo
         .validator
         .acquire(&mut l.state, acquire_of(req, class, trylock));
     let instance = InstanceId(req.instance as u64);
-    if l.state.find(instance).is_none() && !l.state.holds_merged(class) {
+    if l.state.find(instance).is_none()
+        && !l.state.holds_merged(class)
+        && !l.state.is_skipped(instance)
+    {
         l.state.untracked = true;
     }
     reports
@@ -1558,9 +1566,16 @@ fn release_unknown(
     instance: InstanceId,
     kind: LockKind,
 ) -> Option<Vec<Report>> {
+    // Taken beyond the depth limit (matched here too when the thread is lenient).
+    if l.state.unskip(instance) {
+        return None;
+    }
     for (_, s) in l.saved.iter_mut().rev() {
         if let Some(i) = s.find(instance) {
             s.held.remove(i);
+            return None;
+        }
+        if s.unskip(instance) {
             return None;
         }
     }
@@ -1649,7 +1664,7 @@ pub(crate) fn held_state(instance: usize) -> HeldState {
                 return HeldState::Held(s.held[i].mode());
             }
         }
-        if l.state.untracked || !l.validator.is_enabled() {
+        if l.state.untracked || l.state.is_skipped(id) || !l.validator.is_enabled() {
             HeldState::Unknown
         } else {
             HeldState::NotHeld
@@ -1696,6 +1711,7 @@ impl Validator {
                     let mut inner = std::mem::replace(&mut l.state, s);
                     let inner_validator = std::mem::replace(&mut l.validator, v);
                     l.orphans.extend(inner.held.iter().map(|h| h.instance()));
+                    l.orphans.append(&mut inner.skipped);
                     // A scope that ends holding locks is reported like a thread that exits so.
                     let reports = inner_validator.thread_exit(&mut inner);
                     (
@@ -1721,7 +1737,8 @@ impl Validator {
     fn push(&self) -> bool {
         with_local(|l| {
             let depth = self.config().max_lock_depth.min(64);
-            let fresh = ThreadState::new(l.state.name.clone(), l.state.id, depth);
+            let mut fresh = ThreadState::new(l.state.name.clone(), l.state.id, depth);
+            fresh.trace_id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
             let outer_state = std::mem::replace(&mut l.state, fresh);
             let outer_validator = std::mem::replace(&mut l.validator, self.clone());
             l.saved.push((outer_validator, outer_state));
@@ -1759,13 +1776,17 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
     } else {
         global.max_chains.min(CAPTURE_MAX_CHAINS)
     };
-    capture_with(
+    let v = Validator::with_on_report(
         Config {
             max_chains,
             ..global
         },
-        f,
-    )
+        OnReport::Collect,
+    );
+    // Its limits are the process's, from the `LOCKDEP_MAX_*` variables.
+    v.set_limits_from_env();
+    v.scope(f);
+    v.take_reports()
 }
 
 /// Chains a [`capture`] keeps by default.
@@ -1784,7 +1805,7 @@ const CAPTURE_MAX_CHAINS: usize = 4096;
 ///     let _c = c.lock(); // a third held lock: over the depth limit
 /// });
 /// assert_eq!(reports.len(), 1);
-/// assert!(reports[0].to_string().contains("LOCKDEP_MAX_DEPTH"));
+/// assert!(reports[0].to_string().contains("Config::max_lock_depth"));
 /// ```
 pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
     if switch().is_none() {
@@ -1792,8 +1813,27 @@ pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
         return Vec::new();
     }
     let v = Validator::with_on_report(config, OnReport::Collect);
+    if record_captures() && global().is_recording() {
+        // The process-wide validator may record to `tracing` only: then there is no file.
+        let _ = v.record_into(global());
+    }
     v.scope(f);
     v.take_reports()
+}
+
+/// `LOCKDEP_TRACE_CAPTURES=1`: captures record into the process-wide trace (`LOCKDEP_TRACE`).
+fn record_captures() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(
+        || match std::env::var("LOCKDEP_TRACE_CAPTURES").as_deref() {
+            Ok("1") => true,
+            Ok("0") | Err(_) => false,
+            Ok(other) => {
+                eprintln!("lockdep: ignoring LOCKDEP_TRACE_CAPTURES={other:?}: expected 1 or 0");
+                false
+            }
+        },
+    )
 }
 
 /// The validator this thread currently reports to (see [`Validator::scope`]).

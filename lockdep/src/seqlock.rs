@@ -19,19 +19,100 @@
 //! Memory ordering follows the classic seqlock recipe (as in crossbeam's `seq_lock.rs`): the
 //! writer makes the counter odd, then a `Release` fence orders that before its data writes, and
 //! the final even value is stored with `Release`; a reader loads the counter with `Acquire`, reads
-//! the data, then an `Acquire` fence orders those reads before re-loading the counter.
+//! the data, then an `Acquire` fence orders those reads before re-loading the counter. That
+//! protocol is [`SeqCounter`], whose atomics are loom's under `--cfg loom` (`tests/loom.rs`
+//! model-checks it); the public types add validation around it.
 
 use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::Mode;
 use crate::runtime::{self, HeldState, LockMap, Lockable, Request, private::Sealed};
-use crate::spinlock::{Backoff, SpinLock, SpinLockGuard};
+use crate::spinlock::{SpinLock, SpinLockGuard};
+use crate::sync::{AtomicUsize, Ordering, SpinWait, const_unless_loom, fence};
+
+/// A sequence counter's protocol, without validation: writers (serialised by the caller) make
+/// the count odd around their changes, readers retry when it moved.
+pub struct SeqCounter {
+    /// Even: no write section; odd: a writer is changing the data.
+    seq: AtomicUsize,
+}
+
+impl SeqCounter {
+    const_unless_loom! {
+        /// A counter at 0.
+        pub const fn new() -> Self {
+            SeqCounter {
+                seq: AtomicUsize::new(0),
+            }
+        }
+    }
+
+    /// Opens a write section: the count turns odd before any data write that follows. Writers
+    /// must be serialised (at most one section open at a time).
+    #[inline]
+    pub fn write_begin(&self) {
+        self.seq.fetch_add(1, Ordering::Relaxed);
+        // Keeps the data writes after the odd count.
+        fence(Ordering::Release);
+    }
+
+    /// Closes the write section: even again, `Release` publishing the data writes to readers
+    /// that see this value.
+    #[inline]
+    pub fn write_end(&self) {
+        self.seq.fetch_add(1, Ordering::Release);
+    }
+
+    /// Starts a read: waits until no write section is open and returns the (even) count for
+    /// [`read_retry`](Self::read_retry). `on_odd` runs once first if a section is open.
+    #[inline(always)]
+    pub fn read_begin(&self, on_odd: impl FnOnce()) -> usize {
+        let s = self.seq.load(Ordering::Acquire);
+        if s & 1 == 0 {
+            s
+        } else {
+            on_odd();
+            self.wait_even()
+        }
+    }
+
+    #[cold]
+    fn wait_even(&self) -> usize {
+        let mut wait = SpinWait::new();
+        loop {
+            wait.snooze();
+            let s = self.seq.load(Ordering::Acquire);
+            if s & 1 == 0 {
+                return s;
+            }
+        }
+    }
+
+    /// Whether the data read since [`read_begin`](Self::read_begin) returned `start` may be
+    /// torn (a writer ran meanwhile).
+    #[inline(always)]
+    pub fn read_retry(&self, start: usize) -> bool {
+        // Orders the data reads before the re-load of the counter.
+        fence(Ordering::Acquire);
+        self.seq.load(Ordering::Relaxed) != start
+    }
+
+    /// The current count (odd while a write section is open).
+    pub fn sequence(&self) -> usize {
+        self.seq.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for SeqCounter {
+    fn default() -> Self {
+        SeqCounter::new()
+    }
+}
 
 /// A sequence counter protecting data that another lock serialises (the kernel's
 /// `seqcount_LOCKNAME_t`).
@@ -59,34 +140,41 @@ use crate::spinlock::{Backoff, SpinLock, SpinLockGuard};
 /// assert_eq!((a, b), (7, 7));
 /// ```
 pub struct SeqCount {
-    /// Even: no write section; odd: a writer is changing the data.
-    seq: AtomicUsize,
+    seq: SeqCounter,
     map: LockMap,
 }
 
 impl SeqCount {
-    /// A counter whose class is this call's site.
-    #[track_caller]
-    pub const fn new() -> Self {
-        SeqCount::with_map(LockMap::new(Location::caller(), None, None))
+    const_unless_loom! {
+        /// A counter whose class is this call's site.
+        #[track_caller]
+        pub const fn new() -> Self {
+            SeqCount::with_map(LockMap::new(Location::caller(), None, None))
+        }
     }
 
-    /// A counter whose class is this call's site, printed as `name`.
-    #[track_caller]
-    pub const fn with_name(name: &'static str) -> Self {
-        SeqCount::with_map(LockMap::new(Location::caller(), Some(name), None))
+    const_unless_loom! {
+        /// A counter whose class is this call's site, printed as `name`.
+        #[track_caller]
+        pub const fn with_name(name: &'static str) -> Self {
+            SeqCount::with_map(LockMap::new(Location::caller(), Some(name), None))
+        }
     }
 
-    /// A counter of the class of `key`, shared with every lock built with it.
-    #[track_caller]
-    pub const fn with_class(key: &'static ClassKey) -> Self {
-        SeqCount::with_map(LockMap::new(Location::caller(), None, Some(key)))
+    const_unless_loom! {
+        /// A counter of the class of `key`, shared with every lock built with it.
+        #[track_caller]
+        pub const fn with_class(key: &'static ClassKey) -> Self {
+            SeqCount::with_map(LockMap::new(Location::caller(), None, Some(key)))
+        }
     }
 
-    const fn with_map(map: LockMap) -> Self {
-        SeqCount {
-            seq: AtomicUsize::new(0),
-            map,
+    const_unless_loom! {
+        const fn with_map(map: LockMap) -> Self {
+            SeqCount {
+                seq: SeqCounter::new(),
+                map,
+            }
         }
     }
 
@@ -118,12 +206,13 @@ impl SeqCount {
     /// Waits for an even count (no writer inside) and returns it.
     #[inline(always)]
     fn wait_even(&self) -> usize {
-        let s = self.seq.load(Ordering::Acquire);
-        if s & 1 == 0 { s } else { self.wait_even_slow() }
+        self.seq.read_begin(|| self.not_in_own_write_section())
     }
 
+    /// Panics if this thread is inside this counter's write section (a reader would spin
+    /// forever).
     #[cold]
-    fn wait_even_slow(&self) -> usize {
+    fn not_in_own_write_section(&self) {
         if runtime::held_mode(self.id()) == Some(Mode::Write) {
             let name = self
                 .map
@@ -133,14 +222,6 @@ impl SeqCount {
                 "lockdep: reading seqcount {name} inside this thread's own write section would \
                  spin forever"
             );
-        }
-        let mut backoff = Backoff::new();
-        loop {
-            backoff.snooze();
-            let s = self.seq.load(Ordering::Acquire);
-            if s & 1 == 0 {
-                return s;
-            }
         }
     }
 
@@ -159,9 +240,7 @@ impl SeqCount {
     #[inline(always)]
     #[must_use = "a true result means the data read must be discarded"]
     pub fn read_retry(&self, start: usize) -> bool {
-        // Orders the data reads before the re-load of the counter.
-        fence(Ordering::Acquire);
-        self.seq.load(Ordering::Relaxed) != start
+        self.seq.read_retry(start)
     }
 
     /// Runs `read` until it ran without a concurrent writer and returns its result (the
@@ -231,9 +310,8 @@ impl SeqCount {
         site: &'static Location<'static>,
     ) -> SeqCountWriteGuard<'_> {
         runtime::before_lock(self.request(Mode::Write, subclass, site));
-        // Odd: readers now wait or retry. The fence keeps the data writes after this store.
-        self.seq.fetch_add(1, Ordering::Relaxed);
-        fence(Ordering::Release);
+        // Odd: readers now wait or retry.
+        self.seq.write_begin();
         SeqCountWriteGuard {
             seq: self,
             _not_send: PhantomData,
@@ -241,14 +319,13 @@ impl SeqCount {
     }
 
     fn end_write_section(&self) {
-        // Even again; `Release` publishes the data writes to readers that see this value.
-        self.seq.fetch_add(1, Ordering::Release);
+        self.seq.write_end();
         runtime::on_release(&self.map, self.id(), LockKind::SeqCount);
     }
 
     /// The current count (odd while a write section is open). For diagnostics and tests.
     pub fn sequence(&self) -> usize {
-        self.seq.load(Ordering::Relaxed)
+        self.seq.sequence()
     }
 }
 
@@ -338,42 +415,48 @@ pub struct SeqLock<T: ?Sized> {
 unsafe impl<T: ?Sized + Send> Sync for SeqLock<T> {}
 
 impl<T> SeqLock<T> {
-    /// A seqlock whose class is this call's site.
-    #[track_caller]
-    pub const fn new(val: T) -> Self {
-        SeqLock {
-            lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, None).of::<T>(),
-                (),
-            ),
-            seq: SeqCount::new(),
-            data: UnsafeCell::new(val),
+    const_unless_loom! {
+        /// A seqlock whose class is this call's site.
+        #[track_caller]
+        pub const fn new(val: T) -> Self {
+            SeqLock {
+                lock: SpinLock::with_map(
+                    LockMap::new_part(Location::caller(), None, None).of::<T>(),
+                    (),
+                ),
+                seq: SeqCount::new(),
+                data: UnsafeCell::new(val),
+            }
         }
     }
 
-    /// A seqlock whose class is this call's site, printed as `name`.
-    #[track_caller]
-    pub const fn with_name(name: &'static str, val: T) -> Self {
-        SeqLock {
-            lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), Some(name), None).of::<T>(),
-                (),
-            ),
-            seq: SeqCount::with_name(name),
-            data: UnsafeCell::new(val),
+    const_unless_loom! {
+        /// A seqlock whose class is this call's site, printed as `name`.
+        #[track_caller]
+        pub const fn with_name(name: &'static str, val: T) -> Self {
+            SeqLock {
+                lock: SpinLock::with_map(
+                    LockMap::new_part(Location::caller(), Some(name), None).of::<T>(),
+                    (),
+                ),
+                seq: SeqCount::with_name(name),
+                data: UnsafeCell::new(val),
+            }
         }
     }
 
-    /// A seqlock whose seqcount has the class of `key`, shared with every lock built with it.
-    #[track_caller]
-    pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
-        SeqLock {
-            lock: SpinLock::with_map(
-                LockMap::new_part(Location::caller(), None, Some(key)).of::<T>(),
-                (),
-            ),
-            seq: SeqCount::with_class(key),
-            data: UnsafeCell::new(val),
+    const_unless_loom! {
+        /// A seqlock whose seqcount has the class of `key`, shared with every lock built with it.
+        #[track_caller]
+        pub const fn with_class(key: &'static ClassKey, val: T) -> Self {
+            SeqLock {
+                lock: SpinLock::with_map(
+                    LockMap::new_part(Location::caller(), None, Some(key)).of::<T>(),
+                    (),
+                ),
+                seq: SeqCount::with_class(key),
+                data: UnsafeCell::new(val),
+            }
         }
     }
 

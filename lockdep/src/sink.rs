@@ -13,7 +13,10 @@ pub enum OnReport {
     /// and for limit reports, the report is logged instead: a panic there would abort the
     /// process or stop a program that can go on.
     Panic,
-    /// Print the report to stderr and emit a `tracing` warning with structured fields.
+    /// Print the report to the process's stderr and go on. It is written to the stderr file
+    /// directly, not through `eprintln!`, so libtest's output capture does not hide it; when a
+    /// `tracing` subscriber takes lockdep's report events (target `lockdep`, level WARN), the
+    /// report goes there instead, once.
     Log,
     /// Keep reports in the validator's buffer ([`Validator::take_reports`](crate::Validator::take_reports)).
     Collect,
@@ -72,4 +75,19 @@ pub(crate) fn trace_event(report: &Report) {
         "{}",
         report.title()
     );
+}
+
+/// Prints a report that is logged rather than raised ([`OnReport::Log`], and the reports the
+/// panic mode only logs). Written to the stderr file directly: libtest captures `eprintln!`
+/// (and shows it only for failing tests), while a report must reach the terminal. When a
+/// `tracing` subscriber takes the report event ([`trace_event`]), that is where it goes, so it
+/// is never printed twice.
+pub(crate) fn log_report(report: &Report) {
+    if tracing::enabled!(target: "lockdep", tracing::Level::WARN) {
+        return;
+    }
+    use std::io::Write;
+    let text = format!("{report}\n");
+    // A closed stderr loses the report; nothing else can be done with it.
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

@@ -26,6 +26,9 @@ pub enum TraceOp {
     NonBlockingEnd,
     /// A class was registered (informational: `class`, `kind`, `at` = init site).
     Class,
+    /// The trace's first record: `{"op":"trace","format":N,"writer":"..."}` (no thread). A
+    /// reader refuses a format newer than [`FORMAT_VERSION`]; a trace without it is format 1.
+    Header,
     /// The thread ended (or left a validator scope): locks it still holds are reported, and
     /// it is forgotten (a later event with its id starts a new thread).
     ThreadExit,
@@ -44,6 +47,7 @@ impl TraceOp {
             TraceOp::NonBlockingEnd => "nonblocking_end",
             TraceOp::Class => "class",
             TraceOp::ThreadExit => "thread_exit",
+            TraceOp::Header => "trace",
         }
     }
 
@@ -59,10 +63,16 @@ impl TraceOp {
             "nonblocking_end" => TraceOp::NonBlockingEnd,
             "class" => TraceOp::Class,
             "thread_exit" => TraceOp::ThreadExit,
+            "trace" => TraceOp::Header,
             _ => return None,
         })
     }
 }
+
+/// The trace format this version writes and reads (docs/trace-format.md). Additions that older
+/// readers can skip (new ops, new fields) keep the number; it changes only when a reader that
+/// ignores the change would replay a trace wrongly.
+pub const FORMAT_VERSION: u64 = 1;
 
 /// One trace record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,6 +215,136 @@ impl std::error::Error for TraceLineError {}
 /// ```
 #[cfg(feature = "trace-reader")]
 pub fn parse_line(line: &str) -> Result<Option<TraceEvent>, TraceLineError> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    // The common record, typed and borrowed; anything unusual (an error to describe, an
+    // unknown op, the header) takes the checked path, which decides every case.
+    if let Ok(record) = serde_json::from_str::<fast::Record<'_>>(line)
+        && let Some(event) = record.into_event()
+    {
+        return Ok(Some(event));
+    }
+    parse_line_checked(line)
+}
+
+/// The record as typed fields, for the common case of [`parse_line`].
+#[cfg(feature = "trace-reader")]
+mod fast {
+    use super::{TraceEvent, TraceOp, parse_kind, parse_mode};
+    use serde::Deserialize;
+    use std::borrow::Cow;
+
+    /// A string, or an integer read as its decimal text (`thread`, `lock`).
+    pub(super) enum Text<'a> {
+        Str(Cow<'a, str>),
+        Int(String),
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Text<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a string or an integer")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                    Ok(Text::Str(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                    Ok(Text::Str(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                    Ok(Text::Str(Cow::Owned(v)))
+                }
+                fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                    Ok(Text::Int(v.to_string()))
+                }
+                fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                    Ok(Text::Int(v.to_string()))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Record<'a> {
+        thread: Option<Text<'a>>,
+        #[serde(borrow)]
+        op: Option<Cow<'a, str>>,
+        lock: Option<Text<'a>>,
+        #[serde(borrow)]
+        class: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        mode: Option<Cow<'a, str>>,
+        #[serde(rename = "try")]
+        trylock: Option<bool>,
+        subclass: Option<u64>,
+        nest_lock: Option<Text<'a>>,
+        #[serde(borrow)]
+        kind: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        at: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        thread_name: Option<Cow<'a, str>>,
+    }
+
+    impl Record<'_> {
+        /// The event, when the record is an ordinary one the checked path would accept as is.
+        pub(super) fn into_event(self) -> Option<TraceEvent> {
+            let thread = match self.thread? {
+                Text::Str(s) if s.is_empty() => return None,
+                Text::Str(s) => s.into_owned(),
+                Text::Int(n) => n,
+            };
+            let op = TraceOp::parse(&self.op?)?;
+            if op == TraceOp::Header {
+                return None;
+            }
+            let text = |t: Text<'_>| match t {
+                Text::Str(s) => s.into_owned(),
+                Text::Int(n) => n,
+            };
+            let lock = self.lock.map(text).unwrap_or_default();
+            let needs_lock = matches!(
+                op,
+                TraceOp::Acquire | TraceOp::Release | TraceOp::SeqRead | TraceOp::Mode
+            );
+            if needs_lock && lock.is_empty() {
+                return None;
+            }
+            let mode = match self.mode {
+                None => crate::Mode::Write,
+                Some(m) => parse_mode(&m)?,
+            };
+            let kind = match self.kind {
+                None if op == TraceOp::SeqRead => crate::LockKind::SeqCount,
+                None => crate::LockKind::Mutex,
+                Some(k) => parse_kind(&k)?,
+            };
+            Some(TraceEvent {
+                thread,
+                thread_name: self.thread_name.map(Cow::into_owned),
+                op,
+                lock,
+                class: self.class.map(Cow::into_owned),
+                mode,
+                trylock: self.trylock.unwrap_or(false),
+                subclass: u32::try_from(self.subclass.unwrap_or(0)).ok()?,
+                nest_lock: self.nest_lock.map(text),
+                kind,
+                at: self.at.map(Cow::into_owned),
+            })
+        }
+    }
+}
+
+/// [`parse_line`] through a JSON value, every field checked with an error naming it.
+#[cfg(feature = "trace-reader")]
+fn parse_line_checked(line: &str) -> Result<Option<TraceEvent>, TraceLineError> {
     use serde_json::Value;
     let err = |field: &'static str, message: String| TraceLineError { field, message };
     let line = line.trim();
@@ -216,6 +356,24 @@ pub fn parse_line(line: &str) -> Result<Option<TraceEvent>, TraceLineError> {
     let Value::Object(obj) = value else {
         return Err(err("", "not a JSON object".into()));
     };
+    if obj.get("op").and_then(Value::as_str) == Some("trace") {
+        let format = match obj.get("format") {
+            None => 1,
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| err("format", format!("expected a positive integer, got {v}")))?,
+        };
+        if format > FORMAT_VERSION {
+            return Err(err(
+                "format",
+                format!(
+                    "trace format {format} is newer than this reader understands (up to \
+                     {FORMAT_VERSION}): use a newer lockcheck"
+                ),
+            ));
+        }
+        return Ok(Some(TraceEvent::new("", TraceOp::Header, "")));
+    }
     let thread = match obj.get("thread") {
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -350,6 +508,49 @@ pub(crate) fn json_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The typed fast path of `parse_line` decides every line as the checked path does.
+    #[cfg(feature = "trace-reader")]
+    #[test]
+    fn the_fast_path_agrees_with_the_checked_one() {
+        let lines = [
+            r#"{"thread":1,"op":"acquire","lock":"A"}"#,
+            r#"{"thread":"w-1","thread_name":"w","op":"acquire","lock":"0x10","class":"b","mode":"read_recursive","kind":"rwlock","try":true,"subclass":2,"nest_lock":"0x20","at":"a.rs:1:2"}"#,
+            r#"{"thread":-3,"op":"release","lock":17,"nest_lock":5}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A\"q\u00e9","class":"c\n"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","class":null,"try":null,"subclass":null}"#,
+            r#"{"thread":1,"op":"seq_read","lock":"S"}"#,
+            r#"{"thread":1,"op":"might_sleep","at":"x"}"#,
+            r#"{"thread":1,"op":"thread_exit"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","extra":[1,{"x":2}]}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","lock":"B"}"#,
+            r#"{"thread":1.5,"op":"acquire","lock":"A"}"#,
+            r#"{"thread":"","op":"acquire","lock":"A"}"#,
+            r#"{"thread":1,"op":"acquire","lock":""}"#,
+            r#"{"thread":1,"op":"acquire"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","mode":"shared"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","kind":"futex"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","subclass":4294967296}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","subclass":-1}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","try":"yes"}"#,
+            r#"{"thread":1,"op":"acquire","lock":1.5}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","class":7}"#,
+            r#"{"thread":1,"op":"frobnicate","lock":"A"}"#,
+            r#"{"thread":1,"op":7}"#,
+            r#"{"op":"acquire","lock":"A"}"#,
+            r#"{"op":"trace","format":1}"#,
+            r#"{"op":"trace","format":2}"#,
+            r#"[1,2]"#,
+            r#"{"thread":1,"op":"acq"#,
+        ];
+        for line in lines {
+            assert_eq!(
+                format!("{:?}", parse_line(line)),
+                format!("{:?}", parse_line_checked(line)),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn minimal_event_is_minimal_json() {

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::{Mutex as RawMutex, RwLock as RawRwLock};
 
@@ -16,14 +16,14 @@ use crate::class::{
     ClassId, ClassInfo, ClassOrigin, ClassRegistry, KeySource, LockKind, Site, WAIT_INVALID,
     WAIT_MAX, WAIT_SLEEP, WAIT_SPIN,
 };
-use crate::config::{self, Config};
+use crate::config::{Config, Limit};
 use crate::graph::{DepGraph, DepTypes, Witness};
 use crate::held::{
     Acquire, HeldLock, InstanceId, Mode, ThreadState, class_word, context_with, next_chain_key,
     stack_allows, wait_context_suspect,
 };
 use crate::recorder::{self as rec, Recorder};
-use crate::report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};
+use crate::report::{ChainLink, ClassNote, LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::{self, OnReport};
 
 /// A trace file, this thread's buffer in it, and the thread's name if this is its first event.
@@ -74,10 +74,16 @@ pub(crate) struct Inner {
     // Any event sink is on (a trace file or `tracing` lock events): the one flag hot paths test.
     recording: AtomicBool,
     file_recording: AtomicBool,
+    // The recorder is another validator's (`record_into`): stopping leaves its file open.
+    shared_recorder: AtomicBool,
     backtraces: AtomicBool,
     tracing_level: std::sync::atomic::AtomicU8,
     recorder: std::sync::OnceLock<Arc<Recorder>>,
     announced: RawMutex<HashSet<ClassId>>,
+    // Times each limit ran out (indexed by `Limit as usize`); the first is the one report.
+    limit_hits: [AtomicU64; 4],
+    // The limits come from the `LOCKDEP_MAX_*` variables (reports name them as the knob).
+    limits_from_env: AtomicBool,
     // Validate every chain through `acquire`, known or not (`set_validate_every_chain`).
     every_chain: AtomicBool,
 }
@@ -139,13 +145,22 @@ impl Validator {
                 collected: RawMutex::new(Vec::new()),
                 recording: AtomicBool::new(false),
                 file_recording: AtomicBool::new(false),
+                shared_recorder: AtomicBool::new(false),
                 backtraces: AtomicBool::new(backtraces),
                 tracing_level: std::sync::atomic::AtomicU8::new(0),
                 recorder: std::sync::OnceLock::new(),
                 announced: RawMutex::new(HashSet::new()),
                 every_chain: AtomicBool::new(false),
+                limit_hits: Default::default(),
+                limits_from_env: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Whether this is the process-wide validator ([`global`](crate::global)), as opposed to
+    /// one made for a [`capture`](crate::capture) or by hand.
+    pub fn is_process_wide(&self) -> bool {
+        Arc::ptr_eq(&self.inner, &crate::global().inner)
     }
 
     /// The settings it runs with.
@@ -153,7 +168,9 @@ impl Validator {
         &self.inner.config
     }
 
-    /// Whether it still validates (a limit report or [`set_enabled`](Self::set_enabled) stops it).
+    /// Whether it validates: true unless [`set_enabled`](Self::set_enabled) turned it off. A limit
+    /// does not stop it: what the limit covers goes unchecked, one report says so, and everything
+    /// else is validated as before (`docs/semantics.md`, "Limits").
     #[inline]
     pub fn is_enabled(&self) -> bool {
         self.inner.enabled.load(Ordering::Relaxed)
@@ -225,6 +242,17 @@ impl Validator {
         self.inner.graph.lock().history.clone()
     }
 
+    /// How many times limit `limit` ran out (the first time was reported).
+    pub(crate) fn limit_hit_count(&self, limit: Limit) -> u64 {
+        self.inner.limit_hits[limit as usize].load(Ordering::Relaxed)
+    }
+
+    /// Limit reports name the `LOCKDEP_MAX_*` variables as the knob: this validator's
+    /// [`Config`] came from them.
+    pub(crate) fn set_limits_from_env(&self) {
+        self.inner.limits_from_env.store(true, Ordering::Relaxed);
+    }
+
     /// The known-chain set, for the steady state's lookups.
     #[inline(always)]
     pub(crate) fn chains(&self) -> &ChainCache {
@@ -235,8 +263,9 @@ impl Validator {
         self.inner.generation
     }
 
-    /// The class of locks keyed by `key` (registered on first use). `None` once the class limit
-    /// ran out (a report says so) or the validator is off.
+    /// The class of locks keyed by `key` (registered on first use). `None` when the validator is
+    /// off, or when the class is new and the class limit ran out (reported the first time):
+    /// locks of classes registered before are validated as ever, those of this one go untracked.
     pub fn class_for(
         &self,
         key: &KeySource,
@@ -265,34 +294,37 @@ impl Validator {
         base_name: &dyn Fn() -> Arc<str>,
         origin: &ClassOrigin,
     ) -> Option<ClassId> {
-        if let Some(id) = self.inner.classes.read().lookup(key, subclass) {
-            return Some(id);
-        }
+        let max = self.inner.config.max_classes;
+        let full = {
+            let reg = self.inner.classes.read();
+            if let Some(id) = reg.lookup(key, subclass) {
+                return Some(id);
+            }
+            reg.len() >= max
+        };
         if !self.is_enabled() {
             return None;
         }
-        let max = self.inner.config.max_classes;
-        let result = self.inner.classes.write().register(
-            key,
-            subclass,
-            base_name,
-            kind,
-            init_site,
-            origin.clone(),
-            max,
-        );
+        let result = if full {
+            Err(crate::class::ClassLimitReached)
+        } else {
+            self.inner.classes.write().register(
+                key,
+                subclass,
+                base_name,
+                kind,
+                init_site,
+                origin.clone(),
+                max,
+            )
+        };
         match result {
             Ok(id) => {
                 self.inner.graph.lock().graph.ensure_node(id);
                 Some(id)
             }
             Err(_) => {
-                let report = self.limit_report(
-                    None,
-                    "MAX_LOCKDEP_KEYS",
-                    self.inner.config.max_classes,
-                    config::ENV_CLASSES,
-                );
+                let report = self.limit_report(None, Limit::Classes);
                 self.dispatch(report.into_iter().collect());
                 None
             }
@@ -345,6 +377,38 @@ impl Validator {
         Ok(())
     }
 
+    /// Records into the trace `other` writes: the events of both go to one file, in the order
+    /// they happened, each scope's thread under a number of its own. A [`capture`] does this
+    /// with the process-wide trace when `LOCKDEP_TRACE_CAPTURES=1`, so tests that capture still
+    /// add to the run's recording. Stopping `self`'s recording leaves `other`'s file open.
+    ///
+    /// ```
+    /// use lockdep::{Config, OnReport, Validator};
+    /// let path = std::env::temp_dir().join("lockdep-doc-record-into.jsonl");
+    /// let outer = Validator::with_on_report(Config::default(), OnReport::Collect);
+    /// outer.record_to(&path).unwrap();
+    /// let inner = Validator::with_on_report(Config::default(), OnReport::Collect);
+    /// inner.record_into(&outer).unwrap();
+    /// inner.scope(|| drop(lockdep::Mutex::with_name("inner-lock", ()).lock()));
+    /// outer.stop_recording().unwrap();
+    /// assert!(std::fs::read_to_string(&path).unwrap().contains("inner-lock"));
+    /// ```
+    ///
+    /// [`capture`]: crate::capture
+    pub fn record_into(&self, other: &Validator) -> std::io::Result<()> {
+        let Some(recorder) = other.inner.recorder.get() else {
+            return Err(std::io::Error::other("the other validator does not record"));
+        };
+        if self.inner.recorder.set(recorder.clone()).is_err() {
+            return Err(std::io::Error::other("this validator already records"));
+        }
+        self.inner.shared_recorder.store(true, Ordering::SeqCst);
+        self.inner.file_recording.store(true, Ordering::SeqCst);
+        self.inner.recording.store(true, Ordering::SeqCst);
+        crate::runtime::refresh_steady_states();
+        Ok(())
+    }
+
     /// Writes out every event recorded so far (whole lines, in order).
     pub fn flush_trace(&self) -> std::io::Result<()> {
         match self.inner.recorder.get() {
@@ -360,6 +424,7 @@ impl Validator {
         self.inner.recording.store(tracing_on, Ordering::SeqCst);
         crate::runtime::refresh_steady_states();
         match self.inner.recorder.get() {
+            Some(r) if self.inner.shared_recorder.load(Ordering::SeqCst) => r.flush(),
             Some(r) => r.close(),
             None => Ok(()),
         }
@@ -408,7 +473,7 @@ impl Validator {
             crate::tracing_sink::emit(
                 level,
                 &crate::tracing_sink::LockEvent {
-                    thread: thread.id,
+                    thread: thread.trace_id,
                     thread_name: &thread.name,
                     op,
                     lock: a.instance.0,
@@ -425,7 +490,7 @@ impl Validator {
             return;
         };
         let (name, subclass) = self.recorded_class_name(thread, r, &buf, a.class, a.kind);
-        let id = thread.id;
+        let id = thread.trace_id;
         r.record(&buf, |out| {
             rec::write_lock_event(
                 out,
@@ -466,12 +531,12 @@ impl Validator {
         }
         let level = self.inner.tracing_level.load(Ordering::Relaxed);
         if level != 0 {
-            crate::tracing_sink::emit_thread(level, thread.id, &thread.name, op, at);
+            crate::tracing_sink::emit_thread(level, thread.trace_id, &thread.name, op, at);
         }
         let Some((r, buf, thread_name)) = self.trace_file(thread) else {
             return;
         };
-        let id = thread.id;
+        let id = thread.trace_id;
         r.record(&buf, |out| {
             rec::write_thread_event(out, id, thread_name.as_deref(), op, at)
         });
@@ -495,7 +560,7 @@ impl Validator {
             let init = self
                 .class_info(class)
                 .map_or(Site::Unknown, |i| i.init_site);
-            let (id, tname) = (thread.id, thread.name.clone());
+            let (id, tname) = (thread.trace_id, thread.name.clone());
             r.record(buf, |out| {
                 rec::write_class_event(out, id, &tname, &name, kind, &init)
             });
@@ -598,8 +663,12 @@ impl Validator {
         let mut reports = Vec::new();
         // Not while a seqcount read is modelled as an acquire: that is one `seq_read` event.
         self.record_lock(thread, "acquire", &acquire);
-        if thread.held.len() >= self.inner.config.max_lock_depth {
-            reports.extend(self.depth_report(thread));
+        if thread.held.len() >= self.inner.config.max_lock_depth
+            && !merges_into_top(thread, &acquire)
+        {
+            // Untracked: its release is matched with this entry, silently.
+            thread.skipped.push(acquire.instance);
+            reports.extend(self.limit_report(Some(thread), Limit::Depth));
             return reports;
         }
         if !acquire.trylock && wait_context_suspect(thread, acquire.kind) {
@@ -622,16 +691,6 @@ impl Validator {
         let context = context_with(thread.held.last(), acquire.kind);
         thread.held.push(HeldLock::new(acquire, key, context));
         reports
-    }
-
-    #[cold]
-    fn depth_report(&self, thread: &ThreadState) -> Option<Report> {
-        self.limit_report(
-            Some(thread),
-            "MAX_LOCK_DEPTH",
-            self.inner.config.max_lock_depth,
-            config::ENV_DEPTH,
-        )
     }
 
     /// The chain key `key` extended by a lock of `class` (in this validator), `mode` and `kind`.
@@ -695,7 +754,7 @@ impl Validator {
             Some(i) => self.release_entry(thread, i, instance, site),
             None => {
                 let mut reports = Vec::new();
-                if self.is_enabled() {
+                if !thread.unskip(instance) && self.is_enabled() {
                     self.unlock_imbalance_report(thread, instance, class, site, &mut reports);
                 }
                 reports
@@ -768,6 +827,9 @@ impl Validator {
     /// Undoes the most recent acquisition of `instance` without any check (a report is about to
     /// unwind the acquiring call, so the lock will never be taken).
     pub fn forget(&self, thread: &mut ThreadState, instance: InstanceId) {
+        if thread.find(instance).is_none() {
+            thread.unskip(instance);
+        }
         if let Some(i) = thread.find(instance) {
             let references = thread.held[i].references();
             if references > 1 {
@@ -839,6 +901,13 @@ impl Validator {
         }
         // One `seq_read` event, not the acquire/release pair that models it.
         self.record_lock(thread, "seq_read", &read);
+        if thread.held.len() >= self.inner.config.max_lock_depth {
+            // Not validated; it holds nothing afterwards, so there is nothing to match later.
+            return self
+                .limit_report(Some(thread), Limit::Depth)
+                .into_iter()
+                .collect();
+        }
         let quiet = std::mem::replace(&mut thread.quiet, true);
         let depth = thread.held.len();
         let reports = self.acquire(thread, read);
@@ -878,6 +947,7 @@ impl Validator {
             }
         }
         thread.held.clear();
+        thread.skipped.clear();
         reports
     }
 
@@ -894,19 +964,18 @@ impl Validator {
             sink::trace_event(&report);
             match &on_report {
                 OnReport::Collect => self.inner.collected.lock().push(report),
-                OnReport::Log => eprintln!("{report}"),
+                OnReport::Log => sink::log_report(&report),
                 OnReport::Callback(f) => f(&report),
                 OnReport::Panic => {
                     // A limit is one logged report and the program goes on; a report raised
                     // while unwinding or while the thread's thread-locals are being destroyed
                     // cannot unwind (it would abort the process): it is logged too.
-                    let log_only = report.kind == ReportKind::LocksHeldAtExit
-                        || report.kind == ReportKind::LimitExceeded
+                    let log_only = logged_only(report.kind)
                         || std::thread::panicking()
                         || to_panic.is_some()
                         || sink::in_thread_local_destructor();
                     if log_only {
-                        eprintln!("{report}");
+                        sink::log_report(&report);
                     } else {
                         to_panic = Some(report);
                     }
@@ -923,6 +992,12 @@ impl Validator {
         matches!(*self.inner.on_report.read(), OnReport::Panic) && !std::thread::panicking()
     }
 
+    /// Whether [`dispatch`](Self::dispatch) of `reports` would unwind: one of them is not a
+    /// report that is only ever logged (a limit, locks held at exit).
+    pub(crate) fn would_unwind(&self, reports: &[Report]) -> bool {
+        reports.iter().any(|r| !logged_only(r.kind)) && self.panics_on_report()
+    }
+
     // ----- slow path -----
 
     /// Checks a new chain: recursive locking, then a dependency from the nearest held
@@ -937,6 +1012,9 @@ impl Validator {
     ) {
         let mut state = self.inner.graph.lock();
         let mut add_dependencies = true;
+        // A dependency of this chain was not recorded (edge limit): the chain is not remembered,
+        // so it is checked again each time against the dependencies that are recorded.
+        let mut incomplete = false;
 
         // Recursive locking: the class is already held.
         for (i, h) in below.iter().enumerate() {
@@ -1028,14 +1106,10 @@ impl Validator {
                             None if known.is_none()
                                 && state.graph.edge_count() >= self.inner.config.max_edges =>
                             {
+                                incomplete = true;
                                 drop(state);
-                                reports.extend(self.limit_report(
-                                    Some(thread),
-                                    "MAX_LOCKDEP_ENTRIES",
-                                    self.inner.config.max_edges,
-                                    config::ENV_EDGES,
-                                ));
-                                return;
+                                reports.extend(self.limit_report(Some(thread), Limit::Edges));
+                                state = self.inner.graph.lock();
                             }
                             None => {
                                 let backtraces = self.inner.backtraces.load(Ordering::Relaxed);
@@ -1060,14 +1134,12 @@ impl Validator {
         drop(state);
         // A chain whose held locks break the wait-context rule stays unknown: the steady state
         // takes a known chain as proof that the rule holds.
-        if stack_allows(below.last(), next.kind) && self.inner.chains.insert(key) == Inserted::Full
+        // Past the chain limit the chain is not remembered: it is validated again next time.
+        if !incomplete
+            && stack_allows(below.last(), next.kind)
+            && self.inner.chains.insert(key) == Inserted::Full
         {
-            reports.extend(self.limit_report(
-                Some(thread),
-                "MAX_LOCKDEP_CHAINS",
-                self.inner.config.max_chains,
-                config::ENV_CHAINS,
-            ));
+            reports.extend(self.limit_report(Some(thread), Limit::Chains));
         }
     }
 
@@ -1172,18 +1244,13 @@ impl Validator {
         reports.push(r);
     }
 
-    /// Reports an exhausted limit once and stops validating.
-    fn limit_report(
-        &self,
-        thread: Option<&ThreadState>,
-        name: &'static str,
-        value: usize,
-        env_var: &'static str,
-    ) -> Option<Report> {
-        if !self.inner.enabled.swap(false, Ordering::Relaxed) {
+    /// Counts a hit of `limit`; the first one in this validator is a report (`None` after).
+    /// Validation goes on: the caller skips only what the limit covers.
+    #[cold]
+    fn limit_report(&self, thread: Option<&ThreadState>, limit: Limit) -> Option<Report> {
+        if self.inner.limit_hits[limit as usize].fetch_add(1, Ordering::Relaxed) != 0 {
             return None;
         }
-        crate::runtime::refresh_steady_states();
         let (thread_ref, held) = match thread {
             Some(t) => {
                 let reg = self.inner.classes.read();
@@ -1203,14 +1270,11 @@ impl Validator {
                 Vec::new(),
             ),
         };
+        let from_env = self.inner.limits_from_env.load(Ordering::Relaxed);
         Some(Report::limit_exceeded(
             thread_ref,
             held,
-            LimitInfo {
-                name,
-                value,
-                env_var,
-            },
+            limit.info(&self.inner.config, from_env),
             self.current_backtrace(),
         ))
     }
@@ -1348,6 +1412,24 @@ fn install_panic_flush() {
 }
 
 static RECORDING: RawMutex<Vec<std::sync::Weak<Recorder>>> = RawMutex::new(Vec::new());
+
+/// Reports [`Validator::dispatch`] logs even when reports panic: the program goes on after them.
+fn logged_only(kind: ReportKind) -> bool {
+    matches!(
+        kind,
+        ReportKind::LocksHeldAtExit | ReportKind::LimitExceeded
+    )
+}
+
+/// Whether `next` merges into the top entry of `thread` (a same-class acquisition under the
+/// nest lock the top entry was taken under): it then takes no stack slot.
+fn merges_into_top(thread: &ThreadState, next: &Acquire) -> bool {
+    next.nest_lock.is_some()
+        && thread
+            .held
+            .last()
+            .is_some_and(|top| top.class() == next.class && top.nest_lock() == next.nest_lock)
+}
 
 fn first_time(state: &mut GraphState, kind: ReportKind, sig: Vec<ClassId>) -> bool {
     state.reported.insert((kind, sig))

@@ -181,11 +181,14 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
     outcome
 }
 
-/// Whether the first line is a graph file header (an object with a `format` field).
+/// Whether the first line is a graph file header: an object with a string `format` field and
+/// no `op` (a trace's records, its header included, all have an `op`).
 fn is_graph(first: &[u8]) -> bool {
     let line = first.split(|&b| b == b'\n').next().unwrap_or(&[]);
     match serde_json::from_slice::<serde_json::Value>(line) {
-        Ok(serde_json::Value::Object(o)) => o.contains_key("format"),
+        Ok(serde_json::Value::Object(o)) => {
+            o.get("format").is_some_and(serde_json::Value::is_string) && !o.contains_key("op")
+        }
         _ => false,
     }
 }

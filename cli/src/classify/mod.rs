@@ -17,7 +17,7 @@
 //! # let _ = classify::RULES;
 //! ```
 
-mod rules;
+pub(crate) mod rules;
 
 use crate::report::{Kind, Label, Report, Verdict};
 

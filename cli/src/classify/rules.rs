@@ -589,6 +589,9 @@ fn workqueue_flush(r: &Report, _: &Context) -> Option<Finding> {
         .iter()
         .filter(|l| !l.starts_with("(wq_completion)") && !l.starts_with("(work_completion)"))
         .collect();
+    if let Some(f) = work_of_another_object(r, &real, wq) {
+        return Some(f);
+    }
     if real.len() <= 1 {
         return Some(Finding {
             label: Label::LikelyGenuine,
@@ -614,6 +617,52 @@ fn workqueue_flush(r: &Report, _: &Context) -> Option<Finding> {
                 .map(|l| format!("`{l}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
+        ),
+        evidence: vec![(lock_line(&r.acquiring), "lock being acquired".into())],
+    })
+}
+
+/// The object names (`ctx`, `msk`, `wg`) an expression such as `(&(&ctx->rsrc_put_work)->work)`
+/// or `&ctx->uring_lock` dereferences.
+fn owners(name: &str) -> Vec<&str> {
+    static OWNER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"&\(?(\w+)->").unwrap());
+    OWNER
+        .captures_iter(name)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect()
+}
+
+/// `flush_work()`/`cancel_work_sync()` waits for one work item, of the object its name
+/// dereferences; when the only real lock of the cycle is a per-object class that names no
+/// object in common with that work (`sk_lock-AF_INET`, one class for every socket, around
+/// cancelling `&msk->work`), the flusher may hold another object's lock than the one the
+/// work takes: mptcp's listener socket cancelling a child socket's work (fec3adfd754c).
+fn work_of_another_object(r: &Report, real: &[&String], wq: &str) -> Option<Finding> {
+    let [held] = real else {
+        return None;
+    };
+    let pseudo: Vec<&String> = r.locks.iter().filter(|l| !real.contains(l)).collect();
+    let [work] = pseudo.as_slice() else {
+        return None;
+    };
+    if !work.starts_with("(work_completion)") || STATIC_LOCK.is_match(held) {
+        return None;
+    }
+    let work_owners = owners(work);
+    if work_owners.is_empty() || owners(held).iter().any(|o| work_owners.contains(o)) {
+        return None;
+    }
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "The cycle {} goes through `{wq}`, one work item: flush_work()/cancel_work_sync() \
+             waits for the work of `{}`, and that work takes `{held}`. But `{held}` is one class \
+             for many objects and its name shares no object with the work's, so the flusher may \
+             hold the lock of another object of that class (a listener socket cancelling a child \
+             socket's work). Real if the flusher holds the lock of the very object the work \
+             belongs to; a false positive if it is always another object's.",
+            cycle_text(r),
+            work_owners.join("`, `")
         ),
         evidence: vec![(lock_line(&r.acquiring), "lock being acquired".into())],
     })
@@ -967,6 +1016,79 @@ fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// A seqcount's lockdep class (`&syncp->seq#2`, `&s->seqcount`, `tk_core.seq.seqcount`).
+static SEQCOUNT_CLASS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:seqcount|(?:->|\.)seq)(?:#\d+)?(?:/\d+)?$").unwrap());
+
+/// Inconsistent usage of a seqcount where both usages are writes: writers never wait for each
+/// other, so an interrupt-context writer nested in a process-context one corrupts the sequence
+/// (readers may see torn data) instead of deadlocking.
+fn seqcount_writers(r: &Report, _: &Context) -> Option<Finding> {
+    let a = r.acquiring.as_ref()?;
+    let irq = r.irq.as_ref()?;
+    let (from, to) = (irq.usage_from.as_deref()?, irq.usage_to.as_deref()?);
+    if !SEQCOUNT_CLASS.is_match(&a.name) || !from.ends_with("-W") || !to.ends_with("-W") {
+        return None;
+    }
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "`{}` is a seqcount, and both usages are writes ({from} -> {to}). A seqcount writer \
+             never waits: a writer in interrupt context nested inside a process-context writer of \
+             the same instance does not deadlock, it makes the sequence inconsistent so that \
+             readers may use torn data (and lockdep's \"DEADLOCK\" scenario does not apply). It \
+             matters only if both contexts can write the same instance at once; if the \
+             process-context writer always runs with that interrupt source disabled (for a \
+             network driver, with NAPI disabled), it is a false positive.",
+            a.name
+        ),
+        evidence: vec![(a.input_line, "the seqcount written in both contexts".into())],
+    })
+}
+
+/// Frames that only run once, in early boot on the boot CPU before initcalls and SMP.
+fn early_boot_only(frames: &[Frame]) -> bool {
+    let names: Vec<&str> = frames.iter().filter_map(Frame::base_function).collect();
+    names.contains(&"start_kernel")
+        && !names.iter().any(|n| {
+            matches!(
+                *n,
+                "rest_init" | "kernel_init" | "kernel_init_freeable" | "ret_from_fork" | "kthread"
+            ) || n.starts_with("start_secondary")
+                || n.starts_with("do_syscall")
+                || n.starts_with("entry_SYSCALL")
+        })
+}
+
+/// When the irqs-enabled use lockdep printed was in `start_kernel()`: what that does and does
+/// not show (lockdep prints only the first use of each state).
+fn early_boot_note(r: &Report) -> Option<(usize, String)> {
+    let irq = r.irq.as_ref()?;
+    let t = irq.traces.iter().find(|t| {
+        t.state.ends_with("-irq-unsafe")
+            || (t.state.contains("-ON-") && !t.state.starts_with("IN-"))
+    })?;
+    if !early_boot_only(&t.frames) {
+        return None;
+    }
+    let lock = t
+        .lock
+        .clone()
+        .or_else(|| r.acquiring.as_ref().map(|a| a.name.clone()))
+        .unwrap_or_default();
+    Some((
+        t.input_line,
+        format!(
+            " The irqs-enabled use printed for `{lock}` ran in start_kernel(), once, on the boot \
+             CPU, before the interrupt user is likely to exist; but lockdep prints only the first \
+             use of each state, so this does not show that no later path takes `{lock}` with \
+             interrupts enabled. If none does, it is a false positive (i8253_lock in \
+             pit_timer_init()); if one does, it is real (kernfs_idr_lock, first used by \
+             sysfs_init() at boot and later under the runqueue lock through BPF)."
+        ),
+    ))
+}
+
 fn inconsistent_shared_class(r: &Report, _: &Context) -> Option<Finding> {
     let a = r.acquiring.as_ref()?;
     let c = canonical_class(&a.class);
@@ -1050,6 +1172,11 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             )
         }
     };
+    let mut explanation = explanation;
+    if let Some((line, note)) = early_boot_note(r) {
+        explanation.push_str(&note);
+        evidence.push((line, "first irqs-enabled use, in early boot".into()));
+    }
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation,
@@ -1057,46 +1184,245 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// What a lock of an invalid-wait-context report is, as far as the report shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WaitKind {
+    /// A sleeping lock (mutex, rwsem): sleeps in atomic context on every kernel.
+    Sleep,
+    /// A `spinlock_t`/`rwlock_t`/`local_lock_t`: spins on most kernels, sleeps on PREEMPT_RT.
+    Config,
+    /// Wait type 3 without anything telling the two numberings apart.
+    Either,
+}
+
+static SPINNING_PRIMITIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:_?_?raw_(?:spin|read|write)_lock\w*|do_raw_\w+_lock\w*|spin_lock\w*|read_lock\w*|write_lock\w*|local_lock\w*|queued_\w+_lock\w*)$").unwrap()
+});
+static SLEEPING_PRIMITIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:mutex_lock\w*|__mutex_lock\w*|down|down_read\w*|down_write\w*|__down\w*|rt_mutex\w*|rt_spin_lock\w*|rt_read_lock\w*|rt_write_lock\w*|percpu_down_\w+|ww_mutex_lock\w*|rwsem_\w+)$").unwrap()
+});
+
+/// Whether the report uses `CONFIG_PROVE_RAW_LOCK_NESTING`'s numbering of wait types (1 free,
+/// 2 spin, 3 config, 4 sleep, 5 max) or the plain one (1 free, 2 spin and config, 3 sleep,
+/// 4 max); `None` when nothing in it tells.
+fn raw_nesting_numbering(r: &Report) -> Option<bool> {
+    // The context is LD_WAIT_MAX in a task, LD_WAIT_CONFIG in softirq, LD_WAIT_SPIN in hardirq.
+    match r.wait_context.map(|c| c.inner) {
+        Some(3 | 5) => return Some(true),
+        Some(4) => return Some(false),
+        _ => {}
+    }
+    let locks = r.acquiring.iter().chain(
+        r.held_locks
+            .iter()
+            .flat_map(|h| h.entries.iter().map(|e| &e.lock)),
+    );
+    let mut verdict = None;
+    for l in locks {
+        let Some(w) = l.wait else { continue };
+        if w.inner >= 4 || w.outer >= 4 {
+            return Some(true);
+        }
+        // rcu_read_lock() is {1:3} with the raw-nesting numbering, {1:2} without.
+        if l.name == "rcu_read_lock" && w.outer == 1 {
+            verdict = Some(w.inner == 3);
+        }
+    }
+    verdict
+}
+
+/// The first lock primitive below `lock_acquire` in the backtrace: how the lock was taken.
+fn acquiring_primitive(r: &Report) -> Option<&Frame> {
+    let after = r
+        .backtrace
+        .iter()
+        .position(|f| f.base_function() == Some("lock_acquire"))?;
+    r.backtrace[after + 1..]
+        .iter()
+        .find(|f| !f.unreliable && f.function.is_some())
+}
+
+fn wait_kind(r: &Report, w: u8) -> Option<WaitKind> {
+    let primitive = acquiring_primitive(r).and_then(Frame::base_function);
+    if primitive.is_some_and(|p| SLEEPING_PRIMITIVE.is_match(p)) {
+        return Some(WaitKind::Sleep);
+    }
+    let spinning = primitive.is_some_and(|p| SPINNING_PRIMITIVE.is_match(p));
+    match w {
+        0..=2 => None,
+        3 => match raw_nesting_numbering(r) {
+            Some(true) => Some(WaitKind::Config),
+            Some(false) if !spinning => Some(WaitKind::Sleep),
+            _ if spinning => Some(WaitKind::Config),
+            _ => Some(WaitKind::Either),
+        },
+        _ => Some(WaitKind::Sleep),
+    }
+}
+
+/// Whether the report comes from a PREEMPT_RT kernel (where a `spinlock_t` sleeps): the
+/// kernel line says so (`PREEMPT_RT`, a `-rtN` release) or an RT lock primitive is on the stack.
+fn preempt_rt_kernel(r: &Report) -> bool {
+    let ident = r.kernel.as_ref().map(|k| k.raw.as_str()).unwrap_or("");
+    let rt_release = ident.split_whitespace().next().is_some_and(|rel| {
+        rel.split(['-', '+', '.']).any(|p| {
+            p.strip_prefix("rt")
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        })
+    });
+    ident.contains("PREEMPT_RT")
+        || ident.contains("preempt-rt")
+        || rt_release
+        || r.backtrace.iter().any(|f| {
+            f.base_function()
+                .is_some_and(|n| n.starts_with("rt_spin_lock") || n.starts_with("rt_read_lock"))
+        })
+}
+
+/// The wait type the context allows and why: the interrupt context itself, or the held lock
+/// with the lowest inner wait type below it.
+fn allowed_wait(r: &Report) -> (u8, String) {
+    let ctx = r.wait_context.map(|c| c.inner).unwrap_or(0);
+    let held = r
+        .held_locks
+        .iter()
+        .flat_map(|h| h.entries.iter().map(|e| &e.lock))
+        .filter_map(|l| l.wait.map(|w| (w.inner, l)))
+        .filter(|(w, _)| *w > 0 && (ctx == 0 || *w < ctx))
+        .min_by_key(|(w, _)| *w);
+    match held {
+        Some((w, l)) => (w, format!(" (`{}` is held)", l.name)),
+        None if ctx == 2 => (ctx, " (hardirq context)".into()),
+        None if ctx > 0 => (ctx, String::new()),
+        None => (0, String::new()),
+    }
+}
+
+/// A `spinlock_t`-like lock (or a wait type 3 lock the report does not tell apart from one)
+/// in a context that allows only raw spinning locks: a bug on PREEMPT_RT only.
+fn wait_context_preempt_rt(r: &Report, _: &Context) -> Option<Finding> {
+    let a = r.acquiring.as_ref()?;
+    let w = a.wait?;
+    let kind = wait_kind(r, w.inner)?;
+    if kind == WaitKind::Sleep {
+        return None;
+    }
+    let (ctx, why) = allowed_wait(r);
+    let rt = preempt_rt_kernel(r);
+    let what = match kind {
+        WaitKind::Config => "a spinlock_t, rwlock_t or local_lock_t (it sleeps on PREEMPT_RT)",
+        _ => {
+            "either a spinlock_t-like lock under CONFIG_PROVE_RAW_LOCK_NESTING (a PREEMPT_RT \
+             problem) or a sleeping lock without it (a bug on every kernel): the report does not \
+             show which numbering of wait types it uses"
+        }
+    };
+    let (label, verdict) = if rt && kind == WaitKind::Config {
+        (
+            Label::LikelyGenuine,
+            "This kernel is PREEMPT_RT, where the lock sleeps: a real sleep in atomic context."
+                .to_string(),
+        )
+    } else {
+        (
+            Label::Undetermined,
+            "On a kernel without PREEMPT_RT a spinlock_t spins, so nothing sleeps or deadlocks \
+             here; lockdep reports it because the same code would sleep in atomic context on \
+             PREEMPT_RT. It is a bug if this path also runs on PREEMPT_RT (an IRQF_NO_THREAD \
+             handler, a smp_call_function() callback, a raw_spinlock_t section); a false positive \
+             if the path exists only on kernels without PREEMPT_RT."
+                .to_string(),
+        )
+    };
+    Some(Finding {
+        label,
+        explanation: format!(
+            "`{}` (wait type {}) is {what}, taken in a context that allows only wait type \
+             {ctx}{why}. {verdict}",
+            a.name, w.inner,
+        ),
+        evidence: vec![(a.input_line, "lock and its wait type".into())],
+    })
+}
+
+/// Held scoped read-side sections (`rcu_read_lock()`) are released in the function that took
+/// them; when the one that restricts the context was taken in a function that is not on the
+/// current stack, lockdep's held-lock state does not match this context.
+fn held_lock_not_on_stack(r: &Report, _: &Context) -> Option<Finding> {
+    let a = r.acquiring.as_ref()?;
+    let w = a.wait?;
+    let ctx = r.wait_context.map(|c| c.inner)?;
+    if w.inner <= ctx {
+        // The context itself does not forbid the lock: held locks do.
+    } else {
+        return None;
+    }
+    let held = r.held_locks.as_ref()?;
+    let restricting: Vec<&LockRef> = held
+        .entries
+        .iter()
+        .map(|e| &e.lock)
+        .filter(|l| l.wait.is_some_and(|lw| lw.inner < w.inner))
+        .collect();
+    if restricting.is_empty()
+        || !restricting
+            .iter()
+            .all(|l| l.name.starts_with("rcu_read_lock"))
+    {
+        return None;
+    }
+    let on_stack = |l: &&LockRef| {
+        l.at.as_ref()
+            .and_then(Frame::base_function)
+            .is_some_and(|f| r.backtrace.iter().any(|b| b.base_function() == Some(f)))
+    };
+    if restricting.iter().any(on_stack) || restricting.iter().any(|l| l.at.is_none()) {
+        return None;
+    }
+    let l = restricting[0];
+    let at = l.at.as_ref().map(Frame::display).unwrap_or_default();
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "`{}` is refused only because lockdep believes `{}` is held (taken at {at}), and that \
+             function is not on the current stack. A read-side section is normally left in the \
+             function that entered it, so either it leaked (a real bug: find where {at} returns \
+             without unlocking) or lockdep's context tracking merged two contexts — broken \
+             irq/entry tracing makes lockdep report locks of an interrupted context (arm64 before \
+             v5.10-rc7, Mark Rutland's entry fixes).",
+            a.name, l.name
+        ),
+        evidence: vec![
+            (
+                l.input_line,
+                "held lock whose section is not on this stack".into(),
+            ),
+            (a.input_line, "lock refused".into()),
+        ],
+    })
+}
+
 fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
     let a = r.acquiring.as_ref()?;
     let w = a.wait?;
-    let raw_nesting = std::iter::once(Some(w))
-        .chain(
-            r.held_locks
-                .iter()
-                .flat_map(|h| h.entries.iter().map(|e| e.lock.wait)),
+    let (ctx, held) = allowed_wait(r);
+    let (what, why) = if wait_kind(r, w.inner) == Some(WaitKind::Sleep) {
+        (
+            "a sleeping lock",
+            "This can sleep in atomic context on every kernel.",
         )
-        .flatten()
-        .any(|w| w.inner >= 4 || w.outer >= 4)
-        || r.wait_context.is_some_and(|c| c.inner >= 4);
-    let (config, sleep) = if raw_nesting { (3, 4) } else { (2, 3) };
-    let ctx = r.wait_context.map(|c| c.inner).unwrap_or(0);
-    let rt_only = w.inner == config && raw_nesting;
-    let what = if w.inner >= sleep {
-        "a sleeping lock"
-    } else if w.inner == config {
-        "a spinlock_t/rwlock_t (a sleeping lock on PREEMPT_RT)"
     } else {
-        "a lock"
+        (
+            "a lock",
+            "Lockdep's wait-type rules forbid it here on every kernel.",
+        )
     };
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation: format!(
-            "`{}` ({what}, wait type {}) is taken in a context that allows only wait type {ctx}{}. \
-             {}",
-            a.name,
-            w.inner,
-            if ctx == 2 {
-                " (hardirq or raw_spinlock_t held)"
-            } else {
-                ""
-            },
-            if rt_only {
-                "This is a bug on PREEMPT_RT kernels, where the lock sleeps; on other kernels it \
-                 only matters as an RT portability problem."
-            } else {
-                "This can sleep in atomic context on every kernel."
-            }
+            "`{}` ({what}, wait type {}) is taken in a context that allows only wait type \
+             {ctx}{held}. {why}",
+            a.name, w.inner,
         ),
         evidence: vec![(a.input_line, "lock and its wait type".into())],
     })
@@ -1165,6 +1491,36 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
         label: Label::LikelyGenuine,
         explanation,
         evidence,
+    })
+}
+
+/// `RCU-list traversed in non-reader section!!`: `list_for_each_entry_rcu()` without its
+/// lockdep condition outside rcu_read_lock(), which is also how lists protected by their
+/// update-side lock or by SRCU are walked (`CONFIG_PROVE_RCU_LIST`).
+fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
+    let m = r.message.as_deref()?;
+    if !m.contains("RCU-list traversed in non-reader section") {
+        return None;
+    }
+    let held: Vec<String> = r
+        .held_locks
+        .iter()
+        .flat_map(|h| h.entries.iter().map(|e| format!("`{}`", e.lock.name)))
+        .collect();
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "An RCU list is walked outside rcu_read_lock() ({m}). list_for_each_entry_rcu() checks \
+             only RCU read-side sections unless the caller passes the lock that protects the list \
+             as its last argument, so a walk under the update-side lock or an SRCU read lock is \
+             reported too. {}",
+            if held.is_empty() {
+                "The report lists no held locks (or none were printed).".to_string()
+            } else {
+                format!("Held here: {}.", held.join(", "))
+            }
+        ),
+        evidence: vec![(r.line, "report".into())],
     })
 }
 
@@ -1276,6 +1632,13 @@ pub const RULES: &[Rule] = &[
         check: rcu_after_lockdep_off,
     },
     Rule {
+        id: "rcu-list-without-condition",
+        summary: "RCU list walked outside rcu_read_lock() without a lockdep condition",
+        check_next: "Find what protects this list where it is walked: the update-side lock or an SRCU read lock held means a false positive (pass lockdep_is_held()/srcu_read_lock_held() as the last argument of list_for_each_entry_rcu()); nothing means a real use-after-free risk (take rcu_read_lock()).",
+        kinds: &[Kind::SuspiciousRcuUsage],
+        check: rcu_list_without_condition,
+    },
+    Rule {
         id: "class-conflation",
         summary: "cycle through a generic class reached from different objects or code paths",
         check_next: "Confirm that the two code paths can never operate on the same object; if so, give the init sites separate lock classes (lockdep_set_class or a per-site key).",
@@ -1340,7 +1703,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "workqueue-flush",
         summary: "cycle through (wq_completion)/(work_completion): flush while holding a lock the work needs",
-        check_next: "Check that the flushed or cancelled work item can take the held lock; if it can, flush outside the lock or make the work not need it.",
+        check_next: "Check that the flushed or cancelled work item can take the held lock of the same object the flusher holds (not only another object of that class); if it can, flush outside the lock or make the work not need it.",
         kinds: CIRCULAR,
         check: workqueue_flush,
     },
@@ -1387,6 +1750,13 @@ pub const RULES: &[Rule] = &[
         check: per_object_classes,
     },
     Rule {
+        id: "seqcount-writers",
+        summary: "a seqcount written in two contexts: torn reads, not a deadlock",
+        check_next: "Check whether both contexts can write the same seqcount instance at once (a process-context writer running while the interrupt source is enabled); if so, disable it around the write (u64_stats_update_begin_irqsave()); if never, it is a false positive.",
+        kinds: &[Kind::InconsistentLockState],
+        check: seqcount_writers,
+    },
+    Rule {
         id: "inconsistent-shared-class",
         summary: "inconsistent usage of an array/parameter class",
         check_next: "Check whether the irq user and the non-irq user ever touch the same element of this shared class; if not, give them separate classes.",
@@ -1405,9 +1775,23 @@ pub const RULES: &[Rule] = &[
         check: irq_usage_conflict,
     },
     Rule {
+        id: "wait-context-preempt-rt",
+        summary: "spinlock_t-like lock in a raw context: a bug on PREEMPT_RT only",
+        check_next: "Check whether this path runs on PREEMPT_RT kernels (an IRQF_NO_THREAD handler, a smp_call_function() callback, a raw_spinlock_t section): if so, make the lock a raw_spinlock_t or move the call out; if the path exists only on kernels without PREEMPT_RT, it is a false positive of CONFIG_PROVE_RAW_LOCK_NESTING.",
+        kinds: &[Kind::InvalidWaitContext],
+        check: wait_context_preempt_rt,
+    },
+    Rule {
+        id: "held-lock-not-on-stack",
+        summary: "the held read-side section that forbids the lock was entered off this stack",
+        check_next: "Check whether the function that entered the read-side section can return without leaving it (a real leak); if not, look for a lockdep/irq-tracing problem of this architecture and kernel (an earlier warning, broken entry code) and reproduce on a fixed kernel.",
+        kinds: &[Kind::InvalidWaitContext],
+        check: held_lock_not_on_stack,
+    },
+    Rule {
         id: "wait-context",
-        summary: "lock taken in a context that may not wait for it",
-        check_next: "Check the lock types: a sleeping or spinlock_t lock inside a raw_spinlock or irq context is a bug on PREEMPT_RT, and a real sleep in atomic context for sleeping locks.",
+        summary: "sleeping lock taken in a context that may not sleep",
+        check_next: "Find what made the context atomic (the held locks, an interrupt) and take the sleeping lock outside it, or make the inner lock a spinning one.",
         kinds: &[Kind::InvalidWaitContext],
         check: wait_context,
     },

@@ -37,7 +37,7 @@
 
 mod dot;
 mod filter;
-mod kernel;
+pub(crate) mod kernel;
 mod layout;
 mod svg;
 mod text;

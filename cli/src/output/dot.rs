@@ -1,41 +1,54 @@
-//! Graphviz: one `digraph` per report with the dependency cycle (or, for reports without
-//! a cycle, the dependency the report is about).
+//! Graphviz: one `digraph` for the whole input, with a cluster per report holding its
+//! dependency cycle (or, for reports without a cycle, the dependency the report is about), so
+//! `lockcheck parse --format dot log | dot -Tsvg` draws every report of a log.
 
 use std::io::{self, Write};
 
 use super::Printer;
 use crate::report::{Kind, Report};
 
-/// Prints each report's cycle as a Graphviz digraph.
+/// Prints the reports' cycles as one Graphviz digraph, a cluster per report.
 #[derive(Default)]
 pub struct DotPrinter {
     n: usize,
 }
 
+const HEADER: &str =
+    "digraph lockdep {\n  node [shape=box, fontname=\"monospace\"];\n  compound=true;";
+
 fn q(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// The code that took the edge's lock: the chain entry's first frame that is neither lockdep
+/// (`check_prev_add`, `__lock_acquire`, ...) nor a lock primitive.
 fn edge_site(r: &Report, depth: u32) -> String {
-    r.chain_entry(depth)
-        .and_then(|e| {
-            e.frames
-                .iter()
-                .filter(|f| !f.unreliable)
-                .filter_map(|f| f.base_function())
-                .find(|n| !crate::title::is_skipped(n))
-                .map(str::to_string)
-        })
+    let entry = r.chain_entry(depth);
+    let frames = entry.map_or(&[][..], |e| &e.frames[..]);
+    frames
+        .iter()
+        .filter(|f| !f.unreliable && !crate::classify::rules::is_primitive(f))
+        .find_map(|f| crate::graph::kernel::meaningful_frame(std::slice::from_ref(f)))
+        .or_else(|| crate::graph::kernel::meaningful_frame(frames))
+        .and_then(|f| f.base_function())
+        .map(str::to_string)
         .unwrap_or_default()
 }
 
 impl Printer for DotPrinter {
     fn report(&mut self, out: &mut dyn Write, r: &Report) -> io::Result<()> {
+        if self.n == 0 {
+            writeln!(out, "{HEADER}")?;
+        }
         self.n += 1;
-        writeln!(out, "digraph report_{} {{", self.n)?;
+        let n = self.n;
+        // Node ids are per report (`rN:name`), labelled with the class name: a class in two
+        // reports is drawn in each.
+        let id = |name: &str| q(&format!("r{n}:{name}"));
+        writeln!(out, "  subgraph cluster_{n} {{")?;
         writeln!(
             out,
-            "  label={};\n  labelloc=t;\n  node [shape=box, fontname=\"monospace\"];",
+            "  label={};\n  labelloc=t;",
             q(&format!(
                 "{}:{}: {} [{}]",
                 r.source,
@@ -45,7 +58,7 @@ impl Printer for DotPrinter {
             ))
         )?;
         for l in &r.locks {
-            writeln!(out, "  {};", q(l))?;
+            writeln!(out, "  {} [label={}];", id(l), q(l))?;
         }
         match r.kind {
             Kind::CircularDependency => {
@@ -58,8 +71,8 @@ impl Printer for DotPrinter {
                     writeln!(
                         out,
                         "  {} -> {} [label={}{style}];",
-                        q(&e.from),
-                        q(&e.to),
+                        id(&e.from),
+                        id(&e.to),
                         q(&format!(
                             "#{} {} (line {})",
                             e.chain_entry,
@@ -74,8 +87,8 @@ impl Printer for DotPrinter {
                     writeln!(
                         out,
                         "  {} -> {} [label=\"recursive\", color=red];",
-                        q(&h.name),
-                        q(&a.name)
+                        id(&h.name),
+                        id(&a.name)
                     )?;
                 }
             }
@@ -86,8 +99,8 @@ impl Printer for DotPrinter {
                     writeln!(
                         out,
                         "  {} -> {} [label={}, color=red];",
-                        q(&s.name),
-                        q(&u.name),
+                        id(&s.name),
+                        id(&u.name),
                         q(&format!(
                             "{}-safe -> unsafe",
                             irq.state.clone().unwrap_or_default()
@@ -97,9 +110,16 @@ impl Printer for DotPrinter {
             }
             _ => {
                 if let (Some(h), Some(a)) = (&r.held, &r.acquiring) {
-                    writeln!(out, "  {} -> {};", q(&h.name), q(&a.name))?;
+                    writeln!(out, "  {} -> {};", id(&h.name), id(&a.name))?;
                 }
             }
+        }
+        writeln!(out, "  }}")
+    }
+
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.n == 0 {
+            writeln!(out, "{HEADER}")?;
         }
         writeln!(out, "}}")
     }

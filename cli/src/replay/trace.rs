@@ -97,7 +97,11 @@ pub fn replay_trace(
             skip_line(&mut reader)?;
             continue;
         }
-        let text = String::from_utf8_lossy(&buf);
+        // `from_utf8` is the fast check; only a line that fails it pays for the lossy copy.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         let mut ev = match parse_line(&text) {
             Ok(Some(ev)) => ev,
             Ok(None) => {
@@ -106,9 +110,29 @@ pub fn replay_trace(
                 }
                 continue;
             }
+            Err(e) if e.field == "format" => {
+                // A newer format: nothing after this line can be read safely.
+                stats.errors += 1;
+                writeln!(
+                    err,
+                    "lockcheck: {source}:{line_no}: {e}; this file is skipped"
+                )?;
+                break;
+            }
             Err(e) => {
                 stats.errors += 1;
-                writeln!(err, "lockcheck: {source}:{line_no}: {e}")?;
+                if buf.last() != Some(&b'\n') {
+                    // The last record, cut off: the writer stopped mid-line (killed, aborted).
+                    writeln!(
+                        err,
+                        "lockcheck: {source}:{line_no}: the trace ends inside a record ({} bytes \
+                         without a newline, {e}): the process stopped while writing; everything \
+                         before it was replayed",
+                        buf.len()
+                    )?;
+                } else {
+                    writeln!(err, "lockcheck: {source}:{line_no}: {e}")?;
+                }
                 continue;
             }
         };

@@ -25,7 +25,8 @@ pub enum ReportKind {
     InvalidWaitContext,
     /// A lock taken with a nest lock that the thread does not hold.
     NestedLockNotTaken,
-    /// A configured limit (depth, classes, edges, chains) ran out; validation stopped.
+    /// A configured limit (depth, classes, edges, chains) ran out: what it covers is no longer
+    /// checked, everything else still is (reported once per limit and validator).
     LimitExceeded,
 }
 
@@ -102,8 +103,51 @@ pub struct LimitInfo {
     pub name: &'static str,
     /// The configured value.
     pub value: usize,
-    /// The environment variable that raises it.
+    /// The environment variable that sets it (for the process-wide validator, [`capture`](crate::capture) and
+    /// `lockcheck`).
     pub env_var: &'static str,
+    /// The [`Config`](crate::Config) field that sets it (`max_lock_depth`, ...).
+    pub config_field: &'static str,
+    /// Whether `env_var` set this validator's limit: false for a validator built from a
+    /// `Config` given in code ([`Validator::new`](crate::Validator::new),
+    /// [`capture_with`](crate::capture_with)), where only `config_field` raises it.
+    pub from_env: bool,
+}
+
+impl LimitInfo {
+    /// What is no longer checked past this limit, in words.
+    pub fn consequence(&self) -> &'static str {
+        match self.name {
+            "MAX_LOCK_DEPTH" => {
+                "locks taken deeper than that are not tracked (their releases are matched silently)"
+            }
+            "MAX_LOCKDEP_KEYS" => {
+                "locks of further classes are not tracked (their releases are matched silently)"
+            }
+            "MAX_LOCKDEP_ENTRIES" => {
+                "further dependencies are not recorded, so cycles through them cannot be found"
+            }
+            "MAX_LOCKDEP_CHAINS" => {
+                "further chains are validated each time but not remembered (slower, not less checked)"
+            }
+            _ => "some acquisitions are not checked",
+        }
+    }
+
+    /// How to raise it, as the report says it.
+    pub fn knob(&self) -> String {
+        if self.from_env {
+            format!(
+                "{}=<larger> (Config::{} for a validator built from a Config)",
+                self.env_var, self.config_field
+            )
+        } else {
+            format!(
+                "Config::{} (this validator's Config; {} does not apply to it)",
+                self.config_field, self.env_var
+            )
+        }
+    }
 }
 
 /// What a report says about one of its classes when the class may conflate locks: a class
@@ -286,7 +330,7 @@ impl Report {
                 self.acquiring.as_ref().map_or("?", |l| &*l.name)
             ),
             ReportKind::LimitExceeded => format!(
-                "{} too low, validation stopped",
+                "{} too low, validation goes on without it",
                 self.limit.as_ref().map_or("limit", |l| l.name)
             ),
         }

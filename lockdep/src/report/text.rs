@@ -216,12 +216,12 @@ pub(super) fn write_report(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Resul
         ReportKind::LimitExceeded => {
             if let Some(l) = &r.limit {
                 let _ = writeln!(out, "BUG: {} too low!", l.name);
-                out.push_str("turning off the locking correctness validator.\n");
                 let _ = writeln!(
                     out,
-                    "The limit is {}; raise it with {}=<larger> or the Config API.",
-                    l.value, l.env_var
+                    "{}; everything else is still validated.",
+                    l.consequence()
                 );
+                let _ = writeln!(out, "The limit is {}; raise it with {}.", l.value, l.knob());
             }
             held_block(r, &mut out);
             backtrace_block(r, &mut out);
