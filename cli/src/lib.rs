@@ -5,7 +5,8 @@
 //! - [`classify`]: a verdict per report from a documented rule table;
 //! - [`title`]: syzbot-convention titles;
 //! - [`output`]: text, JSON Lines, Graphviz and summary back-ends;
-//! - [`parse`]: the `lockcheck parse` command itself (inputs, formats, exit status).
+//! - [`parse`]: the `lockcheck parse` command itself (inputs, formats, exit status);
+//! - [`check`]: `lockcheck check`, the merge of a test suite's graph files and traces.
 //!
 //! ```
 //! let log = std::fs::read_to_string(concat!(
@@ -17,6 +18,7 @@
 //! assert_eq!(reports[0].verdict.label.as_str(), "likely_genuine");
 //! ```
 
+pub mod check;
 pub mod classify;
 pub mod graph;
 pub mod graph_cmd;

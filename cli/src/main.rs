@@ -119,6 +119,24 @@ lockcheck parse --fail-on genuine --summary ci-logs/"
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Merge the dependency graph files and traces of many processes and report their cycles.
+    ///
+    /// Reads every graph file (LOCKDEP_GRAPH, docs/graph-format.md) and lock trace
+    /// (LOCKDEP_TRACE) under the given paths, merges classes by name and re-checks the merged
+    /// graph with the validator: a cycle split across tests, test binaries or CI shards is
+    /// reported with the process, test and file each dependency came from.
+    #[command(
+        after_help = "Exit status: 0 no report, 1 at least one, 2 a file could not be read (the other files are still checked).\n\nExamples:\n  LOCKDEP_GRAPH=target/lockdep/ cargo nextest run\n  lockcheck check target/lockdep/"
+    )]
+    Check {
+        /// Graph files, traces, or directories (searched recursively for *.jsonl, *.json and
+        /// *.ndjson files).
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// Output format: text or json (JSON Lines, one object per report).
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReplayFormatArg,
+    },
     /// Draw the lock-class dependency graph of traces or kernel logs (DOT or SVG).
     ///
     /// The SVG is rendered in-process. Cycle edges are highlighted and each edge is labelled with
@@ -208,6 +226,16 @@ fn main() -> ExitCode {
             let mut out = std::io::BufWriter::new(stdout.lock());
             let mut err = std::io::stderr();
             ExitCode::from(lockcheck::replay::run(&opts, &mut out, &mut err).exit_code())
+        }
+        Command::Check { inputs, format } => {
+            let opts = lockcheck::check::CheckOptions {
+                inputs,
+                json: matches!(format, ReplayFormatArg::Json),
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut err = std::io::stderr();
+            ExitCode::from(lockcheck::check::run(&opts, &mut out, &mut err).exit_code())
         }
         Command::Graph {
             inputs,

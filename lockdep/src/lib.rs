@@ -106,7 +106,10 @@
 //! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
 //! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
 //! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`,
-//! `LOCKDEP_TRACE=path` (record a trace), `LOCKDEP_TRACE_CAPTURES=1` (captures record into it).
+//! `LOCKDEP_TRACE` (record a trace), `LOCKDEP_TRACE_CAPTURES=1` (captures record into it) and
+//! `LOCKDEP_GRAPH` (the dependency graph, written at exit: [`graph_file`]); `LOCKDEP_TRACE` and
+//! `LOCKDEP_GRAPH` take a file, a directory (`dir/`: one file per process) or a pattern with
+//! `%p`; `lockcheck check` merges a whole test suite's graphs (`docs/test-suites.md`).
 //!
 //! # Threads
 //! [`capture`] and [`Validator::scope`] follow threads spawned through [`thread`] (a drop-in
@@ -149,6 +152,7 @@ mod config;
 mod exclusive;
 mod fair_mutex;
 mod graph;
+pub mod graph_file;
 mod held;
 mod mutex;
 mod once;

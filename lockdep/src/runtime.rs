@@ -35,7 +35,7 @@ pub fn global() -> &'static Validator {
         let v = Validator::with_on_report(Config::from_env(), OnReport::from_env());
         v.set_limits_from_env();
         if let Some(path) = std::env::var_os("LOCKDEP_TRACE").filter(|p| !p.is_empty())
-            && let Err(e) = v.record_to(&path)
+            && let Err(e) = crate::graph_file::trace_path(&path).and_then(|p| v.record_to(p))
         {
             eprintln!(
                 "lockdep: cannot record LOCKDEP_TRACE={}: {e}",
@@ -45,6 +45,7 @@ pub fn global() -> &'static Validator {
         if let Some(level) = crate::tracing_sink::level_from_env() {
             v.set_tracing_level(Some(level));
         }
+        crate::graph_file::from_env(&v);
         v
     })
 }

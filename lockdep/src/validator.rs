@@ -84,6 +84,21 @@ pub(crate) struct Inner {
     limit_hits: [AtomicU64; 4],
     // The limits come from the `LOCKDEP_MAX_*` variables (reports name them as the knob).
     limits_from_env: AtomicBool,
+    // Validate every chain through `acquire`, known or not (`set_validate_every_chain`).
+    every_chain: AtomicBool,
+}
+
+/// A dependency that closed a reported cycle (it is not in the graph).
+#[derive(Clone)]
+pub(crate) struct ClosingDependency {
+    pub(crate) from: ClassId,
+    pub(crate) to: ClassId,
+    pub(crate) types: DepTypes,
+    pub(crate) witness: Arc<Witness>,
+    /// How many dependency types had been added before it (see `dependency_history`).
+    pub(crate) before: usize,
+    /// What the thread held (the chain that was validated, the new lock apart).
+    pub(crate) held: Vec<Acquire>,
 }
 
 #[derive(Default)]
@@ -91,6 +106,10 @@ struct GraphState {
     graph: DepGraph,
     // Signatures of problems already reported: each is reported once.
     reported: HashSet<(ReportKind, Vec<ClassId>)>,
+    // Dependencies that closed a reported cycle (never added to the graph), for graph files.
+    closing: Vec<ClosingDependency>,
+    // Every type added to a dependency, in order (graph files replay them in this order).
+    history: Vec<(ClassId, ClassId, DepTypes)>,
 }
 
 impl std::fmt::Debug for Validator {
@@ -131,6 +150,7 @@ impl Validator {
                 tracing_level: std::sync::atomic::AtomicU8::new(0),
                 recorder: std::sync::OnceLock::new(),
                 announced: RawMutex::new(HashSet::new()),
+                every_chain: AtomicBool::new(false),
                 limit_hits: Default::default(),
                 limits_from_env: AtomicBool::new(false),
             }),
@@ -167,6 +187,14 @@ impl Validator {
         *self.inner.on_report.write() = on_report;
     }
 
+    /// Makes [`acquire`](Self::acquire) validate every chain, even one validated before: for
+    /// tools that feed dependencies one at a time and want each checked against the graph as it
+    /// is then (`lockcheck check` re-checks each dependency that closed a cycle in its process).
+    /// The lock wrappers' steady state does not look at it.
+    pub fn set_validate_every_chain(&self, on: bool) {
+        self.inner.every_chain.store(on, Ordering::Relaxed);
+    }
+
     /// Takes the reports collected so far (with [`OnReport::Collect`]).
     pub fn take_reports(&self) -> Vec<Report> {
         std::mem::take(&mut *self.inner.collected.lock())
@@ -200,6 +228,18 @@ impl Validator {
             .edges()
             .map(|(a, b, t, w)| (a, b, t, w.clone()))
             .collect()
+    }
+
+    /// The dependencies that closed a reported cycle, each with the number of dependencies
+    /// recorded before it: they are not in the graph (the report stood in for them), but a graph
+    /// file needs them to re-check.
+    pub(crate) fn closing_dependencies(&self) -> Vec<ClosingDependency> {
+        self.inner.graph.lock().closing.clone()
+    }
+
+    /// Every dependency type added, as `(from, to, type)`, in the order they were added.
+    pub(crate) fn dependency_history(&self) -> Vec<(ClassId, ClassId, DepTypes)> {
+        self.inner.graph.lock().history.clone()
     }
 
     /// How many times limit `limit` ran out (the first time was reported).
@@ -611,7 +651,10 @@ impl Validator {
     ) -> bool {
         // The thread's non-blocking sections are the one part of the wait-context rule a known
         // chain does not cover.
-        if self.is_recording() || (!trylock && wait_context_suspect(thread, kind)) {
+        if self.is_recording()
+            || (!trylock && wait_context_suspect(thread, kind))
+            || self.inner.every_chain.load(Ordering::Relaxed)
+        {
             return false;
         }
         let limit = self.inner.config.max_lock_depth.min(thread.held.capacity());
@@ -655,7 +698,9 @@ impl Validator {
             acquire.mode,
             acquire.kind,
         );
-        if !acquire.trylock && !self.chain_known(thread, key) {
+        if !acquire.trylock
+            && (self.inner.every_chain.load(Ordering::Relaxed) || !self.chain_known(thread, key))
+        {
             self.validate(thread, &thread.held, &acquire, key, &mut reports);
         }
         let context = context_with(thread.held.last(), acquire.kind);
@@ -1045,6 +1090,22 @@ impl Validator {
                                 sig.sort();
                                 sig.dedup();
                                 if first_time(&mut state, ReportKind::CircularDependency, sig) {
+                                    let before = state.history.len();
+                                    state.closing.push(ClosingDependency {
+                                        from: p.class,
+                                        to: next.class,
+                                        types,
+                                        witness: Arc::new(Witness {
+                                            thread: thread.name.clone(),
+                                            from_site: p.site.clone(),
+                                            to_site: next.site.clone(),
+                                            from_mode: p.mode,
+                                            to_mode: next.mode,
+                                            backtrace: None,
+                                        }),
+                                        before,
+                                        held: below.iter().map(HeldLock::acquire).collect(),
+                                    });
                                     drop(state);
                                     let chain = self.chain_links(&path);
                                     reports.push(self.conflict_report(
@@ -1069,6 +1130,7 @@ impl Validator {
                             }
                             None => {
                                 let backtraces = self.inner.backtraces.load(Ordering::Relaxed);
+                                state.history.push((p.class, next.class, types));
                                 state.graph.add(p.class, next.class, types, || Witness {
                                     thread: thread.name.clone(),
                                     from_site: p.site.clone(),

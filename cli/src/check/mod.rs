@@ -1,0 +1,559 @@
+//! `lockcheck check`: merge the dependency graph files (`docs/graph-format.md`) and lock traces
+//! of many processes — a whole test suite — and report the cycles of the merged graph, naming for
+//! each dependency of a cycle the process, test and file it came from.
+//!
+//! Graph dependencies go through the same [`Replayer`] as `lockcheck replay`: each one becomes a
+//! pair of acquisitions on a thread of its own (one pair per dependency type, in the modes that
+//! give that type), so merged results follow the validator's rules (recursive reads included).
+//! Classes merge across files by name and subclass; dependencies already fed are not fed again.
+//! Files are fed in name order, each in its own order (a dependency that closed a cycle in its
+//! process comes where the process met it, and closes it again).
+//!
+//! Exit status: 2 if any input error (unreadable file, malformed record, unsupported version),
+//! else 1 if any report, else 0. A bad file does not stop the others.
+
+pub mod output;
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use lockdep::graph_file::{GraphClass, GraphDep, GraphFile, modes_of};
+use lockdep::replay::{ClassRefinement, Replayer};
+use lockdep::trace::{TraceEvent, TraceOp};
+use lockdep::{DepTypes, Report, ReportKind};
+
+use crate::input::Outcome;
+pub use output::{CheckedReport, EdgeOrigin};
+
+/// Options of `lockcheck check`, independent of clap.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Files and directories (walked recursively for `*.jsonl`, `*.json`, `*.ndjson` files;
+    /// hidden files, such as writers' temporary files, are skipped); `-` is standard input.
+    pub inputs: Vec<String>,
+    /// JSON Lines instead of text.
+    pub json: bool,
+}
+
+/// What a check read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckStats {
+    /// Graph files merged.
+    pub graphs: usize,
+    /// Traces replayed.
+    pub traces: usize,
+    /// Dependencies read from graph files.
+    pub dependencies_read: usize,
+    /// Dependency types fed to the validator (the rest were known already).
+    pub dependencies_fed: usize,
+}
+
+/// The files `names` stand for: files as given, directories walked recursively (name order)
+/// for graph files and traces.
+pub fn expand(names: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in names {
+        let p = Path::new(name);
+        if name != "-" && p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        // Listed as is: opening it names the error.
+        out.push(dir.display().to_string());
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            walk(&e.path(), out);
+        } else if ft.is_file()
+            && [".jsonl", ".json", ".ndjson"]
+                .iter()
+                .any(|x| name.ends_with(x))
+        {
+            out.push(e.path().display().to_string());
+        }
+    }
+}
+
+/// Where a dependency fed to the validator came from.
+#[derive(Debug, Clone)]
+struct Source {
+    file: Arc<str>,
+    pid: Option<u32>,
+    exe: Option<Arc<str>>,
+}
+
+/// The merge in progress.
+struct Merge {
+    replayer: Replayer,
+    /// (from, to) display names → dependency types fed.
+    fed: HashMap<(Arc<str>, Arc<str>), u8>,
+    /// (from, to) display names → where the dependency was first seen.
+    origins: HashMap<(Arc<str>, Arc<str>), EdgeOrigin>,
+    names: HashMap<String, Arc<str>>,
+    threads: u64,
+    stats: CheckStats,
+}
+
+/// Runs `lockcheck check`.
+pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut merge = Merge {
+        replayer: {
+            let r = Replayer::new(lockdep::Config::from_env(), ClassRefinement::default());
+            // Each dependency is checked where it is fed, against the graph as it is then: a
+            // dependency that closed a cycle in its process is searched again every time (its
+            // process validated it every time it reported it), whatever chain it was fed on.
+            r.validator().set_validate_every_chain(true);
+            r
+        },
+        fed: HashMap::new(),
+        origins: HashMap::new(),
+        names: HashMap::new(),
+        threads: 0,
+        stats: CheckStats::default(),
+    };
+    let inputs = expand(&opts.inputs);
+    if inputs.is_empty() {
+        // Most likely the tests ran without LOCKDEP_GRAPH: not a pass.
+        let _ = writeln!(
+            err,
+            "lockcheck: no graph file or trace (*.jsonl, *.json, *.ndjson) under {}",
+            opts.inputs.join(", ")
+        );
+        outcome.input_errors += 1;
+    }
+    for (index, input) in inputs.iter().enumerate() {
+        let result = check_input(&mut merge, opts, input, index, out, err, &mut outcome);
+        if outcome.record(err, input, result.map(|()| 0)) {
+            return outcome;
+        }
+    }
+    let s = &merge.stats;
+    let v = merge.replayer.validator();
+    let _ = writeln!(
+        err,
+        "lockcheck: merged {} graph file(s) and {} trace(s): {} classes, {} dependencies ({} read, {} new); {} report(s)",
+        s.graphs,
+        s.traces,
+        v.class_count(),
+        v.dependency_count(),
+        s.dependencies_read,
+        s.dependencies_fed,
+        outcome.reports
+    );
+    for hit in merge.replayer.limit_hits() {
+        let _ = writeln!(
+            err,
+            "lockcheck: {} ({}) reached: {} {}; set {}=<larger> to raise it",
+            hit.name,
+            hit.value,
+            hit.count,
+            hit.what_was_skipped(),
+            hit.env_var
+        );
+    }
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => outcome.broken_pipe = true,
+        Err(e) => {
+            let _ = writeln!(err, "lockcheck: writing output: {e}");
+            outcome.input_errors += 1;
+        }
+        Ok(()) => {}
+    }
+    outcome
+}
+
+/// Whether the first line is a graph file header: an object with a string `format` field and
+/// no `op` (a trace's records, its header included, all have an `op`).
+fn is_graph(first: &[u8]) -> bool {
+    let line = first.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(serde_json::Value::Object(o)) => {
+            o.get("format").is_some_and(serde_json::Value::is_string) && !o.contains_key("op")
+        }
+        _ => false,
+    }
+}
+
+fn check_input(
+    merge: &mut Merge,
+    opts: &CheckOptions,
+    input: &str,
+    index: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    outcome: &mut Outcome,
+) -> io::Result<()> {
+    let mut reader = crate::input::open(input)?;
+    // Skip leading blank lines, then look at the first line.
+    loop {
+        let buf = reader.fill_buf()?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                reader.consume(i);
+                break;
+            }
+            None if buf.is_empty() => {
+                writeln!(err, "lockcheck: {input}: empty file")?;
+                outcome.input_errors += 1;
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+    let head = reader.fill_buf()?;
+    if head.first() != Some(&b'{') {
+        writeln!(
+            err,
+            "lockcheck: {input}: neither a lockdep graph file nor a lock trace (JSON Lines)"
+        )?;
+        outcome.input_errors += 1;
+        return Ok(());
+    }
+    let graph = {
+        // The header line may be longer than one block: read it whole when it does not fit.
+        let head = reader.fill_buf()?;
+        if head.contains(&b'\n') || head.len() < 4096 {
+            is_graph(head)
+        } else {
+            false
+        }
+    };
+    if !graph {
+        merge.stats.traces += 1;
+        return check_trace(merge, opts, input, index, reader, out, err, outcome);
+    }
+    merge.stats.graphs += 1;
+    let mut text = String::new();
+    if let Err(e) = reader.read_to_string(&mut text) {
+        if e.kind() == io::ErrorKind::InvalidData {
+            writeln!(err, "lockcheck: {input}: not UTF-8 text")?;
+            outcome.input_errors += 1;
+            return Ok(());
+        }
+        return Err(e);
+    }
+    let file = match GraphFile::parse(&text) {
+        Ok(f) => f,
+        Err(e) => {
+            match e.line {
+                0 => writeln!(err, "lockcheck: {input}: {}", error_text(&e))?,
+                n => writeln!(err, "lockcheck: {input}:{n}: {}", error_text(&e))?,
+            }
+            outcome.input_errors += 1;
+            return Ok(());
+        }
+    };
+    let source = Source {
+        file: input.into(),
+        pid: Some(file.process.pid),
+        exe: Some(file.process.exe.as_str().into()),
+    };
+    for dep in &file.deps {
+        merge.stats.dependencies_read += 1;
+        let result = merge.feed(&source, &file.classes, dep);
+        emit_all(merge, opts, &source, dep.line, result, out, err, outcome)?;
+    }
+    Ok(())
+}
+
+fn error_text(e: &lockdep::graph_file::GraphFileError) -> String {
+    let mut e = e.clone();
+    e.line = 0;
+    e.to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_trace(
+    merge: &mut Merge,
+    opts: &CheckOptions,
+    input: &str,
+    index: usize,
+    reader: Box<dyn BufRead>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    outcome: &mut Outcome,
+) -> io::Result<()> {
+    let before = merge.replayer.validator().dependency_count();
+    let prefix = format!("{}:", index + 1);
+    let mut found = Vec::new();
+    let mut emit = |r: crate::replay::ReplayedReport| {
+        found.push(r);
+        Ok(())
+    };
+    let stats = crate::replay::trace::replay_trace(
+        input,
+        reader,
+        &prefix,
+        &mut merge.replayer,
+        err,
+        &mut emit,
+    )?;
+    outcome.input_errors += stats.errors as usize;
+    if stats.events == 0 && stats.errors == 0 {
+        writeln!(err, "lockcheck: {input}: no events")?;
+    }
+    // The dependencies this trace added come from it.
+    let v = merge.replayer.validator().clone();
+    if v.dependency_count() > before {
+        let source: Arc<str> = input.into();
+        for (a, b, _, w) in v.dependencies().into_iter().skip(before) {
+            let (Some(a), Some(b)) = (v.class_info(a), v.class_info(b)) else {
+                continue;
+            };
+            merge
+                .origins
+                .entry((a.display_name.clone(), b.display_name.clone()))
+                .or_insert_with(|| EdgeOrigin {
+                    from: a.display_name.to_string(),
+                    to: b.display_name.to_string(),
+                    types: String::new(),
+                    file: source.to_string(),
+                    line: 0,
+                    pid: None,
+                    exe: None,
+                    test: None,
+                    thread: w.thread.to_string(),
+                    from_at: w.from_site.to_string(),
+                    to_at: w.to_site.to_string(),
+                });
+        }
+    }
+    let source = Source {
+        file: input.into(),
+        pid: None,
+        exe: None,
+    };
+    for r in found {
+        let line = r.line;
+        let checked = merge.describe(&source, None, line, r.report);
+        outcome.reports += 1;
+        output::write(out, &checked, opts.json)?;
+    }
+    Ok(())
+}
+
+/// Prints the reports of one fed dependency (cycles and limits: the other kinds concern one
+/// process and were reported there).
+#[allow(clippy::too_many_arguments)]
+fn emit_all(
+    merge: &mut Merge,
+    opts: &CheckOptions,
+    source: &Source,
+    line: usize,
+    result: Result<(Vec<Report>, Option<EdgeOrigin>), String>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    outcome: &mut Outcome,
+) -> io::Result<()> {
+    let (reports, closing) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "lockcheck: {}:{line}: {e}", source.file)?;
+            outcome.input_errors += 1;
+            return Ok(());
+        }
+    };
+    for r in reports {
+        if !matches!(
+            r.kind(),
+            ReportKind::CircularDependency | ReportKind::LimitExceeded
+        ) {
+            continue;
+        }
+        let checked = merge.describe(source, closing.clone(), line, r);
+        outcome.reports += 1;
+        output::write(out, &checked, opts.json)?;
+    }
+    Ok(())
+}
+
+impl Merge {
+    fn name(&mut self, s: String) -> Arc<str> {
+        if let Some(n) = self.names.get(&s) {
+            return n.clone();
+        }
+        let n: Arc<str> = s.as_str().into();
+        self.names.insert(s, n.clone());
+        n
+    }
+
+    /// Feeds one dependency: each of its types not fed before, as a pair of acquisitions on a
+    /// fresh thread. Returns the reports and the dependency's origin.
+    fn feed(
+        &mut self,
+        source: &Source,
+        classes: &[GraphClass],
+        dep: &GraphDep,
+    ) -> Result<(Vec<Report>, Option<EdgeOrigin>), String> {
+        let (from, to) = (&classes[dep.from], &classes[dep.to]);
+        let from_name = self.name(from.display_name());
+        let to_name = self.name(to.display_name());
+        let key = (from_name.clone(), to_name.clone());
+        // A dependency that closed a cycle was never added (the report stood in for it): it is
+        // fed every time, since it may close another cycle later, and never counts as known.
+        let known = if dep.closes_cycle {
+            0
+        } else {
+            self.fed.get(&key).copied().unwrap_or(0)
+        };
+        let new = dep.types.0 & !known;
+        let origin = EdgeOrigin {
+            from: from_name.to_string(),
+            to: to_name.to_string(),
+            types: dep.types.labels(),
+            file: source.file.to_string(),
+            line: dep.line,
+            pid: source.pid,
+            exe: source.exe.as_deref().map(str::to_string),
+            test: dep.test.clone(),
+            thread: dep.thread.clone(),
+            from_at: dep.from_at.clone().unwrap_or_else(|| "<unknown>".into()),
+            to_at: dep.to_at.clone().unwrap_or_else(|| "<unknown>".into()),
+        };
+        if new == 0 {
+            return Ok((Vec::new(), None));
+        }
+        if !dep.closes_cycle {
+            self.fed.insert(key.clone(), known | new);
+        }
+        self.stats.dependencies_fed += 1;
+        let first_bit = DepTypes::of(dep.from_mode, dep.to_mode).0;
+        let mut reports = Vec::new();
+        for bit in [DepTypes::EN, DepTypes::ER, DepTypes::SN, DepTypes::SR] {
+            if new & bit == 0 {
+                continue;
+            }
+            let (from_mode, to_mode) = if bit == first_bit {
+                (dep.from_mode, dep.to_mode)
+            } else {
+                modes_of(bit)
+            };
+            self.threads += 1;
+            let thread = format!("dep-{}", self.threads);
+            let mut a = self.event(&thread, dep, TraceOp::Acquire, from, &from_name);
+            a.mode = from_mode;
+            a.at = dep.from_at.clone();
+            let mut b = self.event(&thread, dep, TraceOp::Acquire, to, &to_name);
+            b.mode = to_mode;
+            b.at = dep.to_at.clone();
+            let mut class_a = self.event(&thread, dep, TraceOp::Class, from, &from_name);
+            class_a.at = from.at.clone();
+            let mut class_b = self.event(&thread, dep, TraceOp::Class, to, &to_name);
+            class_b.at = to.at.clone();
+            let rb = self.event(&thread, dep, TraceOp::Release, to, &to_name);
+            let ra = self.event(&thread, dep, TraceOp::Release, from, &from_name);
+            let exit = TraceEvent::new(thread.clone(), TraceOp::ThreadExit, "");
+            for ev in [class_a, class_b, a, b, rb, ra, exit] {
+                match self.replayer.apply(&ev) {
+                    Ok(r) => reports.extend(r),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        }
+        self.origins.entry(key).or_insert_with(|| origin.clone());
+        Ok((reports, Some(origin)))
+    }
+
+    /// A lock event of the synthetic thread `thread` feeding `dep`.
+    fn event(
+        &self,
+        thread: &str,
+        dep: &GraphDep,
+        op: TraceOp,
+        class: &GraphClass,
+        name: &str,
+    ) -> TraceEvent {
+        let mut e = TraceEvent::new(thread, op, format!("class:{name}"));
+        e.thread_name = Some(if dep.thread.is_empty() {
+            "unnamed".to_string()
+        } else {
+            dep.thread.clone()
+        });
+        e.class = Some(class.name.clone());
+        e.subclass = class.subclass;
+        e.kind = class.kind;
+        e
+    }
+
+    /// A report with where each dependency of its cycle came from.
+    fn describe(
+        &self,
+        source: &Source,
+        closing: Option<EdgeOrigin>,
+        line: usize,
+        report: Report,
+    ) -> CheckedReport {
+        let mut edges: Vec<EdgeOrigin> = Vec::new();
+        for link in &report.chain {
+            let key = (link.from.clone(), link.to.clone());
+            let mut o = self
+                .origins
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| EdgeOrigin {
+                    from: link.from.to_string(),
+                    to: link.to.to_string(),
+                    types: String::new(),
+                    file: String::new(),
+                    line: 0,
+                    pid: None,
+                    exe: None,
+                    test: None,
+                    thread: link.first_seen.thread.to_string(),
+                    from_at: link.first_seen.from_site.to_string(),
+                    to_at: link.first_seen.to_site.to_string(),
+                });
+            o.types = link.types.labels();
+            edges.push(o);
+        }
+        if report.kind() == ReportKind::CircularDependency
+            && let (Some(held), Some(acq)) = (&report.held_lock, &report.acquiring)
+        {
+            let mut o = closing.unwrap_or_else(|| EdgeOrigin {
+                from: held.name.to_string(),
+                to: acq.name.to_string(),
+                types: String::new(),
+                file: source.file.to_string(),
+                line,
+                pid: source.pid,
+                exe: source.exe.as_deref().map(str::to_string),
+                test: None,
+                thread: report.thread.name.to_string(),
+                from_at: held.site.to_string(),
+                to_at: acq.site.to_string(),
+            });
+            if let Some(t) = report.new_dependency {
+                o.types = t.labels();
+            }
+            edges.push(o);
+        }
+        CheckedReport {
+            source: source.file.to_string(),
+            line,
+            report,
+            edges,
+        }
+    }
+}
