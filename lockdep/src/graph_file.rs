@@ -985,7 +985,7 @@ fn install_hooks() {
 
 /// `LOCKDEP_GRAPH` for the process-wide validator.
 pub(crate) fn from_env(v: &Validator) {
-    if cfg!(feature = "disabled") {
+    if cfg!(lockdep_off) {
         return;
     }
     if let Some(spec) = std::env::var_os("LOCKDEP_GRAPH").filter(|p| !p.is_empty())
