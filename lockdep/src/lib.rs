@@ -147,6 +147,8 @@ mod tracing_sink;
 #[doc = include_str!("../../docs/semantics.md")]
 mod semantics_md {}
 pub mod thread;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod trace;
 mod validator;
 

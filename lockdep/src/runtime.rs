@@ -210,7 +210,10 @@ impl Local {
             None => format!("thread-{id}").into(),
         };
         let depth = validator.config().max_lock_depth.min(64);
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(
+            any(feature = "send_guard", feature = "tokio"),
+            not(feature = "disabled")
+        ))]
         inbox::register(id);
         Local {
             validator,
@@ -270,7 +273,10 @@ impl Drop for Local {
         if let Some((v, reports)) = inbox::drain(self) {
             v.dispatch(reports);
         }
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(
+            any(feature = "send_guard", feature = "tokio"),
+            not(feature = "disabled")
+        ))]
         inbox::unregister(self.state.id);
         // The thread is ending: its trace events are written, and what it still holds is reported.
         let _ = self.validator.flush_trace();
@@ -531,7 +537,10 @@ mod inbox {
     use super::*;
 
     /// What another thread did with one of the owner's guards.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     #[derive(Clone, Copy, Debug)]
     pub(super) enum Message {
         Release(InstanceId),
@@ -539,23 +548,35 @@ mod inbox {
     }
 
     /// The threads that have a held-lock stack, and the messages posted for them.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     struct Posted {
         live: Option<std::collections::HashSet<u64>>,
         messages: Vec<(u64, Message)>,
     }
 
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     static POSTED: parking_lot::Mutex<Posted> = parking_lot::Mutex::new(Posted {
         live: None,
         messages: Vec::new(),
     });
     // How many messages wait: a thread looks at `POSTED` only when some do.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
     /// Thread `id` has a held-lock stack from now on: messages may be posted for it.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     pub(super) fn register(id: u64) {
         POSTED
             .lock()
@@ -565,7 +586,10 @@ mod inbox {
     }
 
     /// Thread `id` is ending: nothing more is posted for it, and what was is dropped.
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     pub(super) fn unregister(id: u64) {
         let mut posted = POSTED.lock();
         if let Some(live) = &mut posted.live {
@@ -578,7 +602,10 @@ mod inbox {
 
     /// Posts `message` for `owner`'s thread (feature `send_guard`); dropped if that thread has
     /// ended (it was reported as ending with the lock held).
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     #[cold]
     #[inline(never)]
     pub(super) fn post(owner: u64, message: Message) {
@@ -600,7 +627,10 @@ mod inbox {
     /// Applies what other threads posted for this thread; the reports to dispatch, if any.
     #[inline]
     pub(super) fn drain(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
-        #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+        #[cfg(all(
+            any(feature = "send_guard", feature = "tokio"),
+            not(feature = "disabled")
+        ))]
         if PENDING.load(Ordering::Acquire) != 0 {
             return drain_posted(l);
         }
@@ -608,7 +638,10 @@ mod inbox {
         None
     }
 
-    #[cfg(all(feature = "send_guard", not(feature = "disabled")))]
+    #[cfg(all(
+        any(feature = "send_guard", feature = "tokio"),
+        not(feature = "disabled")
+    ))]
     #[cold]
     #[inline(never)]
     fn drain_posted(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
@@ -1730,6 +1763,214 @@ impl Validator {
     }
 }
 
+/// A held-lock stack that is not a thread's own: an async task's (`lockdep::tokio`). It is
+/// swapped into the running thread's slot for each poll ([`enter_detached`]) and out again after
+/// ([`leave_detached`]), as [`Validator::scope`] swaps a scope's, so the hooks and their steady
+/// state are the threads' own.
+#[cfg(feature = "tokio")]
+pub(crate) struct Detached {
+    pub(crate) validator: Validator,
+    pub(crate) state: ThreadState,
+    // The count of off periods when the stack was last current: a change makes it stale.
+    off_periods: u32,
+}
+
+#[cfg(feature = "tokio")]
+impl Detached {
+    /// A fresh stack reporting to `validator`, its own number (report and trace identity) and
+    /// `name`, able to receive releases of its guards from elsewhere (`post_release`).
+    pub(crate) fn new(validator: Validator, name: impl FnOnce(u64) -> Arc<str>) -> Self {
+        let id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+        let depth = validator.config().max_lock_depth.min(64);
+        #[cfg(not(feature = "disabled"))]
+        inbox::register(id);
+        Detached {
+            validator,
+            state: ThreadState::new(name(id), id, depth),
+            off_periods: OFF_PERIODS.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The stack's number (what guards record as their holder).
+    pub(crate) fn id(&self) -> u64 {
+        self.state.id
+    }
+
+    /// The stack ends (its task completed or was dropped): what it still holds of the locks
+    /// `keep_quiet` accepts (guards that left with the task's output) is dropped silently; the
+    /// rest is reported as a thread's exit would report it.
+    pub(crate) fn finish(mut self, keep_quiet: impl Fn(InstanceId) -> bool) {
+        #[cfg(not(feature = "disabled"))]
+        inbox::unregister(self.state.id);
+        if switch().is_none() {
+            return;
+        }
+        let mut i = 0;
+        while i < self.state.held.len() {
+            if keep_quiet(self.state.held[i].instance()) {
+                self.state.held.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let reports = self.validator.thread_exit(&mut self.state);
+        self.validator.dispatch(reports);
+    }
+}
+
+/// Makes `d` the running thread's held-lock stack and validator until [`leave_detached`]; gives
+/// it back if the thread cannot take it (teardown, or inside a hook's report callback).
+#[cfg(feature = "tokio")]
+// The stack comes back only when it could not be entered (thread teardown, a report callback):
+// boxing it for that would cost an allocation on every poll's way in or out.
+#[allow(clippy::result_large_err)]
+pub(crate) fn enter_detached(mut d: Detached) -> Result<(), Detached> {
+    let periods = OFF_PERIODS.load(Ordering::Relaxed);
+    if periods != d.off_periods {
+        // Validation was off meanwhile: what the stack says it holds may be stale.
+        d.off_periods = periods;
+        d.state.held.clear();
+        d.state.untracked = true;
+    }
+    let mut slot = Some(d);
+    let entered = with_local(|l| {
+        let d = slot.take().expect("taken once");
+        let outer_state = std::mem::replace(&mut l.state, d.state);
+        let outer_validator = std::mem::replace(&mut l.validator, d.validator);
+        l.saved.push((outer_validator, outer_state));
+        // Releases of its guards posted while it was away.
+        inbox::drain(l)
+    });
+    match (entered, slot) {
+        (Some(drained), _) => {
+            Pending(drained).dispatch();
+            Ok(())
+        }
+        (None, Some(d)) => Err(d),
+        (None, None) => unreachable!("with_local ran its closure but returned nothing"),
+    }
+}
+
+/// Takes back the stack [`enter_detached`] made current, restoring the thread's own.
+#[cfg(feature = "tokio")]
+pub(crate) fn leave_detached() -> Option<Detached> {
+    let (d, drained) = with_local(|l| {
+        let (v, s) = l.saved.pop()?;
+        let state = std::mem::replace(&mut l.state, s);
+        let validator = std::mem::replace(&mut l.validator, v);
+        let drained = inbox::drain(l);
+        Some((
+            Detached {
+                validator,
+                state,
+                off_periods: l.off_periods,
+            },
+            drained,
+        ))
+    })??;
+    Pending(drained).dispatch();
+    Some(d)
+}
+
+/// Runs `f` on the current held-lock stack and its validator (a task's while one is entered),
+/// dispatching the reports it returns; `None` while validation is off or the thread cannot.
+#[cfg(feature = "tokio")]
+pub(crate) fn inspect_current<R>(
+    f: impl FnOnce(&Validator, &mut ThreadState) -> (R, Vec<Report>),
+) -> Option<R> {
+    let (r, pending) = with_local_on(|l| {
+        let (r, reports) = f(&l.validator, &mut l.state);
+        (
+            r,
+            (!reports.is_empty()).then(|| (l.validator.clone(), reports)),
+        )
+    })?;
+    Pending(pending).dispatch();
+    Some(r)
+}
+
+/// Releases `instance` from the held-lock stack numbered `holder` (a task's `Detached::id`, or
+/// a thread's `thread_id`, which its scopes share; a guard dropped away from the
+/// task or thread that took it): applied by that stack at its next hook, or dropped if the stack
+/// has ended.
+#[cfg(feature = "tokio")]
+pub(crate) fn post_release(holder: u64, instance: usize) {
+    #[cfg(not(feature = "disabled"))]
+    inbox::post(holder, inbox::Message::Release(InstanceId(instance as u64)));
+    #[cfg(feature = "disabled")]
+    let _ = (holder, instance);
+}
+
+/// [`post_release`] for a mode change (a write lock downgraded away from its holder).
+#[cfg(feature = "tokio")]
+pub(crate) fn post_mode(holder: u64, instance: usize, mode: Mode) {
+    #[cfg(not(feature = "disabled"))]
+    inbox::post(
+        holder,
+        inbox::Message::Mode(InstanceId(instance as u64), mode),
+    );
+    #[cfg(feature = "disabled")]
+    let _ = (holder, instance, mode);
+}
+
+/// The class of the lock `req` acquires, in `v`.
+#[cfg(feature = "tokio")]
+pub(crate) fn class_for(req: &Request<'_>, v: &Validator) -> Option<ClassId> {
+    if !v.is_enabled() {
+        return None;
+    }
+    req.map
+        .class(v, req.kind, req.subclass, Use::Acquire(req.site))
+}
+
+/// [`before_lock`] with `check` run on the full path first: the acquisition's class and the
+/// stack it joins, returning reports of its own. A chain validated once takes the steady state
+/// after, as for any lock, so `check` must depend only on the chain (the held classes and the
+/// acquired one).
+#[cfg(feature = "tokio")]
+#[inline(always)]
+pub(crate) fn before_lock_checked(
+    req: Request<'_>,
+    check: fn(&Validator, &ThreadState, &Acquire) -> Option<Report>,
+) {
+    if let Some(switch) = switch_word()
+        && !(req.subclass == 0 && req.nest_lock.is_none() && lock_steady(&req, false, switch))
+    {
+        validate_lock_checked_slow(req, switch, check);
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[cold]
+#[inline(never)]
+fn validate_lock_checked_slow(
+    req: Request<'_>,
+    switch: u32,
+    check: fn(&Validator, &ThreadState, &Acquire) -> Option<Report>,
+) {
+    let req = &req;
+    let pending = with_local_synced(switch, |l| {
+        let class = untracked_unless(l, req)?;
+        let mut reports: Vec<Report> =
+            check(&l.validator, &l.state, &acquire_of(req, class, false))
+                .into_iter()
+                .collect();
+        let v = &l.validator;
+        if !(req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false)) {
+            reports.extend(acquire_tracked(l, req, class, false));
+        }
+        let v = &l.validator;
+        if reports.is_empty() {
+            return None;
+        }
+        if v.panics_on_report() {
+            v.forget(&mut l.state, InstanceId(req.instance as u64));
+        }
+        Some((v.clone(), reports))
+    });
+    Pending(pending.flatten()).dispatch();
+}
+
 /// Runs `f` against a private validator that collects reports instead of panicking, and returns
 /// them. Tests running in parallel threads of one process never see each other's classes or
 /// reports. Threads spawned inside join it with [`Validator::scope`].
@@ -1751,6 +1992,11 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
         f();
         return Vec::new();
     }
+    capture_with(capture_config(), f)
+}
+
+/// The limits of a [`capture`]'s validator.
+fn capture_config() -> Config {
     let global = global().config().clone();
     // A capture keeps a smaller chain table than the global validator (many tests each
     // build one), unless LOCKDEP_MAX_CHAINS asks for a size.
@@ -1759,13 +2005,10 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
     } else {
         global.max_chains.min(CAPTURE_MAX_CHAINS)
     };
-    capture_with(
-        Config {
-            max_chains,
-            ..global
-        },
-        f,
-    )
+    Config {
+        max_chains,
+        ..global
+    }
 }
 
 /// Chains a [`capture`] keeps by default.
@@ -1791,13 +2034,28 @@ pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
         f();
         return Vec::new();
     }
+    let v = collecting_validator(config);
+    v.scope(f);
+    v.take_reports()
+}
+
+/// A capture's validator: collects its reports, and records into the process-wide trace under
+/// `LOCKDEP_TRACE_CAPTURES=1`.
+fn collecting_validator(config: Config) -> Validator {
     let v = Validator::with_on_report(config, OnReport::Collect);
     if record_captures() && global().is_recording() {
         // The process-wide validator may record to `tracing` only: then there is no file.
         let _ = v.record_into(global());
     }
-    v.scope(f);
-    v.take_reports()
+    v
+}
+
+/// The validator a [`capture`] would run in (`None` while validation is off), for captures
+/// that are not a closure (`lockdep::tokio::capture_async`).
+#[cfg(feature = "tokio")]
+pub(crate) fn capture_validator() -> Option<Validator> {
+    switch()?;
+    Some(collecting_validator(capture_config()))
 }
 
 /// `LOCKDEP_TRACE_CAPTURES=1`: captures record into the process-wide trace (`LOCKDEP_TRACE`).
