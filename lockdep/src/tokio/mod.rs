@@ -229,10 +229,8 @@ static UNTRACKED: parking_lot::Mutex<Option<HashMap<::tokio::task::Id, Detached>
 /// Runs `f` with the held-lock stack of the untracked tokio task `id` entered (made for it if
 /// it has none); the stack is kept while it holds locks.
 fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
-    let d = UNTRACKED
-        .lock()
-        .get_or_insert_with(HashMap::new)
-        .remove(&id)
+    let existing = UNTRACKED.lock().as_mut().and_then(|t| t.remove(&id));
+    let d = existing
         .unwrap_or_else(|| Detached::new(runtime::current(), |_| format!("task-{id}").into()));
     let stack = d.id();
     let entered = runtime::enter_detached(d);
@@ -460,7 +458,7 @@ fn enter<'a>(validator: &mut Option<Validator>, stack: &'a mut Option<Detached>)
         let v = validator.take()?;
         Some(Detached::new(v, |n| match ::tokio::task::try_id() {
             Some(id) => format!("task-{id}").into(),
-            None => format!("task-{n}").into(),
+            None => format!("tracked-{n}").into(),
         }))
     });
     let Some(d) = d else {
