@@ -397,3 +397,82 @@ fn traces_name_tasks() {
     assert_eq!(kinds(&v.take_reports()), [ReportKind::CircularDependency]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every constructor, acquisition and guard operation, in one consistent order: no reports, and
+/// the locks are held exactly while their guards live.
+#[test]
+fn every_api_in_a_consistent_order_gives_no_reports() {
+    static KEY: lockdep::ClassKey = lockdep::ClassKey::new("keyed_async");
+    static STATIC: Mutex<u32> = Mutex::const_new(0);
+    let rt = multi_thread(2);
+    let reports = rt.block_on(capture_async(async {
+        let m = Arc::new(Mutex::with_name("m", (1u32, 2u32)));
+        let k = Mutex::with_class(&KEY, 0u32);
+        let r = Arc::new(RwLock::with_name("r", (1u32, 2u32)));
+        let d: RwLock<u32> = RwLock::default();
+        let mx = RwLock::with_max_readers(0u32, 4);
+        {
+            let g = m.lock().await;
+            lockdep::assert_held(&*m);
+            let mut g = lockdep::tokio::MutexGuard::map(g, |v| &mut v.0);
+            *g += 1;
+            let mut g = lockdep::tokio::MappedMutexGuard::map(g, |v| v);
+            *g += 1;
+            let _k = k.lock().await;
+            let _s = STATIC.lock().await;
+            let w = r.write().await;
+            let w = lockdep::tokio::RwLockWriteGuard::downgrade(w);
+            assert_eq!(w.0, 1);
+        }
+        lockdep::assert_not_held(&*m);
+        {
+            let g = m.try_lock().unwrap();
+            assert!(lockdep::tokio::MutexGuard::try_map(g, |_| None::<&mut u32>).is_err());
+            let o = m.clone().lock_owned().await;
+            assert_eq!(o.0, 3);
+            drop(o);
+            let o = m.clone().try_lock_owned().unwrap();
+            assert!(Arc::ptr_eq(lockdep::tokio::OwnedMutexGuard::mutex(&o), &m));
+        }
+        {
+            let a = r.read().await;
+            let b = r.try_read().unwrap();
+            let a = lockdep::tokio::RwLockReadGuard::map(a, |v| &v.1);
+            assert_eq!(*a + b.1, 4);
+        }
+        {
+            let w = r.try_write().unwrap();
+            let mut w = lockdep::tokio::RwLockWriteGuard::into_mapped(w);
+            w.1 += 1;
+            let mut w = lockdep::tokio::RwLockMappedWriteGuard::map(w, |v| &mut v.1);
+            *w += 1;
+        }
+        {
+            let w = r.clone().write_owned().await;
+            let rd = lockdep::tokio::OwnedRwLockWriteGuard::downgrade(w);
+            assert_eq!(rd.1, 4);
+            // Moved to another task and dropped there.
+            spawn(async move { drop(rd) }).await.unwrap();
+            let _o = r.clone().read_owned().await;
+            let _p = r.clone().try_read_owned().unwrap();
+        }
+        drop(r.clone().try_write_owned().unwrap());
+        *d.write().await += 1;
+        *mx.write().await += *d.read().await;
+        // Blocking acquisitions outside the runtime's workers.
+        let (m2, r2) = (m.clone(), r.clone());
+        tokio::task::spawn_blocking(move || {
+            drop(m2.blocking_lock());
+            drop(m2.clone().blocking_lock_owned());
+            drop(r2.blocking_read());
+            drop(r2.blocking_write());
+        })
+        .await
+        .unwrap();
+        let mut owned = Arc::try_unwrap(m).unwrap();
+        owned.get_mut().0 += 1;
+        assert_eq!(owned.into_inner(), (4, 2));
+        assert_eq!(Arc::try_unwrap(r).unwrap().into_inner(), (1, 4));
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+}

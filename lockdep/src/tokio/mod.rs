@@ -226,8 +226,12 @@ thread_local! {
 static UNTRACKED: parking_lot::Mutex<Option<HashMap<::tokio::task::Id, Detached>>> =
     parking_lot::Mutex::new(None);
 
+/// Untracked tasks' stacks kept while they hold nothing (so a task that locks again reuses its
+/// stack): beyond this many stacks in the table, the empty ones are dropped.
+const UNTRACKED_KEEP: usize = 1024;
+
 /// Runs `f` with the held-lock stack of the untracked tokio task `id` entered (made for it if
-/// it has none); the stack is kept while it holds locks.
+/// it has none). Tokio never reuses a task id, so a stack is never another task's.
 fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
     let existing = UNTRACKED.lock().as_mut().and_then(|t| t.remove(&id));
     let d = existing
@@ -240,13 +244,24 @@ fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
         Err(d) => Some(d),
     };
     if let Some(d) = d {
-        if d.state.held.is_empty() {
+        let evicted: Vec<Detached> = {
+            let mut table = UNTRACKED.lock();
+            let table = table.get_or_insert_with(HashMap::new);
+            table.insert(id, d);
+            if table.len() > UNTRACKED_KEEP {
+                let empty: Vec<_> = table
+                    .iter()
+                    .filter(|(_, d)| d.state.held.is_empty())
+                    .map(|(id, _)| *id)
+                    .collect();
+                empty.iter().filter_map(|id| table.remove(id)).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        // An empty stack has nothing to report; its end is recorded in a trace.
+        for d in evicted {
             d.finish(|_| true);
-        } else {
-            UNTRACKED
-                .lock()
-                .get_or_insert_with(HashMap::new)
-                .insert(id, d);
         }
     }
     r
