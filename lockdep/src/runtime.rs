@@ -1769,6 +1769,8 @@ impl Validator {
 /// state are the threads' own.
 #[cfg(feature = "tokio")]
 pub(crate) struct Detached {
+    // The stack's number, also while it is entered (then `state` is the thread's).
+    id: u64,
     pub(crate) validator: Validator,
     pub(crate) state: ThreadState,
     // The count of off periods when the stack was last current: a change makes it stale.
@@ -1785,6 +1787,7 @@ impl Detached {
         #[cfg(not(feature = "disabled"))]
         inbox::register(id);
         Detached {
+            id,
             validator,
             state: ThreadState::new(name(id), id, depth),
             off_periods: OFF_PERIODS.load(Ordering::Relaxed),
@@ -1793,7 +1796,7 @@ impl Detached {
 
     /// The stack's number (what guards record as their holder).
     pub(crate) fn id(&self) -> u64 {
-        self.state.id
+        self.id
     }
 
     /// The stack ends (its task completed or was dropped): what it still holds of the locks
@@ -1801,7 +1804,7 @@ impl Detached {
     /// rest is reported as a thread's exit would report it.
     pub(crate) fn finish(mut self, keep_quiet: impl Fn(InstanceId) -> bool) {
         #[cfg(not(feature = "disabled"))]
-        inbox::unregister(self.state.id);
+        inbox::unregister(self.id);
         if switch().is_none() {
             return;
         }
@@ -1818,58 +1821,52 @@ impl Detached {
     }
 }
 
-/// Makes `d` the running thread's held-lock stack and validator until [`leave_detached`]; gives
-/// it back if the thread cannot take it (teardown, or inside a hook's report callback).
+/// Makes `d` the running thread's held-lock stack and validator until [`leave_detached`], by
+/// swapping them in place (the thread's wait in `d` meanwhile: a stack is a few kilobytes, and
+/// a task pays this on every poll). False, with nothing changed, if the thread cannot
+/// (teardown, or inside a hook's report callback).
 #[cfg(feature = "tokio")]
-// The stack comes back only when it could not be entered (thread teardown, a report callback):
-// boxing it for that would cost an allocation on every poll's way in or out.
-#[allow(clippy::result_large_err)]
-pub(crate) fn enter_detached(mut d: Detached) -> Result<(), Detached> {
+pub(crate) fn enter_detached(d: &mut Detached) -> bool {
     let periods = OFF_PERIODS.load(Ordering::Relaxed);
     if periods != d.off_periods {
         // Validation was off meanwhile: what the stack says it holds may be stale.
-        d.off_periods = periods;
         d.state.held.clear();
         d.state.untracked = true;
     }
-    let mut slot = Some(d);
-    let entered = with_local(|l| {
-        let d = slot.take().expect("taken once");
-        let outer_state = std::mem::replace(&mut l.state, d.state);
-        let outer_validator = std::mem::replace(&mut l.validator, d.validator);
-        l.saved.push((outer_validator, outer_state));
-        // Releases of its guards posted while it was away.
+    let drained = with_local(|l| {
+        std::mem::swap(&mut l.state, &mut d.state);
+        std::mem::swap(&mut l.validator, &mut d.validator);
+        // What the thread's stack is synced with, kept with it while it waits.
+        d.off_periods = std::mem::replace(&mut l.off_periods, periods);
+        // Releases of the task's guards posted while it was away.
         inbox::drain(l)
     });
-    match (entered, slot) {
-        (Some(drained), _) => {
+    match drained {
+        Some(drained) => {
             Pending(drained).dispatch();
-            Ok(())
+            true
         }
-        (None, Some(d)) => Err(d),
-        (None, None) => unreachable!("with_local ran its closure but returned nothing"),
+        None => false,
     }
 }
 
-/// Takes back the stack [`enter_detached`] made current, restoring the thread's own.
+/// Undoes [`enter_detached`]: the thread's stack and validator back, the task's in `d`.
 #[cfg(feature = "tokio")]
-pub(crate) fn leave_detached() -> Option<Detached> {
-    let (d, drained) = with_local(|l| {
-        let (v, s) = l.saved.pop()?;
-        let state = std::mem::replace(&mut l.state, s);
-        let validator = std::mem::replace(&mut l.validator, v);
-        let drained = inbox::drain(l);
-        Some((
-            Detached {
-                validator,
-                state,
-                off_periods: l.off_periods,
-            },
-            drained,
-        ))
-    })??;
-    Pending(drained).dispatch();
-    Some(d)
+pub(crate) fn leave_detached(d: &mut Detached) {
+    let drained = with_local(|l| {
+        std::mem::swap(&mut l.state, &mut d.state);
+        std::mem::swap(&mut l.validator, &mut d.validator);
+        let thread_periods = std::mem::replace(&mut d.off_periods, l.off_periods);
+        if thread_periods != l.off_periods {
+            // Validation was off during the poll: the thread's stack is stale too.
+            let stale = l.state.held.drain().map(|h| h.instance());
+            l.orphans.extend(stale);
+        }
+        inbox::drain(l)
+    });
+    if let Some(drained) = drained {
+        Pending(drained).dispatch();
+    }
 }
 
 /// Runs `f` on the current held-lock stack and its validator (a task's while one is entered),

@@ -143,8 +143,8 @@ fn is_async(instance: InstanceId) -> bool {
     instance.0 & 1 == 1
 }
 
-/// A held lock a task must not await under: a blocking lock that sleeps (a spin lock is the
-/// wait-context rule's already).
+/// A held lock a task must not await under: a blocking one, sleeping or spinning (under an
+/// async acquisition a spin lock is the wait-context rule's report already).
 fn is_blocking(kind: LockKind, instance: InstanceId) -> bool {
     matches!(
         kind,
@@ -222,8 +222,8 @@ thread_local! {
     static IN_TASK: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The stacks of untracked tokio tasks that hold async locks, by tokio task id.
-static UNTRACKED: parking_lot::Mutex<Option<HashMap<::tokio::task::Id, Detached>>> =
+/// The stacks of untracked tokio tasks that took async locks, by tokio task id.
+static UNTRACKED: parking_lot::Mutex<Option<HashMap<::tokio::task::Id, Box<Detached>>>> =
     parking_lot::Mutex::new(None);
 
 /// Untracked tasks' stacks kept while they hold nothing (so a task that locks again reuses its
@@ -234,42 +234,51 @@ const UNTRACKED_KEEP: usize = 1024;
 /// it has none). Tokio never reuses a task id, so a stack is never another task's.
 fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
     let existing = UNTRACKED.lock().as_mut().and_then(|t| t.remove(&id));
-    let d = existing
-        .unwrap_or_else(|| Detached::new(runtime::current(), |_| format!("task-{id}").into()));
+    let mut d = existing.unwrap_or_else(|| {
+        Box::new(Detached::new(runtime::current(), |_| {
+            format!("task-{id}").into()
+        }))
+    });
     let stack = d.id();
-    let entered = runtime::enter_detached(d);
-    let r = f(stack);
-    let d = match entered {
-        Ok(()) => runtime::leave_detached(),
-        Err(d) => Some(d),
-    };
-    if let Some(d) = d {
-        let evicted: Vec<Detached> = {
-            let mut table = UNTRACKED.lock();
-            let table = table.get_or_insert_with(HashMap::new);
-            table.insert(id, d);
-            if table.len() > UNTRACKED_KEEP {
-                let empty: Vec<_> = table
-                    .iter()
-                    .filter(|(_, d)| d.state.held.is_empty())
-                    .map(|(id, _)| *id)
-                    .collect();
-                empty.iter().filter_map(|id| table.remove(id)).collect()
-            } else {
-                Vec::new()
+    /// Puts the thread's stack back, also when `f` unwinds (a report that panics).
+    struct Leave<'a>(&'a mut Detached, bool);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                runtime::leave_detached(self.0);
             }
-        };
-        // An empty stack has nothing to report; its end is recorded in a trace.
-        for d in evicted {
-            d.finish(|_| true);
         }
+    }
+    let r = {
+        let entered = runtime::enter_detached(&mut d);
+        let _leave = Leave(&mut d, entered);
+        f(stack)
+    };
+    let evicted: Vec<Box<Detached>> = {
+        let mut table = UNTRACKED.lock();
+        let table = table.get_or_insert_with(HashMap::new);
+        table.insert(id, d);
+        if table.len() > UNTRACKED_KEEP {
+            let empty: Vec<_> = table
+                .iter()
+                .filter(|(_, d)| d.state.held.is_empty())
+                .map(|(id, _)| *id)
+                .collect();
+            empty.iter().filter_map(|id| table.remove(id)).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    // An empty stack has nothing to report; its end is recorded in a trace.
+    for d in evicted {
+        d.finish(|_| true);
     }
     r
 }
 
 /// The stack of the untracked task `id`, if it has one.
 fn untracked_stack(id: ::tokio::task::Id) -> Option<u64> {
-    UNTRACKED.lock().as_ref()?.get(&id).map(Detached::id)
+    UNTRACKED.lock().as_ref()?.get(&id).map(|d| d.id())
 }
 
 /// Validates an async lock's acquisition on the stack that will hold it, and returns that
@@ -469,33 +478,19 @@ fn enter<'a>(validator: &mut Option<Validator>, stack: &'a mut Option<Detached>)
             previous: None,
         };
     }
-    let d = stack.take().or_else(|| {
-        let v = validator.take()?;
-        Some(Detached::new(v, |n| match ::tokio::task::try_id() {
+    if stack.is_none()
+        && let Some(v) = validator.take()
+    {
+        *stack = Some(Detached::new(v, |n| match ::tokio::task::try_id() {
             Some(id) => format!("task-{id}").into(),
             None => format!("tracked-{n}").into(),
-        }))
-    });
-    let Some(d) = d else {
-        return Entered {
-            stack,
-            previous: None,
-        };
-    };
-    let id = d.id();
-    match runtime::enter_detached(d) {
-        Ok(()) => Entered {
-            previous: Some(IN_TASK.with(|t| t.replace(id))),
-            stack,
-        },
-        Err(d) => {
-            *stack = Some(d);
-            Entered {
-                stack,
-                previous: None,
-            }
-        }
+        }));
     }
+    let previous = match stack {
+        Some(d) => runtime::enter_detached(d).then(|| IN_TASK.with(|t| t.replace(d.id()))),
+        None => None,
+    };
+    Entered { stack, previous }
 }
 
 /// The task's stack is current: leaving (also when the poll unwinds) takes it back.
@@ -517,7 +512,9 @@ impl Entered<'_> {
     fn leave_now(&mut self) {
         if let Some(previous) = self.previous.take() {
             IN_TASK.with(|t| t.set(previous));
-            *self.stack = runtime::leave_detached();
+            if let Some(d) = self.stack {
+                runtime::leave_detached(d);
+            }
         }
     }
 }
