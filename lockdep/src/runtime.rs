@@ -530,9 +530,11 @@ pub(crate) type GuardMarker = std::marker::PhantomData<*const ()>;
 #[cfg(feature = "send_guard")]
 pub(crate) type GuardMarker = std::marker::PhantomData<()>;
 
-/// Releases and mode changes of a thread's guards made on other threads (feature `send_guard`):
-/// posted here by the thread that drops the guard, applied by the owner at its next full-path
-/// hook, which every thread takes once after a post (the post bumps the switch word).
+/// Releases and mode changes of a thread's guards made on other threads (feature `send_guard`),
+/// or of an async task's guards made elsewhere (feature `tokio`, whose task stacks are owners
+/// too): posted here by whoever drops the guard, applied by the owner at its next full-path
+/// hook, which every thread takes once after a post (the post bumps the switch word), or when a
+/// task's stack is next entered.
 mod inbox {
     use super::*;
 
