@@ -176,6 +176,8 @@ mod tracing_sink;
 #[doc = include_str!("../guide/semantics.md")]
 pub mod semantics {}
 pub mod thread;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod trace;
 mod validator;
 

@@ -212,7 +212,7 @@ impl Local {
             None => format!("thread-{id}").into(),
         };
         let depth = validator.config().max_lock_depth.min(64);
-        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+        #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
         inbox::register(id);
         Local {
             validator,
@@ -277,7 +277,7 @@ impl Drop for Local {
         if let Some((v, reports)) = inbox::drain(self) {
             v.dispatch(reports);
         }
-        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+        #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
         inbox::unregister(self.state.id);
         // The thread is ending: its trace events are written, and what it still holds is reported.
         let _ = self.validator.flush_trace();
@@ -531,14 +531,16 @@ pub(crate) type GuardMarker = std::marker::PhantomData<*const ()>;
 #[cfg(feature = "send_guard")]
 pub(crate) type GuardMarker = std::marker::PhantomData<()>;
 
-/// Releases and mode changes of a thread's guards made on other threads (feature `send_guard`):
-/// posted here by the thread that drops the guard, applied by the owner at its next full-path
-/// hook, which every thread takes once after a post (the post bumps the switch word).
+/// Releases and mode changes of a thread's guards made on other threads (feature `send_guard`),
+/// or of an async task's guards made elsewhere (feature `tokio`, whose task stacks are owners
+/// too): posted here by whoever drops the guard, applied by the owner at its next full-path
+/// hook, which every thread takes once after a post (the post bumps the switch word), or when a
+/// task's stack is next entered.
 mod inbox {
     use super::*;
 
     /// What another thread did with one of the owner's guards.
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     #[derive(Clone, Copy, Debug)]
     pub(super) enum Message {
         Release(InstanceId),
@@ -546,23 +548,23 @@ mod inbox {
     }
 
     /// The threads that have a held-lock stack, and the messages posted for them.
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     struct Posted {
         live: Option<std::collections::HashSet<u64>>,
         messages: Vec<(u64, Message)>,
     }
 
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     static POSTED: parking_lot::Mutex<Posted> = parking_lot::Mutex::new(Posted {
         live: None,
         messages: Vec::new(),
     });
     // How many messages wait: a thread looks at `POSTED` only when some do.
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     static PENDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
     /// Thread `id` has a held-lock stack from now on: messages may be posted for it.
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     pub(super) fn register(id: u64) {
         POSTED
             .lock()
@@ -572,7 +574,7 @@ mod inbox {
     }
 
     /// Thread `id` is ending: nothing more is posted for it, and what was is dropped.
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     pub(super) fn unregister(id: u64) {
         let mut posted = POSTED.lock();
         if let Some(live) = &mut posted.live {
@@ -585,7 +587,7 @@ mod inbox {
 
     /// Posts `message` for `owner`'s thread (feature `send_guard`); dropped if that thread has
     /// ended (it was reported as ending with the lock held).
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     #[cold]
     #[inline(never)]
     pub(super) fn post(owner: u64, message: Message) {
@@ -607,7 +609,7 @@ mod inbox {
     /// Applies what other threads posted for this thread; the reports to dispatch, if any.
     #[inline]
     pub(super) fn drain(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
-        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+        #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
         if PENDING.load(Ordering::Acquire) != 0 {
             return drain_posted(l);
         }
@@ -615,7 +617,7 @@ mod inbox {
         None
     }
 
-    #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+    #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
     #[cold]
     #[inline(never)]
     fn drain_posted(l: &mut Local) -> Option<(Validator, Vec<Report>)> {
@@ -2155,6 +2157,211 @@ impl Validator {
     }
 }
 
+/// A held-lock stack that is not a thread's own: an async task's (`lockdep::tokio`). It is
+/// swapped into the running thread's slot for each poll ([`enter_detached`]) and out again after
+/// ([`leave_detached`]), as [`Validator::scope`] swaps a scope's, so the hooks and their steady
+/// state are the threads' own.
+#[cfg(feature = "tokio")]
+pub(crate) struct Detached {
+    // The stack's number, also while it is entered (then `state` is the thread's).
+    id: u64,
+    pub(crate) validator: Validator,
+    pub(crate) state: ThreadState,
+    // The count of off periods when the stack was last current: a change makes it stale.
+    off_periods: u32,
+}
+
+#[cfg(feature = "tokio")]
+impl Detached {
+    /// A fresh stack reporting to `validator`, its own number (report and trace identity) and
+    /// `name`, able to receive releases of its guards from elsewhere (`post_release`).
+    pub(crate) fn new(validator: Validator, name: impl FnOnce(u64) -> Arc<str>) -> Self {
+        let id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+        let depth = validator.config().max_lock_depth.min(64);
+        #[cfg(not(lockdep_off))]
+        inbox::register(id);
+        Detached {
+            id,
+            validator,
+            state: ThreadState::new(name(id), id, depth),
+            off_periods: OFF_PERIODS.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The stack's number (what guards record as their holder).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The stack ends (its task completed or was dropped): what it still holds of the locks
+    /// `keep_quiet` accepts (guards that left with the task's output) is dropped silently; the
+    /// rest is reported as a thread's exit would report it.
+    pub(crate) fn finish(mut self, keep_quiet: impl Fn(InstanceId) -> bool) {
+        #[cfg(not(lockdep_off))]
+        inbox::unregister(self.id);
+        if switch().is_none() {
+            return;
+        }
+        let mut i = 0;
+        while i < self.state.held.len() {
+            if keep_quiet(self.state.held[i].instance()) {
+                self.state.held.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let reports = self.validator.thread_exit(&mut self.state);
+        self.validator.dispatch(reports);
+    }
+}
+
+/// Makes `d` the running thread's held-lock stack and validator until [`leave_detached`], by
+/// swapping them in place (the thread's wait in `d` meanwhile: a stack is a few kilobytes, and
+/// a task pays this on every poll). False, with nothing changed, if the thread cannot
+/// (teardown, or inside a hook's report callback).
+#[cfg(feature = "tokio")]
+pub(crate) fn enter_detached(d: &mut Detached) -> bool {
+    let periods = OFF_PERIODS.load(Ordering::Relaxed);
+    if periods != d.off_periods {
+        // Validation was off meanwhile: what the stack says it holds may be stale.
+        d.state.held.clear();
+        d.state.untracked = true;
+    }
+    let drained = with_local(|l| {
+        std::mem::swap(&mut l.state, &mut d.state);
+        std::mem::swap(&mut l.validator, &mut d.validator);
+        // What the thread's stack is synced with, kept with it while it waits.
+        d.off_periods = std::mem::replace(&mut l.off_periods, periods);
+        // Releases of the task's guards posted while it was away.
+        inbox::drain(l)
+    });
+    match drained {
+        Some(drained) => {
+            Pending(drained).dispatch();
+            true
+        }
+        None => false,
+    }
+}
+
+/// Undoes [`enter_detached`]: the thread's stack and validator back, the task's in `d`.
+#[cfg(feature = "tokio")]
+pub(crate) fn leave_detached(d: &mut Detached) {
+    let drained = with_local(|l| {
+        std::mem::swap(&mut l.state, &mut d.state);
+        std::mem::swap(&mut l.validator, &mut d.validator);
+        let thread_periods = std::mem::replace(&mut d.off_periods, l.off_periods);
+        if thread_periods != l.off_periods {
+            // Validation was off during the poll: the thread's stack is stale too.
+            let stale = l.state.held.drain().map(|h| h.instance());
+            l.orphans.extend(stale);
+        }
+        inbox::drain(l)
+    });
+    if let Some(drained) = drained {
+        Pending(drained).dispatch();
+    }
+}
+
+/// Runs `f` on the current held-lock stack and its validator (a task's while one is entered),
+/// dispatching the reports it returns; `None` while validation is off or the thread cannot.
+#[cfg(feature = "tokio")]
+pub(crate) fn inspect_current<R>(
+    f: impl FnOnce(&Validator, &mut ThreadState) -> (R, Vec<Report>),
+) -> Option<R> {
+    let (r, pending) = with_local_on(|l| {
+        let (r, reports) = f(&l.validator, &mut l.state);
+        (
+            r,
+            (!reports.is_empty()).then(|| (l.validator.clone(), reports)),
+        )
+    })?;
+    Pending(pending).dispatch();
+    Some(r)
+}
+
+/// Releases `instance` from the held-lock stack numbered `holder` (a task's `Detached::id`, or
+/// a thread's `thread_id`, which its scopes share; a guard dropped away from the
+/// task or thread that took it): applied by that stack at its next hook, or dropped if the stack
+/// has ended.
+#[cfg(feature = "tokio")]
+pub(crate) fn post_release(holder: u64, instance: usize) {
+    #[cfg(not(lockdep_off))]
+    inbox::post(holder, inbox::Message::Release(InstanceId(instance as u64)));
+    #[cfg(lockdep_off)]
+    let _ = (holder, instance);
+}
+
+/// [`post_release`] for a mode change (a write lock downgraded away from its holder).
+#[cfg(feature = "tokio")]
+pub(crate) fn post_mode(holder: u64, instance: usize, mode: Mode) {
+    #[cfg(not(lockdep_off))]
+    inbox::post(
+        holder,
+        inbox::Message::Mode(InstanceId(instance as u64), mode),
+    );
+    #[cfg(lockdep_off)]
+    let _ = (holder, instance, mode);
+}
+
+/// The class of the lock `req` acquires, in `v`.
+#[cfg(feature = "tokio")]
+pub(crate) fn class_for(req: &Request<'_>, v: &Validator) -> Option<ClassId> {
+    if !v.is_enabled() {
+        return None;
+    }
+    req.map
+        .class(v, req.kind, req.subclass, Use::Acquire(req.site))
+}
+
+/// [`before_lock`] with `check` run on the full path first: the acquisition's class and the
+/// stack it joins, returning reports of its own. A chain validated once takes the steady state
+/// after, as for any lock, so `check` must depend only on the chain (the held classes and the
+/// acquired one).
+#[cfg(feature = "tokio")]
+#[inline(always)]
+pub(crate) fn before_lock_checked(
+    req: Request<'_>,
+    check: fn(&Validator, &ThreadState, &Acquire) -> Option<Report>,
+) {
+    if let Some(switch) = switch_word()
+        && !(req.subclass == 0 && req.nest_lock.is_none() && lock_steady(&req, false, switch))
+    {
+        validate_lock_checked_slow(req, switch, check);
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[cold]
+#[inline(never)]
+fn validate_lock_checked_slow(
+    req: Request<'_>,
+    switch: u32,
+    check: fn(&Validator, &ThreadState, &Acquire) -> Option<Report>,
+) {
+    let req = &req;
+    let pending = with_local_synced(switch, |l| {
+        let class = untracked_unless(l, req)?;
+        let mut reports: Vec<Report> =
+            check(&l.validator, &l.state, &acquire_of(req, class, false))
+                .into_iter()
+                .collect();
+        let v = &l.validator;
+        if !(req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false)) {
+            reports.extend(acquire_tracked(l, req, class, false));
+        }
+        let v = &l.validator;
+        if reports.is_empty() {
+            return None;
+        }
+        if v.panics_on_report() {
+            v.forget(&mut l.state, InstanceId(req.instance as u64));
+        }
+        Some((v.clone(), reports))
+    });
+    Pending(pending.flatten()).dispatch();
+}
+
 /// Runs `f` against a private validator that collects reports instead of panicking, and returns
 /// them. Tests running in parallel threads of one process never see each other's classes or
 /// reports. Threads spawned inside join it with [`Validator::scope`].
@@ -2176,6 +2383,15 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
         f();
         return Vec::new();
     }
+    let v = collecting_validator(capture_config());
+    // Its limits are the process's, from the `LOCKDEP_MAX_*` variables.
+    v.set_limits_from_env();
+    v.scope(f);
+    v.take_reports()
+}
+
+/// The limits of a [`capture`]'s validator.
+fn capture_config() -> Config {
     let global = global().config().clone();
     // A capture keeps a smaller chain table than the global validator (many tests each
     // build one), unless LOCKDEP_MAX_CHAINS asks for a size.
@@ -2184,17 +2400,10 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
     } else {
         global.max_chains.min(CAPTURE_MAX_CHAINS)
     };
-    let v = Validator::with_on_report(
-        Config {
-            max_chains,
-            ..global
-        },
-        OnReport::Collect,
-    );
-    // Its limits are the process's, from the `LOCKDEP_MAX_*` variables.
-    v.set_limits_from_env();
-    v.scope(f);
-    v.take_reports()
+    Config {
+        max_chains,
+        ..global
+    }
 }
 
 /// Chains a [`capture`] keeps by default.
@@ -2220,13 +2429,30 @@ pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
         f();
         return Vec::new();
     }
+    let v = collecting_validator(config);
+    v.scope(f);
+    v.take_reports()
+}
+
+/// A capture's validator: collects its reports, and records into the process-wide trace under
+/// `LOCKDEP_TRACE_CAPTURES=1`.
+fn collecting_validator(config: Config) -> Validator {
     let v = Validator::with_on_report(config, OnReport::Collect);
     if record_captures() && global().is_recording() {
         // The process-wide validator may record to `tracing` only: then there is no file.
         let _ = v.record_into(global());
     }
-    v.scope(f);
-    v.take_reports()
+    v
+}
+
+/// The validator a [`capture`] would run in (`None` while validation is off), for captures
+/// that are not a closure (`lockdep::tokio::capture_async`).
+#[cfg(feature = "tokio")]
+pub(crate) fn capture_validator() -> Option<Validator> {
+    switch()?;
+    let v = collecting_validator(capture_config());
+    v.set_limits_from_env();
+    Some(v)
 }
 
 /// `LOCKDEP_TRACE_CAPTURES=1`: captures record into the process-wide trace (`LOCKDEP_TRACE`).

@@ -901,6 +901,36 @@ impl Validator {
             )
     }
 
+    /// A report of one of the async hazards (`lockdep::tokio`): `thread` (a task's stack) is
+    /// taking `acquiring` (none for an await point) while holding its lock number `held`. Once
+    /// per kind and pair of classes, as the other rules.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn hazard_report(
+        &self,
+        kind: ReportKind,
+        thread: &ThreadState,
+        acquiring: Option<&Acquire>,
+        held: usize,
+    ) -> Option<Report> {
+        if !self.is_enabled() {
+            return None;
+        }
+        let h = thread.held.get(held)?.acquire();
+        let sig = acquiring
+            .map(|a| a.class)
+            .into_iter()
+            .chain([h.class])
+            .collect();
+        if !self.first_time(kind, sig) {
+            return None;
+        }
+        let reg = self.inner.classes.read();
+        let mut r = self.base_report(kind, thread, held_refs(&reg, thread));
+        r.acquiring = acquiring.map(|a| lock_ref(&reg, a));
+        r.held_lock = Some(lock_ref(&reg, &h));
+        Some(r)
+    }
+
     /// A seqcount reader access: a zero-length recursive-read acquisition of `read`'s class
     /// (dependencies from the held locks into it, recursion checked, nothing left held).
     pub fn seq_read(&self, thread: &mut ThreadState, read: Acquire) -> Vec<Report> {

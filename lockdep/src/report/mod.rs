@@ -28,6 +28,12 @@ pub enum ReportKind {
     /// A configured limit (depth, classes, edges, chains) ran out: what it covers is no longer
     /// checked, everything else still is (reported once per limit and validator).
     LimitExceeded,
+    /// An async task waits (an async lock's acquisition, or a poll that returns `Pending`) while
+    /// it holds a blocking lock: "sleeping in atomic context" in async form (`lockdep::tokio`).
+    AwaitHoldingLock,
+    /// A task blocks its runtime thread on an async lock (`blocking_lock`, `blocking_read`,
+    /// `blocking_write`) while it holds an async lock (`lockdep::tokio`).
+    BlockingHoldingAsyncLock,
 }
 
 impl ReportKind {
@@ -41,6 +47,8 @@ impl ReportKind {
             ReportKind::InvalidWaitContext => "invalid_wait_context",
             ReportKind::NestedLockNotTaken => "nested_lock_not_taken",
             ReportKind::LimitExceeded => "limit_exceeded",
+            ReportKind::AwaitHoldingLock => "await_holding_lock",
+            ReportKind::BlockingHoldingAsyncLock => "blocking_holding_async_lock",
         }
     }
 }
@@ -332,6 +340,15 @@ impl Report {
             ReportKind::LimitExceeded => format!(
                 "{} too low, validation goes on without it",
                 self.limit.as_ref().map_or("limit", |l| l.name)
+            ),
+            ReportKind::AwaitHoldingLock => format!(
+                "awaiting while holding blocking lock {}",
+                self.held_lock.as_ref().map_or("?", |l| &*l.name)
+            ),
+            ReportKind::BlockingHoldingAsyncLock => format!(
+                "blocking on {} while holding async lock {}",
+                self.acquiring.as_ref().map_or("?", |l| &*l.name),
+                self.held_lock.as_ref().map_or("?", |l| &*l.name)
             ),
         }
     }

@@ -226,6 +226,50 @@ pub(super) fn write_report(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Resul
             held_block(r, &mut out);
             backtrace_block(r, &mut out);
         }
+        ReportKind::AwaitHoldingLock => {
+            banner(f, "[ BUG: awaiting while holding a blocking lock ]")?;
+            match &r.acquiring {
+                Some(l) => {
+                    let _ = writeln!(out, "{} is trying to lock an async lock:", task(r));
+                    let _ = writeln!(out, "{}", lock_line(l));
+                }
+                None => {
+                    let _ = writeln!(out, "{} is yielding at an await point (Pending)", task(r));
+                }
+            }
+            out.push_str("\nbut task is already holding a blocking lock:\n");
+            if let Some(h) = &r.held_lock {
+                let _ = writeln!(out, "{}", lock_line(h));
+            }
+            out.push_str(
+                "\nwhile it waits, its thread runs other tasks; any of them that takes the \
+                 blocking lock blocks that thread for good.\n",
+            );
+            out.push_str("\nother info that might help us debug this:\n");
+            held_block(r, &mut out);
+            backtrace_block(r, &mut out);
+        }
+        ReportKind::BlockingHoldingAsyncLock => {
+            banner(
+                f,
+                "[ BUG: blocking a runtime thread while holding an async lock ]",
+            )?;
+            if let Some(l) = &r.acquiring {
+                let _ = writeln!(out, "{} is blocking its thread to lock:", task(r));
+                let _ = writeln!(out, "{}", lock_line(l));
+            }
+            out.push_str("\nbut task is already holding an async lock:\n");
+            if let Some(h) = &r.held_lock {
+                let _ = writeln!(out, "{}", lock_line(h));
+            }
+            out.push_str(
+                "\nthe tasks waiting for it wait on a thread that is not polling; the one \
+                 that holds the lock it blocks on may need that thread to run.\n",
+            );
+            out.push_str("\nother info that might help us debug this:\n");
+            held_block(r, &mut out);
+            backtrace_block(r, &mut out);
+        }
     }
     f.write_str(&out)
 }

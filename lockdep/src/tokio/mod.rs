@@ -1,0 +1,593 @@
+//! Validated async locks: tokio's [`Mutex`] and [`RwLock`] (feature `tokio`), with held locks
+//! that follow the task (docs/async.md).
+//!
+//! Change `use tokio::sync::{Mutex, RwLock}` to `use lockdep::tokio::{Mutex, RwLock}`: the API is
+//! tokio's, over `tokio::sync` underneath. Every acquisition is validated at the first poll of
+//! `lock()` / `read()` / `write()`, before it waits, so a cycle is reported before it hangs.
+//!
+//! A task wrapped by [`track`] (or spawned with [`spawn`]) has a held-lock stack of its own,
+//! swapped into the running thread for each poll: the locks it holds across an `.await` follow
+//! it to whichever worker thread polls it next, and the async and blocking locks it takes form
+//! edges in one graph. Outside a tracked task, async locks taken in a plain `tokio::spawn`ed
+//! task are held by that task (keyed by its tokio task id, ordered among async locks only), and
+//! those taken outside any task (`block_on`, `spawn_blocking`) belong to the thread.
+//!
+//! ```
+//! use lockdep::tokio::Mutex;
+//! use lockdep::ReportKind;
+//! use std::sync::Arc;
+//!
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let reports = rt.block_on(lockdep::tokio::capture_async(async {
+//!     let a = Arc::new(Mutex::with_name("a", 0));
+//!     let b = Arc::new(Mutex::with_name("b", 0));
+//!     let (a2, b2) = (a.clone(), b.clone());
+//!     lockdep::tokio::spawn(async move {
+//!         let _a = a2.lock().await;
+//!         let _b = b2.lock().await;
+//!     })
+//!     .await
+//!     .unwrap();
+//!     let _b = b.lock().await;
+//!     let _a = a.lock().await; // b -> a closes the cycle: reported, though nothing hangs
+//! }));
+//! assert_eq!(reports.len(), 1);
+//! assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+//! ```
+
+mod mutex;
+mod rwlock;
+
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockMappedWriteGuard, RwLockReadGuard,
+    RwLockWriteGuard,
+};
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
+
+use crate::class::LockKind;
+use crate::held::{Acquire, InstanceId, ThreadState};
+use crate::report::{Report, ReportKind};
+use crate::runtime::{self, Detached, LockMap, Request};
+use crate::validator::Validator;
+
+// ----- the hazard switches -----
+
+/// The async hazard rules, each of which can be switched off ([`set_hazard`], or the
+/// environment: `LOCKDEP_AWAIT_HOLDING_LOCK=0`, `LOCKDEP_BLOCKING_HOLDING_ASYNC_LOCK=0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hazard {
+    /// [`ReportKind::AwaitHoldingLock`]: an async lock's acquisition, or a tracked task's poll
+    /// that returns `Pending`, while the task holds a blocking lock.
+    AwaitHoldingLock,
+    /// [`ReportKind::BlockingHoldingAsyncLock`]: `blocking_lock` / `blocking_read` /
+    /// `blocking_write` inside a tracked task's poll while it holds an async lock.
+    BlockingHoldingAsyncLock,
+}
+
+impl Hazard {
+    fn bit(self) -> u8 {
+        match self {
+            Hazard::AwaitHoldingLock => 1,
+            Hazard::BlockingHoldingAsyncLock => 2,
+        }
+    }
+
+    fn env_var(self) -> &'static str {
+        match self {
+            Hazard::AwaitHoldingLock => "LOCKDEP_AWAIT_HOLDING_LOCK",
+            Hazard::BlockingHoldingAsyncLock => "LOCKDEP_BLOCKING_HOLDING_ASYNC_LOCK",
+        }
+    }
+}
+
+// Bit 7: read from the environment; bits 0-1: the hazards that are off.
+const HAZARDS_READ: u8 = 0x80;
+static HAZARDS_OFF: AtomicU8 = AtomicU8::new(0);
+
+fn hazards_off() -> u8 {
+    let h = HAZARDS_OFF.load(Ordering::Relaxed);
+    if h & HAZARDS_READ != 0 {
+        return h;
+    }
+    let mut off = HAZARDS_READ;
+    for hazard in [Hazard::AwaitHoldingLock, Hazard::BlockingHoldingAsyncLock] {
+        match std::env::var(hazard.env_var()).as_deref() {
+            Ok("0" | "off" | "false" | "no") => off |= hazard.bit(),
+            Ok("1" | "on" | "true" | "yes" | "") | Err(_) => {}
+            Ok(other) => eprintln!(
+                "lockdep: ignoring {}={other:?}: expected on or off",
+                hazard.env_var()
+            ),
+        }
+    }
+    let _ = HAZARDS_OFF.compare_exchange(h, off, Ordering::Relaxed, Ordering::Relaxed);
+    HAZARDS_OFF.load(Ordering::Relaxed)
+}
+
+/// Switches one of the async hazard rules on or off for the whole process (both start on,
+/// unless their environment variable says `0`). A rule switched on again reports only chains
+/// validated from then on.
+pub fn set_hazard(hazard: Hazard, on: bool) {
+    let _ = hazards_off();
+    if on {
+        HAZARDS_OFF.fetch_and(!hazard.bit(), Ordering::Relaxed);
+    } else {
+        HAZARDS_OFF.fetch_or(hazard.bit(), Ordering::Relaxed);
+    }
+}
+
+/// Whether a hazard rule is on.
+pub fn hazard_enabled(hazard: Hazard) -> bool {
+    hazards_off() & hazard.bit() == 0
+}
+
+// ----- which locks are async -----
+
+/// An async lock's instance id: its `LockMap`'s address with the low bit set (every lock's
+/// address is even), so a held-lock stack tells its async locks from its blocking ones.
+#[inline(always)]
+fn async_instance(map: &LockMap) -> usize {
+    std::ptr::from_ref(map).addr() | 1
+}
+
+fn is_async(instance: InstanceId) -> bool {
+    instance.0 & 1 == 1
+}
+
+/// A held lock a task must not await under: a blocking one, sleeping or spinning (under an
+/// async acquisition a spin lock is the wait-context rule's report already).
+fn is_blocking(kind: LockKind, instance: InstanceId) -> bool {
+    matches!(
+        kind,
+        LockKind::Mutex | LockKind::RwLock | LockKind::SpinLock
+    ) && !is_async(instance)
+}
+
+/// The await hazard at an async lock's acquisition: the topmost blocking lock held. Depends on
+/// the chain only (which classes are async is fixed by their locks), as the steady state needs.
+fn check_async_acquire(v: &Validator, thread: &ThreadState, a: &Acquire) -> Option<Report> {
+    if !hazard_enabled(Hazard::AwaitHoldingLock) {
+        return None;
+    }
+    let i = thread
+        .held
+        .iter()
+        .rposition(|h| is_blocking(h.kind(), h.instance()) && h.kind() != LockKind::SpinLock)?;
+    v.hazard_report(ReportKind::AwaitHoldingLock, thread, Some(a), i)
+}
+
+/// The await hazard at a `Pending` poll: the topmost blocking lock the task holds.
+fn check_pending(d: &Detached) {
+    if !hazard_enabled(Hazard::AwaitHoldingLock) || runtime::switch().is_none() {
+        return;
+    }
+    let Some(i) = d
+        .state
+        .held
+        .iter()
+        .rposition(|h| is_blocking(h.kind(), h.instance()))
+    else {
+        return;
+    };
+    if let Some(r) = d
+        .validator
+        .hazard_report(ReportKind::AwaitHoldingLock, &d.state, None, i)
+    {
+        d.validator.dispatch(vec![r]);
+    }
+}
+
+/// The blocking hazard: a `blocking_*` acquisition inside a tracked task's poll, which holds an
+/// async lock. Checked on every such call (it depends on the context, not only the chain).
+fn check_blocking(req: &Request<'_>) {
+    if IN_TASK.with(Cell::get) == 0 || !hazard_enabled(Hazard::BlockingHoldingAsyncLock) {
+        return;
+    }
+    runtime::inspect_current(|v, thread| {
+        let Some(i) = thread.held.iter().rposition(|h| is_async(h.instance())) else {
+            return ((), Vec::new());
+        };
+        let Some(class) = runtime::class_for(req, v) else {
+            return ((), Vec::new());
+        };
+        let a = Acquire {
+            class,
+            instance: InstanceId(req.instance as u64),
+            mode: req.mode,
+            trylock: false,
+            nest_lock: None,
+            kind: req.kind,
+            site: req
+                .site
+                .map_or(crate::class::Site::Unknown, crate::class::Site::Code),
+        };
+        let r = v.hazard_report(ReportKind::BlockingHoldingAsyncLock, thread, Some(&a), i);
+        ((), r.into_iter().collect())
+    });
+}
+
+// ----- who holds an async lock -----
+
+thread_local! {
+    // The number of the tracked task whose stack this thread runs on (0: none).
+    static IN_TASK: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The stacks of untracked tokio tasks that took async locks, by tokio task id.
+static UNTRACKED: parking_lot::Mutex<Option<HashMap<::tokio::task::Id, Box<Detached>>>> =
+    parking_lot::Mutex::new(None);
+
+/// Untracked tasks' stacks kept while they hold nothing (so a task that locks again reuses its
+/// stack): beyond this many stacks in the table, the empty ones are dropped.
+const UNTRACKED_KEEP: usize = 1024;
+
+/// Runs `f` with the held-lock stack of the untracked tokio task `id` entered (made for it if
+/// it has none). Tokio never reuses a task id, so a stack is never another task's.
+fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
+    let existing = UNTRACKED.lock().as_mut().and_then(|t| t.remove(&id));
+    let mut d = existing.unwrap_or_else(|| {
+        Box::new(Detached::new(runtime::current(), |_| {
+            format!("task-{id}").into()
+        }))
+    });
+    let stack = d.id();
+    /// Puts the thread's stack back, also when `f` unwinds (a report that panics).
+    struct Leave<'a>(&'a mut Detached, bool);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                runtime::leave_detached(self.0);
+            }
+        }
+    }
+    let r = {
+        let entered = runtime::enter_detached(&mut d);
+        let _leave = Leave(&mut d, entered);
+        f(stack)
+    };
+    let evicted: Vec<Box<Detached>> = {
+        let mut table = UNTRACKED.lock();
+        let table = table.get_or_insert_with(HashMap::new);
+        table.insert(id, d);
+        if table.len() > UNTRACKED_KEEP {
+            let empty: Vec<_> = table
+                .iter()
+                .filter(|(_, d)| d.state.held.is_empty())
+                .map(|(id, _)| *id)
+                .collect();
+            empty.iter().filter_map(|id| table.remove(id)).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    // An empty stack has nothing to report; its end is recorded in a trace.
+    for d in evicted {
+        d.finish(|_| true);
+    }
+    r
+}
+
+/// The stack of the untracked task `id`, if it has one.
+fn untracked_stack(id: ::tokio::task::Id) -> Option<u64> {
+    UNTRACKED.lock().as_ref()?.get(&id).map(|d| d.id())
+}
+
+/// Validates an async lock's acquisition on the stack that will hold it, and returns that
+/// stack's number (the guard's holder).
+#[inline(always)]
+fn acquire(req: Request<'_>) -> u64 {
+    let task = IN_TASK.with(Cell::get);
+    if task != 0 {
+        runtime::before_lock_checked(req, check_async_acquire);
+        return task;
+    }
+    acquire_outside(req)
+}
+
+#[cold]
+#[inline(never)]
+fn acquire_outside(req: Request<'_>) -> u64 {
+    if runtime::switch().is_none() {
+        return 0;
+    }
+    match ::tokio::task::try_id() {
+        Some(id) => in_untracked(id, |stack| {
+            runtime::before_lock_checked(req, check_async_acquire);
+            stack
+        }),
+        None => {
+            runtime::before_lock_checked(req, check_async_acquire);
+            runtime::thread_id()
+        }
+    }
+}
+
+/// A `blocking_*` acquisition: the blocking hazard, then validation on the stack that will
+/// hold it (a tracked task's inside its poll, otherwise the thread's).
+fn acquire_blocking(req: Request<'_>) -> u64 {
+    if runtime::switch().is_none() {
+        return 0;
+    }
+    check_blocking(&req);
+    runtime::before_lock(req);
+    match IN_TASK.with(Cell::get) {
+        0 => runtime::thread_id(),
+        task => task,
+    }
+}
+
+/// A successful `try_*` acquisition, recorded on the stack that holds it.
+fn acquire_try(req: Request<'_>) -> u64 {
+    let task = IN_TASK.with(Cell::get);
+    if task != 0 {
+        runtime::after_trylock(req).dispatch();
+        return task;
+    }
+    if runtime::switch().is_none() {
+        return 0;
+    }
+    match ::tokio::task::try_id() {
+        Some(id) => in_untracked(id, |stack| {
+            runtime::after_trylock(req).dispatch();
+            stack
+        }),
+        None => {
+            runtime::after_trylock(req).dispatch();
+            runtime::thread_id()
+        }
+    }
+}
+
+/// Releases an async lock's acquisition from the stack `holder` that took it: directly when it
+/// is the current one, otherwise posted to it (a guard moved to another task or thread).
+#[inline(always)]
+fn release(map: &LockMap, instance: usize, kind: LockKind, holder: u64) {
+    if holder == 0 {
+        // Taken while validation was off (or compiled out): nothing was recorded.
+        return;
+    }
+    let task = IN_TASK.with(Cell::get);
+    if task != 0 && task == holder {
+        runtime::on_release(map, instance, kind);
+    } else {
+        release_outside(map, instance, kind, holder);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn release_outside(map: &LockMap, instance: usize, kind: LockKind, holder: u64) {
+    if runtime::switch().is_none() {
+        return;
+    }
+    if IN_TASK.with(Cell::get) == 0 {
+        if let Some(id) = ::tokio::task::try_id() {
+            if untracked_stack(id) == Some(holder) {
+                in_untracked(id, |_| runtime::on_release(map, instance, kind));
+                return;
+            }
+        } else if runtime::thread_id() == holder {
+            runtime::on_release(map, instance, kind);
+            return;
+        }
+    }
+    runtime::post_release(holder, instance);
+}
+
+/// Whether the stack `holder` is the current one (for a mode change, which is not posted).
+fn holder_is_current(holder: u64) -> bool {
+    match IN_TASK.with(Cell::get) {
+        0 => ::tokio::task::try_id().is_none() && runtime::thread_id() == holder,
+        task => task == holder,
+    }
+}
+
+/// Cancels an acquisition whose future was dropped before it got the lock.
+struct Acquiring<'a> {
+    map: &'a LockMap,
+    instance: usize,
+    kind: LockKind,
+    holder: u64,
+}
+
+impl Acquiring<'_> {
+    fn done(self) -> u64 {
+        let holder = self.holder;
+        std::mem::forget(self);
+        holder
+    }
+}
+
+impl Drop for Acquiring<'_> {
+    fn drop(&mut self) {
+        release(self.map, self.instance, self.kind, self.holder);
+    }
+}
+
+// ----- tracked tasks -----
+
+/// A future whose locks are held by its task: see [`track`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Tracked<F> {
+    // Pinned with the wrapper (never moved out) and dropped in place by `Drop`.
+    fut: ManuallyDrop<F>,
+    // The validator to report to, until the first poll makes the stack.
+    validator: Option<Validator>,
+    // The task's held-lock stack between polls.
+    stack: Option<Detached>,
+    done: bool,
+}
+
+/// Makes `fut` a tracked task: the locks taken while it is polled are held by it, wherever it
+/// runs, in the validator current where `track` is called. Wrap each task you spawn with
+/// another spawner (or use [`spawn`]); a tracked future polled inside another tracked one is a
+/// task of its own.
+pub fn track<F: Future>(fut: F) -> Tracked<F> {
+    Tracked {
+        fut: ManuallyDrop::new(fut),
+        validator: Some(runtime::current()),
+        stack: None,
+        done: false,
+    }
+}
+
+/// `tokio::spawn` of a [`track`]ed future: the task holds its own locks and reports to the
+/// spawner's validator (a [`capture_async`] included).
+#[track_caller]
+pub fn spawn<F>(fut: F) -> ::tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    ::tokio::spawn(track(fut))
+}
+
+/// Runs `fut` as a tracked task against a private validator that collects reports, and returns
+/// them, as [`capture`](crate::capture) does for a closure: for `#[tokio::test]` (either
+/// flavour). Tasks it spawns with [`spawn`] report to it too; await them before it returns.
+pub async fn capture_async<F: Future<Output = ()>>(fut: F) -> Vec<Report> {
+    let Some(v) = runtime::capture_validator() else {
+        fut.await;
+        return Vec::new();
+    };
+    Tracked {
+        fut: ManuallyDrop::new(fut),
+        validator: Some(v.clone()),
+        stack: None,
+        done: false,
+    }
+    .await;
+    v.take_reports()
+}
+
+/// Makes a task's stack current on this thread for one poll (or its drop): made from
+/// `validator` at the first one.
+fn enter<'a>(validator: &mut Option<Validator>, stack: &'a mut Option<Detached>) -> Entered<'a> {
+    if runtime::switch().is_none() {
+        return Entered {
+            stack,
+            previous: None,
+        };
+    }
+    if stack.is_none()
+        && let Some(v) = validator.take()
+    {
+        *stack = Some(Detached::new(v, |n| match ::tokio::task::try_id() {
+            Some(id) => format!("task-{id}").into(),
+            None => format!("tracked-{n}").into(),
+        }));
+    }
+    let previous = match stack {
+        Some(d) => runtime::enter_detached(d).then(|| IN_TASK.with(|t| t.replace(d.id()))),
+        None => None,
+    };
+    Entered { stack, previous }
+}
+
+/// The task's stack is current: leaving (also when the poll unwinds) takes it back.
+struct Entered<'a> {
+    stack: &'a mut Option<Detached>,
+    // The task this thread ran before (`Some` when the stack was entered).
+    previous: Option<u64>,
+}
+
+impl Entered<'_> {
+    /// Takes the stack back; checks it for locks held across a `Pending` return.
+    fn leave(mut self, pending: bool) {
+        self.leave_now();
+        if pending && let Some(d) = &*self.stack {
+            check_pending(d);
+        }
+    }
+
+    fn leave_now(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            IN_TASK.with(|t| t.set(previous));
+            if let Some(d) = self.stack {
+                runtime::leave_detached(d);
+            }
+        }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.leave_now();
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `fut` is structurally pinned: it is never moved out of the wrapper (only
+        // dropped in place, by `Drop`), and the other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        assert!(!this.done, "`Tracked` polled after completion");
+        // SAFETY: as above, `fut` stays where it is until dropped in place.
+        let fut = unsafe { Pin::new_unchecked(&mut *this.fut) };
+        let e = enter(&mut this.validator, &mut this.stack);
+        let result = fut.poll(cx);
+        e.leave(result.is_pending());
+        if result.is_ready() {
+            this.done = true;
+            if let Some(d) = this.stack.take() {
+                d.finish(is_async);
+            }
+        }
+        result
+    }
+}
+
+impl<F> Drop for Tracked<F> {
+    fn drop(&mut self) {
+        if self.done {
+            // SAFETY: dropped once, here; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.fut) };
+            return;
+        }
+        // The guards the future still holds are released on its own stack.
+        let e = enter(&mut self.validator, &mut self.stack);
+        // SAFETY: dropped once, in place (it is pinned), and never used again.
+        unsafe { ManuallyDrop::drop(&mut self.fut) };
+        e.leave(false);
+        if let Some(d) = self.stack.take() {
+            d.finish(is_async);
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for Tracked<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracked")
+            .field("task", &self.stack.as_ref().map(|d| d.state.name.clone()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The class and instance an async lock reports as, shared by [`Mutex`] and [`RwLock`].
+fn request<'a>(
+    map: &'a LockMap,
+    kind: LockKind,
+    mode: crate::held::Mode,
+    site: &'static std::panic::Location<'static>,
+) -> Request<'a> {
+    Request {
+        map,
+        instance: async_instance(map),
+        kind,
+        mode,
+        subclass: 0,
+        nest_lock: None,
+        site: Some(site),
+    }
+}

@@ -1,0 +1,558 @@
+//! `RwLock`: tokio's async reader-writer lock with every acquisition validated.
+
+use std::fmt;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::Arc;
+
+use ::tokio::sync as ts;
+
+use super::{Acquiring, acquire, acquire_blocking, acquire_try, async_instance, release, request};
+use crate::class::{ClassKey, LockKind};
+use crate::held::Mode;
+use crate::runtime::{self, LockMap, Lockable, private::Sealed};
+
+/// [`tokio::sync::RwLock`] with every acquisition validated (docs/async.md). tokio's lock is
+/// fair: a waiting writer blocks new readers, so readers are validated as non-recursive ones
+/// (`read`), as the kernel's `rwsem`.
+pub struct RwLock<T: ?Sized> {
+    map: LockMap,
+    inner: ts::RwLock<T>,
+}
+
+/// What a guard needs to release its acquisition: the lock's map and the stack holding it.
+#[derive(Clone, Copy)]
+struct Token<'a> {
+    map: &'a LockMap,
+    holder: u64,
+}
+
+impl Token<'_> {
+    #[inline(always)]
+    fn release(self) {
+        release(
+            self.map,
+            async_instance(self.map),
+            LockKind::RwLock,
+            self.holder,
+        );
+    }
+
+    /// A write acquisition became a read one (`downgrade`), on the stack that holds it.
+    fn downgrade(self) {
+        if runtime::switch().is_none() || self.holder == 0 {
+            return;
+        }
+        let instance = async_instance(self.map);
+        if super::holder_is_current(self.holder) {
+            runtime::on_mode_change(instance, Mode::Read);
+        } else {
+            runtime::post_mode(self.holder, instance, Mode::Read);
+        }
+    }
+}
+
+macro_rules! constructors {
+    ($(#[doc = $doc:literal] $vis:vis $cname:ident ($($arg:ident: $ty:ty),*) => $name:expr, $key:expr, $build:expr;)*) => {
+        $(
+            #[doc = $doc]
+            #[track_caller]
+            $vis const fn $cname($($arg: $ty),*) -> Self {
+                RwLock {
+                    map: LockMap::spec(Location::caller(), $name, $key).of::<T>().build(),
+                    inner: $build,
+                }
+            }
+        )*
+    };
+}
+
+impl<T> RwLock<T> {
+    constructors! {
+        /// A lock whose class is this call's site, in a `const` context (a `static`).
+        pub const_new(t: T) => None, None, ts::RwLock::const_new(t);
+        /// A lock whose class is this call's site, printed as `name`.
+        pub with_name(name: &'static str, t: T) => Some(name), None, ts::RwLock::const_new(t);
+        /// A lock of the class of `key` (share a key between async locks only).
+        pub with_class(key: &'static ClassKey, t: T) => None, Some(key), ts::RwLock::const_new(t);
+        /// [`const_new`](Self::const_new) admitting at most `max_reads` readers at once.
+        pub const_with_max_readers(t: T, max_reads: u32) => None, None, ts::RwLock::const_with_max_readers(t, max_reads);
+    }
+
+    /// A lock whose class is this call's site.
+    #[track_caller]
+    pub fn new(t: T) -> Self {
+        RwLock {
+            map: LockMap::spec(Location::caller(), None, None)
+                .of::<T>()
+                .build(),
+            inner: ts::RwLock::new(t),
+        }
+    }
+
+    /// [`new`](Self::new) admitting at most `max_reads` readers at once.
+    #[track_caller]
+    pub fn with_max_readers(t: T, max_reads: u32) -> Self {
+        RwLock {
+            map: LockMap::spec(Location::caller(), None, None)
+                .of::<T>()
+                .build(),
+            inner: ts::RwLock::with_max_readers(t, max_reads),
+        }
+    }
+
+    /// Consumes the lock and returns its data.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    #[inline(always)]
+    fn request(&self, mode: Mode, site: &'static Location<'static>) -> runtime::Request<'_> {
+        request(&self.map, LockKind::RwLock, mode, site)
+    }
+
+    #[inline(always)]
+    fn acquiring(&self, holder: u64) -> Acquiring<'_> {
+        Acquiring {
+            map: &self.map,
+            instance: async_instance(&self.map),
+            kind: LockKind::RwLock,
+            holder,
+        }
+    }
+
+    fn token(&self, holder: u64) -> Token<'_> {
+        Token {
+            map: &self.map,
+            holder,
+        }
+    }
+
+    /// Locks for reading, waiting while a writer holds or waits for the lock. Validated at the
+    /// first poll, before waiting.
+    #[track_caller]
+    pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> {
+        let site = Location::caller();
+        async move {
+            let pending = self.acquiring(acquire(self.request(Mode::Read, site)));
+            let inner = self.inner.read().await;
+            RwLockReadGuard {
+                token: self.token(pending.done()),
+                inner: ManuallyDrop::new(inner),
+            }
+        }
+    }
+
+    /// Locks for writing, waiting until no one holds the lock. Validated at the first poll,
+    /// before waiting.
+    #[track_caller]
+    pub fn write(&self) -> impl Future<Output = RwLockWriteGuard<'_, T>> {
+        let site = Location::caller();
+        async move {
+            let pending = self.acquiring(acquire(self.request(Mode::Write, site)));
+            let inner = self.inner.write().await;
+            RwLockWriteGuard {
+                token: self.token(pending.done()),
+                inner: ManuallyDrop::new(inner),
+            }
+        }
+    }
+
+    /// Tries to lock for reading without waiting (a trylock).
+    #[track_caller]
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, ts::TryLockError> {
+        let inner = self.inner.try_read()?;
+        let holder = acquire_try(self.request(Mode::Read, Location::caller()));
+        Ok(RwLockReadGuard {
+            token: self.token(holder),
+            inner: ManuallyDrop::new(inner),
+        })
+    }
+
+    /// Tries to lock for writing without waiting (a trylock).
+    #[track_caller]
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, ts::TryLockError> {
+        let inner = self.inner.try_write()?;
+        let holder = acquire_try(self.request(Mode::Write, Location::caller()));
+        Ok(RwLockWriteGuard {
+            token: self.token(holder),
+            inner: ManuallyDrop::new(inner),
+        })
+    }
+
+    /// Locks for reading from synchronous code, blocking the thread (tokio's: panics inside an
+    /// async context).
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        let pending = self.acquiring(acquire_blocking(
+            self.request(Mode::Read, Location::caller()),
+        ));
+        let inner = self.inner.blocking_read();
+        RwLockReadGuard {
+            token: self.token(pending.done()),
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// Locks for writing from synchronous code, blocking the thread (tokio's: panics inside an
+    /// async context).
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        let pending = self.acquiring(acquire_blocking(
+            self.request(Mode::Write, Location::caller()),
+        ));
+        let inner = self.inner.blocking_write();
+        RwLockWriteGuard {
+            token: self.token(pending.done()),
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// A mutable reference to the data: the borrow proves no one holds the lock.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+}
+
+impl<T: ?Sized + 'static> RwLock<T> {
+    /// The lock inside `this`'s allocation, for an owned guard that keeps the `Arc`.
+    fn leak(this: &Arc<Self>) -> &'static Self {
+        // SAFETY: every owned guard holds the `Arc` and drops the borrowing guard before it,
+        // so the allocation outlives every use of this reference.
+        unsafe { &*Arc::as_ptr(this) }
+    }
+
+    /// [`read`](Self::read) through an `Arc`: the guard owns the `Arc`.
+    #[track_caller]
+    pub fn read_owned(self: Arc<Self>) -> impl Future<Output = OwnedRwLockReadGuard<T>> {
+        let site = Location::caller();
+        async move {
+            let (holder, inner) = {
+                let lock = Self::leak(&self);
+                let pending = lock.acquiring(acquire(lock.request(Mode::Read, site)));
+                let inner = lock.inner.read().await;
+                (pending.done(), inner)
+            };
+            OwnedRwLockReadGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock: self,
+            }
+        }
+    }
+
+    /// [`write`](Self::write) through an `Arc`: the guard owns the `Arc`.
+    #[track_caller]
+    pub fn write_owned(self: Arc<Self>) -> impl Future<Output = OwnedRwLockWriteGuard<T>> {
+        let site = Location::caller();
+        async move {
+            let (holder, inner) = {
+                let lock = Self::leak(&self);
+                let pending = lock.acquiring(acquire(lock.request(Mode::Write, site)));
+                let inner = lock.inner.write().await;
+                (pending.done(), inner)
+            };
+            OwnedRwLockWriteGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock: self,
+            }
+        }
+    }
+
+    /// [`try_read`](Self::try_read) through an `Arc`.
+    #[track_caller]
+    pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, ts::TryLockError> {
+        let lock = Self::leak(&self);
+        let inner = lock.inner.try_read()?;
+        let holder = acquire_try(lock.request(Mode::Read, Location::caller()));
+        Ok(OwnedRwLockReadGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
+            lock: self,
+        })
+    }
+
+    /// [`try_write`](Self::try_write) through an `Arc`.
+    #[track_caller]
+    pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, ts::TryLockError> {
+        let lock = Self::leak(&self);
+        let inner = lock.inner.try_write()?;
+        let holder = acquire_try(lock.request(Mode::Write, Location::caller()));
+        Ok(OwnedRwLockWriteGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
+            lock: self,
+        })
+    }
+}
+
+impl<T: ?Sized> Sealed for RwLock<T> {}
+
+impl<T: ?Sized> Lockable for RwLock<T> {
+    fn lock_map(&self) -> (&LockMap, usize, LockKind) {
+        (&self.map, async_instance(&self.map), LockKind::RwLock)
+    }
+}
+
+impl<T> From<T> for RwLock<T> {
+    #[track_caller]
+    fn from(t: T) -> Self {
+        RwLock::new(t)
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    /// A lock whose class is this call's site (refined by its first acquisition when a
+    /// `#[derive(Default)]` makes it, as for the blocking locks).
+    #[track_caller]
+    fn default() -> Self {
+        RwLock {
+            map: LockMap::spec(Location::caller(), None, None)
+                .of::<T>()
+                .by_default()
+                .build(),
+            inner: ts::RwLock::new(T::default()),
+        }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+/// Deref (and `DerefMut` for write guards), `Debug`, and a `Drop` that releases: one guard type.
+macro_rules! guard_impls {
+    ($guard:ident <$($lt:lifetime,)? T>, mut: $mutable:tt, release: |$this:ident| $release:expr) => {
+        impl<$($lt,)? T: ?Sized> Deref for $guard<$($lt,)? T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.inner
+            }
+        }
+
+        guard_impls!(@mut $mutable, $guard <$($lt,)? T>);
+
+        impl<$($lt,)? T: ?Sized> Drop for $guard<$($lt,)? T> {
+            fn drop(&mut self) {
+                // SAFETY: dropped once, here (before any field that keeps the lock alive);
+                // the field is never used again.
+                unsafe { ManuallyDrop::drop(&mut self.inner) };
+                let $this = &*self;
+                $release;
+            }
+        }
+
+        impl<$($lt,)? T: ?Sized + fmt::Debug> fmt::Debug for $guard<$($lt,)? T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&**self, f)
+            }
+        }
+    };
+    (@mut true, $guard:ident <$($lt:lifetime,)? T>) => {
+        impl<$($lt,)? T: ?Sized> DerefMut for $guard<$($lt,)? T> {
+            fn deref_mut(&mut self) -> &mut T {
+                &mut self.inner
+            }
+        }
+    };
+    (@mut false, $guard:ident <$($lt:lifetime,)? T>) => {};
+}
+
+/// A [`RwLock`] held for reading.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockReadGuard<'a, T: ?Sized> {
+    token: Token<'a>,
+    inner: ManuallyDrop<ts::RwLockReadGuard<'a, T>>,
+}
+
+guard_impls!(RwLockReadGuard<'a, T>, mut: false, release: |this| this.token.release());
+
+impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
+    fn into_parts(this: Self) -> (Token<'a>, ts::RwLockReadGuard<'a, T>) {
+        let mut this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again, so the guard is taken once.
+        let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
+        (this.token, inner)
+    }
+
+    /// A read guard for a part of the data.
+    pub fn map<U: ?Sized, F: FnOnce(&T) -> &U>(this: Self, f: F) -> RwLockReadGuard<'a, U> {
+        let (token, inner) = Self::into_parts(this);
+        RwLockReadGuard {
+            token,
+            inner: ManuallyDrop::new(ts::RwLockReadGuard::map(inner, f)),
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<U: ?Sized, F: FnOnce(&T) -> Option<&U>>(
+        this: Self,
+        f: F,
+    ) -> Result<RwLockReadGuard<'a, U>, Self> {
+        let (token, inner) = Self::into_parts(this);
+        match ts::RwLockReadGuard::try_map(inner, f) {
+            Ok(inner) => Ok(RwLockReadGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
+            Err(inner) => Err(RwLockReadGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
+        }
+    }
+}
+
+/// A [`RwLock`] held for writing.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    token: Token<'a>,
+    inner: ManuallyDrop<ts::RwLockWriteGuard<'a, T>>,
+}
+
+guard_impls!(RwLockWriteGuard<'a, T>, mut: true, release: |this| this.token.release());
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    fn into_parts(this: Self) -> (Token<'a>, ts::RwLockWriteGuard<'a, T>) {
+        let mut this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again, so the guard is taken once.
+        let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
+        (this.token, inner)
+    }
+
+    /// A write guard for a part of the data.
+    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
+        this: Self,
+        f: F,
+    ) -> RwLockMappedWriteGuard<'a, U> {
+        let (token, inner) = Self::into_parts(this);
+        RwLockMappedWriteGuard {
+            token,
+            inner: ManuallyDrop::new(ts::RwLockWriteGuard::map(inner, f)),
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<U: ?Sized, F: FnOnce(&mut T) -> Option<&mut U>>(
+        this: Self,
+        f: F,
+    ) -> Result<RwLockMappedWriteGuard<'a, U>, Self> {
+        let (token, inner) = Self::into_parts(this);
+        match ts::RwLockWriteGuard::try_map(inner, f) {
+            Ok(inner) => Ok(RwLockMappedWriteGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
+            Err(inner) => Err(RwLockWriteGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
+        }
+    }
+
+    /// The guard as a mapped one over all of the data.
+    pub fn into_mapped(this: Self) -> RwLockMappedWriteGuard<'a, T> {
+        let (token, inner) = Self::into_parts(this);
+        RwLockMappedWriteGuard {
+            token,
+            inner: ManuallyDrop::new(ts::RwLockWriteGuard::into_mapped(inner)),
+        }
+    }
+
+    /// Makes the write lock a read lock without letting a writer in between (its held mode
+    /// becomes `read`).
+    pub fn downgrade(this: Self) -> RwLockReadGuard<'a, T> {
+        let (token, inner) = Self::into_parts(this);
+        token.downgrade();
+        RwLockReadGuard {
+            token,
+            inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
+        }
+    }
+}
+
+/// A part of a [`RwLock`]'s data held for writing ([`RwLockWriteGuard::map`]).
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockMappedWriteGuard<'a, T: ?Sized> {
+    token: Token<'a>,
+    inner: ManuallyDrop<ts::RwLockMappedWriteGuard<'a, T>>,
+}
+
+guard_impls!(RwLockMappedWriteGuard<'a, T>, mut: true, release: |this| this.token.release());
+
+impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
+    /// A guard for a part of this part.
+    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
+        this: Self,
+        f: F,
+    ) -> RwLockMappedWriteGuard<'a, U> {
+        let mut this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again, so the guard is taken once.
+        let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
+        RwLockMappedWriteGuard {
+            token: this.token,
+            inner: ManuallyDrop::new(ts::RwLockMappedWriteGuard::map(inner, f)),
+        }
+    }
+}
+
+/// A [`RwLock`] held for reading that owns an `Arc` of it ([`RwLock::read_owned`]).
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct OwnedRwLockReadGuard<T: ?Sized + 'static> {
+    holder: u64,
+    // Borrows `lock`'s allocation: dropped before it.
+    inner: ManuallyDrop<ts::RwLockReadGuard<'static, T>>,
+    lock: Arc<RwLock<T>>,
+}
+
+guard_impls!(OwnedRwLockReadGuard<T>, mut: false, release: |this| this.lock.token(this.holder).release());
+
+impl<T: ?Sized> OwnedRwLockReadGuard<T> {
+    /// The lock this guard holds.
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.lock
+    }
+}
+
+/// A [`RwLock`] held for writing that owns an `Arc` of it ([`RwLock::write_owned`]).
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct OwnedRwLockWriteGuard<T: ?Sized + 'static> {
+    holder: u64,
+    // Borrows `lock`'s allocation: dropped before it.
+    inner: ManuallyDrop<ts::RwLockWriteGuard<'static, T>>,
+    lock: Arc<RwLock<T>>,
+}
+
+guard_impls!(OwnedRwLockWriteGuard<T>, mut: true, release: |this| this.lock.token(this.holder).release());
+
+impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
+    /// The lock this guard holds.
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.lock
+    }
+
+    /// Makes the write lock a read lock without letting a writer in between.
+    pub fn downgrade(this: Self) -> OwnedRwLockReadGuard<T> {
+        let mut this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again: its guard and `Arc` are taken once.
+        let (inner, lock) = unsafe {
+            (
+                ManuallyDrop::take(&mut this.inner),
+                std::ptr::read(&this.lock),
+            )
+        };
+        lock.token(this.holder).downgrade();
+        OwnedRwLockReadGuard {
+            holder: this.holder,
+            inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
+            lock,
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Validated async locks (`lockdep::tokio`, feature `tokio`): held locks follow tasks, cycles
+//! between tasks and across async and blocking locks are reported, the async hazards fire on
+//! their examples and stay silent on the correct versions, captures work under `#[tokio::test]`.
+//!
+//! `cargo test -p lockdep --features tokio --test async_locks`
+
+// The hazard examples hold a blocking guard across an await on purpose.
+#![allow(clippy::await_holding_lock)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lockdep::ReportKind;
+use lockdep::tokio::{Hazard, Mutex, RwLock, capture_async, spawn, track};
+use tokio::runtime::{Builder, Runtime};
+use tokio::task::yield_now;
+
+fn current_thread() -> Runtime {
+    Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn multi_thread(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn kinds(reports: &[lockdep::Report]) -> Vec<ReportKind> {
+    reports.iter().map(|r| r.kind()).collect()
+}
+
+/// Two tasks, one after the other: a -> b, then b -> a. Returns the two `.await` lines.
+async fn abba(a: Arc<Mutex<u32>>, b: Arc<Mutex<u32>>) -> (u32, u32) {
+    let (a2, b2) = (a.clone(), b.clone());
+    let first = spawn(async move {
+        let _a = a2.lock().await;
+        let line = line!() + 1;
+        let _b = b2.lock().await;
+        line
+    })
+    .await
+    .unwrap();
+    let second = spawn(async move {
+        let _b = b.lock().await;
+        let line = line!() + 1;
+        let _a = a.lock().await;
+        line
+    })
+    .await
+    .unwrap();
+    (first, second)
+}
+
+#[test]
+fn abba_between_tasks_run_one_after_the_other_is_reported_with_both_await_sites() {
+    let rt = current_thread();
+    let mut lines = (0, 0);
+    let reports = rt.block_on(capture_async(async {
+        let a = Arc::new(Mutex::with_name("a", 0));
+        let b = Arc::new(Mutex::with_name("b", 0));
+        lines = abba(a, b).await;
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::CircularDependency],
+        "{reports:#?}"
+    );
+    let text = reports[0].to_string();
+    let file = file!();
+    for line in [lines.0, lines.1] {
+        assert!(
+            text.contains(&format!("{file}:{line}:")),
+            "site line {line} missing:\n{text}"
+        );
+    }
+    // Tasks in place of threads.
+    assert!(reports[0].thread.name.starts_with("task-"), "{text}");
+    assert!(text.contains("task-"), "{text}");
+}
+
+/// Tasks that hold async locks across `yield_now()` while migrating between worker threads:
+/// in one order only, with a blocking lock inside, and tasks that take the locks singly. If held
+/// locks followed threads, a task would see another's held locks as its own.
+async fn migrating_round(
+    a: Arc<Mutex<u64>>,
+    b: Arc<RwLock<u64>>,
+    p: Arc<parking_lot::Mutex<u64>>,
+    tasks: usize,
+    tracked: bool,
+) {
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let (a, b, p) = (a.clone(), b.clone(), p.clone());
+        let body = async move {
+            if i % 3 == 0 {
+                let mut ga = a.lock().await;
+                yield_now().await;
+                let gb = b.write().await;
+                yield_now().await;
+                if tracked {
+                    *p.lock() += 1; // a -> b -> p, never held across an await
+                }
+                *ga += *gb;
+                drop(gb);
+                yield_now().await;
+            } else if i % 3 == 1 {
+                let gb = b.read().await;
+                yield_now().await;
+                drop(gb);
+                let ga = a.lock().await; // alone
+                yield_now().await;
+                drop(ga);
+            } else {
+                // Owned guard taken here, dropped by another task.
+                let ga = a.clone().lock_owned().await;
+                yield_now().await;
+                tokio::spawn(async move { drop(ga) }).await.unwrap();
+                let _gb = b.read().await;
+                yield_now().await;
+            }
+        };
+        handles.push(if tracked {
+            spawn(body)
+        } else {
+            tokio::spawn(body)
+        });
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+}
+
+#[test]
+fn tasks_migrating_between_four_workers_while_holding_locks_give_no_false_reports() {
+    let rt = multi_thread(4);
+    let threads_seen = Arc::new(AtomicU64::new(0));
+    for tracked in [true, false] {
+        let seen = threads_seen.clone();
+        let reports = rt.block_on(capture_async(async move {
+            let a = Arc::new(Mutex::new(0));
+            let b = Arc::new(RwLock::new(0));
+            let p = Arc::new(parking_lot::Mutex::new(0));
+            for _ in 0..20 {
+                migrating_round(a.clone(), b.clone(), p.clone(), 150, tracked).await;
+            }
+            seen.fetch_add(1, Ordering::Relaxed);
+        }));
+        assert!(reports.is_empty(), "tracked={tracked}: {reports:#?}");
+    }
+    assert_eq!(threads_seen.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn a_cycle_of_async_and_blocking_locks_is_reported() {
+    let rt = current_thread();
+    let reports = rt.block_on(capture_async(async {
+        let a = Arc::new(Mutex::with_name("async_a", 0));
+        let p = Arc::new(lockdep::Mutex::with_name("blocking_p", 0));
+        // A task: async a, then blocking p inside it (not held across an await).
+        let (a2, p2) = (a.clone(), p.clone());
+        spawn(async move {
+            let _a = a2.lock().await;
+            *p2.lock() += 1;
+        })
+        .await
+        .unwrap();
+        // A thread of this capture: p, then a by blocking_lock: p -> a closes the cycle.
+        lockdep::thread::spawn(move || {
+            let _p = p.lock();
+            let _a = a.blocking_lock();
+        })
+        .join()
+        .unwrap();
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::CircularDependency],
+        "{reports:#?}"
+    );
+    let mut cycle = reports[0].cycle();
+    cycle.sort();
+    assert_eq!(cycle, ["async_a", "blocking_p"]);
+}
+
+/// One test for every hazard check, as the switches are process-wide.
+#[test]
+fn each_hazard_fires_on_its_example_and_not_on_the_correct_version_and_can_be_switched_off() {
+    let rt = current_thread();
+    // (1) An async lock awaited while a blocking lock is held.
+    let wrong = |name: &'static str| async move {
+        let p = lockdep::Mutex::with_name(name, 0);
+        let a = Mutex::with_name("a1", 0);
+        let g = p.lock();
+        let _a = a.lock().await;
+        drop(g);
+    };
+    let reports = rt.block_on(capture_async(wrong("p1")));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::AwaitHoldingLock],
+        "{reports:#?}"
+    );
+    let text = reports[0].to_string();
+    assert!(
+        text.contains("awaiting while holding a blocking lock"),
+        "{text}"
+    );
+    assert!(text.contains("(p1)"), "{text}");
+    assert_eq!(ReportKind::AwaitHoldingLock.as_str(), "await_holding_lock");
+    let reports = rt.block_on(capture_async(async {
+        let p = lockdep::Mutex::with_name("p1", 0);
+        let a = Mutex::with_name("a1", 0);
+        *p.lock() += 1; // released before the await
+        let _a = a.lock().await;
+        *p.lock() += 1; // taken inside the async lock: fine
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+
+    // (1) A poll that returns Pending while a blocking lock is held.
+    let reports = rt.block_on(capture_async(async {
+        let p = lockdep::Mutex::with_name("p2", 0);
+        let g = p.lock();
+        yield_now().await;
+        drop(g);
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::AwaitHoldingLock],
+        "{reports:#?}"
+    );
+    assert!(reports[0].acquiring.is_none());
+    let reports = rt.block_on(capture_async(async {
+        let p = lockdep::Mutex::with_name("p2", 0);
+        drop(p.lock());
+        yield_now().await;
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+
+    // (2) blocking_lock on a runtime thread (block_in_place) while the task holds an async lock.
+    let mt = multi_thread(2);
+    let wrong = || async {
+        let a = Mutex::with_name("a3", 0);
+        let b = Mutex::with_name("b3", 0);
+        let _a = a.lock().await;
+        tokio::task::block_in_place(|| *b.blocking_lock() += 1);
+    };
+    let reports = mt.block_on(capture_async(async { spawn(wrong()).await.unwrap() }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::BlockingHoldingAsyncLock],
+        "{reports:#?}"
+    );
+    let text = reports[0].to_string();
+    assert!(
+        text.contains("blocking a runtime thread while holding an async lock"),
+        "{text}"
+    );
+    assert!(text.contains("(a3)") && text.contains("(b3)"), "{text}");
+    let reports = mt.block_on(capture_async(async {
+        spawn(async {
+            let a = Mutex::with_name("a3", 0);
+            let b = Mutex::with_name("b3", 0);
+            drop(a.lock().await);
+            tokio::task::block_in_place(|| *b.blocking_lock() += 1);
+            let _a = a.lock().await;
+            let _b = b.lock().await; // awaited, not blocking
+        })
+        .await
+        .unwrap()
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+
+    // Both switched off: silent; back on: reported again.
+    lockdep::tokio::set_hazard(Hazard::AwaitHoldingLock, false);
+    lockdep::tokio::set_hazard(Hazard::BlockingHoldingAsyncLock, false);
+    assert!(rt.block_on(capture_async(wrong_await())).is_empty());
+    assert!(
+        mt.block_on(capture_async(async { spawn(wrong()).await.unwrap() }))
+            .is_empty()
+    );
+    lockdep::tokio::set_hazard(Hazard::AwaitHoldingLock, true);
+    lockdep::tokio::set_hazard(Hazard::BlockingHoldingAsyncLock, true);
+    assert!(lockdep::tokio::hazard_enabled(Hazard::AwaitHoldingLock));
+    assert_eq!(rt.block_on(capture_async(wrong_await())).len(), 1);
+    assert_eq!(
+        mt.block_on(capture_async(async { spawn(wrong()).await.unwrap() }))
+            .len(),
+        1
+    );
+}
+
+async fn wrong_await() {
+    let p = lockdep::Mutex::with_name("p4", 0);
+    let a = Mutex::with_name("a4", 0);
+    let g = p.lock();
+    let _a = a.lock().await;
+    drop(g);
+}
+
+/// The ABBA of `abba`, for the `#[tokio::test]` flavours.
+async fn abba_reports() -> Vec<lockdep::Report> {
+    capture_async(async {
+        let a = Arc::new(Mutex::with_name("a", 0));
+        let b = Arc::new(Mutex::with_name("b", 0));
+        abba(a, b).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn capture_works_under_tokio_test_current_thread() {
+    let reports = abba_reports().await;
+    assert_eq!(kinds(&reports), [ReportKind::CircularDependency]);
+    // The capture is private: a second one sees a fresh graph.
+    assert_eq!(abba_reports().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn capture_works_under_tokio_test_multi_thread() {
+    let reports = abba_reports().await;
+    assert_eq!(kinds(&reports), [ReportKind::CircularDependency]);
+}
+
+#[test]
+fn a_cancelled_acquisition_and_a_dropped_task_leave_nothing_held() {
+    let rt = current_thread();
+    let reports = rt.block_on(capture_async(async {
+        let a = Arc::new(Mutex::with_name("a5", 0));
+        let b = Arc::new(Mutex::with_name("b5", 0));
+        // Another task holds a until told to let go.
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (locked_tx, locked_rx) = tokio::sync::oneshot::channel::<()>();
+        let a2 = a.clone();
+        let holder = spawn(async move {
+            let _a = a2.lock().await;
+            locked_tx.send(()).unwrap();
+            rx.await.unwrap();
+        });
+        locked_rx.await.unwrap();
+        // Waits for a, then is cancelled: a is not held by this task afterwards.
+        let wait = tokio::time::timeout(std::time::Duration::from_millis(5), a.lock()).await;
+        assert!(wait.is_err());
+        tx.send(()).unwrap();
+        holder.await.unwrap();
+        // A task dropped while it holds b: its guard is released on its own stack.
+        let b2 = b.clone();
+        let t = track(async move {
+            let _b = b2.lock().await;
+            std::future::pending::<()>().await;
+        });
+        let mut t = Box::pin(t);
+        assert!(futures_poll_once(t.as_mut()).await.is_none());
+        drop(t);
+        // b then a: no cycle, as a is not held across any of this.
+        let _b = b.lock().await;
+        let _a = a.lock().await;
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+/// Polls `fut` once.
+async fn futures_poll_once<F: std::future::Future>(
+    fut: std::pin::Pin<&mut F>,
+) -> Option<F::Output> {
+    let mut fut = Some(fut);
+    std::future::poll_fn(move |cx| {
+        let f = fut.take().unwrap();
+        std::task::Poll::Ready(match f.poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+#[test]
+fn traces_name_tasks() {
+    let dir = std::env::temp_dir().join(format!("lockdep-async-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("trace.jsonl");
+    let v =
+        lockdep::Validator::with_on_report(lockdep::Config::default(), lockdep::OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let rt = current_thread();
+    v.scope(|| {
+        rt.block_on(track(async {
+            let a = Arc::new(Mutex::with_name("ta", 0));
+            let b = Arc::new(Mutex::with_name("tb", 0));
+            abba(a, b).await;
+        }))
+    });
+    v.stop_recording().unwrap();
+    let trace = std::fs::read_to_string(&path).unwrap();
+    assert!(trace.contains("\"thread_name\":\"task-"), "{trace}");
+    assert_eq!(kinds(&v.take_reports()), [ReportKind::CircularDependency]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every constructor, acquisition and guard operation, in one consistent order: no reports, and
+/// the locks are held exactly while their guards live.
+#[test]
+fn every_api_in_a_consistent_order_gives_no_reports() {
+    static KEY: lockdep::ClassKey = lockdep::ClassKey::new("keyed_async");
+    static STATIC: Mutex<u32> = Mutex::const_new(0);
+    let rt = multi_thread(2);
+    let reports = rt.block_on(capture_async(async {
+        let m = Arc::new(Mutex::with_name("m", (1u32, 2u32)));
+        let k = Mutex::with_class(&KEY, 0u32);
+        let r = Arc::new(RwLock::with_name("r", (1u32, 2u32)));
+        let d: RwLock<u32> = RwLock::default();
+        let mx = RwLock::with_max_readers(0u32, 4);
+        {
+            let g = m.lock().await;
+            lockdep::assert_held(&*m);
+            let mut g = lockdep::tokio::MutexGuard::map(g, |v| &mut v.0);
+            *g += 1;
+            let mut g = lockdep::tokio::MappedMutexGuard::map(g, |v| v);
+            *g += 1;
+            let _k = k.lock().await;
+            let _s = STATIC.lock().await;
+            let w = r.write().await;
+            let w = lockdep::tokio::RwLockWriteGuard::downgrade(w);
+            assert_eq!(w.0, 1);
+        }
+        lockdep::assert_not_held(&*m);
+        {
+            let g = m.try_lock().unwrap();
+            assert!(lockdep::tokio::MutexGuard::try_map(g, |_| None::<&mut u32>).is_err());
+            let o = m.clone().lock_owned().await;
+            assert_eq!(o.0, 3);
+            drop(o);
+            let o = m.clone().try_lock_owned().unwrap();
+            assert!(Arc::ptr_eq(lockdep::tokio::OwnedMutexGuard::mutex(&o), &m));
+        }
+        {
+            let a = r.read().await;
+            let b = r.try_read().unwrap();
+            let a = lockdep::tokio::RwLockReadGuard::map(a, |v| &v.1);
+            assert_eq!(*a + b.1, 4);
+        }
+        {
+            let w = r.try_write().unwrap();
+            let mut w = lockdep::tokio::RwLockWriteGuard::into_mapped(w);
+            w.1 += 1;
+            let mut w = lockdep::tokio::RwLockMappedWriteGuard::map(w, |v| &mut v.1);
+            *w += 1;
+        }
+        {
+            let w = r.clone().write_owned().await;
+            let rd = lockdep::tokio::OwnedRwLockWriteGuard::downgrade(w);
+            assert_eq!(rd.1, 4);
+            // Moved to another task and dropped there.
+            spawn(async move { drop(rd) }).await.unwrap();
+            let _o = r.clone().read_owned().await;
+            let _p = r.clone().try_read_owned().unwrap();
+        }
+        drop(r.clone().try_write_owned().unwrap());
+        *d.write().await += 1;
+        *mx.write().await += *d.read().await;
+        // Blocking acquisitions outside the runtime's workers.
+        let (m2, r2) = (m.clone(), r.clone());
+        tokio::task::spawn_blocking(move || {
+            drop(m2.blocking_lock());
+            drop(m2.clone().blocking_lock_owned());
+            drop(r2.blocking_read());
+            drop(r2.blocking_write());
+        })
+        .await
+        .unwrap();
+        let mut owned = Arc::try_unwrap(m).unwrap();
+        owned.get_mut().0 += 1;
+        assert_eq!(owned.into_inner(), (4, 2));
+        assert_eq!(Arc::try_unwrap(r).unwrap().into_inner(), (1, 4));
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+}
