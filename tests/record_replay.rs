@@ -12,6 +12,14 @@ fn signature(r: &lockdep::Report) -> (ReportKind, Vec<String>) {
     (r.kind(), classes)
 }
 
+/// The signatures of what replaying `path` reports, unrefined.
+fn replayed_signatures(path: &std::path::Path) -> Vec<(ReportKind, Vec<String>)> {
+    replay_file(path, ClassRefinement::default())
+        .iter()
+        .map(signature)
+        .collect()
+}
+
 fn replay_file(path: &std::path::Path, refinement: ClassRefinement) -> Vec<lockdep::Report> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut r = Replayer::new(Config::default(), refinement);
@@ -175,10 +183,7 @@ fn a_seqlock_read_replays_as_one_reader_access() {
         reads_as_acquires, 0,
         "a seqcount read recorded as an acquire:\n{text}"
     );
-    let replayed: Vec<_> = replay_file(&path, ClassRefinement::default())
-        .iter()
-        .map(signature)
-        .collect();
+    let replayed = replayed_signatures(&path);
     assert_eq!(replayed, live);
     let _ = std::fs::remove_file(&path);
 }
@@ -200,10 +205,7 @@ fn a_thread_exiting_with_a_lock_held_replays_to_the_same_report() {
     assert_eq!(live.len(), 1, "{live:?}");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("\"op\":\"thread_exit\""), "{text}");
-    let replayed: Vec<_> = replay_file(&path, ClassRefinement::default())
-        .iter()
-        .map(signature)
-        .collect();
+    let replayed = replayed_signatures(&path);
     assert_eq!(replayed, live);
     let _ = std::fs::remove_file(&path);
 }
@@ -237,10 +239,7 @@ fn a_capture_recorded_into_the_outer_trace_keeps_its_own_held_locks() {
     outer.stop_recording().unwrap();
     assert!(outer.take_reports().is_empty());
     assert!(inner.take_reports().is_empty());
-    let replayed: Vec<_> = replay_file(&path, ClassRefinement::default())
-        .iter()
-        .map(signature)
-        .collect();
+    let replayed = replayed_signatures(&path);
     let cycle = (
         ReportKind::CircularDependency,
         vec!["into-a".to_string(), "into-b".to_string()],
