@@ -71,6 +71,18 @@ impl RawMutexGuard {
         }
     }
 
+    /// The proof of an acquisition of a [`RawMutex`] that the current thread holds, for raw-lock
+    /// interfaces whose unlock takes no guard value (`lock_api` 0.4's, under the parking_lot 0.12
+    /// compat crate): its owner is the current thread.
+    ///
+    /// # Safety
+    /// The current thread must hold the mutex it is passed to, through an acquisition whose
+    /// guard value was dropped with `mem::forget`; it stands for that acquisition.
+    #[inline(always)]
+    pub unsafe fn assume_held() -> Self {
+        RawMutexGuard::new(InnerGuard::default())
+    }
+
     #[inline(always)]
     pub(crate) fn inner_mut(&mut self) -> &mut InnerGuard {
         &mut self.inner
