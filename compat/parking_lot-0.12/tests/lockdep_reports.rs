@@ -105,3 +105,24 @@ fn guard_map_and_upgradable_reads_keep_the_held_stack_balanced() {
     });
     assert!(reports.is_empty(), "{reports:#?}");
 }
+
+#[test]
+fn reentrant_mutexes_are_classes_of_their_own() {
+    // lock_api takes a reentrant mutex's raw lock inside a closure of its own, a site that is
+    // every caller's: each reentrant mutex is its own class, so nesting two is silent and an
+    // ABBA between two is found.
+    let silent = lockdep::capture(|| {
+        let (a, b) = (ReentrantMutex::new(0u32), ReentrantMutex::new(0u32));
+        let _a = a.lock();
+        let _b = b.lock();
+    });
+    assert!(silent.is_empty(), "{silent:#?}");
+    let reports = lockdep::capture(|| {
+        let (a, b) = (ReentrantMutex::new(0u32), ReentrantMutex::new(0u32));
+        drop((a.lock(), b.lock()));
+        let _b = b.lock();
+        let _a = a.lock();
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+}
