@@ -129,6 +129,7 @@ mod graph;
 mod held;
 mod mutex;
 mod once;
+mod policy;
 mod recorder;
 mod reentrant;
 pub mod replay;
