@@ -106,7 +106,12 @@
 //! `LOCKDEP=off` (validation off until [`set_enabled`]), `LOCKDEP_ON_REPORT`,
 //! `LOCKDEP_BACKTRACE=1` (capture stacks of new dependencies),
 //! `LOCKDEP_MAX_DEPTH`, `LOCKDEP_MAX_CLASSES`, `LOCKDEP_MAX_EDGES`, `LOCKDEP_MAX_CHAINS`,
-//! `LOCKDEP_TRACE=path` (record a trace), `LOCKDEP_TRACE_CAPTURES=1` (captures record into it).
+//! `LOCKDEP_TRACE=path` (record a trace), `LOCKDEP_TRACE_CAPTURES=1` (captures record into it),
+//! `LOCKDEP_DEPENDENCY_REPORTS=log|panic|off` (reports whose every site is in a dependency's
+//! source: logged under `lockdep: in dependencies only (crates)` by default, never panicking),
+//! `LOCKDEP_SUPPRESS=path` (a file of `class|site PATTERN REASON` rules that drop reports); see
+//! docs/dependencies.md, which also covers validating a whole dependency tree through the
+//! parking_lot 0.12 compat crate (`compat/parking_lot-0.12`).
 //!
 //! # Threads
 //! [`capture`] and [`Validator::scope`] follow threads spawned through [`thread`] (a drop-in
