@@ -119,6 +119,7 @@ for spec in "$@"; do
             patch_self "$name"
             if [ "$variant" = patched ]; then
                 echo "parking_lot = { path = \"$COMPAT\" }"
+                echo "lock_api = { path = \"$ROOT/compat/lock_api-0.4\" }"
             fi
         } >>"$dir/Cargo.toml"
         # A lockfile shipped with the crate may pin a version that lockdep's own dependencies

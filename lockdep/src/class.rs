@@ -264,7 +264,8 @@ pub fn sysroot_file(file: &str) -> bool {
     };
     file.starts_with("/rustc/")
         || STD.iter().any(|p| file.contains(p))
-        || (file.contains("/lock_api-0.4.") && file.contains("/src/"))
+        || ((file.contains("/lock_api-0.4.") || file.contains("/lock_api-0.4/"))
+            && file.contains("/src/"))
 }
 
 /// What a class stands for: the kernel's rule (one construction site, name or key), or a

@@ -763,6 +763,8 @@ const TYPED: usize = 32;
 struct FirstRecord {
     built: &'static Location<'static>,
     first: &'static Location<'static>,
+    // The data type, for a raw-built lock whose builder named it (`BuiltAt`).
+    ty: Option<&'static str>,
 }
 
 /// A refined lock with a class of its own: its construction site and number (one per such
@@ -773,9 +775,9 @@ struct InstanceRecord {
     serial: u64,
 }
 
-/// The interned [`FirstRecord`]s, by (construction site, first acquisition) address.
+/// The interned [`FirstRecord`]s, by (construction site, first acquisition, type) address.
 #[cfg(not(feature = "disabled"))]
-type FirstRecords = std::collections::HashMap<(usize, usize), &'static FirstRecord>;
+type FirstRecords = std::collections::HashMap<(usize, usize, usize), &'static FirstRecord>;
 #[cfg(not(feature = "disabled"))]
 static FIRST_RECORDS: parking_lot::Mutex<Option<FirstRecords>> = parking_lot::Mutex::new(None);
 
@@ -783,16 +785,18 @@ static FIRST_RECORDS: parking_lot::Mutex<Option<FirstRecords>> = parking_lot::Mu
 fn intern_first(
     built: &'static Location<'static>,
     first: &'static Location<'static>,
+    ty: Option<&'static str>,
 ) -> &'static FirstRecord {
     let mut records = FIRST_RECORDS.lock();
     let key = (
         std::ptr::from_ref(built).addr(),
         std::ptr::from_ref(first).addr(),
+        ty.map_or(0, |t| t.as_ptr().addr()),
     );
     records
         .get_or_insert_with(Default::default)
         .entry(key)
-        .or_insert_with(|| Box::leak(Box::new(FirstRecord { built, first })))
+        .or_insert_with(|| Box::leak(Box::new(FirstRecord { built, first, ty })))
 }
 
 /// How a lookup of a lock's class came about: an acquisition at a site (`None` when no site is
@@ -1023,11 +1027,21 @@ impl LockMap {
                 return None;
             };
             // SAFETY: `DESC_SITE` tags the construction `&'static Location` (see `desc`).
-            let built: &'static Location<'static> = unsafe { &*ptr.cast() };
+            let mut built: &'static Location<'static> = unsafe { &*ptr.cast() };
+            let (mut site, mut ty) = (site, None);
+            // A raw-built lock whose builder knows its construction site and data type (the
+            // parking_lot 0.12 compat crate's lock_api): keyed by them, as the kernel's init
+            // site with the data type added, not by where it happens to be first taken.
+            if self.flags() & BUILT_MASK == BUILT_BY_RAW_INIT
+                && let Some((at, t)) =
+                    crate::mutex::raw_built_site().filter(|(s, _)| !sysroot_file(s.file()))
+            {
+                (built, site, ty) = (at, Some(at), Some(t));
+            }
             let (new_tag, new_ptr) = match site.filter(|s| !sysroot_file(s.file())) {
                 Some(first) => (
                     DESC_FIRST,
-                    std::ptr::from_ref(intern_first(built, first))
+                    std::ptr::from_ref(intern_first(built, first, ty))
                         .cast::<()>()
                         .cast_mut(),
                 ),
@@ -1060,7 +1074,10 @@ impl LockMap {
         // SAFETY: per `desc`'s table (the word only ever leaves `DESC_SITE`, to one of these).
         Some(unsafe {
             match tag {
-                DESC_FIRST => FirstUse::Site((*ptr.cast::<FirstRecord>()).first),
+                DESC_FIRST => {
+                    let record = &*ptr.cast::<FirstRecord>();
+                    FirstUse::Site(record.first, record.ty)
+                }
                 _ => FirstUse::Instance((*ptr.cast::<InstanceRecord>()).serial),
             }
         })
@@ -1114,18 +1131,21 @@ impl LockMap {
             ),
             (None, None) => (KeySource::site(site, self.name(), ty), ClassOrigin::Site),
             (None, Some(why)) => match self.first_use(at)? {
-                FirstUse::Site(first) => (
-                    KeySource::FirstLock {
-                        built: (site.file(), site.line(), site.column()),
-                        ty,
-                        first: (first.file(), first.line(), first.column()),
-                    },
-                    ClassOrigin::FirstLock {
-                        why,
-                        type_name: ty,
-                        first_locked: Site::Code(first),
-                    },
-                ),
+                FirstUse::Site(first, built_ty) => {
+                    let ty = ty.or(built_ty);
+                    (
+                        KeySource::FirstLock {
+                            built: (site.file(), site.line(), site.column()),
+                            ty,
+                            first: (first.file(), first.line(), first.column()),
+                        },
+                        ClassOrigin::FirstLock {
+                            why,
+                            type_name: ty,
+                            first_locked: Site::Code(first),
+                        },
+                    )
+                }
                 FirstUse::Instance(serial) => (
                     KeySource::Instance(serial),
                     ClassOrigin::Instance {
@@ -1246,8 +1266,8 @@ impl LockMap {
 /// The first acquisition of a lock built outside the user's code.
 #[cfg(not(feature = "disabled"))]
 enum FirstUse {
-    /// At this site of the user's code.
-    Site(&'static Location<'static>),
+    /// At this site of the user's code (with the data type a raw lock's builder named).
+    Site(&'static Location<'static>, Option<&'static str>),
     /// Outside the user's code (or through the raw traits): the lock's own class, this number.
     Instance(u64),
 }

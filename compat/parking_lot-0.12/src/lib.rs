@@ -14,12 +14,13 @@
 //! Each raw lock here implements lock_api 0.4's traits by delegating to lockdep's instrumented
 //! raw core (lock_api 0.5's traits), so every acquisition is validated before it blocks.
 //!
-//! Classes: `lock_api`'s constructors are `const` and cannot see their caller, so a lock gets
-//! its class at its first acquisition, keyed by that acquisition's site (lock_api 0.4.14's
-//! `lock`/`read`/`write`/... are `#[track_caller]`, so it is the line in the crate that locks):
-//! docs/semantics.md, "Classes for Rust: sites that are not yours". `ReentrantMutex` reaches its
-//! raw lock through a closure inside lock_api, which has no caller's site: each one is a class
-//! of its own.
+//! Classes: the lock_api 0.4 under these types is `compat/lock_api-0.4` (patch lock_api to it
+//! too, so that the build has one lock_api 0.4), whose constructors record their caller and
+//! whose acquiring methods hand that site and the data type to the raw lock: a lock's class is
+//! its construction site and data type, as for lockdep's own locks. For a lock built inside std
+//! or lock_api (`Default`, `map(Mutex::new)`) the class is set at its first acquisition, keyed
+//! by that site (lock_api's `lock`/`read`/`write`/... are `#[track_caller]`): docs/semantics.md,
+//! "Classes for Rust: sites that are not yours", and docs/dependencies.md.
 //!
 //! ```
 //! use parking_lot::{Mutex, RwLock};
@@ -88,6 +89,13 @@ unsafe fn held<G: Default>() -> lockdep::Held<G> {
     unsafe { lockdep::Held::assume_held() }
 }
 
+/// Publishes to lockdep where the lock being acquired was built, as the compat lock_api 0.4
+/// records it (`compat/lock_api-0.4`): its class is then that construction site.
+#[inline(always)]
+fn built() -> lockdep::BuiltAt {
+    lockdep::BuiltAt::enter(lock_api::lockdep_site::current())
+}
+
 /// Keeps an acquisition that lock_api 0.4 now holds without a guard value: its lock_api 0.5
 /// state is forgotten (never dropped, whatever it holds) and re-made for the release.
 #[inline(always)]
@@ -117,12 +125,14 @@ macro_rules! raw_mutex {
             #[inline(always)]
             #[track_caller]
             fn lock(&self) {
+                let _built = built();
                 keep(core_api::RawMutex::lock(&self.inner));
             }
 
             #[inline(always)]
             #[track_caller]
             fn try_lock(&self) -> bool {
+                let _built = built();
                 core_api::RawMutex::try_lock(&self.inner)
                     .map(keep)
                     .is_some()
@@ -157,6 +167,7 @@ macro_rules! raw_mutex {
             #[inline]
             #[track_caller]
             fn try_lock_for(&self, timeout: Duration) -> bool {
+                let _built = built();
                 core_api::RawMutexTimed::try_lock_for(&self.inner, timeout)
                     .map(keep)
                     .is_some()
@@ -165,6 +176,7 @@ macro_rules! raw_mutex {
             #[inline]
             #[track_caller]
             fn try_lock_until(&self, timeout: Instant) -> bool {
+                let _built = built();
                 core_api::RawMutexTimed::try_lock_until(&self.inner, timeout)
                     .map(keep)
                     .is_some()
@@ -192,6 +204,7 @@ pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawMutex, T>;
 pub type MappedMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawMutex, T>;
 
 /// Creates a new mutex in an unlocked state ready for use (`const`, for statics).
+#[track_caller]
 pub const fn const_mutex<T>(val: T) -> Mutex<T> {
     Mutex::const_new(<RawMutex as lock_api::RawMutex>::INIT, val)
 }
@@ -204,6 +217,7 @@ pub type FairMutexGuard<'a, T> = lock_api::MutexGuard<'a, RawFairMutex, T>;
 pub type MappedFairMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawFairMutex, T>;
 
 /// Creates a new fair mutex in an unlocked state ready for use (`const`, for statics).
+#[track_caller]
 pub const fn const_fair_mutex<T>(val: T) -> FairMutex<T> {
     FairMutex::const_new(<RawFairMutex as lock_api::RawMutex>::INIT, val)
 }
@@ -232,12 +246,14 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline(always)]
     #[track_caller]
     fn lock_shared(&self) {
+        let _built = built();
         keep(self.inner.lock_shared_nonrecursive());
     }
 
     #[inline(always)]
     #[track_caller]
     fn try_lock_shared(&self) -> bool {
+        let _built = built();
         self.inner
             .try_lock_shared_nonrecursive()
             .map(keep)
@@ -253,12 +269,14 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline(always)]
     #[track_caller]
     fn lock_exclusive(&self) {
+        let _built = built();
         keep(core_api::RawRwLock::lock_exclusive(&self.inner));
     }
 
     #[inline(always)]
     #[track_caller]
     fn try_lock_exclusive(&self) -> bool {
+        let _built = built();
         core_api::RawRwLock::try_lock_exclusive(&self.inner)
             .map(keep)
             .is_some()
@@ -313,6 +331,7 @@ unsafe impl lock_api::RawRwLockTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_shared_for(&self, timeout: Duration) -> bool {
+        let _built = built();
         self.inner
             .try_lock_shared_nonrecursive_for(timeout)
             .map(keep)
@@ -322,6 +341,7 @@ unsafe impl lock_api::RawRwLockTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_shared_until(&self, timeout: Instant) -> bool {
+        let _built = built();
         self.inner
             .try_lock_shared_nonrecursive_until(timeout)
             .map(keep)
@@ -331,6 +351,7 @@ unsafe impl lock_api::RawRwLockTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_exclusive_for(&self, timeout: Duration) -> bool {
+        let _built = built();
         core_api::RawRwLockTimed::try_lock_exclusive_for(&self.inner, timeout)
             .map(keep)
             .is_some()
@@ -339,6 +360,7 @@ unsafe impl lock_api::RawRwLockTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_exclusive_until(&self, timeout: Instant) -> bool {
+        let _built = built();
         core_api::RawRwLockTimed::try_lock_exclusive_until(&self.inner, timeout)
             .map(keep)
             .is_some()
@@ -351,12 +373,14 @@ unsafe impl lock_api::RawRwLockRecursive for RawRwLock {
     #[inline]
     #[track_caller]
     fn lock_shared_recursive(&self) {
+        let _built = built();
         keep(core_api::RawRwLock::lock_shared(&self.inner));
     }
 
     #[inline]
     #[track_caller]
     fn try_lock_shared_recursive(&self) -> bool {
+        let _built = built();
         core_api::RawRwLock::try_lock_shared(&self.inner)
             .map(keep)
             .is_some()
@@ -368,6 +392,7 @@ unsafe impl lock_api::RawRwLockRecursiveTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_shared_recursive_for(&self, timeout: Duration) -> bool {
+        let _built = built();
         core_api::RawRwLockTimed::try_lock_shared_for(&self.inner, timeout)
             .map(keep)
             .is_some()
@@ -376,6 +401,7 @@ unsafe impl lock_api::RawRwLockRecursiveTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_shared_recursive_until(&self, timeout: Instant) -> bool {
+        let _built = built();
         core_api::RawRwLockTimed::try_lock_shared_until(&self.inner, timeout)
             .map(keep)
             .is_some()
@@ -387,12 +413,14 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     #[inline]
     #[track_caller]
     fn lock_upgradable(&self) {
+        let _built = built();
         keep(core_api::RawRwLockUpgrade::lock_upgradable(&self.inner));
     }
 
     #[inline]
     #[track_caller]
     fn try_lock_upgradable(&self) -> bool {
+        let _built = built();
         core_api::RawRwLockUpgrade::try_lock_upgradable(&self.inner)
             .map(keep)
             .is_some()
@@ -460,6 +488,7 @@ unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_upgradable_for(&self, timeout: Duration) -> bool {
+        let _built = built();
         core_api::RawRwLockUpgradeTimed::try_lock_upgradable_for(&self.inner, timeout)
             .map(keep)
             .is_some()
@@ -468,6 +497,7 @@ unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
     #[inline]
     #[track_caller]
     fn try_lock_upgradable_until(&self, timeout: Instant) -> bool {
+        let _built = built();
         core_api::RawRwLockUpgradeTimed::try_lock_upgradable_until(&self.inner, timeout)
             .map(keep)
             .is_some()
@@ -523,6 +553,7 @@ pub type MappedRwLockWriteGuard<'a, T> = lock_api::MappedRwLockWriteGuard<'a, Ra
 pub type RwLockUpgradableReadGuard<'a, T> = lock_api::RwLockUpgradableReadGuard<'a, RawRwLock, T>;
 
 /// Creates a new reader-writer lock in an unlocked state (`const`, for statics).
+#[track_caller]
 pub const fn const_rwlock<T>(val: T) -> RwLock<T> {
     RwLock::const_new(<RawRwLock as lock_api::RawRwLock>::INIT, val)
 }
@@ -555,6 +586,7 @@ pub type MappedReentrantMutexGuard<'a, T> =
     lock_api::MappedReentrantMutexGuard<'a, RawMutex, RawThreadId, T>;
 
 /// Creates a new reentrant mutex in an unlocked state (`const`, for statics).
+#[track_caller]
 pub const fn const_reentrant_mutex<T>(val: T) -> ReentrantMutex<T> {
     ReentrantMutex::const_new(
         <RawMutex as lock_api::RawMutex>::INIT,

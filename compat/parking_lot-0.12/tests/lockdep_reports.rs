@@ -1,5 +1,6 @@
-//! What lockdep sees through the compat crate: classes by first-acquisition site, orders
-//! between parking_lot's lock types, condvar waits and reentrant locks.
+//! What lockdep sees through the compat crate: classes by construction site and data type
+//! (first-acquisition site where the construction site is not known), orders between
+//! parking_lot's lock types, condvar waits and reentrant locks.
 
 use lockdep::ReportKind;
 use parking_lot::{Condvar, FairMutex, Mutex, ReentrantMutex, RwLock, const_mutex};
@@ -31,9 +32,9 @@ fn locks_first_taken_at_different_sites_are_different_classes() {
 }
 
 #[test]
-fn locks_first_taken_at_one_site_are_one_class() {
-    // The kernel's rule on the first-acquisition site: locks taken by one line (a loop over a
-    // `Vec` of them) are one class, so holding two is recursive locking.
+fn locks_built_inside_std_and_first_taken_at_one_site_are_one_class() {
+    // Built by `map(Mutex::new)` (a site inside std): the class is the first acquisition's
+    // site, the kernel's rule on that line, so holding two is recursive locking.
     let reports = lockdep::capture(|| {
         let locks: Vec<Mutex<u32>> = (0..2).map(Mutex::new).collect();
         let _guards: Vec<_> = locks.iter().map(|m| m.lock()).collect();
@@ -107,10 +108,10 @@ fn guard_map_and_upgradable_reads_keep_the_held_stack_balanced() {
 }
 
 #[test]
-fn reentrant_mutexes_are_classes_of_their_own() {
+fn reentrant_mutexes_are_classes_of_their_construction_sites() {
     // lock_api takes a reentrant mutex's raw lock inside a closure of its own, a site that is
-    // every caller's: each reentrant mutex is its own class, so nesting two is silent and an
-    // ABBA between two is found.
+    // every caller's; the class is the construction site (two here: two columns), so nesting
+    // two is silent and an ABBA between two is found.
     let silent = lockdep::capture(|| {
         let (a, b) = (ReentrantMutex::new(0u32), ReentrantMutex::new(0u32));
         let _a = a.lock();

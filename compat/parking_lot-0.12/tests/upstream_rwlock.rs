@@ -29,7 +29,11 @@ mod tests {
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].kind(), lockdep::ReportKind::RecursiveLocking);
         drop((l.read_recursive(), l.read_recursive()));
-        drop((l.read(), l.upgradable_read()));
+        // The same for an upgradable read under a read: it too queues behind a waiting writer.
+        let reports = lockdep::capture(|| drop((l.read(), l.upgradable_read())));
+        assert_eq!(reports.len(), 1);
+        assert_eq!(reports[0].kind(), lockdep::ReportKind::RecursiveLocking);
+        drop(l.upgradable_read());
         drop(l.write());
     }
 
