@@ -241,11 +241,13 @@ impl fmt::Display for NotUserCode {
     }
 }
 
-/// Whether a source file is in the Rust sysroot (std, core, alloc): a site there runs code for
-/// every caller (`Arc::default`, `map(Mutex::new)`), so it says nothing about which lock it builds
-/// or takes. A dependency's files are not: a site there is its author's init site, as one in the
-/// user's code (its generic helpers are told apart by the data type, its `Default` impls by the
-/// first acquisition).
+/// Whether a source file is in the Rust sysroot (std, core, alloc), or is `lock_api` 0.4's own
+/// source (under the parking_lot 0.12 compat crate): a site there runs code for every caller
+/// (`Arc::default`, `map(Mutex::new)`, lock_api 0.4's `ReentrantMutex` reaching its raw lock
+/// through a closure), so it says nothing about
+/// which lock it builds or takes. Other dependencies' files are not: a site there is its author's
+/// init site, as one in the user's code (its generic helpers are told apart by the data type, its
+/// `Default` impls by the first acquisition).
 pub fn sysroot_file(file: &str) -> bool {
     const STD: [&str; 4] = [
         "/library/core/src/",
@@ -260,7 +262,10 @@ pub fn sysroot_file(file: &str) -> bool {
     } else {
         file
     };
-    file.starts_with("/rustc/") || STD.iter().any(|p| file.contains(p))
+    file.starts_with("/rustc/")
+        || STD.iter().any(|p| file.contains(p))
+        || ((file.contains("/lock_api-0.4.") || file.contains("/lock_api-0.4/"))
+            && file.contains("/src/"))
 }
 
 /// What a class stands for: the kernel's rule (one construction site, name or key), or a
@@ -589,6 +594,8 @@ mod tests {
         assert!(sysroot_file(src));
         let dep = "/home/u/.cargo/registry/src/index.crates.io-1/lock_api-0.5.0/src/mutex.rs";
         assert!(!sysroot_file(dep));
+        let lock_api = "/h/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/lock_api-0.4.14/src/remutex.rs";
+        assert!(sysroot_file(lock_api));
         assert!(!sysroot_file("src/main.rs"));
         assert!(!sysroot_file("/work/app/src/library.rs"));
     }

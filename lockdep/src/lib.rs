@@ -110,6 +110,11 @@
 //! `LOCKDEP_GRAPH` (the dependency graph, written at exit: [`graph_file`]); `LOCKDEP_TRACE` and
 //! `LOCKDEP_GRAPH` take a file, a directory (`dir/`: one file per process) or a pattern with
 //! `%p`; `lockcheck check` merges a whole test suite's graphs (`docs/test-suites.md`).
+//! `LOCKDEP_DEPENDENCY_REPORTS=log|panic|off` (reports whose every site is in a dependency's
+//! source: logged under `lockdep: in dependencies only (crates)` by default, never panicking),
+//! `LOCKDEP_SUPPRESS=path` (a file of `class|site PATTERN REASON` rules that drop reports); see
+//! docs/dependencies.md, which also covers validating a whole dependency tree through the
+//! parking_lot 0.12 compat crate (`compat/parking_lot-0.12`, with `compat/lock_api-0.4`).
 //!
 //! # Threads
 //! [`capture`] and [`Validator::scope`] follow threads spawned through [`thread`] (a drop-in
@@ -156,6 +161,7 @@ pub mod graph_file;
 mod held;
 mod mutex;
 mod once;
+mod policy;
 mod recorder;
 mod reentrant;
 pub mod replay;
@@ -199,7 +205,7 @@ pub use config::Config;
 pub use fair_mutex::{FairMutex, FairMutexGuard, MappedFairMutexGuard, RawFairMutex};
 pub use graph::{DepTypes, Witness};
 pub use held::{Acquire, HeldLock, InstanceId, Mode, ThreadState};
-pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
+pub use mutex::{BuiltAt, MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
 pub use once::{Once, OnceState};
 pub use reentrant::{MappedReentrantMutexGuard, RawThreadId, ReentrantMutex, ReentrantMutexGuard};
 pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};

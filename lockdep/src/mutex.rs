@@ -19,6 +19,45 @@ thread_local! {
     static CALLER_SITE: Cell<Option<&'static Location<'static>>> = const { Cell::new(None) };
 }
 
+thread_local! {
+    // The construction site and data type of the raw-built lock being acquired, when the code
+    // that built it knows them (lock_api 0.4 under the parking_lot 0.12 compat crate): set by
+    // `BuiltAt`.
+    static BUILT_SITE: Cell<Option<Built>> = const { Cell::new(None) };
+}
+
+/// Where a raw-built lock was built and the type of its data (`std::any::type_name`).
+type Built = (&'static Location<'static>, &'static str);
+
+/// The construction site and data type of a lock built over a raw lock of this crate by code
+/// that records them (the parking_lot 0.12 compat crate's lock_api 0.4): while it lives, the
+/// first acquisition of a raw-built lock on this thread keys the lock's class by that site and
+/// type, as a lock of this crate built there (one class per line and type), instead of by the
+/// site of its first acquisition. A site in std or in lock_api itself is ignored.
+#[must_use = "the site is published only while the value lives"]
+pub struct BuiltAt(Option<Built>);
+
+impl BuiltAt {
+    /// Publishes `built` (nothing, if `None`) until the value is dropped.
+    #[inline(always)]
+    pub fn enter(built: Option<(&'static Location<'static>, &'static str)>) -> BuiltAt {
+        BuiltAt(BUILT_SITE.try_with(|c| c.replace(built)).ok().flatten())
+    }
+}
+
+impl Drop for BuiltAt {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let _ = BUILT_SITE.try_with(|c| c.set(self.0));
+    }
+}
+
+/// The construction site a [`BuiltAt`] publishes on this thread.
+#[cfg_attr(lockdep_off, allow(dead_code))]
+pub(crate) fn raw_built_site() -> Option<Built> {
+    BUILT_SITE.try_with(Cell::get).ok().flatten()
+}
+
 /// Runs `f` with `site` as the site the raw lock's trait methods record.
 pub(crate) fn at_site<R>(site: &'static Location<'static>, f: impl FnOnce() -> R) -> R {
     struct Reset(Option<&'static Location<'static>>);
@@ -69,6 +108,18 @@ impl RawMutexGuard {
             owner: Owner::current(),
             _marker: PhantomData,
         }
+    }
+
+    /// The proof of an acquisition of a [`RawMutex`] that the current thread holds, for raw-lock
+    /// interfaces whose unlock takes no guard value (`lock_api` 0.4's, under the parking_lot 0.12
+    /// compat crate): its owner is the current thread.
+    ///
+    /// # Safety
+    /// The current thread must hold the mutex it is passed to, through an acquisition whose
+    /// guard value was dropped with `mem::forget`; it stands for that acquisition.
+    #[inline(always)]
+    pub unsafe fn assume_held() -> Self {
+        RawMutexGuard::new(InnerGuard::default())
     }
 
     #[inline(always)]

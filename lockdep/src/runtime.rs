@@ -900,6 +900,7 @@ impl Described {
             label: (kind, addr, len),
             flags: self.built | (self.part as usize) << 2,
             first: first.map_or(0, |f| std::ptr::from_ref(f).addr()),
+            built_ty: 0,
         }
     }
 }
@@ -913,6 +914,9 @@ impl Described {
 struct Record {
     described: Described,
     first: Option<FirstUse>,
+    // The data type a raw lock's builder named (`BuiltAt`: the parking_lot 0.12 compat crate's
+    // lock_api), for a lock whose own description has none.
+    built_ty: Option<&'static str>,
     // `described.not_user_code()`, answered once (it searches the site's file name).
     why: Option<NotUserCode>,
     // The first acquisition's site is in the standard library, answered once too. Such a record
@@ -941,6 +945,7 @@ struct RecordKey {
     label: (u8, usize, usize),
     flags: usize,
     first: usize,
+    built_ty: usize,
 }
 
 /// The interned [`Record`]s.
@@ -988,8 +993,10 @@ impl std::hash::Hasher for RecordHasher {
 fn intern_record(
     described: Described,
     first: Option<&'static Location<'static>>,
+    built_ty: Option<&'static str>,
 ) -> &'static Record {
-    let key = described.record_key(first);
+    let mut key = described.record_key(first);
+    key.built_ty = built_ty.map_or(0, |t| t.as_ptr().addr());
     let mut records = RECORDS.lock();
     records
         .get_or_insert_with(Default::default)
@@ -998,6 +1005,7 @@ fn intern_record(
             Box::leak(Box::new(Record {
                 described,
                 first: first.map(FirstUse::Site),
+                built_ty,
                 why: described.not_user_code(),
                 first_in_std: first.is_some_and(|f| sysroot_file(f.file())),
                 class: AtomicU64::new(0),
@@ -1473,14 +1481,31 @@ impl LockMap {
         };
         // The record of the description alone, made once with the answer to `not_user_code`: a
         // lock built in the user's code takes it as it is.
-        let built = intern_record(described, None);
+        let built = intern_record(described, None, None);
         let (record, own) = match built.why {
             None => (built, None),
             Some(_) => {
                 let Use::Acquire(site) = at else {
                     return None;
                 };
-                let first = site.map(|s| intern_record(described, Some(s)));
+                // A raw-built lock whose builder published where it was built and its data type
+                // (the parking_lot 0.12 compat crate's lock_api): keyed by them, as a lock of
+                // this crate built there, not by where it happens to be first taken.
+                let raw_built = (described.built == BUILT_BY_RAW_INIT)
+                    .then(crate::mutex::raw_built_site)
+                    .flatten()
+                    .filter(|(s, _)| !sysroot_file(s.file()));
+                let first = match raw_built {
+                    Some((at, ty)) => Some(intern_record(
+                        Described {
+                            site: at,
+                            ..described
+                        },
+                        Some(at),
+                        Some(ty),
+                    )),
+                    None => site.map(|s| intern_record(described, Some(s), None)),
+                };
                 match first.filter(|r| !r.first_in_std) {
                     Some(first) => (first, None),
                     None => {
@@ -1488,6 +1513,7 @@ impl LockMap {
                         let own = Box::into_raw(Box::new(Record {
                             described,
                             first: Some(FirstUse::Instance(serial)),
+                            built_ty: None,
                             why: described.not_user_code(),
                             first_in_std: false,
                             class: AtomicU64::new(0),
@@ -1521,7 +1547,7 @@ impl LockMap {
     /// The key of a lock with `record`, and what it stands for.
     fn key_of(record: &Record) -> (KeySource, ClassOrigin) {
         let d = &record.described;
-        let ty = d.type_name();
+        let ty = d.type_name().or(record.built_ty);
         let site = d.site;
         let (outer, origin) = match (d.class_key(), record.why, record.first) {
             (Some(k), _, _) => (

@@ -54,6 +54,71 @@ impl<G> Held<G> {
     }
 }
 
+impl<G: Default> Held<G> {
+    /// The proof of an acquisition (shared, exclusive or upgradable, as `G` says) that the
+    /// current thread holds, for raw-lock interfaces whose unlock takes no guard value
+    /// (`lock_api` 0.4's, under the parking_lot 0.12 compat crate): its owner is the current
+    /// thread.
+    ///
+    /// # Safety
+    /// The current thread must hold the lock it is passed to in that mode, through an
+    /// acquisition whose guard value was dropped with `mem::forget`; it stands for that
+    /// acquisition.
+    #[inline(always)]
+    pub unsafe fn assume_held() -> Self {
+        Held::new(G::default())
+    }
+}
+
+impl RawRwLock<true> {
+    /// A shared acquisition of the recursive lock word validated as a non-recursive reader
+    /// (`r`, as [`RwLock::read`]): for a lock type that has both readers on one lock, as
+    /// parking_lot 0.12's `read` and `read_recursive` (its compat crate). The lock word admits
+    /// it recursively, so a recursive read that would hang behind a waiting writer under
+    /// parking_lot is reported, not hung.
+    #[inline(always)]
+    #[track_caller]
+    pub fn lock_shared_nonrecursive(&self) -> Held<InnerShared<true>> {
+        self.before(Mode::Read, 0, Some(Location::caller()));
+        Held::new(self.inner.lock_shared())
+    }
+
+    /// [`lock_shared_nonrecursive`](Self::lock_shared_nonrecursive) as a trylock.
+    #[inline(always)]
+    #[track_caller]
+    pub fn try_lock_shared_nonrecursive(&self) -> Option<Held<InnerShared<true>>> {
+        self.try_with(Mode::Read, Some(Location::caller()), |l| {
+            l.try_lock_shared()
+        })
+        .map(|(g, p)| {
+            p.dispatch();
+            g
+        })
+    }
+
+    /// [`lock_shared_nonrecursive`](Self::lock_shared_nonrecursive) waiting at most `timeout`.
+    #[track_caller]
+    pub fn try_lock_shared_nonrecursive_for(
+        &self,
+        timeout: Duration,
+    ) -> Option<Held<InnerShared<true>>> {
+        self.timed(Mode::Read, Some(Location::caller()), |l| {
+            l.try_lock_shared_for(timeout)
+        })
+    }
+
+    /// [`lock_shared_nonrecursive`](Self::lock_shared_nonrecursive) waiting until `deadline`.
+    #[track_caller]
+    pub fn try_lock_shared_nonrecursive_until(
+        &self,
+        deadline: Instant,
+    ) -> Option<Held<InnerShared<true>>> {
+        self.timed(Mode::Read, Some(Location::caller()), |l| {
+            l.try_lock_shared_until(deadline)
+        })
+    }
+}
+
 /// The raw lock under [`RwLock`] (`RECURSIVE = false`) and [`RecursiveRwLock`] (`true`).
 pub struct RawRwLock<const RECURSIVE: bool = false> {
     inner: Inner<RECURSIVE>,

@@ -1009,6 +1009,11 @@ impl Validator {
         for mut report in reports {
             self.annotate(&mut report);
             sink::trace_event(&report);
+            // Suppressed, or in dependencies only: the policy's tier (policy.rs).
+            let collecting = matches!(on_report, OnReport::Collect | OnReport::Callback(_));
+            if crate::policy::intercept(&report, collecting) {
+                continue;
+            }
             match &on_report {
                 OnReport::Collect => self.inner.collected.lock().push(report),
                 OnReport::Log => sink::log_report(&report),

@@ -3,7 +3,7 @@
 use std::fmt::{self, Write as _};
 
 use super::{LockRef, Report, ReportKind};
-use crate::class::{ClassOrigin, LockKind, short_type_name};
+use crate::class::{ClassOrigin, LockKind, NotUserCode, short_type_name};
 use crate::held::Mode;
 
 /// The ident line: where the kernel prints release, version and taint.
@@ -54,6 +54,30 @@ fn task(r: &Report) -> String {
 fn notes_block(r: &Report, out: &mut String) {
     for n in &r.notes {
         match &n.origin {
+            // A raw-built lock whose builder named its construction site (`BuiltAt`): the class
+            // is that site and type, as a lock of this crate built there.
+            ClassOrigin::FirstLock {
+                why: NotUserCode::RawLock,
+                type_name,
+                first_locked,
+            } if *first_locked == n.built_at => {
+                let ty = type_name.map_or_else(|| "none".to_string(), short_type_name);
+                let _ = write!(
+                    out,
+                    "note: class ({}) is every lock of {ty} built at {} (lock_api names the \
+                     construction site to lockdep's raw lock).",
+                    n.class, n.built_at
+                );
+                if n.instances.len() >= 2 {
+                    let _ = write!(
+                        out,
+                        " {} distinct locks of it are involved here: if one nests in another on \
+                         purpose, they must always be taken in one order.",
+                        n.instances.len()
+                    );
+                }
+                out.push('\n');
+            }
             ClassOrigin::FirstLock {
                 why,
                 type_name,

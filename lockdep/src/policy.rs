@@ -1,0 +1,385 @@
+//! Report policy for code the user does not own: reports whose every site is in a dependency's
+//! source go to their own tier, and a suppression file drops reports by class or site pattern
+//! (docs/dependencies.md).
+//!
+//! - **In dependencies only**: every code site of the report (the acquisition being validated,
+//!   the held lock it conflicts with, both sites of every link of the chain; the locks held
+//!   for a report without those) is under the cargo registry or a git checkout. Such a report
+//!   is logged under the label `lockdep: in dependencies only (crates): title` instead of
+//!   panicking; `LOCKDEP_DEPENDENCY_REPORTS=panic` treats it as any other report and `off`
+//!   drops it (its `tracing` event stays). Captures and callbacks get it unchanged.
+//! - **Suppressed**: `LOCKDEP_SUPPRESS=path` names a file of rules, one a line,
+//!   `class PATTERN REASON...` or `site PATTERN REASON...` (`#` starts a comment line); a
+//!   report one of whose class names (or sites, `file:line:column`) matches a rule's pattern
+//!   (`*` any run of characters, `?` one) is dropped in every mode.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use crate::class::{Site, sysroot_file};
+use crate::report::Report;
+
+/// What a suppression rule matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A class name as reports print it (`mutex@/…/src/shard.rs:40:25`, `accounts`).
+    Class,
+    /// A site of the report, `file:line:column`.
+    Site,
+}
+
+/// One line of a suppression file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub(crate) target: Target,
+    pub(crate) pattern: String,
+    pub(crate) reason: String,
+}
+
+/// Parses a suppression file: the rules, and one message per line that is not one.
+pub(crate) fn parse_rules(text: &str) -> (Vec<Rule>, Vec<String>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.splitn(3, char::is_whitespace);
+        let target = match words.next() {
+            Some("class") => Target::Class,
+            Some("site") => Target::Site,
+            other => {
+                errors.push(format!(
+                    "line {}: expected `class` or `site`, found {:?}",
+                    i + 1,
+                    other.unwrap_or("")
+                ));
+                continue;
+            }
+        };
+        let pattern = words.next().unwrap_or("").trim();
+        let reason = words.next().unwrap_or("").trim();
+        if pattern.is_empty() || reason.is_empty() {
+            errors.push(format!(
+                "line {}: a rule is `{} PATTERN REASON`, with a reason",
+                i + 1,
+                if target == Target::Class {
+                    "class"
+                } else {
+                    "site"
+                }
+            ));
+            continue;
+        }
+        rules.push(Rule {
+            target,
+            pattern: pattern.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+    (rules, errors)
+}
+
+/// Whether `text` matches `pattern`: `*` is any run of characters, `?` one character.
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// The crate a source file belongs to when it is a dependency's: the directory under the cargo
+/// registry (`name-version`) or the git checkout (`repository-hash`) it is in.
+pub(crate) fn dependency_crate(file: &str) -> Option<String> {
+    let file = file.replace('\\', "/");
+    let after = |marker: &str, skip: usize| -> Option<String> {
+        let rest = &file[file.find(marker)? + marker.len()..];
+        let mut parts: Vec<&str> = rest.split('/').collect();
+        parts.pop(); // the file name: a crate is a directory above it
+        parts.get(skip).map(|s| (*s).to_owned())
+    };
+    // `…/registry/src/<index>/<name-version>/…`, `…/git/checkouts/<repo-hash>/<rev>/…`.
+    after("/registry/src/", 1).or_else(|| after("/git/checkouts/", 0))
+}
+
+/// The sites that say whose code a report is about (see the module docs).
+fn report_sites(report: &Report) -> Vec<&Site> {
+    let mut sites: Vec<&Site> = Vec::new();
+    sites.extend(report.acquiring.iter().map(|l| &l.site));
+    sites.extend(report.held_lock.iter().map(|l| &l.site));
+    for link in &report.chain {
+        sites.push(&link.first_seen.from_site);
+        sites.push(&link.first_seen.to_site);
+    }
+    if sites.is_empty() {
+        sites.extend(report.held.iter().map(|l| &l.site));
+    }
+    sites
+}
+
+fn site_file(site: &Site) -> Option<String> {
+    match site {
+        Site::Code(l) => Some(l.file().to_owned()),
+        Site::Text(t) => Some(
+            t.rsplitn(3, ':')
+                .nth(2)
+                .map_or_else(|| t.to_string(), str::to_owned),
+        ),
+        Site::Unknown => None,
+    }
+}
+
+/// The dependencies a report is in when every site of it is a dependency's (sites in std and
+/// unknown sites say nothing either way); `None` when any is the user's, or none is known.
+pub(crate) fn dependencies_only(report: &Report) -> Option<Vec<String>> {
+    let mut crates: Vec<String> = Vec::new();
+    for file in report_sites(report).into_iter().filter_map(site_file) {
+        if sysroot_file(&file) && dependency_crate(&file).is_none() {
+            continue;
+        }
+        let name = dependency_crate(&file)?;
+        if !crates.contains(&name) {
+            crates.push(name);
+        }
+    }
+    (!crates.is_empty()).then_some(crates)
+}
+
+/// The first rule that drops `report`, if any.
+pub(crate) fn suppressed_by<'r>(report: &Report, rules: &'r [Rule]) -> Option<&'r Rule> {
+    if rules.is_empty() {
+        return None;
+    }
+    let classes = report.classes();
+    let sites: Vec<String> = report_sites(report)
+        .into_iter()
+        .filter(|s| !matches!(s, Site::Unknown))
+        .map(ToString::to_string)
+        .collect();
+    rules.iter().find(|rule| match rule.target {
+        Target::Class => classes.iter().any(|c| glob(&rule.pattern, c)),
+        Target::Site => sites.iter().any(|s| glob(&rule.pattern, s)),
+    })
+}
+
+/// The rules of `LOCKDEP_SUPPRESS`, read once; problems with the file are printed once.
+fn rules() -> &'static [Rule] {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let Some(path) = std::env::var_os("LOCKDEP_SUPPRESS") else {
+            return Vec::new();
+        };
+        let shown = path.to_string_lossy().into_owned();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let (rules, errors) = parse_rules(&text);
+                for e in errors {
+                    eprintln!("lockdep: LOCKDEP_SUPPRESS={shown}: {e} (line ignored)");
+                }
+                rules
+            }
+            Err(e) => {
+                eprintln!("lockdep: LOCKDEP_SUPPRESS={shown}: {e} (no rules)");
+                Vec::new()
+            }
+        }
+    })
+}
+
+/// What to do with reports in dependencies only (`LOCKDEP_DEPENDENCY_REPORTS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DependencyReports {
+    Log,
+    AsOthers,
+    Off,
+}
+
+fn dependency_reports() -> DependencyReports {
+    static MODE: OnceLock<DependencyReports> = OnceLock::new();
+    *MODE.get_or_init(
+        || match std::env::var("LOCKDEP_DEPENDENCY_REPORTS").as_deref() {
+            Ok("panic") => DependencyReports::AsOthers,
+            Ok("off") => DependencyReports::Off,
+            Ok("log") | Err(_) => DependencyReports::Log,
+            Ok(other) => {
+                eprintln!(
+                    "lockdep: ignoring LOCKDEP_DEPENDENCY_REPORTS={other:?}: expected log, panic or off"
+                );
+                DependencyReports::Log
+            }
+        },
+    )
+}
+
+/// Takes `report` out of the ordinary dispatch when a suppression rule drops it, or when it is in
+/// dependencies only and neither collected nor passed to a callback (`collecting`): it is then
+/// logged under its label, or dropped. Returns whether it was taken.
+pub(crate) fn intercept(report: &Report, collecting: bool) -> bool {
+    if let Some(rule) = suppressed_by(report, rules()) {
+        tracing::debug!(
+            target: "lockdep",
+            pattern = %rule.pattern,
+            reason = %rule.reason,
+            "report suppressed: {}",
+            report.title()
+        );
+        return true;
+    }
+    if collecting {
+        return false;
+    }
+    let mode = dependency_reports();
+    if mode == DependencyReports::AsOthers {
+        return false;
+    }
+    let Some(crates) = dependencies_only(report) else {
+        return false;
+    };
+    if mode == DependencyReports::Log {
+        let text = format!(
+            "lockdep: in dependencies only ({}): {}\n{report}\n",
+            crates.join(", "),
+            report.title()
+        );
+        // A closed stderr loses the report; nothing else can be done with it.
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_need_a_target_a_pattern_and_a_reason() {
+        let text = "# comment\n\nclass mutex@*/quick_cache-*/src/shard.rs:* shards nest in address order\nsite */tokio-1.*/src/runtime/*   the scheduler's own order\nclass onlypattern\nlock x y\n";
+        let (rules, errors) = parse_rules(text);
+        assert_eq!(
+            rules,
+            vec![
+                Rule {
+                    target: Target::Class,
+                    pattern: "mutex@*/quick_cache-*/src/shard.rs:*".into(),
+                    reason: "shards nest in address order".into(),
+                },
+                Rule {
+                    target: Target::Site,
+                    pattern: "*/tokio-1.*/src/runtime/*".into(),
+                    reason: "the scheduler's own order".into(),
+                },
+            ]
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("line 5:"), "{errors:?}");
+        assert!(errors[1].starts_with("line 6:"), "{errors:?}");
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob(
+            "mutex@*/shard.rs:*",
+            "mutex@/r/quick_cache-0.7.0/src/shard.rs:40:25"
+        ));
+        assert!(glob("*", ""));
+        assert!(glob("a?c", "abc"));
+        assert!(!glob("a?c", "ac"));
+        assert!(glob("*b*b", "abcbab"));
+        assert!(!glob("mutex@*", "rwlock@src/x.rs:1:1"));
+        assert!(glob("accounts", "accounts"));
+    }
+
+    #[test]
+    fn dependency_files_name_their_crate() {
+        let reg = "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/quick_cache-0.7.0/src/shard.rs";
+        assert_eq!(dependency_crate(reg).as_deref(), Some("quick_cache-0.7.0"));
+        let git = "/home/u/.cargo/git/checkouts/tokio-0b3e2a/5f1c2d4/tokio/src/sync/mutex.rs";
+        assert_eq!(dependency_crate(git).as_deref(), Some("tokio-0b3e2a"));
+        assert_eq!(dependency_crate("src/main.rs"), None);
+        assert_eq!(dependency_crate("/work/app/src/registry/src/x.rs"), None);
+        let win = r"C:\Users\u\.cargo\registry\src\index.crates.io-1949cf8c6b5b557f\moka-0.12.1\src\cht.rs";
+        assert_eq!(dependency_crate(win).as_deref(), Some("moka-0.12.1"));
+    }
+
+    fn lock(name: &str, site: &str) -> crate::report::LockRef {
+        crate::report::LockRef {
+            class: crate::class::ClassId(0),
+            name: name.into(),
+            instance: crate::held::InstanceId(1),
+            mode: crate::held::Mode::Write,
+            trylock: false,
+            kind: crate::class::LockKind::Mutex,
+            site: Site::Text(site.into()),
+        }
+    }
+
+    fn report(acquiring: &str, held: &str) -> Report {
+        Report {
+            kind: crate::report::ReportKind::RecursiveLocking,
+            thread: crate::report::ThreadRef {
+                name: "main".into(),
+                id: 1,
+            },
+            acquiring: Some(lock("mutex@a", acquiring)),
+            held_lock: Some(lock("mutex@b", held)),
+            chain: Vec::new(),
+            new_dependency: None,
+            held: vec![lock("mine", "src/main.rs:3:9")],
+            context_wait: None,
+            limit: None,
+            backtrace: None,
+            notes: Vec::new(),
+        }
+    }
+
+    const DEP: &str = "/h/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/quick_cache-0.7.0/src/shard.rs:40:25";
+    const DEP2: &str = "/h/.cargo/git/checkouts/tokio-0b3e2a/5f1c2d4/tokio/src/sync/mutex.rs:9:1";
+
+    #[test]
+    fn a_report_is_in_dependencies_only_when_every_site_of_it_is() {
+        assert_eq!(
+            dependencies_only(&report(DEP, DEP2)),
+            Some(vec!["quick_cache-0.7.0".into(), "tokio-0b3e2a".into()])
+        );
+        // A lock the user holds around the call is not part of the conflict.
+        assert!(dependencies_only(&report(DEP, DEP)).is_some());
+        assert_eq!(dependencies_only(&report(DEP, "src/main.rs:10:5")), None);
+        assert_eq!(dependencies_only(&report("src/lib.rs:1:1", DEP)), None);
+        // Std sites say nothing either way; a report of no known site is the user's.
+        let std_site = "/rustc/abc/library/std/src/sync/once.rs:1:1";
+        assert!(dependencies_only(&report(DEP, std_site)).is_some());
+        assert_eq!(dependencies_only(&report(std_site, std_site)), None);
+    }
+
+    #[test]
+    fn rules_match_class_names_or_sites() {
+        let r = report(DEP, "src/main.rs:10:5");
+        let (rules, _) = parse_rules("class mutex@b deliberate\n");
+        assert_eq!(
+            suppressed_by(&r, &rules).map(|r| r.reason.as_str()),
+            Some("deliberate")
+        );
+        let (rules, _) = parse_rules("site */quick_cache-*/src/shard.rs:* shards\n");
+        assert!(suppressed_by(&r, &rules).is_some());
+        let (rules, _) =
+            parse_rules("site */tokio-*/* no\nclass mine held around, not part of it\n");
+        assert!(suppressed_by(&r, &rules).is_none());
+    }
+}

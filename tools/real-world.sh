@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Runs real crates' test suites against parking_lot 0.12 and against the compat crate
+# (compat/parking_lot-0.12) patched in, and prints tests run/passed, lockdep reports and the
+# slowdown (docs/real-world.md). Downloads the crates from crates.io with cargo: not part of the
+# default `cargo test`.
+#
+#   tools/real-world.sh [name@version ...]    (default: the crates of docs/real-world.md)
+#
+# REAL_WORLD_DIR     where sources, logs and results go (default: target/real-world)
+# REAL_WORLD_TARGET  CARGO_TARGET_DIR of the suites (default: $REAL_WORLD_DIR/target)
+# REAL_WORLD_JOBS    cargo -j for the builds (default: cargo's)
+# REAL_WORLD_VARIANTS  which runs, of "plain patched" (default: both)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+COMPAT="$ROOT/compat/parking_lot-0.12"
+WORK=${REAL_WORLD_DIR:-$ROOT/target/real-world}
+TARGET=${REAL_WORLD_TARGET:-$WORK/target}
+JOBS=${REAL_WORLD_JOBS:+-j $REAL_WORLD_JOBS}
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+
+if [ $# -eq 0 ]; then
+    set -- quick_cache@0.7.0 tracing-subscriber@0.3.23
+fi
+
+# What each crate's suite needs beyond `cargo test`: features that route its locks through
+# parking_lot, and dev-dependencies its published manifest leaves out.
+test_args() {
+    case "$1" in
+        tracing-subscriber) echo "--features parking_lot" ;;
+        *) echo "" ;;
+    esac
+}
+prepare() { # name dir
+    case "$1" in
+        tracing-subscriber)
+            # Its integration tests use tracing-mock, a path dependency in its repository that
+            # the published manifest drops; tracing-mock's own tracing-subscriber is this one.
+            cat >>"$2/Cargo.toml" <<TOML
+
+[dev-dependencies.tracing-mock]
+version = "0.1.0-beta.3"
+features = ["tracing-subscriber"]
+TOML
+            ;;
+    esac
+}
+patch_self() {
+    case "$1" in
+        tracing-subscriber) echo "tracing-subscriber = { path = \".\" }" ;;
+    esac
+}
+
+# Downloads name@version with cargo and prints its source directory.
+fetch() {
+    local name=$1 version=$2 dir="$WORK/fetch-$1-$2"
+    mkdir -p "$dir/src"
+    cat >"$dir/Cargo.toml" <<TOML
+[package]
+name = "fetch-real-world"
+version = "0.0.0"
+edition = "2021"
+[dependencies]
+$name = "=$version"
+[workspace]
+TOML
+    : >"$dir/src/lib.rs"
+    cargo fetch --manifest-path "$dir/Cargo.toml" -q
+    cargo metadata --manifest-path "$dir/Cargo.toml" --format-version 1 |
+        python3 -c 'import json,sys,os; m=json.load(sys.stdin); print(next(os.path.dirname(p["manifest_path"]) for p in m["packages"] if p["name"]==sys.argv[1] and p["version"]==sys.argv[2]))' "$name" "$version"
+}
+
+# Sums libtest's "test result:" lines of a log: "run passed failed ignored binaries_secs", the
+# last the time the test binaries ran (not doctests, whose time is mostly compiling them).
+count_tests() {
+    python3 - "$1" <<'PY'
+import re, sys
+run = passed = failed = ignored = 0
+secs = 0.0
+doc = False
+for line in open(sys.argv[1], errors="replace"):
+    if line.strip().startswith("Doc-tests"):
+        doc = True
+    elif line.strip().startswith("Running"):
+        doc = False
+    m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored.*finished in ([\d.]+)s", line)
+    if m:
+        p, f, i = map(int, m.groups()[:3])
+        passed += p; failed += f; ignored += i; run += p + f
+        if not doc:
+            secs += float(m.group(4))
+print(run, passed, failed, ignored, f"{secs:.1f}")
+PY
+}
+
+RESULTS="$WORK/results.md"
+if [ ! -s "$RESULTS" ]; then
+    echo "| crate | variant | tests run | passed | failed | lockdep reports | in dependencies only | suite time (s) | test binaries (s) | note |" >"$RESULTS"
+    echo "|---|---|---|---|---|---|---|---|---|---|" >>"$RESULTS"
+fi
+
+for spec in "$@"; do
+    name=${spec%@*}
+    version=${spec#*@}
+    src=$(fetch "$name" "$version")
+    args=$(test_args "$name")
+    for variant in ${REAL_WORLD_VARIANTS:-plain patched}; do
+        note=
+        dir="$WORK/$name-$version-$variant"
+        rm -rf "$dir"
+        cp -r "$src" "$dir"
+        chmod -R u+w "$dir"
+        prepare "$name" "$dir"
+        {
+            echo
+            echo "[workspace]"
+            echo
+            echo "[patch.crates-io]"
+            patch_self "$name"
+            if [ "$variant" = patched ]; then
+                echo "parking_lot = { path = \"$COMPAT\" }"
+                echo "lock_api = { path = \"$ROOT/compat/lock_api-0.4\" }"
+            fi
+        } >>"$dir/Cargo.toml"
+        # A lockfile shipped with the crate may pin a version that lockdep's own dependencies
+        # exclude (libc, for parking_lot_core 0.10): the patched build then resolves afresh.
+        if [ -f "$dir/Cargo.lock" ] && ! (cd "$dir" && cargo metadata --format-version 1 >/dev/null 2>&1); then
+            rm "$dir/Cargo.lock"
+            note="shipped Cargo.lock re-resolved"
+        fi
+        log="$WORK/$name-$version-$variant.log"
+        echo "== $name $version ($variant): building" >&2
+        # shellcheck disable=SC2086
+        (cd "$dir" && CARGO_TARGET_DIR="$TARGET/$name" cargo test $JOBS $args --no-run) \
+            >"$log.build" 2>&1 || { echo "build failed: $log.build" >&2; tail -20 "$log.build" >&2; continue; }
+        if [ "$variant" = patched ] &&
+            ! (cd "$dir" && cargo tree -i parking_lot@0.12.5 --prefix none $args 2>/dev/null | head -1 | grep -q compat); then
+            echo "the compat crate is not in $name's build" >&2
+            exit 1
+        fi
+        echo "== $name $version ($variant): testing" >&2
+        start=$(date +%s.%N)
+        # Reports are logged (not panics), so the run shows every one and every test's verdict.
+        # shellcheck disable=SC2086
+        (cd "$dir" && LOCKDEP_ON_REPORT=log CARGO_TARGET_DIR="$TARGET/$name" \
+            cargo test $JOBS $args --no-fail-fast) >"$log" 2>&1 || true
+        end=$(date +%s.%N)
+        secs=$(python3 -c "print(f'{$end - $start:.1f}')")
+        read -r run passed failed _ignored bins < <(count_tests "$log")
+        reports=$(grep -c '^WARNING: ' "$log" || true)
+        deps_only=$(grep -c '^lockdep: in dependencies only' "$log" || true)
+        echo "| $name $version | $variant | $run | $passed | $failed | $reports | $deps_only | $secs | $bins | $note |" >>"$RESULTS"
+        echo "== $name $version ($variant): $run run, $passed passed, $failed failed, $reports reports, ${secs}s" >&2
+    done
+done
+cat "$RESULTS"
