@@ -31,7 +31,10 @@ fn a_parking_lot_user_patched_with_the_compat_crate_gets_a_report() {
     // The classes are the fixture's construction sites and data types (handed over by the
     // compat lock_api): its own code, so not the dependency tier.
     assert!(stderr.contains("(mutex<Vec<u64>>@src/main.rs:"), "{stderr}");
-    assert!(stderr.contains("(rwlock<Vec<String>>@src/main.rs:"), "{stderr}");
+    assert!(
+        stderr.contains("(rwlock<Vec<String>>@src/main.rs:"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("in dependencies only"), "{stderr}");
     assert_eq!(stderr.matches("WARNING: ").count(), 1, "{stderr}");
 }
