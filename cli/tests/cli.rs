@@ -307,3 +307,18 @@ fn userspace_lockdep_report_is_accepted() {
         v["title"]
     );
 }
+
+/// A bad-unlock report names the lock being released, not an acquisition.
+#[test]
+fn bad_unlock_says_releasing() {
+    let o = lockcheck(
+        &[
+            "parse",
+            &fixture("025-bad-unlock-rwsem-new-warning-format.log"),
+        ],
+        None,
+    );
+    let s = stdout(&o);
+    assert!(s.contains("    releasing (&vma_lock->rw_sema)"), "{s}");
+    assert!(!s.contains("acquiring"), "{s}");
+}

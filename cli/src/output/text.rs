@@ -164,7 +164,13 @@ impl TextPrinter {
                     writeln!(out, "  locks: {}", r.locks.join(", "))?;
                 }
                 if let Some(a) = &r.acquiring {
-                    writeln!(out, "    acquiring {}", lock_desc(a))?;
+                    // A bad unlock is about the lock being released, not acquired.
+                    let verb = if r.kind == Kind::BadUnlockBalance {
+                        "releasing"
+                    } else {
+                        "acquiring"
+                    };
+                    writeln!(out, "    {verb} {}", lock_desc(a))?;
                 }
                 if let Some(h) = &r.held {
                     writeln!(out, "    holding   {}", lock_desc(h))?;
