@@ -7,6 +7,8 @@
 //! it, so a run is deterministic and never blocks. A thread that would block on a lock another
 //! thread holds tries it instead (a failed trylock); one that would block on itself skips.
 //!
+//! With `--features send_guard` some guards are dropped on another thread.
+//!
 //! `PROPTEST_CASES` sets the number of programs (256 by default; docs/replay.md names a longer
 //! run for release checks).
 
@@ -46,6 +48,9 @@ enum Op {
     Panic(u8),
     /// At its end the thread exits holding what it holds (the guards are forgotten).
     Leak,
+    /// Release the `n`-th held guard on another thread (a thread spawned to drop it) with the
+    /// `send_guard` feature; without it, as `Release`.
+    HandOff(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -58,6 +63,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::CondWait),
         1 => (0..LOCKS).prop_map(Op::Panic),
         1 => Just(Op::Leak),
+        2 => any::<u8>().prop_map(Op::HandOff),
     ]
 }
 
@@ -185,6 +191,14 @@ impl<'a> Worker<'a> {
                     let (lock, h, g) = self.held.remove(at);
                     self.model.lock().unwrap().drop_one(lock, self.me, h);
                     drop(g);
+                }
+            }
+            Op::HandOff(i) => {
+                if !self.held.is_empty() {
+                    let at = i as usize % self.held.len();
+                    let (lock, h, g) = self.held.remove(at);
+                    self.model.lock().unwrap().drop_one(lock, self.me, h);
+                    hand_off(g);
                 }
             }
             Op::Convert(i) => self.convert(i),
@@ -356,6 +370,20 @@ impl<'a> Worker<'a> {
     }
 }
 
+/// Drops `g` on another thread: the release is posted to this thread's stack (`send_guard`).
+#[cfg(feature = "send_guard")]
+fn hand_off(g: Guard<'_>) {
+    std::thread::scope(|s| {
+        s.spawn(move || drop(g)).join().unwrap();
+    });
+}
+
+/// Without `send_guard` guards stay on their thread.
+#[cfg(not(feature = "send_guard"))]
+fn hand_off(g: Guard<'_>) {
+    drop(g);
+}
+
 /// What must agree between a live report and its replay.
 fn signature(r: &Report) -> String {
     let lock = |l: &Option<LockRef>| {
@@ -480,6 +508,7 @@ proptest! {
                 max_lock_depth: 3,
                 max_edges: 8,
                 max_chains: 8,
+                max_classes: 7,
                 ..Config::default()
             }
         } else {

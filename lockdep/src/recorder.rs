@@ -223,6 +223,7 @@ pub(crate) fn write_class_event(
     thread: u64,
     thread_name: &str,
     class: &str,
+    subclass: u32,
     kind: crate::LockKind,
     at: &crate::Site,
 ) {
@@ -230,6 +231,9 @@ pub(crate) fn write_class_event(
     json_str(out, thread_name);
     out.push_str(",\"op\":\"class\",\"class\":");
     json_str(out, class);
+    if subclass != 0 {
+        let _ = write!(out, ",\"subclass\":{subclass}");
+    }
     let _ = write!(out, ",\"kind\":\"{}\"", kind.as_str());
     if !matches!(at, crate::Site::Unknown) {
         out.push_str(",\"at\":");

@@ -349,6 +349,8 @@ impl Replayer {
             Skip::Depth => Limit::Depth,
             Skip::Classes => Limit::Classes,
         };
+        // The thread is known from here on, under the name its first event gives.
+        self.thread(ev);
         if ev.op == TraceOp::Acquire {
             let instance = self.instance(&ev.lock);
             *self

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::Report;
 use crate::sink::OnReport;
-use crate::validator::Validator;
+use crate::validator::{ClassMiss, Validator};
 
 static GLOBAL: OnceLock<Validator> = OnceLock::new();
 static THREAD_IDS: AtomicU64 = AtomicU64::new(1);
@@ -1639,12 +1639,56 @@ impl LockMap {
                 return Some(ClassId(c as u32));
             }
         }
-        self.resolve(v, kind, subclass, at)
+        self.resolve_reporting(v, kind, subclass, at)
+    }
+
+    /// [`class`](Self::class) for an acquisition that handles the class limit itself: `Err`
+    /// with the name the class would have when it found no room, `Err(None)` when the
+    /// validator is off.
+    #[inline]
+    fn class_checked(
+        &self,
+        v: &Validator,
+        kind: LockKind,
+        subclass: u32,
+        site: Option<&'static Location<'static>>,
+    ) -> Result<ClassId, Option<Arc<str>>> {
+        if subclass == 0 {
+            let (c, generation) = (self.cached_word(), v.generation());
+            if cacheable(generation) && (c >> 32) as u32 == generation {
+                return Ok(ClassId(c as u32));
+            }
+        }
+        self.resolve(v, kind, subclass, Use::Acquire(site))
     }
 
     #[cold]
-    fn resolve(&self, v: &Validator, kind: LockKind, subclass: u32, at: Use) -> Option<ClassId> {
-        let record = self.record(at)?;
+    fn resolve_reporting(
+        &self,
+        v: &Validator,
+        kind: LockKind,
+        subclass: u32,
+        at: Use,
+    ) -> Option<ClassId> {
+        match self.resolve(v, kind, subclass, at) {
+            Ok(id) => Some(id),
+            Err(Some(_)) => {
+                v.report_class_limit();
+                None
+            }
+            Err(None) => None,
+        }
+    }
+
+    #[cold]
+    fn resolve(
+        &self,
+        v: &Validator,
+        kind: LockKind,
+        subclass: u32,
+        at: Use,
+    ) -> Result<ClassId, Option<Arc<str>>> {
+        let record = self.record(at).ok_or(None)?;
         let generation = v.generation();
         let cached = subclass == 0 && cacheable(generation);
         // The lock has its record from here on, so its cache no longer describes it.
@@ -1652,25 +1696,30 @@ impl LockMap {
             let word = record.class.load(Ordering::Relaxed);
             if (word >> 32) as u32 == generation {
                 self.words.store_class(word);
-                return Some(ClassId(word as u32));
+                return Ok(ClassId(word as u32));
             }
         }
         let (key, origin) = LockMap::key_of(record);
         let d = &record.described;
-        let id = v.class_of_origin(
-            &key,
-            subclass,
-            kind,
-            Site::Code(d.site),
-            &|| LockMap::base_name(kind, &origin, d),
-            &origin,
-        )?;
+        let id = v
+            .try_class_of_origin(
+                &key,
+                subclass,
+                kind,
+                Site::Code(d.site),
+                &|| LockMap::base_name(kind, &origin, d),
+                &origin,
+            )
+            .map_err(|miss| match miss {
+                ClassMiss::Limit => Some(LockMap::base_name(kind, &origin, d)),
+                ClassMiss::Off => None,
+            })?;
         if cached {
             let word = ((generation as u64) << 32) | id.0 as u64;
             record.class.store(word, Ordering::Relaxed);
             self.words.store_class(word);
         }
-        Some(id)
+        Ok(id)
     }
 
     /// The class name this lock prints as, in `v`. A lock built outside the user's code that
@@ -1800,7 +1849,10 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
     // By value: a reference would keep the request in memory, written on every acquisition.
     let req = &req;
     let pending = with_local_synced(switch, |l| {
-        let class = untracked_unless(l, req)?;
+        let class = match untracked_unless(l, req, false) {
+            Ok(class) => class,
+            Err(over_limit) => return over_limit,
+        };
         let v = &l.validator;
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false) {
             return None;
@@ -1818,20 +1870,46 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
     Pending(pending.flatten()).dispatch();
 }
 
-/// The class of the lock requested, if its acquisition is to be validated; otherwise (the
-/// validator is off, or out of classes) notes that the thread holds a lock it did not record.
-fn untracked_unless(l: &mut Local, req: &Request<'_>) -> Option<ClassId> {
+/// The class of the lock requested, if its acquisition is to be validated. Otherwise the
+/// thread holds a lock it does not validate: over the class limit, recorded as such (its
+/// release matched, the limit reported the first time: `Err` carries that report); with the
+/// validator off, only noted.
+#[allow(clippy::type_complexity)]
+fn untracked_unless(
+    l: &mut Local,
+    req: &Request<'_>,
+    trylock: bool,
+) -> Result<ClassId, Option<(Validator, Vec<Report>)>> {
     let v = &l.validator;
-    let class = if v.is_enabled() {
-        req.map
-            .class(v, req.kind, req.subclass, Use::Acquire(req.site))
+    let name = if v.is_enabled() {
+        match req.map.class_checked(v, req.kind, req.subclass, req.site) {
+            Ok(class) => return Ok(class),
+            Err(name) => name,
+        }
     } else {
         None
     };
-    if class.is_none() {
+    let Some(name) = name else {
         l.state.untracked = true;
-    }
-    class
+        return Err(None);
+    };
+    Err(over_class_limit(l, req, "acquire", &name, trylock))
+}
+
+/// [`Validator::over_class_limit`] for this thread's request.
+#[cold]
+fn over_class_limit(
+    l: &mut Local,
+    req: &Request<'_>,
+    op: &str,
+    name: &str,
+    trylock: bool,
+) -> Option<(Validator, Vec<Report>)> {
+    // Any class id: the acquisition is only written to the trace, under `name`.
+    let a = acquire_of(req, ClassId(0), trylock);
+    let v = l.validator.clone();
+    let reports = v.over_class_limit(&mut l.state, op, name, &a, req.subclass);
+    (!reports.is_empty()).then_some((v, reports))
 }
 
 /// Records a successful trylock. Dispatch the result after the guard exists, so an unwinding
@@ -1855,7 +1933,10 @@ pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
 fn record_trylock(req: Request<'_>, switch: u32) -> Pending {
     let req = &req;
     let pending = with_local_synced(switch, |l| {
-        let class = untracked_unless(l, req)?;
+        let class = match untracked_unless(l, req, true) {
+            Ok(class) => class,
+            Err(over_limit) => return over_limit,
+        };
         let v = &l.validator;
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, true) {
             return None;
@@ -1945,9 +2026,11 @@ fn validate_seq_read_slow(req: Request<'_>, switch: u32) {
         if !v.is_enabled() {
             return None;
         }
-        let class = req
-            .map
-            .class(v, req.kind, req.subclass, Use::Acquire(req.site))?;
+        let class = match req.map.class_checked(v, req.kind, req.subclass, req.site) {
+            Ok(class) => class,
+            Err(Some(name)) => return over_class_limit(l, req, "seq_read", &name, false),
+            Err(None) => return None,
+        };
         let reports = v.seq_read(&mut l.state, acquire_of(req, class, false));
         (!reports.is_empty()).then(|| (v.clone(), reports))
     });
@@ -2367,7 +2450,10 @@ fn validate_lock_checked_slow(
 ) {
     let req = &req;
     let pending = with_local_synced(switch, |l| {
-        let class = untracked_unless(l, req)?;
+        let class = match untracked_unless(l, req, false) {
+            Ok(class) => class,
+            Err(over_limit) => return over_limit,
+        };
         let mut reports: Vec<Report> =
             check(&l.validator, &l.state, &acquire_of(req, class, false))
                 .into_iter()

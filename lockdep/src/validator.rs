@@ -31,6 +31,15 @@ type TraceFile<'a> = (&'a Recorder, Arc<rec::ThreadBuf>, Option<Arc<str>>);
 
 static GENERATIONS: AtomicU32 = AtomicU32::new(1);
 
+/// Why a lock got no class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClassMiss {
+    /// The validator is off.
+    Off,
+    /// The class is new and `max_classes` are registered.
+    Limit,
+}
+
 /// A lock-dependency validator: one class graph and everything learnt about it.
 ///
 /// Most programs use the process-wide one implicitly. Tests get a private one from
@@ -294,16 +303,38 @@ impl Validator {
         base_name: &dyn Fn() -> Arc<str>,
         origin: &ClassOrigin,
     ) -> Option<ClassId> {
+        match self.try_class_of_origin(key, subclass, kind, init_site, base_name, origin) {
+            Ok(id) => Some(id),
+            Err(ClassMiss::Limit) => {
+                let report = self.limit_report(None, Limit::Classes);
+                self.dispatch(report.into_iter().collect());
+                None
+            }
+            Err(ClassMiss::Off) => None,
+        }
+    }
+
+    /// [`class_of_origin`](Self::class_of_origin) leaving the class limit to the caller, which
+    /// knows the thread (see [`over_class_limit`](Self::over_class_limit)).
+    pub(crate) fn try_class_of_origin(
+        &self,
+        key: &KeySource,
+        subclass: u32,
+        kind: LockKind,
+        init_site: Site,
+        base_name: &dyn Fn() -> Arc<str>,
+        origin: &ClassOrigin,
+    ) -> Result<ClassId, ClassMiss> {
         let max = self.inner.config.max_classes;
         let full = {
             let reg = self.inner.classes.read();
             if let Some(id) = reg.lookup(key, subclass) {
-                return Some(id);
+                return Ok(id);
             }
             reg.len() >= max
         };
         if !self.is_enabled() {
-            return None;
+            return Err(ClassMiss::Off);
         }
         let result = if full {
             Err(crate::class::ClassLimitReached)
@@ -321,14 +352,59 @@ impl Validator {
         match result {
             Ok(id) => {
                 self.inner.graph.lock().graph.ensure_node(id);
-                Some(id)
+                Ok(id)
             }
-            Err(_) => {
-                let report = self.limit_report(None, Limit::Classes);
-                self.dispatch(report.into_iter().collect());
-                None
-            }
+            Err(_) => Err(ClassMiss::Limit),
         }
+    }
+
+    /// Reports (the first time) that a class found no room, from a caller that knows no thread.
+    pub(crate) fn report_class_limit(&self) {
+        let report = self.limit_report(None, Limit::Classes);
+        self.dispatch(report.into_iter().collect());
+    }
+
+    /// An acquisition (or seqcount read, `op`) by `thread` of a lock whose class `name` found
+    /// no room under `max_classes`: the thread holds it untracked (its release is matched
+    /// silently), the trace says so under a name no registered class has (so a replay skips it
+    /// the same way), and the first time a report says the limit was hit.
+    pub(crate) fn over_class_limit(
+        &self,
+        thread: &mut ThreadState,
+        op: &str,
+        name: &str,
+        a: &Acquire,
+        subclass: u32,
+    ) -> Vec<Report> {
+        if op == "acquire" {
+            thread.skipped.push(a.instance);
+        }
+        if self.is_recording()
+            && !thread.quiet
+            && let Some((r, buf, thread_name)) = self.trace_file(thread)
+        {
+            let name = format!("{name}#over-class-limit");
+            let id = thread.trace_id;
+            r.record(&buf, |out| {
+                rec::write_lock_event(
+                    out,
+                    id,
+                    thread_name.as_deref(),
+                    op,
+                    a.instance.0,
+                    &name,
+                    a.mode,
+                    a.trylock,
+                    subclass,
+                    a.nest_lock.map(|n| n.0),
+                    a.kind,
+                    &a.site,
+                )
+            });
+        }
+        self.limit_report(Some(thread), Limit::Classes)
+            .into_iter()
+            .collect()
     }
 
     /// The class named `name` (traces: one class per name).
@@ -577,7 +653,7 @@ impl Validator {
                 .map_or(Site::Unknown, |i| i.init_site);
             let (id, tname) = (thread.trace_id, thread.name.clone());
             r.record(buf, |out| {
-                rec::write_class_event(out, id, &tname, &name, kind, &init)
+                rec::write_class_event(out, id, &tname, &name, subclass, kind, &init)
             });
         }
         (name, subclass)
