@@ -24,7 +24,9 @@ use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::Report;
 use crate::sink::OnReport;
-use crate::validator::{ClassMiss, Validator};
+#[cfg(not(lockdep_off))]
+use crate::validator::ClassMiss;
+use crate::validator::Validator;
 
 static GLOBAL: OnceLock<Validator> = OnceLock::new();
 static THREAD_IDS: AtomicU64 = AtomicU64::new(1);
@@ -798,6 +800,17 @@ impl LockMap {
     #[inline(always)]
     fn class(&self, _v: &Validator, _kind: LockKind, _subclass: u32, _use: Use) -> Option<ClassId> {
         None
+    }
+
+    #[inline(always)]
+    fn class_checked(
+        &self,
+        _v: &Validator,
+        _kind: LockKind,
+        _subclass: u32,
+        _site: Option<&'static Location<'static>>,
+    ) -> Result<ClassId, Option<Arc<str>>> {
+        Err(None)
     }
 
     #[inline(always)]

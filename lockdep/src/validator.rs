@@ -359,6 +359,7 @@ impl Validator {
     }
 
     /// Reports (the first time) that a class found no room, from a caller that knows no thread.
+    #[cfg(not(lockdep_off))]
     pub(crate) fn report_class_limit(&self) {
         let report = self.limit_report(None, Limit::Classes);
         self.dispatch(report.into_iter().collect());
