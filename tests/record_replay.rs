@@ -251,3 +251,68 @@ fn a_capture_recorded_into_the_outer_trace_keeps_its_own_held_locks() {
     );
     let _ = std::fs::remove_file(&path);
 }
+
+/// A run over the class limit replays to the same reports (found by the differential test):
+/// the acquisition whose class found no room is recorded (under a name no class has), a class
+/// of subclass 1 is announced as such (not as subclass 0, which took one class more on replay),
+/// and the limit report names the thread and what it holds, live and replayed. Past the limit,
+/// the classes registered before still find a real inversion.
+#[test]
+fn a_run_over_the_class_limit_replays_to_the_same_reports() {
+    let path = std::env::temp_dir().join(format!("lockdep-classes-{}.jsonl", std::process::id()));
+    let config = Config {
+        max_classes: 3,
+        ..Config::default()
+    };
+    let v = Validator::with_on_report(config.clone(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let node = || Mutex::with_name("node", ());
+    let (a, b, c) = (node(), node(), Mutex::with_name("c", ()));
+    let extra = Mutex::with_name("over", ());
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            v.scope(|| {
+                let _a = a.lock();
+                let _b = b.lock_nested(1);
+                let _c = c.lock();
+                // A fourth class: no room.
+                drop(extra.lock());
+            })
+        });
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            v.scope(|| {
+                let _c = c.lock();
+                drop(a.lock()); // c -> node: a cycle with node -> c
+            })
+        });
+    });
+    v.stop_recording().unwrap();
+    let full = |r: &lockdep::Report| {
+        let held: Vec<String> = r.held.iter().map(|l| l.name.to_string()).collect();
+        (signature(r), r.thread.name.to_string(), held)
+    };
+    let live: Vec<_> = v.take_reports().iter().map(full).collect();
+    let kinds: Vec<ReportKind> = live.iter().map(|(s, _, _)| s.0).collect();
+    assert_eq!(
+        kinds,
+        [ReportKind::LimitExceeded, ReportKind::CircularDependency],
+        "{live:#?}"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("over#over-class-limit"), "{text}");
+    assert!(
+        text.contains("\"op\":\"class\",\"class\":\"node\",\"subclass\":1"),
+        "{text}"
+    );
+    let mut r = Replayer::new(config, ClassRefinement::default());
+    let mut replayed = Vec::new();
+    for line in text.lines() {
+        if let Some(ev) = lockdep::trace::parse_line(line).unwrap() {
+            replayed.extend(r.apply(&ev).unwrap().iter().map(full));
+        }
+    }
+    assert_eq!(replayed, live);
+    let _ = std::fs::remove_file(&path);
+}
