@@ -118,7 +118,10 @@
 //!
 //! # Threads
 //! [`capture`] and [`Validator::scope`] follow threads spawned through [`thread`] (a drop-in
-//! for `std::thread`'s `spawn`, `Builder` and `scope`); see [`semantics`].
+//! for `std::thread`'s `spawn`, `Builder` and `scope`). Under nextest or `--test-threads=1` a
+//! capture also adopts the unnamed threads that first lock while it is the only one running
+//! (`std::thread::scope` threads included; `LOCKDEP_ADOPT_THREADS=1|0` forces it on or off);
+//! see [`semantics`].
 //!
 //! # Features
 //! `release-validation` (validate in release builds too: by default validation is compiled in
@@ -150,6 +153,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(not(lockdep_off))]
+mod adoption;
 mod chain;
 mod class;
 mod condvar;

@@ -204,6 +204,8 @@ struct Local {
     // (the depth limit, and never beyond what the stack holds without growing).
     generation: u32,
     limit: usize,
+    // The thread joined the capture running when it started (`adoption`): set when it ended.
+    adopted: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Local {
@@ -226,7 +228,41 @@ impl Local {
             lenient: false,
             generation: 0,
             limit: 0,
+            adopted: None,
         }
+    }
+
+    /// Joins the capture running in `validator` (`adoption`) until `ended` is set.
+    #[cfg(not(lockdep_off))]
+    fn adopt(&mut self, validator: Validator, ended: Arc<std::sync::atomic::AtomicBool>) {
+        let depth = validator.config().max_lock_depth.min(64);
+        let mut fresh = ThreadState::new(self.state.name.clone(), self.state.id, depth);
+        fresh.trace_id = THREAD_IDS.fetch_add(1, Ordering::Relaxed);
+        let outer_state = std::mem::replace(&mut self.state, fresh);
+        let outer_validator = std::mem::replace(&mut self.validator, validator);
+        self.saved.push((outer_validator, outer_state));
+        self.adopted = Some(ended);
+    }
+
+    /// Back to the process-wide validator once the adopting capture has ended: what the thread
+    /// still holds of its locks is forgotten (their releases are not imbalances).
+    fn leave_ended_capture(&mut self) {
+        if !self
+            .adopted
+            .as_ref()
+            .is_some_and(|ended| ended.load(Ordering::Relaxed))
+            || self.saved.len() != 1
+        {
+            return;
+        }
+        let Some((v, s)) = self.saved.pop() else {
+            return;
+        };
+        let mut inner = std::mem::replace(&mut self.state, s);
+        self.validator = v;
+        self.orphans.extend(inner.held.iter().map(|h| h.instance()));
+        self.orphans.append(&mut inner.skipped);
+        self.adopted = None;
     }
 
     /// Catches up with the switch: the first hook after validation was off forgets the held
@@ -241,6 +277,9 @@ impl Local {
     #[cold]
     fn resync(&mut self, switch: u32) {
         self.switch = switch;
+        if self.adopted.is_some() {
+            self.leave_ended_capture();
+        }
         let periods = OFF_PERIODS.load(Ordering::Relaxed);
         if periods == self.off_periods {
             // Only a validator's settings changed: the gate is recomputed, nothing is stale.
@@ -365,6 +404,10 @@ fn new_slot() -> Option<*const SlotHead> {
     // Registers the owner's destructor; fails once the thread's thread-locals are going away.
     OWNER.try_with(|_| ()).ok()?;
     let mut local = Local::new(global().clone());
+    #[cfg(not(lockdep_off))]
+    if let Some((v, ended)) = crate::adoption::adopt() {
+        local.adopt(v, ended);
+    }
     let gate = local.steady_gate();
     let slot = Box::into_raw(Box::new(LocalSlot {
         head: SlotHead {
@@ -2511,8 +2554,16 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
     let v = collecting_validator(capture_config());
     // Its limits are the process's, from the `LOCKDEP_MAX_*` variables.
     v.set_limits_from_env();
-    v.scope(f);
+    run_capture(&v, f);
     v.take_reports()
+}
+
+/// Runs `f` in the capture's validator `v`, threads that start meanwhile joining it where that
+/// cannot be wrong (`adoption`).
+fn run_capture(v: &Validator, f: impl FnOnce()) {
+    #[cfg(not(lockdep_off))]
+    let _running = crate::adoption::CaptureRun::begin(v);
+    v.scope(f);
 }
 
 /// The limits of a [`capture`]'s validator.
@@ -2555,7 +2606,7 @@ pub fn capture_with(config: Config, f: impl FnOnce()) -> Vec<Report> {
         return Vec::new();
     }
     let v = collecting_validator(config);
-    v.scope(f);
+    run_capture(&v, f);
     v.take_reports()
 }
 
