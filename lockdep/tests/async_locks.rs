@@ -476,3 +476,86 @@ fn every_api_in_a_consistent_order_gives_no_reports() {
     }));
     assert!(reports.is_empty(), "{reports:#?}");
 }
+
+/// `OnceCell`: waiting for an initialiser holds the cell's class, so an initialiser that takes a
+/// lock a waiter holds is a cycle — between tasks, run one after the other; the correct version
+/// (the waiter holds nothing) is silent, also with many tasks racing to initialise on four
+/// workers; a set cell is read without a wait; awaiting one while holding a blocking lock is
+/// the await hazard.
+#[test]
+fn once_cell_initialisation_is_a_lock_class() {
+    use lockdep::tokio::OnceCell;
+
+    let rt = current_thread();
+    let reports = rt.block_on(capture_async(async {
+        let config = Arc::new(Mutex::with_name("config", 7u32));
+        let cells = || Arc::new(OnceCell::<u32>::with_name("settings"));
+        let (first, second) = (cells(), cells());
+        let (c2, f2) = (config.clone(), first.clone());
+        spawn(async move { *f2.get_or_init(|| async { *c2.lock().await }).await })
+            .await
+            .unwrap();
+        spawn(async move {
+            let _config = config.lock().await;
+            second.get_or_init(|| async { 0 }).await;
+        })
+        .await
+        .unwrap();
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::CircularDependency],
+        "{reports:#?}"
+    );
+    let text = reports[0].to_string();
+    assert!(
+        text.contains("settings") && text.contains("config"),
+        "{text}"
+    );
+
+    // The correct version, racing: every task waits for the one initialiser holding nothing.
+    let rt = multi_thread(4);
+    for _ in 0..200 {
+        let reports = rt.block_on(capture_async(async {
+            let config = Arc::new(Mutex::with_name("config", 7u32));
+            let cell = Arc::new(OnceCell::<u32>::with_name("settings"));
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    let (config, cell) = (config.clone(), cell.clone());
+                    spawn(async move {
+                        let v = *cell
+                            .get_or_init(|| async {
+                                yield_now().await;
+                                *config.lock().await
+                            })
+                            .await;
+                        // Taken after the wait: config -> settings never happens.
+                        let _c = config.lock().await;
+                        v
+                    })
+                })
+                .collect();
+            for t in tasks {
+                assert_eq!(t.await.unwrap(), 7);
+            }
+            // Set: read with the config held, no wait, nothing to report.
+            let _c = config.lock().await;
+            assert_eq!(*cell.get_or_init(|| async { 0 }).await, 7);
+        }));
+        assert!(reports.is_empty(), "{reports:#?}");
+    }
+
+    // Awaiting an empty cell while a blocking lock is held.
+    let rt = current_thread();
+    let reports = rt.block_on(capture_async(async {
+        let blocking = lockdep::Mutex::with_name("blocking", ());
+        let cell = OnceCell::<u32>::new();
+        let _g = blocking.lock();
+        cell.get_or_init(|| async { 1 }).await;
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::AwaitHoldingLock],
+        "{reports:#?}"
+    );
+}

@@ -36,9 +36,11 @@
 //! ```
 
 mod mutex;
+mod once_cell;
 mod rwlock;
 
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockMappedWriteGuard, RwLockReadGuard,
     RwLockWriteGuard,
