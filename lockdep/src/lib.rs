@@ -163,6 +163,7 @@ mod exclusive;
 mod fair_mutex;
 mod graph;
 pub mod graph_file;
+mod hazard;
 mod held;
 mod mutex;
 mod once;

@@ -151,6 +151,8 @@ pub(crate) fn write_lock_event(
     nest_lock: Option<u64>,
     kind: crate::LockKind,
     at: &crate::Site,
+    async_lock: bool,
+    wait: Option<crate::trace::Wait>,
 ) {
     let _ = write!(out, "{{\"thread\":{thread}");
     if let Some(n) = thread_name {
@@ -177,6 +179,12 @@ pub(crate) fn write_lock_event(
     if !matches!(at, crate::Site::Unknown) {
         out.push_str(",\"at\":");
         json_str(out, &at.to_string());
+    }
+    if async_lock {
+        out.push_str(",\"async\":true");
+    }
+    if let Some(w) = wait {
+        let _ = write!(out, ",\"wait\":\"{}\"", w.as_str());
     }
     out.push('}');
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use crate::class::{ClassId, KeySource, LockKind, Site};
 use crate::config::{Config, Limit};
+use crate::hazard;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
-use crate::report::{LockRef, Report, ThreadRef};
+use crate::report::{LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::OnReport;
-use crate::trace::{TraceEvent, TraceOp};
+use crate::trace::{TraceEvent, TraceOp, Wait};
 use crate::validator::Validator;
 
 /// How classes are re-drawn before replay ("is this cycle only there because these locks share a
@@ -123,6 +124,8 @@ pub struct Replayer {
     /// each instance: releases may come in any order).
     skipped: HashMap<String, HashMap<InstanceId, u64>>,
     limits: Vec<LimitHit>,
+    /// Instances recorded as async locks (`"async":true`), for the async hazard rules.
+    async_locks: HashSet<InstanceId>,
 }
 
 /// A thread holding nothing, with a thread id that is not a number: all that is kept of it.
@@ -198,6 +201,7 @@ impl Replayer {
             classes: HashMap::new(),
             skipped: HashMap::new(),
             limits: Vec::new(),
+            async_locks: HashSet::new(),
         }
     }
 
@@ -249,19 +253,27 @@ impl Replayer {
                 };
                 let v = self.validator.clone();
                 let depth = v.config().max_lock_depth;
+                if ev.async_lock {
+                    self.async_locks.insert(acquire.instance);
+                }
+                let hazard = self.hazard(ev, Some(&acquire));
                 let thread = self.thread(ev);
                 let merges = acquire.nest_lock.is_some()
                     && thread.held().last().is_some_and(|top| {
                         top.class() == acquire.class && top.nest_lock() == acquire.nest_lock
                     });
                 if thread.held().len() >= depth && !merges {
-                    return Ok(self.skip(ev, Skip::Depth));
+                    let mut reports: Vec<Report> = hazard.into_iter().collect();
+                    reports.extend(self.skip(ev, Skip::Depth));
+                    return Ok(reports);
                 }
-                Ok(if ev.op == TraceOp::SeqRead {
+                let mut reports: Vec<Report> = hazard.into_iter().collect();
+                reports.extend(if ev.op == TraceOp::SeqRead {
                     v.seq_read(thread, acquire)
                 } else {
                     v.acquire(thread, acquire)
-                })
+                });
+                Ok(reports)
             }
             TraceOp::Release => {
                 let instance = self.existing_instance(ev)?;
@@ -334,12 +346,37 @@ impl Replayer {
                 }
                 Ok(reports)
             }
+            TraceOp::Await => Ok(self.hazard(ev, None).into_iter().collect()),
             TraceOp::NonBlockingBegin | TraceOp::NonBlockingEnd => {
                 let v = self.validator.clone();
                 v.set_non_blocking(self.thread(ev), ev.op == TraceOp::NonBlockingBegin);
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// The async hazard a recorded wait calls for (the rule was on live, or the trace would not
+    /// say): an awaited async acquisition or a `Pending` poll (`acquiring: None`) under a
+    /// blocking lock, a `blocking_*` acquisition under an async lock.
+    fn hazard(&mut self, ev: &TraceEvent, acquiring: Option<&Acquire>) -> Option<Report> {
+        let wait = match (&ev.op, ev.wait) {
+            (TraceOp::Await, _) => Wait::Await,
+            (TraceOp::Acquire, Some(w)) => w,
+            _ => return None,
+        };
+        let asyncs = std::mem::take(&mut self.async_locks);
+        let is_async = |i: InstanceId| asyncs.contains(&i);
+        let v = self.validator.clone();
+        let thread = self.thread(ev);
+        let report = match wait {
+            Wait::Await => hazard::await_hazard(thread, acquiring.is_none(), is_async)
+                .and_then(|i| v.hazard_report(ReportKind::AwaitHoldingLock, thread, acquiring, i)),
+            Wait::Blocking => hazard::blocking_hazard(thread, is_async).and_then(|i| {
+                v.hazard_report(ReportKind::BlockingHoldingAsyncLock, thread, acquiring, i)
+            }),
+        };
+        self.async_locks = asyncs;
+        report
     }
 
     /// Skips an acquisition over a limit: counted, its release to be matched silently, one

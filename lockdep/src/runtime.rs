@@ -2510,6 +2510,9 @@ fn validate_lock_checked_slow(
             Ok(class) => class,
             Err(over_limit) => return over_limit,
         };
+        // A trace notes the awaited acquisition, so replay checks the await rule too.
+        let _noted = crate::hazard::hazard_enabled(crate::hazard::Hazard::AwaitHoldingLock)
+            .then(|| crate::hazard::note(crate::trace::Wait::Await));
         let mut reports: Vec<Report> =
             check(&l.validator, &l.state, &acquire_of(req, class, false))
                 .into_iter()

@@ -32,6 +32,9 @@ pub enum TraceOp {
     /// The thread ended (or left a validator scope): locks it still holds are reported, and
     /// it is forgotten (a later event with its id starts a new thread).
     ThreadExit,
+    /// An async task's poll returned `Pending` (it awaits) holding a blocking lock: the await
+    /// hazard's check (`lockdep::tokio`).
+    Await,
 }
 
 impl TraceOp {
@@ -48,6 +51,7 @@ impl TraceOp {
             TraceOp::Class => "class",
             TraceOp::ThreadExit => "thread_exit",
             TraceOp::Header => "trace",
+            TraceOp::Await => "await",
         }
     }
 
@@ -64,6 +68,7 @@ impl TraceOp {
             "class" => TraceOp::Class,
             "thread_exit" => TraceOp::ThreadExit,
             "trace" => TraceOp::Header,
+            "await" => TraceOp::Await,
             _ => return None,
         })
     }
@@ -73,6 +78,35 @@ impl TraceOp {
 /// readers can skip (new ops, new fields) keep the number; it changes only when a reader that
 /// ignores the change would replay a trace wrongly.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// How an async lock's acquisition waited, when an async hazard rule checked it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Awaited (`lock().await`): the await hazard checks the blocking locks held.
+    Await,
+    /// `blocking_lock` / `blocking_read` / `blocking_write` inside a tracked task's poll: the
+    /// blocking hazard checks the async locks held.
+    Blocking,
+}
+
+impl Wait {
+    /// The `wait` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wait::Await => "await",
+            Wait::Blocking => "blocking",
+        }
+    }
+
+    /// Parses a `wait` string.
+    pub fn parse(s: &str) -> Option<Wait> {
+        match s {
+            "await" => Some(Wait::Await),
+            "blocking" => Some(Wait::Blocking),
+            _ => None,
+        }
+    }
+}
 
 /// One trace record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +133,10 @@ pub struct TraceEvent {
     pub kind: crate::LockKind,
     /// Source position.
     pub at: Option<String>,
+    /// The lock is an async one (`lockdep::tokio`): never the blocking lock of a hazard.
+    pub async_lock: bool,
+    /// How the acquisition waited, when a hazard rule checked it.
+    pub wait: Option<Wait>,
 }
 
 impl TraceEvent {
@@ -116,6 +154,8 @@ impl TraceEvent {
             nest_lock: None,
             kind: crate::LockKind::Mutex,
             at: None,
+            async_lock: false,
+            wait: None,
         }
     }
 
@@ -176,6 +216,12 @@ impl TraceEvent {
             out.push_str(",\"at\":");
             json_str(out, a);
         }
+        if self.async_lock {
+            out.push_str(",\"async\":true");
+        }
+        if let Some(w) = self.wait {
+            let _ = write!(out, ",\"wait\":\"{}\"", w.as_str());
+        }
         out.push_str("}\n");
     }
 }
@@ -232,7 +278,7 @@ pub fn parse_line(line: &str) -> Result<Option<TraceEvent>, TraceLineError> {
 /// The record as typed fields, for the common case of [`parse_line`].
 #[cfg(feature = "trace-reader")]
 mod fast {
-    use super::{TraceEvent, TraceOp, parse_kind, parse_mode};
+    use super::{TraceEvent, TraceOp, Wait, parse_kind, parse_mode};
     use serde::Deserialize;
     use std::borrow::Cow;
 
@@ -290,6 +336,10 @@ mod fast {
         at: Option<Cow<'a, str>>,
         #[serde(borrow)]
         thread_name: Option<Cow<'a, str>>,
+        #[serde(rename = "async")]
+        async_lock: Option<bool>,
+        #[serde(borrow)]
+        wait: Option<Cow<'a, str>>,
     }
 
     impl Record<'_> {
@@ -337,6 +387,11 @@ mod fast {
                 nest_lock: self.nest_lock.map(text),
                 kind,
                 at: self.at.map(Cow::into_owned),
+                async_lock: self.async_lock.unwrap_or(false),
+                wait: match self.wait {
+                    None => None,
+                    Some(w) => Some(Wait::parse(&w)?),
+                },
             })
         }
     }
@@ -449,6 +504,20 @@ fn parse_line_checked(line: &str) -> Result<Option<TraceEvent>, TraceLineError> 
         }
         Some(other) => return Err(err("subclass", format!("expected an integer, got {other}"))),
     };
+    let async_lock = match obj.get("async") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(err("async", format!("expected true or false, got {other}"))),
+    };
+    let wait = match string("wait")? {
+        None => None,
+        Some(w) => Some(Wait::parse(&w).ok_or_else(|| {
+            err(
+                "wait",
+                format!("unknown wait {w:?} (expected await or blocking)"),
+            )
+        })?),
+    };
     Ok(Some(TraceEvent {
         thread,
         thread_name: string("thread_name")?,
@@ -461,6 +530,8 @@ fn parse_line_checked(line: &str) -> Result<Option<TraceEvent>, TraceLineError> 
         nest_lock: string("nest_lock")?,
         kind,
         at: string("at")?,
+        async_lock,
+        wait,
     }))
 }
 
@@ -522,6 +593,11 @@ mod tests {
             r#"{"thread":1,"op":"seq_read","lock":"S"}"#,
             r#"{"thread":1,"op":"might_sleep","at":"x"}"#,
             r#"{"thread":1,"op":"thread_exit"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"0x11","async":true,"wait":"await"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"0x11","async":false,"wait":"blocking"}"#,
+            r#"{"thread":1,"op":"await"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","wait":"sleep"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","async":1}"#,
             r#"{"thread":1,"op":"acquire","lock":"A","extra":[1,{"x":2}]}"#,
             r#"{"thread":1,"op":"acquire","lock":"A","lock":"B"}"#,
             r#"{"thread":1.5,"op":"acquire","lock":"A"}"#,
@@ -550,6 +626,23 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[cfg(feature = "trace-reader")]
+    #[test]
+    fn async_fields_round_trip() {
+        let mut e = TraceEvent::new("1", TraceOp::Acquire, "0x11");
+        e.async_lock = true;
+        e.wait = Some(Wait::Await);
+        let mut s = String::new();
+        e.write_json(&mut s);
+        assert_eq!(
+            s,
+            "{\"thread\":1,\"op\":\"acquire\",\"lock\":\"0x11\",\"async\":true,\"wait\":\"await\"}\n"
+        );
+        assert_eq!(parse_line(&s).unwrap(), Some(e));
+        let err = parse_line(r#"{"thread":1,"op":"acquire","lock":"A","wait":"sleep"}"#);
+        assert_eq!(err.unwrap_err().field, "wait");
     }
 
     #[test]

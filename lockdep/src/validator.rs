@@ -400,6 +400,8 @@ impl Validator {
                     a.nest_lock.map(|n| n.0),
                     a.kind,
                     &a.site,
+                    async_instance(a.instance),
+                    None,
                 )
             });
         }
@@ -568,6 +570,11 @@ impl Validator {
         };
         let (name, subclass) = self.recorded_class_name(thread, r, &buf, a.class, a.kind);
         let id = thread.trace_id;
+        let wait = if op == "acquire" {
+            crate::hazard::noted()
+        } else {
+            None
+        };
         r.record(&buf, |out| {
             rec::write_lock_event(
                 out,
@@ -582,6 +589,8 @@ impl Validator {
                 a.nest_lock.map(|n| n.0),
                 a.kind,
                 &a.site,
+                async_instance(a.instance),
+                wait,
             )
         });
     }
@@ -981,7 +990,6 @@ impl Validator {
     /// A report of one of the async hazards (`lockdep::tokio`): `thread` (a task's stack) is
     /// taking `acquiring` (none for an await point) while holding its lock number `held`. Once
     /// per kind and pair of classes, as the other rules.
-    #[cfg(feature = "tokio")]
     pub(crate) fn hazard_report(
         &self,
         kind: ReportKind,
@@ -1597,4 +1605,9 @@ fn capture_backtrace() -> Arc<str> {
 
 fn current_thread_name() -> Arc<str> {
     std::thread::current().name().unwrap_or("unnamed").into()
+}
+
+/// Whether `instance` is an async lock's (`lockdep::tokio` sets the low bit of their ids).
+fn async_instance(instance: InstanceId) -> bool {
+    cfg!(feature = "tokio") && instance.0 & 1 == 1
 }

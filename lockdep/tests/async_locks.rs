@@ -185,8 +185,12 @@ fn a_cycle_of_async_and_blocking_locks_is_reported() {
 }
 
 /// One test for every hazard check, as the switches are process-wide.
+/// Held by the tests that switch hazard rules or depend on them being on.
+static SWITCHES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn each_hazard_fires_on_its_example_and_not_on_the_correct_version_and_can_be_switched_off() {
+    let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
     let rt = current_thread();
     // (1) An async lock awaited while a blocking lock is held.
     let wrong = |name: &'static str| async move {
@@ -558,4 +562,92 @@ fn once_cell_initialisation_is_a_lock_class() {
         [ReportKind::AwaitHoldingLock],
         "{reports:#?}"
     );
+}
+
+/// A recorded async run replays to the reports it gave live, the hazards included: the trace
+/// marks async locks (`"async":true`), the acquisitions a hazard rule checked (`"wait"`) and the
+/// `Pending` polls under a blocking lock (`await`), and replay applies the same rules.
+#[cfg(feature = "trace-reader")]
+#[test]
+fn a_recorded_async_run_replays_to_the_same_reports_hazards_included() {
+    use lockdep::replay::{ClassRefinement, Replayer};
+    use lockdep::{Config, OnReport, Validator};
+
+    let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+    let path = std::env::temp_dir().join(format!("lockdep-async-{}.jsonl", std::process::id()));
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let mt = multi_thread(2);
+    v.scope(|| {
+        mt.block_on(track(async {
+            let p = Arc::new(lockdep::Mutex::with_name("p", 0));
+            let (a, b) = (
+                Arc::new(Mutex::with_name("a", 0)),
+                Arc::new(Mutex::with_name("b", 0)),
+            );
+            // An async lock awaited under a blocking one; a try_lock'd async lock under it is
+            // no hazard (async locks are never the blocking lock of a rule).
+            {
+                let _t = a.try_lock().unwrap();
+                let g = p.lock();
+                let _b = b.lock().await;
+                drop(g);
+            }
+            // A Pending poll under the blocking lock.
+            {
+                let g = p.lock();
+                yield_now().await;
+                drop(g);
+            }
+            // blocking_lock on a runtime thread under an async lock, in a task.
+            let (a2, b2) = (a.clone(), b.clone());
+            spawn(async move {
+                let _a = a2.lock().await;
+                tokio::task::block_in_place(|| *b2.blocking_lock() += 1);
+            })
+            .await
+            .unwrap();
+            // And an ABBA between tasks: b -> a after a -> b.
+            let (a3, b3) = (a.clone(), b.clone());
+            spawn(async move {
+                let _b = b3.lock().await;
+                let _a = a3.lock().await;
+            })
+            .await
+            .unwrap();
+            // Correct code: nothing more.
+            let _a = a.lock().await;
+            *p.lock() += 1;
+        }))
+    });
+    v.stop_recording().unwrap();
+    let sig = |r: &lockdep::Report| {
+        let mut classes: Vec<String> = r.classes().iter().map(|c| c.to_string()).collect();
+        classes.sort();
+        (r.kind(), classes)
+    };
+    let live: Vec<_> = v.take_reports().iter().map(sig).collect();
+    assert_eq!(
+        live.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        [
+            ReportKind::AwaitHoldingLock,
+            ReportKind::AwaitHoldingLock,
+            ReportKind::BlockingHoldingAsyncLock,
+            ReportKind::CircularDependency,
+        ],
+        "{live:#?}"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"wait\":\"await\""), "{text}");
+    assert!(text.contains("\"wait\":\"blocking\""), "{text}");
+    assert!(text.contains("\"op\":\"await\""), "{text}");
+    let mut r = Replayer::new(Config::default(), ClassRefinement::default());
+    let mut replayed = Vec::new();
+    for line in text.lines() {
+        if let Some(ev) = lockdep::trace::parse_line(line).unwrap() {
+            replayed.extend(r.apply(&ev).unwrap().iter().map(sig));
+        }
+    }
+    assert_eq!(replayed, live, "{text}");
+    let _ = std::fs::remove_file(&path);
 }

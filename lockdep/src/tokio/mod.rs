@@ -51,86 +51,17 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
 use crate::class::LockKind;
+use crate::hazard;
 use crate::held::{Acquire, InstanceId, ThreadState};
 use crate::report::{Report, ReportKind};
 use crate::runtime::{self, Detached, LockMap, Request};
+use crate::trace::Wait;
 use crate::validator::Validator;
 
-// ----- the hazard switches -----
-
-/// The async hazard rules, each of which can be switched off ([`set_hazard`], or the
-/// environment: `LOCKDEP_AWAIT_HOLDING_LOCK=0`, `LOCKDEP_BLOCKING_HOLDING_ASYNC_LOCK=0`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Hazard {
-    /// [`ReportKind::AwaitHoldingLock`]: an async lock's acquisition, or a tracked task's poll
-    /// that returns `Pending`, while the task holds a blocking lock.
-    AwaitHoldingLock,
-    /// [`ReportKind::BlockingHoldingAsyncLock`]: `blocking_lock` / `blocking_read` /
-    /// `blocking_write` inside a tracked task's poll while it holds an async lock.
-    BlockingHoldingAsyncLock,
-}
-
-impl Hazard {
-    fn bit(self) -> u8 {
-        match self {
-            Hazard::AwaitHoldingLock => 1,
-            Hazard::BlockingHoldingAsyncLock => 2,
-        }
-    }
-
-    fn env_var(self) -> &'static str {
-        match self {
-            Hazard::AwaitHoldingLock => "LOCKDEP_AWAIT_HOLDING_LOCK",
-            Hazard::BlockingHoldingAsyncLock => "LOCKDEP_BLOCKING_HOLDING_ASYNC_LOCK",
-        }
-    }
-}
-
-// Bit 7: read from the environment; bits 0-1: the hazards that are off.
-const HAZARDS_READ: u8 = 0x80;
-static HAZARDS_OFF: AtomicU8 = AtomicU8::new(0);
-
-fn hazards_off() -> u8 {
-    let h = HAZARDS_OFF.load(Ordering::Relaxed);
-    if h & HAZARDS_READ != 0 {
-        return h;
-    }
-    let mut off = HAZARDS_READ;
-    for hazard in [Hazard::AwaitHoldingLock, Hazard::BlockingHoldingAsyncLock] {
-        match std::env::var(hazard.env_var()).as_deref() {
-            Ok("0" | "off" | "false" | "no") => off |= hazard.bit(),
-            Ok("1" | "on" | "true" | "yes" | "") | Err(_) => {}
-            Ok(other) => eprintln!(
-                "lockdep: ignoring {}={other:?}: expected on or off",
-                hazard.env_var()
-            ),
-        }
-    }
-    let _ = HAZARDS_OFF.compare_exchange(h, off, Ordering::Relaxed, Ordering::Relaxed);
-    HAZARDS_OFF.load(Ordering::Relaxed)
-}
-
-/// Switches one of the async hazard rules on or off for the whole process (both start on,
-/// unless their environment variable says `0`). A rule switched on again reports only chains
-/// validated from then on.
-pub fn set_hazard(hazard: Hazard, on: bool) {
-    let _ = hazards_off();
-    if on {
-        HAZARDS_OFF.fetch_and(!hazard.bit(), Ordering::Relaxed);
-    } else {
-        HAZARDS_OFF.fetch_or(hazard.bit(), Ordering::Relaxed);
-    }
-}
-
-/// Whether a hazard rule is on.
-pub fn hazard_enabled(hazard: Hazard) -> bool {
-    hazards_off() & hazard.bit() == 0
-}
+pub use crate::hazard::{Hazard, hazard_enabled, set_hazard};
 
 // ----- which locks are async -----
 
@@ -141,17 +72,8 @@ fn async_instance(map: &LockMap) -> usize {
     std::ptr::from_ref(map).addr() | 1
 }
 
-fn is_async(instance: InstanceId) -> bool {
+pub(crate) fn is_async(instance: InstanceId) -> bool {
     instance.0 & 1 == 1
-}
-
-/// A held lock a task must not await under: a blocking one, sleeping or spinning (under an
-/// async acquisition a spin lock is the wait-context rule's report already).
-fn is_blocking(kind: LockKind, instance: InstanceId) -> bool {
-    matches!(
-        kind,
-        LockKind::Mutex | LockKind::RwLock | LockKind::SpinLock
-    ) && !is_async(instance)
 }
 
 /// The await hazard at an async lock's acquisition: the topmost blocking lock held. Depends on
@@ -160,26 +82,21 @@ fn check_async_acquire(v: &Validator, thread: &ThreadState, a: &Acquire) -> Opti
     if !hazard_enabled(Hazard::AwaitHoldingLock) {
         return None;
     }
-    let i = thread
-        .held
-        .iter()
-        .rposition(|h| is_blocking(h.kind(), h.instance()) && h.kind() != LockKind::SpinLock)?;
+    let i = hazard::await_hazard(thread, false, is_async)?;
     v.hazard_report(ReportKind::AwaitHoldingLock, thread, Some(a), i)
 }
 
-/// The await hazard at a `Pending` poll: the topmost blocking lock the task holds.
-fn check_pending(d: &Detached) {
+/// The await hazard at a `Pending` poll: the topmost blocking lock the task holds. A trace
+/// records the poll (`await`), so replay checks it the same way.
+fn check_pending(d: &mut Detached) {
     if !hazard_enabled(Hazard::AwaitHoldingLock) || runtime::switch().is_none() {
         return;
     }
-    let Some(i) = d
-        .state
-        .held
-        .iter()
-        .rposition(|h| is_blocking(h.kind(), h.instance()))
-    else {
+    let Some(i) = hazard::await_hazard(&d.state, true, is_async) else {
         return;
     };
+    d.validator
+        .record_thread(&mut d.state, "await", &crate::class::Site::Unknown);
     if let Some(r) = d
         .validator
         .hazard_report(ReportKind::AwaitHoldingLock, &d.state, None, i)
@@ -189,13 +106,14 @@ fn check_pending(d: &Detached) {
 }
 
 /// The blocking hazard: a `blocking_*` acquisition inside a tracked task's poll, which holds an
-/// async lock. Checked on every such call (it depends on the context, not only the chain).
-fn check_blocking(req: &Request<'_>) {
+/// async lock. Checked on every such call (it depends on the context, not only the chain);
+/// false when the rule does not apply here.
+fn check_blocking(req: &Request<'_>) -> bool {
     if IN_TASK.with(Cell::get) == 0 || !hazard_enabled(Hazard::BlockingHoldingAsyncLock) {
-        return;
+        return false;
     }
     runtime::inspect_current(|v, thread| {
-        let Some(i) = thread.held.iter().rposition(|h| is_async(h.instance())) else {
+        let Some(i) = hazard::blocking_hazard(thread, is_async) else {
             return ((), Vec::new());
         };
         let Some(class) = runtime::class_for(req, v) else {
@@ -215,6 +133,7 @@ fn check_blocking(req: &Request<'_>) {
         let r = v.hazard_report(ReportKind::BlockingHoldingAsyncLock, thread, Some(&a), i);
         ((), r.into_iter().collect())
     });
+    true
 }
 
 // ----- who holds an async lock -----
@@ -319,8 +238,12 @@ fn acquire_blocking(req: Request<'_>) -> u64 {
     if runtime::switch().is_none() {
         return 0;
     }
-    check_blocking(&req);
-    runtime::before_lock(req);
+    if check_blocking(&req) {
+        // Noted in a trace, so replay checks the rule too.
+        hazard::noting(Wait::Blocking, || runtime::before_lock(req));
+    } else {
+        runtime::before_lock(req);
+    }
     match IN_TASK.with(Cell::get) {
         0 => runtime::thread_id(),
         task => task,
@@ -506,7 +429,7 @@ impl Entered<'_> {
     /// Takes the stack back; checks it for locks held across a `Pending` return.
     fn leave(mut self, pending: bool) {
         self.leave_now();
-        if pending && let Some(d) = &*self.stack {
+        if pending && let Some(d) = &mut *self.stack {
             check_pending(d);
         }
     }
