@@ -13,7 +13,8 @@
 //! With several tests per process and several captures at once nothing can tell which test a
 //! new thread belongs to, so none is adopted. `LOCKDEP_ADOPT_THREADS=1` adopts whenever one
 //! capture runs (a program that is not a test harness, or a harness this cannot see is serial);
-//! `LOCKDEP_ADOPT_THREADS=0` never adopts.
+//! `LOCKDEP_ADOPT_THREADS=0` never adopts. A report of the process-wide validator from an
+//! unnamed thread while a capture runs says once, on stderr, why it may belong to that capture.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -39,11 +40,8 @@ static IDS: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct CaptureRun(u64);
 
 impl CaptureRun {
-    /// Registers a capture running in `validator`; `None` when this process never adopts.
-    pub(crate) fn begin(validator: &Validator) -> Option<CaptureRun> {
-        if !allowed() {
-            return None;
-        }
+    /// Registers a capture running in `validator`.
+    pub(crate) fn begin(validator: &Validator) -> CaptureRun {
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let mut running = RUNNING.lock();
         running.push(Running {
@@ -53,7 +51,7 @@ impl CaptureRun {
             adopted: false,
         });
         RUNNING_COUNT.store(running.len(), Ordering::Relaxed);
-        Some(CaptureRun(id))
+        CaptureRun(id)
     }
 }
 
@@ -79,7 +77,10 @@ impl Drop for CaptureRun {
 /// The capture a thread making its first lock operation joins, with the flag that says when it
 /// has ended; `None` unless exactly one capture runs, the thread is unnamed and adoption is on.
 pub(crate) fn adopt() -> Option<(Validator, Arc<AtomicBool>)> {
-    if RUNNING_COUNT.load(Ordering::Relaxed) != 1 || std::thread::current().name().is_some() {
+    if RUNNING_COUNT.load(Ordering::Relaxed) != 1
+        || std::thread::current().name().is_some()
+        || !allowed()
+    {
         return None;
     }
     let mut running = RUNNING.lock();
@@ -88,6 +89,33 @@ pub(crate) fn adopt() -> Option<(Validator, Arc<AtomicBool>)> {
     };
     only.adopted = true;
     Some((only.validator.clone(), only.ended.clone()))
+}
+
+/// Says once, on stderr, why a report of the process-wide validator may belong to a capture:
+/// it comes from an unnamed thread while captures run, and this process could not adopt it.
+pub(crate) fn explain_unadopted_report() {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if RUNNING_COUNT.load(Ordering::Relaxed) == 0
+        || std::thread::current().name().is_some()
+        || SAID.swap(true, Ordering::Relaxed)
+    {
+        return;
+    }
+    let why = if allowed() {
+        "several captures were running, so nothing tells which one it belongs to"
+    } else {
+        "this process runs tests in parallel, so nothing tells which capture it belongs to"
+    };
+    // To the stderr file directly, as logged reports: libtest's capture would hide it.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "lockdep: a report from a thread spawned with std::thread while a capture ran went to \
+         the process-wide validator: {why}. Spawn it with lockdep::thread (or run its work in \
+         Validator::scope), or run the tests under cargo nextest or --test-threads=1, where \
+         such threads join the capture (docs/semantics.md, \"Captures, scopes and the threads \
+         they spawn\")."
+    );
 }
 
 /// Whether this process adopts threads: `LOCKDEP_ADOPT_THREADS`, else whether it runs one test

@@ -1089,6 +1089,10 @@ impl Validator {
         if reports.is_empty() {
             return;
         }
+        #[cfg(not(lockdep_off))]
+        if self.is_process_wide() {
+            crate::adoption::explain_unadopted_report();
+        }
         let on_report = self.inner.on_report.read().clone();
         let mut to_panic = None;
         for mut report in reports {
