@@ -6,7 +6,8 @@
 //! exactly one [`capture`](crate::capture) is running, in a process that runs one test at a time
 //! (nextest's process per test, `--test-threads=1`), and the thread has no name (libtest and
 //! nextest name the threads that run tests; `std::thread` leaves spawned threads unnamed unless
-//! asked), the thread can only be the capture's. It is *adopted*: it reports to the capture until
+//! asked), the thread is taken to be the capture's (the one test running started it, or it is a
+//! pool's thread that the test's work reached first). It is *adopted*: it reports to the capture until
 //! the thread ends or the capture does, whichever comes first; then it goes back to the
 //! process-wide validator (what it still held of the capture's locks is forgotten, not reported).
 //!
@@ -101,10 +102,17 @@ pub(crate) fn explain_unadopted_report() {
     {
         return;
     }
-    let why = if allowed() {
-        "several captures were running, so nothing tells which one it belongs to"
-    } else {
-        "this process runs tests in parallel, so nothing tells which capture it belongs to"
+    let why = match std::env::var("LOCKDEP_ADOPT_THREADS").as_deref() {
+        Ok("0") => "LOCKDEP_ADOPT_THREADS=0 turns adoption off".to_string(),
+        _ if !allowed() => {
+            "this process runs tests in parallel, so nothing tells which capture it belongs to"
+                .to_string()
+        }
+        _ => format!(
+            "{} capture(s) were running, or the thread first locked before the capture began \
+             or after it ended",
+            RUNNING_COUNT.load(Ordering::Relaxed)
+        ),
     };
     // To the stderr file directly, as logged reports: libtest's capture would hide it.
     use std::io::Write;
@@ -142,14 +150,15 @@ fn one_test_at_a_time() -> bool {
     if std::env::var("RUST_TEST_THREADS").as_deref() == Ok("1") {
         return true;
     }
-    serial_args(std::env::args())
+    serial_args(std::env::args_os())
 }
 
-/// Whether libtest's arguments ask for one test thread.
-fn serial_args(args: impl Iterator<Item = String>) -> bool {
+/// Whether libtest's arguments ask for one test thread (any argument may be non-UTF-8).
+fn serial_args(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
     let mut args = args.skip(1);
     while let Some(a) = args.next() {
-        if a == "--test-threads=1" || (a == "--test-threads" && args.next().as_deref() == Some("1"))
+        if a == "--test-threads=1"
+            || (a == "--test-threads" && args.next().is_some_and(|n| n == "1"))
         {
             return true;
         }
@@ -161,9 +170,9 @@ fn serial_args(args: impl Iterator<Item = String>) -> bool {
 mod tests {
     use super::serial_args;
 
-    fn args(a: &[&str]) -> impl Iterator<Item = String> {
+    fn args(a: &[&str]) -> impl Iterator<Item = std::ffi::OsString> {
         a.iter()
-            .map(|s| s.to_string())
+            .map(std::ffi::OsString::from)
             .collect::<Vec<_>>()
             .into_iter()
     }
@@ -175,5 +184,12 @@ mod tests {
         assert!(!serial_args(args(&["bin", "--test-threads=2"])));
         assert!(!serial_args(args(&["bin", "--test-threads"])));
         assert!(!serial_args(args(&["--test-threads=1"])));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            let odd = std::ffi::OsString::from_vec(vec![0xff]);
+            let list = vec!["bin".into(), odd, "--test-threads=1".into()];
+            assert!(serial_args(list.into_iter()));
+        }
     }
 }

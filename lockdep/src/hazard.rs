@@ -135,13 +135,6 @@ impl Drop for Noted {
     }
 }
 
-/// Runs `f` (an acquisition's validation) with `wait` noted for the trace.
-#[cfg(feature = "tokio")]
-pub(crate) fn noting<R>(wait: Wait, f: impl FnOnce() -> R) -> R {
-    let _noted = note(wait);
-    f()
-}
-
 /// The wait noted for the acquisition being validated on this thread.
 pub(crate) fn noted() -> Option<Wait> {
     WAIT.try_with(Cell::get).ok().flatten()

@@ -238,6 +238,10 @@ impl Replayer {
             .map_or(Site::Unknown, |a| Site::Text(a.into()));
         match ev.op {
             TraceOp::Class => {
+                // A thread's first record may be a class record: it names the thread.
+                if ev.thread_name.is_some() {
+                    self.thread(ev);
+                }
                 let name = self.refinement.class_for(ev.class_name(), ev.class_name());
                 match self.class(&name, ev.subclass, ev.kind, site) {
                     Ok(_) => Ok(Vec::new()),

@@ -68,7 +68,9 @@ static OFF_PERIODS: AtomicU32 = AtomicU32::new(0);
 /// Sends every thread's next hook through the full path, where it re-reads its validator's
 /// settings (a validator was switched on or off, or started or stopped recording).
 pub(crate) fn refresh_steady_states() {
-    SWITCH.fetch_add(SWITCH_STEP, Ordering::Relaxed);
+    // Release: a thread that sees the new word (then fences in `resync`) sees what the caller
+    // wrote before (an adopting capture's `ended`).
+    SWITCH.fetch_add(SWITCH_STEP, Ordering::Release);
 }
 
 /// The switch word when validation is on, `None` when it is off. Every hook starts here: off is
@@ -206,6 +208,9 @@ struct Local {
     limit: usize,
     // The thread joined the capture running when it started (`adoption`): set when it ended.
     adopted: Option<Arc<std::sync::atomic::AtomicBool>>,
+    // Tasks' stacks (`lockdep::tokio`) swapped in for their polls (nested polls nest): the
+    // thread's own is away.
+    detached: u32,
 }
 
 impl Local {
@@ -229,6 +234,7 @@ impl Local {
             generation: 0,
             limit: 0,
             adopted: None,
+            detached: 0,
         }
     }
 
@@ -245,21 +251,30 @@ impl Local {
     }
 
     /// Back to the process-wide validator once the adopting capture has ended: what the thread
-    /// still holds of its locks is forgotten (their releases are not imbalances).
+    /// still holds of its locks is forgotten (their releases are not imbalances). Checked when
+    /// the switch word moves (the capture's end moves it), and again when a scope or a task's
+    /// poll that was running then ends.
     fn leave_ended_capture(&mut self) {
-        if !self
-            .adopted
-            .as_ref()
-            .is_some_and(|ended| ended.load(Ordering::Relaxed))
-            || self.saved.len() != 1
+        if self.detached != 0
+            || !self
+                .adopted
+                .as_ref()
+                .is_some_and(|ended| ended.load(Ordering::Relaxed))
         {
             return;
         }
-        let Some((v, s)) = self.saved.pop() else {
-            return;
+        // The adopted stack is the current one, or the first scope's saved one (the thread's
+        // own stack, under the process-wide validator, is always `saved[0]`).
+        let inner = match self.saved.len() {
+            0 => return,
+            1 => {
+                let (v, s) = self.saved.pop().expect("one saved stack");
+                self.validator = v;
+                std::mem::replace(&mut self.state, s)
+            }
+            _ => self.saved.remove(1).1,
         };
-        let mut inner = std::mem::replace(&mut self.state, s);
-        self.validator = v;
+        let mut inner = inner;
         self.orphans.extend(inner.held.iter().map(|h| h.instance()));
         self.orphans.append(&mut inner.skipped);
         self.adopted = None;
@@ -276,6 +291,9 @@ impl Local {
 
     #[cold]
     fn resync(&mut self, switch: u32) {
+        // Pairs with the release of `refresh_steady_states`: what was written before the switch
+        // word moved (an adopting capture's end) is seen here.
+        std::sync::atomic::fence(Ordering::Acquire);
         self.switch = switch;
         if self.adopted.is_some() {
             self.leave_ended_capture();
@@ -1782,7 +1800,14 @@ impl LockMap {
     /// was never acquired has no class yet: its name then says so.
     pub(crate) fn class_name(&self, v: &Validator, kind: LockKind) -> Option<Arc<str>> {
         match self.class(v, kind, 0, Use::Lookup) {
-            Some(id) => v.class_info(id).map(|i| i.display_name),
+            Some(id) => {
+                // A class registered by asking is announced in the trace, so a replay
+                // registers it too (and meets the class limit where the live run did).
+                if v.is_recording() {
+                    let _ = with_local(|l| v.announce_class(&mut l.state, id, kind));
+                }
+                v.class_info(id).map(|i| i.display_name)
+            }
             None if v.is_enabled() => match self.words.desc() {
                 Desc::Pre(d) if d.not_user_code().is_some() => {
                     let ty = d.type_name().map(short_type_name).unwrap_or_default();
@@ -1902,9 +1927,29 @@ fn lock_steady_as<const KIND: u8, const MODE: u8, const TRYLOCK: bool>(
 #[cold]
 #[inline(never)]
 fn validate_lock_slow(req: Request<'_>, switch: u32) {
+    validate_lock_noted(req, switch, None);
+}
+
+/// [`before_lock`] for a `blocking_*` acquisition inside a tracked task's poll, noted for the
+/// trace (`"wait":"blocking"`) so replay checks the blocking hazard there too. Always the full
+/// path (the note is written with the acquisition, when recording).
+#[cfg(feature = "tokio")]
+pub(crate) fn before_lock_blocking(req: Request<'_>) {
+    if let Some(switch) = switch_word() {
+        validate_lock_noted(req, switch, Some(crate::trace::Wait::Blocking));
+    }
+}
+
+#[inline(always)]
+fn validate_lock_noted(req: Request<'_>, switch: u32, note: Option<crate::trace::Wait>) {
     // By value: a reference would keep the request in memory, written on every acquisition.
     let req = &req;
     let pending = with_local_synced(switch, |l| {
+        // Only while this acquisition is validated: not while its reports are dispatched.
+        #[cfg(feature = "tokio")]
+        let _noted = note.map(crate::hazard::note);
+        #[cfg(not(feature = "tokio"))]
+        let _ = note;
         let class = match untracked_unless(l, req, false) {
             Ok(class) => class,
             Err(over_limit) => return over_limit,
@@ -2287,6 +2332,9 @@ impl Validator {
                     let inner_validator = std::mem::replace(&mut l.validator, v);
                     l.orphans.extend(inner.held.iter().map(|h| h.instance()));
                     l.orphans.append(&mut inner.skipped);
+                    if l.adopted.is_some() {
+                        l.leave_ended_capture();
+                    }
                     // A scope that ends holding locks is reported like a thread that exits so.
                     let reports = inner_validator.thread_exit(&mut inner);
                     (
@@ -2395,6 +2443,7 @@ pub(crate) fn enter_detached(d: &mut Detached) -> bool {
     let drained = with_local(|l| {
         std::mem::swap(&mut l.state, &mut d.state);
         std::mem::swap(&mut l.validator, &mut d.validator);
+        l.detached += 1;
         // What the thread's stack is synced with, kept with it while it waits.
         d.off_periods = std::mem::replace(&mut l.off_periods, periods);
         // Releases of the task's guards posted while it was away.
@@ -2420,6 +2469,10 @@ pub(crate) fn leave_detached(d: &mut Detached) {
             // Validation was off during the poll: the thread's stack is stale too.
             let stale = l.state.held.drain().map(|h| h.instance());
             l.orphans.extend(stale);
+        }
+        l.detached = l.detached.saturating_sub(1);
+        if l.adopted.is_some() {
+            l.leave_ended_capture();
         }
         inbox::drain(l)
     });
@@ -2475,8 +2528,10 @@ pub(crate) fn class_for(req: &Request<'_>, v: &Validator) -> Option<ClassId> {
     if !v.is_enabled() {
         return None;
     }
+    // Over the class limit: `None`, reported (with the thread) by the acquisition itself.
     req.map
-        .class(v, req.kind, req.subclass, Use::Acquire(req.site))
+        .class_checked(v, req.kind, req.subclass, req.site)
+        .ok()
 }
 
 /// [`before_lock`] with `check` run on the full path first: the acquisition's class and the
@@ -2564,6 +2619,9 @@ pub fn capture(f: impl FnOnce()) -> Vec<Report> {
 /// Runs `f` in the capture's validator `v`, threads that start meanwhile joining it where that
 /// cannot be wrong (`adoption`).
 fn run_capture(v: &Validator, f: impl FnOnce()) {
+    // The capturing thread has its slot before the capture is registered, so it never adopts
+    // its own capture (it enters it as a scope).
+    let _ = with_local(|_| ());
     #[cfg(not(lockdep_off))]
     let _running = crate::adoption::CaptureRun::begin(v);
     v.scope(f);

@@ -59,6 +59,10 @@ pub(crate) struct LockEvent<'a> {
     pub subclass: u32,
     pub kind: LockKind,
     pub site: &'a Site,
+    /// An async lock's (`lockdep::tokio`).
+    pub async_lock: bool,
+    /// The hazard check made at this acquisition, if any.
+    pub wait: Option<crate::trace::Wait>,
 }
 
 macro_rules! emit_at {
@@ -76,6 +80,8 @@ macro_rules! emit_at {
             subclass = $e.subclass,
             kind = $e.kind.as_str(),
             at = %$e.site,
+            r#async = $e.async_lock,
+            wait = $e.wait.map_or("", crate::trace::Wait::as_str),
             "{} {}",
             $e.op,
             $e.class
@@ -192,6 +198,8 @@ mod layer {
         subclass: u32,
         kind: Option<String>,
         at: Option<String>,
+        async_lock: bool,
+        wait: Option<String>,
     }
 
     impl Visit for Fields {
@@ -211,6 +219,7 @@ mod layer {
                 "mode" => self.mode = v,
                 "kind" => self.kind = v,
                 "at" => self.at = v,
+                "wait" => self.wait = v.filter(|w| !w.is_empty()),
                 _ => {}
             }
         }
@@ -224,8 +233,10 @@ mod layer {
         }
 
         fn record_bool(&mut self, field: &Field, value: bool) {
-            if field.name() == "try" {
-                self.trylock = value;
+            match field.name() {
+                "try" => self.trylock = value,
+                "async" => self.async_lock = value,
+                _ => {}
             }
         }
     }
@@ -243,7 +254,7 @@ mod layer {
             };
             let mut ev = TraceEvent::new(thread, op, f.lock.unwrap_or_default());
             ev.thread_name = f.thread_name;
-            ev.class = f.class;
+            ev.class = f.class.filter(|c| !c.is_empty());
             ev.mode = f
                 .mode
                 .as_deref()
@@ -257,6 +268,8 @@ mod layer {
                 .and_then(parse_kind)
                 .unwrap_or(crate::LockKind::Mutex);
             ev.at = f.at.filter(|a| a != "<unknown>");
+            ev.async_lock = f.async_lock;
+            ev.wait = f.wait.as_deref().and_then(crate::trace::Wait::parse);
             let mut line = String::new();
             ev.write_json(&mut line);
             let _ = self.out.lock().write_all(line.as_bytes());

@@ -380,11 +380,31 @@ impl Validator {
         if op == "acquire" {
             thread.skipped.push(a.instance);
         }
+        let name = format!("{name}#over-class-limit");
+        let level = self.inner.tracing_level.load(Ordering::Relaxed);
+        if self.is_recording() && !thread.quiet && level != 0 {
+            crate::tracing_sink::emit(
+                level,
+                &crate::tracing_sink::LockEvent {
+                    thread: thread.trace_id,
+                    thread_name: &thread.name,
+                    op,
+                    lock: a.instance.0,
+                    class: &name,
+                    mode: a.mode,
+                    trylock: a.trylock,
+                    subclass,
+                    kind: a.kind,
+                    site: &a.site,
+                    async_lock: async_instance(a.instance),
+                    wait: None,
+                },
+            );
+        }
         if self.is_recording()
             && !thread.quiet
             && let Some((r, buf, thread_name)) = self.trace_file(thread)
         {
-            let name = format!("{name}#over-class-limit");
             let id = thread.trace_id;
             r.record(&buf, |out| {
                 rec::write_lock_event(
@@ -562,6 +582,12 @@ impl Validator {
                     subclass,
                     kind: a.kind,
                     site: &a.site,
+                    async_lock: async_instance(a.instance),
+                    wait: if op == "acquire" {
+                        crate::hazard::noted()
+                    } else {
+                        None
+                    },
                 },
             );
         }
@@ -600,6 +626,26 @@ impl Validator {
     pub(crate) fn record_skipped_release(&self, thread: &mut ThreadState, instance: InstanceId) {
         if !self.is_recording() || thread.quiet {
             return;
+        }
+        let level = self.inner.tracing_level.load(Ordering::Relaxed);
+        if level != 0 {
+            crate::tracing_sink::emit(
+                level,
+                &crate::tracing_sink::LockEvent {
+                    thread: thread.trace_id,
+                    thread_name: &thread.name,
+                    op: "release",
+                    lock: instance.0,
+                    class: "",
+                    mode: Mode::Write,
+                    trylock: false,
+                    subclass: 0,
+                    kind: LockKind::Mutex,
+                    site: &Site::Unknown,
+                    async_lock: false,
+                    wait: None,
+                },
+            );
         }
         let Some((r, buf, thread_name)) = self.trace_file(thread) else {
             return;
@@ -641,6 +687,18 @@ impl Validator {
         r.record(&buf, |out| {
             rec::write_thread_event(out, id, thread_name.as_deref(), op, at)
         });
+    }
+
+    /// Writes `class`'s record to the trace (once), for a class registered outside any lock
+    /// event (`lockdep::class_name`).
+    #[cfg(not(lockdep_off))]
+    pub(crate) fn announce_class(&self, thread: &mut ThreadState, class: ClassId, kind: LockKind) {
+        if thread.quiet {
+            return;
+        }
+        if let Some((r, buf, _)) = self.trace_file(thread) {
+            let _ = self.recorded_class_name(thread, r, &buf, class, kind);
+        }
     }
 
     /// The class name as traces carry it (subclass apart), announcing new classes once.

@@ -142,4 +142,94 @@ fn threads_started_inside_the_only_capture_join_it() {
         assert!(reports.is_empty(), "{reports:?}");
     });
     assert!(global_has("adopt-i", "adopt-j"));
+
+    ended_while_in_a_nested_scope();
+    two_captures_in_turn_on_one_unnamed_thread();
+    #[cfg(feature = "tokio")]
+    ended_while_a_task_is_polled();
+}
+
+/// The capture ends while its adopted thread is inside another validator's scope: after the
+/// scope the thread is back in the process-wide validator.
+fn ended_while_in_a_nested_scope() {
+    let (g, h) = (
+        std::sync::Arc::new(Mutex::with_name("adopt-k", ())),
+        std::sync::Arc::new(Mutex::with_name("adopt-l", ())),
+    );
+    let (go, wait) = mpsc::channel::<()>();
+    let (started, is_started) = mpsc::channel::<()>();
+    let mut worker = None;
+    let reports = lockdep::capture(|| {
+        let (g2, h2) = (g.clone(), h.clone());
+        worker = Some(std::thread::spawn(move || {
+            drop(g2.lock()); // adopted
+            let other = Validator::new(lockdep::Config::default());
+            other.scope(|| {
+                started.send(()).unwrap();
+                wait.recv().unwrap();
+                drop(h2.lock()); // the capture has ended: noticed inside the scope
+            });
+            let process_wide = lockdep::current_validator().is_process_wide();
+            drop((g2.lock(), h2.lock()));
+            process_wide
+        }));
+        is_started.recv().unwrap();
+    });
+    assert!(reports.is_empty(), "{reports:?}");
+    go.send(()).unwrap();
+    assert!(
+        worker.unwrap().join().unwrap(),
+        "stuck in the ended capture"
+    );
+    assert!(global_has("adopt-k", "adopt-l"));
+}
+
+/// An unnamed thread that runs two captures itself (a custom harness's worker) adopts neither:
+/// each is its own scope, and after them its locks are the process-wide validator's.
+fn two_captures_in_turn_on_one_unnamed_thread() {
+    let worker = std::thread::spawn(|| {
+        let (a, b) = (
+            Mutex::with_name("adopt-m", ()),
+            Mutex::with_name("adopt-n", ()),
+        );
+        let first = lockdep::capture(|| drop(a.lock()));
+        let second = lockdep::capture(|| drop(b.lock()));
+        let process_wide = lockdep::current_validator().is_process_wide();
+        drop((a.lock(), b.lock()));
+        (first.len(), second.len(), process_wide)
+    });
+    assert_eq!(worker.join().unwrap(), (0, 0, true));
+    assert!(global_has("adopt-m", "adopt-n"));
+}
+
+/// The capture ends while its adopted thread polls a tracked task: the task keeps its stack,
+/// and the thread is back in the process-wide validator once the poll is over.
+#[cfg(feature = "tokio")]
+fn ended_while_a_task_is_polled() {
+    let b = std::sync::Arc::new(Mutex::with_name("adopt-o", ()));
+    let (go, wait) = mpsc::channel::<()>();
+    let (started, is_started) = mpsc::channel::<()>();
+    let mut worker = None;
+    let reports = lockdep::capture(|| {
+        let b2 = b.clone();
+        worker = Some(std::thread::spawn(move || {
+            drop(b2.lock()); // adopted
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let a = lockdep::tokio::Mutex::with_name("adopt-async", ());
+            let task_kept = rt.block_on(lockdep::tokio::track(async {
+                let _a = a.lock().await; // held by the task
+                started.send(()).unwrap();
+                wait.recv().unwrap();
+                drop(b2.lock()); // the capture has ended: noticed while the task is entered
+                lockdep::is_held(&a)
+            }));
+            (task_kept, lockdep::current_validator().is_process_wide())
+        }));
+        is_started.recv().unwrap();
+    });
+    assert!(reports.is_empty(), "{reports:?}");
+    go.send(()).unwrap();
+    assert_eq!(worker.unwrap().join().unwrap(), (true, true));
 }

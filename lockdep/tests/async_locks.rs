@@ -11,7 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lockdep::ReportKind;
+#[cfg(feature = "trace-reader")]
+use lockdep::replay::{ClassRefinement, Replayer};
 use lockdep::tokio::{Hazard, Mutex, RwLock, capture_async, spawn, track};
+#[cfg(feature = "trace-reader")]
+use lockdep::{Config, OnReport, Validator};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::yield_now;
 
@@ -650,4 +654,213 @@ fn a_recorded_async_run_replays_to_the_same_reports_hazards_included() {
     }
     assert_eq!(replayed, live, "{text}");
     let _ = std::fs::remove_file(&path);
+}
+
+// Replay fidelity of async runs: each case a mismatch found in review, now fixed.
+
+#[cfg(feature = "trace-reader")]
+type Full = (ReportKind, Vec<String>, String, Vec<String>);
+#[cfg(feature = "trace-reader")]
+fn full_sig(r: &lockdep::Report) -> Full {
+    let mut classes: Vec<String> = r.classes().iter().map(|c| c.to_string()).collect();
+    classes.sort();
+    let held: Vec<String> = r.held.iter().map(|l| l.name.to_string()).collect();
+    (r.kind(), classes, r.thread.name.to_string(), held)
+}
+#[cfg(feature = "trace-reader")]
+fn replay_trace(path: &std::path::Path, config: Config) -> (Vec<Full>, String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut r = Replayer::new(config, ClassRefinement::default());
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(ev) = lockdep::trace::parse_line(line).unwrap() {
+            out.extend(r.apply(&ev).unwrap().iter().map(full_sig));
+        }
+    }
+    (out, text)
+}
+#[cfg(feature = "trace-reader")]
+fn tmp_trace(n: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("lockdep-fidelity-{n}-{}.jsonl", std::process::id()))
+}
+
+// lockdep::class_name registers a class in the validator without any trace record: the live
+// run hits max_classes one class earlier than its replay.
+#[cfg(feature = "trace-reader")]
+#[test]
+fn a_class_registered_by_class_name_is_in_the_trace() {
+    let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+    let path = tmp_trace("classname");
+    let config = Config {
+        max_classes: 2,
+        ..Config::default()
+    };
+    let v = Validator::with_on_report(config.clone(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let (a, b, c) = (
+        lockdep::Mutex::with_name("ra", ()),
+        lockdep::Mutex::with_name("rb", ()),
+        lockdep::Mutex::with_name("rc", ()),
+    );
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            v.scope(|| {
+                let _ = lockdep::class_name(&c);
+                let _a = a.lock();
+                let _b = b.lock();
+            })
+        });
+    });
+    v.stop_recording().unwrap();
+    let live: Vec<_> = v.take_reports().iter().map(full_sig).collect();
+    let (replayed, text) = replay_trace(&path, config);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(replayed, live, "{text}");
+}
+
+#[cfg(feature = "trace-reader")]
+fn mt2() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+// blocking_lock over the class limit inside a tracked task holding an async lock: check_blocking
+// resolves the class first (LockMap::class -> report_class_limit, no thread), so the live limit
+// report has no thread and no held locks; the replay's names the task and what it holds.
+#[cfg(feature = "trace-reader")]
+#[test]
+fn a_blocking_lock_over_the_class_limit_reports_the_limit_with_its_task() {
+    let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+    let path = tmp_trace("blocking-limit");
+    let config = Config {
+        max_classes: 1,
+        ..Config::default()
+    };
+    let v = Validator::with_on_report(config.clone(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let rt = mt2();
+    v.scope(|| {
+        rt.block_on(lockdep::tokio::track(async {
+            let (a, b) = (
+                Arc::new(lockdep::tokio::Mutex::with_name("la", 0)),
+                Arc::new(lockdep::tokio::Mutex::with_name("lb", 0)),
+            );
+            lockdep::tokio::spawn(async move {
+                let _a = a.lock().await;
+                tokio::task::block_in_place(|| *b.blocking_lock() += 1);
+            })
+            .await
+            .unwrap();
+        }))
+    });
+    v.stop_recording().unwrap();
+    let live: Vec<_> = v.take_reports().iter().map(full_sig).collect();
+    let (replayed, text) = replay_trace(&path, config);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(replayed, live, "{text}");
+}
+
+// The Wait::Blocking note spans runtime::before_lock including the dispatch of its reports: a
+// report callback that takes a lockdep lock has that acquisition recorded with "wait":"blocking"
+// and replay applies the blocking hazard to it (live did not).
+#[cfg(feature = "trace-reader")]
+#[test]
+fn a_lock_taken_by_a_report_callback_is_not_noted_as_blocking() {
+    let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+    let path = tmp_trace("blocking-note");
+    let seen: Arc<std::sync::Mutex<Vec<Full>>> = Default::default();
+    let cb_lock = Arc::new(lockdep::Mutex::with_name("callback-lock", ()));
+    let (seen2, cb2) = (seen.clone(), cb_lock.clone());
+    let v = Validator::with_on_report(
+        Config::default(),
+        OnReport::Callback(Arc::new(move |r| {
+            seen2.lock().unwrap().push(full_sig(r));
+            drop(cb2.lock());
+        })),
+    );
+    v.record_to(&path).unwrap();
+    let rt = mt2();
+    v.scope(|| {
+        rt.block_on(lockdep::tokio::track(async {
+            let (a, b) = (
+                Arc::new(lockdep::tokio::Mutex::with_name("na", 0)),
+                Arc::new(lockdep::tokio::Mutex::with_name("nb", 0)),
+            );
+            let (a1, b1) = (a.clone(), b.clone());
+            lockdep::tokio::spawn(async move {
+                let _b = b1.lock().await;
+                let _a = a1.lock().await; // nb -> na
+            })
+            .await
+            .unwrap();
+            lockdep::tokio::spawn(async move {
+                let _a = a.lock().await;
+                // hazard (na held) and na -> nb closes the cycle, dispatched inside the note
+                tokio::task::block_in_place(|| *b.blocking_lock() += 1);
+            })
+            .await
+            .unwrap();
+        }))
+    });
+    v.stop_recording().unwrap();
+    let live = seen.lock().unwrap().clone();
+    let (replayed, text) = replay_trace(&path, Config::default());
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(replayed, live, "{text}");
+}
+
+#[cfg(all(feature = "trace-reader", feature = "tracing-layer"))]
+#[derive(Clone)]
+struct SharedBuf(Arc<parking_lot::Mutex<Vec<u8>>>);
+#[cfg(all(feature = "trace-reader", feature = "tracing-layer"))]
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// The same async run traced through tracing + TraceFileLayer: no "async"/"wait" fields, so the
+// replay misses the await hazard of an async acquisition under a blocking lock.
+#[cfg(all(feature = "trace-reader", feature = "tracing-layer"))]
+#[test]
+fn a_trace_written_through_tracing_keeps_the_hazards() {
+    use lockdep::replay::{ClassRefinement, Replayer};
+    use lockdep::{Config, OnReport, Validator};
+    use tracing_subscriber::layer::SubscriberExt;
+    let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+    let trace = Arc::new(parking_lot::Mutex::new(Vec::<u8>::new()));
+    let subscriber =
+        tracing_subscriber::registry().with(lockdep::TraceFileLayer::new(SharedBuf(trace.clone())));
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.set_tracing_level(Some(tracing::Level::TRACE));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        v.scope(|| {
+            rt.block_on(lockdep::tokio::track(async {
+                let p = lockdep::Mutex::with_name("tp", 0);
+                let a = lockdep::tokio::Mutex::with_name("ta", 0);
+                let _g = p.lock();
+                let _a = a.lock().await;
+            }))
+        });
+    });
+    let live: Vec<ReportKind> = v.take_reports().iter().map(|r| r.kind()).collect();
+    assert_eq!(live, [ReportKind::AwaitHoldingLock]);
+    let text = String::from_utf8(trace.lock().clone()).unwrap();
+    let mut r = Replayer::new(Config::default(), ClassRefinement::default());
+    let mut replayed = Vec::new();
+    for line in text.lines() {
+        if let Some(ev) = lockdep::trace::parse_line(line).unwrap() {
+            replayed.extend(r.apply(&ev).unwrap().iter().map(|r| r.kind()));
+        }
+    }
+    assert_eq!(replayed, live, "{text}");
 }

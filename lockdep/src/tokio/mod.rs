@@ -58,7 +58,6 @@ use crate::hazard;
 use crate::held::{Acquire, InstanceId, ThreadState};
 use crate::report::{Report, ReportKind};
 use crate::runtime::{self, Detached, LockMap, Request};
-use crate::trace::Wait;
 use crate::validator::Validator;
 
 pub use crate::hazard::{Hazard, hazard_enabled, set_hazard};
@@ -240,7 +239,7 @@ fn acquire_blocking(req: Request<'_>) -> u64 {
     }
     if check_blocking(&req) {
         // Noted in a trace, so replay checks the rule too.
-        hazard::noting(Wait::Blocking, || runtime::before_lock(req));
+        runtime::before_lock_blocking(req);
     } else {
         runtime::before_lock(req);
     }
