@@ -450,29 +450,44 @@ fn contended_loop<F: Family>(m: &F::M, n: u64) {
     }
 }
 
-/// Two threads, one mutex: `n` acquisitions in all, half on each thread.
+/// Two threads, one mutex: `n` acquisitions in all, half on each thread. Timed from the first
+/// thread's start to the last one's end, each thread reading the clock itself (a clock read by
+/// the spawning thread would miss the work done while it waited for a core).
 fn contended<F: Family>() -> Runner {
     Box::new(move |n| {
         let m = Arc::new(F::make(0));
-        let start = Arc::new(Barrier::new(3));
         let half = n.div_ceil(2);
-        let threads: Vec<_> = (0..2)
-            .map(|_| {
-                let (m, start) = (m.clone(), start.clone());
-                std::thread::spawn(move || {
-                    contended_loop::<F>(&m, 16); // the thread's own state, before the clock
-                    start.wait();
-                    contended_loop::<F>(&m, half);
-                })
-            })
-            .collect();
-        start.wait();
-        let t = Instant::now();
-        for h in threads {
-            h.join().unwrap();
-        }
-        t.elapsed()
+        two_threads(move |_| {
+            let m = m.clone();
+            contended_loop::<F>(&m, 16); // the thread's own state, before the clock
+            move || contended_loop::<F>(&m, half)
+        })
     })
+}
+
+/// Runs the work `prepare(i)` returns on two threads at once (each prepared before a common
+/// start) and returns the span from the first start to the last end.
+fn two_threads<W: FnOnce() + Send + 'static>(
+    prepare: impl Fn(u64) -> W + Send + Sync + 'static,
+) -> Duration {
+    let start = Arc::new(Barrier::new(2));
+    let prepare = Arc::new(prepare);
+    let threads: Vec<_> = (0..2u64)
+        .map(|i| {
+            let (start, prepare) = (start.clone(), prepare.clone());
+            std::thread::spawn(move || {
+                let work = prepare(i);
+                start.wait();
+                let t0 = Instant::now();
+                work();
+                (t0, Instant::now())
+            })
+        })
+        .collect();
+    let spans: Vec<(Instant, Instant)> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+    let first = spans.iter().map(|s| s.0).min().unwrap();
+    let last = spans.iter().map(|s| s.1).max().unwrap();
+    last - first
 }
 
 #[inline(never)]
@@ -491,24 +506,12 @@ fn ping_pong_loop<F: CvFamily>(m: &F::M, cv: &F::Cv, parity: u64, n: u64) {
 fn ping_pong<F: CvFamily>() -> Runner {
     Box::new(move |n| {
         let pair = Arc::new((F::make(0), F::new_cv()));
-        let start = Arc::new(Barrier::new(3));
         let half = n.div_ceil(2);
-        let threads: Vec<_> = (0..2u64)
-            .map(|parity| {
-                let (pair, start) = (pair.clone(), start.clone());
-                std::thread::spawn(move || {
-                    drop(F::lock(&pair.0));
-                    start.wait();
-                    ping_pong_loop::<F>(&pair.0, &pair.1, parity, half);
-                })
-            })
-            .collect();
-        start.wait();
-        let t = Instant::now();
-        for h in threads {
-            h.join().unwrap();
-        }
-        t.elapsed()
+        two_threads(move |parity| {
+            let pair = pair.clone();
+            drop(F::lock(&pair.0));
+            move || ping_pong_loop::<F>(&pair.0, &pair.1, parity, half)
+        })
     })
 }
 
