@@ -16,6 +16,9 @@
 //! the ratio of the fastest rounds. The controls row lets another machine scale the numbers: a
 //! chain of dependent adds (one cycle each) and a bare pair of `lock cmpxchg` (what an
 //! uncontended parking_lot lock and unlock execute).
+//!
+//! The scenarios, the contenders and the figures: `docs/performance.md`. `scripts/` has the
+//! trace generator for `lockcheck replay` throughput (run by hand too).
 
 use std::hint::black_box;
 use std::ops::DerefMut;
@@ -986,7 +989,7 @@ fn main() {
     // A warm-up pass of the first lock scenario, not reported: the first scenario lockdep runs in
     // a process measured slower (by 5-150 ns per acquisition, varying from run to run) than the
     // same scenario run again right after it, while the other contenders did not change
-    // (docs/performance.md, "Harness").
+    // (docs/performance.md, "The harness").
     let warm_up = opts.warm_up.then(|| list[1].clone());
     for (i, (name, unit, per_op, make)) in warm_up
         .into_iter()
