@@ -1,52 +1,51 @@
 //! The known-chain set: chains of held classes that were validated once and never need it again.
 //!
-//! This is lockdep's chain-key cache. Lookups are lock-free loads from a fixed open-addressed
-//! table, so the steady-state acquire path reads shared memory but never writes it. Inserts happen
-//! only on the slow path (a new chain) and use compare-and-swap. Its atomics are loom's under
-//! `--cfg loom` (`tests/loom.rs` model-checks it).
+//! This is lockdep's chain-key cache. Lookups are lock-free loads from an open-addressed table,
+//! so the steady-state acquire path reads shared memory but never writes it. Inserts happen only
+//! on the slow path (a new chain), one at a time under a lock. The table starts small and doubles
+//! as chains arrive (a lookup probes memory proportional to the chains stored, not to
+//! `max_chains`: a thread cycling through 10,000 chains finds them in a 128 KiB table that stays
+//! in its core's cache, where a table sized for the default limit was 1 MiB, `docs/performance.md`).
+//! Its atomics and lock are loom's under `--cfg loom` (`tests/loom.rs` model-checks it).
 
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering};
 
-/// A fixed-capacity, insert-only set of 64-bit chain keys. 0 marks an empty slot, so the key 0
+/// A capacity-limited, insert-only set of 64-bit chain keys. 0 marks an empty slot, so the key 0
 /// is never stored: it is never found, and its chain is validated every time (a chance of
 /// 2^-64 per chain).
 ///
-/// At most `max_chains` keys are ever stored, however many threads insert at once (an insert
-/// reserves its place in the count before it claims a slot), so at least half the table stays
-/// empty and every probe ends.
+/// At most `max_chains` keys are ever stored. The current table is at most three quarters full
+/// while it may still grow, and at most half full at its final size (twice `max_chains`, rounded
+/// up), so every probe ends.
 pub struct ChainCache {
-    slots: Box<[AtomicU64]>,
-    mask: usize,
+    /// The current table; replaced (never freed while the set lives) when it grows.
+    current: AtomicPtr<Table>,
     len: AtomicUsize,
     max_len: usize,
+    /// Slots of the largest table.
+    max_cap: usize,
+    /// Serialises inserts; owns every table, retired ones included (a lookup may still be
+    /// probing one), so their memory is freed with the set. Boxed: `current` points at one, so
+    /// it must not move when the vector grows.
+    #[allow(clippy::vec_box)]
+    tables: Mutex<Vec<Box<Table>>>,
 }
 
-/// Result of an insert.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Inserted {
-    /// Stored now.
-    New,
-    /// Stored before.
-    Present,
-    /// Not stored: `max_chains` keys are.
-    Full,
+struct Table {
+    slots: Box<[AtomicU64]>,
+    mask: usize,
 }
 
-impl ChainCache {
-    /// A set that holds at most `max_chains` keys (the table is twice that, rounded up, and at
-    /// least 16 slots).
-    pub fn new(max_chains: usize) -> Self {
-        let cap = (max_chains.max(8) * 2).next_power_of_two();
+impl Table {
+    fn new(cap: usize) -> Box<Table> {
         let slots = (0..cap)
             .map(|_| AtomicU64::new(0))
             .collect::<Vec<_>>()
             .into_boxed_slice();
-        ChainCache {
+        Box::new(Table {
             slots,
             mask: cap - 1,
-            len: AtomicUsize::new(0),
-            max_len: max_chains,
-        }
+        })
     }
 
     #[inline]
@@ -55,15 +54,11 @@ impl ChainCache {
         ((key ^ (key >> 32)) as usize) & self.mask
     }
 
-    /// Whether `key` was inserted before.
     #[inline(always)]
-    pub fn contains(&self, key: u64) -> bool {
-        if key == 0 {
-            return false;
-        }
+    fn contains(&self, key: u64) -> bool {
         let mut i = self.start(key);
         // `i` stays below the length (it is masked); `get` just keeps a panic path out of the
-        // steady state, which inlines this.
+        // lookup.
         while let Some(slot) = self.slots.get(i) {
             let v = slot.load(Ordering::Acquire);
             if v == key {
@@ -77,6 +72,67 @@ impl ChainCache {
         false
     }
 
+    /// Stores `key`, known absent, in its first empty slot. Only under the set's lock.
+    fn put(&self, key: u64) {
+        let mut i = self.start(key);
+        while self.slots[i].load(Ordering::Relaxed) != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.slots[i].store(key, Ordering::Release);
+    }
+
+    fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.slots
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .filter(|&k| k != 0)
+    }
+}
+
+/// Result of an insert.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now.
+    New,
+    /// Stored before.
+    Present,
+    /// Not stored: `max_chains` keys are.
+    Full,
+}
+
+/// Slots of a new set's first table (2 KiB), unless its final table is smaller.
+const FIRST_CAP: usize = 256;
+
+impl ChainCache {
+    /// A set that holds at most `max_chains` keys (its largest table is twice that, rounded up,
+    /// and at least 16 slots).
+    pub fn new(max_chains: usize) -> Self {
+        let max_cap = (max_chains.max(8) * 2).next_power_of_two();
+        let mut first = Table::new(FIRST_CAP.min(max_cap));
+        let current = AtomicPtr::new(&mut *first as *mut Table);
+        ChainCache {
+            current,
+            len: AtomicUsize::new(0),
+            max_len: max_chains,
+            max_cap,
+            tables: Mutex::new(vec![first]),
+        }
+    }
+
+    #[inline(always)]
+    fn table(&self) -> &Table {
+        // SAFETY: `current` always points at a table owned by `tables`, boxed (so its address
+        // does not change when the vector grows) and never dropped before the set is.
+        unsafe { &*self.current.load(Ordering::Acquire) }
+    }
+
+    /// Whether `key` was inserted before. (A lookup that runs while the table grows may miss a
+    /// key inserted into the new table: its chain is then validated again, finding it there.)
+    #[inline(always)]
+    pub fn contains(&self, key: u64) -> bool {
+        key != 0 && self.table().contains(key)
+    }
+
     /// Adds `key`; `Full` once `max_chains` keys are stored.
     pub fn insert(&self, key: u64) -> Inserted {
         if key == 0 {
@@ -86,49 +142,56 @@ impl ChainCache {
         if self.contains(key) {
             return Inserted::Present;
         }
-        // A place in the count first: the table never holds more than `max_len` keys.
-        let reserved = self
-            .len
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n < self.max_len).then_some(n + 1)
-            })
-            .is_ok();
-        if !reserved {
-            // Another thread may have stored it meanwhile.
-            return if self.contains(key) {
-                Inserted::Present
-            } else {
-                Inserted::Full
-            };
+        // A poisoned lock is taken anyway: the tables are only ever appended to, whole.
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        let table = self.table();
+        if table.contains(key) {
+            return Inserted::Present;
         }
-        let mut i = self.start(key);
-        loop {
-            match self.slots[i].compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Inserted::New,
-                Err(v) if v == key => {
-                    // Stored by another thread since the lookup: the place goes back.
-                    self.len.fetch_sub(1, Ordering::Relaxed);
-                    return Inserted::Present;
-                }
-                Err(_) => i = (i + 1) & self.mask,
+        let len = self.len.load(Ordering::Relaxed);
+        if len >= self.max_len {
+            return Inserted::Full;
+        }
+        let cap = table.mask + 1;
+        let table = if cap < self.max_cap && (len + 1) * 4 > cap * 3 {
+            let mut grown = Table::new(cap * 2);
+            for k in table.keys() {
+                grown.put(k);
             }
-        }
+            self.current
+                .store(&mut *grown as *mut Table, Ordering::Release);
+            tables.push(grown);
+            self.table()
+        } else {
+            table
+        };
+        table.put(key);
+        self.len.store(len + 1, Ordering::Relaxed);
+        Inserted::New
     }
 
-    /// How many keys are stored (or being stored).
+    /// How many keys are stored.
     // (Public for the loom model only; nothing asks whether it is empty.)
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }
 
-    /// How many slots hold `key` (1 or 0: an insert never stores a key twice).
+    /// How many slots of the current table hold `key` (1 or 0: an insert never stores a key
+    /// twice).
     #[cfg(any(test, loom))]
     pub fn occurrences(&self, key: u64) -> usize {
-        self.slots
+        self.table()
+            .slots
             .iter()
             .filter(|s| s.load(Ordering::Acquire) == key)
             .count()
+    }
+
+    /// Slots of the current table.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.table().mask + 1
     }
 }
 
@@ -209,5 +272,33 @@ mod tests {
             }
         }
         assert_eq!(c.len(), 4 * 499);
+    }
+
+    #[test]
+    fn grows_with_its_keys_and_keeps_them() {
+        let c = ChainCache::new(65536);
+        assert_eq!(c.capacity(), FIRST_CAP);
+        let key = |i: u64| (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for i in 0..10_000 {
+            assert_eq!(c.insert(key(i)), Inserted::New);
+        }
+        // 10,000 keys: 16,384 slots (at most three quarters full), not the 131,072 of the limit.
+        assert_eq!(c.capacity(), 16384);
+        for i in 0..10_000 {
+            assert!(c.contains(key(i)));
+            assert_eq!(c.occurrences(key(i)), 1);
+        }
+        assert!(!c.contains(key(10_000)));
+        assert_eq!(c.len(), 10_000);
+    }
+
+    #[test]
+    fn the_largest_table_stays_half_empty() {
+        let c = ChainCache::new(1000);
+        for k in 1..=1000u64 {
+            assert_eq!(c.insert(k * 7919), Inserted::New);
+        }
+        assert_eq!(c.insert(12345), Inserted::Full);
+        assert_eq!(c.capacity(), 2048);
     }
 }

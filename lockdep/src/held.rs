@@ -397,6 +397,12 @@ impl HeldStack {
         self.entries.len() - 1
     }
 
+    /// Whether nothing is held (without the slice `Deref` would make).
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.len() == 1
+    }
+
     /// The entry below held entry `i` (the sentinel for the first).
     pub(crate) fn below(&self, i: usize) -> &HeldLock {
         &self.entries[i]

@@ -2105,23 +2105,59 @@ pub(crate) fn seq_read(req: Request<'_>) {
             && req.nest_lock.is_none()
             && seq_read_steady(slot_ptr(), req.map, switch))
     {
-        validate_seq_read_slow(req, switch);
+        // The request's fields one by one: passed whole, it is a struct in memory, and its
+        // stores were made before the switch was even read (on every read, validation on or off).
+        let Request {
+            map,
+            instance,
+            kind,
+            mode,
+            subclass,
+            nest_lock,
+            site,
+        } = req;
+        validate_seq_read_slow(map, instance, kind, mode, subclass, nest_lock, site, switch);
     }
 }
 
 #[inline(always)]
 fn seq_read_steady(slot: *const SlotHead, map: &LockMap, switch: u32) -> bool {
     with_steady_local(slot, switch, |l| {
+        let word = map.cached_word();
+        if l.state.held.is_empty() {
+            // At top level a reader has nothing to validate: no dependency, no recursion, and
+            // the wait context is open (a non-blocking section keeps the gate closed). Only a
+            // class of this validator is needed (the generation in the class word), as a trylock.
+            return l.limit > 0 && (word >> 32) as u32 == l.generation;
+        }
         // The chain lookup checks the generation too (see `lock_steady_as`).
         l.state
-            .seq_read_steady(l.limit, || l.validator.chains(), map.cached_word())
+            .seq_read_steady(l.limit, || l.validator.chains(), word)
     })
 }
 
 #[cold]
 #[inline(never)]
-fn validate_seq_read_slow(req: Request<'_>, switch: u32) {
-    let req = &req;
+#[allow(clippy::too_many_arguments)]
+fn validate_seq_read_slow(
+    map: &LockMap,
+    instance: usize,
+    kind: LockKind,
+    mode: Mode,
+    subclass: u32,
+    nest_lock: Option<InstanceId>,
+    site: Option<&'static Location<'static>>,
+    switch: u32,
+) {
+    let req = &Request {
+        map,
+        instance,
+        kind,
+        mode,
+        subclass,
+        nest_lock,
+        site,
+    };
     let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {

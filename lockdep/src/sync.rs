@@ -1,12 +1,17 @@
 //! The atomics of the lock-free parts (the known-chain set and the seqcount protocol): loom's
 //! under `--cfg loom`, so its model checker explores their interleavings and memory orderings
-//! (`tests/loom.rs`); otherwise the core ones, re-exported as they are (nothing added).
+//! (`tests/loom.rs`); otherwise the core ones, re-exported as they are (nothing added). The
+//! chain set's growth lock too (loom's `Mutex`, or std's).
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::Mutex;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
+#[cfg(not(loom))]
+pub(crate) use std::sync::Mutex;
 
 /// Paces a busy wait: `Backoff`'s spinning and yielding, or under loom a yield to the model's
 /// scheduler (a spin it cannot see would never let the thread it waits for run).

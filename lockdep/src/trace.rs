@@ -265,8 +265,13 @@ pub fn parse_line(line: &str) -> Result<Option<TraceEvent>, TraceLineError> {
     if line.is_empty() {
         return Ok(None);
     }
-    // The common record, typed and borrowed; anything unusual (an error to describe, an
-    // unknown op, the header) takes the checked path, which decides every case.
+    // The common record: first a scan of the shape the library writes (flat, strings without
+    // escapes, small unsigned integers), then the same record through serde for any other valid
+    // JSON. Anything unusual (an error to describe, an unknown op, the header) takes the checked
+    // path, which decides every case.
+    if let Some(event) = fast::scan(line).and_then(fast::Record::into_event) {
+        return Ok(Some(event));
+    }
     if let Ok(record) = serde_json::from_str::<fast::Record<'_>>(line)
         && let Some(event) = record.into_event()
     {
@@ -340,6 +345,174 @@ mod fast {
         async_lock: Option<bool>,
         #[serde(borrow)]
         wait: Option<Cow<'a, str>>,
+    }
+
+    /// The record in `line` when it is a flat JSON object whose values are strings without
+    /// escapes or control characters, unsigned integers in JSON's syntax below 2^64, or
+    /// booleans (what the library writes); `None` for anything else, which serde then reads (the
+    /// result is the same: this only skips serde's machinery). A field given twice is `None`,
+    /// as serde refuses it.
+    pub(super) fn scan(line: &str) -> Option<Record<'_>> {
+        /// One scanned value.
+        enum Value<'a> {
+            Str(&'a str),
+            Int(u64),
+            Bool(bool),
+        }
+        let b = line.as_bytes();
+        let mut i = 0;
+        let ws = |i: &mut usize| {
+            while *i < b.len() && matches!(b[*i], b' ' | b'\t' | b'\n' | b'\r') {
+                *i += 1;
+            }
+        };
+        // A string's contents, from just after its opening quote to its closing one.
+        let string = |i: &mut usize| -> Option<&str> {
+            let start = *i;
+            loop {
+                match *b.get(*i)? {
+                    b'"' => break,
+                    b'\\' => return None,
+                    c if c < 0x20 => return None,
+                    _ => *i += 1,
+                }
+            }
+            // Both ends are ASCII quotes, so this is on character boundaries.
+            let s = &line[start..*i];
+            *i += 1;
+            Some(s)
+        };
+        let mut r = Record {
+            thread: None,
+            op: None,
+            lock: None,
+            class: None,
+            mode: None,
+            trylock: None,
+            subclass: None,
+            nest_lock: None,
+            kind: None,
+            at: None,
+            thread_name: None,
+        };
+        ws(&mut i);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i += 1;
+        ws(&mut i);
+        if b.get(i) == Some(&b'}') {
+            i += 1;
+        } else {
+            loop {
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                i += 1;
+                let key = string(&mut i)?;
+                ws(&mut i);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
+                i += 1;
+                ws(&mut i);
+                let value = match *b.get(i)? {
+                    b'"' => {
+                        i += 1;
+                        Value::Str(string(&mut i)?)
+                    }
+                    b'0' => {
+                        i += 1;
+                        Value::Int(0)
+                    }
+                    b'1'..=b'9' => {
+                        let start = i;
+                        while b.get(i).is_some_and(u8::is_ascii_digit) {
+                            i += 1;
+                        }
+                        Value::Int(line[start..i].parse().ok()?)
+                    }
+                    b't' if b[i..].starts_with(b"true") => {
+                        i += 4;
+                        Value::Bool(true)
+                    }
+                    b'f' if b[i..].starts_with(b"false") => {
+                        i += 5;
+                        Value::Bool(false)
+                    }
+                    _ => return None,
+                };
+                // A number must end here (`1.5`, `1e3` are serde's).
+                if let Value::Int(_) = value
+                    && b.get(i).is_some_and(|c| matches!(c, b'.' | b'e' | b'E'))
+                {
+                    return None;
+                }
+                fn text(v: Value<'_>) -> Option<Text<'_>> {
+                    match v {
+                        Value::Str(s) => Some(Text::Str(Cow::Borrowed(s))),
+                        Value::Int(n) => Some(Text::Int(n.to_string())),
+                        Value::Bool(_) => None,
+                    }
+                }
+                fn string_only(v: Value<'_>) -> Option<Cow<'_, str>> {
+                    match v {
+                        Value::Str(s) => Some(Cow::Borrowed(s)),
+                        _ => None,
+                    }
+                }
+                // Each known field once, with a value of its type (anything else is serde's).
+                macro_rules! set {
+                    ($field:ident, $v:expr) => {{
+                        if r.$field.is_some() {
+                            return None;
+                        }
+                        r.$field = Some($v?);
+                    }};
+                }
+                match key {
+                    "thread" => set!(thread, text(value)),
+                    "op" => set!(op, string_only(value)),
+                    "lock" => set!(lock, text(value)),
+                    "class" => set!(class, string_only(value)),
+                    "mode" => set!(mode, string_only(value)),
+                    "try" => set!(
+                        trylock,
+                        match value {
+                            Value::Bool(v) => Some(v),
+                            _ => None,
+                        }
+                    ),
+                    "subclass" => set!(
+                        subclass,
+                        match value {
+                            Value::Int(n) => Some(n),
+                            _ => None,
+                        }
+                    ),
+                    "nest_lock" => set!(nest_lock, text(value)),
+                    "kind" => set!(kind, string_only(value)),
+                    "at" => set!(at, string_only(value)),
+                    "thread_name" => set!(thread_name, string_only(value)),
+                    // Other fields are ignored, as serde does (a duplicate among them too).
+                    _ => {}
+                }
+                ws(&mut i);
+                match b.get(i)? {
+                    b',' => {
+                        i += 1;
+                        ws(&mut i);
+                    }
+                    b'}' => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        ws(&mut i);
+        (i == b.len()).then_some(r)
     }
 
     impl Record<'_> {
@@ -618,7 +791,38 @@ mod tests {
             r#"{"op":"trace","format":2}"#,
             r#"[1,2]"#,
             r#"{"thread":1,"op":"acq"#,
+            r#"{"thread":7,"op":"acquire","lock":"0x55d0c0a8e280","class":"app::Store<10>","at":"src/store.rs:110:21","thread_name":"worker-6"}"#,
+            r#" { "thread" : 0 , "op" : "release" , "lock" : "0x1" } "#,
+            r#"{}"#,
+            r#"{"thread":01,"op":"acquire","lock":"A"}"#,
+            r#"{"thread":1e3,"op":"acquire","lock":"A"}"#,
+            r#"{"thread":18446744073709551616,"op":"acquire","lock":"A"}"#,
+            r#"{"thread":18446744073709551615,"op":"acquire","lock":"A","subclass":0}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","try":false,"extra":"x","extra":true}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A"} x"#,
+            r#"{"thread":1,"op":"acquire","lock":"A",}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A" "class":"B"}"#,
+            r#"{"thread":1,"op":"acquire","lock":"A","try":tru}"#,
+            "{\"thread\":1,\"op\":\"acquire\",\"lock\":\"A\tB\"}",
+            r#"{"thread":1,"op":"acquire","lock":"0123456789abcdef\u0041","class":"a long class name é"}"#,
+            "{\"thread\":1,\"op\":\"acquire\",\"lock\":\"0123456789abcdef\x01xyz\"}",
+            r#"{"thread":1,"op":"acquire","lock":"0123456789abcdefghij","class":"ééééééééé\"ééé"}"#,
         ];
+        // The library's shape is the scan's.
+        assert!(fast::scan(lines[28]).is_some() && fast::scan(lines[29]).is_some());
+        for line in lines {
+            // The scan, where it reads a line, reads what serde reads.
+            if let Some(r) = fast::scan(line) {
+                let serde = serde_json::from_str::<fast::Record<'_>>(line)
+                    .ok()
+                    .and_then(fast::Record::into_event);
+                assert_eq!(
+                    format!("{:?}", r.into_event()),
+                    format!("{serde:?}"),
+                    "{line}"
+                );
+            }
+        }
         for line in lines {
             assert_eq!(
                 format!("{:?}", parse_line(line)),
