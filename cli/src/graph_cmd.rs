@@ -139,6 +139,13 @@ fn write_graph(
     err: &mut dyn Write,
 ) -> u8 {
     let text = graph::render(model, opts.format, &opts.graph);
+    // What the picture leaves out is said in it and here, where a script sees it.
+    let sel = graph::Selection::of(model, &opts.graph);
+    if sel.model.nodes.len() < model.nodes.len() || sel.model.edges.len() < model.edges.len() {
+        for note in &sel.notes {
+            let _ = writeln!(err, "lockcheck: graph: {note}");
+        }
+    }
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
