@@ -49,7 +49,8 @@ impl State {
             ProgressDrawTarget::stderr_with_hz(10)
         };
         let total = (self.total > 0).then_some(self.total);
-        let bar = ProgressBar::with_draw_target(total, target);
+        // The clock starts with the run, not with the bar.
+        let bar = ProgressBar::with_draw_target(total, target).with_elapsed(self.start.elapsed());
         let template = match (self.unit, total.is_some()) {
             (Unit::Bytes, true) => {
                 "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}"
