@@ -549,9 +549,16 @@ fn run(command: Command, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> u
             lockcheck::graph_cmd::run_with(&opts, ui, out, err)
         }
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "lockcheck", out);
-            0
+            // Generated whole first: clap_complete panics on a failed write (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "lockcheck", &mut script);
+            match out.write_all(&script) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    let _ = writeln!(err, "lockcheck: writing output: {e}");
+                    2
+                }
+                _ => 0,
+            }
         }
         Command::Man { subcommand } => match man_page(subcommand.as_deref(), out) {
             Ok(()) => 0,

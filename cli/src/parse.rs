@@ -86,7 +86,8 @@ pub fn run_with(opts: &ParseOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
                 tolerated += 1;
             }
             // Each report is whole on the output as soon as it is found (`dmesg -w | ...`).
-            printer.report(out, &r).and_then(|()| out.flush())
+            // With the bar cleared: standard output may be the same terminal.
+            progress.suspend(|| printer.report(out, &r).and_then(|()| out.flush()))
         });
         outcome.tolerated += tolerated;
         let failed = result.is_err() && !is_broken_pipe(&result);

@@ -186,7 +186,9 @@ impl Progress {
         }
     }
 
-    fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+    /// Runs `f` (which writes to the terminal, a report on standard output) with the bar
+    /// cleared, and draws it again after.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         let bar = self.state.as_ref().and_then(|s| s.borrow().bar.clone());
         match bar {
             Some(bar) => bar.suspend(f),

@@ -571,6 +571,12 @@ fn a_closed_pipe_ends_quietly_with_the_same_status_in_every_format() {
             assert!(e.is_empty(), "{f:?} keep {keep}: {e}");
         }
     }
+    // Completions and man pages too.
+    for args in [["completions", "bash"], ["man", "parse"]] {
+        let (code, e) = with_closed_pipe(&args, 0);
+        assert_eq!(code, Some(0), "{args:?}: {e}");
+        assert!(e.is_empty(), "{args:?}: {e}");
+    }
     // Replay and check too.
     let trace = root(TRACE);
     let traces: Vec<&str> = std::iter::repeat_n(trace.as_str(), 200).collect();

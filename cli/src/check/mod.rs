@@ -114,6 +114,7 @@ struct Merge {
     threads: u64,
     stats: CheckStats,
     palette: Palette,
+    progress: Progress,
 }
 
 /// Runs `lockcheck check` with no colour and no progress bar.
@@ -139,9 +140,11 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
         threads: 0,
         stats: CheckStats::default(),
         palette: ui.palette,
+        progress: Progress::disabled(),
     };
     let inputs = expand(&opts.inputs);
     let progress = Progress::over_files(ui.progress, inputs.len());
+    merge.progress = progress.clone();
     let mut err = progress.err(err);
     let err: &mut dyn Write = &mut err;
     if inputs.is_empty() {
@@ -366,7 +369,10 @@ fn check_trace(
         let line = r.line;
         let checked = merge.describe(&source, None, line, r.report);
         outcome.reports += 1;
-        output::write(out, &checked, opts.json, merge.palette)?;
+        let palette = merge.palette;
+        merge
+            .progress
+            .suspend(|| output::write(out, &checked, opts.json, palette))?;
     }
     Ok(())
 }
@@ -401,7 +407,10 @@ fn emit_all(
         }
         let checked = merge.describe(source, closing.clone(), line, r);
         outcome.reports += 1;
-        output::write(out, &checked, opts.json, merge.palette)?;
+        let palette = merge.palette;
+        merge
+            .progress
+            .suspend(|| output::write(out, &checked, opts.json, palette))?;
     }
     Ok(())
 }

@@ -78,6 +78,7 @@ pub fn run_with(
         let result = replay_input(
             opts,
             ui.palette,
+            &progress,
             input,
             index,
             multiple,
@@ -109,6 +110,7 @@ pub fn run_with(
 fn replay_input(
     opts: &ReplayOptions,
     palette: Palette,
+    progress: &Progress,
     input: &str,
     index: usize,
     multiple: bool,
@@ -126,7 +128,7 @@ fn replay_input(
         };
         let mut emit = |r: ReplayedReport| {
             outcome.reports += 1;
-            output::write_report(out, &r, opts.json, palette)
+            progress.suspend(|| output::write_report(out, &r, opts.json, palette))
         };
         let stats = trace::replay_trace(input, reader, &prefix, replayer, err, &mut emit)?;
         outcome.input_errors += stats.errors as usize;
@@ -170,7 +172,7 @@ fn replay_input(
             return Ok(());
         };
         outcome.reports += 1;
-        let result = write_splat(out, &r, &replay, opts, palette);
+        let result = progress.suspend(|| write_splat(out, &r, &replay, opts, palette));
         if let Err(e) = &result {
             failure = Some(io::Error::new(e.kind(), e.to_string()));
         }
