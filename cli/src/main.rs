@@ -397,8 +397,44 @@ fn man_page(sub: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
     clap_mangen::Man::new(page).render(out)
 }
 
+/// `--color` as written on the command line, before clap parses it, so clap's own help and
+/// errors follow it too.
+fn color_flag(args: &[std::ffi::OsString]) -> Option<clap::ColorChoice> {
+    let mut value = None;
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--color=") {
+            value = Some(v.to_string());
+        } else if a == "--color" {
+            value = it.next().map(|v| v.to_string());
+        }
+    }
+    match value.as_deref() {
+        Some("always") => Some(clap::ColorChoice::Always),
+        Some("never") => Some(clap::ColorChoice::Never),
+        _ => None,
+    }
+}
+
+/// The parsed command line; help, version and errors exit here (0 or 2).
+fn parse_args() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cmd = Cli::command();
+    if let Some(choice) = color_flag(&args) {
+        cmd = cmd.color(choice);
+    }
+    let matches = cmd.get_matches_from(args);
+    match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args();
     if let Err(e) = refuse_combinations(&cli) {
         e.exit();
     }
@@ -578,6 +614,77 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn refused(args: &[&str]) -> bool {
+        let cli = Cli::try_parse_from(args).expect("parses");
+        refuse_combinations(&cli).is_err()
+    }
+
+    #[test]
+    fn combinations_that_cannot_work_are_refused() {
+        assert!(refused(&[
+            "lockcheck",
+            "parse",
+            "--summary",
+            "--format",
+            "dot",
+            "x"
+        ]));
+        assert!(refused(&[
+            "lockcheck",
+            "parse",
+            "-v",
+            "--format",
+            "json",
+            "x"
+        ]));
+        assert!(refused(&[
+            "lockcheck",
+            "replay",
+            "-v",
+            "--format",
+            "json",
+            "x"
+        ]));
+        assert!(refused(&["lockcheck", "-q", "man"]));
+        assert!(!refused(&[
+            "lockcheck",
+            "parse",
+            "--summary",
+            "--format",
+            "json",
+            "x"
+        ]));
+        assert!(!refused(&["lockcheck", "parse", "-v", "x"]));
+        assert!(!refused(&["lockcheck", "replay", "-v", "x"]));
+        // Those clap refuses itself.
+        for args in [
+            &["lockcheck", "parse", "--summary", "-v", "x"][..],
+            &["lockcheck", "-q", "-o", "f", "parse", "x"],
+            &["lockcheck", "graph", "--all", "--max-edges", "3", "x"],
+            &["lockcheck", "graph", "--max-nodes", "0", "x"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_color_flag_is_read_before_clap() {
+        let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            color_flag(&os(&["lockcheck", "--color", "never", "parse"])),
+            Some(clap::ColorChoice::Never)
+        );
+        assert_eq!(
+            color_flag(&os(&["lockcheck", "parse", "--color=always"])),
+            Some(clap::ColorChoice::Always)
+        );
+        assert_eq!(
+            color_flag(&os(&["lockcheck", "parse", "--", "--color=always"])),
+            None
+        );
+        assert_eq!(color_flag(&os(&["lockcheck", "parse"])), None);
     }
 
     #[test]
