@@ -49,8 +49,10 @@ impl State {
             ProgressDrawTarget::stderr_with_hz(10)
         };
         let total = (self.total > 0).then_some(self.total);
-        // The clock starts with the run, not with the bar.
-        let bar = ProgressBar::with_draw_target(total, target).with_elapsed(self.start.elapsed());
+        // Set up out of sight, then shown: the first frame is already right. The clock starts
+        // with the run, not with the bar.
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden())
+            .with_elapsed(self.start.elapsed());
         let template = match (self.unit, total.is_some()) {
             (Unit::Bytes, true) => {
                 "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}"
@@ -63,6 +65,7 @@ impl State {
         }
         bar.set_message(self.current.clone());
         bar.set_position(self.pos);
+        bar.set_draw_target(target);
         self.bar = Some(bar);
     }
 }
@@ -127,9 +130,13 @@ impl Progress {
     pub fn start_input(&self, name: &str) {
         let Some(s) = &self.state else { return };
         let mut s = s.borrow_mut();
-        s.current = name.to_string();
+        s.current = if name == "-" {
+            "standard input".to_string()
+        } else {
+            name.to_string()
+        };
         if let Some(bar) = &s.bar {
-            bar.set_message(name.to_string());
+            bar.set_message(s.current.clone());
         }
         s.update();
     }

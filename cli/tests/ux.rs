@@ -742,3 +742,46 @@ fn a_dense_graph_is_capped_says_what_it_left_out_and_the_cap_can_be_lifted() {
     assert!(!err(&o).contains("drawn"), "{}", err(&o));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+// ---- progress ----
+
+fn has(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_long_run_shows_a_progress_bar_on_a_terminal_only() {
+    if !has("script") {
+        eprintln!("script(1) not installed: the terminal case is not tested");
+        return;
+    }
+    let seed = root(SEED);
+    let bin = env!("CARGO_BIN_EXE_lockcheck");
+    // A run that lasts over a second: the input pauses for two.
+    let run_in = |tail: &str| {
+        let shell = format!("(cat '{seed}'; sleep 2; cat '{seed}') | '{bin}' parse {tail}");
+        Command::new("script")
+            .args(["-qfc", &shell, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // On a terminal: a bar (bytes read, no total for a pipe), cleared at the end.
+    let o = run_in("--color never");
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("/s) standard input"), "{s}");
+    assert!(s.contains("possible deadlock in alloc_pid"));
+    // With --quiet, or standard error not a terminal: none.
+    let o = run_in("-q");
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(!s.contains("/s)"), "{s}");
+    let o = run_in("--color never 2>/dev/null");
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(!s.contains("/s)"), "{s}");
+    assert!(s.contains("possible deadlock in alloc_pid"));
+}
