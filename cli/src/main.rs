@@ -29,7 +29,8 @@ dependency graph files of a test suite.",
 error.\n\nExamples:\n  lockcheck parse dmesg.log\n  journalctl -k | lockcheck parse --summary\n  \
 lockcheck replay run.jsonl\n  lockcheck graph run.jsonl -o graph.svg\n  \
 lockcheck completions bash > ~/.local/share/bash-completion/completions/lockcheck",
-    propagate_version = true
+    propagate_version = true,
+    max_term_width = 100
 )]
 struct Cli {
     #[command(flatten)]
@@ -158,8 +159,8 @@ lockcheck parse dmesg.log\n  lockcheck parse --fail-on genuine --summary ci-logs
         after_long_help = "Exit status: 0 no report (at the --fail-on level), 1 at least one, \
 2 an input could not be read (the other inputs are still read) or the command line is wrong. A \
 closed output pipe ends the run quietly with the status of the reports found until then.\n\n\
-Examples:\n  lockcheck parse dmesg.log                          # every report, explained\n  \
-journalctl -k | lockcheck parse                     # standard input\n  \
+Examples:\n  lockcheck parse dmesg.log                             # every report, explained\n  \
+journalctl -k | lockcheck parse                       # standard input\n  \
 lockcheck parse --fail-on genuine --summary ci-logs/  # a CI gate: known false positives pass\n  \
 lockcheck parse --format json console.log.xz | jq .title\n  \
 lockcheck parse --format dot dmesg.log | dot -Tsvg > reports.svg"
