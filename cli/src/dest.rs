@@ -24,6 +24,8 @@ pub enum Destination {
         path: PathBuf,
         /// Renamed already.
         done: bool,
+        /// Any byte written.
+        written: bool,
     },
     /// `--quiet`: everything is dropped.
     Quiet,
@@ -65,6 +67,7 @@ impl Destination {
             tmp,
             path: path.to_path_buf(),
             done: false,
+            written: false,
         })
     }
 
@@ -78,6 +81,7 @@ impl Destination {
                 tmp,
                 path,
                 done,
+                ..
             } => {
                 writer.flush()?;
                 writer.get_ref().sync_all()?;
@@ -85,6 +89,14 @@ impl Destination {
                 *done = true;
                 Ok(())
             }
+        }
+    }
+
+    /// Whether a file destination got any byte (standard output and quiet: true).
+    pub fn written(&self) -> bool {
+        match self {
+            Destination::File { written, .. } => *written,
+            _ => true,
         }
     }
 
@@ -101,7 +113,12 @@ impl Write for Destination {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Destination::Stdout(w) => w.write(buf),
-            Destination::File { writer, .. } => writer.write(buf),
+            Destination::File {
+                writer, written, ..
+            } => {
+                *written |= !buf.is_empty();
+                writer.write(buf)
+            }
             Destination::Quiet => Ok(buf.len()),
         }
     }
@@ -109,7 +126,12 @@ impl Write for Destination {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Destination::Stdout(w) => w.write_all(buf),
-            Destination::File { writer, .. } => writer.write_all(buf),
+            Destination::File {
+                writer, written, ..
+            } => {
+                *written |= !buf.is_empty();
+                writer.write_all(buf)
+            }
             Destination::Quiet => Ok(()),
         }
     }
@@ -150,7 +172,9 @@ mod tests {
         let path = d.join("out.txt");
         std::fs::write(&path, "old").unwrap();
         let mut dest = Destination::file(&path).unwrap();
+        assert!(!dest.written());
         dest.write_all(b"new").unwrap();
+        assert!(dest.written());
         dest.flush().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
         dest.commit().unwrap();

@@ -485,6 +485,11 @@ fn main() -> ExitCode {
             _ => code,
         }
     };
+    if code == 2 && !dest.written() {
+        // Nothing could be read and nothing was written: an existing FILE stays as it was
+        // (an empty picture or report list would look like a clean run).
+        return ExitCode::from(code);
+    }
     match dest.commit() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
         Err(e) => {

@@ -188,6 +188,25 @@ fn output_goes_to_a_file_atomically() {
     let o = run(&["graph", &root(TRACE), "--output", svg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(std::fs::read_to_string(&svg).unwrap().contains("</svg>"));
+    // Nothing readable: FILE is neither created nor replaced.
+    std::fs::write(&svg, "old picture").unwrap();
+    let o = run(&["graph", "/nonexistent/t.jsonl", "-o", svg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&svg).unwrap(), "old picture");
+    let fresh = d.join("fresh.svg");
+    let o = run(&[
+        "graph",
+        "/nonexistent/t.jsonl",
+        "-o",
+        fresh.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!fresh.exists());
+    assert_eq!(
+        std::fs::read_dir(&d).unwrap().count(),
+        2,
+        "no temporary left"
+    );
     // A file that cannot be written: exit 2, named.
     let o = run(&["parse", "-o", "/nonexistent-dir/x.txt", &root(SEED)]);
     assert_eq!(o.status.code(), Some(2));
