@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anstream::{AutoStream, ColorChoice};
 use clap::error::ErrorKind;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum, ValueHint};
 use lockcheck::dest::Destination;
 use lockcheck::output::Format;
 use lockcheck::parse::ParseOptions;
@@ -58,7 +58,7 @@ struct GlobalArgs {
     quiet: bool,
     /// Write the output to FILE instead of standard output (atomically: FILE is replaced only
     /// when the output is complete).
-    #[arg(short, long, value_name = "FILE", global = true)]
+    #[arg(short, long, value_name = "FILE", global = true, value_hint = ValueHint::FilePath)]
     output: Option<PathBuf>,
 }
 
@@ -168,6 +168,7 @@ lockcheck parse --format dot dmesg.log | dot -Tsvg > reports.svg"
     Parse {
         /// Log files or directories (every file below, recursively) to read; `-`, or
         /// nothing when standard input is not a terminal, reads standard input.
+        #[arg(value_hint = ValueHint::AnyPath)]
         inputs: Vec<String>,
         /// Output format: text, json (JSON Lines, one object per report) or dot (Graphviz).
         #[arg(long, value_enum, default_value = "text")]
@@ -200,6 +201,7 @@ lockcheck replay --split-class '&s->seqcount' run.jsonl\n  lockcheck replay dmes
     Replay {
         /// Trace files (JSON Lines) or kernel logs, or directories of them (`-`, or nothing
         /// when standard input is not a terminal, for standard input).
+        #[arg(value_hint = ValueHint::AnyPath)]
         inputs: Vec<String>,
         /// Output format: text or json (JSON Lines, one object per report).
         #[arg(long, value_enum, default_value = "text")]
@@ -233,7 +235,7 @@ lockcheck check --format json target/lockdep/ shard-*/graphs/"
     Check {
         /// Graph files, traces, or directories (searched recursively for *.jsonl, *.json and
         /// *.ndjson files).
-        #[arg(required = true)]
+        #[arg(required = true, value_hint = ValueHint::AnyPath)]
         inputs: Vec<String>,
         /// Output format: text or json (JSON Lines, one object per report).
         #[arg(long, value_enum, default_value = "text")]
@@ -254,6 +256,7 @@ lockcheck graph --format dot dmesg.log | dot -Tpng > graph.png"
     Graph {
         /// Trace files (JSON Lines) or kernel logs, or directories of them (`-`, or nothing
         /// when standard input is not a terminal, for standard input).
+        #[arg(value_hint = ValueHint::AnyPath)]
         inputs: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "svg")]
