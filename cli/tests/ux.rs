@@ -596,6 +596,30 @@ fn a_closed_pipe_ends_quietly_with_the_same_status_in_every_format() {
         assert_eq!(code, Some(0), "{args:?}: {e}");
         assert!(e.is_empty(), "{args:?}: {e}");
     }
+    // A trace of 2000 distinct cycles: replay and check write far more than a pipe holds.
+    let d = temp_dir("pipe-trace");
+    let cycles = d.join("cycles.jsonl");
+    let mut t = String::new();
+    for i in 0..2000 {
+        for (th, a, b) in [(1, "a", "b"), (2, "b", "a")] {
+            t.push_str(&format!(
+                "{{\"thread\":{th},\"op\":\"acquire\",\"lock\":\"{a}{i}\"}}\n{{\"thread\":{th},\"op\":\"acquire\",\"lock\":\"{b}{i}\"}}\n{{\"thread\":{th},\"op\":\"release\",\"lock\":\"{b}{i}\"}}\n{{\"thread\":{th},\"op\":\"release\",\"lock\":\"{a}{i}\"}}\n"
+            ));
+        }
+    }
+    std::fs::write(&cycles, t).unwrap();
+    let c = cycles.to_str().unwrap();
+    for args in [
+        ["replay", "--format=text", c],
+        ["replay", "--format=json", c],
+        ["check", "--format=text", c],
+        ["check", "--format=json", c],
+    ] {
+        let (code, e) = with_closed_pipe(&args, 100);
+        assert_eq!(code, Some(1), "{args:?}: {e}");
+        assert!(e.is_empty(), "{args:?}: {e}");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
     // Replay and check too.
     let trace = root(TRACE);
     let traces: Vec<&str> = std::iter::repeat_n(trace.as_str(), 200).collect();
