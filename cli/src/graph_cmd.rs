@@ -10,7 +10,9 @@ use lockdep::replay::{ClassRefinement, Replayer};
 
 use crate::graph::{self, GraphFormat, GraphModel, GraphOptions, KernelGraph};
 use crate::input::describe;
+use crate::progress::Progress;
 use crate::replay::trace::replay_trace;
+use crate::ui::Ui;
 
 /// Options of `lockcheck graph`, independent of clap.
 #[derive(Debug, Clone)]
@@ -23,8 +25,16 @@ pub struct GraphCmdOptions {
     pub graph: GraphOptions,
 }
 
-/// Runs `lockcheck graph`; returns the exit status.
+/// Runs `lockcheck graph` with no progress bar; returns the exit status.
 pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    run_with(opts, &Ui::default(), out, err)
+}
+
+/// Runs `lockcheck graph` with the progress bar of `ui`; returns the exit status.
+pub fn run_with(opts: &GraphCmdOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let progress = Progress::over_bytes(ui.progress, &opts.inputs);
+    let mut err = progress.err(err);
+    let err: &mut dyn Write = &mut err;
     let mut errors = 0usize;
     let mut replayer = Replayer::new(lockdep::Config::from_env(), ClassRefinement::default());
     let mut trace_reports = Vec::new();
@@ -32,7 +42,7 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
     let mut kernel: Option<KernelGraph> = None;
     let multiple = opts.inputs.len() > 1;
     for (index, input) in opts.inputs.iter().enumerate() {
-        let mut reader = match crate::input::open(input) {
+        let mut reader = match crate::input::open_with(input, &progress) {
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
@@ -85,6 +95,7 @@ pub fn run(opts: &GraphCmdOptions, out: &mut dyn Write, err: &mut dyn Write) -> 
             }
         }
     }
+    progress.finish();
     let mut model = if trace_names.is_empty() {
         None
     } else {
@@ -128,6 +139,13 @@ fn write_graph(
     err: &mut dyn Write,
 ) -> u8 {
     let text = graph::render(model, opts.format, &opts.graph);
+    // What the picture leaves out is said in it and here, where a script sees it.
+    let sel = graph::Selection::of(model, &opts.graph);
+    if sel.model.nodes.len() < model.nodes.len() || sel.model.edges.len() < model.edges.len() {
+        for note in &sel.notes {
+            let _ = writeln!(err, "lockcheck: graph: {note}");
+        }
+    }
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {

@@ -190,6 +190,12 @@ impl Encoding {
 /// decompressed as they are read; an input that is not text fails with an error saying
 /// what it looks like.
 pub fn open(name: &str) -> io::Result<Box<dyn BufRead>> {
+    open_with(name, &crate::progress::Progress::disabled())
+}
+
+/// [`open`], with the bytes read from the file (before decompression) counted by `progress`.
+pub fn open_with(name: &str, progress: &crate::progress::Progress) -> io::Result<Box<dyn BufRead>> {
+    progress.start_input(name);
     let raw: Box<dyn Read> = if name == "-" {
         Box::new(io::stdin())
     } else {
@@ -203,7 +209,7 @@ pub fn open(name: &str) -> io::Result<Box<dyn BufRead>> {
         }
         Box::new(File::open(name)?)
     };
-    open_reader(raw)
+    open_reader(progress.counted(raw))
 }
 
 /// [`open`] over any reader.

@@ -6,7 +6,8 @@
 //! - [`title`]: syzbot-convention titles;
 //! - [`output`]: text, JSON Lines, Graphviz and summary back-ends;
 //! - [`parse`]: the `lockcheck parse` command itself (inputs, formats, exit status);
-//! - [`check`]: `lockcheck check`, the merge of a test suite's graph files and traces.
+//! - [`check`]: `lockcheck check`, the merge of a test suite's graph files and traces;
+//! - [`style`], [`progress`], [`dest`], [`ui`]: colours, the progress bar and where output goes.
 //!
 //! ```
 //! let log = std::fs::read_to_string(concat!(
@@ -20,12 +21,16 @@
 
 pub mod check;
 pub mod classify;
+pub mod dest;
 pub mod graph;
 pub mod graph_cmd;
 pub mod input;
 pub mod output;
 pub mod parse;
+pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod splat;
+pub mod style;
 pub mod title;
+pub mod ui;

@@ -200,7 +200,16 @@ fn seed_splat_reappears_as_seen_and_goes_away_when_split() {
         "{why}"
     );
     // The reconstructed events are a valid trace that replays to the same cycle.
-    let events: Vec<String> = serde_json::from_value(r["replay"]["events"].clone()).unwrap();
+    // Each event is an object (never JSON inside a JSON string), one trace line each.
+    let events: Vec<String> = r["replay"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(e.is_object(), "{e}");
+            e.to_string()
+        })
+        .collect();
     let path = trace("seed-events.jsonl", &(events.join("\n") + "\n"));
     let o = lockcheck(&["replay", "--format", "json", &path]);
     assert_eq!(o.status.code(), Some(1));

@@ -25,6 +25,9 @@ use lockdep::trace::{TraceEvent, TraceOp};
 use lockdep::{DepTypes, Report, ReportKind};
 
 use crate::input::Outcome;
+use crate::progress::Progress;
+use crate::style::Palette;
+use crate::ui::Ui;
 pub use output::{CheckedReport, EdgeOrigin};
 
 /// Options of `lockcheck check`, independent of clap.
@@ -110,10 +113,17 @@ struct Merge {
     names: HashMap<String, Arc<str>>,
     threads: u64,
     stats: CheckStats,
+    palette: Palette,
+    progress: Progress,
 }
 
-/// Runs `lockcheck check`.
+/// Runs `lockcheck check` with no colour and no progress bar.
 pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    run_with(opts, &Ui::default(), out, err)
+}
+
+/// Runs `lockcheck check` with the colours and progress bar (over files) of `ui`.
+pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
     let mut outcome = Outcome::default();
     let mut merge = Merge {
         replayer: {
@@ -129,8 +139,14 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
         names: HashMap::new(),
         threads: 0,
         stats: CheckStats::default(),
+        palette: ui.palette,
+        progress: Progress::disabled(),
     };
     let inputs = expand(&opts.inputs);
+    let progress = Progress::over_files(ui.progress, inputs.len());
+    merge.progress = progress.clone();
+    let mut err = progress.err(err);
+    let err: &mut dyn Write = &mut err;
     if inputs.is_empty() {
         // Most likely the tests ran without LOCKDEP_GRAPH: not a pass.
         let _ = writeln!(
@@ -141,11 +157,15 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
         outcome.input_errors += 1;
     }
     for (index, input) in inputs.iter().enumerate() {
+        progress.start_input(input);
         let result = check_input(&mut merge, opts, input, index, out, err, &mut outcome);
+        progress.file_done();
         if outcome.record(err, input, result.map(|()| 0)) {
+            progress.finish();
             return outcome;
         }
     }
+    progress.finish();
     let s = &merge.stats;
     let v = merge.replayer.validator();
     let _ = writeln!(
@@ -349,7 +369,10 @@ fn check_trace(
         let line = r.line;
         let checked = merge.describe(&source, None, line, r.report);
         outcome.reports += 1;
-        output::write(out, &checked, opts.json)?;
+        let palette = merge.palette;
+        merge
+            .progress
+            .suspend(|| output::write(out, &checked, opts.json, palette))?;
     }
     Ok(())
 }
@@ -384,7 +407,10 @@ fn emit_all(
         }
         let checked = merge.describe(source, closing.clone(), line, r);
         outcome.reports += 1;
-        output::write(out, &checked, opts.json)?;
+        let palette = merge.palette;
+        merge
+            .progress
+            .suspend(|| output::write(out, &checked, opts.json, palette))?;
     }
     Ok(())
 }

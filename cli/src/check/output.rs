@@ -6,6 +6,9 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
+use crate::output::json::{SCHEMA_CHECK_REPORT, with_header};
+use crate::style::Palette;
+
 /// Where one dependency of a cycle was first seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdgeOrigin {
@@ -113,30 +116,33 @@ impl CheckedReport {
         out
     }
 
-    /// The JSON object (one line of `--format json`).
+    /// The JSON object (one line of `--format json`), with its `schema` and `version`.
     pub fn to_json(&self) -> Value {
         let r = &self.report;
-        json!({
-            "source": self.source,
-            "line": self.line,
-            "kind": r.kind().as_str(),
-            "title": r.title(),
-            "locks": r.classes(),
-            "cycle": r.cycle(),
-            "processes": self.processes(),
-            "tests": self.tests(),
-            "thread": { "name": &*r.thread.name, "id": r.thread.id },
-            "edges": self.edges.iter().map(EdgeOrigin::to_json).collect::<Vec<_>>(),
-            "limit": r.limit.as_ref().map(|l| json!({
-                "name": l.name, "value": l.value, "env_var": l.env_var,
-            })),
-            "text": r.to_string(),
-        })
+        with_header(
+            SCHEMA_CHECK_REPORT,
+            json!({
+                "source": self.source,
+                "line": self.line,
+                "kind": r.kind().as_str(),
+                "title": r.title(),
+                "locks": r.classes(),
+                "cycle": r.cycle(),
+                "processes": self.processes(),
+                "tests": self.tests(),
+                "thread": { "name": &*r.thread.name, "id": r.thread.id },
+                "edges": self.edges.iter().map(EdgeOrigin::to_json).collect::<Vec<_>>(),
+                "limit": r.limit.as_ref().map(|l| json!({
+                    "name": l.name, "value": l.value, "env_var": l.env_var,
+                })),
+                "text": r.to_string(),
+            }),
+        )
     }
 }
 
-/// Writes one report as text or one JSON line.
-pub fn write(out: &mut dyn Write, r: &CheckedReport, json: bool) -> io::Result<()> {
+/// Writes one report as text (coloured with `p`) or one JSON line.
+pub fn write(out: &mut dyn Write, r: &CheckedReport, json: bool, p: Palette) -> io::Result<()> {
     if json {
         return writeln!(out, "{}", r.to_json());
     }
@@ -150,7 +156,13 @@ pub fn write(out: &mut dyn Write, r: &CheckedReport, json: bool) -> io::Result<(
         }
         _ => r.report.title(),
     };
-    writeln!(out, "{}:{}: {kind}: {title}", r.source, r.line)?;
+    writeln!(
+        out,
+        "{}: {}: {}",
+        p.paint(p.location(), format_args!("{}:{}", r.source, r.line)),
+        p.paint(p.kind(), kind),
+        p.paint(p.title(), title)
+    )?;
     if kind == lockdep::ReportKind::LimitExceeded {
         if let Some(l) = &r.report.limit {
             writeln!(
@@ -174,8 +186,8 @@ pub fn write(out: &mut dyn Write, r: &CheckedReport, json: bool) -> io::Result<(
             writeln!(
                 out,
                 "    {} -> {} ({}): {}",
-                e.from,
-                e.to,
+                p.paint(p.class(), &e.from),
+                p.paint(p.class(), &e.to),
                 e.types,
                 e.describe()
             )?;

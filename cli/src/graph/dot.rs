@@ -83,6 +83,10 @@ pub fn to_dot(model: &GraphModel, opts: &GraphOptions) -> String {
     out.push_str(
         "  edge [fontname=\"monospace\", fontsize=9, color=\"#555555\", arrowsize=0.7];\n",
     );
+    if m.edges.len() > super::DENSE_EDGES {
+        // Many labels: Graphviz draws a line from each label to its edge.
+        out.push_str("  edge [decorate=true];\n");
+    }
     for (i, n) in m.nodes.iter().enumerate() {
         let mut label = vec![n.name.as_str()];
         if let Some(k) = &n.kind {

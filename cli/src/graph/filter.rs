@@ -103,7 +103,10 @@ impl Selection {
                 if model.isolated == 1 { "" } else { "es" }
             ));
         }
-        let sub = restrict(model, &keep);
+        let mut sub = restrict(model, &keep);
+        if !opts.all && sub.edges.len() > opts.max_edges {
+            notes.push(cap_edges(&mut sub, opts.max_edges));
+        }
         let (shown_n, shown_e) = (sub.nodes.len(), sub.edges.len());
         if shown_n < n || shown_e < model.edges.len() {
             notes.push(format!(
@@ -117,6 +120,81 @@ impl Selection {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// Keeps at most `max` dependencies of `m` (more when its cycles alone have more): every cycle
+/// dependency, then those with most ends in cycle classes, then those between the
+/// best-connected classes. Classes left with no drawn dependency (and in no cycle) go too.
+/// Returns the note that says so.
+fn cap_edges(m: &mut GraphModel, max: usize) -> String {
+    let n = m.nodes.len();
+    let before = m.edges.len();
+    let mut degree = vec![0usize; n];
+    for e in &m.edges {
+        degree[e.from] += 1;
+        degree[e.to] += 1;
+    }
+    let mut order: Vec<usize> = (0..m.edges.len()).collect();
+    order.sort_by_key(|&i| {
+        let e = &m.edges[i];
+        let ends = usize::from(m.nodes[e.from].in_cycle) + usize::from(m.nodes[e.to].in_cycle);
+        (
+            !e.in_cycle,
+            std::cmp::Reverse(ends),
+            std::cmp::Reverse(degree[e.from] + degree[e.to]),
+            i,
+        )
+    });
+    let cycle_edges = m.edges.iter().filter(|e| e.in_cycle).count();
+    let room = max.max(cycle_edges);
+    let mut keep_edge = vec![false; m.edges.len()];
+    for &i in order.iter().take(room) {
+        keep_edge[i] = true;
+    }
+    for (i, e) in m.edges.iter().enumerate() {
+        if !keep_edge[i] {
+            m.nodes[e.from].hidden += 1;
+            if e.to != e.from {
+                m.nodes[e.to].hidden += 1;
+            }
+        }
+    }
+    let edges: Vec<_> = std::mem::take(&mut m.edges)
+        .into_iter()
+        .zip(&keep_edge)
+        .filter(|(_, k)| **k)
+        .map(|(e, _)| e)
+        .collect();
+    m.edges = edges;
+    // Classes with nothing left to draw.
+    let mut used = vec![false; n];
+    for e in &m.edges {
+        used[e.from] = true;
+        used[e.to] = true;
+    }
+    let keep: Vec<bool> = (0..n).map(|i| used[i] || m.nodes[i].in_cycle).collect();
+    let dropped = keep.iter().filter(|k| !**k).count();
+    if dropped > 0 {
+        // The dropped classes have no drawn dependency: their cut ones were counted above.
+        *m = restrict(m, &keep);
+    }
+    format!(
+        "{} of the {before} dependencies between the drawn classes are drawn (cap {max}: cycle \
+         dependencies, then those nearest the cycles and the best-connected classes){}",
+        m.edges.len(),
+        if dropped > 0 {
+            format!(
+                "; {dropped} class{} left with none not drawn",
+                plural_es(dropped)
+            )
+        } else {
+            String::new()
+        }
+    )
+}
+
+fn plural_es(n: usize) -> &'static str {
+    if n == 1 { "" } else { "es" }
 }
 
 /// The model restricted to the kept nodes, with hidden-dependency counts.
@@ -217,6 +295,78 @@ mod tests {
         let s = Selection::of(&b.finish(""), &opts);
         assert_eq!(names(&s.model), ["a", "b", "x"]);
         assert_eq!(s.model.nodes[0].hidden, 1);
+    }
+
+    #[test]
+    fn edges_are_capped_keeping_cycle_edges_first() {
+        let mut b = Builder::default();
+        b.edge("a", "b", "EN", String::new(), vec![]);
+        b.edge("b", "a", "EN", String::new(), vec![]);
+        for i in 0..20 {
+            for j in 0..20 {
+                if i < j {
+                    b.edge(
+                        &format!("n{i:02}"),
+                        &format!("n{j:02}"),
+                        "EN",
+                        String::new(),
+                        vec![],
+                    );
+                }
+            }
+        }
+        b.edge("n00", "a", "EN", String::new(), vec![]);
+        b.cycle(&["a".into(), "b".into()]);
+        let model = b.finish("");
+        let opts = GraphOptions {
+            all: false,
+            max_nodes: 1000,
+            max_edges: 10,
+            title: None,
+        };
+        // Only n00 is a neighbour of the cycle; cap the acyclic part instead.
+        let s = Selection::of(&model, &opts);
+        assert!(s.model.edges.len() <= 10, "{}", s.model.edges.len());
+        assert_eq!(s.model.edges.iter().filter(|e| e.in_cycle).count(), 2);
+
+        let mut wide = Builder::default();
+        for i in 0..30 {
+            for j in 0..30 {
+                if i < j {
+                    wide.edge(
+                        &format!("n{i:02}"),
+                        &format!("n{j:02}"),
+                        "EN",
+                        String::new(),
+                        vec![],
+                    );
+                }
+            }
+        }
+        let model = wide.finish("");
+        let s = Selection::of(&model, &opts);
+        assert_eq!(s.model.edges.len(), 10);
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.contains("10 of the 435 dependencies")),
+            "{:?}",
+            s.notes
+        );
+        assert!(s.notes.iter().any(|n| n.contains("--all draws everything")));
+        // Every drawn class has a drawn dependency, and a dashed border counts what was left.
+        for (i, node) in s.model.nodes.iter().enumerate() {
+            assert!(s.model.edges.iter().any(|e| e.from == i || e.to == i));
+            assert!(node.hidden > 0, "{}", node.name);
+        }
+        let all = Selection::of(
+            &model,
+            &GraphOptions {
+                all: true,
+                ..opts.clone()
+            },
+        );
+        assert_eq!(all.model.edges.len(), 435);
     }
 
     #[test]

@@ -133,6 +133,11 @@ impl fmt::Display for GraphFormat {
     }
 }
 
+/// Above this many drawn dependencies a picture ties each label to its arrow visibly (a dot on
+/// the arrow where its label is attached in SVG, Graphviz's `decorate` line in DOT); smaller
+/// pictures leave no doubt.
+pub const DENSE_EDGES: usize = 40;
+
 /// What to draw and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphOptions {
@@ -141,6 +146,9 @@ pub struct GraphOptions {
     /// Without `all`: the most classes drawn. Cycle classes are always drawn; their neighbours,
     /// or for an acyclic graph the best-connected classes, fill the rest.
     pub max_nodes: usize,
+    /// Without `all`: the most dependencies drawn. Cycle dependencies are always drawn; the
+    /// others between drawn classes fill the rest, those of cycle classes first.
+    pub max_edges: usize,
     /// Title of the picture; default: `lock dependencies of <source>`.
     pub title: Option<String>,
 }
@@ -150,6 +158,7 @@ impl Default for GraphOptions {
         GraphOptions {
             all: false,
             max_nodes: 150,
+            max_edges: 300,
             title: None,
         }
     }

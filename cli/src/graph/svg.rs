@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::dot::{edge_tooltip, node_tooltip};
-use super::layout::{EdgeIn, LOOP_ROOM, layout};
+use super::layout::{EdgeIn, LABEL_LINE, LOOP_ROOM, layout};
 use super::text::{shorten, width, xml};
 use super::{GraphModel, GraphOptions, Selection};
 
@@ -122,6 +122,7 @@ pub fn to_svg(model: &GraphModel, opts: &GraphOptions) -> String {
         })
         .collect();
     let lay = layout(&sizes, &edges);
+    let dense = m.edges.len() > super::DENSE_EDGES;
 
     // Header: title, summary, notes, legend.
     let cycles = m.cycles.len();
@@ -323,6 +324,17 @@ pub fn to_svg(model: &GraphModel, opts: &GraphOptions) -> String {
                 num(lx + 3.0),
                 num(ly + 2.0 + SMALL_PX + LINE),
                 xml(&t.site)
+            );
+        }
+        if dense && !lay.routes[i].self_loop {
+            // The label hangs right of its arrow, which runs down its band just left of it: a dot
+            // on the arrow, level with the label.
+            let _ = write!(
+                s,
+                "<circle class=\"attach\" cx=\"{}\" cy=\"{}\" r=\"2.6\" fill=\"{}\"/>",
+                num(lx - LABEL_LINE),
+                num(ly + t.h / 2.0),
+                if e.in_cycle { CYCLE } else { EDGE }
             );
         }
         s.push_str("</g>\n");

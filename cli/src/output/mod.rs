@@ -9,6 +9,7 @@ pub mod text;
 use std::io::{self, Write};
 
 use crate::report::Report;
+use crate::style::Palette;
 
 /// A back-end: called once per report, then once at the end.
 pub trait Printer {
@@ -32,13 +33,13 @@ pub enum Format {
     Dot,
 }
 
-/// Build the printer for a format.
-pub fn printer(format: Format, summary: bool, verbose: bool) -> Box<dyn Printer> {
+/// Build the printer for a format; `palette` colours the text formats.
+pub fn printer(format: Format, summary: bool, verbose: bool, palette: Palette) -> Box<dyn Printer> {
     if summary {
-        return Box::new(summary::SummaryPrinter::new(format));
+        return Box::new(summary::SummaryPrinter::new(format).with_palette(palette));
     }
     match format {
-        Format::Text => Box::new(text::TextPrinter { verbose }),
+        Format::Text => Box::new(text::TextPrinter { verbose, palette }),
         Format::Json => Box::new(json::JsonPrinter),
         Format::Dot => Box::new(dot::DotPrinter::default()),
     }

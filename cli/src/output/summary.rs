@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Format, Printer};
 use crate::report::Report;
+use crate::style::Palette;
 
 #[derive(Default, Serialize)]
 struct Group {
@@ -23,15 +24,24 @@ struct Group {
 pub struct SummaryPrinter {
     format: Format,
     groups: BTreeMap<String, Group>,
+    palette: Palette,
 }
 
 impl SummaryPrinter {
-    /// A summary printing in `format` (dot is treated as text).
+    /// A summary printing in `format` (text or json; the command refuses `--summary --format
+    /// dot`, and a library caller asking for it gets text).
     pub fn new(format: Format) -> SummaryPrinter {
         SummaryPrinter {
             format,
             groups: BTreeMap::new(),
+            palette: Palette::PLAIN,
         }
+    }
+
+    /// The same, coloured with `palette` (text only).
+    pub fn with_palette(mut self, palette: Palette) -> SummaryPrinter {
+        self.palette = palette;
+        self
     }
 }
 
@@ -55,18 +65,26 @@ impl Printer for SummaryPrinter {
         groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.title.cmp(&b.title)));
         if self.format == Format::Json {
             for g in groups {
-                serde_json::to_writer(&mut *out, g).map_err(io::Error::other)?;
-                out.write_all(b"\n")?;
+                super::json::write_line(out, super::json::SCHEMA_PARSE_SUMMARY, g)?;
             }
             return Ok(());
         }
         let total: usize = groups.iter().map(|g| g.count).sum();
         writeln!(out, "{total} report(s), {} distinct title(s)", groups.len())?;
+        let p = self.palette;
         for g in groups {
-            let verdicts: Vec<String> =
-                g.verdicts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            writeln!(out, "{:>5}  {}", g.count, g.title)?;
-            writeln!(out, "       kind {}; {}", g.kind, verdicts.join(", "))?;
+            let verdicts: Vec<String> = g
+                .verdicts
+                .iter()
+                .map(|(k, v)| format!("{} {v}", p.paint(p.verdict_str(k), k)))
+                .collect();
+            writeln!(out, "{:>5}  {}", g.count, p.paint(p.title(), &g.title))?;
+            writeln!(
+                out,
+                "       kind {}; {}",
+                p.paint(p.kind(), &g.kind),
+                verdicts.join(", ")
+            )?;
             let shown: Vec<&str> = g.occurrences.iter().take(5).map(String::as_str).collect();
             writeln!(
                 out,

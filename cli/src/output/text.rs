@@ -4,11 +4,14 @@ use std::io::{self, Write};
 
 use super::Printer;
 use crate::report::{Frame, Kind, LockRef, Report};
+use crate::style::Palette;
 
 /// Prints reports as text.
 pub struct TextPrinter {
     /// Print every extracted section.
     pub verbose: bool,
+    /// Colours (kinds, verdicts, the cycle, line references).
+    pub palette: Palette,
 }
 
 /// Words of `text` in lines of at most `width`, the first after `indent`, the others
@@ -60,13 +63,13 @@ pub fn edge_path(frames: &[Frame], n: usize) -> String {
     v.join(" <- ")
 }
 
-fn lock_desc(l: &LockRef) -> String {
+fn lock_desc(p: Palette, l: &LockRef) -> String {
     let mut s = String::new();
     if let Some(a) = &l.address {
         s.push_str(a);
         s.push(' ');
     }
-    s.push_str(&format!("({})", l.name));
+    s.push_str(&format!("({})", p.paint(p.class(), &l.name)));
     if let Some(u) = &l.usage {
         s.push_str(&format!("{{{u}}}"));
     }
@@ -76,18 +79,21 @@ fn lock_desc(l: &LockRef) -> String {
     if let Some(at) = &l.at {
         s.push_str(&format!(" at {}", at.display()));
     }
-    s.push_str(&format!("  [line {}]", l.input_line));
+    s.push_str(&format!(
+        "  {}",
+        p.paint(p.dim(), format_args!("[line {}]", l.input_line))
+    ));
     s
 }
 
-fn frames(out: &mut dyn Write, indent: &str, frames: &[Frame]) -> io::Result<()> {
+fn frames(out: &mut dyn Write, p: Palette, indent: &str, frames: &[Frame]) -> io::Result<()> {
     for f in frames {
         writeln!(
             out,
-            "{indent}{}{}  [line {}]",
+            "{indent}{}{}  {}",
             if f.unreliable { "? " } else { "" },
             f.display(),
-            f.input_line
+            p.paint(p.dim(), format_args!("[line {}]", f.input_line))
         )?;
     }
     Ok(())
@@ -95,7 +101,14 @@ fn frames(out: &mut dyn Write, indent: &str, frames: &[Frame]) -> io::Result<()>
 
 impl TextPrinter {
     fn summary(&self, out: &mut dyn Write, r: &Report) -> io::Result<()> {
-        writeln!(out, "{}:{}: {}: {}", r.source, r.line, r.kind, r.title)?;
+        let p = self.palette;
+        writeln!(
+            out,
+            "{}: {}: {}",
+            p.paint(p.location(), format_args!("{}:{}", r.source, r.line)),
+            p.paint(p.kind(), r.kind),
+            p.paint(p.title(), &r.title)
+        )?;
         let mut who = Vec::new();
         if let Some(t) = &r.task {
             who.push(format!("task {}/{}", t.comm, t.pid));
@@ -123,7 +136,7 @@ impl TextPrinter {
             writeln!(
                 out,
                 "  {}{}",
-                if r.truncated { "truncated" } else { "damaged" },
+                p.paint(p.warn(), if r.truncated { "truncated" } else { "damaged" }),
                 r.damage
                     .as_ref()
                     .map(|c| format!(": {c}"))
@@ -131,7 +144,11 @@ impl TextPrinter {
             )?;
         }
         if let Some(c) = &r.corrupted {
-            writeln!(out, "  corrupted (as syzkaller judges it): {c}")?;
+            writeln!(
+                out,
+                "  {}: {c}",
+                p.paint(p.warn(), "corrupted (as syzkaller judges it)")
+            )?;
         }
         match r.kind {
             Kind::CircularDependency if !r.cycle.is_empty() || !r.locks.is_empty() => {
@@ -139,7 +156,16 @@ impl TextPrinter {
                 if let Some(first) = r.locks.first() {
                     cyc.push(first.clone());
                 }
-                writeln!(out, "  cycle: {}", cyc.join(" -> "))?;
+                let names: Vec<String> = cyc
+                    .iter()
+                    .map(|n| p.paint(p.class(), n).to_string())
+                    .collect();
+                writeln!(
+                    out,
+                    "  {} {}",
+                    p.paint(p.heading(), "cycle:"),
+                    names.join(" -> ")
+                )?;
                 let mut edges = r.cycle.clone();
                 edges.sort_by_key(|e| std::cmp::Reverse(e.closing));
                 for e in &edges {
@@ -150,9 +176,13 @@ impl TextPrinter {
                     writeln!(
                         out,
                         "    {} -> {}  {} (#{}, line {}): {}",
-                        e.from,
-                        e.to,
-                        if e.closing { "new edge" } else { "recorded" },
+                        p.paint(p.class(), &e.from),
+                        p.paint(p.class(), &e.to),
+                        if e.closing {
+                            p.paint(p.closing(), "new edge")
+                        } else {
+                            p.paint(anstyle::Style::new(), "recorded")
+                        },
                         e.chain_entry,
                         e.input_line,
                         path
@@ -161,7 +191,12 @@ impl TextPrinter {
             }
             _ => {
                 if !r.locks.is_empty() {
-                    writeln!(out, "  locks: {}", r.locks.join(", "))?;
+                    let names: Vec<String> = r
+                        .locks
+                        .iter()
+                        .map(|n| p.paint(p.class(), n).to_string())
+                        .collect();
+                    writeln!(out, "  locks: {}", names.join(", "))?;
                 }
                 if let Some(a) = &r.acquiring {
                     // A bad unlock is about the lock being released, not acquired.
@@ -170,10 +205,10 @@ impl TextPrinter {
                     } else {
                         "acquiring"
                     };
-                    writeln!(out, "    {verb} {}", lock_desc(a))?;
+                    writeln!(out, "    {verb} {}", lock_desc(p, a))?;
                 }
                 if let Some(h) = &r.held {
-                    writeln!(out, "    holding   {}", lock_desc(h))?;
+                    writeln!(out, "    holding   {}", lock_desc(p, h))?;
                 }
                 if let Some(irq) = &r.irq {
                     if let (Some(f), Some(t)) = (&irq.usage_from, &irq.usage_to) {
@@ -184,7 +219,7 @@ impl TextPrinter {
                             out,
                             "    {}-safe   {}",
                             irq.state.clone().unwrap_or_default(),
-                            lock_desc(s)
+                            lock_desc(p, s)
                         )?;
                     }
                     if let Some(u) = &irq.unsafe_lock {
@@ -192,7 +227,7 @@ impl TextPrinter {
                             out,
                             "    {}-unsafe {}",
                             irq.state.clone().unwrap_or_default(),
-                            lock_desc(u)
+                            lock_desc(p, u)
                         )?;
                     }
                 }
@@ -203,8 +238,9 @@ impl TextPrinter {
         }
         writeln!(
             out,
-            "  verdict: {} [{}]",
-            r.verdict.label.as_str(),
+            "  {} {} [{}]",
+            p.paint(p.heading(), "verdict:"),
+            p.paint(p.verdict(r.verdict.label), r.verdict.label.as_str()),
             r.verdict.rule
         )?;
         wrap(out, "    ", &r.verdict.explanation, 96)?;
@@ -218,10 +254,16 @@ impl TextPrinter {
     }
 
     fn details(&self, out: &mut dyn Write, r: &Report) -> io::Result<()> {
+        let p = self.palette;
         if !r.verdict.evidence.is_empty() {
-            writeln!(out, "  evidence:")?;
+            writeln!(out, "  {}", p.paint(p.heading(), "evidence:"))?;
             for e in &r.verdict.evidence {
-                writeln!(out, "    line {}: {}", e.line, e.note)?;
+                writeln!(
+                    out,
+                    "    {}: {}",
+                    p.paint(p.heading(), format_args!("line {}", e.line)),
+                    e.note
+                )?;
             }
         }
         writeln!(
@@ -246,23 +288,23 @@ impl TextPrinter {
         }
         if r.kind == Kind::CircularDependency {
             if let Some(a) = &r.acquiring {
-                writeln!(out, "  acquiring: {}", lock_desc(a))?;
+                writeln!(out, "  acquiring: {}", lock_desc(p, a))?;
             }
             if let Some(h) = &r.held {
-                writeln!(out, "  holding:   {}", lock_desc(h))?;
+                writeln!(out, "  holding:   {}", lock_desc(p, h))?;
             }
         }
         for l in [&r.acquiring, &r.held].into_iter().flatten() {
             if !l.at_inlined.is_empty() {
                 writeln!(out, "  sites of {}:", l.name)?;
-                frames(out, "      ", &l.at_inlined)?;
+                frames(out, p, "      ", &l.at_inlined)?;
             }
         }
         if !r.chain.is_empty() {
             writeln!(out, "  dependency chain (in reverse order):")?;
             for e in &r.chain {
-                writeln!(out, "    -> #{} {}", e.depth, lock_desc(&e.lock))?;
-                frames(out, "         ", &e.frames)?;
+                writeln!(out, "    -> #{} {}", e.depth, lock_desc(p, &e.lock))?;
+                frames(out, p, "         ", &e.frames)?;
             }
         }
         if !r.chain_exists_of.is_empty() {
@@ -310,7 +352,7 @@ impl TextPrinter {
                     t.state,
                     t.input_line
                 )?;
-                frames(out, "      ", &t.frames)?;
+                frames(out, p, "      ", &t.frames)?;
             }
         }
         if let Some(w) = r.wait_context {
@@ -334,7 +376,7 @@ impl TextPrinter {
                     .unwrap_or_default()
             )?;
             for e in &h.entries {
-                writeln!(out, "    #{}: {}", e.index, lock_desc(&e.lock))?;
+                writeln!(out, "    #{}: {}", e.index, lock_desc(p, &e.lock))?;
             }
         }
         if let Some(f) = &r.rip {
@@ -342,7 +384,7 @@ impl TextPrinter {
         }
         if !r.backtrace.is_empty() {
             writeln!(out, "  stack backtrace:")?;
-            frames(out, "      ", &r.backtrace)?;
+            frames(out, p, "      ", &r.backtrace)?;
         }
         Ok(())
     }

@@ -19,7 +19,10 @@ use lockdep::replay::{ClassRefinement, Replayer};
 use serde_json::json;
 
 use crate::input::describe;
+use crate::progress::Progress;
 use crate::report::Kind;
+use crate::style::Palette;
+use crate::ui::Ui;
 pub use output::ReplayedReport;
 
 /// Options of `lockcheck replay`, independent of clap.
@@ -45,13 +48,26 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Runs `lockcheck replay`.
+/// Runs `lockcheck replay` with no colour and no progress bar.
 pub fn run(opts: &ReplayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    run_with(opts, &Ui::default(), out, err)
+}
+
+/// Runs `lockcheck replay` with the colours and progress bar of `ui`.
+pub fn run_with(
+    opts: &ReplayOptions,
+    ui: &Ui,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Outcome {
+    let progress = Progress::over_bytes(ui.progress, &opts.inputs);
+    let mut err = progress.err(err);
+    let err: &mut dyn Write = &mut err;
     let mut outcome = Outcome::default();
     let mut replayer = Replayer::new(lockdep::Config::from_env(), opts.refinement.clone());
     let multiple = opts.inputs.len() > 1;
     for (index, input) in opts.inputs.iter().enumerate() {
-        let reader = match crate::input::open(input) {
+        let reader = match crate::input::open_with(input, &progress) {
             Ok(r) => r,
             Err(e) => {
                 let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
@@ -61,6 +77,8 @@ pub fn run(opts: &ReplayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Ou
         };
         let result = replay_input(
             opts,
+            ui.palette,
+            &progress,
             input,
             index,
             multiple,
@@ -72,9 +90,11 @@ pub fn run(opts: &ReplayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Ou
         );
         // Reports were counted as they were printed.
         if outcome.record(err, input, result.map(|()| 0)) {
+            progress.finish();
             return outcome;
         }
     }
+    progress.finish();
     match out.flush() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => outcome.broken_pipe = true,
         Err(e) => {
@@ -89,6 +109,8 @@ pub fn run(opts: &ReplayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Ou
 #[allow(clippy::too_many_arguments)]
 fn replay_input(
     opts: &ReplayOptions,
+    palette: Palette,
+    progress: &Progress,
     input: &str,
     index: usize,
     multiple: bool,
@@ -106,7 +128,7 @@ fn replay_input(
         };
         let mut emit = |r: ReplayedReport| {
             outcome.reports += 1;
-            output::write_report(out, &r, opts.json)
+            progress.suspend(|| output::write_report(out, &r, opts.json, palette))
         };
         let stats = trace::replay_trace(input, reader, &prefix, replayer, err, &mut emit)?;
         outcome.input_errors += stats.errors as usize;
@@ -125,7 +147,15 @@ fn replay_input(
         }
         return Ok(());
     }
-    // A kernel log: replay each circular dependency it reports.
+    // A kernel log: replay each circular dependency it reports. Class refinements name trace
+    // classes; a splat is split by its own rules, so they cannot apply to it.
+    if !opts.refinement.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "is a kernel log: --split-class, --merge-class and --class-of apply to traces only \
+             (a splat's generic classes are split by code path without them)",
+        ));
+    }
     let mut found = 0usize;
     let mut failure: Option<io::Error> = None;
     crate::splat::parse_reader(input, reader, |r| {
@@ -142,7 +172,7 @@ fn replay_input(
             return Ok(());
         };
         outcome.reports += 1;
-        let result = write_splat(out, &r, &replay, opts);
+        let result = progress.suspend(|| write_splat(out, &r, &replay, opts, palette));
         if let Err(e) = &result {
             failure = Some(io::Error::new(e.kind(), e.to_string()));
         }
@@ -165,6 +195,7 @@ fn write_splat(
     r: &crate::report::Report,
     replay: &splat::SplatReplay,
     opts: &ReplayOptions,
+    palette: Palette,
 ) -> io::Result<()> {
     // One verdict: the classifier's, which already weighed this replay (`lockcheck parse`
     // prints the same).
@@ -184,13 +215,15 @@ fn write_splat(
                 })).collect::<Vec<_>>(),
             })
         };
-        let events: Vec<String> = replay
+        // Each event as the object a trace line holds (never JSON inside a JSON string).
+        let events: Vec<serde_json::Value> = replay
             .events
             .iter()
             .map(|e| {
                 let mut s = String::new();
                 e.write_json(&mut s);
-                s.trim_end().to_string()
+                // The trace writer's JSON always parses; null would mark a writer bug.
+                serde_json::from_str(&s).unwrap_or(serde_json::Value::Null)
             })
             .collect();
         let obj = json!({
@@ -220,15 +253,16 @@ fn write_splat(
                 "events": events,
             },
         });
+        let obj = crate::output::json::with_header(crate::output::json::SCHEMA_REPLAY_SPLAT, obj);
         return writeln!(out, "{obj}");
     }
+    let p = palette;
     writeln!(
         out,
-        "{}:{}: {}: {}",
-        r.source,
-        r.line,
-        r.kind.as_str(),
-        r.title
+        "{}: {}: {}",
+        p.paint(p.location(), format_args!("{}:{}", r.source, r.line)),
+        p.paint(p.kind(), r.kind.as_str()),
+        p.paint(p.title(), &r.title)
     )?;
     let cycle_of = |run: &splat::Run| {
         run.reports
@@ -252,7 +286,9 @@ fn write_splat(
     writeln!(out, "  replay: {}", replay.summary())?;
     writeln!(
         out,
-        "  verdict: {label} [{rule}] (as `lockcheck parse` gives it): {explanation}"
+        "  {} {} [{rule}] (as `lockcheck parse` gives it): {explanation}",
+        p.paint(p.heading(), "verdict:"),
+        p.paint(p.verdict(r.verdict.label), label)
     )?;
     if opts.verbose {
         writeln!(out, "  reconstructed events:")?;

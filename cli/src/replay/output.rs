@@ -5,6 +5,9 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
+use crate::output::json::{SCHEMA_REPLAY_REPORT, with_header};
+use crate::style::Palette;
+
 /// A report produced by replay, with where in the input it was triggered.
 #[derive(Debug, Clone)]
 pub struct ReplayedReport {
@@ -62,8 +65,12 @@ impl ReplayedReport {
         }
     }
 
-    /// The JSON object (one line of `--format json`).
+    /// The JSON object (one line of `--format json`), with its `schema` and `version`.
     pub fn to_json(&self) -> Value {
+        with_header(SCHEMA_REPLAY_REPORT, self.body_json())
+    }
+
+    fn body_json(&self) -> Value {
         let r = &self.report;
         let lock = |l: &lockdep::LockRef| {
             json!({
@@ -138,23 +145,30 @@ pub fn cycle_text(r: &lockdep::Report) -> String {
     }
 }
 
-/// Writes one report in `format` (`json` or text).
-pub fn write_report(out: &mut dyn Write, r: &ReplayedReport, json: bool) -> io::Result<()> {
+/// Writes one report in `format` (`json` or text, coloured with `p`).
+pub fn write_report(
+    out: &mut dyn Write,
+    r: &ReplayedReport,
+    json: bool,
+    p: Palette,
+) -> io::Result<()> {
     if json {
         writeln!(out, "{}", r.to_json())
     } else {
         writeln!(
             out,
-            "{}:{}: {}: {}",
-            r.source,
-            r.line,
-            r.report.kind(),
-            r.title()
+            "{}: {}: {}",
+            p.paint(p.location(), format_args!("{}:{}", r.source, r.line)),
+            p.paint(p.kind(), r.report.kind()),
+            p.paint(p.title(), r.title())
         )?;
         writeln!(
             out,
-            "  verdict: {} ({}): {}",
-            r.label, r.rule, r.explanation
+            "  {} {} ({}): {}",
+            p.paint(p.heading(), "verdict:"),
+            p.paint(p.verdict_str(r.label), r.label),
+            r.rule,
+            r.explanation
         )?;
         if r.report.kind() != lockdep::ReportKind::LimitExceeded {
             // (The library's limit text says validation stops; a replay goes on.)
