@@ -6,8 +6,8 @@
 //! Stable Rust has no hook on thread creation, so a thread spawned with `std::thread` directly
 //! starts in the process-wide validator, unless it is *adopted*: unnamed, and first locking
 //! while the only capture of a process that runs one test at a time is running (nextest,
-//! `--test-threads=1`; `LOCKDEP_ADOPT_THREADS` overrides; docs/semantics.md, "Captures, scopes
-//! and the threads they spawn"). Otherwise, inside a capture it joins with
+//! `--test-threads=1`; `LOCKDEP_ADOPT_THREADS` overrides; [`semantics`](crate::semantics),
+//! "Captures, scopes and the threads they spawn"). Otherwise, inside a capture it joins with
 //! [`Validator::scope`] (or [`Validator::enter`]) on a validator passed to it. Thread pools
 //! (rayon, tokio's blocking pool) keep their threads across tests: wrap each job in
 //! `validator.scope(..)` if its locks belong to a capture.
