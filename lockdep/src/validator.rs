@@ -383,23 +383,7 @@ impl Validator {
         let name = format!("{name}#over-class-limit");
         let level = self.inner.tracing_level.load(Ordering::Relaxed);
         if self.is_recording() && !thread.quiet && level != 0 {
-            crate::tracing_sink::emit(
-                level,
-                &crate::tracing_sink::LockEvent {
-                    thread: thread.trace_id,
-                    thread_name: &thread.name,
-                    op,
-                    lock: a.instance.0,
-                    class: &name,
-                    mode: a.mode,
-                    trylock: a.trylock,
-                    subclass,
-                    kind: a.kind,
-                    site: &a.site,
-                    async_lock: async_instance(a.instance),
-                    wait: None,
-                },
-            );
+            emit_lock(level, thread, op, a, &name, subclass, None);
         }
         if self.is_recording()
             && !thread.quiet
@@ -407,20 +391,14 @@ impl Validator {
         {
             let id = thread.trace_id;
             r.record(&buf, |out| {
-                rec::write_lock_event(
+                write_lock(
                     out,
                     id,
                     thread_name.as_deref(),
                     op,
-                    a.instance.0,
+                    a,
                     &name,
-                    a.mode,
-                    a.trylock,
                     subclass,
-                    a.nest_lock.map(|n| n.0),
-                    a.kind,
-                    &a.site,
-                    async_instance(a.instance),
                     None,
                 )
             });
@@ -566,56 +544,30 @@ impl Validator {
 
     #[cold]
     fn record_lock_slow(&self, thread: &mut ThreadState, op: &str, a: &Acquire) {
+        let wait = if op == "acquire" {
+            crate::hazard::noted()
+        } else {
+            None
+        };
         let level = self.inner.tracing_level.load(Ordering::Relaxed);
         if level != 0 {
             let (name, subclass) = self.trace_class_name(thread, a.class);
-            crate::tracing_sink::emit(
-                level,
-                &crate::tracing_sink::LockEvent {
-                    thread: thread.trace_id,
-                    thread_name: &thread.name,
-                    op,
-                    lock: a.instance.0,
-                    class: &name,
-                    mode: a.mode,
-                    trylock: a.trylock,
-                    subclass,
-                    kind: a.kind,
-                    site: &a.site,
-                    async_lock: async_instance(a.instance),
-                    wait: if op == "acquire" {
-                        crate::hazard::noted()
-                    } else {
-                        None
-                    },
-                },
-            );
+            emit_lock(level, thread, op, a, &name, subclass, wait);
         }
         let Some((r, buf, thread_name)) = self.trace_file(thread) else {
             return;
         };
         let (name, subclass) = self.recorded_class_name(thread, r, &buf, a.class, a.kind);
         let id = thread.trace_id;
-        let wait = if op == "acquire" {
-            crate::hazard::noted()
-        } else {
-            None
-        };
         r.record(&buf, |out| {
-            rec::write_lock_event(
+            write_lock(
                 out,
                 id,
                 thread_name.as_deref(),
                 op,
-                a.instance.0,
+                a,
                 &name,
-                a.mode,
-                a.trylock,
                 subclass,
-                a.nest_lock.map(|n| n.0),
-                a.kind,
-                &a.site,
-                async_instance(a.instance),
                 wait,
             )
         });
@@ -1672,4 +1624,63 @@ fn current_thread_name() -> Arc<str> {
 /// Whether `instance` is an async lock's (`lockdep::tokio` sets the low bit of their ids).
 fn async_instance(instance: InstanceId) -> bool {
     cfg!(feature = "tokio") && instance.0 & 1 == 1
+}
+
+/// Emits a lock event of `thread` to `tracing` (at level `level`) under class `name`.
+fn emit_lock(
+    level: u8,
+    thread: &ThreadState,
+    op: &str,
+    a: &Acquire,
+    name: &str,
+    subclass: u32,
+    wait: Option<crate::trace::Wait>,
+) {
+    crate::tracing_sink::emit(
+        level,
+        &crate::tracing_sink::LockEvent {
+            thread: thread.trace_id,
+            thread_name: &thread.name,
+            op,
+            lock: a.instance.0,
+            class: name,
+            mode: a.mode,
+            trylock: a.trylock,
+            subclass,
+            kind: a.kind,
+            site: &a.site,
+            async_lock: async_instance(a.instance),
+            wait,
+        },
+    );
+}
+
+/// Writes a lock event's trace record under class `name`.
+#[allow(clippy::too_many_arguments)]
+fn write_lock(
+    out: &mut String,
+    id: u64,
+    thread_name: Option<&str>,
+    op: &str,
+    a: &Acquire,
+    name: &str,
+    subclass: u32,
+    wait: Option<crate::trace::Wait>,
+) {
+    rec::write_lock_event(
+        out,
+        id,
+        thread_name,
+        op,
+        a.instance.0,
+        name,
+        a.mode,
+        a.trylock,
+        subclass,
+        a.nest_lock.map(|n| n.0),
+        a.kind,
+        &a.site,
+        async_instance(a.instance),
+        wait,
+    )
 }

@@ -574,9 +574,6 @@ fn once_cell_initialisation_is_a_lock_class() {
 #[cfg(feature = "trace-reader")]
 #[test]
 fn a_recorded_async_run_replays_to_the_same_reports_hazards_included() {
-    use lockdep::replay::{ClassRefinement, Replayer};
-    use lockdep::{Config, OnReport, Validator};
-
     let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
     let path = std::env::temp_dir().join(format!("lockdep-async-{}.jsonl", std::process::id()));
     let v = Validator::with_on_report(Config::default(), OnReport::Collect);
@@ -625,14 +622,9 @@ fn a_recorded_async_run_replays_to_the_same_reports_hazards_included() {
         }))
     });
     v.stop_recording().unwrap();
-    let sig = |r: &lockdep::Report| {
-        let mut classes: Vec<String> = r.classes().iter().map(|c| c.to_string()).collect();
-        classes.sort();
-        (r.kind(), classes)
-    };
-    let live: Vec<_> = v.take_reports().iter().map(sig).collect();
+    let live: Vec<_> = v.take_reports().iter().map(full_sig).collect();
     assert_eq!(
-        live.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        live.iter().map(|(k, ..)| *k).collect::<Vec<_>>(),
         [
             ReportKind::AwaitHoldingLock,
             ReportKind::AwaitHoldingLock,
@@ -641,17 +633,10 @@ fn a_recorded_async_run_replays_to_the_same_reports_hazards_included() {
         ],
         "{live:#?}"
     );
-    let text = std::fs::read_to_string(&path).unwrap();
+    let (replayed, text) = replay_trace(&path, Config::default());
     assert!(text.contains("\"wait\":\"await\""), "{text}");
     assert!(text.contains("\"wait\":\"blocking\""), "{text}");
     assert!(text.contains("\"op\":\"await\""), "{text}");
-    let mut r = Replayer::new(Config::default(), ClassRefinement::default());
-    let mut replayed = Vec::new();
-    for line in text.lines() {
-        if let Some(ev) = lockdep::trace::parse_line(line).unwrap() {
-            replayed.extend(r.apply(&ev).unwrap().iter().map(sig));
-        }
-    }
     assert_eq!(replayed, live, "{text}");
     let _ = std::fs::remove_file(&path);
 }
