@@ -485,6 +485,197 @@ fn every_api_in_a_consistent_order_gives_no_reports() {
     assert!(reports.is_empty(), "{reports:#?}");
 }
 
+/// The mapped and owned guards (tokio's whole guard API): every map, `try_map` (taken and
+/// declined), downgrade and `mutex`/`rwlock` accessor, in one consistent order (m before r),
+/// gives no reports; each guard holds its lock while it lives and releases it when dropped,
+/// also when dropped on another task or when a mapping closure panics.
+#[test]
+fn mapped_and_owned_guards_hold_until_dropped_and_give_no_reports() {
+    use lockdep::tokio::{
+        MappedMutexGuard, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard,
+        OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard,
+        RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+    };
+    let rt = multi_thread(2);
+    let reports = rt.block_on(capture_async(async {
+        let m = Arc::new(Mutex::with_name("m_mapped", (1u32, vec![1u8, 2])));
+        let r = Arc::new(RwLock::with_name("r_mapped", (1u32, vec![1u8, 2])));
+        let held = |m: &Mutex<(u32, Vec<u8>)>, r: &RwLock<(u32, Vec<u8>)>| {
+            (lockdep::is_held(m), lockdep::is_held(r))
+        };
+        // Borrowed mutex guards, r taken under each.
+        {
+            let g = m.lock().await;
+            assert!(std::ptr::eq(MutexGuard::mutex(&g), &*m));
+            let g = MutexGuard::try_map(g, |_| None::<&mut u8>).unwrap_err();
+            let g: MappedMutexGuard<'_, [u8]> = MutexGuard::map(g, |v| v.1.as_mut_slice());
+            let _w = r.write().await;
+            drop(g);
+            assert_eq!(held(&m, &r), (false, true));
+        }
+        {
+            let g = MutexGuard::try_map(m.lock().await, |v| Some(&mut v.1))
+                .ok()
+                .unwrap();
+            let g = MappedMutexGuard::try_map(g, |_| None::<&mut u8>).unwrap_err();
+            let g = MappedMutexGuard::map(g, |v| v);
+            let mut g = MappedMutexGuard::try_map(g, |v| v.first_mut())
+                .ok()
+                .unwrap();
+            *g += 1;
+            let _r = r.read().await;
+            assert_eq!(g.to_string(), "2");
+            drop(g);
+            assert_eq!(held(&m, &r), (false, true));
+        }
+        assert_eq!(held(&m, &r), (false, false));
+        // Owned mutex guards, moved to another task and dropped there.
+        {
+            let o = OwnedMutexGuard::try_map(m.clone().lock_owned().await, |_| None::<&mut u8>)
+                .unwrap_err();
+            let o: OwnedMappedMutexGuard<_, [u8]> = OwnedMutexGuard::map(o, |v| &mut v.1[..]);
+            let _r = r.clone().read_owned().await;
+            assert!(lockdep::is_held(&*m));
+            spawn(async move { drop(o) }).await.unwrap();
+        }
+        {
+            let o = OwnedMutexGuard::try_map(m.clone().lock_owned().await, |v| Some(&mut v.1));
+            let o = OwnedMappedMutexGuard::try_map(o.ok().unwrap(), |_| None::<&mut u8>);
+            let o = OwnedMappedMutexGuard::map(o.unwrap_err(), |v| v);
+            let o = OwnedMappedMutexGuard::try_map(o, |v| v.last_mut())
+                .ok()
+                .unwrap();
+            assert!(Arc::ptr_eq(OwnedMappedMutexGuard::mutex(&o), &m));
+            assert_eq!(*o, 2);
+            let _w = r.clone().write_owned().await;
+            drop(o);
+            assert_eq!(held(&m, &r), (false, true));
+        }
+        // Borrowed rwlock guards.
+        {
+            let _m = m.lock().await;
+            let w = RwLockWriteGuard::try_map(r.write().await, |_| None::<&mut u8>).unwrap_err();
+            let w = RwLockWriteGuard::map(w, |v| &mut v.1);
+            let w = RwLockMappedWriteGuard::try_map(w, |_| None::<&mut u8>).unwrap_err();
+            let mut w = RwLockMappedWriteGuard::try_map(w, |v| v.first_mut())
+                .ok()
+                .unwrap();
+            *w += 1;
+            drop(w);
+            assert_eq!(held(&m, &r), (true, false));
+            let w = RwLockWriteGuard::try_downgrade_map(r.write().await, |_| None::<&u8>);
+            let rd = RwLockWriteGuard::try_downgrade_map(w.unwrap_err(), |v| v.1.first());
+            let rd = RwLockReadGuard::map(rd.ok().unwrap(), |v| v);
+            assert_eq!(*rd, 2);
+            drop(rd);
+            let rd = RwLockWriteGuard::downgrade_map(r.write().await, |v| v.1.as_slice());
+            let rd = RwLockReadGuard::try_map(rd, |v| v.get(1)).ok().unwrap();
+            assert_eq!(*rd, 2);
+            drop(rd);
+            assert!(!lockdep::is_held(&*r));
+        }
+        // Owned rwlock guards, moved to another task and dropped there.
+        {
+            let _m = m.clone().lock_owned().await;
+            let w = r.clone().write_owned().await;
+            assert!(Arc::ptr_eq(OwnedRwLockWriteGuard::rwlock(&w), &r));
+            let w = OwnedRwLockWriteGuard::try_map(w, |_| None::<&mut u8>).unwrap_err();
+            let w: OwnedRwLockMappedWriteGuard<_, [u8]> =
+                OwnedRwLockWriteGuard::map(w, |v| &mut v.1[..]);
+            let w = OwnedRwLockMappedWriteGuard::try_map(w, |_| None::<&mut u8>).unwrap_err();
+            let w = OwnedRwLockMappedWriteGuard::map(w, |v| v);
+            let w = OwnedRwLockMappedWriteGuard::try_map(w, |v| v.first_mut())
+                .ok()
+                .unwrap();
+            assert!(Arc::ptr_eq(OwnedRwLockMappedWriteGuard::rwlock(&w), &r));
+            spawn(async move { drop(w) }).await.unwrap();
+            let w = OwnedRwLockWriteGuard::into_mapped(r.clone().write_owned().await);
+            drop(w);
+            let w = r.clone().write_owned().await;
+            let w = OwnedRwLockWriteGuard::try_downgrade_map(w, |_| None::<&u8>).unwrap_err();
+            let rd: OwnedRwLockReadGuard<_, u8> =
+                OwnedRwLockWriteGuard::try_downgrade_map(w, |v| v.1.first())
+                    .ok()
+                    .unwrap();
+            assert!(Arc::ptr_eq(OwnedRwLockReadGuard::rwlock(&rd), &r));
+            assert_eq!(rd.to_string(), "2");
+            drop(rd);
+            let rd = OwnedRwLockWriteGuard::downgrade_map(r.clone().write_owned().await, |v| &v.1);
+            let rd = OwnedRwLockReadGuard::try_map(rd, |_| None::<&u8>).unwrap_err();
+            let rd = OwnedRwLockReadGuard::map(rd, |v| v.as_slice());
+            let rd = OwnedRwLockReadGuard::try_map(rd, |v| v.last())
+                .ok()
+                .unwrap();
+            spawn(async move { assert_eq!(*rd, 2) }).await.unwrap();
+            let rd = r.clone().write_owned().await.downgrade();
+            drop(rd);
+        }
+        // The releases posted from the other tasks were applied: the locks are free, and
+        // taking them again is not recursive.
+        assert_eq!(held(&m, &r), (false, false));
+        drop((m.lock().await, r.write().await));
+        // A mapping closure that panics: tokio's guard unlocks as the panic leaves `map`, and
+        // the acquisition is released with it.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let g = m.try_lock().unwrap();
+            MutexGuard::map(g, |_| -> &mut u8 { panic!("mapping") })
+        }));
+        assert!(unwound.is_err());
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let w = r.clone().try_write_owned().unwrap();
+            OwnedRwLockWriteGuard::downgrade_map(w, |_| -> &u8 { panic!("mapping") })
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(held(&m, &r), (false, false));
+        drop((m.lock().await, r.write().await));
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+/// A `downgrade_map` is validated as a `downgrade`: the lock stays held (in read mode) by the
+/// task, other tasks read it meanwhile without a report, and an ABBA through mapped and
+/// downgraded guards is still reported, once.
+#[test]
+fn a_downgrade_map_keeps_validation_right() {
+    use lockdep::tokio::{MutexGuard, OwnedMutexGuard, OwnedRwLockWriteGuard, RwLockWriteGuard};
+    let rt = multi_thread(2);
+    let reports = rt.block_on(capture_async(async {
+        let r = Arc::new(RwLock::with_name("r_down", (1u32, 2u32)));
+        let rd = RwLockWriteGuard::downgrade_map(r.write().await, |v| &v.1);
+        assert!(lockdep::is_held(&*r));
+        // Readers get in: a trylock here, a waiting read in another task.
+        assert_eq!(r.try_read().unwrap().0, 1);
+        let r2 = r.clone();
+        spawn(async move { assert_eq!(r2.read().await.1, 2) })
+            .await
+            .unwrap();
+        drop(rd);
+        assert!(!lockdep::is_held(&*r));
+        // The owned one, dropped on another task: then written again here, not recursive.
+        let rd = OwnedRwLockWriteGuard::downgrade_map(r.clone().write_owned().await, |v| &v.0);
+        spawn(async move { assert_eq!(*rd, 1) }).await.unwrap();
+        drop(r.write().await);
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+
+    // r -> m through a downgraded, mapped read guard; m -> r through mapped mutex guards.
+    let reports = rt.block_on(capture_async(async {
+        let r = Arc::new(RwLock::with_name("r_abba", (1u32, 2u32)));
+        let m = Arc::new(Mutex::with_name("m_abba", (0u32, 0u32)));
+        let (r2, m2) = (r.clone(), m.clone());
+        spawn(async move {
+            let rd = RwLockWriteGuard::downgrade_map(r2.write().await, |v| &v.1);
+            let _m = MutexGuard::map(m2.lock().await, |v| &mut v.0);
+            assert_eq!(*rd, 2);
+        })
+        .await
+        .unwrap();
+        let _m = OwnedMutexGuard::map(m.clone().lock_owned().await, |v| &mut v.1);
+        let _r = r.read().await; // m -> r closes the cycle
+    }));
+    assert_eq!(kinds(&reports), [ReportKind::CircularDependency]);
+}
+
 /// `OnceCell`: waiting for an initialiser holds the cell's class, so an initialiser that takes a
 /// lock a waiter holds is a cycle — between tasks, run one after the other; the correct version
 /// (the waiter holds nothing) is silent, also with many tasks racing to initialise on four

@@ -39,11 +39,14 @@ mod mutex;
 mod once_cell;
 mod rwlock;
 
-pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+/// tokio's error of a failed `try_lock`, `try_read`, `try_write` (and their `_owned` forms),
+/// re-exported: `use tokio::sync::{Mutex, TryLockError}` switches in one line.
+pub use ::tokio::sync::TryLockError;
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard};
 pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockMappedWriteGuard, RwLockReadGuard,
-    RwLockWriteGuard,
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 
 use std::cell::Cell;

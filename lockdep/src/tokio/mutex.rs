@@ -29,7 +29,7 @@ struct Token<'a> {
     holder: u64,
 }
 
-impl Token<'_> {
+impl<'a> Token<'a> {
     #[inline(always)]
     fn release(self) {
         release(
@@ -38,6 +38,29 @@ impl Token<'_> {
             LockKind::Mutex,
             self.holder,
         );
+    }
+
+    /// Releases the acquisition if dropped before [`Unwinding::disarm`]: while a guard is
+    /// mapped, so that a panicking closure (tokio's `map` drops its guard, unlocking, as the
+    /// panic leaves it) does not leave the acquisition recorded as held.
+    fn unwinding(self) -> Unwinding<'a> {
+        Unwinding(self)
+    }
+}
+
+/// A [`Token`] released on drop, unless disarmed ([`Token::unwinding`]).
+struct Unwinding<'a>(Token<'a>);
+
+impl Unwinding<'_> {
+    /// The mapping returned: the acquisition lives on in the new guard.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
@@ -120,10 +143,8 @@ impl<T: ?Sized> Mutex<T> {
             let inner = self.inner.lock().await;
             let holder = pending.done();
             MutexGuard {
-                token: Token {
-                    map: &self.map,
-                    holder,
-                },
+                lock: self,
+                holder,
                 inner: ManuallyDrop::new(inner),
             }
         }
@@ -137,10 +158,8 @@ impl<T: ?Sized> Mutex<T> {
         let pending = self.acquiring(acquire_blocking(self.request(Location::caller())));
         let inner = self.inner.blocking_lock();
         MutexGuard {
-            token: Token {
-                map: &self.map,
-                holder: pending.done(),
-            },
+            lock: self,
+            holder: pending.done(),
             inner: ManuallyDrop::new(inner),
         }
     }
@@ -151,10 +170,8 @@ impl<T: ?Sized> Mutex<T> {
         let inner = self.inner.try_lock()?;
         let holder = acquire_try(self.request(Location::caller()));
         Ok(MutexGuard {
-            token: Token {
-                map: &self.map,
-                holder,
-            },
+            lock: self,
+            holder,
             inner: ManuallyDrop::new(inner),
         })
     }
@@ -255,46 +272,88 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 /// A held [`Mutex`]: releases it when dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    token: Token<'a>,
+    lock: &'a Mutex<T>,
+    holder: u64,
     inner: ManuallyDrop<ts::MutexGuard<'a, T>>,
 }
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// Takes the guard's parts without running its `Drop`.
-    fn into_parts(this: Self) -> (Token<'a>, ts::MutexGuard<'a, T>) {
+    fn into_parts(this: Self) -> (&'a Mutex<T>, u64, ts::MutexGuard<'a, T>) {
         let mut this = ManuallyDrop::new(this);
         // SAFETY: `this` is never used or dropped again, so the guard is taken once.
         let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
-        (this.token, inner)
+        (this.lock, this.holder, inner)
     }
 
-    /// A guard for a part of the data (tokio's `MutexGuard::map`).
-    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
-        this: Self,
-        f: F,
-    ) -> MappedMutexGuard<'a, U> {
-        let (token, inner) = Self::into_parts(this);
+    /// A guard for a part of the data (tokio's `MutexGuard::map`); the mutex stays held, by
+    /// the same task, until the new guard drops. `U` may be unsized (a slice, a `dyn Trait`).
+    ///
+    /// ```
+    /// use lockdep::tokio::{Mutex, MutexGuard};
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let m = Mutex::new([1u8, 2, 3]);
+    ///     let mut tail = MutexGuard::map(m.lock().await, |a| &mut a[1..]);
+    ///     tail[0] = 7;
+    ///     drop(tail);
+    ///     assert_eq!(*m.lock().await, [1, 7, 3]);
+    /// });
+    /// ```
+    pub fn map<U, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let (lock, holder, inner) = Self::into_parts(this);
+        let token = lock.token(holder);
+        let unwinding = token.unwinding();
+        let inner = ts::MutexGuard::map(inner, f);
+        unwinding.disarm();
         MappedMutexGuard {
             token,
-            inner: ManuallyDrop::new(ts::MutexGuard::map(inner, f)),
+            inner: ManuallyDrop::new(inner),
         }
     }
 
     /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
-    pub fn try_map<U: ?Sized, F: FnOnce(&mut T) -> Option<&mut U>>(
-        this: Self,
-        f: F,
-    ) -> Result<MappedMutexGuard<'a, U>, Self> {
-        let (token, inner) = Self::into_parts(this);
-        match ts::MutexGuard::try_map(inner, f) {
+    pub fn try_map<U, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let (lock, holder, inner) = Self::into_parts(this);
+        let token = lock.token(holder);
+        let unwinding = token.unwinding();
+        let result = ts::MutexGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
             Ok(inner) => Ok(MappedMutexGuard {
                 token,
                 inner: ManuallyDrop::new(inner),
             }),
             Err(inner) => Err(MutexGuard {
-                token,
+                lock,
+                holder,
                 inner: ManuallyDrop::new(inner),
             }),
+        }
+    }
+
+    /// The mutex this guard holds.
+    pub fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.lock
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// The release token of an acquisition of this mutex by the stack `holder`.
+    #[inline(always)]
+    fn token(&self, holder: u64) -> Token<'_> {
+        Token {
+            map: &self.map,
+            holder,
         }
     }
 }
@@ -317,21 +376,34 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: dropped once, here; the field is never used again.
         unsafe { ManuallyDrop::drop(&mut self.inner) };
-        self.token.release();
+        self.lock.token(self.holder).release();
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
+/// `Debug` and `Display` of a guard: its data's.
+macro_rules! fmt_impls {
+    ([$($gen:tt)*] $guard:ty => $target:ident) => {
+        impl<$($gen)*> fmt::Debug for $guard
+        where
+            $target: fmt::Debug,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<$($gen)*> fmt::Display for $guard
+        where
+            $target: fmt::Display,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&**self, f)
+            }
+        }
+    };
 }
 
-impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
+fmt_impls!(['a, T: ?Sized] MutexGuard<'a, T> => T);
 
 /// A held part of a [`Mutex`]'s data ([`MutexGuard::map`]).
 #[must_use = "if unused the Mutex will immediately unlock"]
@@ -341,14 +413,48 @@ pub struct MappedMutexGuard<'a, T: ?Sized> {
 }
 
 impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
-    /// A guard for a part of this part.
-    pub fn map<U, F: FnOnce(&mut T) -> &mut U>(this: Self, f: F) -> MappedMutexGuard<'a, U> {
+    /// Takes the guard's parts without running its `Drop`.
+    fn into_parts(this: Self) -> (Token<'a>, ts::MappedMutexGuard<'a, T>) {
         let mut this = ManuallyDrop::new(this);
         // SAFETY: `this` is never used or dropped again, so the guard is taken once.
         let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
+        (this.token, inner)
+    }
+
+    /// A guard for a part of this part. `U` is sized, as in tokio (whose
+    /// `MappedMutexGuard::map` this is); map the [`MutexGuard`] itself to reach an unsized part.
+    pub fn map<U, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let inner = ts::MappedMutexGuard::map(inner, f);
+        unwinding.disarm();
         MappedMutexGuard {
-            token: this.token,
-            inner: ManuallyDrop::new(ts::MappedMutexGuard::map(inner, f)),
+            token,
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<U, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let result = ts::MappedMutexGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => Ok(MappedMutexGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
+            Err(inner) => Err(MappedMutexGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
         }
     }
 }
@@ -374,11 +480,7 @@ impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+fmt_impls!(['a, T: ?Sized] MappedMutexGuard<'a, T> => T);
 
 /// A held [`Mutex`] that owns an `Arc` of it ([`Mutex::lock_owned`]): `'static`, so it can move
 /// into another task; dropped there, its release reaches the task that took it.
@@ -391,6 +493,76 @@ pub struct OwnedMutexGuard<T: ?Sized + 'static> {
 }
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// Takes the guard's parts without running its `Drop`.
+    fn into_parts(this: Self) -> (u64, ts::MutexGuard<'static, T>, Arc<Mutex<T>>) {
+        let mut this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again: its guard and `Arc` are taken once.
+        unsafe {
+            (
+                this.holder,
+                ManuallyDrop::take(&mut this.inner),
+                std::ptr::read(&this.lock),
+            )
+        }
+    }
+
+    /// A guard for a part of the data that still owns the `Arc` (tokio's
+    /// `OwnedMutexGuard::map`). `U` may be unsized.
+    ///
+    /// ```
+    /// use lockdep::tokio::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
+    /// use std::sync::Arc;
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let m = Arc::new(Mutex::new((1, String::from("a"))));
+    ///     let mut name: OwnedMappedMutexGuard<_, String> =
+    ///         OwnedMutexGuard::map(m.clone().lock_owned().await, |v| &mut v.1);
+    ///     name.push('b');
+    ///     drop(name);
+    ///     assert_eq!(m.lock().await.1, "ab");
+    /// });
+    /// ```
+    pub fn map<U, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let (holder, inner, lock) = Self::into_parts(this);
+        let unwinding = lock.token(holder).unwinding();
+        let inner = ts::MutexGuard::map(inner, f);
+        unwinding.disarm();
+        OwnedMappedMutexGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
+            lock,
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<U, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let (holder, inner, lock) = Self::into_parts(this);
+        let unwinding = lock.token(holder).unwinding();
+        let result = ts::MutexGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => Ok(OwnedMappedMutexGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+            Err(inner) => Err(OwnedMutexGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+        }
+    }
+
     /// The mutex this guard holds.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
@@ -414,16 +586,102 @@ impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
         // SAFETY: dropped once, here, while `lock` still keeps the mutex it borrows alive.
         unsafe { ManuallyDrop::drop(&mut self.inner) };
-        Token {
-            map: &self.lock.map,
-            holder: self.holder,
-        }
-        .release();
+        self.lock.token(self.holder).release();
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
+fmt_impls!([T: ?Sized] OwnedMutexGuard<T> => T);
+
+/// A held part of a [`Mutex`]'s data that owns an `Arc` of the mutex
+/// ([`OwnedMutexGuard::map`]): `'static`, so it can move into another task, as an
+/// [`OwnedMutexGuard`] can.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct OwnedMappedMutexGuard<T: ?Sized + 'static, U: ?Sized + 'static = T> {
+    holder: u64,
+    // Borrows `lock`'s allocation: dropped before it (see `Drop`).
+    inner: ManuallyDrop<ts::MappedMutexGuard<'static, U>>,
+    lock: Arc<Mutex<T>>,
+}
+
+impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
+    /// Takes the guard's parts without running its `Drop`.
+    fn into_parts(this: Self) -> (u64, ts::MappedMutexGuard<'static, U>, Arc<Mutex<T>>) {
+        let mut this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again: its guard and `Arc` are taken once.
+        unsafe {
+            (
+                this.holder,
+                ManuallyDrop::take(&mut this.inner),
+                std::ptr::read(&this.lock),
+            )
+        }
+    }
+
+    /// A guard for a part of this part. `S` is sized, as in tokio.
+    pub fn map<S, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, S>
+    where
+        F: FnOnce(&mut U) -> &mut S,
+    {
+        let (holder, inner, lock) = Self::into_parts(this);
+        let unwinding = lock.token(holder).unwinding();
+        let inner = ts::MappedMutexGuard::map(inner, f);
+        unwinding.disarm();
+        OwnedMappedMutexGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
+            lock,
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<S, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, S>, Self>
+    where
+        F: FnOnce(&mut U) -> Option<&mut S>,
+    {
+        let (holder, inner, lock) = Self::into_parts(this);
+        let unwinding = lock.token(holder).unwinding();
+        let result = ts::MappedMutexGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => Ok(OwnedMappedMutexGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+            Err(inner) => Err(OwnedMappedMutexGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+        }
+    }
+
+    /// The mutex this guard holds a part of (lockdep's addition: tokio's
+    /// `OwnedMappedMutexGuard` has no such method).
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
     }
 }
+
+impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here, while `lock` still keeps the mutex it borrows alive.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        self.lock.token(self.holder).release();
+    }
+}
+
+fmt_impls!([T: ?Sized, U: ?Sized] OwnedMappedMutexGuard<T, U> => U);

@@ -221,6 +221,27 @@ impl<T> From<T> for OnceCell<T> {
     }
 }
 
+impl<T: Clone> Clone for OnceCell<T> {
+    /// A cell holding a clone of the value, if set (tokio's `Clone`). Its class is this call's
+    /// site, as for any other cell built here, not the original's: a cell's class cannot be
+    /// copied (as for `lockdep::std::OnceLock`'s `clone`). Name the clone's class with
+    /// [`with_name`](OnceCell::with_name) and [`set`](OnceCell::set) to choose it instead.
+    #[track_caller]
+    fn clone(&self) -> Self {
+        OnceCell::new_with(self.get().cloned())
+    }
+}
+
+impl<T: PartialEq> PartialEq for OnceCell<T> {
+    /// Whether both cells hold equal values, or neither holds one (tokio's; the classes are not
+    /// compared). Never waits.
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl<T: Eq> Eq for OnceCell<T> {}
+
 impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.inner, f)

@@ -29,7 +29,7 @@ struct Token<'a> {
     holder: u64,
 }
 
-impl Token<'_> {
+impl<'a> Token<'a> {
     #[inline(always)]
     fn release(self) {
         release(
@@ -38,6 +38,13 @@ impl Token<'_> {
             LockKind::RwLock,
             self.holder,
         );
+    }
+
+    /// Releases the acquisition if dropped before [`Unwinding::disarm`]: while a guard is
+    /// mapped, so that a panicking closure (tokio's `map` drops its guard, unlocking, as the
+    /// panic leaves it) does not leave the acquisition recorded as held.
+    fn unwinding(self) -> Unwinding<'a> {
+        Unwinding(self)
     }
 
     /// A write acquisition became a read one (`downgrade`), on the stack that holds it.
@@ -51,6 +58,22 @@ impl Token<'_> {
         } else {
             runtime::post_mode(self.holder, instance, Mode::Read);
         }
+    }
+}
+
+/// A [`Token`] released on drop, unless disarmed ([`Token::unwinding`]).
+struct Unwinding<'a>(Token<'a>);
+
+impl Unwinding<'_> {
+    /// The mapping returned: the acquisition lives on in the new guard.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
@@ -327,19 +350,20 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-/// Deref (and `DerefMut` for write guards), `Debug`, and a `Drop` that releases: one guard type.
+/// Deref (and `DerefMut` for write guards), `Debug`, `Display`, and a `Drop` that releases: one
+/// guard type, whose generics are in brackets.
 macro_rules! guard_impls {
-    ($guard:ident <$($lt:lifetime,)? T>, mut: $mutable:tt, release: |$this:ident| $release:expr) => {
-        impl<$($lt,)? T: ?Sized> Deref for $guard<$($lt,)? T> {
-            type Target = T;
-            fn deref(&self) -> &T {
+    ([$($gen:tt)*] $guard:ty => $target:ident, mut: $mutable:tt, release: |$this:ident| $release:expr) => {
+        impl<$($gen)*> Deref for $guard {
+            type Target = $target;
+            fn deref(&self) -> &$target {
                 &self.inner
             }
         }
 
-        guard_impls!(@mut $mutable, $guard <$($lt,)? T>);
+        guard_impls!(@mut $mutable, [$($gen)*] $guard => $target);
 
-        impl<$($lt,)? T: ?Sized> Drop for $guard<$($lt,)? T> {
+        impl<$($gen)*> Drop for $guard {
             fn drop(&mut self) {
                 // SAFETY: dropped once, here (before any field that keeps the lock alive);
                 // the field is never used again.
@@ -349,20 +373,48 @@ macro_rules! guard_impls {
             }
         }
 
-        impl<$($lt,)? T: ?Sized + fmt::Debug> fmt::Debug for $guard<$($lt,)? T> {
+        impl<$($gen)*> fmt::Debug for $guard
+        where
+            $target: fmt::Debug,
+        {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(&**self, f)
             }
         }
+
+        impl<$($gen)*> fmt::Display for $guard
+        where
+            $target: fmt::Display,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&**self, f)
+            }
+        }
     };
-    (@mut true, $guard:ident <$($lt:lifetime,)? T>) => {
-        impl<$($lt,)? T: ?Sized> DerefMut for $guard<$($lt,)? T> {
-            fn deref_mut(&mut self) -> &mut T {
+    (@mut true, [$($gen:tt)*] $guard:ty => $target:ident) => {
+        impl<$($gen)*> DerefMut for $guard {
+            fn deref_mut(&mut self) -> &mut $target {
                 &mut self.inner
             }
         }
     };
-    (@mut false, $guard:ident <$($lt:lifetime,)? T>) => {};
+    (@mut false, [$($gen:tt)*] $guard:ty => $target:ident) => {};
+}
+
+/// Takes an owned guard's parts without running its `Drop`: its holder, tokio's guard and the
+/// `Arc` that keeps the lock alive.
+macro_rules! owned_into_parts {
+    ($this:ident) => {{
+        let mut this = ManuallyDrop::new($this);
+        // SAFETY: `this` is never used or dropped again: its guard and `Arc` are taken once.
+        unsafe {
+            (
+                this.holder,
+                ManuallyDrop::take(&mut this.inner),
+                std::ptr::read(&this.lock),
+            )
+        }
+    }};
 }
 
 /// A [`RwLock`] held for reading.
@@ -372,7 +424,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
     inner: ManuallyDrop<ts::RwLockReadGuard<'a, T>>,
 }
 
-guard_impls!(RwLockReadGuard<'a, T>, mut: false, release: |this| this.token.release());
+guard_impls!(['a, T: ?Sized] RwLockReadGuard<'a, T> => T, mut: false, release: |this| this.token.release());
 
 impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     fn into_parts(this: Self) -> (Token<'a>, ts::RwLockReadGuard<'a, T>) {
@@ -383,21 +435,30 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     }
 
     /// A read guard for a part of the data.
-    pub fn map<U: ?Sized, F: FnOnce(&T) -> &U>(this: Self, f: F) -> RwLockReadGuard<'a, U> {
+    pub fn map<F, U: ?Sized>(this: Self, f: F) -> RwLockReadGuard<'a, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
         let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let inner = ts::RwLockReadGuard::map(inner, f);
+        unwinding.disarm();
         RwLockReadGuard {
             token,
-            inner: ManuallyDrop::new(ts::RwLockReadGuard::map(inner, f)),
+            inner: ManuallyDrop::new(inner),
         }
     }
 
     /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
-    pub fn try_map<U: ?Sized, F: FnOnce(&T) -> Option<&U>>(
-        this: Self,
-        f: F,
-    ) -> Result<RwLockReadGuard<'a, U>, Self> {
+    pub fn try_map<F, U: ?Sized>(this: Self, f: F) -> Result<RwLockReadGuard<'a, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
         let (token, inner) = Self::into_parts(this);
-        match ts::RwLockReadGuard::try_map(inner, f) {
+        let unwinding = token.unwinding();
+        let result = ts::RwLockReadGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
             Ok(inner) => Ok(RwLockReadGuard {
                 token,
                 inner: ManuallyDrop::new(inner),
@@ -417,7 +478,7 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
     inner: ManuallyDrop<ts::RwLockWriteGuard<'a, T>>,
 }
 
-guard_impls!(RwLockWriteGuard<'a, T>, mut: true, release: |this| this.token.release());
+guard_impls!(['a, T: ?Sized] RwLockWriteGuard<'a, T> => T, mut: true, release: |this| this.token.release());
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     fn into_parts(this: Self) -> (Token<'a>, ts::RwLockWriteGuard<'a, T>) {
@@ -428,24 +489,30 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     }
 
     /// A write guard for a part of the data.
-    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
-        this: Self,
-        f: F,
-    ) -> RwLockMappedWriteGuard<'a, U> {
+    pub fn map<F, U: ?Sized>(this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
         let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let inner = ts::RwLockWriteGuard::map(inner, f);
+        unwinding.disarm();
         RwLockMappedWriteGuard {
             token,
-            inner: ManuallyDrop::new(ts::RwLockWriteGuard::map(inner, f)),
+            inner: ManuallyDrop::new(inner),
         }
     }
 
     /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
-    pub fn try_map<U: ?Sized, F: FnOnce(&mut T) -> Option<&mut U>>(
-        this: Self,
-        f: F,
-    ) -> Result<RwLockMappedWriteGuard<'a, U>, Self> {
+    pub fn try_map<F, U: ?Sized>(this: Self, f: F) -> Result<RwLockMappedWriteGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
         let (token, inner) = Self::into_parts(this);
-        match ts::RwLockWriteGuard::try_map(inner, f) {
+        let unwinding = token.unwinding();
+        let result = ts::RwLockWriteGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
             Ok(inner) => Ok(RwLockMappedWriteGuard {
                 token,
                 inner: ManuallyDrop::new(inner),
@@ -468,12 +535,68 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
     /// Makes the write lock a read lock without letting a writer in between (its held mode
     /// becomes `read`).
-    pub fn downgrade(this: Self) -> RwLockReadGuard<'a, T> {
-        let (token, inner) = Self::into_parts(this);
+    pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
+        let (token, inner) = Self::into_parts(self);
         token.downgrade();
         RwLockReadGuard {
             token,
             inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
+        }
+    }
+
+    /// [`downgrade`](Self::downgrade) to a read guard for a part of the data, in one step (no
+    /// writer in between); validated as `downgrade`: the held mode becomes `read`.
+    ///
+    /// ```
+    /// use lockdep::tokio::{RwLock, RwLockWriteGuard};
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let l = RwLock::new((1, 2));
+    ///     let mut w = l.write().await;
+    ///     w.1 = 5;
+    ///     let second = RwLockWriteGuard::downgrade_map(w, |v| &v.1);
+    ///     assert_eq!(*l.try_read().unwrap(), (1, 5)); // other readers get in
+    ///     assert_eq!(*second, 5);
+    /// });
+    /// ```
+    pub fn downgrade_map<F, U: ?Sized>(this: Self, f: F) -> RwLockReadGuard<'a, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let inner = ts::RwLockWriteGuard::downgrade_map(inner, f);
+        unwinding.disarm();
+        token.downgrade();
+        RwLockReadGuard {
+            token,
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// [`downgrade_map`](Self::downgrade_map) when `f` may decline: the write guard back on
+    /// `None` (still held for writing).
+    pub fn try_downgrade_map<F, U: ?Sized>(this: Self, f: F) -> Result<RwLockReadGuard<'a, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let result = ts::RwLockWriteGuard::try_downgrade_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => {
+                token.downgrade();
+                Ok(RwLockReadGuard {
+                    token,
+                    inner: ManuallyDrop::new(inner),
+                })
+            }
+            Err(inner) => Err(RwLockWriteGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
         }
     }
 }
@@ -485,36 +608,105 @@ pub struct RwLockMappedWriteGuard<'a, T: ?Sized> {
     inner: ManuallyDrop<ts::RwLockMappedWriteGuard<'a, T>>,
 }
 
-guard_impls!(RwLockMappedWriteGuard<'a, T>, mut: true, release: |this| this.token.release());
+guard_impls!(['a, T: ?Sized] RwLockMappedWriteGuard<'a, T> => T, mut: true, release: |this| this.token.release());
 
 impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
-    /// A guard for a part of this part.
-    pub fn map<U: ?Sized, F: FnOnce(&mut T) -> &mut U>(
-        this: Self,
-        f: F,
-    ) -> RwLockMappedWriteGuard<'a, U> {
+    fn into_parts(this: Self) -> (Token<'a>, ts::RwLockMappedWriteGuard<'a, T>) {
         let mut this = ManuallyDrop::new(this);
         // SAFETY: `this` is never used or dropped again, so the guard is taken once.
         let inner = unsafe { ManuallyDrop::take(&mut this.inner) };
+        (this.token, inner)
+    }
+
+    /// A guard for a part of this part.
+    pub fn map<F, U: ?Sized>(this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let inner = ts::RwLockMappedWriteGuard::map(inner, f);
+        unwinding.disarm();
         RwLockMappedWriteGuard {
-            token: this.token,
-            inner: ManuallyDrop::new(ts::RwLockMappedWriteGuard::map(inner, f)),
+            token,
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<F, U: ?Sized>(this: Self, f: F) -> Result<RwLockMappedWriteGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let (token, inner) = Self::into_parts(this);
+        let unwinding = token.unwinding();
+        let result = ts::RwLockMappedWriteGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => Ok(RwLockMappedWriteGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
+            Err(inner) => Err(RwLockMappedWriteGuard {
+                token,
+                inner: ManuallyDrop::new(inner),
+            }),
         }
     }
 }
 
-/// A [`RwLock`] held for reading that owns an `Arc` of it ([`RwLock::read_owned`]).
+/// A [`RwLock`] (or a part of its data, `U`) held for reading that owns an `Arc` of it
+/// ([`RwLock::read_owned`], [`OwnedRwLockReadGuard::map`]).
 #[must_use = "if unused the RwLock will immediately unlock"]
-pub struct OwnedRwLockReadGuard<T: ?Sized + 'static> {
+pub struct OwnedRwLockReadGuard<T: ?Sized + 'static, U: ?Sized + 'static = T> {
     holder: u64,
     // Borrows `lock`'s allocation: dropped before it.
-    inner: ManuallyDrop<ts::RwLockReadGuard<'static, T>>,
+    inner: ManuallyDrop<ts::RwLockReadGuard<'static, U>>,
     lock: Arc<RwLock<T>>,
 }
 
-guard_impls!(OwnedRwLockReadGuard<T>, mut: false, release: |this| this.lock.token(this.holder).release());
+guard_impls!([T: ?Sized, U: ?Sized] OwnedRwLockReadGuard<T, U> => U, mut: false, release: |this| this.lock.token(this.holder).release());
 
-impl<T: ?Sized> OwnedRwLockReadGuard<T> {
+impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
+    /// A read guard for a part of the data that still owns the `Arc`.
+    pub fn map<F, V: ?Sized>(this: Self, f: F) -> OwnedRwLockReadGuard<T, V>
+    where
+        F: FnOnce(&U) -> &V,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let inner = ts::RwLockReadGuard::map(inner, f);
+        unwinding.disarm();
+        OwnedRwLockReadGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
+            lock,
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<F, V: ?Sized>(this: Self, f: F) -> Result<OwnedRwLockReadGuard<T, V>, Self>
+    where
+        F: FnOnce(&U) -> Option<&V>,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let result = ts::RwLockReadGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => Ok(OwnedRwLockReadGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+            Err(inner) => Err(OwnedRwLockReadGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+        }
+    }
+
     /// The lock this guard holds.
     pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
         &this.lock
@@ -530,29 +722,200 @@ pub struct OwnedRwLockWriteGuard<T: ?Sized + 'static> {
     lock: Arc<RwLock<T>>,
 }
 
-guard_impls!(OwnedRwLockWriteGuard<T>, mut: true, release: |this| this.lock.token(this.holder).release());
+guard_impls!([T: ?Sized] OwnedRwLockWriteGuard<T> => T, mut: true, release: |this| this.lock.token(this.holder).release());
 
 impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
+    /// A write guard for a part of the data that still owns the `Arc`.
+    ///
+    /// ```
+    /// use lockdep::tokio::{OwnedRwLockWriteGuard, RwLock};
+    /// use std::sync::Arc;
+    ///
+    /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let l = Arc::new(RwLock::new(vec![1, 2, 3]));
+    ///     let mut last = OwnedRwLockWriteGuard::map(l.clone().write_owned().await, |v| {
+    ///         v.last_mut().unwrap()
+    ///     });
+    ///     *last = 9;
+    ///     drop(last);
+    ///     assert_eq!(*l.read().await, [1, 2, 9]);
+    /// });
+    /// ```
+    pub fn map<F, U: ?Sized>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let inner = ts::RwLockWriteGuard::map(inner, f);
+        unwinding.disarm();
+        OwnedRwLockMappedWriteGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
+            lock,
+        }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<F, U: ?Sized>(
+        this: Self,
+        f: F,
+    ) -> Result<OwnedRwLockMappedWriteGuard<T, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let result = ts::RwLockWriteGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => Ok(OwnedRwLockMappedWriteGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+            Err(inner) => Err(OwnedRwLockWriteGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+        }
+    }
+
+    /// The guard as a mapped one over all of the data.
+    pub fn into_mapped(this: Self) -> OwnedRwLockMappedWriteGuard<T> {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        OwnedRwLockMappedWriteGuard {
+            holder,
+            inner: ManuallyDrop::new(ts::RwLockWriteGuard::into_mapped(inner)),
+            lock,
+        }
+    }
+
+    /// Makes the write lock a read lock without letting a writer in between (its held mode
+    /// becomes `read`).
+    pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
+        let (holder, inner, lock) = owned_into_parts!(self);
+        lock.token(holder).downgrade();
+        OwnedRwLockReadGuard {
+            holder,
+            inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
+            lock,
+        }
+    }
+
+    /// [`downgrade`](Self::downgrade) to a read guard for a part of the data, in one step;
+    /// validated as `downgrade`: the held mode becomes `read`.
+    pub fn downgrade_map<F, U: ?Sized>(this: Self, f: F) -> OwnedRwLockReadGuard<T, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let inner = ts::RwLockWriteGuard::downgrade_map(inner, f);
+        unwinding.disarm();
+        lock.token(holder).downgrade();
+        OwnedRwLockReadGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
+            lock,
+        }
+    }
+
+    /// [`downgrade_map`](Self::downgrade_map) when `f` may decline: the write guard back on
+    /// `None` (still held for writing).
+    pub fn try_downgrade_map<F, U: ?Sized>(
+        this: Self,
+        f: F,
+    ) -> Result<OwnedRwLockReadGuard<T, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let result = ts::RwLockWriteGuard::try_downgrade_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => {
+                lock.token(holder).downgrade();
+                Ok(OwnedRwLockReadGuard {
+                    holder,
+                    inner: ManuallyDrop::new(inner),
+                    lock,
+                })
+            }
+            Err(inner) => Err(OwnedRwLockWriteGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+        }
+    }
+
     /// The lock this guard holds.
     pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
         &this.lock
     }
+}
 
-    /// Makes the write lock a read lock without letting a writer in between.
-    pub fn downgrade(this: Self) -> OwnedRwLockReadGuard<T> {
-        let mut this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again: its guard and `Arc` are taken once.
-        let (inner, lock) = unsafe {
-            (
-                ManuallyDrop::take(&mut this.inner),
-                std::ptr::read(&this.lock),
-            )
-        };
-        lock.token(this.holder).downgrade();
-        OwnedRwLockReadGuard {
-            holder: this.holder,
-            inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
+/// A part of a [`RwLock`]'s data held for writing that owns an `Arc` of the lock
+/// ([`OwnedRwLockWriteGuard::map`]).
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct OwnedRwLockMappedWriteGuard<T: ?Sized + 'static, U: ?Sized + 'static = T> {
+    holder: u64,
+    // Borrows `lock`'s allocation: dropped before it.
+    inner: ManuallyDrop<ts::RwLockMappedWriteGuard<'static, U>>,
+    lock: Arc<RwLock<T>>,
+}
+
+guard_impls!([T: ?Sized, U: ?Sized] OwnedRwLockMappedWriteGuard<T, U> => U, mut: true, release: |this| this.lock.token(this.holder).release());
+
+impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
+    /// A guard for a part of this part.
+    pub fn map<F, V: ?Sized>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
+    where
+        F: FnOnce(&mut U) -> &mut V,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let inner = ts::RwLockMappedWriteGuard::map(inner, f);
+        unwinding.disarm();
+        OwnedRwLockMappedWriteGuard {
+            holder,
+            inner: ManuallyDrop::new(inner),
             lock,
         }
+    }
+
+    /// [`map`](Self::map) when `f` may decline: the guard back on `None`.
+    pub fn try_map<F, V: ?Sized>(
+        this: Self,
+        f: F,
+    ) -> Result<OwnedRwLockMappedWriteGuard<T, V>, Self>
+    where
+        F: FnOnce(&mut U) -> Option<&mut V>,
+    {
+        let (holder, inner, lock) = owned_into_parts!(this);
+        let unwinding = lock.token(holder).unwinding();
+        let result = ts::RwLockMappedWriteGuard::try_map(inner, f);
+        unwinding.disarm();
+        match result {
+            Ok(inner) => Ok(OwnedRwLockMappedWriteGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+            Err(inner) => Err(OwnedRwLockMappedWriteGuard {
+                holder,
+                inner: ManuallyDrop::new(inner),
+                lock,
+            }),
+        }
+    }
+
+    /// The lock this guard holds a part of.
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.lock
     }
 }
