@@ -800,6 +800,36 @@ macro_rules! every_family {
     };
 }
 
+/// Uncontended `lock().await` + unlock of tokio's mutex, or lockdep's in a tracked task (held
+/// locks follow the task: the steady state users get with `lockdep::tokio::spawn`), on a
+/// current-thread runtime.
+fn async_runner(validated: bool) -> Runner {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    let plain = tokio::sync::Mutex::new(0u64);
+    let checked = lockdep::tokio::Mutex::new(0u64);
+    Box::new(move |n| {
+        if validated {
+            rt.block_on(lockdep::tokio::track(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    *black_box(&checked).lock().await += 1;
+                }
+                start.elapsed()
+            }))
+        } else {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    *black_box(&plain).lock().await += 1;
+                }
+                start.elapsed()
+            })
+        }
+    })
+}
+
 /// A scenario: its name, the unit of its times, operations per timed iteration, and its
 /// contenders (built when it runs).
 type ScenarioSpec = (String, &'static str, f64, fn() -> Vec<Contender>);
@@ -898,6 +928,27 @@ fn scenarios() -> Vec<ScenarioSpec> {
                         runner: Box::new(move |n| lockdep_seq_loop(&off, n)),
                         enter: LockdepOff::enter,
                         leave: LockdepOff::leave,
+                    },
+                ]
+            },
+        ),
+        (
+            "async mutex, tracked task (issue 21)".into(),
+            "ns per lock().await + unlock",
+            1.0,
+            || {
+                vec![
+                    Contender {
+                        name: "tokio::sync::Mutex",
+                        runner: async_runner(false),
+                        enter: no_op,
+                        leave: no_op,
+                    },
+                    Contender {
+                        name: "lockdep::tokio::Mutex",
+                        runner: async_runner(true),
+                        enter: no_op,
+                        leave: no_op,
                     },
                 ]
             },
