@@ -1151,8 +1151,9 @@ impl Validator {
 
     // ----- slow path -----
 
-    /// Checks a new chain: recursive locking, then a dependency from the nearest held
-    /// non-trylock lock (and every trylock above it) to the new one, each cycle-checked.
+    /// Checks a new chain: recursive locking, then a dependency from the nearest held lock that
+    /// is neither a trylock nor a recursive read (and every lock above it) to the new one, each
+    /// cycle-checked.
     fn validate(
         &self,
         thread: &ThreadState,
@@ -1277,7 +1278,14 @@ impl Validator {
                         }
                     }
                 }
-                if !p.trylock {
+                // The locks below the nearest held lock are ordered before the new one through
+                // it (their dependencies on it were recorded when it was taken): stop there. Not
+                // at a trylock, and not at a recursive reader: a path `A -> R -> next` that goes
+                // through a recursive reader is not a strong path, so it does not stand for
+                // `A -> next` (held `A` read, `R` recursively read, then `next`: with `next` held
+                // by another thread waiting for `A` exclusively, that deadlocks), and the kernel's
+                // walk, which stops at it, misses that deadlock.
+                if !p.trylock && p.mode != Mode::ReadRecursive {
                     break;
                 }
             }

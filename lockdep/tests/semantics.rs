@@ -69,6 +69,67 @@ fn assert_lines_in_order(text: &str, needles: &[&str]) {
     }
 }
 
+// ===== Dependencies through a recursive reader =====
+
+/// A recursive reader held between two locks does not stand for the order between them: the
+/// path through it is not a strong one. Held `index` (read), `stats` (recursive read), then
+/// `entries`, against `entries` then `index` (write) on another thread: the two threads deadlock
+/// on `index` and `entries` whatever `stats` is, and the kernel's walk (which stops at the
+/// nearest held lock) misses it.
+#[test]
+fn a_recursive_reader_in_between_does_not_hide_an_abba() {
+    for with_stats in [false, true] {
+        let v = collecting(Config::default());
+        let entries = Mutex::with_name("entries", ());
+        let index = RwLock::with_name("index", ());
+        let stats = RecursiveRwLock::with_name("stats", ());
+        on_thread(&v, "writer", || {
+            let _e = entries.lock();
+            let _i = index.write();
+        });
+        on_thread(&v, "reader", || {
+            let _i = index.read();
+            let _s = with_stats.then(|| stats.read());
+            let _e = entries.lock();
+        });
+        let reports = v.take_reports();
+        assert_eq!(
+            kinds(&reports),
+            [ReportKind::CircularDependency],
+            "with_stats: {with_stats}"
+        );
+        assert_eq!(
+            names(&reports[0]),
+            ["entries", "index"],
+            "with_stats: {with_stats}"
+        );
+    }
+}
+
+/// Nothing is added for a recursive reader over a plain reader: the order through a
+/// non-recursive reader is a strong path, and no report comes from consistent orders.
+#[test]
+fn consistent_orders_through_a_recursive_reader_are_silent() {
+    let v = collecting(Config::default());
+    let a = RwLock::with_name("a", ());
+    let r = RecursiveRwLock::with_name("r", ());
+    let b = Mutex::with_name("b", ());
+    on_thread(&v, "one", || {
+        let _a = a.read();
+        let _r = r.read();
+        let _b = b.lock();
+    });
+    on_thread(&v, "two", || {
+        let _a = a.write();
+        let _b = b.lock();
+    });
+    on_thread(&v, "three", || {
+        let _r = r.write();
+        let _b = b.lock();
+    });
+    assert!(v.take_reports().is_empty());
+}
+
 // ===== SpinLock =====
 
 #[test]
