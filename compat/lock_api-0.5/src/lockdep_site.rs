@@ -2,8 +2,9 @@
 //! read.
 //!
 //! `Mutex::new`, `RwLock::new` and `ReentrantMutex::new` (and `from_raw`) record their caller
-//! (`#[track_caller]` `const fn`s; `Default` and `From` record none); each acquiring method
-//! publishes that site and `type_name::<T>()` on this thread around its call into the raw lock,
+//! (`#[track_caller]` `const fn`s; `Default` and `From` record none, and a `ReentrantMutex`
+//! built so publishes its acquisition's site instead); each acquiring method publishes that site
+//! and `type_name::<T>()` on this thread around its call into the raw lock,
 //! where a raw lock that validates (the parking_lot 0.13 compat crate over lockdep) reads it with
 //! [`current`]. Other raw locks never look.
 

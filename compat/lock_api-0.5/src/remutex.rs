@@ -316,6 +316,15 @@ impl<R: RawMutex, G, T> ReentrantMutex<R, G, T> {
 }
 
 impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
+    // lockdep: the site to publish. Without a construction site (`Default`, `From`), the
+    // caller's: the raw lock is taken inside a closure of this file, so it cannot see the
+    // acquisition's site, which is the class of such a lock (with its data type).
+    #[inline]
+    #[track_caller]
+    fn lockdep_site(&self) -> Option<&'static core::panic::Location<'static>> {
+        self.site.or(Some(core::panic::Location::caller()))
+    }
+
     /// Creates a new `ReentrantMutexGuard` without checking if the lock is held.
     ///
     /// # Safety
@@ -354,7 +363,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn lock(&self) -> ReentrantMutexGuard<'_, R, G, T> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         self.raw.lock();
         // SAFETY: The lock is held, as required.
         unsafe { self.make_guard_unchecked() }
@@ -374,7 +383,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         if self.raw.try_lock() {
             // SAFETY: The lock is held, as required.
             Some(unsafe { self.make_guard_unchecked() })
@@ -500,7 +509,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn lock_arc(self: &Arc<Self>) -> ArcReentrantMutexGuard<R, G, T> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         self.raw.lock();
         // SAFETY: locking guarantee is upheld
         unsafe { self.make_arc_guard_unchecked() }
@@ -518,7 +527,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcReentrantMutexGuard<R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         if self.raw.try_lock() {
             // SAFETY: locking guarantee is upheld
             Some(unsafe { self.make_arc_guard_unchecked() })
@@ -569,7 +578,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_for(&self, timeout: R::Duration) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         if self.raw.try_lock_for(timeout) {
             // SAFETY: The lock is held, as required.
             Some(unsafe { self.make_guard_unchecked() })
@@ -594,7 +603,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_until(&self, timeout: R::Instant) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         if self.raw.try_lock_until(timeout) {
             // SAFETY: The lock is held, as required.
             Some(unsafe { self.make_guard_unchecked() })
@@ -620,7 +629,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         self: &Arc<Self>,
         timeout: R::Duration,
     ) -> Option<ArcReentrantMutexGuard<R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         if self.raw.try_lock_for(timeout) {
             // SAFETY: locking guarantee is upheld
             Some(unsafe { self.make_arc_guard_unchecked() })
@@ -646,7 +655,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         self: &Arc<Self>,
         timeout: R::Instant,
     ) -> Option<ArcReentrantMutexGuard<R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
         if self.raw.try_lock_until(timeout) {
             // SAFETY: locking guarantee is upheld
             Some(unsafe { self.make_arc_guard_unchecked() })
