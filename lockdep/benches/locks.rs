@@ -51,7 +51,9 @@ macro_rules! nest {
 macro_rules! nested_group {
     ($c:expr, $depth:tt) => {{
         let mut g = $c.benchmark_group(concat!("nested_depth_", $depth));
-        let pl: Vec<_> = (0..$depth).map(|_| parking_lot::Mutex::new(0u64)).collect();
+        let pl: Vec<_> = (0..$depth)
+            .map(|_| upstream_parking_lot::Mutex::new(0u64))
+            .collect();
         let st: Vec<_> = (0..$depth).map(|_| std::sync::Mutex::new(0u64)).collect();
         let tm: Vec<_> = (0..$depth).map(|_| TracingMutex::new(0)).collect();
         let ld = lockdep_mutexes($depth);
@@ -78,8 +80,8 @@ fn nested(c: &mut Criterion) {
 fn reads(c: &mut Criterion) {
     let mut g = c.benchmark_group("read_under_mutex");
     let (pm, pr) = (
-        parking_lot::Mutex::new(0u64),
-        parking_lot::RwLock::new(0u64),
+        upstream_parking_lot::Mutex::new(0u64),
+        upstream_parking_lot::RwLock::new(0u64),
     );
     g.bench_function("parking_lot", |b| {
         b.iter(|| {
@@ -151,7 +153,7 @@ fn all_pairs(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     (0..n)
-                        .map(|_| parking_lot::Mutex::new(0u64))
+                        .map(|_| upstream_parking_lot::Mutex::new(0u64))
                         .collect::<Vec<_>>()
                 },
                 |locks| {

@@ -36,7 +36,7 @@ async fn lockdep_loop(m: &lockdep::tokio::Mutex<u64>, n: u64) -> Duration {
     t.elapsed()
 }
 
-fn parking_lot_loop(m: &parking_lot::Mutex<u64>, n: u64) -> Duration {
+fn parking_lot_loop(m: &upstream_parking_lot::Mutex<u64>, n: u64) -> Duration {
     let t = Instant::now();
     for _ in 0..n {
         *black_box(m).lock() += 1;
@@ -62,7 +62,7 @@ fn main() {
     let tm: &'static tokio::sync::Mutex<u64> = Box::leak(Box::new(tokio::sync::Mutex::new(0)));
     let lm: &'static lockdep::tokio::Mutex<u64> =
         Box::leak(Box::new(lockdep::tokio::Mutex::new(0)));
-    let pm = parking_lot::Mutex::new(0u64);
+    let pm = upstream_parking_lot::Mutex::new(0u64);
 
     let labels = [
         "tokio::sync::Mutex",

@@ -105,10 +105,10 @@ trait ReadLock: Send + Sync + 'static {
     fn read(&self) -> Self::Guard<'_>;
 }
 
-impl Lock for parking_lot::Mutex<u64> {
-    type Guard<'a> = parking_lot::MutexGuard<'a, u64>;
+impl Lock for upstream_parking_lot::Mutex<u64> {
+    type Guard<'a> = upstream_parking_lot::MutexGuard<'a, u64>;
     fn make(_: usize) -> Self {
-        parking_lot::Mutex::new(0)
+        upstream_parking_lot::Mutex::new(0)
     }
     #[inline(always)]
     fn acquire(&self) -> Self::Guard<'_> {
@@ -162,27 +162,27 @@ impl Lock for lockdep::Mutex<u64> {
     }
 }
 
-impl ReadLock for parking_lot::RwLock<u64> {
-    type Guard<'a> = parking_lot::RwLockReadGuard<'a, u64>;
+impl ReadLock for upstream_parking_lot::RwLock<u64> {
+    type Guard<'a> = upstream_parking_lot::RwLockReadGuard<'a, u64>;
     fn make(_: usize) -> Self {
-        parking_lot::RwLock::new(0)
+        upstream_parking_lot::RwLock::new(0)
     }
     #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
-        parking_lot::RwLock::read(self)
+        upstream_parking_lot::RwLock::read(self)
     }
 }
 
 /// parking_lot's recursive-read lock (the raw counterpart of `RecursiveRwLock::read`).
-type PlRecursive = parking_lot::RecursiveRwLock<u64>;
+type PlRecursive = upstream_parking_lot::RecursiveRwLock<u64>;
 impl ReadLock for PlRecursive {
-    type Guard<'a> = parking_lot::RecursiveRwLockReadGuard<'a, u64>;
+    type Guard<'a> = upstream_parking_lot::RecursiveRwLockReadGuard<'a, u64>;
     fn make(_: usize) -> Self {
-        parking_lot::RecursiveRwLock::new(0)
+        upstream_parking_lot::RecursiveRwLock::new(0)
     }
     #[inline(always)]
     fn read(&self) -> Self::Guard<'_> {
-        parking_lot::RecursiveRwLock::read(self)
+        upstream_parking_lot::RecursiveRwLock::read(self)
     }
 }
 
@@ -572,7 +572,7 @@ fn main() {
     };
     // Let the CPU reach its working clock before the first measurement.
     let warm = Instant::now();
-    let warm_lock = parking_lot::Mutex::new(0u64);
+    let warm_lock = upstream_parking_lot::Mutex::new(0u64);
     while warm.elapsed() < Duration::from_millis(300) {
         *warm_lock.lock() += 1;
     }
@@ -604,7 +604,7 @@ fn main() {
         lockdep::set_enabled(true);
     };
 
-    type PL = parking_lot::Mutex<u64>;
+    type PL = upstream_parking_lot::Mutex<u64>;
     type SM = std::sync::Mutex<u64>;
     type LM = lockdep::Mutex<u64>;
 
@@ -631,7 +631,7 @@ fn main() {
         table.put(
             name,
             RAW,
-            read_under_mutex::<PL, parking_lot::RwLock<u64>>(&opts),
+            read_under_mutex::<PL, upstream_parking_lot::RwLock<u64>>(&opts),
         );
         if !compiled_out {
             table.put(

@@ -77,27 +77,27 @@ fn main() {
         (
             "Mutex<()>",
             size_of::<lockdep::Mutex<()>>(),
-            size_of::<parking_lot::Mutex<()>>(),
+            size_of::<upstream_parking_lot::Mutex<()>>(),
         ),
         (
             "Mutex<u64>",
             size_of::<lockdep::Mutex<u64>>(),
-            size_of::<parking_lot::Mutex<u64>>(),
+            size_of::<upstream_parking_lot::Mutex<u64>>(),
         ),
         (
             "FairMutex<()>",
             size_of::<lockdep::FairMutex<()>>(),
-            size_of::<parking_lot::FairMutex<()>>(),
+            size_of::<upstream_parking_lot::FairMutex<()>>(),
         ),
         (
             "ReentrantMutex<()>",
             size_of::<lockdep::ReentrantMutex<()>>(),
-            size_of::<parking_lot::ReentrantMutex<()>>(),
+            size_of::<upstream_parking_lot::ReentrantMutex<()>>(),
         ),
         (
             "RwLock<()>",
             size_of::<lockdep::RwLock<()>>(),
-            size_of::<parking_lot::RwLock<()>>(),
+            size_of::<upstream_parking_lot::RwLock<()>>(),
         ),
         ("SpinLock<()>", size_of::<lockdep::SpinLock<()>>(), 0),
         ("SeqLock<u64>", size_of::<lockdep::SeqLock<u64>>(), 0),
@@ -127,7 +127,12 @@ fn main() {
     };
     report(
         "Mutex<u64>",
-        create_drop_pair(n, rounds, lockdep::Mutex::new, parking_lot::Mutex::new),
+        create_drop_pair(
+            n,
+            rounds,
+            lockdep::Mutex::new,
+            upstream_parking_lot::Mutex::new,
+        ),
         "parking_lot",
     );
     report(
@@ -136,13 +141,18 @@ fn main() {
             n,
             rounds,
             |_| lockdep::Mutex::new(()),
-            |_| parking_lot::Mutex::new(()),
+            |_| upstream_parking_lot::Mutex::new(()),
         ),
         "parking_lot",
     );
     report(
         "RwLock<u64>",
-        create_drop_pair(n, rounds, lockdep::RwLock::new, parking_lot::RwLock::new),
+        create_drop_pair(
+            n,
+            rounds,
+            lockdep::RwLock::new,
+            upstream_parking_lot::RwLock::new,
+        ),
         "parking_lot",
     );
     // parking_lot has no sequence lock: against its parts unvalidated (a spin flag, the
@@ -165,9 +175,11 @@ fn main() {
         best_ours = best_ours.min(create_lock_drop_once(n, &lockdep::Mutex::new, &|m| {
             *m.lock() += 1
         }));
-        best_theirs = best_theirs.min(create_lock_drop_once(n, &parking_lot::Mutex::new, &|m| {
-            *m.lock() += 1
-        }));
+        best_theirs = best_theirs.min(create_lock_drop_once(
+            n,
+            &upstream_parking_lot::Mutex::new,
+            &|m| *m.lock() += 1,
+        ));
     }
     let per = |d: Duration| d.as_nanos() as f64 / n as f64;
     println!(

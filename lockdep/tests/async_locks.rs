@@ -90,7 +90,7 @@ fn abba_between_tasks_run_one_after_the_other_is_reported_with_both_await_sites(
 async fn migrating_round(
     a: Arc<Mutex<u64>>,
     b: Arc<RwLock<u64>>,
-    p: Arc<parking_lot::Mutex<u64>>,
+    p: Arc<upstream_parking_lot::Mutex<u64>>,
     tasks: usize,
     tracked: bool,
 ) {
@@ -145,7 +145,7 @@ fn tasks_migrating_between_four_workers_while_holding_locks_give_no_false_report
         let reports = rt.block_on(capture_async(async move {
             let a = Arc::new(Mutex::new(0));
             let b = Arc::new(RwLock::new(0));
-            let p = Arc::new(parking_lot::Mutex::new(0));
+            let p = Arc::new(upstream_parking_lot::Mutex::new(0));
             for _ in 0..20 {
                 migrating_round(a.clone(), b.clone(), p.clone(), 150, tracked).await;
             }
@@ -990,7 +990,7 @@ fn a_lock_taken_by_a_report_callback_is_not_noted_as_blocking() {
 
 #[cfg(all(feature = "trace-reader", feature = "tracing-layer"))]
 #[derive(Clone)]
-struct SharedBuf(Arc<parking_lot::Mutex<Vec<u8>>>);
+struct SharedBuf(Arc<upstream_parking_lot::Mutex<Vec<u8>>>);
 #[cfg(all(feature = "trace-reader", feature = "tracing-layer"))]
 impl std::io::Write for SharedBuf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -1010,7 +1010,7 @@ fn a_trace_written_through_tracing_keeps_the_hazards() {
     use lockdep::{Config, OnReport, Validator};
     use tracing_subscriber::layer::SubscriberExt;
     let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
-    let trace = Arc::new(parking_lot::Mutex::new(Vec::<u8>::new()));
+    let trace = Arc::new(upstream_parking_lot::Mutex::new(Vec::<u8>::new()));
     let subscriber =
         tracing_subscriber::registry().with(lockdep::TraceFileLayer::new(SharedBuf(trace.clone())));
     let v = Validator::with_on_report(Config::default(), OnReport::Collect);

@@ -29,7 +29,7 @@ fn guards_are_sync_like_parking_lots() {
     assert_sync::<SeqLockReadGuard<'_, u64>>();
     assert_sync::<SeqLockWriteGuard<'_, u64>>();
     // As parking_lot's, both guards are `Sync` exactly when the parking_lot guard is.
-    assert_sync::<parking_lot::MutexGuard<'_, u64>>();
+    assert_sync::<upstream_parking_lot::MutexGuard<'_, u64>>();
 }
 
 #[test]

@@ -132,7 +132,7 @@ fn run(seed: u64, violate: bool) -> (bool, Vec<lockdep::Report>) {
     let v = Validator::with_on_report(Config::default(), OnReport::Collect);
     let locks = Arc::new(locks());
     // Readers: ordinary rounds; the writer: a round against the usual order, alone.
-    let gate = Arc::new(parking_lot::RwLock::new(()));
+    let gate = Arc::new(upstream_parking_lot::RwLock::new(()));
     let plans: Vec<_> = (0..THREADS)
         .map(|t| plan(seed.wrapping_mul(31).wrapping_add(t as u64 * 7919), violate))
         .collect();

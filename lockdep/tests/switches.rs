@@ -124,26 +124,32 @@ fn compiled_out_locks_are_parking_lot_in_size_and_report_nothing() {
     use std::mem::size_of;
     assert_eq!(
         size_of::<Mutex<u64>>(),
-        size_of::<parking_lot::Mutex<u64>>()
+        size_of::<upstream_parking_lot::Mutex<u64>>()
     );
-    assert_eq!(size_of::<Mutex<()>>(), size_of::<parking_lot::Mutex<()>>());
+    assert_eq!(
+        size_of::<Mutex<()>>(),
+        size_of::<upstream_parking_lot::Mutex<()>>()
+    );
     assert_eq!(
         size_of::<RwLock<u64>>(),
-        size_of::<parking_lot::RwLock<u64>>()
+        size_of::<upstream_parking_lot::RwLock<u64>>()
     );
     assert_eq!(
         size_of::<RecursiveRwLock<u64>>(),
-        size_of::<parking_lot::RecursiveRwLock<u64>>()
+        size_of::<upstream_parking_lot::RecursiveRwLock<u64>>()
     );
-    assert_eq!(size_of::<Condvar>(), size_of::<parking_lot::Condvar>());
+    assert_eq!(
+        size_of::<Condvar>(),
+        size_of::<upstream_parking_lot::Condvar>()
+    );
     assert_eq!(size_of::<lockdep::LockMap>(), 0);
     assert_eq!(
         size_of::<lockdep::MutexGuard<'static, u64>>(),
-        size_of::<parking_lot::MutexGuard<'static, u64>>()
+        size_of::<upstream_parking_lot::MutexGuard<'static, u64>>()
     );
     assert_eq!(
         size_of::<lockdep::RwLockReadGuard<'static, u64>>(),
-        size_of::<parking_lot::RwLockReadGuard<'static, u64>>()
+        size_of::<upstream_parking_lot::RwLockReadGuard<'static, u64>>()
     );
     // The spin lock is one flag beside its data, the seqcount one counter.
     assert_eq!(

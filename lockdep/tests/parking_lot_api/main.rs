@@ -3,7 +3,7 @@
 //! lockdep build is a drop-in for this code, and the body's expectations are parking_lot's own.
 
 mod with_parking_lot {
-    use parking_lot::{
+    use upstream_parking_lot::{
         ArcMutexGuard, Condvar, FairMutex, FairMutexGuard, Mutex, MutexGuard, Once, OnceState,
         RawMutex, RawRwLock, ReentrantMutex, RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard,
         lock_api,

@@ -1,0 +1,196 @@
+//! What lockdep sees through the compat crate: classes by construction site and data type
+//! (first-acquisition site where the construction site is not known), orders between
+//! parking_lot 0.13's lock types, condvar waits, reentrant locks and the two reader kinds.
+
+use lockdep::ReportKind;
+use parking_lot::{
+    Condvar, FairMutex, Mutex, RecursiveRwLock, ReentrantMutex, RwLock, RwLockUpgradableReadGuard,
+    RwLockWriteGuard,
+};
+
+#[test]
+fn abba_between_lock_types_is_reported_with_both_sites() {
+    let mut line = 0;
+    let reports = lockdep::capture(|| {
+        let (a, b) = (Mutex::new(0u32), RwLock::new(0u32));
+        line = line!() - 1;
+        drop((a.lock(), b.write()));
+        let _b = b.read();
+        let _a = a.try_lock_for(std::time::Duration::from_millis(1)); // timed: can block
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+    let text = reports[0].to_string();
+    let site = format!("@tests/lockdep_reports.rs:{line}:");
+    assert!(text.contains(&format!("mutex<u32>{site}")), "{text}");
+    assert!(text.contains(&format!("rwlock<u32>{site}")), "{text}");
+}
+
+/// A helper that is not `#[track_caller]`, as real crates wrap their locks: every lock it builds
+/// has its line as construction site, told apart by the data type.
+fn wrap<T>(value: T) -> Mutex<T> {
+    Mutex::new(value)
+}
+const WRAP_LINE: u32 = line!() - 2;
+
+#[test]
+fn locks_built_in_one_helper_are_classes_of_their_data_types() {
+    let reports = lockdep::capture(|| {
+        let a = wrap(0u32);
+        let b = wrap(String::new());
+        drop((a.lock(), b.lock()));
+        let _b = b.lock();
+        let _a = a.lock(); // two classes (two types): an ABBA, not recursive locking
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+    let text = reports[0].to_string();
+    let site = format!("@tests/lockdep_reports.rs:{WRAP_LINE}:");
+    assert!(text.contains(&format!("mutex<u32>{site}")), "{text}");
+    assert!(text.contains(&format!("mutex<String>{site}")), "{text}");
+}
+
+#[test]
+fn locks_built_by_default_are_classes_of_their_first_acquisition() {
+    // `Default` builds inside lock_api: no construction site, so the class is keyed by the
+    // first acquisition (two lines: two classes, one order, silent).
+    let reports = lockdep::capture(|| {
+        let a: Mutex<u32> = Mutex::default();
+        let b: Mutex<u32> = Mutex::default();
+        let _a = a.lock();
+        let _b = b.lock();
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn locks_built_inside_std_and_first_taken_at_one_site_are_one_class() {
+    // Built by `map(Mutex::new)` (a site inside std): the class is the first acquisition's
+    // site, the kernel's rule on that line, so holding two is recursive locking.
+    let reports = lockdep::capture(|| {
+        let locks: Vec<Mutex<u32>> = (0..2).map(Mutex::new).collect();
+        let _guards: Vec<_> = locks.iter().map(|m| m.lock()).collect();
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::RecursiveLocking);
+}
+
+#[test]
+fn fair_mutex_and_static_mutex_are_validated() {
+    static GLOBAL: Mutex<u32> = Mutex::new(0);
+    let reports = lockdep::capture(|| {
+        let fair = FairMutex::new(0u32);
+        drop((GLOBAL.lock(), fair.lock()));
+        let _f = fair.lock();
+        let _g = GLOBAL.lock();
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+}
+
+#[test]
+fn rwlock_readers_are_non_recursive_and_recursive_rwlock_readers_recursive() {
+    let reports = lockdep::capture(|| {
+        let l = RwLock::new(0u32);
+        let _a = l.read();
+        let _b = l.read(); // may queue behind a waiting writer: reported
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::RecursiveLocking);
+    let silent = lockdep::capture(|| {
+        let l = RecursiveRwLock::new(0u32);
+        let _a = l.read();
+        let _b = l.read(); // admitted while others read: silent
+    });
+    assert!(silent.is_empty(), "{silent:#?}");
+}
+
+#[test]
+fn reentrant_mutex_nests_without_a_report() {
+    let reports = lockdep::capture(|| {
+        let m = ReentrantMutex::new(0u32);
+        let _a = m.lock();
+        let _b = m.lock();
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn reentrant_mutexes_are_classes_of_their_construction_sites() {
+    // lock_api takes a reentrant mutex's raw lock inside a closure of its own, a site that is
+    // every caller's; the class is the construction site (two here: two columns), so nesting
+    // two is silent and an ABBA between two is found.
+    let silent = lockdep::capture(|| {
+        let (a, b) = (ReentrantMutex::new(0u32), ReentrantMutex::new(0u32));
+        let _a = a.lock();
+        let _b = b.lock();
+    });
+    assert!(silent.is_empty(), "{silent:#?}");
+    let reports = lockdep::capture(|| {
+        let (a, b) = (ReentrantMutex::new(0u32), ReentrantMutex::new(0u32));
+        drop((a.lock(), b.lock()));
+        let _b = b.lock();
+        let _a = a.lock();
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
+}
+
+#[test]
+fn reentrant_mutexes_built_by_default_are_classes_of_their_first_acquisition() {
+    // No construction site, and lock_api takes the raw lock inside a closure: the compat
+    // lock_api publishes the acquisition's site instead, so two such locks first taken at two
+    // lines are two classes (nesting them is silent), not one class of lock_api's line.
+    let reports = lockdep::capture(|| {
+        let a: ReentrantMutex<u32> = ReentrantMutex::default();
+        let b: ReentrantMutex<String> = ReentrantMutex::from(String::new());
+        let _a = a.lock();
+        let _b = b.lock();
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn condvar_wait_releases_the_mutex_and_takes_it_again() {
+    let reports = lockdep::capture(|| {
+        let m = Mutex::new(false);
+        let cv = Condvar::new();
+        let other = Mutex::new(());
+        std::thread::scope(|s| {
+            let mut ready = m.lock();
+            s.spawn(|| {
+                *m.lock() = true;
+                cv.notify_one();
+            });
+            cv.wait_while(&mut ready, |r| !*r);
+            drop(ready);
+            // m then other, after the wait: one order only.
+            let _m = m.lock();
+            let _o = other.lock();
+        });
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
+#[test]
+fn guard_map_and_upgradable_reads_keep_the_held_stack_balanced() {
+    let reports = lockdep::capture(|| {
+        let m = Mutex::new((1u32, 2u32));
+        let mapped = parking_lot::MutexGuard::map(m.lock(), |p| &mut p.0);
+        assert_eq!(*mapped, 1);
+        drop(mapped);
+        let l = RwLock::new(0u32);
+        let up = l.upgradable_read();
+        let mut w = RwLockUpgradableReadGuard::upgrade(up);
+        *w += 1;
+        let r = RwLockWriteGuard::downgrade(w);
+        assert_eq!(*r, 1);
+        drop(r);
+        assert!(!m.is_locked() && !l.is_locked());
+        // Nothing is left on the held-lock stack (a leaked entry for `m` would make this a
+        // recursive acquisition of `m`): one order, silent.
+        let _w = l.write();
+        let _m = m.lock();
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}

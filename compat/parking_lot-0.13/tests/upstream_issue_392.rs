@@ -1,0 +1,18 @@
+//! parking_lot 0.13.0's `tests/issue_392.rs` (MIT OR Apache-2.0, Amanieu d'Antras), run against
+//! the compat crate.
+
+use parking_lot::RwLock;
+
+struct Lock(RwLock<i32>);
+
+#[test]
+fn issue_392() {
+    let lock = Lock(RwLock::new(0));
+    let mut rl = lock.0.upgradable_read();
+    rl.with_upgraded(|_| {
+        println!("lock upgrade");
+    });
+    rl.with_upgraded(|_| {
+        println!("lock upgrade");
+    });
+}
