@@ -241,10 +241,10 @@ impl fmt::Display for NotUserCode {
     }
 }
 
-/// Whether a source file is in the Rust sysroot (std, core, alloc), or is `lock_api` 0.4's own
-/// source (under the parking_lot 0.12 compat crate): a site there runs code for every caller
+/// Whether a source file is in the Rust sysroot (std, core, alloc), or is `lock_api` 0.4's or
+/// 0.5's own source (under the parking_lot compat crates): a site there runs code for every caller
 /// (`Arc::default`, `map(Mutex::new)`, lock_api 0.4's `ReentrantMutex` reaching its raw lock
-/// through a closure), so it says nothing about
+/// through a closure, lock_api's `Debug` trying a lock), so it says nothing about
 /// which lock it builds or takes. Other dependencies' files are not: a site there is its author's
 /// init site, as one in the user's code (its generic helpers are told apart by the data type, its
 /// `Default` impls by the first acquisition).
@@ -264,7 +264,14 @@ pub fn sysroot_file(file: &str) -> bool {
     };
     file.starts_with("/rustc/")
         || STD.iter().any(|p| file.contains(p))
-        || ((file.contains("/lock_api-0.4.") || file.contains("/lock_api-0.4/"))
+        || ([
+            "/lock_api-0.4.",
+            "/lock_api-0.4/",
+            "/lock_api-0.5.",
+            "/lock_api-0.5/",
+        ]
+        .iter()
+        .any(|p| file.contains(p))
             && file.contains("/src/"))
 }
 
@@ -592,10 +599,19 @@ mod tests {
         assert!(sysroot_file(std));
         let src = "/home/u/.rustup/toolchains/x/lib/rustlib/src/rust/library/alloc/src/sync.rs";
         assert!(sysroot_file(src));
-        let dep = "/home/u/.cargo/registry/src/index.crates.io-1/lock_api-0.5.0/src/mutex.rs";
+        let dep = "/home/u/.cargo/registry/src/index.crates.io-1/quick_cache-0.7.0/src/shard.rs";
         assert!(!sysroot_file(dep));
         let lock_api = "/h/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/lock_api-0.4.14/src/remutex.rs";
         assert!(sysroot_file(lock_api));
+        let lock_api_05 =
+            "/h/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/lock_api-0.5.0/src/mutex.rs";
+        assert!(sysroot_file(lock_api_05));
+        assert!(sysroot_file(
+            "/work/lockcheck/compat/lock_api-0.5/src/mutex.rs"
+        ));
+        assert!(!sysroot_file(
+            "/h/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/lock_api_ext-0.5.0/src/a.rs"
+        ));
         assert!(!sysroot_file("src/main.rs"));
         assert!(!sysroot_file("/work/app/src/library.rs"));
     }

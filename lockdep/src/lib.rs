@@ -114,7 +114,8 @@
 //! source: logged under `lockdep: in dependencies only (crates)` by default, never panicking),
 //! `LOCKDEP_SUPPRESS=path` (a file of `class|site PATTERN REASON` rules that drop reports); see
 //! docs/dependencies.md, which also covers validating a whole dependency tree through the
-//! parking_lot 0.12 compat crate (`compat/parking_lot-0.12`, with `compat/lock_api-0.4`).
+//! parking_lot compat crates (`compat/parking_lot-0.12` with `compat/lock_api-0.4`,
+//! `compat/parking_lot-0.13` with `compat/lock_api-0.5`).
 //!
 //! # Threads
 //! [`capture`] and [`Validator::scope`] follow threads spawned through [`thread`] (a drop-in

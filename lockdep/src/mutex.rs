@@ -21,7 +21,7 @@ thread_local! {
 
 thread_local! {
     // The construction site and data type of the raw-built lock being acquired, when the code
-    // that built it knows them (lock_api 0.4 under the parking_lot 0.12 compat crate): set by
+    // that built it knows them (the lock_api forks under the parking_lot compat crates): set by
     // `BuiltAt`.
     static BUILT_SITE: Cell<Option<Built>> = const { Cell::new(None) };
 }
@@ -30,7 +30,7 @@ thread_local! {
 type Built = (&'static Location<'static>, &'static str);
 
 /// The construction site and data type of a lock built over a raw lock of this crate by code
-/// that records them (the parking_lot 0.12 compat crate's lock_api 0.4): while it lives, the
+/// that records them (the lock_api forks of the parking_lot compat crates): while it lives, the
 /// first acquisition of a raw-built lock on this thread keys the lock's class by that site and
 /// type, as a lock of this crate built there (one class per line and type), instead of by the
 /// site of its first acquisition. A site in std or in lock_api itself is ignored.
