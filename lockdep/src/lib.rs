@@ -212,7 +212,9 @@ pub use config::Config;
 pub use fair_mutex::{FairMutex, FairMutexGuard, MappedFairMutexGuard, RawFairMutex};
 pub use graph::{DepTypes, Witness};
 pub use held::{Acquire, HeldLock, InstanceId, Mode, ThreadState};
-pub use mutex::{BuiltAt, MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard};
+pub use mutex::{
+    AcquiredAt, BuiltAt, MappedMutexGuard, Mutex, MutexGuard, RawMutex, RawMutexGuard,
+};
 pub use once::{Once, OnceState};
 pub use reentrant::{MappedReentrantMutexGuard, RawThreadId, ReentrantMutex, ReentrantMutexGuard};
 pub use report::{ChainLink, ClassNote, LimitInfo, LockRef, Report, ReportKind, ThreadRef};

@@ -26,8 +26,9 @@ thread_local! {
     static BUILT_SITE: Cell<Option<Built>> = const { Cell::new(None) };
 }
 
-/// Where a raw-built lock was built and the type of its data (`std::any::type_name`).
-type Built = (&'static Location<'static>, &'static str);
+/// Where a raw-built lock was built (if its builder knows) and the type of its data
+/// (`std::any::type_name`).
+type Built = (Option<&'static Location<'static>>, &'static str);
 
 /// The construction site and data type of a lock built over a raw lock of this crate by code
 /// that records them (the lock_api forks of the parking_lot compat crates): while it lives, the
@@ -41,7 +42,46 @@ impl BuiltAt {
     /// Publishes `built` (nothing, if `None`) until the value is dropped.
     #[inline(always)]
     pub fn enter(built: Option<(&'static Location<'static>, &'static str)>) -> BuiltAt {
+        Self::publish(built.map(|(site, ty)| (Some(site), ty)))
+    }
+
+    /// Publishes the data type alone, for a lock built where no site was recorded (lock_api's
+    /// `Default` and `From`): its class is where it is first taken and this type, so locks of
+    /// different types first taken at one line (a generic helper) stay apart.
+    #[inline(always)]
+    pub fn of_type(type_name: &'static str) -> BuiltAt {
+        Self::publish(Some((None, type_name)))
+    }
+
+    #[inline(always)]
+    fn publish(built: Option<Built>) -> BuiltAt {
         BuiltAt(BUILT_SITE.try_with(|c| c.replace(built)).ok().flatten())
+    }
+}
+
+/// The site an acquisition through this crate's raw locks records, for code that takes them
+/// on its caller's behalf from a line of its own (a lock_api `ReentrantMutex`'s closure, a
+/// `Condvar` wait re-taking its mutex): while the value lives, the raw locks' trait methods and
+/// a condvar's re-acquisition on this thread record `site` instead of their own caller.
+#[must_use = "the site is published only while the value lives"]
+pub struct AcquiredAt(Option<&'static Location<'static>>);
+
+impl AcquiredAt {
+    /// Publishes `site` (nothing, if `None`: the current one stays) until the value is dropped.
+    #[inline(always)]
+    pub fn enter(site: Option<&'static Location<'static>>) -> AcquiredAt {
+        let current = CALLER_SITE.try_with(Cell::get).ok().flatten();
+        if let Some(site) = site {
+            let _ = CALLER_SITE.try_with(|c| c.set(Some(site)));
+        }
+        AcquiredAt(current)
+    }
+}
+
+impl Drop for AcquiredAt {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let _ = CALLER_SITE.try_with(|c| c.set(self.0));
     }
 }
 
@@ -60,30 +100,19 @@ pub(crate) fn raw_built_site() -> Option<Built> {
 
 /// Runs `f` with `site` as the site the raw lock's trait methods record.
 pub(crate) fn at_site<R>(site: &'static Location<'static>, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<&'static Location<'static>>);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let _ = CALLER_SITE.try_with(|c| c.set(self.0));
-        }
-    }
-    let previous = CALLER_SITE
-        .try_with(|c| c.replace(Some(site)))
-        .ok()
-        .flatten();
-    let _reset = Reset(previous);
+    let _at = AcquiredAt::enter(Some(site));
     f()
+}
+
+/// The site an [`AcquiredAt`] publishes on this thread.
+fn published_site() -> Option<&'static Location<'static>> {
+    CALLER_SITE.try_with(Cell::get).ok().flatten()
 }
 
 /// The site a raw trait method records: the one `at_site` set, or its caller's.
 #[inline(always)]
 fn raw_site(caller: &'static Location<'static>) -> Option<&'static Location<'static>> {
-    Some(
-        CALLER_SITE
-            .try_with(Cell::get)
-            .ok()
-            .flatten()
-            .unwrap_or(caller),
-    )
+    Some(published_site().unwrap_or(caller))
 }
 type InnerGuard = <Inner as lock_api::RawMutex>::Guard;
 
@@ -220,7 +249,8 @@ impl RawMutex {
     /// Records that the lock was re-taken by someone else's code path (a condvar wake-up).
     #[inline(always)]
     pub(crate) fn record_reacquire(&self) {
-        runtime::before_lock(self.request(0, None, None));
+        // The wait's site when its caller published it (`AcquiredAt`), else none is known.
+        runtime::before_lock(self.request(0, None, published_site()));
     }
 
     /// Records the release of the acquisition `guard` stands for, on its owner's stack.

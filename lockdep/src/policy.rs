@@ -231,6 +231,16 @@ fn dependency_reports() -> DependencyReports {
 /// Takes `report` out of the ordinary dispatch when a suppression rule drops it, or when it is in
 /// dependencies only and neither collected nor passed to a callback (`collecting`): it is then
 /// logged under its label, or dropped. Returns whether it was taken.
+/// Whether [`intercept`] takes `report` (it is suppressed, or in dependencies only and not to
+/// be treated as others), without logging it: an acquisition whose reports all go this way does
+/// not unwind, so it must not be undone.
+pub(crate) fn intercepts(report: &Report, collecting: bool) -> bool {
+    suppressed_by(report, rules()).is_some()
+        || (!collecting
+            && dependency_reports() != DependencyReports::AsOthers
+            && dependencies_only(report).is_some())
+}
+
 pub(crate) fn intercept(report: &Report, collecting: bool) -> bool {
     if let Some(rule) = suppressed_by(report, rules()) {
         tracing::debug!(
@@ -267,6 +277,51 @@ pub(crate) fn intercept(report: &Report, collecting: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An ABBA whose every site is in `file` (a path), taken through a panicking validator: the
+    /// reports, and whether the validator would unwind for them.
+    fn abba_in(file: &str) -> (Vec<Report>, bool) {
+        use crate::{
+            Acquire, Config, InstanceId, LockKind, Mode, OnReport, ThreadState, Validator,
+        };
+        let v = Validator::with_on_report(Config::default(), OnReport::Panic);
+        let a = v.class_named("A", LockKind::Mutex).unwrap();
+        let b = v.class_named("B", LockKind::Mutex).unwrap();
+        let acq = |class, id, line: u32| Acquire {
+            class,
+            instance: InstanceId(id),
+            mode: Mode::Write,
+            trylock: false,
+            nest_lock: None,
+            kind: LockKind::Mutex,
+            site: Site::Text(format!("{file}:{line}:5").into()),
+        };
+        let mut t1 = ThreadState::new("t1", 1, 8);
+        assert!(v.acquire(&mut t1, acq(a, 1, 10)).is_empty());
+        assert!(v.acquire(&mut t1, acq(b, 2, 11)).is_empty());
+        v.release(&mut t1, InstanceId(2), Some(b), Site::Unknown);
+        v.release(&mut t1, InstanceId(1), Some(a), Site::Unknown);
+        let mut t2 = ThreadState::new("t2", 2, 8);
+        assert!(v.acquire(&mut t2, acq(b, 2, 20)).is_empty());
+        let reports = v.acquire(&mut t2, acq(a, 1, 21));
+        let unwinds = v.would_unwind(&reports);
+        (reports, unwinds)
+    }
+
+    /// A report in dependencies only is logged, not raised (`LOCKDEP_DEPENDENCY_REPORTS` unset in
+    /// tests): the acquisition is not undone as if it unwound, or its release would be an
+    /// unbalanced unlock.
+    #[test]
+    fn a_report_in_dependencies_only_does_not_unwind() {
+        let (reports, unwinds) =
+            abba_in("/home/u/.cargo/registry/src/index.crates.io-1/deplib-1.0.0/src/lib.rs");
+        assert_eq!(reports.len(), 1);
+        assert!(dependencies_only(&reports[0]).is_some());
+        assert!(!unwinds);
+        let (reports, unwinds) = abba_in("/work/app/src/main.rs");
+        assert_eq!(reports.len(), 1);
+        assert!(unwinds);
+    }
 
     #[test]
     fn rules_need_a_target_a_pattern_and_a_reason() {

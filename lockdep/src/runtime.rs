@@ -1565,20 +1565,25 @@ impl LockMap {
                 // A raw-built lock whose builder published where it was built and its data type
                 // (the parking_lot 0.12 compat crate's lock_api): keyed by them, as a lock of
                 // this crate built there, not by where it happens to be first taken.
+                // A builder that knows the type only (lock_api's `Default`) still names it: the
+                // class is then the first acquisition's site and that type.
                 let raw_built = (described.built == BUILT_BY_RAW_INIT)
                     .then(crate::mutex::raw_built_site)
-                    .flatten()
-                    .filter(|(s, _)| !sysroot_file(s.file()));
-                let first = match raw_built {
-                    Some((at, ty)) => Some(intern_record(
+                    .flatten();
+                let built_ty = raw_built.map(|(_, ty)| ty);
+                let built_at = raw_built
+                    .and_then(|(at, _)| at)
+                    .filter(|s| !sysroot_file(s.file()));
+                let first = match built_at {
+                    Some(at) => Some(intern_record(
                         Described {
                             site: at,
                             ..described
                         },
                         Some(at),
-                        Some(ty),
+                        built_ty,
                     )),
-                    None => site.map(|s| intern_record(described, Some(s), None)),
+                    None => site.map(|s| intern_record(described, Some(s), built_ty)),
                 };
                 match first.filter(|r| !r.first_in_std) {
                     Some(first) => (first, None),

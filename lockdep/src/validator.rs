@@ -1144,9 +1144,13 @@ impl Validator {
     }
 
     /// Whether [`dispatch`](Self::dispatch) of `reports` would unwind: one of them is not a
-    /// report that is only ever logged (a limit, locks held at exit).
+    /// report that is only ever logged (a limit, locks held at exit) nor one the report policy
+    /// takes (suppressed, or in dependencies only: `policy.rs`).
     pub(crate) fn would_unwind(&self, reports: &[Report]) -> bool {
-        reports.iter().any(|r| !logged_only(r.kind)) && self.panics_on_report()
+        self.panics_on_report()
+            && reports
+                .iter()
+                .any(|r| !logged_only(r.kind) && !crate::policy::intercepts(r, false))
     }
 
     // ----- slow path -----

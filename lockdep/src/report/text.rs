@@ -84,13 +84,18 @@ fn notes_block(r: &Report, out: &mut String) {
                 first_locked,
             } => {
                 let ty = type_name.map_or_else(|| "none".to_string(), short_type_name);
+                // A raw-built lock's recorded site is lockdep's own `INIT`: not worth printing.
+                let built = if *why == NotUserCode::RawLock {
+                    format!("{why}")
+                } else {
+                    format!("at {} {why}, a site that unrelated locks share", n.built_at)
+                };
                 let _ = writeln!(
                     out,
                     "note: class ({}) is not a construction site of your code: its locks were \
-                     built at {} {why}, a site that unrelated locks share, so lockdep keys the \
-                     class by their data type ({ty}) and where each was first locked \
-                     ({first_locked} for this class).",
-                    n.class, n.built_at
+                     built {built}, so lockdep keys the class by their data type ({ty}) and \
+                     where each was first locked ({first_locked} for this class).",
+                    n.class
                 );
             }
             ClassOrigin::Instance { why, .. } => {
