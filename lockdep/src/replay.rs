@@ -79,8 +79,10 @@ impl std::error::Error for ReplayError {}
 ///
 /// Costs are bounded by what is live, not by how long the trace is: a thread that holds nothing
 /// (and is in no non-blocking section) keeps only a compact entry (its name and number), its
-/// state going back to a small pool; a `thread_exit` record reports what the thread still holds
-/// and forgets it altogether (traces without that record keep a compact entry per thread).
+/// state going back to a small pool (the 64 most recently idle keep their state, parked, until
+/// more go idle, so a thread that soon takes locks again costs nothing to bring back); a
+/// `thread_exit` record reports what the thread still holds and forgets it altogether (traces
+/// without that record keep a compact entry per thread).
 ///
 /// Limits do not stop a replay: an acquisition deeper than `max_lock_depth` or of a class past
 /// `max_classes` is skipped (not validated, not held; its release is matched silently), a
