@@ -288,7 +288,7 @@ impl Replayer {
         }
         let result = self.apply_inner(ev);
         let result = result.map(|reports| self.limit_reports(reports));
-        self.settle(&*ev.thread);
+        self.settle(&ev.thread);
         result
     }
 
@@ -354,14 +354,14 @@ impl Replayer {
                     .get(&*ev.thread)
                     .and_then(|t| t.state.find(instance));
                 let Some(i) = held else {
-                    if self.unskip(&*ev.thread, instance) {
+                    if self.unskip(&ev.thread, instance) {
                         return Ok(Vec::new());
                     }
                     return Err(ReplayError {
                         field: "lock",
                         message: format!(
                             "thread {} releases {:?}, which it does not hold",
-                            printable(&*ev.thread),
+                            printable(&ev.thread),
                             ev.lock
                         ),
                     });
@@ -392,7 +392,7 @@ impl Replayer {
                         field: "lock",
                         message: format!(
                             "thread {} changes the mode of {:?}, which it does not hold",
-                            printable(&*ev.thread),
+                            printable(&ev.thread),
                             ev.lock
                         ),
                     });
@@ -420,7 +420,7 @@ impl Replayer {
                 };
                 // Forgotten: a later event with this id is a new thread.
                 self.skipped.remove(&*ev.thread);
-                match numbered(&*ev.thread) {
+                match numbered(&ev.thread) {
                     Some(n) => drop(self.idle_numbered.remove(&n)),
                     None => drop(self.idle.remove(&*ev.thread)),
                 }
@@ -469,7 +469,7 @@ impl Replayer {
         // The thread is known from here on, under the name its first event gives.
         self.thread(ev);
         if ev.op == TraceOp::Acquire {
-            let instance = self.instance(&*ev.lock);
+            let instance = self.instance(&ev.lock);
             *self
                 .skipped
                 .entry(ev.thread.to_string())
@@ -512,7 +512,7 @@ impl Replayer {
             ),
             None => (
                 ThreadRef {
-                    name: default_name(&*ev.thread),
+                    name: default_name(&ev.thread),
                     id: ev.thread.parse().unwrap_or(0),
                 },
                 Vec::new(),
@@ -664,9 +664,9 @@ impl Replayer {
             let given = || {
                 ev.thread_name
                     .as_deref()
-                    .map_or_else(|| default_name(&*ev.thread), Arc::from)
+                    .map_or_else(|| default_name(&ev.thread), Arc::from)
             };
-            let (name, id) = match numbered(&*ev.thread) {
+            let (name, id) = match numbered(&ev.thread) {
                 Some(n) => match self.idle_numbered.remove(&n) {
                     Some(name) => (name, n),
                     None => (given(), n),
@@ -725,7 +725,7 @@ impl Replayer {
         if ev.lock.is_empty() {
             return Err(missing_lock());
         }
-        Ok(self.instance(&*ev.lock))
+        Ok(self.instance(&ev.lock))
     }
 
     /// The class named `name`; `None` when the class limit leaves no room for it.
@@ -774,7 +774,7 @@ impl Replayer {
             Site::Unknown,
         )
         .map_err(|()| Some(Skip::Classes))?;
-        let instance = self.instance(&*ev.lock);
+        let instance = self.instance(&ev.lock);
         let nest_lock = ev.nest_lock.as_deref().map(|n| self.instance(n));
         let mode = if ev.op == TraceOp::SeqRead {
             Mode::ReadRecursive
