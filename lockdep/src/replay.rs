@@ -145,8 +145,10 @@ type FastMap<K, V> = HashMap<K, V, FastHash>;
 type FastSet<K> = HashSet<K, FastHash>;
 
 /// A folded multiply (the 128-bit product's halves xor-ed, as `foldhash` and `rustc-hash` 2 mix)
-/// over eight bytes at a time, seeded once per process. Not resistant to keys crafted to collide: a trace is the user's own recording, and
-/// the worst such a trace can do is slow its own replay down.
+/// over eight bytes at a time, seeded once per process. Not resistant to keys crafted to
+/// collide: a trace is the user's own recording, and the worst such a trace can do is slow its
+/// own replay down. (Not `foldhash` itself: a new dependency of `lockdep` changes the lock file
+/// of every workspace that patches lockdep in.)
 #[derive(Clone, Copy)]
 struct FastHash(u64);
 
