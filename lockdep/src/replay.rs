@@ -1,6 +1,7 @@
 //! Replaying traces: recorded events fed back through a [`Validator`], the very code that checks
 //! a live program, with optional class refinements to test hypotheses.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use crate::hazard;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::{LockRef, Report, ReportKind, ThreadRef};
 use crate::sink::OnReport;
-use crate::trace::{TraceEvent, TraceOp, Wait};
+use crate::trace::{TraceEvent, TraceEventRef, TraceOp, Wait};
 use crate::validator::Validator;
 
 /// How classes are re-drawn before replay ("is this cycle only there because these locks share a
@@ -29,22 +30,26 @@ pub struct ClassRefinement {
 impl ClassRefinement {
     /// The class `event`'s lock belongs to after refinement.
     pub fn class_for(&self, lock: &str, recorded: &str) -> String {
-        let mut name = self
-            .class_of
-            .get(lock)
-            .map_or(recorded, String::as_str)
-            .to_string();
+        self.refined(lock, recorded).into_owned()
+    }
+
+    /// [`class_for`](Self::class_for), borrowing `recorded` when nothing refines it.
+    fn refined<'a>(&'a self, lock: &str, recorded: &'a str) -> Cow<'a, str> {
+        if self.is_empty() {
+            return Cow::Borrowed(recorded);
+        }
+        let mut name = self.class_of.get(lock).map_or(recorded, String::as_str);
         // Follow merges, bounded so a cycle of merges cannot loop.
         for _ in 0..16 {
-            match self.merge.get(&name) {
-                Some(to) if *to != name => name = to.clone(),
+            match self.merge.get(name) {
+                Some(to) if *to != name => name = to,
                 _ => break,
             }
         }
-        if self.split.contains(&name) {
-            name = format!("{name}@{lock}");
+        if self.split.contains(name) {
+            return Cow::Owned(format!("{name}@{lock}"));
         }
-        name
+        Cow::Borrowed(name)
     }
 
     /// Whether nothing is refined.
@@ -74,8 +79,10 @@ impl std::error::Error for ReplayError {}
 ///
 /// Costs are bounded by what is live, not by how long the trace is: a thread that holds nothing
 /// (and is in no non-blocking section) keeps only a compact entry (its name and number), its
-/// state going back to a small pool; a `thread_exit` record reports what the thread still holds
-/// and forgets it altogether (traces without that record keep a compact entry per thread).
+/// state going back to a small pool (the 64 most recently idle keep their state, parked, until
+/// more go idle, so a thread that soon takes locks again costs nothing to bring back); a
+/// `thread_exit` record reports what the thread still holds and forgets it altogether (traces
+/// without that record keep a compact entry per thread).
 ///
 /// Limits do not stop a replay: an acquisition deeper than `max_lock_depth` or of a class past
 /// `max_classes` is skipped (not validated, not held; its release is matched silently), a
@@ -103,13 +110,16 @@ pub struct Replayer {
     validator: Validator,
     refinement: ClassRefinement,
     /// Threads that hold something (or are in a non-blocking section, or have skipped
-    /// acquisitions outstanding).
-    threads: HashMap<String, Box<ThreadState>>,
+    /// acquisitions outstanding), and up to [`POOL`] that did not since their last event
+    /// (*parked*: a thread that takes locks again soon keeps its state and entry).
+    threads: FastMap<String, Entry>,
+    /// How many of `threads` are parked.
+    parked: usize,
     /// Threads with a numeric id seen before that hold nothing and have a name of their own
     /// (the others need no entry: their number is their id, their name `thread-N`).
-    idle_numbered: HashMap<u64, Arc<str>>,
+    idle_numbered: FastMap<u64, Arc<str>>,
     /// Other threads seen before that hold nothing: their number and name.
-    idle: HashMap<Box<str>, IdleThread>,
+    idle: FastMap<Box<str>, IdleThread>,
     /// States of idle threads, ready for the next thread that takes a lock.
     // Boxed: a state (with its 2 KiB chain cache inline) moves between the pool and `threads`
     // as a pointer, not as a copy.
@@ -118,14 +128,111 @@ pub struct Replayer {
     /// Threads numbered in order of appearance (for thread ids that are not numbers).
     threads_seen: u64,
     /// Lock ids that are not hex addresses (those are their own instance id).
-    instances: HashMap<String, InstanceId>,
-    classes: HashMap<(String, u32), ClassId>,
+    instances: FastMap<String, InstanceId>,
+    /// Classes by name, then subclass.
+    classes: FastMap<String, Vec<(u32, ClassId)>>,
     /// Per thread, acquisitions skipped because of a limit and not yet released (how many of
     /// each instance: releases may come in any order).
-    skipped: HashMap<String, HashMap<InstanceId, u64>>,
+    skipped: FastMap<String, FastMap<InstanceId, u64>>,
     limits: Vec<LimitHit>,
     /// Instances recorded as async locks (`"async":true`), for the async hazard rules.
-    async_locks: HashSet<InstanceId>,
+    async_locks: FastSet<InstanceId>,
+}
+
+/// The replayer's maps: keys are names and ids from the trace, looked up several times per
+/// event, so a fast hash instead of SipHash (which was a tenth of a replay's time).
+type FastMap<K, V> = HashMap<K, V, FastHash>;
+type FastSet<K> = HashSet<K, FastHash>;
+
+/// A folded multiply (the 128-bit product's halves xor-ed, as `foldhash` and `rustc-hash` 2 mix)
+/// over eight bytes at a time, seeded once per process. Not resistant to keys crafted to
+/// collide: a trace is the user's own recording, and the worst such a trace can do is slow its
+/// own replay down. (Not `foldhash` itself: a new dependency of `lockdep` changes the lock file
+/// of every workspace that patches lockdep in.)
+#[derive(Clone, Copy)]
+struct FastHash(u64);
+
+impl Default for FastHash {
+    fn default() -> Self {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        FastHash(*SEED.get_or_init(|| {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(0u8)
+        }))
+    }
+}
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(self.0)
+    }
+}
+
+struct FastHasher(u64);
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        // Folded, so a difference in any bit reaches the low bits (the table's index) and the
+        // high ones (its tag bits) alike.
+        let product = u128::from(self.0 ^ word) * u128::from(K);
+        self.0 = product as u64 ^ (product >> 64) as u64;
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, b: &[u8]) {
+        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        let half = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("four bytes"));
+        let n = b.len();
+        // Whole words, the last one overlapping the one before when `n` is not a multiple of 8;
+        // shorter keys as `rustc-hash` reads them (both ends).
+        if n >= 8 {
+            let mut i = 0;
+            while i + 8 < n {
+                self.add(word(i));
+                i += 8;
+            }
+            self.add(word(n - 8));
+        } else if n >= 4 {
+            self.add(u64::from(half(0)) << 32 | u64::from(half(n - 4)));
+        } else if n > 0 {
+            self.add(u64::from(b[0]) << 16 | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]));
+        }
+        // The length: keys that read alike (`"\0"`, `"\0\0"`) hash apart.
+        self.add(n as u64);
+    }
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A thread's full state in the replayer.
+struct Entry {
+    state: Box<ThreadState>,
+    /// It held nothing (and was in no non-blocking section, with no skipped acquisition) after
+    /// its last event.
+    parked: bool,
 }
 
 /// A thread holding nothing, with a thread id that is not a number: all that is kept of it.
@@ -140,7 +247,35 @@ fn numbered(thread: &str) -> Option<u64> {
     (thread.len() == 1 || !thread.starts_with('0')).then_some(n)
 }
 
-/// Idle thread states kept for reuse (each is a few KiB).
+/// `u64::from_str_radix(h, 16)`, without its generality: what a hex lock id reads as.
+fn hex(h: &str) -> Option<u64> {
+    // `from_str_radix` takes one leading `+`.
+    let digits = h.strip_prefix('+').unwrap_or(h).as_bytes();
+    if digits.is_empty() {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut n: u64 = 0;
+    if digits.len() <= 16 {
+        // Sixteen digits fit.
+        for &c in digits {
+            n = n << 4 | u64::from(digit(c)?);
+        }
+    } else {
+        for &c in digits {
+            n = n.checked_mul(16)?.checked_add(u64::from(digit(c)?))?;
+        }
+    }
+    Some(n)
+}
+
+/// Idle thread states kept for reuse (each is a few KiB), and parked threads at most (past it,
+/// all parked threads become compact entries, their states going to the pool).
 const POOL: usize = 64;
 
 /// A limit a replay ran into, and what it cost.
@@ -192,16 +327,17 @@ impl Replayer {
         Replayer {
             validator,
             refinement,
-            threads: HashMap::new(),
-            idle_numbered: HashMap::new(),
-            idle: HashMap::new(),
+            threads: FastMap::default(),
+            parked: 0,
+            idle_numbered: FastMap::default(),
+            idle: FastMap::default(),
             pool: Vec::new(),
             threads_seen: 0,
-            instances: HashMap::new(),
-            classes: HashMap::new(),
-            skipped: HashMap::new(),
+            instances: FastMap::default(),
+            classes: FastMap::default(),
+            skipped: FastMap::default(),
             limits: Vec::new(),
-            async_locks: HashSet::new(),
+            async_locks: FastSet::default(),
         }
     }
 
@@ -215,13 +351,21 @@ impl Replayer {
         &self.limits
     }
 
-    /// Threads whose full state is kept (they hold locks); the others are compact entries.
+    /// Threads that hold locks (or are in a non-blocking section); the others are compact
+    /// entries, or for a few recent ones a parked state.
     pub fn live_threads(&self) -> usize {
-        self.threads.len()
+        self.threads.len() - self.parked
     }
 
     /// Applies one event; returns the reports it triggered.
     pub fn apply(&mut self, ev: &TraceEvent) -> Result<Vec<Report>, ReplayError> {
+        self.apply_ref(&ev.borrowed())
+    }
+
+    /// [`apply`](Self::apply) for an event borrowing its strings (what
+    /// [`parse_line_ref`](crate::trace::parse_line_ref) returns): the common event allocates
+    /// nothing.
+    pub fn apply_ref(&mut self, ev: &TraceEventRef<'_>) -> Result<Vec<Report>, ReplayError> {
         if ev.op == TraceOp::Header {
             return Ok(Vec::new());
         }
@@ -231,7 +375,7 @@ impl Replayer {
         result
     }
 
-    fn apply_inner(&mut self, ev: &TraceEvent) -> Result<Vec<Report>, ReplayError> {
+    fn apply_inner(&mut self, ev: &TraceEventRef<'_>) -> Result<Vec<Report>, ReplayError> {
         let site = ev
             .at
             .as_deref()
@@ -242,8 +386,15 @@ impl Replayer {
                 if ev.thread_name.is_some() {
                     self.thread(ev);
                 }
-                let name = self.refinement.class_for(ev.class_name(), ev.class_name());
-                match self.class(&name, ev.subclass, ev.kind, site) {
+                let name = self.refinement.refined(ev.class_name(), ev.class_name());
+                match Self::class(
+                    &mut self.classes,
+                    &self.validator,
+                    &name,
+                    ev.subclass,
+                    ev.kind,
+                    site,
+                ) {
                     Ok(_) => Ok(Vec::new()),
                     // Registering is informational: nothing is skipped yet.
                     Err(_) => Ok(Vec::new()),
@@ -281,7 +432,10 @@ impl Replayer {
             }
             TraceOp::Release => {
                 let instance = self.existing_instance(ev)?;
-                let held = self.threads.get(&ev.thread).and_then(|t| t.find(instance));
+                let held = self
+                    .threads
+                    .get(&*ev.thread)
+                    .and_then(|t| t.state.find(instance));
                 let Some(i) = held else {
                     if self.unskip(&ev.thread, instance) {
                         return Ok(Vec::new());
@@ -295,7 +449,11 @@ impl Replayer {
                         ),
                     });
                 };
-                let thread = self.threads.get_mut(&ev.thread).expect("found above");
+                let thread = &mut self
+                    .threads
+                    .get_mut(&*ev.thread)
+                    .expect("found above")
+                    .state;
                 let class = thread.held[i].class();
                 Ok(self.validator.release(thread, instance, Some(class), site))
             }
@@ -303,12 +461,12 @@ impl Replayer {
                 let instance = self.existing_instance(ev)?;
                 let held = self
                     .threads
-                    .get(&ev.thread)
-                    .is_some_and(|t| t.find(instance).is_some());
+                    .get(&*ev.thread)
+                    .is_some_and(|t| t.state.find(instance).is_some());
                 if !held {
                     if self
                         .skipped
-                        .get(&ev.thread)
+                        .get(&*ev.thread)
                         .is_some_and(|s| s.contains_key(&instance))
                     {
                         return Ok(Vec::new());
@@ -332,8 +490,9 @@ impl Replayer {
             }
             TraceOp::Header => Ok(Vec::new()),
             TraceOp::ThreadExit => {
-                let reports = match self.threads.remove(&ev.thread) {
-                    Some(mut state) => {
+                let reports = match self.threads.remove(&*ev.thread) {
+                    Some(Entry { mut state, parked }) => {
+                        self.parked -= usize::from(parked);
                         let reports = self.validator.thread_exit(&mut state);
                         if !state.in_atomic() && self.pool.len() < POOL {
                             self.pool.push(state);
@@ -343,10 +502,10 @@ impl Replayer {
                     None => Vec::new(),
                 };
                 // Forgotten: a later event with this id is a new thread.
-                self.skipped.remove(&ev.thread);
+                self.skipped.remove(&*ev.thread);
                 match numbered(&ev.thread) {
                     Some(n) => drop(self.idle_numbered.remove(&n)),
-                    None => drop(self.idle.remove(ev.thread.as_str())),
+                    None => drop(self.idle.remove(&*ev.thread)),
                 }
                 Ok(reports)
             }
@@ -362,7 +521,7 @@ impl Replayer {
     /// The async hazard a recorded wait calls for (the rule was on live, or the trace would not
     /// say): an awaited async acquisition or a `Pending` poll (`acquiring: None`) under a
     /// blocking lock, a `blocking_*` acquisition under an async lock.
-    fn hazard(&mut self, ev: &TraceEvent, acquiring: Option<&Acquire>) -> Option<Report> {
+    fn hazard(&mut self, ev: &TraceEventRef<'_>, acquiring: Option<&Acquire>) -> Option<Report> {
         let wait = match (&ev.op, ev.wait) {
             (TraceOp::Await, _) => Wait::Await,
             (TraceOp::Acquire, Some(w)) => w,
@@ -385,7 +544,7 @@ impl Replayer {
 
     /// Skips an acquisition over a limit: counted, its release to be matched silently, one
     /// report the first time.
-    fn skip(&mut self, ev: &TraceEvent, why: Skip) -> Vec<Report> {
+    fn skip(&mut self, ev: &TraceEventRef<'_>, why: Skip) -> Vec<Report> {
         let limit = match why {
             Skip::Depth => Limit::Depth,
             Skip::Classes => Limit::Classes,
@@ -396,7 +555,7 @@ impl Replayer {
             let instance = self.instance(&ev.lock);
             *self
                 .skipped
-                .entry(ev.thread.clone())
+                .entry(ev.thread.to_string())
                 .or_default()
                 .entry(instance)
                 .or_default() += 1;
@@ -408,8 +567,8 @@ impl Replayer {
     }
 
     /// The report of a limit the replayer enforces itself (the validator's own words).
-    fn limit_report(&self, ev: &TraceEvent, limit: Limit) -> Report {
-        let (thread, held) = match self.threads.get(&ev.thread) {
+    fn limit_report(&self, ev: &TraceEventRef<'_>, limit: Limit) -> Report {
+        let (thread, held) = match self.threads.get(&*ev.thread).map(|t| &t.state) {
             Some(t) => (
                 ThreadRef {
                     name: t.name.clone(),
@@ -504,21 +663,40 @@ impl Replayer {
         true
     }
 
-    /// After an event of `thread`: a thread that holds nothing becomes a compact entry.
+    /// After an event of `thread`: a thread that holds nothing is parked; past [`POOL`] parked
+    /// threads, they all become compact entries.
     fn settle(&mut self, thread: &str) {
-        let idle = self
-            .threads
-            .get(thread)
-            .is_some_and(|t| t.held().is_empty() && !t.in_atomic());
-        if !idle || self.skipped.contains_key(thread) {
-            return;
-        }
-        let Some((key, state)) = self.threads.remove_entry(thread) else {
+        let Some(entry) = self.threads.get_mut(thread) else {
             return;
         };
+        let idle = entry.state.held().is_empty()
+            && !entry.state.in_atomic()
+            && !self.skipped.contains_key(thread);
+        if idle == entry.parked {
+            return;
+        }
+        entry.parked = idle;
+        if !idle {
+            self.parked -= 1;
+            return;
+        }
+        self.parked += 1;
+        if self.parked <= POOL {
+            return;
+        }
+        let parked: Vec<(String, Entry)> = self.threads.extract_if(|_, e| e.parked).collect();
+        self.parked = 0;
+        for (key, Entry { state, .. }) in parked {
+            self.compact(key, state);
+        }
+    }
+
+    /// Keeps of an idle thread only what names it; its state goes to the pool.
+    fn compact(&mut self, key: String, state: Box<ThreadState>) {
         match numbered(&key) {
             Some(n) => {
-                if *state.name != *default_name(&key) {
+                // Its own name, not `thread-N`.
+                if state.name.strip_prefix("thread-") != Some(key.as_str()) {
                     self.idle_numbered.insert(n, state.name.clone());
                 }
             }
@@ -540,15 +718,32 @@ impl Replayer {
         let mut out: Vec<_> = self
             .threads
             .iter()
-            .filter(|(_, t)| !t.held().is_empty())
-            .map(|(k, t)| (k.clone(), t.held().iter().map(|h| h.instance()).collect()))
+            .filter(|(_, t)| !t.state.held().is_empty())
+            .map(|(k, t)| {
+                let held = t.state.held().iter().map(|h| h.instance()).collect();
+                (k.clone(), held)
+            })
             .collect();
         out.sort();
         out
     }
 
-    fn thread(&mut self, ev: &TraceEvent) -> &mut ThreadState {
-        if !self.threads.contains_key(&ev.thread) {
+    fn thread(&mut self, ev: &TraceEventRef<'_>) -> &mut ThreadState {
+        if let Some(entry) = self.threads.get_mut(&*ev.thread) {
+            // As a thread back from a compact entry (or the pool): a numbered thread without a
+            // name of its own takes the one its event gives.
+            if entry.parked {
+                let state = &mut entry.state;
+                if let Some(name) = ev.thread_name.as_deref()
+                    && numbered(&ev.thread).is_some()
+                    && state.name.strip_prefix("thread-") == Some(&*ev.thread)
+                {
+                    state.name = name.into();
+                }
+                state.untracked = false;
+                state.skipped.clear();
+            }
+        } else {
             let given = || {
                 ev.thread_name
                     .as_deref()
@@ -559,7 +754,7 @@ impl Replayer {
                     Some(name) => (name, n),
                     None => (given(), n),
                 },
-                None => match self.idle.remove(ev.thread.as_str()) {
+                None => match self.idle.remove(&*ev.thread) {
                     Some(t) => (t.name, t.id),
                     None => {
                         self.threads_seen += 1;
@@ -582,28 +777,34 @@ impl Replayer {
                     Box::new(ThreadState::new(name, id, depth))
                 }
             };
-            self.threads.insert(ev.thread.clone(), state);
+            let entry = Entry {
+                state,
+                parked: false,
+            };
+            self.threads.insert(ev.thread.to_string(), entry);
         }
-        self.threads.get_mut(&ev.thread).expect("inserted above")
+        &mut self
+            .threads
+            .get_mut(&*ev.thread)
+            .expect("inserted above")
+            .state
     }
 
     fn instance(&mut self, lock: &str) -> InstanceId {
         // Hex addresses keep their value (reports then show the recorded address) and need no
         // entry; other ids are numbered in order of appearance.
-        if let Some(id) = lock
-            .strip_prefix("0x")
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-        {
+        if let Some(id) = lock.strip_prefix("0x").and_then(hex) {
             return InstanceId(id);
         }
-        let n = self.instances.len() as u64 + 1;
-        *self
-            .instances
-            .entry(lock.to_string())
-            .or_insert(InstanceId(n))
+        if let Some(&id) = self.instances.get(lock) {
+            return id;
+        }
+        let id = InstanceId(self.instances.len() as u64 + 1);
+        self.instances.insert(lock.to_string(), id);
+        id
     }
 
-    fn existing_instance(&mut self, ev: &TraceEvent) -> Result<InstanceId, ReplayError> {
+    fn existing_instance(&mut self, ev: &TraceEventRef<'_>) -> Result<InstanceId, ReplayError> {
         if ev.lock.is_empty() {
             return Err(missing_lock());
         }
@@ -612,38 +813,50 @@ impl Replayer {
 
     /// The class named `name`; `None` when the class limit leaves no room for it.
     fn class(
-        &mut self,
+        classes: &mut FastMap<String, Vec<(u32, ClassId)>>,
+        validator: &Validator,
         name: &str,
         subclass: u32,
         kind: LockKind,
         site: Site,
     ) -> Result<ClassId, ()> {
-        if let Some(c) = self.classes.get(&(name.to_string(), subclass)) {
-            return Ok(*c);
+        if let Some(&(_, c)) = classes
+            .get(name)
+            .and_then(|s| s.iter().find(|(sub, _)| *sub == subclass))
+        {
+            return Ok(c);
         }
-        if self.validator.class_count() >= self.validator.config().max_classes {
+        if validator.class_count() >= validator.config().max_classes {
             return Err(());
         }
         let key = KeySource::Name(name.into());
         let base: Arc<str> = name.into();
-        let id = self
-            .validator
+        let id = validator
             .class_for(&key, subclass, kind, site, &|| base.clone())
             .ok_or(())?;
-        self.classes.insert((name.to_string(), subclass), id);
+        classes
+            .entry(name.to_string())
+            .or_default()
+            .push((subclass, id));
         Ok(id)
     }
 
     /// The acquisition `ev` describes: `Err(None)` without a lock, `Err(Some(_))` when its class
     /// is over the limit.
-    fn acquire_of(&mut self, ev: &TraceEvent, site: Site) -> Result<Acquire, Option<Skip>> {
+    fn acquire_of(&mut self, ev: &TraceEventRef<'_>, site: Site) -> Result<Acquire, Option<Skip>> {
         if ev.lock.is_empty() {
             return Err(None);
         }
-        let name = self.refinement.class_for(&ev.lock, ev.class_name());
-        let class = self
-            .class(&name, ev.subclass, ev.kind, Site::Unknown)
-            .map_err(|()| Some(Skip::Classes))?;
+        let name = self.refinement.refined(&ev.lock, ev.class_name());
+        let class = Self::class(
+            &mut self.classes,
+            &self.validator,
+            &name,
+            ev.subclass,
+            ev.kind,
+            Site::Unknown,
+        )
+        .map_err(|()| Some(Skip::Classes))?;
         let instance = self.instance(&ev.lock);
         let nest_lock = ev.nest_lock.as_deref().map(|n| self.instance(n));
         let mode = if ev.op == TraceOp::SeqRead {
@@ -685,5 +898,48 @@ fn default_name(thread: &str) -> Arc<str> {
         format!("thread-{thread}").into()
     } else {
         thread.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FastHash, hex};
+    use std::hash::BuildHasher;
+
+    /// Keys that differ only in trailing zero bytes, or in one byte, hash apart.
+    #[test]
+    fn the_fast_hash_tells_short_keys_apart() {
+        let h = FastHash::default();
+        let keys: [&[u8]; 6] = [b"", b"\0", b"\0\0", b"0x10", b"0x11", b"12345678\0"];
+        let hashes: std::collections::HashSet<u64> = keys.iter().map(|k| h.hash_one(k)).collect();
+        assert_eq!(hashes.len(), keys.len());
+    }
+
+    /// Lock ids read as hex addresses exactly as `from_str_radix` reads them.
+    #[test]
+    fn hex_ids_read_as_from_str_radix_does() {
+        for h in [
+            "",
+            "+",
+            "-",
+            "+-1",
+            "-1",
+            "0",
+            "00",
+            "55d0c0a8e280",
+            "55D0C0A8E280",
+            "+ff",
+            "++ff",
+            "ffffffffffffffff",
+            "10000000000000000",
+            "0000000000000000000001",
+            "fg",
+            " 1",
+            "1 ",
+            "é",
+            "0x1",
+        ] {
+            assert_eq!(hex(h), u64::from_str_radix(h, 16).ok(), "{h:?}");
+        }
     }
 }

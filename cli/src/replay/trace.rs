@@ -1,9 +1,11 @@
 //! Replaying JSON Lines lock traces (`docs/trace-format.md`), streamed line by line.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
+use std::ops::ControlFlow;
 
 use lockdep::replay::Replayer;
-use lockdep::trace::parse_line;
+use lockdep::trace::parse_line_ref;
 
 use super::output::ReplayedReport;
 
@@ -78,7 +80,56 @@ pub fn replay_trace(
     let before: Vec<lockdep::replay::LimitHit> = replayer.limit_hits().to_vec();
     let mut buf = Vec::with_capacity(256);
     let mut line_no = 0usize;
+    let mut lines = Lines {
+        source,
+        prefix,
+        replayer,
+        err,
+        emit,
+        stats: &mut stats,
+    };
     loop {
+        // The lines the reader's buffer holds whole are read where they are, without a copy,
+        // their UTF-8 checked once for all of them.
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        if let Some(last) = memchr::memrchr(b'\n', chunk) {
+            let whole = &chunk[..=last];
+            let mut flow = ControlFlow::Continue(());
+            let mut start = 0;
+            match std::str::from_utf8(whole) {
+                Ok(text) => {
+                    for end in memchr::memchr_iter(b'\n', whole) {
+                        line_no += 1;
+                        // Newlines are ASCII: each line is on character boundaries.
+                        flow = lines.text(line_no, &text[start..=end], end + 1 - start)?;
+                        start = end + 1;
+                        if flow.is_break() {
+                            break;
+                        }
+                    }
+                }
+                Err(_) => {
+                    for end in memchr::memchr_iter(b'\n', whole) {
+                        line_no += 1;
+                        flow = lines.line(line_no, &whole[start..=end])?;
+                        start = end + 1;
+                        if flow.is_break() {
+                            break;
+                        }
+                    }
+                }
+            }
+            reader.consume(start);
+            if flow.is_break() {
+                break;
+            }
+            continue;
+        }
+        // Otherwise (a line across the buffer's end, or the last one without a newline) it is
+        // copied, up to the limit.
         buf.clear();
         if (&mut reader)
             .take(MAX_LINE as u64 + 1)
@@ -89,77 +140,16 @@ pub fn replay_trace(
         }
         line_no += 1;
         if buf.len() > MAX_LINE && buf.last() != Some(&b'\n') {
-            stats.errors += 1;
+            lines.stats.errors += 1;
             writeln!(
-                err,
+                lines.err,
                 "lockcheck: {source}:{line_no}: line longer than {MAX_LINE} bytes, skipped"
             )?;
             skip_line(&mut reader)?;
             continue;
         }
-        // `from_utf8` is the fast check; only a line that fails it pays for the lossy copy.
-        let text = match std::str::from_utf8(&buf) {
-            Ok(s) => std::borrow::Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(&buf),
-        };
-        let mut ev = match parse_line(&text) {
-            Ok(Some(ev)) => ev,
-            Ok(None) => {
-                if !text.trim().is_empty() {
-                    stats.skipped += 1;
-                }
-                continue;
-            }
-            Err(e) if e.field == "format" => {
-                // A newer format: nothing after this line can be read safely.
-                stats.errors += 1;
-                writeln!(
-                    err,
-                    "lockcheck: {source}:{line_no}: {e}; this file is skipped"
-                )?;
-                break;
-            }
-            Err(e) => {
-                stats.errors += 1;
-                if buf.last() != Some(&b'\n') {
-                    // The last record, cut off: the writer stopped mid-line (killed, aborted).
-                    writeln!(
-                        err,
-                        "lockcheck: {source}:{line_no}: the trace ends inside a record ({} bytes \
-                         without a newline, {e}): the process stopped while writing; everything \
-                         before it was replayed",
-                        buf.len()
-                    )?;
-                } else {
-                    writeln!(err, "lockcheck: {source}:{line_no}: {e}")?;
-                }
-                continue;
-            }
-        };
-        if !prefix.is_empty() {
-            // Classes merge across runs by name; threads and instances never do.
-            if ev.class.is_none() && !ev.lock.is_empty() {
-                ev.class = Some(ev.lock.clone());
-            }
-            ev.thread = format!("{prefix}{}", ev.thread);
-            if !ev.lock.is_empty() {
-                ev.lock = format!("{prefix}{}", ev.lock);
-            }
-            if let Some(n) = &mut ev.nest_lock {
-                *n = format!("{prefix}{n}");
-            }
-        }
-        match replayer.apply(&ev) {
-            Ok(reports) => {
-                stats.events += 1;
-                for r in reports {
-                    emit(ReplayedReport::from_trace(source, line_no, r))?;
-                }
-            }
-            Err(e) => {
-                stats.errors += 1;
-                writeln!(err, "lockcheck: {source}:{line_no}: {e}")?;
-            }
+        if lines.line(line_no, &buf)?.is_break() {
+            break;
         }
     }
     // What this input cost in limits (the replayer counts over all inputs).
@@ -176,4 +166,91 @@ pub fn replay_trace(
         }
     }
     Ok(stats)
+}
+
+/// What [`replay_trace`] reads each line with.
+struct Lines<'a, 'e> {
+    source: &'a str,
+    prefix: &'a str,
+    replayer: &'a mut Replayer,
+    err: &'a mut dyn io::Write,
+    emit: &'a mut dyn FnMut(ReplayedReport) -> io::Result<()>,
+    stats: &'e mut TraceStats,
+}
+
+impl Lines<'_, '_> {
+    /// Replays line `line_no` (`buf`, with its newline unless it is the last line).
+    fn line(&mut self, line_no: usize, buf: &[u8]) -> io::Result<ControlFlow<()>> {
+        // `from_utf8` is the fast check; only a line that fails it pays for the lossy copy.
+        match String::from_utf8_lossy(buf) {
+            Cow::Borrowed(text) => self.text(line_no, text, buf.len()),
+            Cow::Owned(text) => self.text(line_no, &text, buf.len()),
+        }
+    }
+
+    /// [`line`](Self::line) once it is text (`bytes` long as read).
+    fn text(&mut self, line_no: usize, text: &str, bytes: usize) -> io::Result<ControlFlow<()>> {
+        let source = self.source;
+        let mut ev = match parse_line_ref(text) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => {
+                if !text.trim().is_empty() {
+                    self.stats.skipped += 1;
+                }
+                return Ok(ControlFlow::Continue(()));
+            }
+            Err(e) if e.field == "format" => {
+                // A newer format: nothing after this line can be read safely.
+                self.stats.errors += 1;
+                writeln!(
+                    self.err,
+                    "lockcheck: {source}:{line_no}: {e}; this file is skipped"
+                )?;
+                return Ok(ControlFlow::Break(()));
+            }
+            Err(e) => {
+                self.stats.errors += 1;
+                if !text.ends_with('\n') {
+                    // The last record, cut off: the writer stopped mid-line (killed, aborted).
+                    writeln!(
+                        self.err,
+                        "lockcheck: {source}:{line_no}: the trace ends inside a record ({} bytes \
+                         without a newline, {e}): the process stopped while writing; everything \
+                         before it was replayed",
+                        bytes
+                    )?;
+                } else {
+                    writeln!(self.err, "lockcheck: {source}:{line_no}: {e}")?;
+                }
+                return Ok(ControlFlow::Continue(()));
+            }
+        };
+        let prefix = self.prefix;
+        if !prefix.is_empty() {
+            // Classes merge across runs by name; threads and instances never do.
+            if ev.class.is_none() && !ev.lock.is_empty() {
+                ev.class = Some(ev.lock.clone());
+            }
+            ev.thread = Cow::Owned(format!("{prefix}{}", ev.thread));
+            if !ev.lock.is_empty() {
+                ev.lock = Cow::Owned(format!("{prefix}{}", ev.lock));
+            }
+            if let Some(n) = &mut ev.nest_lock {
+                *n = Cow::Owned(format!("{prefix}{n}"));
+            }
+        }
+        match self.replayer.apply_ref(&ev) {
+            Ok(reports) => {
+                self.stats.events += 1;
+                for r in reports {
+                    (self.emit)(ReplayedReport::from_trace(source, line_no, r))?;
+                }
+            }
+            Err(e) => {
+                self.stats.errors += 1;
+                writeln!(self.err, "lockcheck: {source}:{line_no}: {e}")?;
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
 }
