@@ -226,7 +226,7 @@ fn reentrant_mutex_acquisitions_are_the_callers_sites() {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
     let text = reports[0].to_string();
-    let at = |line| format!("at: tests/lockdep_reports.rs:{line}:");
+    let at = |line| format!("at: {}:{line}:", file!());
     assert!(acquiring_line(&text).contains(&at(lines.1)), "{text}");
     assert!(held_line(&text).contains(&at(lines.0)), "{text}");
     assert!(!text.contains("remutex.rs"), "{text}");
@@ -248,7 +248,7 @@ fn condvar_wait_reacquisition_is_the_waits_site() {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].kind(), ReportKind::CircularDependency);
     let text = reports[0].to_string();
-    let at = format!("at: tests/lockdep_reports.rs:{line}:");
+    let at = format!("at: {}:{line}:", file!());
     assert!(acquiring_line(&text).contains(&at), "{text}");
 }
 
