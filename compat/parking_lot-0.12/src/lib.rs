@@ -19,8 +19,9 @@
 //! whose acquiring methods hand that site and the data type to the raw lock: a lock's class is
 //! its construction site and data type, as for lockdep's own locks. For a lock built inside std
 //! or lock_api (`Default`, `map(Mutex::new)`) the class is set at its first acquisition, keyed
-//! by that site (lock_api's `lock`/`read`/`write`/... are `#[track_caller]`): docs/semantics.md,
-//! "Classes for Rust: sites that are not yours", and docs/dependencies.md.
+//! by that site and the data type (lock_api's `lock`/`read`/`write`/... are `#[track_caller]`):
+//! docs/semantics.md, "Classes for Rust: sites that are not yours", and docs/dependencies.md.
+//! `ReentrantMutex` acquisitions and `Condvar` waits record their caller's line too.
 //!
 //! ```
 //! use parking_lot::{Mutex, RwLock};
@@ -583,8 +584,9 @@ unsafe impl GetThreadId for RawThreadId {
     }
 }
 
-/// A mutex which can be recursively locked by a single thread, validated by lockdep (each one
-/// its own class: lock_api reaches its raw lock through a closure, with no caller's site).
+/// A mutex which can be recursively locked by a single thread, validated by lockdep (its class
+/// is its construction site and data type; lock_api's fork publishes the caller's line for the
+/// raw lock it takes in a closure).
 pub type ReentrantMutex<T> = lock_api::ReentrantMutex<RawMutex, RawThreadId, T>;
 /// An RAII implementation of a "scoped lock" of a reentrant mutex.
 pub type ReentrantMutexGuard<'a, T> = lock_api::ReentrantMutexGuard<'a, RawMutex, RawThreadId, T>;
@@ -616,7 +618,8 @@ impl WaitTimeoutResult {
 }
 
 /// A Condition Variable for [`Mutex`], validated by lockdep: a wait is a blocking call, releases
-/// the mutex on the held-lock stack while asleep and validates taking it again.
+/// the mutex on the held-lock stack while asleep and validates taking it again, at the wait's
+/// line (every `wait*` is `#[track_caller]`).
 pub struct Condvar {
     raw: lockdep::RawCondvar,
 }

@@ -21,8 +21,10 @@
 //! whose acquiring methods hand that site and the data type to the raw lock: a lock's class is
 //! its construction site and data type, as for lockdep's own locks. For a lock built by
 //! `Default`, `From` or inside std (`map(Mutex::new)`) the class is set at its first
-//! acquisition, keyed by that site: docs/semantics.md, "Classes for Rust: sites that are not
-//! yours", and docs/dependencies.md.
+//! acquisition, keyed by that site and the data type: docs/semantics.md, "Classes for Rust:
+//! sites that are not yours", and docs/dependencies.md. `ReentrantMutex` acquisitions and
+//! `Condvar` waits record their caller's line too (the fork publishes it; lockdep's
+//! `AcquiredAt`).
 //!
 //! ```
 //! use parking_lot::{Mutex, RwLock};
