@@ -1,41 +1,84 @@
-//! lockdep: the construction site and data type of the lock being acquired, for its raw lock to
-//! read.
+//! lockdep: the construction site and data type of the lock being acquired, and the site of
+//! an acquisition lock_api makes on its caller's behalf, for the raw lock to read.
 //!
 //! `Mutex::new`, `RwLock::new` and `ReentrantMutex::new` record their caller (`#[track_caller]`
-//! `const fn`s); each acquiring method publishes that site and `type_name::<T>()` on this thread around its call into
-//! the raw lock, where a raw lock that validates (the parking_lot 0.12 compat crate over
-//! lockdep) reads it with [`current`]. Other raw locks never look.
+//! `const fn`s; `Default` and `From` build through them, so their site is a line of lock_api,
+//! which lockdep ignores, keeping the type); each acquiring method publishes that site and
+//! `type_name::<T>()` on this thread around its call into the raw lock, where a raw lock that
+//! validates (the parking_lot 0.12 compat crate over lockdep) reads it with [`published`].
+//! Other raw locks never look.
+//!
+//! A `ReentrantMutex` takes its raw lock inside a closure of this crate, which cannot see the
+//! user's line: its acquiring methods are `#[track_caller]` and publish their caller as the
+//! acquisition's site too ([`acquiring`]). `Mutex` and `RwLock` publish none (their raw locks'
+//! trait methods are `#[track_caller]` and see it), so their cost is one thread-local, as before.
 
 extern crate std;
 
 use core::cell::Cell;
 use core::panic::Location;
 
+type Site = &'static Location<'static>;
+
+/// What is published: the construction site and data type of the lock being acquired, and the
+/// site of an acquisition made on the caller's behalf.
+type Published = (Option<(Site, &'static str)>, Option<Site>);
+
 std::thread_local! {
-    static SITE: Cell<Option<(&'static Location<'static>, &'static str)>> = const { Cell::new(None) };
+    static PUBLISHED: Cell<Published> = const { Cell::new((None, None)) };
 }
 
-/// The site published on this thread until it is dropped (the previous one is put back).
-pub struct Scope(Option<(&'static Location<'static>, &'static str)>);
-
-/// Publishes `site` and `T` as where the lock this thread is acquiring was built and what it
-/// protects.
-#[inline]
-pub fn enter<T: ?Sized>(site: &'static Location<'static>) -> Scope {
-    let now = Some((site, core::any::type_name::<T>()));
-    Scope(SITE.try_with(|c| c.replace(now)).ok().flatten())
-}
+/// What is published on this thread until it is dropped (the previous value is put back).
+pub struct Scope(Published);
 
 impl Drop for Scope {
     #[inline]
     fn drop(&mut self) {
-        let _ = SITE.try_with(|c| c.set(self.0));
+        let _ = PUBLISHED.try_with(|c| c.set(self.0));
     }
+}
+
+#[inline]
+fn publish(now: Published) -> Scope {
+    Scope(
+        PUBLISHED
+            .try_with(|c| c.replace(now))
+            .unwrap_or((None, None)),
+    )
+}
+
+/// Publishes `site` and `T` as where the lock this thread is acquiring was built and what it
+/// protects; its raw lock sees its own caller.
+#[inline]
+pub fn enter<T: ?Sized>(site: Site) -> Scope {
+    publish((Some((site, core::any::type_name::<T>())), None))
+}
+
+/// Publishes `caller` as the site of the acquisition lock_api makes on its behalf where the raw
+/// lock cannot see it (a `RawReentrantMutex`'s closure); what [`enter`] published stays.
+#[inline]
+pub fn acquiring(caller: Site) -> Scope {
+    let (built, _) = published();
+    publish((built, Some(caller)))
+}
+
+/// What lock_api publishes on this thread: where the lock being acquired was built and its data
+/// type, if lock_api is acquiring one; and the site of an acquisition it makes on its caller's
+/// behalf, if it is making one.
+#[inline]
+pub fn published() -> Published {
+    PUBLISHED.try_with(Cell::get).unwrap_or((None, None))
 }
 
 /// Where the lock this thread is acquiring through lock_api was built, and the type of its
 /// data, if lock_api is acquiring one.
 #[inline]
-pub fn current() -> Option<(&'static Location<'static>, &'static str)> {
-    SITE.try_with(Cell::get).ok().flatten()
+pub fn current() -> Option<(Site, &'static str)> {
+    published().0
+}
+
+/// The site of the acquisition lock_api is making on its caller's behalf, if any.
+#[inline]
+pub fn acquired_at() -> Option<Site> {
+    published().1
 }

@@ -104,7 +104,16 @@ impl<R: RawMutex, G: GetThreadId> RawReentrantMutex<R, G> {
 
     /// Acquires this mutex, blocking if it's held by another thread.
     #[inline]
+    #[track_caller]
     pub fn lock(&self) {
+        self.lock_at(core::panic::Location::caller());
+    }
+
+    // lockdep: `lock`, with `caller` published as the site of the raw lock's acquisition (taken
+    // in a closure, which sees no caller).
+    #[inline]
+    fn lock_at(&self, caller: &'static core::panic::Location<'static>) {
+        let _lockdep_site = crate::lockdep_site::acquiring(caller);
         self.lock_internal(|| {
             self.mutex.lock();
             true
@@ -114,7 +123,10 @@ impl<R: RawMutex, G: GetThreadId> RawReentrantMutex<R, G> {
     /// Attempts to acquire this mutex without blocking. Returns `true`
     /// if the lock was successfully acquired and `false` otherwise.
     #[inline]
+    #[track_caller]
     pub fn try_lock(&self) -> bool {
+        // lockdep: the caller is the site of the raw lock's acquisition (taken in a closure).
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         self.lock_internal(|| self.mutex.try_lock())
     }
 
@@ -191,13 +203,19 @@ impl<R: RawMutexFair, G: GetThreadId> RawReentrantMutex<R, G> {
 impl<R: RawMutexTimed, G: GetThreadId> RawReentrantMutex<R, G> {
     /// Attempts to acquire this lock until a timeout is reached.
     #[inline]
+    #[track_caller]
     pub fn try_lock_until(&self, timeout: R::Instant) -> bool {
+        // lockdep: the caller is the site of the raw lock's acquisition (taken in a closure).
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         self.lock_internal(|| self.mutex.try_lock_until(timeout))
     }
 
     /// Attempts to acquire this lock until a timeout is reached.
     #[inline]
+    #[track_caller]
     pub fn try_lock_for(&self, timeout: R::Duration) -> bool {
+        // lockdep: the caller is the site of the raw lock's acquisition (taken in a closure).
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         self.lock_internal(|| self.mutex.try_lock_for(timeout))
     }
 }
@@ -744,7 +762,11 @@ impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a> ReentrantMutexGu
         unsafe {
             s.remutex.raw.unlock();
         }
-        defer!(s.remutex.raw.lock());
+        let caller = core::panic::Location::caller();
+        defer!({
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         f()
     }
 }
@@ -790,7 +812,11 @@ impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
         unsafe {
             s.remutex.raw.unlock_fair();
         }
-        defer!(s.remutex.raw.lock());
+        let caller = core::panic::Location::caller();
+        defer!({
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         f()
     }
 
@@ -898,7 +924,11 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ArcReentrantMutexGuard<R, G, T> {
         unsafe {
             s.remutex.raw.unlock();
         }
-        defer!(s.remutex.raw.lock());
+        let caller = core::panic::Location::caller();
+        defer!({
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         f()
     }
 }
@@ -938,7 +968,11 @@ impl<R: RawMutexFair, G: GetThreadId, T: ?Sized> ArcReentrantMutexGuard<R, G, T>
         unsafe {
             s.remutex.raw.unlock_fair();
         }
-        defer!(s.remutex.raw.lock());
+        let caller = core::panic::Location::caller();
+        defer!({
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         f()
     }
 

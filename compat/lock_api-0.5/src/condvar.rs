@@ -236,7 +236,10 @@ impl<C: RawCondvar> Condvar<C> {
     /// The underlying [`RawCondvar`] implementation may panic if another thread
     /// is waiting on this condition variable with a different mutex.
     #[inline]
+    #[track_caller]
     pub fn wait<T: ?Sized>(&self, mutex_guard: &mut MutexGuard<'_, C::RawMutex, T>) {
+        // lockdep: the caller is the site of the mutex's re-acquisition.
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         // SAFETY: The exclusively borrowed guard holds the mutex; wait restores it.
         unsafe {
             self.inner
@@ -261,6 +264,7 @@ impl<C: RawCondvar> Condvar<C> {
     /// The underlying [`RawCondvar`] implementation may panic if another thread
     /// is waiting on this condition variable with a different mutex.
     #[inline]
+    #[track_caller]
     pub fn wait_while<T, F>(
         &self,
         mutex_guard: &mut MutexGuard<'_, C::RawMutex, T>,
@@ -270,6 +274,8 @@ impl<C: RawCondvar> Condvar<C> {
         F: FnMut(&mut T) -> bool,
     {
         while condition(mutex_guard.deref_mut()) {
+            // lockdep: the caller is the site of the mutex's re-acquisition.
+            let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
             // SAFETY: The exclusively borrowed guard holds the mutex; wait restores it.
             unsafe {
                 self.inner
@@ -305,11 +311,14 @@ impl<R: RawMutexTimed, C: RawCondvarTimed<RawMutex = R>> Condvar<C> {
     /// The underlying [`RawCondvar`] implementation may panic if another thread
     /// is waiting on this condition variable with a different mutex.
     #[inline]
+    #[track_caller]
     pub fn wait_until<T: ?Sized>(
         &self,
         mutex_guard: &mut MutexGuard<'_, C::RawMutex, T>,
         timeout: <C::RawMutex as RawMutexTimed>::Instant,
     ) -> WaitTimeoutResult {
+        // lockdep: the caller is the site of the mutex's re-acquisition.
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         // SAFETY: The exclusively borrowed guard holds the mutex; wait restores it.
         WaitTimeoutResult(unsafe {
             self.inner.wait_until(
@@ -346,11 +355,14 @@ impl<R: RawMutexTimed, C: RawCondvarTimed<RawMutex = R>> Condvar<C> {
     /// The underlying [`RawCondvar`] implementation may panic if another thread
     /// is waiting on this condition variable with a different mutex.
     #[inline]
+    #[track_caller]
     pub fn wait_for<T: ?Sized>(
         &self,
         mutex_guard: &mut MutexGuard<'_, C::RawMutex, T>,
         timeout: <C::RawMutex as RawMutexTimed>::Duration,
     ) -> WaitTimeoutResult {
+        // lockdep: the caller is the site of the mutex's re-acquisition.
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         // SAFETY: The exclusively borrowed guard holds the mutex; wait restores it.
         WaitTimeoutResult(unsafe {
             self.inner.wait_for(
@@ -385,6 +397,7 @@ impl<R: RawMutexTimed, C: RawCondvarTimed<RawMutex = R>> Condvar<C> {
     /// The underlying [`RawCondvar`] implementation may panic if another thread
     /// is waiting on this condition variable with a different mutex.
     #[inline]
+    #[track_caller]
     pub fn wait_while_until<T, F>(
         &self,
         mutex_guard: &mut MutexGuard<'_, C::RawMutex, T>,
@@ -404,6 +417,8 @@ impl<R: RawMutexTimed, C: RawCondvarTimed<RawMutex = R>> Condvar<C> {
             if result.timed_out() {
                 return result;
             }
+            // lockdep: the caller is the site of the mutex's re-acquisition.
+            let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
             // SAFETY: The exclusively borrowed guard holds the mutex; wait restores it.
             result = WaitTimeoutResult(unsafe {
                 self.inner.wait_until(
@@ -439,6 +454,7 @@ impl<R: RawMutexTimed, C: RawCondvarTimed<RawMutex = R>> Condvar<C> {
     /// The underlying [`RawCondvar`] implementation may panic if another thread
     /// is waiting on this condition variable with a different mutex.
     #[inline]
+    #[track_caller]
     pub fn wait_while_for<T: ?Sized, F>(
         &self,
         mutex_guard: &mut MutexGuard<'_, C::RawMutex, T>,

@@ -111,7 +111,16 @@ impl<R: RawMutex, G: GetThreadId> RawReentrantMutex<R, G> {
     ///
     /// Panics if the recursive lock count overflows.
     #[inline]
+    #[track_caller]
     pub fn lock(&self) {
+        self.lock_at(core::panic::Location::caller());
+    }
+
+    // lockdep: `lock`, with `caller` published as the site of the raw lock's acquisition (taken
+    // in a closure, which sees no caller).
+    #[inline]
+    fn lock_at(&self, caller: &'static core::panic::Location<'static>) {
+        let _lockdep_site = crate::lockdep_site::acquiring(caller);
         self.lock_internal(|| Some(self.mutex.lock()));
     }
 
@@ -122,7 +131,10 @@ impl<R: RawMutex, G: GetThreadId> RawReentrantMutex<R, G> {
     ///
     /// Panics if the recursive lock count overflows.
     #[inline]
+    #[track_caller]
     pub fn try_lock(&self) -> bool {
+        // lockdep: the caller is the site of the raw lock's acquisition (taken in a closure).
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         self.lock_internal(|| self.mutex.try_lock())
     }
 
@@ -218,7 +230,10 @@ impl<R: RawMutexTimed, G: GetThreadId> RawReentrantMutex<R, G> {
     ///
     /// Panics if the recursive lock count overflows.
     #[inline]
+    #[track_caller]
     pub fn try_lock_until(&self, timeout: R::Instant) -> bool {
+        // lockdep: the caller is the site of the raw lock's acquisition (taken in a closure).
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         self.lock_internal(|| self.mutex.try_lock_until(timeout))
     }
 
@@ -230,7 +245,10 @@ impl<R: RawMutexTimed, G: GetThreadId> RawReentrantMutex<R, G> {
     ///
     /// Panics if the recursive lock count overflows.
     #[inline]
+    #[track_caller]
     pub fn try_lock_for(&self, timeout: R::Duration) -> bool {
+        // lockdep: the caller is the site of the raw lock's acquisition (taken in a closure).
+        let _lockdep_site = crate::lockdep_site::acquiring(core::panic::Location::caller());
         self.lock_internal(|| self.mutex.try_lock_for(timeout))
     }
 }
@@ -316,15 +334,6 @@ impl<R: RawMutex, G, T> ReentrantMutex<R, G, T> {
 }
 
 impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
-    // lockdep: the site to publish. Without a construction site (`Default`, `From`), the
-    // caller's: the raw lock is taken inside a closure of this file, so it cannot see the
-    // acquisition's site, which is the class of such a lock (with its data type).
-    #[inline]
-    #[track_caller]
-    fn lockdep_site(&self) -> Option<&'static core::panic::Location<'static>> {
-        self.site.or(Some(core::panic::Location::caller()))
-    }
-
     /// Creates a new `ReentrantMutexGuard` without checking if the lock is held.
     ///
     /// # Safety
@@ -363,7 +372,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn lock(&self) -> ReentrantMutexGuard<'_, R, G, T> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         self.raw.lock();
         // SAFETY: The lock is held, as required.
         unsafe { self.make_guard_unchecked() }
@@ -383,7 +392,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         if self.raw.try_lock() {
             // SAFETY: The lock is held, as required.
             Some(unsafe { self.make_guard_unchecked() })
@@ -509,7 +518,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn lock_arc(self: &Arc<Self>) -> ArcReentrantMutexGuard<R, G, T> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         self.raw.lock();
         // SAFETY: locking guarantee is upheld
         unsafe { self.make_arc_guard_unchecked() }
@@ -527,7 +536,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcReentrantMutexGuard<R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         if self.raw.try_lock() {
             // SAFETY: locking guarantee is upheld
             Some(unsafe { self.make_arc_guard_unchecked() })
@@ -578,7 +587,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_for(&self, timeout: R::Duration) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         if self.raw.try_lock_for(timeout) {
             // SAFETY: The lock is held, as required.
             Some(unsafe { self.make_guard_unchecked() })
@@ -603,7 +612,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub fn try_lock_until(&self, timeout: R::Instant) -> Option<ReentrantMutexGuard<'_, R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         if self.raw.try_lock_until(timeout) {
             // SAFETY: The lock is held, as required.
             Some(unsafe { self.make_guard_unchecked() })
@@ -629,7 +638,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         self: &Arc<Self>,
         timeout: R::Duration,
     ) -> Option<ArcReentrantMutexGuard<R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         if self.raw.try_lock_for(timeout) {
             // SAFETY: locking guarantee is upheld
             Some(unsafe { self.make_arc_guard_unchecked() })
@@ -655,7 +664,7 @@ impl<R: RawMutexTimed, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
         self: &Arc<Self>,
         timeout: R::Instant,
     ) -> Option<ArcReentrantMutexGuard<R, G, T>> {
-        let _lockdep_site = crate::lockdep_site::enter::<T>(self.lockdep_site());
+        let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
         if self.raw.try_lock_until(timeout) {
             // SAFETY: locking guarantee is upheld
             Some(unsafe { self.make_arc_guard_unchecked() })
@@ -867,7 +876,11 @@ impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a> ReentrantMutexGu
         F: FnOnce() -> U,
     {
         // Restore the recursive acquisition even if the final raw unlock panics.
-        defer!(abort_on_panic(|| s.remutex.raw.lock()));
+        let caller = core::panic::Location::caller();
+        defer!(abort_on_panic(|| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        }));
         // SAFETY: This guard owns one recursive acquisition on the current thread.
         unsafe { s.remutex.raw.unlock() };
         f()
@@ -904,7 +917,11 @@ impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
         F: FnOnce() -> U,
     {
         // Restore the recursive acquisition even if the final raw unlock panics.
-        defer!(abort_on_panic(|| s.remutex.raw.lock()));
+        let caller = core::panic::Location::caller();
+        defer!(abort_on_panic(|| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        }));
         // SAFETY: This guard owns one recursive acquisition on the current thread.
         unsafe { s.remutex.raw.unlock_fair() };
         f()
@@ -1017,7 +1034,11 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ArcReentrantMutexGuard<R, G, T> {
         F: FnOnce() -> U,
     {
         // Restore the recursive acquisition even if the final raw unlock panics.
-        defer!(abort_on_panic(|| s.remutex.raw.lock()));
+        let caller = core::panic::Location::caller();
+        defer!(abort_on_panic(|| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        }));
         // SAFETY: This guard owns one recursive acquisition on the current thread.
         unsafe { s.remutex.raw.unlock() };
         f()
@@ -1062,7 +1083,11 @@ impl<R: RawMutexFair, G: GetThreadId, T: ?Sized> ArcReentrantMutexGuard<R, G, T>
         F: FnOnce() -> U,
     {
         // Restore the recursive acquisition even if the final raw unlock panics.
-        defer!(abort_on_panic(|| s.remutex.raw.lock()));
+        let caller = core::panic::Location::caller();
+        defer!(abort_on_panic(|| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        }));
         // SAFETY: This guard owns one recursive acquisition on the current thread.
         unsafe { s.remutex.raw.unlock_fair() };
         f()

@@ -19,8 +19,9 @@
 //! whose acquiring methods hand that site and the data type to the raw lock: a lock's class is
 //! its construction site and data type, as for lockdep's own locks. For a lock built inside std
 //! or lock_api (`Default`, `map(Mutex::new)`) the class is set at its first acquisition, keyed
-//! by that site (lock_api's `lock`/`read`/`write`/... are `#[track_caller]`): docs/semantics.md,
-//! "Classes for Rust: sites that are not yours", and docs/dependencies.md.
+//! by that site and the data type (lock_api's `lock`/`read`/`write`/... are `#[track_caller]`):
+//! docs/semantics.md, "Classes for Rust: sites that are not yours", and docs/dependencies.md.
+//! `ReentrantMutex` acquisitions and `Condvar` waits record their caller's line too.
 //!
 //! ```
 //! use parking_lot::{Mutex, RwLock};
@@ -45,6 +46,7 @@ use std::fmt;
 use std::mem;
 use std::num::NonZeroUsize;
 use std::ops::DerefMut;
+use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use lock_api::GetThreadId;
@@ -89,11 +91,17 @@ unsafe fn held<G: Default>() -> lockdep::Held<G> {
     unsafe { lockdep::Held::assume_held() }
 }
 
-/// Publishes to lockdep where the lock being acquired was built, as the compat lock_api 0.4
-/// records it (`compat/lock_api-0.4`): its class is then that construction site.
+/// Publishes to lockdep what the compat lock_api 0.4 (`compat/lock_api-0.4`) publishes for the
+/// lock being acquired: where it was built and its data type (its class is then that
+/// construction site and type), and the site of an acquisition lock_api makes on its caller's
+/// behalf (a `ReentrantMutex`'s), recorded instead of the line inside lock_api.
 #[inline(always)]
-fn built() -> lockdep::BuiltAt {
-    lockdep::BuiltAt::enter(lock_api::lockdep_site::current())
+fn built() -> (lockdep::BuiltAt, Option<lockdep::AcquiredAt>) {
+    let (built, acquired) = lock_api::lockdep_site::published();
+    (
+        lockdep::BuiltAt::enter(built),
+        acquired.map(|site| lockdep::AcquiredAt::enter(Some(site))),
+    )
 }
 
 /// Keeps an acquisition that lock_api 0.4 now holds without a guard value: its lock_api 0.5
@@ -576,8 +584,9 @@ unsafe impl GetThreadId for RawThreadId {
     }
 }
 
-/// A mutex which can be recursively locked by a single thread, validated by lockdep (each one
-/// its own class: lock_api reaches its raw lock through a closure, with no caller's site).
+/// A mutex which can be recursively locked by a single thread, validated by lockdep (its class
+/// is its construction site and data type; lock_api's fork publishes the caller's line for the
+/// raw lock it takes in a closure).
 pub type ReentrantMutex<T> = lock_api::ReentrantMutex<RawMutex, RawThreadId, T>;
 /// An RAII implementation of a "scoped lock" of a reentrant mutex.
 pub type ReentrantMutexGuard<'a, T> = lock_api::ReentrantMutexGuard<'a, RawMutex, RawThreadId, T>;
@@ -609,7 +618,8 @@ impl WaitTimeoutResult {
 }
 
 /// A Condition Variable for [`Mutex`], validated by lockdep: a wait is a blocking call, releases
-/// the mutex on the held-lock stack while asleep and validates taking it again.
+/// the mutex on the held-lock stack while asleep and validates taking it again, at the wait's
+/// line (every `wait*` is `#[track_caller]`).
 pub struct Condvar {
     raw: lockdep::RawCondvar,
 }
@@ -642,8 +652,11 @@ impl Condvar {
 
     /// Blocks the current thread until this condition variable receives a notification.
     #[inline]
+    #[track_caller]
     pub fn wait<T: ?Sized>(&self, mutex_guard: &mut MutexGuard<'_, T>) {
         let mutex = Self::raw_mutex(mutex_guard);
+        // The caller is the site of the mutex's re-acquisition.
+        let _reacquired = lockdep::AcquiredAt::enter(Some(Location::caller()));
         // SAFETY: the guard proves this thread holds `mutex`; the state re-made for the wait
         // stands for that acquisition, taken again when the wait returns.
         unsafe {
@@ -656,12 +669,14 @@ impl Condvar {
     /// Waits on this condition variable for a notification, timing out after the specified
     /// time instant.
     #[inline]
+    #[track_caller]
     pub fn wait_until<T: ?Sized>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,
         timeout: Instant,
     ) -> WaitTimeoutResult {
         let mutex = Self::raw_mutex(mutex_guard);
+        let _reacquired = lockdep::AcquiredAt::enter(Some(Location::caller()));
         // SAFETY: as in `wait`.
         unsafe {
             let mut state = held_mutex();
@@ -675,6 +690,7 @@ impl Condvar {
     /// Waits on this condition variable for a notification, timing out after a specified
     /// duration (a duration too long for an `Instant` waits without a time out).
     #[inline]
+    #[track_caller]
     pub fn wait_for<T: ?Sized>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,
@@ -692,6 +708,7 @@ impl Condvar {
     /// Blocks the current thread until this condition variable receives a notification and the
     /// provided condition is false.
     #[inline]
+    #[track_caller]
     pub fn wait_while<T, F>(&self, mutex_guard: &mut MutexGuard<'_, T>, mut condition: F)
     where
         T: ?Sized,
@@ -705,6 +722,7 @@ impl Condvar {
     /// Waits on this condition variable for a notification, timing out after the specified
     /// time instant, while the provided condition is true.
     #[inline]
+    #[track_caller]
     pub fn wait_while_until<T, F>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,
@@ -725,6 +743,7 @@ impl Condvar {
     /// Waits on this condition variable for a notification, timing out after the specified
     /// duration, while the provided condition is true.
     #[inline]
+    #[track_caller]
     pub fn wait_while_for<T: ?Sized, F>(
         &self,
         mutex_guard: &mut MutexGuard<'_, T>,

@@ -21,8 +21,10 @@
 //! whose acquiring methods hand that site and the data type to the raw lock: a lock's class is
 //! its construction site and data type, as for lockdep's own locks. For a lock built by
 //! `Default`, `From` or inside std (`map(Mutex::new)`) the class is set at its first
-//! acquisition, keyed by that site: docs/semantics.md, "Classes for Rust: sites that are not
-//! yours", and docs/dependencies.md.
+//! acquisition, keyed by that site and the data type: docs/semantics.md, "Classes for Rust:
+//! sites that are not yours", and docs/dependencies.md. `ReentrantMutex` acquisitions and
+//! `Condvar` waits record their caller's line too (the fork publishes it; lockdep's
+//! `AcquiredAt`).
 //!
 //! ```
 //! use parking_lot::{Mutex, RwLock};
@@ -65,11 +67,30 @@ pub use lock_api::{
 /// once's class.
 pub use lockdep::{Once, OnceState};
 
-/// Publishes to lockdep where the lock being acquired was built, as the compat lock_api 0.5
-/// records it (`compat/lock_api-0.5`): its class is then that construction site.
+/// Publishes to lockdep what the compat lock_api 0.5 (`compat/lock_api-0.5`) publishes for the
+/// lock being acquired: where it was built and its data type (its class is then that
+/// construction site and type; the type alone, for a lock built by `Default` or `From`, keys it
+/// with the site of its first acquisition), and the site of an acquisition lock_api makes on
+/// its caller's behalf (a `ReentrantMutex`'s), recorded instead of the line inside lock_api.
 #[inline(always)]
-fn built() -> lockdep::BuiltAt {
-    lockdep::BuiltAt::enter(lock_api::lockdep_site::current())
+fn built() -> (lockdep::BuiltAt, Option<lockdep::AcquiredAt>) {
+    let (built, acquired) = lock_api::lockdep_site::published();
+    let built = match built {
+        Some((Some(site), ty)) => lockdep::BuiltAt::enter(Some((site, ty))),
+        Some((None, ty)) => lockdep::BuiltAt::of_type(ty),
+        None => lockdep::BuiltAt::enter(None),
+    };
+    (
+        built,
+        acquired.map(|site| lockdep::AcquiredAt::enter(Some(site))),
+    )
+}
+
+/// Publishes to lockdep the site of a condvar wait's re-acquisition of its mutex, as the compat
+/// lock_api 0.5's `Condvar::wait*` publish it (their caller).
+#[inline(always)]
+fn reacquired() -> lockdep::AcquiredAt {
+    lockdep::AcquiredAt::enter(lock_api::lockdep_site::acquired_at())
 }
 
 macro_rules! raw_mutex {
@@ -508,6 +529,7 @@ unsafe impl lock_api::RawCondvar for RawCondvar {
 
     #[inline]
     unsafe fn wait(&self, mutex: &RawMutex, guard: &mut MutexGuardState) {
+        let _reacquired = reacquired();
         // SAFETY: the caller holds `mutex` with state `guard`.
         unsafe { core_api::RawCondvar::wait(&self.inner, &mutex.inner, guard) }
     }
@@ -537,6 +559,7 @@ unsafe impl lock_api::RawCondvarTimed for RawCondvar {
         guard: &mut MutexGuardState,
         timeout: &Instant,
     ) -> bool {
+        let _reacquired = reacquired();
         // SAFETY: the caller holds `mutex` with state `guard`.
         unsafe { core_api::RawCondvarTimed::wait_until(&self.inner, &mutex.inner, guard, timeout) }
     }
@@ -548,6 +571,7 @@ unsafe impl lock_api::RawCondvarTimed for RawCondvar {
         guard: &mut MutexGuardState,
         timeout: &Duration,
     ) -> bool {
+        let _reacquired = reacquired();
         // SAFETY: the caller holds `mutex` with state `guard`.
         unsafe { core_api::RawCondvarTimed::wait_for(&self.inner, &mutex.inner, guard, timeout) }
     }
