@@ -250,7 +250,7 @@ impl RawMutex {
     #[inline(always)]
     pub(crate) fn record_reacquire(&self) {
         // The wait's site when its caller published it (`AcquiredAt`), else none is known.
-        runtime::before_lock(self.request(0, None, published_site()));
+        runtime::after_relock(self.request(0, None, published_site()));
     }
 
     /// Records the release of the acquisition `guard` stands for, on its owner's stack.

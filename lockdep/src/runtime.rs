@@ -1932,7 +1932,25 @@ fn lock_steady_as<const KIND: u8, const MODE: u8, const TRYLOCK: bool>(
 #[cold]
 #[inline(never)]
 fn validate_lock_slow(req: Request<'_>, switch: u32) {
-    validate_lock_noted(req, switch, None);
+    validate_lock_noted(req, switch, None, false);
+}
+
+/// Records the re-acquisition of a lock that is already taken again (a condvar wait's mutex),
+/// validated as a blocking acquisition. A report that unwinds leaves it recorded as held: the
+/// caller's guard still holds it and releases it while unwinding.
+#[inline(always)]
+pub(crate) fn after_relock(req: Request<'_>) {
+    if let Some(switch) = switch_word()
+        && !(req.subclass == 0 && req.nest_lock.is_none() && lock_steady(&req, false, switch))
+    {
+        validate_relock_slow(req, switch);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn validate_relock_slow(req: Request<'_>, switch: u32) {
+    validate_lock_noted(req, switch, None, true);
 }
 
 /// [`before_lock`] for a `blocking_*` acquisition inside a tracked task's poll, noted for the
@@ -1941,12 +1959,17 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
 #[cfg(feature = "tokio")]
 pub(crate) fn before_lock_blocking(req: Request<'_>) {
     if let Some(switch) = switch_word() {
-        validate_lock_noted(req, switch, Some(crate::trace::Wait::Blocking));
+        validate_lock_noted(req, switch, Some(crate::trace::Wait::Blocking), false);
     }
 }
 
 #[inline(always)]
-fn validate_lock_noted(req: Request<'_>, switch: u32, note: Option<crate::trace::Wait>) {
+fn validate_lock_noted(
+    req: Request<'_>,
+    switch: u32,
+    note: Option<crate::trace::Wait>,
+    taken: bool,
+) {
     // By value: a reference would keep the request in memory, written on every acquisition.
     let req = &req;
     let pending = with_local_synced(switch, |l| {
@@ -1968,7 +1991,8 @@ fn validate_lock_noted(req: Request<'_>, switch: u32, note: Option<crate::trace:
         if reports.is_empty() {
             return None;
         }
-        if v.would_unwind(&reports) {
+        // A lock not yet taken is never taken if the report unwinds: its entry goes too.
+        if !taken && v.would_unwind(&reports) {
             v.forget(&mut l.state, InstanceId(req.instance as u64));
         }
         Some((v.clone(), reports))
