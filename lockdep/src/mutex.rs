@@ -151,6 +151,30 @@ impl RawMutexGuard {
         RawMutexGuard::new(InnerGuard::default())
     }
 
+    /// The thread that took this acquisition, as a number to keep where a guard value cannot
+    /// be kept (lock_api 0.4's guards, under the parking_lot 0.12 compat crate), so that a guard
+    /// released on another thread (feature `send_guard`) is released on the owner's held-lock
+    /// stack: give it back to [`assume_held_by`](Self::assume_held_by). 0 without `send_guard`.
+    #[inline(always)]
+    pub fn owner_token(&self) -> u64 {
+        self.owner.token()
+    }
+
+    /// [`assume_held`](Self::assume_held) for the acquisition of the thread `token` names
+    /// ([`owner_token`](Self::owner_token); 0: the current thread).
+    ///
+    /// # Safety
+    /// As [`assume_held`](Self::assume_held), but the acquisition is the one `token` came from,
+    /// which may be another thread's (its guard sent here under `send_guard`).
+    #[inline(always)]
+    pub unsafe fn assume_held_by(token: u64) -> Self {
+        RawMutexGuard {
+            inner: InnerGuard::default(),
+            owner: Owner::from_token(token),
+            _marker: PhantomData,
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn inner_mut(&mut self) -> &mut InnerGuard {
         &mut self.inner

@@ -571,6 +571,32 @@ impl Owner {
         }
     }
 
+    /// The owner as a number, for code that cannot keep a guard value (0: none recorded, as
+    /// without the feature `send_guard`).
+    #[inline(always)]
+    pub(crate) fn token(self) -> u64 {
+        #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+        {
+            self.thread
+        }
+        #[cfg(not(all(feature = "send_guard", not(lockdep_off))))]
+        {
+            0
+        }
+    }
+
+    /// The owner `token` names; 0 is the current thread.
+    #[inline(always)]
+    pub(crate) fn from_token(token: u64) -> Self {
+        if token == 0 {
+            return Owner::current();
+        }
+        Owner {
+            #[cfg(all(feature = "send_guard", not(lockdep_off)))]
+            thread: token,
+        }
+    }
+
     /// Whether the current thread is another one than the owner.
     #[inline(always)]
     fn elsewhere(self) -> bool {

@@ -68,6 +68,31 @@ impl<G: Default> Held<G> {
     pub unsafe fn assume_held() -> Self {
         Held::new(G::default())
     }
+
+    /// [`assume_held`](Self::assume_held) for the acquisition of the thread `token` names
+    /// ([`owner_token`](Held::owner_token); 0: the current thread).
+    ///
+    /// # Safety
+    /// As [`assume_held`](Self::assume_held), but the acquisition is the one `token` came from,
+    /// which may be another thread's (its guard sent here under `send_guard`).
+    #[inline(always)]
+    pub unsafe fn assume_held_by(token: u64) -> Self {
+        Held {
+            inner: G::default(),
+            owner: Owner::from_token(token),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<G> Held<G> {
+    /// The thread that took this acquisition, as a number to keep where a guard value cannot
+    /// be kept (lock_api 0.4's guards, under the parking_lot 0.12 compat crate): give it back to
+    /// [`assume_held_by`](Held::assume_held_by). 0 without the feature `send_guard`.
+    #[inline(always)]
+    pub fn owner_token(&self) -> u64 {
+        self.owner.token()
+    }
 }
 
 impl RawRwLock<true> {
