@@ -144,88 +144,9 @@ pub struct Replayer {
 type FastMap<K, V> = HashMap<K, V, FastHash>;
 type FastSet<K> = HashSet<K, FastHash>;
 
-/// A folded multiply (the 128-bit product's halves xor-ed, as `foldhash` and `rustc-hash` 2 mix)
-/// over eight bytes at a time, seeded once per process. Not resistant to keys crafted to
-/// collide: a trace is the user's own recording, and the worst such a trace can do is slow its
-/// own replay down. (Not `foldhash` itself: a new dependency of `lockdep` changes the lock file
-/// of every workspace that patches lockdep in.)
-#[derive(Clone, Copy)]
-struct FastHash(u64);
-
-impl Default for FastHash {
-    fn default() -> Self {
-        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-        FastHash(*SEED.get_or_init(|| {
-            use std::hash::BuildHasher;
-            std::collections::hash_map::RandomState::new().hash_one(0u8)
-        }))
-    }
-}
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(self.0)
-    }
-}
-
-struct FastHasher(u64);
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        // Folded, so a difference in any bit reaches the low bits (the table's index) and the
-        // high ones (its tag bits) alike.
-        let product = u128::from(self.0 ^ word) * u128::from(K);
-        self.0 = product as u64 ^ (product >> 64) as u64;
-    }
-}
-
-impl std::hash::Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, b: &[u8]) {
-        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
-        let half = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("four bytes"));
-        let n = b.len();
-        // Whole words, the last one overlapping the one before when `n` is not a multiple of 8;
-        // shorter keys as `rustc-hash` reads them (both ends).
-        if n >= 8 {
-            let mut i = 0;
-            while i + 8 < n {
-                self.add(word(i));
-                i += 8;
-            }
-            self.add(word(n - 8));
-        } else if n >= 4 {
-            self.add(u64::from(half(0)) << 32 | u64::from(half(n - 4)));
-        } else if n > 0 {
-            self.add(u64::from(b[0]) << 16 | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]));
-        }
-        // The length: keys that read alike (`"\0"`, `"\0\0"`) hash apart.
-        self.add(n as u64);
-    }
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// foldhash's fast hasher (a folded multiply, seeded per map): not resistant to keys crafted to
+/// collide, which a trace, the user's own recording, could only use to slow its own replay.
+type FastHash = foldhash::fast::RandomState;
 
 /// A thread's full state in the replayer.
 struct Entry {
@@ -903,17 +824,7 @@ fn default_name(thread: &str) -> Arc<str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{FastHash, hex};
-    use std::hash::BuildHasher;
-
-    /// Keys that differ only in trailing zero bytes, or in one byte, hash apart.
-    #[test]
-    fn the_fast_hash_tells_short_keys_apart() {
-        let h = FastHash::default();
-        let keys: [&[u8]; 6] = [b"", b"\0", b"\0\0", b"0x10", b"0x11", b"12345678\0"];
-        let hashes: std::collections::HashSet<u64> = keys.iter().map(|k| h.hash_one(k)).collect();
-        assert_eq!(hashes.len(), keys.len());
-    }
+    use super::hex;
 
     /// Lock ids read as hex addresses exactly as `from_str_radix` reads them.
     #[test]
