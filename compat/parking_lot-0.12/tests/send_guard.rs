@@ -209,3 +209,33 @@ fn a_real_inversion_with_guards_sent_between_threads_is_reported() {
     });
     assert_one_inversion(&reports);
 }
+
+#[cfg(feature = "arc_lock")]
+#[test]
+fn arc_guards_dropped_on_another_thread() {
+    use std::sync::Arc;
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let a = Arc::new(Mutex::new(0u32));
+        let r = Arc::new(RwLock::new(0u32));
+        let g = a.lock_arc();
+        on_thread(&v, move || drop(g));
+        let w = r.write_arc();
+        on_thread(&v, move || {
+            drop(parking_lot::ArcRwLockWriteGuard::downgrade(w))
+        });
+        let u = r.upgradable_read_arc();
+        on_thread(&v, move || {
+            drop(parking_lot::ArcRwLockUpgradableReadGuard::upgrade(u))
+        });
+        only_the_real_inversion(&v, || a.lock());
+        only_the_real_inversion(&v, || r.write());
+    });
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.kind() == ReportKind::CircularDependency),
+        "{reports:#?}"
+    );
+}
