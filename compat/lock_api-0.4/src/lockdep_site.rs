@@ -12,6 +12,9 @@
 //! user's line: its acquiring methods are `#[track_caller]` and publish their caller as the
 //! acquisition's site too ([`acquiring`]). `Mutex` and `RwLock` publish none (their raw locks'
 //! trait methods are `#[track_caller]` and see it), so their cost is one thread-local, as before.
+//!
+//! With the feature `lockdep_token` (parking_lot 0.12 compat's `send_guard`), guards carry their
+//! acquisition's owner token, handed to and from the raw lock by [`set_token`] / [`take_token`].
 
 extern crate std;
 
@@ -81,4 +84,45 @@ pub fn current() -> Option<(Site, &'static str)> {
 #[inline]
 pub fn acquired_at() -> Option<Site> {
     published().1
+}
+
+// The owner token of an acquisition (lockdep's `owner_token`: the thread whose held-lock stack
+// has it; 0: the current thread), handed between the raw lock and the guard that stands for the
+// acquisition, since lock_api 0.4 keeps no guard values: the raw lock publishes it after
+// acquiring (or changing mode) and the guard takes it and keeps it; before each release or mode
+// change a guard makes, the guard publishes it and the raw lock takes it, so that a guard sent to
+// another thread (parking_lot's `send_guard`) is released on its owner's stack. Only with the
+// feature `lockdep_token` (the parking_lot 0.12 compat crate's `send_guard` turns it on); without
+// it a token is always 0 and these cost nothing.
+#[cfg(feature = "lockdep_token")]
+std::thread_local! {
+    static TOKEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Publishes `token` on this thread for the next [`take_token`] (feature `lockdep_token`; a
+/// no-op without it).
+#[inline(always)]
+pub fn set_token(token: u64) {
+    #[cfg(feature = "lockdep_token")]
+    {
+        let _ = TOKEN.try_with(|c| c.set(token));
+    }
+    #[cfg(not(feature = "lockdep_token"))]
+    {
+        let _ = token;
+    }
+}
+
+/// The token published on this thread, leaving 0 (the current thread) in its place; always 0
+/// without the feature `lockdep_token`.
+#[inline(always)]
+pub fn take_token() -> u64 {
+    #[cfg(feature = "lockdep_token")]
+    {
+        TOKEN.try_with(|c| c.replace(0)).unwrap_or(0)
+    }
+    #[cfg(not(feature = "lockdep_token"))]
+    {
+        0
+    }
 }

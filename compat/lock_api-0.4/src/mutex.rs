@@ -202,6 +202,7 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
         MutexGuard {
             mutex: self,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -319,6 +320,7 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
         ArcMutexGuard {
             mutex: self.clone(),
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -519,6 +521,8 @@ where
 pub struct MutexGuard<'a, R: RawMutex, T: ?Sized> {
     mutex: &'a Mutex<R, T>,
     marker: PhantomData<(&'a mut T, R::GuardMarker)>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 unsafe impl<'a, R: RawMutex + Sync + 'a, T: ?Sized + Sync + 'a> Sync for MutexGuard<'a, R, T> {}
@@ -527,6 +531,15 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     /// Returns a reference to the original `Mutex` object.
     pub fn mutex(s: &Self) -> &'a Mutex<R, T> {
         s.mutex
+    }
+
+    // lockdep: the owner token this guard carries (src/lockdep_site.rs), for a condvar that
+    // waits with it (the parking_lot 0.12 compat crate's): the wait re-takes the lock on the
+    // waiting thread, whose token it leaves here.
+    #[doc(hidden)]
+    #[inline]
+    pub fn lockdep_token(s: &mut Self) -> &mut u64 {
+        &mut s.token
     }
 
     /// Makes a new `MappedMutexGuard` for a component of the locked data.
@@ -544,11 +557,13 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     {
         let raw = &s.mutex.raw;
         let data = f(unsafe { &mut *s.mutex.data.get() });
+        let token = s.token;
         mem::forget(s);
         MappedMutexGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         }
     }
 
@@ -571,11 +586,13 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
             Some(data) => data,
             None => return Err(s),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedMutexGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -602,11 +619,13 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
             Ok(data) => data,
             Err(e) => return Err((s, e)),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedMutexGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -622,9 +641,13 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.unlock();
         }
-        defer!(s.mutex.raw.lock());
+        defer!({
+            s.mutex.raw.lock();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -658,6 +681,7 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     pub fn unlock_fair(s: Self) {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.unlock_fair();
         }
         mem::forget(s);
@@ -677,9 +701,13 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.unlock_fair();
         }
-        defer!(s.mutex.raw.lock());
+        defer!({
+            s.mutex.raw.lock();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -693,7 +721,9 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     pub fn bump(s: &mut Self) {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.bump();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -718,6 +748,7 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> Drop for MutexGuard<'a, R, T> {
     fn drop(&mut self) {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.mutex.raw.unlock();
         }
     }
@@ -748,6 +779,8 @@ unsafe impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> StableAddress for MutexGuard<'
 pub struct ArcMutexGuard<R: RawMutex, T: ?Sized> {
     mutex: Arc<Mutex<R, T>>,
     marker: PhantomData<*const ()>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 #[cfg(feature = "arc_lock")]
@@ -776,6 +809,7 @@ impl<R: RawMutex, T: ?Sized> ArcMutexGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the mutex.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.unlock();
             ptr::read(&s.mutex)
         }
@@ -793,9 +827,13 @@ impl<R: RawMutex, T: ?Sized> ArcMutexGuard<R, T> {
     {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.unlock();
         }
-        defer!(s.mutex.raw.lock());
+        defer!({
+            s.mutex.raw.lock();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 }
@@ -817,6 +855,7 @@ impl<R: RawMutexFair, T: ?Sized> ArcMutexGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the mutex.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.unlock_fair();
             ptr::read(&s.mutex)
         }
@@ -833,9 +872,13 @@ impl<R: RawMutexFair, T: ?Sized> ArcMutexGuard<R, T> {
     {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.unlock_fair();
         }
-        defer!(s.mutex.raw.lock());
+        defer!({
+            s.mutex.raw.lock();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -847,7 +890,9 @@ impl<R: RawMutexFair, T: ?Sized> ArcMutexGuard<R, T> {
     pub fn bump(s: &mut Self) {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.mutex.raw.bump();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -875,6 +920,7 @@ impl<R: RawMutex, T: ?Sized> Drop for ArcMutexGuard<R, T> {
     fn drop(&mut self) {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.mutex.raw.unlock();
         }
     }
@@ -893,6 +939,8 @@ pub struct MappedMutexGuard<'a, R: RawMutex, T: ?Sized> {
     raw: &'a R,
     data: *mut T,
     marker: PhantomData<&'a mut T>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 unsafe impl<'a, R: RawMutex + Sync + 'a, T: ?Sized + Sync + 'a> Sync
@@ -920,11 +968,13 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
     {
         let raw = s.raw;
         let data = f(unsafe { &mut *s.data });
+        let token = s.token;
         mem::forget(s);
         MappedMutexGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         }
     }
 
@@ -947,11 +997,13 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
             Some(data) => data,
             None => return Err(s),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedMutexGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -978,11 +1030,13 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
             Ok(data) => data,
             Err(e) => return Err((s, e)),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedMutexGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 }
@@ -1005,6 +1059,7 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MappedMutexGuard<'a, R, T> {
     pub fn unlock_fair(s: Self) {
         // Safety: A MutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.raw.unlock_fair();
         }
         mem::forget(s);
@@ -1031,6 +1086,7 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> Drop for MappedMutexGuard<'a, R, T> {
     fn drop(&mut self) {
         // Safety: A MappedMutexGuard always holds the lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.raw.unlock();
         }
     }

@@ -428,6 +428,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         RwLockReadGuard {
             rwlock: self,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -444,6 +445,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         RwLockWriteGuard {
             rwlock: self,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -626,6 +628,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         ArcRwLockReadGuard {
             rwlock: self.clone(),
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -643,6 +646,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
         ArcRwLockWriteGuard {
             rwlock: self.clone(),
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -1081,6 +1085,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
         RwLockUpgradableReadGuard {
             rwlock: self,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -1138,6 +1143,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> RwLock<R, T> {
         ArcRwLockUpgradableReadGuard {
             rwlock: self.clone(),
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -1292,6 +1298,8 @@ impl<R: RawRwLock, T: ?Sized + fmt::Debug> fmt::Debug for RwLock<R, T> {
 pub struct RwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
     rwlock: &'a RwLock<R, T>,
     marker: PhantomData<(&'a T, R::GuardMarker)>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 unsafe impl<R: RawRwLock + Sync, T: Sync + ?Sized> Sync for RwLockReadGuard<'_, R, T> {}
@@ -1317,11 +1325,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     {
         let raw = &s.rwlock.raw;
         let data = f(unsafe { &*s.rwlock.data.get() });
+        let token = s.token;
         mem::forget(s);
         MappedRwLockReadGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         }
     }
 
@@ -1344,11 +1354,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
             Some(data) => data,
             None => return Err(s),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockReadGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -1375,11 +1387,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
             Ok(data) => data,
             Err(e) => return Err((s, e)),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockReadGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -1395,9 +1409,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_shared();
         }
-        defer!(s.rwlock.raw.lock_shared());
+        defer!({
+            s.rwlock.raw.lock_shared();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 }
@@ -1420,6 +1438,7 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     pub fn unlock_fair(s: Self) {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_shared_fair();
         }
         mem::forget(s);
@@ -1439,9 +1458,13 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_shared_fair();
         }
-        defer!(s.rwlock.raw.lock_shared());
+        defer!({
+            s.rwlock.raw.lock_shared();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -1455,7 +1478,9 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     pub fn bump(s: &mut Self) {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.bump_shared();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -1473,6 +1498,7 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> Drop for RwLockReadGuard<'a, R, T> {
     fn drop(&mut self) {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.unlock_shared();
         }
     }
@@ -1505,6 +1531,8 @@ unsafe impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> StableAddress for RwLockReadG
 pub struct ArcRwLockReadGuard<R: RawRwLock, T: ?Sized> {
     rwlock: Arc<RwLock<R, T>>,
     marker: PhantomData<R::GuardMarker>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 #[cfg(feature = "arc_lock")]
@@ -1520,6 +1548,7 @@ impl<R: RawRwLock, T: ?Sized> ArcRwLockReadGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the rwlock.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_shared();
             ptr::read(&s.rwlock)
         }
@@ -1536,9 +1565,13 @@ impl<R: RawRwLock, T: ?Sized> ArcRwLockReadGuard<R, T> {
     {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_shared();
         }
-        defer!(s.rwlock.raw.lock_shared());
+        defer!({
+            s.rwlock.raw.lock_shared();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 }
@@ -1560,6 +1593,7 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockReadGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the rwlock.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_shared_fair();
             ptr::read(&s.rwlock)
         }
@@ -1576,9 +1610,13 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockReadGuard<R, T> {
     {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_shared_fair();
         }
-        defer!(s.rwlock.raw.lock_shared());
+        defer!({
+            s.rwlock.raw.lock_shared();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -1590,7 +1628,9 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockReadGuard<R, T> {
     pub fn bump(s: &mut Self) {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.bump_shared();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -1610,6 +1650,7 @@ impl<R: RawRwLock, T: ?Sized> Drop for ArcRwLockReadGuard<R, T> {
     fn drop(&mut self) {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.unlock_shared();
         }
     }
@@ -1636,6 +1677,8 @@ impl<R: RawRwLock, T: fmt::Display + ?Sized> fmt::Display for ArcRwLockReadGuard
 pub struct RwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
     rwlock: &'a RwLock<R, T>,
     marker: PhantomData<(&'a mut T, R::GuardMarker)>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 unsafe impl<R: RawRwLock + Sync, T: Sync + ?Sized> Sync for RwLockWriteGuard<'_, R, T> {}
@@ -1661,11 +1704,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     {
         let raw = &s.rwlock.raw;
         let data = f(unsafe { &mut *s.rwlock.data.get() });
+        let token = s.token;
         mem::forget(s);
         MappedRwLockWriteGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         }
     }
 
@@ -1688,11 +1733,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
             Some(data) => data,
             None => return Err(s),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockWriteGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -1719,11 +1766,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
             Ok(data) => data,
             Err(e) => return Err((s, e)),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockWriteGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -1739,9 +1788,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     {
         // Safety: An RwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_exclusive();
         }
-        defer!(s.rwlock.raw.lock_exclusive());
+        defer!({
+            s.rwlock.raw.lock_exclusive();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 }
@@ -1757,6 +1810,7 @@ impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> 
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.downgrade();
         }
         let rwlock = s.rwlock;
@@ -1764,6 +1818,7 @@ impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> 
         RwLockReadGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 }
@@ -1779,6 +1834,7 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a,
     pub fn downgrade_to_upgradable(s: Self) -> RwLockUpgradableReadGuard<'a, R, T> {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.downgrade_to_upgradable();
         }
         let rwlock = s.rwlock;
@@ -1786,6 +1842,7 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a,
         RwLockUpgradableReadGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 }
@@ -1808,6 +1865,7 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     pub fn unlock_fair(s: Self) {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_exclusive_fair();
         }
         mem::forget(s);
@@ -1827,9 +1885,13 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_exclusive_fair();
         }
-        defer!(s.rwlock.raw.lock_exclusive());
+        defer!({
+            s.rwlock.raw.lock_exclusive();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -1843,7 +1905,9 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     pub fn bump(s: &mut Self) {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.bump_exclusive();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -1868,6 +1932,7 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> Drop for RwLockWriteGuard<'a, R, T> 
     fn drop(&mut self) {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.unlock_exclusive();
         }
     }
@@ -1899,6 +1964,8 @@ unsafe impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> StableAddress for RwLockWrite
 pub struct ArcRwLockWriteGuard<R: RawRwLock, T: ?Sized> {
     rwlock: Arc<RwLock<R, T>>,
     marker: PhantomData<R::GuardMarker>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 #[cfg(feature = "arc_lock")]
@@ -1914,6 +1981,7 @@ impl<R: RawRwLock, T: ?Sized> ArcRwLockWriteGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the rwlock.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_exclusive();
             ptr::read(&s.rwlock)
         }
@@ -1930,9 +1998,13 @@ impl<R: RawRwLock, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     {
         // Safety: An RwLockWriteGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_exclusive();
         }
-        defer!(s.rwlock.raw.lock_exclusive());
+        defer!({
+            s.rwlock.raw.lock_exclusive();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 }
@@ -1947,6 +2019,7 @@ impl<R: RawRwLockDowngrade, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.downgrade();
         }
 
@@ -1957,6 +2030,7 @@ impl<R: RawRwLockDowngrade, T: ?Sized> ArcRwLockWriteGuard<R, T> {
         ArcRwLockReadGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 }
@@ -1971,6 +2045,7 @@ impl<R: RawRwLockUpgradeDowngrade, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     pub fn downgrade_to_upgradable(s: Self) -> ArcRwLockUpgradableReadGuard<R, T> {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.downgrade_to_upgradable();
         }
 
@@ -1981,6 +2056,7 @@ impl<R: RawRwLockUpgradeDowngrade, T: ?Sized> ArcRwLockWriteGuard<R, T> {
         ArcRwLockUpgradableReadGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 }
@@ -2002,6 +2078,7 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockWriteGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the rwlock.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_exclusive_fair();
             ptr::read(&s.rwlock)
         }
@@ -2018,9 +2095,13 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_exclusive_fair();
         }
-        defer!(s.rwlock.raw.lock_exclusive());
+        defer!({
+            s.rwlock.raw.lock_exclusive();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -2032,7 +2113,9 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     pub fn bump(s: &mut Self) {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.bump_exclusive();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -2060,6 +2143,7 @@ impl<R: RawRwLock, T: ?Sized> Drop for ArcRwLockWriteGuard<R, T> {
     fn drop(&mut self) {
         // Safety: An RwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.unlock_exclusive();
         }
     }
@@ -2086,6 +2170,8 @@ impl<R: RawRwLock, T: fmt::Display + ?Sized> fmt::Display for ArcRwLockWriteGuar
 pub struct RwLockUpgradableReadGuard<'a, R: RawRwLockUpgrade, T: ?Sized> {
     rwlock: &'a RwLock<R, T>,
     marker: PhantomData<(&'a T, R::GuardMarker)>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 unsafe impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + Sync + 'a> Sync
@@ -2111,9 +2197,13 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
     {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_upgradable();
         }
-        defer!(s.rwlock.raw.lock_upgradable());
+        defer!({
+            s.rwlock.raw.lock_upgradable();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -2123,6 +2213,7 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
     pub fn upgrade(s: Self) -> RwLockWriteGuard<'a, R, T> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.upgrade();
         }
         let rwlock = s.rwlock;
@@ -2130,6 +2221,7 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
         RwLockWriteGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -2139,12 +2231,16 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
     #[track_caller]
     pub fn try_upgrade(s: Self) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        if unsafe { s.rwlock.raw.try_upgrade() } {
+        crate::lockdep_site::set_token(s.token);
+        let upgraded = unsafe { s.rwlock.raw.try_upgrade() };
+        let token = crate::lockdep_site::take_token();
+        if upgraded {
             let rwlock = s.rwlock;
             mem::forget(s);
             Ok(RwLockWriteGuard {
                 rwlock,
                 marker: PhantomData,
+                token,
             })
         } else {
             Err(s)
@@ -2170,6 +2266,7 @@ impl<'a, R: RawRwLockUpgradeFair + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard
     pub fn unlock_fair(s: Self) {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_upgradable_fair();
         }
         mem::forget(s);
@@ -2189,9 +2286,13 @@ impl<'a, R: RawRwLockUpgradeFair + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard
     {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_upgradable_fair();
         }
-        defer!(s.rwlock.raw.lock_upgradable());
+        defer!({
+            s.rwlock.raw.lock_upgradable();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -2205,7 +2306,9 @@ impl<'a, R: RawRwLockUpgradeFair + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard
     pub fn bump(s: &mut Self) {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.bump_upgradable();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -2222,6 +2325,7 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.downgrade_upgradable();
         }
         let rwlock = s.rwlock;
@@ -2229,6 +2333,7 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
         RwLockReadGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -2245,12 +2350,19 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
     #[track_caller]
     pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.upgrade();
+            let _ = crate::lockdep_site::take_token();
         }
 
         // Safety: We just upgraded the lock, so we have mutable access to the data.
         // This will restore the state the lock was in at the start of the function.
-        defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+        let token = self.token;
+        defer!({
+            crate::lockdep_site::set_token(token);
+            unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+            let _ = crate::lockdep_site::take_token();
+        });
 
         // Safety: We upgraded the lock, so we have mutable access to the data.
         // When this function returns, whether by drop or panic,
@@ -2270,10 +2382,18 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
     /// `try_upgrade` which takes the guard by value.
     #[track_caller]
     pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
-        if unsafe { self.rwlock.raw.try_upgrade() } {
+        crate::lockdep_site::set_token(self.token);
+        let upgraded = unsafe { self.rwlock.raw.try_upgrade() };
+        let _ = crate::lockdep_site::take_token();
+        if upgraded {
             // Safety: We just upgraded the lock, so we have mutable access to the data.
             // This will restore the state the lock was in at the start of the function.
-            defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+            let token = self.token;
+            defer!({
+                crate::lockdep_site::set_token(token);
+                unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+                let _ = crate::lockdep_site::take_token();
+            });
 
             // Safety: We upgraded the lock, so we have mutable access to the data.
             // When this function returns, whether by drop or panic,
@@ -2297,12 +2417,16 @@ impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuar
         timeout: R::Duration,
     ) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        if unsafe { s.rwlock.raw.try_upgrade_for(timeout) } {
+        crate::lockdep_site::set_token(s.token);
+        let upgraded = unsafe { s.rwlock.raw.try_upgrade_for(timeout) };
+        let token = crate::lockdep_site::take_token();
+        if upgraded {
             let rwlock = s.rwlock;
             mem::forget(s);
             Ok(RwLockWriteGuard {
                 rwlock,
                 marker: PhantomData,
+                token,
             })
         } else {
             Err(s)
@@ -2321,12 +2445,16 @@ impl<'a, R: RawRwLockUpgradeTimed + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuar
         timeout: R::Instant,
     ) -> Result<RwLockWriteGuard<'a, R, T>, Self> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        if unsafe { s.rwlock.raw.try_upgrade_until(timeout) } {
+        crate::lockdep_site::set_token(s.token);
+        let upgraded = unsafe { s.rwlock.raw.try_upgrade_until(timeout) };
+        let token = crate::lockdep_site::take_token();
+        if upgraded {
             let rwlock = s.rwlock;
             mem::forget(s);
             Ok(RwLockWriteGuard {
                 rwlock,
                 marker: PhantomData,
+                token,
             })
         } else {
             Err(s)
@@ -2355,10 +2483,18 @@ impl<'a, R: RawRwLockUpgradeTimed + RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 
         timeout: R::Duration,
         f: F,
     ) -> Option<Ret> {
-        if unsafe { self.rwlock.raw.try_upgrade_for(timeout) } {
+        crate::lockdep_site::set_token(self.token);
+        let upgraded = unsafe { self.rwlock.raw.try_upgrade_for(timeout) };
+        let _ = crate::lockdep_site::take_token();
+        if upgraded {
             // Safety: We just upgraded the lock, so we have mutable access to the data.
             // This will restore the state the lock was in at the start of the function.
-            defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+            let token = self.token;
+            defer!({
+                crate::lockdep_site::set_token(token);
+                unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+                let _ = crate::lockdep_site::take_token();
+            });
 
             // Safety: We upgraded the lock, so we have mutable access to the data.
             // When this function returns, whether by drop or panic,
@@ -2387,10 +2523,18 @@ impl<'a, R: RawRwLockUpgradeTimed + RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 
         timeout: R::Instant,
         f: F,
     ) -> Option<Ret> {
-        if unsafe { self.rwlock.raw.try_upgrade_until(timeout) } {
+        crate::lockdep_site::set_token(self.token);
+        let upgraded = unsafe { self.rwlock.raw.try_upgrade_until(timeout) };
+        let _ = crate::lockdep_site::take_token();
+        if upgraded {
             // Safety: We just upgraded the lock, so we have mutable access to the data.
             // This will restore the state the lock was in at the start of the function.
-            defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+            let token = self.token;
+            defer!({
+                crate::lockdep_site::set_token(token);
+                unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+                let _ = crate::lockdep_site::take_token();
+            });
 
             // Safety: We upgraded the lock, so we have mutable access to the data.
             // When this function returns, whether by drop or panic,
@@ -2415,6 +2559,7 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> Drop for RwLockUpgradableRead
     fn drop(&mut self) {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.unlock_upgradable();
         }
     }
@@ -2452,6 +2597,8 @@ unsafe impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> StableAddress
 pub struct ArcRwLockUpgradableReadGuard<R: RawRwLockUpgrade, T: ?Sized> {
     rwlock: Arc<RwLock<R, T>>,
     marker: PhantomData<R::GuardMarker>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 #[cfg(feature = "arc_lock")]
@@ -2467,6 +2614,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the rwlock.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_upgradable();
             ptr::read(&s.rwlock)
         }
@@ -2483,9 +2631,13 @@ impl<R: RawRwLockUpgrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_upgradable();
         }
-        defer!(s.rwlock.raw.lock_upgradable());
+        defer!({
+            s.rwlock.raw.lock_upgradable();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -2495,6 +2647,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     pub fn upgrade(s: Self) -> ArcRwLockWriteGuard<R, T> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.upgrade();
         }
 
@@ -2506,6 +2659,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
         ArcRwLockWriteGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -2515,7 +2669,10 @@ impl<R: RawRwLockUpgrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     #[track_caller]
     pub fn try_upgrade(s: Self) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        if unsafe { s.rwlock.raw.try_upgrade() } {
+        crate::lockdep_site::set_token(s.token);
+        let upgraded = unsafe { s.rwlock.raw.try_upgrade() };
+        let token = crate::lockdep_site::take_token();
+        if upgraded {
             // SAFETY: same as above
             let s = ManuallyDrop::new(s);
             let rwlock = unsafe { ptr::read(&s.rwlock) };
@@ -2523,6 +2680,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
             Ok(ArcRwLockWriteGuard {
                 rwlock,
                 marker: PhantomData,
+                token,
             })
         } else {
             Err(s)
@@ -2547,6 +2705,7 @@ impl<R: RawRwLockUpgradeFair, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
         // SAFETY: Skip our Drop impl and manually unlock the rwlock.
         let s = ManuallyDrop::new(s);
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_upgradable_fair();
             ptr::read(&s.rwlock)
         }
@@ -2563,9 +2722,13 @@ impl<R: RawRwLockUpgradeFair, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.unlock_upgradable_fair();
         }
-        defer!(s.rwlock.raw.lock_upgradable());
+        defer!({
+            s.rwlock.raw.lock_upgradable();
+            s.token = crate::lockdep_site::take_token();
+        });
         f()
     }
 
@@ -2577,7 +2740,9 @@ impl<R: RawRwLockUpgradeFair, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     pub fn bump(s: &mut Self) {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.bump_upgradable();
+            s.token = crate::lockdep_site::take_token();
         }
     }
 }
@@ -2595,6 +2760,7 @@ impl<R: RawRwLockUpgradeDowngrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T>
     pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.rwlock.raw.downgrade_upgradable();
         }
 
@@ -2605,6 +2771,7 @@ impl<R: RawRwLockUpgradeDowngrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T>
         ArcRwLockReadGuard {
             rwlock,
             marker: PhantomData,
+            token: crate::lockdep_site::take_token(),
         }
     }
 
@@ -2621,12 +2788,19 @@ impl<R: RawRwLockUpgradeDowngrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T>
     #[track_caller]
     pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.upgrade();
+            let _ = crate::lockdep_site::take_token();
         }
 
         // Safety: We just upgraded the lock, so we have mutable access to the data.
         // This will restore the state the lock was in at the start of the function.
-        defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+        let token = self.token;
+        defer!({
+            crate::lockdep_site::set_token(token);
+            unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+            let _ = crate::lockdep_site::take_token();
+        });
 
         // Safety: We upgraded the lock, so we have mutable access to the data.
         // When this function returns, whether by drop or panic,
@@ -2646,10 +2820,18 @@ impl<R: RawRwLockUpgradeDowngrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T>
     /// `try_upgrade` which takes the guard by value.
     #[track_caller]
     pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
-        if unsafe { self.rwlock.raw.try_upgrade() } {
+        crate::lockdep_site::set_token(self.token);
+        let upgraded = unsafe { self.rwlock.raw.try_upgrade() };
+        let _ = crate::lockdep_site::take_token();
+        if upgraded {
             // Safety: We just upgraded the lock, so we have mutable access to the data.
             // This will restore the state the lock was in at the start of the function.
-            defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+            let token = self.token;
+            defer!({
+                crate::lockdep_site::set_token(token);
+                unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+                let _ = crate::lockdep_site::take_token();
+            });
 
             // Safety: We upgraded the lock, so we have mutable access to the data.
             // When this function returns, whether by drop or panic,
@@ -2674,7 +2856,10 @@ impl<R: RawRwLockUpgradeTimed, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
         timeout: R::Duration,
     ) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        if unsafe { s.rwlock.raw.try_upgrade_for(timeout) } {
+        crate::lockdep_site::set_token(s.token);
+        let upgraded = unsafe { s.rwlock.raw.try_upgrade_for(timeout) };
+        let token = crate::lockdep_site::take_token();
+        if upgraded {
             // SAFETY: same as above
             let s = ManuallyDrop::new(s);
             let rwlock = unsafe { ptr::read(&s.rwlock) };
@@ -2682,6 +2867,7 @@ impl<R: RawRwLockUpgradeTimed, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
             Ok(ArcRwLockWriteGuard {
                 rwlock,
                 marker: PhantomData,
+                token,
             })
         } else {
             Err(s)
@@ -2700,7 +2886,10 @@ impl<R: RawRwLockUpgradeTimed, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
         timeout: R::Instant,
     ) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        if unsafe { s.rwlock.raw.try_upgrade_until(timeout) } {
+        crate::lockdep_site::set_token(s.token);
+        let upgraded = unsafe { s.rwlock.raw.try_upgrade_until(timeout) };
+        let token = crate::lockdep_site::take_token();
+        if upgraded {
             // SAFETY: same as above
             let s = ManuallyDrop::new(s);
             let rwlock = unsafe { ptr::read(&s.rwlock) };
@@ -2708,6 +2897,7 @@ impl<R: RawRwLockUpgradeTimed, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
             Ok(ArcRwLockWriteGuard {
                 rwlock,
                 marker: PhantomData,
+                token,
             })
         } else {
             Err(s)
@@ -2737,10 +2927,18 @@ impl<R: RawRwLockUpgradeTimed + RawRwLockUpgradeDowngrade, T: ?Sized>
         timeout: R::Duration,
         f: F,
     ) -> Option<Ret> {
-        if unsafe { self.rwlock.raw.try_upgrade_for(timeout) } {
+        crate::lockdep_site::set_token(self.token);
+        let upgraded = unsafe { self.rwlock.raw.try_upgrade_for(timeout) };
+        let _ = crate::lockdep_site::take_token();
+        if upgraded {
             // Safety: We just upgraded the lock, so we have mutable access to the data.
             // This will restore the state the lock was in at the start of the function.
-            defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+            let token = self.token;
+            defer!({
+                crate::lockdep_site::set_token(token);
+                unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+                let _ = crate::lockdep_site::take_token();
+            });
 
             // Safety: We upgraded the lock, so we have mutable access to the data.
             // When this function returns, whether by drop or panic,
@@ -2769,10 +2967,18 @@ impl<R: RawRwLockUpgradeTimed + RawRwLockUpgradeDowngrade, T: ?Sized>
         timeout: R::Instant,
         f: F,
     ) -> Option<Ret> {
-        if unsafe { self.rwlock.raw.try_upgrade_until(timeout) } {
+        crate::lockdep_site::set_token(self.token);
+        let upgraded = unsafe { self.rwlock.raw.try_upgrade_until(timeout) };
+        let _ = crate::lockdep_site::take_token();
+        if upgraded {
             // Safety: We just upgraded the lock, so we have mutable access to the data.
             // This will restore the state the lock was in at the start of the function.
-            defer!(unsafe { self.rwlock.raw.downgrade_to_upgradable() });
+            let token = self.token;
+            defer!({
+                crate::lockdep_site::set_token(token);
+                unsafe { self.rwlock.raw.downgrade_to_upgradable() };
+                let _ = crate::lockdep_site::take_token();
+            });
 
             // Safety: We upgraded the lock, so we have mutable access to the data.
             // When this function returns, whether by drop or panic,
@@ -2799,6 +3005,7 @@ impl<R: RawRwLockUpgrade, T: ?Sized> Drop for ArcRwLockUpgradableReadGuard<R, T>
     fn drop(&mut self) {
         // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.rwlock.raw.unlock_upgradable();
         }
     }
@@ -2835,6 +3042,8 @@ pub struct MappedRwLockReadGuard<'a, R: RawRwLock, T: ?Sized> {
     raw: &'a R,
     data: *const T,
     marker: PhantomData<&'a T>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 unsafe impl<'a, R: RawRwLock + 'a, T: ?Sized + Sync + 'a> Sync for MappedRwLockReadGuard<'a, R, T> {}
@@ -2859,11 +3068,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
     {
         let raw = s.raw;
         let data = f(unsafe { &*s.data });
+        let token = s.token;
         mem::forget(s);
         MappedRwLockReadGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         }
     }
 
@@ -2886,11 +3097,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
             Some(data) => data,
             None => return Err(s),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockReadGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -2917,11 +3130,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> {
             Ok(data) => data,
             Err(e) => return Err((s, e)),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockReadGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 }
@@ -2944,6 +3159,7 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, R, T> 
     pub fn unlock_fair(s: Self) {
         // Safety: A MappedRwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.raw.unlock_shared_fair();
         }
         mem::forget(s);
@@ -2963,6 +3179,7 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> Drop for MappedRwLockReadGuard<'a, R
     fn drop(&mut self) {
         // Safety: A MappedRwLockReadGuard always holds a shared lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.raw.unlock_shared();
         }
     }
@@ -3003,6 +3220,8 @@ pub struct MappedRwLockWriteGuard<'a, R: RawRwLock, T: ?Sized> {
     raw: &'a R,
     data: *mut T,
     marker: PhantomData<&'a mut T>,
+    // lockdep: the owner token of the acquisition (src/lockdep_site.rs).
+    token: u64,
 }
 
 unsafe impl<'a, R: RawRwLock + 'a, T: ?Sized + Sync + 'a> Sync
@@ -3030,11 +3249,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
     {
         let raw = s.raw;
         let data = f(unsafe { &mut *s.data });
+        let token = s.token;
         mem::forget(s);
         MappedRwLockWriteGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         }
     }
 
@@ -3057,11 +3278,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
             Some(data) => data,
             None => return Err(s),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockWriteGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 
@@ -3088,11 +3311,13 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T> {
             Ok(data) => data,
             Err(e) => return Err((s, e)),
         };
+        let token = s.token;
         mem::forget(s);
         Ok(MappedRwLockWriteGuard {
             raw,
             data,
             marker: PhantomData,
+            token,
         })
     }
 }
@@ -3115,6 +3340,7 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, R, T>
     pub fn unlock_fair(s: Self) {
         // Safety: A MappedRwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(s.token);
             s.raw.unlock_exclusive_fair();
         }
         mem::forget(s);
@@ -3141,6 +3367,7 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> Drop for MappedRwLockWriteGuard<'a, 
     fn drop(&mut self) {
         // Safety: A MappedRwLockWriteGuard always holds an exclusive lock.
         unsafe {
+            crate::lockdep_site::set_token(self.token);
             self.raw.unlock_exclusive();
         }
     }

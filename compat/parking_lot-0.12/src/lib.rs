@@ -70,25 +70,29 @@ pub use lock_api::{
 /// once's class.
 pub use lockdep::{Once, OnceState};
 
-/// The state of an acquisition the current thread holds, whose lock_api 0.5 guard value was
-/// forgotten when lock_api 0.4 (which keeps no guard values) took the lock.
+/// The state of an acquisition, whose lock_api 0.5 guard value was forgotten when lock_api 0.4
+/// (which keeps no guard values) took the lock: re-made for the thread whose token the guard
+/// releasing it (or changing its mode) published (`lock_api::lockdep_site::set_token`; 0, the
+/// current thread, for a call without a guard: `force_unlock`, a raw call).
 ///
 /// # Safety
-/// As [`lockdep::RawMutexGuard::assume_held`]: the current thread holds the lock.
+/// As [`lockdep::RawMutexGuard::assume_held_by`]: the acquisition is held, by the thread the
+/// published token names.
 #[inline(always)]
 unsafe fn held_mutex() -> lockdep::RawMutexGuard {
     // SAFETY: forwarded to the caller.
-    unsafe { lockdep::RawMutexGuard::assume_held() }
+    unsafe { lockdep::RawMutexGuard::assume_held_by(lock_api::lockdep_site::take_token()) }
 }
 
 /// As [`held_mutex`], for a reader-writer lock in the mode `G` says.
 ///
 /// # Safety
-/// As [`lockdep::Held::assume_held`]: the current thread holds the lock in that mode.
+/// As [`lockdep::Held::assume_held_by`]: the acquisition is held in that mode, by the thread the
+/// published token names.
 #[inline(always)]
 unsafe fn held<G: Default>() -> lockdep::Held<G> {
     // SAFETY: forwarded to the caller.
-    unsafe { lockdep::Held::assume_held() }
+    unsafe { lockdep::Held::assume_held_by(lock_api::lockdep_site::take_token()) }
 }
 
 /// Publishes to lockdep what the compat lock_api 0.4 (`compat/lock_api-0.4`) publishes for the
@@ -104,11 +108,41 @@ fn built() -> (lockdep::BuiltAt, Option<lockdep::AcquiredAt>) {
     )
 }
 
-/// Keeps an acquisition that lock_api 0.4 now holds without a guard value: its lock_api 0.5
-/// state is forgotten (never dropped, whatever it holds) and re-made for the release.
+/// An acquisition's lock_api 0.5 state, which names the thread that owns it.
+trait Owned {
+    fn owner_token(&self) -> u64;
+}
+
+impl Owned for lockdep::RawMutexGuard {
+    #[inline(always)]
+    fn owner_token(&self) -> u64 {
+        lockdep::RawMutexGuard::owner_token(self)
+    }
+}
+
+impl<G> Owned for lockdep::Held<G> {
+    #[inline(always)]
+    fn owner_token(&self) -> u64 {
+        lockdep::Held::owner_token(self)
+    }
+}
+
+/// Keeps an acquisition that lock_api 0.4 now holds without a guard value: its owner token is
+/// published for the guard lock_api makes (or keeps) to take and carry
+/// (`lock_api::lockdep_site::take_token`), and its lock_api 0.5 state is forgotten (never
+/// dropped, whatever it holds) and re-made for the release.
 #[inline(always)]
 #[allow(clippy::forget_non_drop)]
-fn keep<S>(state: S) {
+fn keep<S: Owned>(state: S) {
+    lock_api::lockdep_site::set_token(state.owner_token());
+    mem::forget(state);
+}
+
+/// [`keep`] for an acquisition whose guard is at hand (a condvar wait's): its token goes to the
+/// guard directly, nothing is published.
+#[inline(always)]
+#[allow(clippy::forget_non_drop)]
+fn keep_here(state: lockdep::RawMutexGuard) {
     mem::forget(state);
 }
 
@@ -121,8 +155,8 @@ macro_rules! raw_mutex {
 
         // SAFETY: exclusion, ordering and timeouts are the lockdep core's (parking_lot's lock
         // word underneath); lock_api 0.4 keeps no guard values, so each acquisition's guard
-        // value is forgotten once taken and re-made for its release, on the thread that holds
-        // it.
+        // value is forgotten once taken and re-made for its release, for the thread that took
+        // it (the owner token its lock_api guard carries).
         unsafe impl lock_api::RawMutex for $name {
             #[allow(clippy::declare_interior_mutable_const)]
             const INIT: Self = $name {
@@ -243,7 +277,8 @@ pub struct RawRwLock {
 
 // SAFETY: exclusion, ordering, fairness and timeouts are the lockdep core's; lock_api 0.4 keeps
 // no guard values, so each acquisition's guard value is forgotten once taken and re-made (in
-// the mode lock_api 0.4's caller says it holds) for its release, downgrade or upgrade.
+// the mode lock_api 0.4's caller says it holds, for the thread whose owner token its guard
+// carries) for its release, downgrade or upgrade.
 unsafe impl lock_api::RawRwLock for RawRwLock {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = RawRwLock {
@@ -657,12 +692,15 @@ impl Condvar {
         let mutex = Self::raw_mutex(mutex_guard);
         // The caller is the site of the mutex's re-acquisition.
         let _reacquired = lockdep::AcquiredAt::enter(Some(Location::caller()));
-        // SAFETY: the guard proves this thread holds `mutex`; the state re-made for the wait
-        // stands for that acquisition, taken again when the wait returns.
+        let token = MutexGuard::lockdep_token(mutex_guard);
+        // SAFETY: the guard proves `mutex` is held, by the thread its token names; the state
+        // re-made for the wait stands for that acquisition (released on its owner's stack),
+        // taken again by this thread when the wait returns, whose token the guard keeps.
         unsafe {
-            let mut state = held_mutex();
+            let mut state = lockdep::RawMutexGuard::assume_held_by(*token);
             core_api::RawCondvar::wait(&self.raw, mutex, &mut state);
-            keep(state);
+            *token = state.owner_token();
+            keep_here(state);
         }
     }
 
@@ -677,12 +715,14 @@ impl Condvar {
     ) -> WaitTimeoutResult {
         let mutex = Self::raw_mutex(mutex_guard);
         let _reacquired = lockdep::AcquiredAt::enter(Some(Location::caller()));
+        let token = MutexGuard::lockdep_token(mutex_guard);
         // SAFETY: as in `wait`.
         unsafe {
-            let mut state = held_mutex();
+            let mut state = lockdep::RawMutexGuard::assume_held_by(*token);
             let timed_out =
                 core_api::RawCondvarTimed::wait_until(&self.raw, mutex, &mut state, &timeout);
-            keep(state);
+            *token = state.owner_token();
+            keep_here(state);
             WaitTimeoutResult(timed_out)
         }
     }
