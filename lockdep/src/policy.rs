@@ -228,50 +228,60 @@ fn dependency_reports() -> DependencyReports {
     )
 }
 
-/// Takes `report` out of the ordinary dispatch when a suppression rule drops it, or when it is in
-/// dependencies only and neither collected nor passed to a callback (`collecting`): it is then
-/// logged under its label, or dropped. Returns whether it was taken.
-/// Whether [`intercept`] takes `report` (it is suppressed, or in dependencies only and not to
-/// be treated as others), without logging it: an acquisition whose reports all go this way does
-/// not unwind, so it must not be undone.
-pub(crate) fn intercepts(report: &Report, collecting: bool) -> bool {
-    suppressed_by(report, rules()).is_some()
-        || (!collecting
-            && dependency_reports() != DependencyReports::AsOthers
-            && dependencies_only(report).is_some())
+/// Why the policy takes a report out of the ordinary dispatch.
+enum Taken {
+    /// A suppression rule drops it.
+    Suppressed(&'static Rule),
+    /// Every site of it is in these dependencies (and such reports are not treated as others).
+    Dependencies(Vec<String>),
 }
 
-pub(crate) fn intercept(report: &Report, collecting: bool) -> bool {
+/// Whether and why the policy takes `report`: a suppression rule drops it, or it is in
+/// dependencies only and neither collected nor passed to a callback (`collecting`).
+fn taken(report: &Report, collecting: bool) -> Option<Taken> {
     if let Some(rule) = suppressed_by(report, rules()) {
-        tracing::debug!(
-            target: "lockdep",
-            pattern = %rule.pattern,
-            reason = %rule.reason,
-            "report suppressed: {}",
-            report.title()
-        );
-        return true;
+        return Some(Taken::Suppressed(rule));
     }
-    if collecting {
-        return false;
+    if collecting || dependency_reports() == DependencyReports::AsOthers {
+        return None;
     }
-    let mode = dependency_reports();
-    if mode == DependencyReports::AsOthers {
-        return false;
+    dependencies_only(report).map(Taken::Dependencies)
+}
+
+/// Whether [`intercept`] takes `report`, without logging it: an acquisition whose reports all go
+/// this way does not unwind, so it must not be undone.
+pub(crate) fn intercepts(report: &Report, collecting: bool) -> bool {
+    taken(report, collecting).is_some()
+}
+
+/// Takes `report` out of the ordinary dispatch ([`taken`]): a report in dependencies only is then
+/// logged under its label, or dropped. Returns whether it was taken.
+pub(crate) fn intercept(report: &Report, collecting: bool) -> bool {
+    match taken(report, collecting) {
+        None => false,
+        Some(Taken::Suppressed(rule)) => {
+            tracing::debug!(
+                target: "lockdep",
+                pattern = %rule.pattern,
+                reason = %rule.reason,
+                "report suppressed: {}",
+                report.title()
+            );
+            true
+        }
+        Some(Taken::Dependencies(crates)) => {
+            if dependency_reports() == DependencyReports::Log {
+                let text = format!(
+                    "lockdep: in dependencies only ({}): {}\n{report}\n",
+                    crates.join(", "),
+                    report.title()
+                );
+                // A closed stderr loses the report; nothing else can be done with it.
+                let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            }
+            true
+        }
     }
-    let Some(crates) = dependencies_only(report) else {
-        return false;
-    };
-    if mode == DependencyReports::Log {
-        let text = format!(
-            "lockdep: in dependencies only ({}): {}\n{report}\n",
-            crates.join(", "),
-            report.title()
-        );
-        // A closed stderr loses the report; nothing else can be done with it.
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
-    }
-    true
 }
 
 #[cfg(test)]
