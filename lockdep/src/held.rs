@@ -383,6 +383,14 @@ impl HeldStack {
         HeldStack { entries }
     }
 
+    /// A stack without its sentinel, for the seqcount readers' gates (`runtime`): never empty,
+    /// and good for nothing but [`is_empty`](Self::is_empty).
+    pub(crate) const fn stand_in() -> Self {
+        HeldStack {
+            entries: Vec::new(),
+        }
+    }
+
     /// The top entry, or the sentinel when nothing is held.
     #[inline(always)]
     pub(crate) fn top(&self) -> &HeldLock {

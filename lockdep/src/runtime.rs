@@ -68,9 +68,15 @@ static OFF_PERIODS: AtomicU32 = AtomicU32::new(0);
 /// Sends every thread's next hook through the full path, where it re-reads its validator's
 /// settings (a validator was switched on or off, or started or stopped recording).
 pub(crate) fn refresh_steady_states() {
+    bump_switch();
+    reader_gates::close_all();
+}
+
+/// Moves the switch word (every gate closes), leaving seqcount readers' skips alone.
+fn bump_switch() {
     // Release: a thread that sees the new word (then fences in `resync`) sees what the caller
-    // wrote before (an adopting capture's `ended`).
-    SWITCH.fetch_add(SWITCH_STEP, Ordering::Release);
+    // wrote before (an adopting capture's `ended`); SeqCst for `reader_gates::close_all`.
+    SWITCH.fetch_add(SWITCH_STEP, Ordering::SeqCst);
 }
 
 /// The switch word when validation is on, `None` when it is off. Every hook starts here: off is
@@ -129,8 +135,13 @@ fn switch_slow() -> Option<u32> {
             }
         };
         let new = SWITCH_READY | if off { SWITCH_OFF } else { 0 };
-        s = match SWITCH.compare_exchange(s, new, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => new,
+        s = match SWITCH.compare_exchange(s, new, Ordering::SeqCst, Ordering::Relaxed) {
+            Ok(_) => {
+                if off {
+                    reader_gates::close_all();
+                }
+                new
+            }
             Err(current) => current,
         };
     }
@@ -155,7 +166,7 @@ pub fn set_enabled(on: bool) {
     if !on {
         OFF_PERIODS.fetch_add(1, Ordering::Relaxed);
     }
-    let _ = SWITCH.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+    let changed = SWITCH.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |s| {
         if (s & SWITCH_OFF == 0) == on {
             return None;
         }
@@ -165,6 +176,9 @@ pub fn set_enabled(on: bool) {
                 | if on { 0 } else { SWITCH_OFF },
         )
     });
+    if changed.is_ok() {
+        reader_gates::close_all();
+    }
 }
 
 /// Whether the lock wrappers validate: false when validation is compiled out (build.rs), after
@@ -405,6 +419,7 @@ impl Drop for SlotOwner {
         TORN_DOWN.with(|t| t.set(true));
         let slot = SLOT.with(|s| s.replace(no_slot()));
         if slot != no_slot() {
+            reader_gates::unregister();
             // SAFETY: `slot` came from `Box::into_raw` in `new_slot` (a `LocalSlot`, whose head
             // it points at) and was just unpublished, so no hook reaches it any more; hooks run
             // by its drop (report callbacks) see `NO_SLOT`.
@@ -436,6 +451,9 @@ fn new_slot() -> Option<*const SlotHead> {
     }))
     .cast::<SlotHead>()
     .cast_const();
+    reader_gates::register();
+    // SAFETY: just made; it lives until `SlotOwner` closes the reader gate and frees it.
+    reader_gates::reopen(unsafe { &*slot.cast::<LocalSlot>() }, gate);
     SLOT.with(|s| s.set(slot));
     Some(slot)
 }
@@ -455,6 +473,7 @@ fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         return None;
     }
     slot.head.gate.set(GATE_CLOSED);
+    reader_gates::close_own();
     let _done = FullPathDone(slot);
     // SAFETY: `busy` was false, so no other reference to `local` exists, and with `gate` closed
     // no steady-state hook makes one until `_done` ends this one.
@@ -469,8 +488,126 @@ impl Drop for FullPathDone<'_> {
         // SAFETY: the full path's reference to `local` has ended (its closure returned or
         // unwound) and `busy` still keeps any other one out.
         let local = unsafe { &mut *self.0.local.get() };
-        self.0.head.gate.set(local.steady_gate());
+        let gate = local.steady_gate();
+        self.0.head.gate.set(gate);
+        reader_gates::reopen(self.0, gate);
         self.0.head.busy.set(false);
+    }
+}
+
+/// What a seqcount reader may skip, per thread, so that a reader with nothing held costs two
+/// loads and a compare — without reading the process-wide switch or the gate.
+///
+/// A reader with nothing held has nothing to validate (no dependency, no recursion) while its
+/// thread's gate is open, and nothing at all to do while validation is off. The thread-local
+/// [`READER`] points at the held-lock stack a reader looks at: the thread's own while its gate
+/// is open ([`reopen`] after each full path), or a stand-in — [`CLOSED`], never empty, so the
+/// reader asks the switch and the gate as any hook does; or, while validation is off, the one
+/// behind [`skip`], always empty. Every change of the switch word (validation on or off, a
+/// validator's setting, a capture) points every thread's at a stand-in again ([`close_all`]), as
+/// it closes every gate.
+mod reader_gates {
+    use super::{GATE_CLOSED, LocalSlot, SWITCH, SWITCH_OFF};
+    use crate::held::HeldStack;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    /// A stand-in stack (`Sync`: it is only ever read, and only its length).
+    struct StandIn(HeldStack);
+    // SAFETY: never written after it is made; readers only call `is_empty`.
+    unsafe impl Sync for StandIn {}
+
+    /// Never empty (no sentinel, so not even that): the reader takes its usual path.
+    static CLOSED: StandIn = StandIn(HeldStack::stand_in());
+
+    /// Always empty: the reader skips (validation is off).
+    fn skip() -> *mut HeldStack {
+        static SKIP: OnceLock<StandIn> = OnceLock::new();
+        (&raw const SKIP.get_or_init(|| StandIn(HeldStack::with_capacity(0))).0).cast_mut()
+    }
+
+    fn closed() -> *mut HeldStack {
+        (&raw const CLOSED.0).cast_mut()
+    }
+
+    thread_local! {
+        // Constant initialiser, no destructor: one `%fs`-relative load in the caller. Written
+        // by other threads (`close_all`), hence atomic.
+        static READER: AtomicPtr<HeldStack> = const { AtomicPtr::new((&raw const CLOSED.0).cast_mut()) };
+    }
+
+    /// The `READER` of every thread that has a slot (as addresses), so a change can reach them.
+    static THREADS: parking_lot::Mutex<Vec<usize>> = parking_lot::Mutex::new(Vec::new());
+
+    /// When the thread makes its slot.
+    pub(super) fn register() {
+        let cell = READER.with(|r| std::ptr::from_ref(r) as usize);
+        THREADS.lock().push(cell);
+    }
+
+    /// When the thread's slot goes: no stand-in is written to its `READER` afterwards, and it
+    /// no longer points into the slot.
+    pub(super) fn unregister() {
+        let cell = READER.with(|r| {
+            r.store(closed(), Ordering::SeqCst);
+            std::ptr::from_ref(r) as usize
+        });
+        let mut threads = THREADS.lock();
+        if let Some(i) = threads.iter().position(|&c| c == cell) {
+            threads.swap_remove(i);
+        }
+    }
+
+    /// After the switch word changed: every reader asks the switch again (or, validation being
+    /// off, skips). Reading the switch under the lock makes the last of two racing changes win.
+    #[cold]
+    pub(super) fn close_all() {
+        let threads = THREADS.lock();
+        let stand_in = if SWITCH.load(Ordering::SeqCst) & SWITCH_OFF != 0 {
+            skip()
+        } else {
+            closed()
+        };
+        for &cell in threads.iter() {
+            // SAFETY: a registered `READER` is alive: its thread unregisters it (under this
+            // lock) from its slot's destructor, before its thread-locals are freed.
+            unsafe { &*(cell as *const AtomicPtr<HeldStack>) }.store(stand_in, Ordering::SeqCst);
+        }
+    }
+
+    /// At the start of a full path: no reader of this thread reads the stack meanwhile.
+    pub(super) fn close_own() {
+        READER.with(|r| r.store(closed(), Ordering::Relaxed));
+    }
+
+    /// At the end of a full path on `slot`, from the gate it computed. Opening is checked
+    /// against the switch afterwards: a change that `close_all` closed before this store is
+    /// seen by the load (all four operations are SeqCst), and the gate is closed again.
+    pub(super) fn reopen(slot: &LocalSlot, gate: u32) {
+        READER.with(|r| {
+            if gate == GATE_CLOSED {
+                r.store(closed(), Ordering::Relaxed);
+                return;
+            }
+            // From the cell's raw pointer, not a reference: it stays valid across the steady
+            // state's `&mut` to the same `Local`.
+            // SAFETY: an in-bounds place of the live slot, no reference made.
+            let held = unsafe { &raw mut (*slot.local.get()).state.held };
+            r.store(held, Ordering::SeqCst);
+            if SWITCH.load(Ordering::SeqCst) != gate {
+                r.store(closed(), Ordering::SeqCst);
+            }
+        });
+    }
+
+    /// Whether a seqcount reader on this thread has nothing to do.
+    #[inline(always)]
+    pub(super) fn skips() -> bool {
+        let held = READER.with(|r| r.load(Ordering::Relaxed));
+        // SAFETY: a stand-in, or this thread's own stack while no full path of its thread has
+        // its `Local` (`close_own` first) and the slot lives (`unregister` before it is freed);
+        // only this thread writes it, and not during this read.
+        unsafe { &*held }.is_empty()
     }
 }
 
@@ -692,7 +829,9 @@ mod inbox {
             posted.messages.push((owner, message));
             PENDING.fetch_add(1, Ordering::Release);
         }
-        refresh_steady_states();
+        // Readers need not ask: the owner still holds the released lock, so it has no
+        // top-level reader until it took the message.
+        bump_switch();
     }
 
     /// Applies what other threads posted for this thread; the reports to dispatch, if any.
@@ -2155,10 +2294,17 @@ fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
 /// A seqcount reader access (lock-free: a thread-local update and a chain lookup).
 #[inline(always)]
 pub(crate) fn seq_read(req: Request<'_>) {
+    if cfg!(lockdep_off) {
+        return;
+    }
+    if req.nest_lock.is_none() && reader_gates::skips() {
+        return;
+    }
+    let slot = slot_ptr();
+    // Laid out after the skip, so that the loop of a top-level reader jumps over no code.
+    std::hint::cold_path();
     if let Some(switch) = switch_word()
-        && !(req.subclass == 0
-            && req.nest_lock.is_none()
-            && seq_read_steady(slot_ptr(), req.map, switch))
+        && !(req.subclass == 0 && req.nest_lock.is_none() && seq_read_steady(slot, req.map, switch))
     {
         // The request's fields one by one: passed whole, it is a struct in memory, and its
         // stores were made before the switch was even read (on every read, validation on or off).

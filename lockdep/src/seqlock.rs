@@ -76,6 +76,7 @@ impl SeqCounter {
         if s & 1 == 0 {
             s
         } else {
+            std::hint::cold_path();
             on_odd();
             self.wait_even()
         }
@@ -490,19 +491,38 @@ impl<T: Copy> SeqLock<T> {
     #[inline(always)]
     pub fn read(&self) -> T {
         self.seq.reader_access(Location::caller());
+        match self.try_copy() {
+            Some(copy) => copy,
+            // Out of line: the read that found no writer is a straight line of code.
+            None => self.copy_retrying(),
+        }
+    }
+
+    /// One attempt: the value, or `None` if a writer ran during the copy.
+    #[inline(always)]
+    fn try_copy(&self) -> Option<T> {
+        let start = self.seq.wait_even();
+        // SAFETY: the pointer is valid for reads of a `T`. A writer may change the value
+        // concurrently; as in crossbeam's `AtomicCell`, the copy is a volatile read into
+        // `MaybeUninit`, so a torn value is never treated as a `T`, and it is discarded
+        // below unless the counter shows no writer ran. (Strictly, the language model still
+        // calls such a racing read a data race; no stable Rust offers a sound alternative for
+        // arbitrary `T`.)
+        let copy = unsafe { std::ptr::read_volatile(self.data.get().cast::<MaybeUninit<T>>()) };
+        if self.seq.read_retry(start) {
+            return None;
+        }
+        // SAFETY: the counter was even and unchanged around the copy, so no write section
+        // overlapped it: the bytes are those of a `T` stored by a completed write.
+        Some(unsafe { copy.assume_init() })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn copy_retrying(&self) -> T {
         loop {
-            let start = self.seq.wait_even();
-            // SAFETY: the pointer is valid for reads of a `T`. A writer may change the value
-            // concurrently; as in crossbeam's `AtomicCell`, the copy is a volatile read into
-            // `MaybeUninit`, so a torn value is never treated as a `T`, and it is discarded
-            // below unless the counter shows no writer ran. (Strictly, the language model still
-            // calls such a racing read a data race; no stable Rust offers a sound alternative for
-            // arbitrary `T`.)
-            let copy = unsafe { std::ptr::read_volatile(self.data.get().cast::<MaybeUninit<T>>()) };
-            if !self.seq.read_retry(start) {
-                // SAFETY: the counter was even and unchanged around the copy, so no write section
-                // overlapped it: the bytes are those of a `T` stored by a completed write.
-                return unsafe { copy.assume_init() };
+            if let Some(copy) = self.try_copy() {
+                return copy;
             }
         }
     }

@@ -85,6 +85,50 @@ fn the_run_time_switch_turns_validation_off_and_back_on() {
 
     // Back on: reports again.
     assert!(!lockdep::capture(use_every_api).is_empty());
+
+    // Seqcount readers skip at top level by a per-thread gate that each switch reaches (off: skip
+    // even under a lock; on: ask again). Readers at top level and under a lock while another
+    // thread flips the switch, then, on, a reader under a lock still gives its dependency.
+    let seq = std::sync::Arc::new(SeqLock::with_name("seq under the switch", 0u64));
+    let lock = std::sync::Arc::new(Mutex::with_name("lock over the reader", ()));
+    let flipping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (seq, lock, flipping) = (seq.clone(), lock.clone(), flipping.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while flipping.load(std::sync::atomic::Ordering::Relaxed) || reads < 1000 {
+                    seq.read();
+                    let _l = lock.lock();
+                    seq.read();
+                    reads += 1;
+                }
+            })
+        })
+        .collect();
+    for i in 0..400 {
+        lockdep::set_enabled(i % 2 == 1);
+    }
+    flipping.store(false, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.join().unwrap();
+    }
+    assert!(lockdep::enabled());
+    let reports = lockdep::capture(|| {
+        seq.read();
+        {
+            let _l = lock.lock();
+            seq.read(); // lock -> seq
+        }
+        let _w = seq.write();
+        let _l = lock.lock(); // seq -> lock
+    });
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.kind == lockdep::ReportKind::CircularDependency),
+        "{reports:?}"
+    );
 }
 
 #[cfg(all(

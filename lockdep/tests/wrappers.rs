@@ -557,3 +557,50 @@ fn backtraces_can_be_switched_on_through_the_api() {
     assert!(r.chain[0].first_seen.backtrace.is_some());
     assert!(!r.to_string().contains("backtraces off"));
 }
+
+/// A top-level seqcount reader skips without reading the switch word (its thread's reader gate
+/// says nothing is held and nothing is recorded); starting to record must reach that gate, so
+/// the reads after it are in the trace. Another thread's reads, skipped while nothing records,
+/// are recorded too.
+#[test]
+fn top_level_seqcount_reads_are_recorded_once_recording_starts() {
+    let path = std::env::temp_dir().join(format!(
+        "lockdep-top-level-reads-{}.jsonl",
+        std::process::id()
+    ));
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    let s = Arc::new(lockdep::SeqLock::with_name("recorded-seq", 0u64));
+    let (warm, go) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let other = {
+        let (v, s, warm, go) = (v.clone(), s.clone(), warm.clone(), go.clone());
+        std::thread::spawn(move || {
+            v.scope(|| {
+                for _ in 0..3 {
+                    s.read();
+                }
+                warm.wait();
+                go.wait();
+                s.read();
+            })
+        })
+    };
+    v.scope(|| {
+        for _ in 0..3 {
+            s.read(); // the reader gate is open: skipped
+        }
+        warm.wait();
+        v.record_to(&path).unwrap();
+        go.wait();
+        s.read();
+    });
+    other.join().unwrap();
+    v.stop_recording().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let reads = text
+        .lines()
+        .filter(|l| l.contains("\"op\":\"seq_read\"") && l.contains("recorded-seq"))
+        .count();
+    assert_eq!(reads, 2, "{text}");
+    assert!(v.take_reports().is_empty());
+}
