@@ -89,6 +89,54 @@ impl Table {
     }
 }
 
+/// The set's current table as a thread last saw it: a lookup from it skips the loads that reach
+/// the table through the set (the validator, the set, the table, its slots). A table the set
+/// grew into later is not seen: a key stored only there is a miss, whose full path finds it and
+/// refreshes the view.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TableView<'set> {
+    slots: *const AtomicU64,
+    mask: usize,
+    _set: std::marker::PhantomData<&'set ChainCache>,
+}
+
+impl TableView<'_> {
+    /// The view without its borrow of the set.
+    ///
+    /// # Safety
+    ///
+    /// The view is used only while the set lives (its tables, retired ones included, live as
+    /// long as it does).
+    pub(crate) unsafe fn detach(self) -> TableView<'static> {
+        TableView {
+            slots: self.slots,
+            mask: self.mask,
+            _set: std::marker::PhantomData,
+        }
+    }
+
+    /// Whether `key` is in the table.
+    #[inline(always)]
+    pub(crate) fn contains(self, key: u64) -> bool {
+        if key == 0 {
+            return false;
+        }
+        let mut i = ((key ^ (key >> 32)) as usize) & self.mask;
+        loop {
+            // SAFETY: `i <= mask`, the table has `mask + 1` slots, and it lives as long as its set,
+            // which the view borrows (or `detach`'s caller keeps alive).
+            let v = unsafe { &*self.slots.add(i) }.load(Ordering::Acquire);
+            if v == key {
+                return true;
+            }
+            if v == 0 {
+                return false;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
 /// Result of an insert.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Inserted {
@@ -131,6 +179,17 @@ impl ChainCache {
     #[inline(always)]
     pub fn contains(&self, key: u64) -> bool {
         key != 0 && self.table().contains(key)
+    }
+
+    /// The current table, for lookups without the set ([`TableView`]).
+    #[inline]
+    pub(crate) fn view(&self) -> TableView<'_> {
+        let table = self.table();
+        TableView {
+            slots: table.slots.as_ptr(),
+            mask: table.mask,
+            _set: std::marker::PhantomData,
+        }
     }
 
     /// Adds `key`; `Full` once `max_chains` keys are stored.
@@ -290,6 +349,24 @@ mod tests {
         }
         assert!(!c.contains(key(10_000)));
         assert_eq!(c.len(), 10_000);
+    }
+
+    #[test]
+    fn a_view_sees_the_table_it_was_taken_from() {
+        let c = ChainCache::new(65536);
+        let key = |i: u64| (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        c.insert(key(0));
+        let old = c.view();
+        for i in 1..1000 {
+            c.insert(key(i));
+        }
+        assert!(c.capacity() > FIRST_CAP, "the set grew");
+        // Keys stored before it grew are in the old table; later ones only in the new.
+        assert!(old.contains(key(0)));
+        assert!(!old.contains(key(999)));
+        let new = c.view();
+        assert!(new.contains(key(0)) && new.contains(key(999)));
+        assert!(!new.contains(key(1000)) && !new.contains(0));
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use std::panic::Location;
 
+#[cfg(test)]
 use crate::chain::ChainCache;
+use crate::chain::TableView;
 use crate::class::{ClassId, LockKind, Site, WAIT_INVALID, WAIT_MAX, WAIT_SPIN};
 
 /// How a lock is acquired: lockdep's three acquirer kinds.
@@ -658,7 +660,7 @@ impl ThreadState {
     pub(crate) fn push_steady<'a>(
         &mut self,
         limit: usize,
-        shared: impl FnOnce() -> &'a ChainCache,
+        shared: impl FnOnce() -> TableView<'a>,
         class_word: u64,
         instance: InstanceId,
         mode: Mode,
@@ -695,7 +697,7 @@ impl ThreadState {
     pub(crate) fn seq_read_steady<'a>(
         &mut self,
         limit: usize,
-        shared: impl FnOnce() -> &'a ChainCache,
+        shared: impl FnOnce() -> TableView<'a>,
         class_word: u64,
     ) -> bool {
         let key = next_chain_key(
@@ -713,7 +715,7 @@ impl ThreadState {
     pub(crate) fn chain_known<'a>(
         &mut self,
         key: u64,
-        shared: impl FnOnce() -> &'a ChainCache,
+        shared: impl FnOnce() -> TableView<'a>,
     ) -> bool {
         let slot = known_slot(key);
         self.known_chains[slot] == key
@@ -726,7 +728,7 @@ impl ThreadState {
     /// there into the second (the least recently cached of the two drops out).
     #[cold]
     #[inline(never)]
-    fn chain_known_shared(&mut self, slot: usize, key: u64, shared: &ChainCache) -> bool {
+    fn chain_known_shared(&mut self, slot: usize, key: u64, shared: TableView<'_>) -> bool {
         let known = shared.contains(key);
         if known {
             self.known_chains[slot ^ 1] = self.known_chains[slot];
@@ -784,7 +786,7 @@ mod tests {
         let lookup = |t: &mut ThreadState, key| {
             t.chain_known(key, || {
                 misses.set(misses.get() + 1);
-                &shared
+                shared.view()
             })
         };
         assert!(lookup(&mut t, a) && lookup(&mut t, b));
@@ -801,7 +803,7 @@ mod tests {
         for key in [0, a, 0x0200_0000_0000_0000, 0x0300_0000_0000_0000] {
             assert!(!fresh.chain_known(key, || {
                 asked.set(asked.get() + 1);
-                &empty
+                empty.view()
             }));
         }
         assert_eq!(asked.get(), 4);

@@ -17,6 +17,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::chain::TableView;
 use crate::class::{ClassId, ClassKey, LockKind, Site};
 #[cfg(not(lockdep_off))]
 use crate::class::{ClassOrigin, KeySource, NotUserCode, short_type_name, site_name, sysroot_file};
@@ -220,6 +221,9 @@ struct Local {
     // (the depth limit, and never beyond what the stack holds without growing).
     generation: u32,
     limit: usize,
+    // The validator's known-chain table as of the last gate (`steady_gate`): a miss in the
+    // thread's cache probes it without the loads through the validator.
+    table: TableView<'static>,
     // The thread joined the capture running when it started (`adoption`): set when it ended.
     adopted: Option<Arc<std::sync::atomic::AtomicBool>>,
     // Tasks' stacks (`lockdep::tokio`) swapped in for their polls (nested polls nest): the
@@ -237,6 +241,9 @@ impl Local {
         let depth = validator.config().max_lock_depth.min(64);
         #[cfg(all(any(feature = "send_guard", feature = "tokio"), not(lockdep_off)))]
         inbox::register(id);
+        // SAFETY: `Local` keeps `validator` (and so its chain set) while it has this view: a
+        // new validator comes with a new view (`steady_gate`, the end of every full path).
+        let table = unsafe { validator.chains().view().detach() };
         Local {
             validator,
             state: ThreadState::new(name, id, depth),
@@ -247,6 +254,7 @@ impl Local {
             lenient: false,
             generation: 0,
             limit: 0,
+            table,
             adopted: None,
             detached: 0,
         }
@@ -331,6 +339,10 @@ impl Local {
     fn steady_gate(&mut self) -> u32 {
         let v = &self.validator;
         self.generation = v.generation();
+        // SAFETY: the steady state uses the view only while its gate is open, and a gate opens
+        // only here, for the validator this `Local` holds; a full path that replaces it closes
+        // the gate until it ends here again.
+        self.table = unsafe { v.chains().view().detach() };
         self.limit = v.config().max_lock_depth.min(self.state.held.capacity());
         if v.is_enabled()
             && !v.is_recording()
@@ -2083,7 +2095,7 @@ fn lock_steady_as<const KIND: u8, const MODE: u8, const TRYLOCK: bool>(
         }
         l.state.push_steady(
             l.limit,
-            || l.validator.chains(),
+            || l.table,
             word,
             InstanceId(instance as u64),
             Mode::from_bits(MODE),
@@ -2332,8 +2344,7 @@ fn seq_read_steady(slot: *const SlotHead, map: &LockMap, switch: u32) -> bool {
             return l.limit > 0 && (word >> 32) as u32 == l.generation;
         }
         // The chain lookup checks the generation too (see `lock_steady_as`).
-        l.state
-            .seq_read_steady(l.limit, || l.validator.chains(), word)
+        l.state.seq_read_steady(l.limit, || l.table, word)
     })
 }
 

@@ -756,7 +756,7 @@ impl Validator {
         let limit = self.inner.config.max_lock_depth.min(thread.held.capacity());
         thread.push_steady(
             limit,
-            || &self.inner.chains,
+            || self.inner.chains.view(),
             class_word(self.generation(), class),
             instance,
             mode,
@@ -814,7 +814,7 @@ impl Validator {
     /// there is remembered in the thread's cache).
     #[inline(always)]
     fn chain_known(&self, thread: &mut ThreadState, key: u64) -> bool {
-        thread.chain_known(key, || &self.inner.chains)
+        thread.chain_known(key, || self.inner.chains.view())
     }
 
     /// Nest-lock handling: reports a nest lock that is not held, and merges a same-class
@@ -992,7 +992,7 @@ impl Validator {
         !self.is_recording()
             && thread.seq_read_steady(
                 self.inner.config.max_lock_depth,
-                || &self.inner.chains,
+                || self.inner.chains.view(),
                 class_word(self.generation(), class),
             )
     }
