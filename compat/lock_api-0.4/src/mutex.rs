@@ -273,6 +273,9 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock();
     }
 
@@ -371,6 +374,9 @@ impl<R: RawMutexFair, T: ?Sized> Mutex<R, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock_fair(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock_fair();
     }
 }

@@ -395,6 +395,9 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock();
     }
 
@@ -493,6 +496,9 @@ impl<R: RawMutexFair, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock_fair(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock_fair();
     }
 }

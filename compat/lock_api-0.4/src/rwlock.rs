@@ -562,6 +562,9 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock_read(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock_shared();
     }
 
@@ -579,6 +582,9 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock_write(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock_exclusive();
     }
 
@@ -728,6 +734,9 @@ impl<R: RawRwLockFair, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock_read_fair(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock_shared_fair();
     }
 
@@ -745,6 +754,9 @@ impl<R: RawRwLockFair, T: ?Sized> RwLock<R, T> {
     #[inline]
     #[track_caller]
     pub unsafe fn force_unlock_write_fair(&self) {
+        // A guard of another crate's raw lock may have left its token here: this
+        // release has no guard, so it is the current thread's (lockdep's owner token 0).
+        crate::lockdep_site::set_token(0);
         self.raw.unlock_exclusive_fair();
     }
 }

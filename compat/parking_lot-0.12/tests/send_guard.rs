@@ -239,3 +239,60 @@ fn arc_guards_dropped_on_another_thread() {
         "{reports:#?}"
     );
 }
+
+/// Another crate's raw mutex on the same lock_api: its guards publish their token on release
+/// like ours, and its raw lock does not take it. A `force_unlock` of one of our locks right after
+/// must release on this thread's stack, not on the stack that token names.
+#[test]
+fn a_foreign_guard_leaves_no_token_for_force_unlock() {
+    use parking_lot::lock_api::{self, GuardSend, RawMutex as _};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    struct Spin(AtomicBool);
+    // SAFETY: a test-and-set spin lock: `lock` returns only once this thread set the flag.
+    unsafe impl lock_api::RawMutex for Spin {
+        #[allow(clippy::declare_interior_mutable_const)]
+        const INIT: Spin = Spin(AtomicBool::new(false));
+        type GuardMarker = GuardSend;
+        fn lock(&self) {
+            while !self.try_lock() {
+                std::hint::spin_loop();
+            }
+        }
+        fn try_lock(&self) -> bool {
+            self.0
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        }
+        unsafe fn unlock(&self) {
+            self.0.store(false, Ordering::Release);
+        }
+    }
+
+    let v = Validator::with_on_report(lockdep::Config::default(), lockdep::OnReport::Collect);
+    let raw_user = Mutex::new(0u32);
+    let forced = Mutex::new(0u32);
+    let foreign = lock_api::Mutex::<Spin, ()>::new(());
+    v.scope(|| {
+        // This thread holds `forced` without a guard, to force-unlock later.
+        std::mem::forget(forced.lock());
+        // Another thread takes one of our raw locks directly (its token is published and no
+        // guard takes it), then the foreign lock, whose guard picks that token up; the guard
+        // comes back here.
+        let foreign_guard = on_thread(&v, || {
+            // SAFETY: unlocked below, on this thread.
+            unsafe { raw_user.raw().lock() };
+            let g = foreign.lock();
+            // SAFETY: locked above, on this thread.
+            unsafe { raw_user.raw().unlock() };
+            g
+        });
+        drop(foreign_guard);
+        // SAFETY: `forced` is locked by this thread (its guard forgotten above).
+        unsafe { forced.force_unlock() };
+        // Released here: locking it again is no recursion.
+        let _again = forced.lock();
+    });
+    let reports = v.take_reports();
+    assert!(reports.is_empty(), "{reports:#?}");
+}
