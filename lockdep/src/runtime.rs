@@ -354,6 +354,12 @@ impl Local {
             GATE_CLOSED
         }
     }
+
+    /// The gate a seqcount reader with nothing held may skip under ([`reader_gates`]): the
+    /// steady gate, closed if even a reader is beyond the depth limit (a limit of 0).
+    fn reader_gate(&self, gate: u32) -> u32 {
+        if self.limit > 0 { gate } else { GATE_CLOSED }
+    }
 }
 
 impl Drop for Local {
@@ -383,6 +389,8 @@ struct LocalSlot {
     // First, so a pointer to the head of a slot is a pointer to the slot.
     head: SlotHead,
     local: UnsafeCell<Local>,
+    // The address of this thread's reader gate, registered for `reader_gates::close_all`.
+    reader_cell: usize,
 }
 
 /// The flags at the start of every [`LocalSlot`], and all of [`NO_SLOT`].
@@ -431,7 +439,8 @@ impl Drop for SlotOwner {
         TORN_DOWN.with(|t| t.set(true));
         let slot = SLOT.with(|s| s.replace(no_slot()));
         if slot != no_slot() {
-            reader_gates::unregister();
+            // SAFETY: as below; the slot is still alive.
+            reader_gates::unregister(unsafe { &*slot.cast::<LocalSlot>() }.reader_cell);
             // SAFETY: `slot` came from `Box::into_raw` in `new_slot` (a `LocalSlot`, whose head
             // it points at) and was just unpublished, so no hook reaches it any more; hooks run
             // by its drop (report callbacks) see `NO_SLOT`.
@@ -454,18 +463,19 @@ fn new_slot() -> Option<*const SlotHead> {
         local.adopt(v, ended);
     }
     let gate = local.steady_gate();
+    let reader_gate = local.reader_gate(gate);
     let slot = Box::into_raw(Box::new(LocalSlot {
         head: SlotHead {
             gate: Cell::new(gate),
             busy: Cell::new(false),
         },
         local: UnsafeCell::new(local),
+        reader_cell: reader_gates::register(),
     }))
     .cast::<SlotHead>()
     .cast_const();
-    reader_gates::register();
     // SAFETY: just made; it lives until `SlotOwner` closes the reader gate and frees it.
-    reader_gates::reopen(unsafe { &*slot.cast::<LocalSlot>() }, gate);
+    reader_gates::reopen(unsafe { &*slot.cast::<LocalSlot>() }, reader_gate);
     SLOT.with(|s| s.set(slot));
     Some(slot)
 }
@@ -501,14 +511,16 @@ impl Drop for FullPathDone<'_> {
         // unwound) and `busy` still keeps any other one out.
         let local = unsafe { &mut *self.0.local.get() };
         let gate = local.steady_gate();
+        let reader_gate = local.reader_gate(gate);
         self.0.head.gate.set(gate);
-        reader_gates::reopen(self.0, gate);
+        reader_gates::reopen(self.0, reader_gate);
         self.0.head.busy.set(false);
     }
 }
 
 /// What a seqcount reader may skip, per thread, so that a reader with nothing held costs two
-/// loads and a compare — without reading the process-wide switch or the gate.
+/// loads and a compare — without reading the process-wide switch or the gate — besides the
+/// check that its lock has a class (`seq_read`).
 ///
 /// A reader with nothing held has nothing to validate (no dependency, no recursion) while its
 /// thread's gate is open, and nothing at all to do while validation is off. The thread-local
@@ -551,19 +563,21 @@ mod reader_gates {
     /// The `READER` of every thread that has a slot (as addresses), so a change can reach them.
     static THREADS: parking_lot::Mutex<Vec<usize>> = parking_lot::Mutex::new(Vec::new());
 
-    /// When the thread makes its slot.
-    pub(super) fn register() {
+    /// When the thread makes its slot: the address to [`unregister`] when it goes.
+    pub(super) fn register() -> usize {
+        // Made here, not first in `close_all`: a thread that reads it through a relaxed load
+        // of `READER` has synchronised with its initialisation in this `OnceLock` read.
+        let _ = skip();
         let cell = READER.with(|r| std::ptr::from_ref(r) as usize);
         THREADS.lock().push(cell);
+        cell
     }
 
     /// When the thread's slot goes: no stand-in is written to its `READER` afterwards, and it
-    /// no longer points into the slot.
-    pub(super) fn unregister() {
-        let cell = READER.with(|r| {
-            r.store(closed(), Ordering::SeqCst);
-            std::ptr::from_ref(r) as usize
-        });
+    /// no longer points into the slot. (`cell` is what `register` returned: `READER` itself may
+    /// be gone already where thread-locals are not native.)
+    pub(super) fn unregister(cell: usize) {
+        let _ = READER.try_with(|r| r.store(closed(), Ordering::SeqCst));
         let mut threads = THREADS.lock();
         if let Some(i) = threads.iter().position(|&c| c == cell) {
             threads.swap_remove(i);
@@ -2309,7 +2323,13 @@ pub(crate) fn seq_read(req: Request<'_>) {
     if cfg!(lockdep_off) {
         return;
     }
-    if req.nest_lock.is_none() && reader_gates::skips() {
+    // The lock's class word must be set too: a lock built outside the user's code takes its
+    // class key from its first acquisition, a top-level read included, which the full path
+    // resolves. One branch for both tests (each load is always valid).
+    if req.subclass == 0
+        && req.nest_lock.is_none()
+        && (reader_gates::skips() & cacheable((req.map.cached_word() >> 32) as u32))
+    {
         return;
     }
     let slot = slot_ptr();

@@ -310,3 +310,24 @@ fn a_named_lock_is_one_class_whatever_its_data_type_an_unnamed_one_a_class_per_t
         assert_ne!(lockdep::class_name(&c), lockdep::class_name(&d));
     });
 }
+
+/// A seqcount built outside the user's code (`Default`) takes its class from its first use, a
+/// top-level read included — also on a thread whose top-level readers skip validation once their
+/// lock has a class.
+#[test]
+fn a_default_seqlock_takes_its_class_from_its_first_read_at_top_level() {
+    let reports = lockdep::capture(|| {
+        let warm = Mutex::with_name("warm", ());
+        for _ in 0..3 {
+            drop(warm.lock()); // this thread's steady state is open
+        }
+        let s: lockdep::SeqLock<u64> = lockdep::SeqLock::default();
+        let line = line!() + 1;
+        assert_eq!(s.read(), 0);
+        let name = lockdep::class_name(&s);
+        assert!(name.contains(&format!("classes.rs:{line}")), "{name}");
+        s.read();
+        assert_eq!(lockdep::class_name(&s), name);
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
