@@ -2317,6 +2317,19 @@ fn acquire_of(req: &Request<'_>, class: ClassId, trylock: bool) -> Acquire {
     }
 }
 
+/// Whether a seqcount reader on this thread has nothing to validate, given that its lock has a
+/// class ([`reader_gates`]): nothing held and the gate open, or validation off.
+#[inline(always)]
+pub(crate) fn seq_reader_skips() -> bool {
+    cfg!(lockdep_off) || reader_gates::skips()
+}
+
+/// Whether the lock has a class word of a cacheable generation (its class is set).
+#[inline(always)]
+pub(crate) fn has_class(map: &LockMap) -> bool {
+    cacheable((map.cached_word() >> 32) as u32)
+}
+
 /// A seqcount reader access (lock-free: a thread-local update and a chain lookup).
 #[inline(always)]
 pub(crate) fn seq_read(req: Request<'_>) {

@@ -35,6 +35,17 @@ use crate::runtime::{self, HeldState, LockMap, Lockable, Request, private::Seale
 use crate::spinlock::{SpinLock, SpinLockGuard};
 use crate::sync::{AtomicUsize, Ordering, SpinWait, const_unless_loom, fence};
 
+/// A bit of the counter word that no count reaches in practice (2^63 write sections on 64-bit
+/// targets; on 32-bit ones a count that does is harmless, below): [`SeqCount`] sets it while its
+/// lock has no class yet, so that a reader's test of the count for a writer also says whether
+/// the reader may skip validation (a reader with nothing held, of a lock with a class). A
+/// [`SeqCounter::new`] never has it. Cleared with one `fetch_and` (a carry into it on a 32-bit
+/// target is cleared the same way; readers in flight retry once).
+#[cfg(not(lockdep_off))]
+const NO_CLASS: usize = 1 << (usize::BITS - 1);
+#[cfg(lockdep_off)]
+const NO_CLASS: usize = 0;
+
 /// A sequence counter's protocol, without validation: writers (serialised by the caller) make
 /// the count odd around their changes, readers retry when it moved.
 pub struct SeqCounter {
@@ -50,6 +61,39 @@ impl SeqCounter {
                 seq: AtomicUsize::new(0),
             }
         }
+    }
+
+    const_unless_loom! {
+        /// A counter at 0 whose lock has no class yet ([`NO_CLASS`]).
+        const fn without_class() -> Self {
+            SeqCounter {
+                seq: AtomicUsize::new(NO_CLASS),
+            }
+        }
+    }
+
+    /// [`read_begin`](Self::read_begin)'s count if it is even and the lock has a class (one
+    /// load and one test, as an unvalidated read makes); `None` otherwise.
+    #[inline(always)]
+    fn read_begin_classed(&self) -> Option<usize> {
+        let s = self.seq.load(Ordering::Acquire);
+        (s & (1 | NO_CLASS) == 0).then_some(s)
+    }
+
+    /// Whether the [`NO_CLASS`] bit is still set.
+    #[inline(always)]
+    fn lacks_class(&self) -> bool {
+        #[cfg(not(lockdep_off))]
+        return self.seq.load(Ordering::Relaxed) & NO_CLASS != 0;
+        #[cfg(lockdep_off)]
+        return false;
+    }
+
+    /// Clears the [`NO_CLASS`] bit. An RMW, so the release sequence of the last `write_end`
+    /// goes on through it.
+    #[cold]
+    fn set_classed(&self) {
+        self.seq.fetch_and(!NO_CLASS, Ordering::Relaxed);
     }
 
     /// Opens a write section: the count turns odd before any data write that follows. Writers
@@ -105,7 +149,7 @@ impl SeqCounter {
 
     /// The current count (odd while a write section is open).
     pub fn sequence(&self) -> usize {
-        self.seq.load(Ordering::Relaxed)
+        self.seq.load(Ordering::Relaxed) & !NO_CLASS
     }
 }
 
@@ -177,7 +221,7 @@ impl SeqCount {
         #[inline]
         const fn with_map(map: LockMap) -> Self {
             SeqCount {
-                seq: SeqCounter::new(),
+                seq: SeqCounter::without_class(),
                 map,
             }
         }
@@ -202,10 +246,25 @@ impl SeqCount {
     }
 
     /// The reader annotation: a recursive read acquired and released at once (one thread-local
-    /// update and a lock-free chain lookup in the steady state).
+    /// update and a lock-free chain lookup in the steady state). Once the lock has a class, the
+    /// counter says so, for [`begin_unvalidated`](Self::begin_unvalidated).
     #[inline(always)]
     fn reader_access(&self, site: &'static Location<'static>) {
         runtime::seq_read(self.request(Mode::ReadRecursive, 0, site));
+        if self.seq.lacks_class() && runtime::has_class(&self.map) {
+            self.seq.set_classed();
+        }
+    }
+
+    /// A read's start without validation, if it needs none: no writer inside, the lock has a
+    /// class (a lock built outside the user's code takes its class key from its first
+    /// acquisition, a top-level read included), and this thread holds nothing (or validation is
+    /// off). The count and one thread-local pointer's target: what an unvalidated read costs
+    /// plus two loads.
+    #[inline(always)]
+    fn begin_unvalidated(&self) -> Option<usize> {
+        let start = self.seq.read_begin_classed()?;
+        runtime::seq_reader_skips().then_some(start)
     }
 
     /// Waits for an even count (no writer inside) and returns it.
@@ -236,6 +295,10 @@ impl SeqCount {
     #[inline(always)]
     #[must_use = "pass the count to read_retry"]
     pub fn read_begin(&self) -> usize {
+        if let Some(start) = self.begin_unvalidated() {
+            return start;
+        }
+        std::hint::cold_path();
         self.reader_access(Location::caller());
         self.wait_even()
     }
@@ -253,7 +316,15 @@ impl SeqCount {
     #[track_caller]
     #[inline(always)]
     pub fn read<R>(&self, mut read: impl FnMut() -> R) -> R {
-        self.reader_access(Location::caller());
+        if let Some(start) = self.begin_unvalidated() {
+            let r = read();
+            if !self.read_retry(start) {
+                return r;
+            }
+        } else {
+            std::hint::cold_path();
+            self.reader_access(Location::caller());
+        }
         loop {
             let start = self.wait_even();
             let r = read();
@@ -490,18 +561,25 @@ impl<T: Copy> SeqLock<T> {
     #[track_caller]
     #[inline(always)]
     pub fn read(&self) -> T {
-        self.seq.reader_access(Location::caller());
-        match self.try_copy() {
+        let start = match self.seq.begin_unvalidated() {
+            Some(start) => start,
+            None => {
+                std::hint::cold_path();
+                self.seq.reader_access(Location::caller());
+                self.seq.wait_even()
+            }
+        };
+        match self.try_copy(start) {
             Some(copy) => copy,
             // Out of line: the read that found no writer is a straight line of code.
             None => self.copy_retrying(),
         }
     }
 
-    /// One attempt: the value, or `None` if a writer ran during the copy.
+    /// One attempt from the even count `start`: the value, or `None` if a writer ran during the
+    /// copy.
     #[inline(always)]
-    fn try_copy(&self) -> Option<T> {
-        let start = self.seq.wait_even();
+    fn try_copy(&self, start: usize) -> Option<T> {
         // SAFETY: the pointer is valid for reads of a `T`. A writer may change the value
         // concurrently; as in crossbeam's `AtomicCell`, the copy is a volatile read into
         // `MaybeUninit`, so a torn value is never treated as a `T`, and it is discarded
@@ -521,7 +599,7 @@ impl<T: Copy> SeqLock<T> {
     #[inline(never)]
     fn copy_retrying(&self) -> T {
         loop {
-            if let Some(copy) = self.try_copy() {
+            if let Some(copy) = self.try_copy(self.seq.wait_even()) {
                 return copy;
             }
         }

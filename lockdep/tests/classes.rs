@@ -328,6 +328,14 @@ fn a_default_seqlock_takes_its_class_from_its_first_read_at_top_level() {
         assert!(name.contains(&format!("classes.rs:{line}")), "{name}");
         s.read();
         assert_eq!(lockdep::class_name(&s), name);
+        // The same for a bare counter, through `read_begin`.
+        let c = lockdep::SeqCount::default();
+        let line = line!() + 1;
+        let start = c.read_begin();
+        assert!(!c.read_retry(start));
+        let name = lockdep::class_name(&c);
+        assert!(name.contains(&format!("classes.rs:{line}")), "{name}");
+        assert_eq!(c.sequence(), 0, "the counter shows no class bit");
     });
     assert!(reports.is_empty(), "{reports:#?}");
 }
