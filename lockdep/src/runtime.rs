@@ -55,16 +55,30 @@ pub fn global() -> &'static Validator {
 
 // ----- the process-wide switch -----
 
-// Bit 0: the environment was read. Bit 1: off. Bits 2..: a count of changes — to this switch or to
-// any validator's settings — so each thread's steady state (its gate holds the word it last saw)
-// takes the full path once after one and catches up there.
+// Bit 0: the environment was read. Bit 1: off. Bits 2–23: a count of changes — to this switch or
+// to any validator's settings — so each thread's steady state (its gate holds the word it last
+// saw) takes the full path once after one and catches up there. Bits 24–31: how often validation
+// was switched off (wrapping), in the same word, so a thread that syncs with an "on" word knows
+// from that word alone whether an off period began since its last one (its held-lock stack is
+// then stale: locks may have been taken and released unseen). A separate counter, bumped before
+// the switch went off, could be read by a thread still running on the old word, which then
+// missed the period: a false bad-unlock report in panic mode, leaking the raw lock.
 const SWITCH_READY: u32 = 1;
 const SWITCH_OFF: u32 = 2;
 const SWITCH_STEP: u32 = 4;
+const SWITCH_COUNT: u32 = 0x00FF_FFFC;
+const SWITCH_OFF_PERIOD: u32 = 1 << 24;
 static SWITCH: AtomicU32 = AtomicU32::new(0);
-// How often validation was switched off: a thread that sees it changed knows its held-lock stack
-// is stale (locks may have been taken and released unseen).
-static OFF_PERIODS: AtomicU32 = AtomicU32::new(0);
+
+/// The switch word `s` with its change count advanced (wrapping within its bits).
+const fn bumped(s: u32) -> u32 {
+    (s & !SWITCH_COUNT) | (s.wrapping_add(SWITCH_STEP) & SWITCH_COUNT)
+}
+
+/// How many off periods began before the switch word `s` (wrapping).
+const fn off_periods(s: u32) -> u32 {
+    s / SWITCH_OFF_PERIOD
+}
 
 /// Sends every thread's next hook through the full path, where it re-reads its validator's
 /// settings (a validator was switched on or off, or started or stopped recording).
@@ -77,7 +91,7 @@ pub(crate) fn refresh_steady_states() {
 fn bump_switch() {
     // Release: a thread that sees the new word (then fences in `resync`) sees what the caller
     // wrote before (an adopting capture's `ended`); SeqCst for `reader_gates::close_all`.
-    SWITCH.fetch_add(SWITCH_STEP, Ordering::SeqCst);
+    let _ = SWITCH.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |s| Some(bumped(s)));
 }
 
 /// The switch word when validation is on, `None` when it is off. Every hook starts here: off is
@@ -164,18 +178,16 @@ fn switch_slow() -> Option<u32> {
 /// ```
 pub fn set_enabled(on: bool) {
     let _ = switch_slow();
-    if !on {
-        OFF_PERIODS.fetch_add(1, Ordering::Relaxed);
-    }
     let changed = SWITCH.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |s| {
         if (s & SWITCH_OFF == 0) == on {
             return None;
         }
-        Some(
-            (s.wrapping_add(SWITCH_STEP) & !SWITCH_OFF)
-                | SWITCH_READY
-                | if on { 0 } else { SWITCH_OFF },
-        )
+        let s = (bumped(s) & !SWITCH_OFF) | SWITCH_READY;
+        Some(if on {
+            s
+        } else {
+            s.wrapping_add(SWITCH_OFF_PERIOD) | SWITCH_OFF
+        })
     });
     if changed.is_ok() {
         reader_gates::close_all();
@@ -244,13 +256,14 @@ impl Local {
         // SAFETY: `Local` keeps `validator` (and so its chain set) while it has this view: a
         // new validator comes with a new view (`steady_gate`, the end of every full path).
         let table = unsafe { validator.chains().view().detach() };
+        let switch = SWITCH.load(Ordering::Relaxed);
         Local {
             validator,
             state: ThreadState::new(name, id, depth),
             saved: Vec::new(),
             orphans: Vec::new(),
-            switch: SWITCH.load(Ordering::Relaxed),
-            off_periods: OFF_PERIODS.load(Ordering::Relaxed),
+            switch,
+            off_periods: off_periods(switch),
             lenient: false,
             generation: 0,
             limit: 0,
@@ -320,7 +333,7 @@ impl Local {
         if self.adopted.is_some() {
             self.leave_ended_capture();
         }
-        let periods = OFF_PERIODS.load(Ordering::Relaxed);
+        let periods = off_periods(switch);
         if periods == self.off_periods {
             // Only a validator's settings changed: the gate is recomputed, nothing is stale.
             return;
@@ -2678,7 +2691,7 @@ impl Detached {
             id,
             validator,
             state: ThreadState::new(name(id), id, depth),
-            off_periods: OFF_PERIODS.load(Ordering::Relaxed),
+            off_periods: off_periods(SWITCH.load(Ordering::Relaxed)),
         }
     }
 
@@ -2715,7 +2728,7 @@ impl Detached {
 /// (teardown, or inside a hook's report callback).
 #[cfg(feature = "tokio")]
 pub(crate) fn enter_detached(d: &mut Detached) -> bool {
-    let periods = OFF_PERIODS.load(Ordering::Relaxed);
+    let periods = off_periods(SWITCH.load(Ordering::Relaxed));
     if periods != d.off_periods {
         // Validation was off meanwhile: what the stack says it holds may be stale.
         d.state.held.clear();
