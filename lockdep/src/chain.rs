@@ -48,33 +48,19 @@ impl Table {
         })
     }
 
-    #[inline]
-    fn start(&self, key: u64) -> usize {
-        // Keys are already mixed; fold the high half in for tables over 2^32.
-        ((key ^ (key >> 32)) as usize) & self.mask
-    }
-
+    /// The table for lookups ([`TableView::contains`], the one probe loop).
     #[inline(always)]
-    fn contains(&self, key: u64) -> bool {
-        let mut i = self.start(key);
-        // `i` stays below the length (it is masked); `get` just keeps a panic path out of the
-        // lookup.
-        while let Some(slot) = self.slots.get(i) {
-            let v = slot.load(Ordering::Acquire);
-            if v == key {
-                return true;
-            }
-            if v == 0 {
-                return false;
-            }
-            i = (i + 1) & self.mask;
+    fn view(&self) -> TableView<'_> {
+        TableView {
+            slots: self.slots.as_ptr(),
+            mask: self.mask,
+            _table: std::marker::PhantomData,
         }
-        false
     }
 
     /// Stores `key`, known absent, in its first empty slot. Only under the set's lock.
     fn put(&self, key: u64) {
-        let mut i = self.start(key);
+        let mut i = start(key, self.mask);
         while self.slots[i].load(Ordering::Relaxed) != 0 {
             i = (i + 1) & self.mask;
         }
@@ -89,15 +75,15 @@ impl Table {
     }
 }
 
-/// The set's current table as a thread last saw it: a lookup from it skips the loads that reach
-/// the table through the set (the validator, the set, the table, its slots). A table the set
-/// grew into later is not seen: a key stored only there is a miss, whose full path finds it and
-/// refreshes the view.
+/// One table of the set, for lookups: the set's own, and a thread's copy of the table it last
+/// saw, which skips the loads that reach the table through the set (the validator, the set, the
+/// table, its slots). A table the set grew into later is not seen: a key stored only there is a
+/// miss, whose full path finds it and refreshes the view.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct TableView<'set> {
+pub(crate) struct TableView<'table> {
     slots: *const AtomicU64,
     mask: usize,
-    _set: std::marker::PhantomData<&'set ChainCache>,
+    _table: std::marker::PhantomData<&'table Table>,
 }
 
 impl TableView<'_> {
@@ -111,7 +97,7 @@ impl TableView<'_> {
         TableView {
             slots: self.slots,
             mask: self.mask,
-            _set: std::marker::PhantomData,
+            _table: std::marker::PhantomData,
         }
     }
 
@@ -121,10 +107,10 @@ impl TableView<'_> {
         if key == 0 {
             return false;
         }
-        let mut i = ((key ^ (key >> 32)) as usize) & self.mask;
+        let mut i = start(key, self.mask);
         loop {
-            // SAFETY: `i <= mask`, the table has `mask + 1` slots, and it lives as long as its set,
-            // which the view borrows (or `detach`'s caller keeps alive).
+            // SAFETY: `i <= mask`, the table has `mask + 1` slots, and it lives as long as its set
+            // (the view borrows the table, or `detach`'s caller keeps the set alive).
             let v = unsafe { &*self.slots.add(i) }.load(Ordering::Acquire);
             if v == key {
                 return true;
@@ -135,6 +121,13 @@ impl TableView<'_> {
             i = (i + 1) & self.mask;
         }
     }
+}
+
+/// Where `key`'s probe starts in a table of `mask + 1` slots.
+#[inline(always)]
+fn start(key: u64, mask: usize) -> usize {
+    // Keys are already mixed; fold the high half in for tables over 2^32.
+    ((key ^ (key >> 32)) as usize) & mask
 }
 
 /// Result of an insert.
@@ -178,18 +171,13 @@ impl ChainCache {
     /// key inserted into the new table: its chain is then validated again, finding it there.)
     #[inline(always)]
     pub fn contains(&self, key: u64) -> bool {
-        key != 0 && self.table().contains(key)
+        self.view().contains(key)
     }
 
     /// The current table, for lookups without the set ([`TableView`]).
     #[inline]
     pub(crate) fn view(&self) -> TableView<'_> {
-        let table = self.table();
-        TableView {
-            slots: table.slots.as_ptr(),
-            mask: table.mask,
-            _set: std::marker::PhantomData,
-        }
+        self.table().view()
     }
 
     /// Adds `key`; `Full` once `max_chains` keys are stored.
@@ -204,7 +192,7 @@ impl ChainCache {
         // A poisoned lock is taken anyway: the tables are only ever appended to, whole.
         let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
         let table = self.table();
-        if table.contains(key) {
+        if table.view().contains(key) {
             return Inserted::Present;
         }
         let len = self.len.load(Ordering::Relaxed);

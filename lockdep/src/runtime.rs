@@ -2343,26 +2343,14 @@ pub(crate) fn has_class(map: &LockMap) -> bool {
     cacheable((map.cached_word() >> 32) as u32)
 }
 
-/// A seqcount reader access (lock-free: a thread-local update and a chain lookup).
+/// A seqcount reader access (lock-free: a thread-local update and a chain lookup). A reader
+/// with nothing to validate does not get here (`SeqCount::begin_unvalidated`).
 #[inline(always)]
 pub(crate) fn seq_read(req: Request<'_>) {
-    if cfg!(lockdep_off) {
-        return;
-    }
-    // The lock's class word must be set too: a lock built outside the user's code takes its
-    // class key from its first acquisition, a top-level read included, which the full path
-    // resolves. One branch for both tests (each load is always valid).
-    if req.subclass == 0
-        && req.nest_lock.is_none()
-        && (reader_gates::skips() & cacheable((req.map.cached_word() >> 32) as u32))
-    {
-        return;
-    }
-    let slot = slot_ptr();
-    // Laid out after the skip, so that the loop of a top-level reader jumps over no code.
-    std::hint::cold_path();
     if let Some(switch) = switch_word()
-        && !(req.subclass == 0 && req.nest_lock.is_none() && seq_read_steady(slot, req.map, switch))
+        && !(req.subclass == 0
+            && req.nest_lock.is_none()
+            && seq_read_steady(slot_ptr(), req.map, switch))
     {
         // The request's fields one by one: passed whole, it is a struct in memory, and its
         // stores were made before the switch was even read (on every read, validation on or off).

@@ -36,10 +36,16 @@ fn only_the_real_inversion<A>(v: &Validator, lock_a: impl Fn() -> A + Sync) {
 }
 
 fn assert_one_inversion(reports: &[Report]) {
-    assert_eq!(reports.len(), 1, "{reports:#?}");
-    assert_eq!(
-        reports[0].kind(),
-        ReportKind::CircularDependency,
+    assert_inversions(reports, 1);
+}
+
+/// Exactly `n` reports, each a circular dependency.
+fn assert_inversions(reports: &[Report], n: usize) {
+    assert_eq!(reports.len(), n, "{reports:#?}");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.kind() == ReportKind::CircularDependency),
         "{reports:#?}"
     );
 }
@@ -116,13 +122,7 @@ fn mapped_guards_dropped_on_another_thread() {
         only_the_real_inversion(&v, || a.lock());
         only_the_real_inversion(&v, || r.write());
     });
-    assert_eq!(reports.len(), 2, "{reports:#?}");
-    assert!(
-        reports
-            .iter()
-            .all(|r| r.kind() == ReportKind::CircularDependency),
-        "{reports:#?}"
-    );
+    assert_inversions(&reports, 2);
 }
 
 #[test]
@@ -231,13 +231,7 @@ fn arc_guards_dropped_on_another_thread() {
         only_the_real_inversion(&v, || a.lock());
         only_the_real_inversion(&v, || r.write());
     });
-    assert_eq!(reports.len(), 2, "{reports:#?}");
-    assert!(
-        reports
-            .iter()
-            .all(|r| r.kind() == ReportKind::CircularDependency),
-        "{reports:#?}"
-    );
+    assert_inversions(&reports, 2);
 }
 
 /// Another crate's raw mutex on the same lock_api: its guards publish their token on release
