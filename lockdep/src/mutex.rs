@@ -280,7 +280,16 @@ impl RawMutex {
     /// Records the release of the acquisition `guard` stands for, on its owner's stack.
     #[inline(always)]
     pub(crate) fn release_hook(&self, guard: &RawMutexGuard) {
-        runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner);
+        runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner).dispatch();
+    }
+
+    /// Records the release, `unlock`s the raw state, then reports (so a report in panic mode
+    /// leaves the mutex unlocked).
+    #[inline(always)]
+    fn release(&self, guard: RawMutexGuard, unlock: impl FnOnce(&Inner, InnerGuard)) {
+        let reports = runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner);
+        unlock(&self.inner, guard.inner);
+        reports.dispatch();
     }
 }
 
@@ -309,9 +318,8 @@ unsafe impl lock_api::RawMutex for RawMutex {
 
     #[inline(always)]
     unsafe fn unlock(&self, guard: RawMutexGuard) {
-        self.release_hook(&guard);
         // SAFETY: the caller passes the state of an acquisition of this mutex.
-        unsafe { self.inner.unlock(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock(g) });
     }
 
     #[inline(always)]
@@ -324,9 +332,8 @@ unsafe impl lock_api::RawMutex for RawMutex {
 unsafe impl lock_api::RawMutexFair for RawMutex {
     #[inline(always)]
     unsafe fn unlock_fair(&self, guard: RawMutexGuard) {
-        self.release_hook(&guard);
         // SAFETY: the caller passes the state of an acquisition of this mutex.
-        unsafe { self.inner.unlock_fair(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock_fair(g) });
     }
 }
 

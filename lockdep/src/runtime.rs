@@ -11,6 +11,7 @@
 //! [`LockMap`] is zero-sized — so a wrapper is its parking_lot lock and nothing else.
 
 use std::cell::{Cell, UnsafeCell};
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 #[cfg(not(lockdep_off))]
 use std::sync::atomic::AtomicUsize;
@@ -952,6 +953,34 @@ impl Pending {
 #[cold]
 #[inline(never)]
 fn dispatch_cold(v: Validator, reports: Vec<Report>) {
+    v.dispatch(reports);
+}
+
+/// The reports of a release, dispatched once the raw lock is released
+/// ([`on_release_later`]). Boxed: one word to carry past the unlock, allocated only for reports.
+/// Never dropped but by `dispatch` (a raw unlock that unwinds would leak them): without drop
+/// glue, the release path needs no landing pad and stays small enough to inline.
+#[must_use = "dispatch the reports after releasing the raw lock"]
+pub(crate) struct Released(ManuallyDrop<Option<BoxedReports>>);
+
+type BoxedReports = Box<(Validator, Vec<Report>)>;
+
+impl Released {
+    pub(crate) const NONE: Released = Released(ManuallyDrop::new(None));
+
+    #[inline(always)]
+    pub(crate) fn dispatch(self) {
+        if let Some(pending) = ManuallyDrop::into_inner(self.0) {
+            dispatch_boxed(pending);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[allow(clippy::boxed_local)] // unboxed here, not in the inlined release path
+fn dispatch_boxed(pending: BoxedReports) {
+    let (v, reports) = *pending;
     v.dispatch(reports);
 }
 
@@ -2423,15 +2452,26 @@ fn validate_seq_read_slow(
 /// Records a release (any order).
 #[inline(always)]
 pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
-    if let Some(switch) = switch_word() {
-        record_release(map, instance, kind, switch);
+    on_release_later(map, instance, kind).dispatch();
+}
+
+/// [`on_release`] whose reports the caller dispatches after releasing the raw lock: a report in
+/// panic mode must not leave the lock locked for every thread waiting on it. (The bookkeeping
+/// itself goes first: once the raw lock is released, another thread may take it and free it.)
+#[inline(always)]
+pub(crate) fn on_release_later(map: &LockMap, instance: usize, kind: LockKind) -> Released {
+    match switch_word() {
+        Some(switch) => record_release(map, instance, kind, switch),
+        None => Released::NONE,
     }
 }
 
 #[inline(always)]
-fn record_release(map: &LockMap, instance: usize, kind: LockKind, switch: u32) {
-    if !release_steady(slot_ptr(), instance, switch) {
-        record_release_slow(map, InstanceId(instance as u64), kind, switch);
+fn record_release(map: &LockMap, instance: usize, kind: LockKind, switch: u32) -> Released {
+    if release_steady(slot_ptr(), instance, switch) {
+        Released::NONE
+    } else {
+        record_release_slow(map, InstanceId(instance as u64), kind, switch)
     }
 }
 
@@ -2445,7 +2485,12 @@ fn release_steady(slot: *const SlotHead, instance: usize, switch: u32) -> bool {
 
 #[cold]
 #[inline(never)]
-fn record_release_slow(map: &LockMap, instance: InstanceId, kind: LockKind, switch: u32) {
+fn record_release_slow(
+    map: &LockMap,
+    instance: InstanceId,
+    kind: LockKind,
+    switch: u32,
+) -> Released {
     let pending = with_local_synced(switch, |l| {
         let v = &l.validator;
         // The common case: a lock this thread holds in the current scope.
@@ -2455,7 +2500,7 @@ fn record_release_slow(map: &LockMap, instance: InstanceId, kind: LockKind, swit
         };
         (!reports.is_empty()).then(|| (l.validator.clone(), reports))
     });
-    Pending(pending.flatten()).dispatch();
+    Released(ManuallyDrop::new(pending.flatten().map(Box::new)))
 }
 
 /// A release of a lock not on the current stack: held in an outer scope, acquired in a scope
@@ -2500,15 +2545,21 @@ fn release_unknown(
 /// Records the release of a guard's acquisition: on this thread's stack, or, for a guard
 /// acquired on another thread (feature `send_guard`), on its owner's.
 #[inline(always)]
-pub(crate) fn on_release_by(map: &LockMap, instance: usize, kind: LockKind, owner: Owner) {
+pub(crate) fn on_release_by(
+    map: &LockMap,
+    instance: usize,
+    kind: LockKind,
+    owner: Owner,
+) -> Released {
     if owner.elsewhere() {
         #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         inbox::post(
             owner.thread,
             inbox::Message::Release(InstanceId(instance as u64)),
         );
+        Released::NONE
     } else {
-        on_release(map, instance, kind);
+        on_release_later(map, instance, kind)
     }
 }
 

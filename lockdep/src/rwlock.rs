@@ -202,8 +202,11 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     }
 
     #[inline(always)]
-    fn release<G>(&self, guard: &Held<G>) {
-        runtime::on_release_by(&self.map, self.id(), LockKind::RwLock, guard.owner);
+    fn release<G>(&self, guard: Held<G>, unlock: impl FnOnce(&Inner<RECURSIVE>, G)) {
+        // Reported after the raw unlock: a report in panic mode leaves the lock released.
+        let reports = runtime::on_release_by(&self.map, self.id(), LockKind::RwLock, guard.owner);
+        unlock(&self.inner, guard.inner);
+        reports.dispatch();
     }
 
     /// A timed attempt: validated before blocking, released again on timeout.
@@ -264,9 +267,8 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 
     #[inline(always)]
     unsafe fn unlock_shared(&self, guard: Self::SharedGuard) {
-        self.release(&guard);
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
-        unsafe { self.inner.unlock_shared(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock_shared(g) });
     }
 
     #[inline(always)]
@@ -290,9 +292,8 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 
     #[inline(always)]
     unsafe fn unlock_exclusive(&self, guard: Self::ExclusiveGuard) {
-        self.release(&guard);
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        unsafe { self.inner.unlock_exclusive(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock_exclusive(g) });
     }
 
     #[inline(always)]
@@ -309,15 +310,13 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
     unsafe fn unlock_shared_fair(&self, guard: Self::SharedGuard) {
-        self.release(&guard);
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
-        unsafe { self.inner.unlock_shared_fair(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock_shared_fair(g) });
     }
 
     unsafe fn unlock_exclusive_fair(&self, guard: Self::ExclusiveGuard) {
-        self.release(&guard);
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        unsafe { self.inner.unlock_exclusive_fair(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock_exclusive_fair(g) });
     }
 }
 
@@ -388,9 +387,8 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
     }
 
     unsafe fn unlock_upgradable(&self, guard: Self::UpgradableGuard) {
-        self.release(&guard);
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        unsafe { self.inner.unlock_upgradable(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock_upgradable(g) });
     }
 
     unsafe fn upgrade(&self, guard: Self::UpgradableGuard) -> Self::ExclusiveGuard {
@@ -414,9 +412,8 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
     unsafe fn unlock_upgradable_fair(&self, guard: Self::UpgradableGuard) {
-        self.release(&guard);
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        unsafe { self.inner.unlock_upgradable_fair(guard.inner) }
+        self.release(guard, |inner, g| unsafe { inner.unlock_upgradable_fair(g) });
     }
 }
 

@@ -162,8 +162,10 @@ impl RawSpinLock {
     }
 
     fn release(&self, guard: &RawSpinLockGuard) {
-        runtime::on_release_by(&self.map, self.id(), LockKind::SpinLock, guard.owner);
+        // Reported after the unlock: a report in panic mode leaves the lock released.
+        let reports = runtime::on_release_by(&self.map, self.id(), LockKind::SpinLock, guard.owner);
         self.locked.store(false, Ordering::Release);
+        reports.dispatch();
     }
 }
 

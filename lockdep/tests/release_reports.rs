@@ -1,0 +1,88 @@
+//! A report raised by a release (panic mode, the process-wide validator's default) still
+//! releases the lock: the panic must not leave it locked for every thread waiting on it.
+//!
+//! The report here is a "bad unlock balance": a thread that never took the lock releases it
+//! (`force_unlock` with a proof it made itself), after another thread took it and forgot its
+//! guard.
+#![cfg(not(lockdep_off))]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use lockdep::{Config, FairMutex, Held, Mutex, OnReport, RawMutexGuard, RwLock, Validator};
+
+/// Runs `take` on a thread of its own, which ends with the lock still held.
+fn held_elsewhere(take: impl FnOnce() + Send) {
+    std::thread::scope(|s| {
+        s.spawn(|| drop(lockdep::capture(take))).join().unwrap();
+    });
+}
+
+/// Runs `release` under a validator in panic mode; returns the panic's message.
+fn release_reported(release: impl FnOnce()) -> String {
+    let v = Validator::with_on_report(Config::default(), OnReport::Panic);
+    let unwound = catch_unwind(AssertUnwindSafe(|| v.scope(release)))
+        .expect_err("the release is reported, in panic mode");
+    let text = unwound
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(text.contains("bad unlock balance"), "{text}");
+    text
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_reported_mutex_release_unlocks() {
+    let m = Mutex::with_name("m", ());
+    // SAFETY: the raw lock is taken, its state let go (it needs no drop); it is released below.
+    held_elsewhere(|| {
+        let _state = lock_api::RawMutex::lock(unsafe { m.raw() });
+    });
+    // SAFETY: the mutex is locked and no guard of it exists.
+    release_reported(|| unsafe { m.force_unlock(RawMutexGuard::assume_held()) });
+    assert!(m.try_lock_for(WAIT).is_some(), "the report left m locked");
+}
+
+#[test]
+fn a_reported_fair_unlock_unlocks() {
+    let m = FairMutex::with_name("fair", ());
+    // SAFETY: as above.
+    held_elsewhere(|| {
+        let _state = lock_api::RawMutex::lock(unsafe { m.raw() });
+    });
+    // SAFETY: as above.
+    release_reported(|| unsafe { m.force_unlock_fair(RawMutexGuard::assume_held()) });
+    assert!(
+        m.try_lock_for(WAIT).is_some(),
+        "the report left the lock locked"
+    );
+}
+
+#[test]
+fn a_reported_write_release_unlocks() {
+    let l = RwLock::with_name("rw", ());
+    // SAFETY: as above.
+    held_elsewhere(|| {
+        let _state = lock_api::RawRwLock::lock_exclusive(unsafe { l.raw() });
+    });
+    // SAFETY: the lock is write-locked and no guard of it exists.
+    release_reported(|| unsafe { l.force_unlock_write(Held::assume_held()) });
+    assert!(l.try_write_for(WAIT).is_some(), "the report left rw locked");
+}
+
+#[test]
+fn a_reported_read_release_unlocks() {
+    let l = RwLock::with_name("rw", ());
+    // SAFETY: as above.
+    held_elsewhere(|| {
+        let _state = lock_api::RawRwLock::lock_shared(unsafe { l.raw() });
+    });
+    // SAFETY: the lock is read-locked once and no guard of it exists.
+    release_reported(|| unsafe { l.force_unlock_read(Held::assume_held()) });
+    assert!(
+        l.try_write_for(WAIT).is_some(),
+        "the report left rw read-locked"
+    );
+}
