@@ -691,6 +691,15 @@ struct Row {
     min: f64,
     median: f64,
     paired_added: Option<f64>,
+    /// The quartiles of the per-round differences: whether the added cost holds round by round.
+    paired_quartiles: Option<(f64, f64)>,
+}
+
+/// The `q` quantile of sorted values (linear between the two nearest ranks).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -744,7 +753,8 @@ fn run_scenario(opts: &Opts, mut s: Scenario, out: Option<&mut Vec<String>>) {
         .map(|i| {
             let paired = (i > 0).then(|| {
                 let mut d: Vec<f64> = times[i].iter().zip(&times[0]).map(|(a, b)| a - b).collect();
-                median(&mut d)
+                let m = median(&mut d);
+                (m, (quantile(&d, 0.25), quantile(&d, 0.75)))
             });
             let mut v = times[i].clone();
             let min = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -752,15 +762,22 @@ fn run_scenario(opts: &Opts, mut s: Scenario, out: Option<&mut Vec<String>>) {
                 name: s.contenders[i].name,
                 min,
                 median: median(&mut v),
-                paired_added: paired,
+                paired_added: paired.map(|p| p.0),
+                paired_quartiles: paired.map(|p| p.1),
             }
         })
         .collect();
     let Some(out) = out else { return };
     println!("\n## {} ({}; {} rounds)", s.name, s.unit, opts.rounds);
     println!(
-        "{:<26} {:>10} {:>10} {:>12} {:>14} {:>8}",
-        "contender", "min ns", "median ns", "added (min)", "added (paired)", "ratio"
+        "{:<26} {:>10} {:>10} {:>12} {:>14} {:>8} {:>16}",
+        "contender",
+        "min ns",
+        "median ns",
+        "added (min)",
+        "added (paired)",
+        "ratio",
+        "paired p25..p75"
     );
     let base = rows[0].min;
     for r in &rows {
@@ -768,19 +785,29 @@ fn run_scenario(opts: &Opts, mut s: Scenario, out: Option<&mut Vec<String>>) {
         let paired = r
             .paired_added
             .map_or("—".to_string(), |p| format!("{p:+.2}"));
+        let spread = r
+            .paired_quartiles
+            .map_or("—".to_string(), |(a, b)| format!("{a:+.2}..{b:+.2}"));
         println!(
-            "{:<26} {:>10.2} {:>10.2} {:>+12.2} {:>14} {:>7.2}x",
-            r.name, r.min, r.median, added, paired, ratio
+            "{:<26} {:>10.2} {:>10.2} {:>+12.2} {:>14} {:>7.2}x {:>16}",
+            r.name, r.min, r.median, added, paired, ratio, spread
         );
+        let (p25, p75) = r
+            .paired_quartiles
+            .map_or((String::new(), String::new()), |(a, b)| {
+                (format!("{a:.3}"), format!("{b:.3}"))
+            });
         out.push(format!(
-            "{}\t{}\t{:.3}\t{:.3}\t{:.3}\t{}\t{:.3}",
+            "{}\t{}\t{:.3}\t{:.3}\t{:.3}\t{}\t{:.3}\t{}\t{}",
             s.name,
             r.name,
             r.min,
             r.median,
             added,
             r.paired_added.map_or(String::new(), |p| format!("{p:.3}")),
-            ratio
+            ratio,
+            p25,
+            p75
         ));
     }
 }
@@ -1034,7 +1061,8 @@ fn main() {
         }
     );
     let mut out = vec![
-        "scenario\tcontender\tmin_ns\tmedian_ns\tadded_min_ns\tadded_paired_ns\tratio".to_string(),
+        "scenario\tcontender\tmin_ns\tmedian_ns\tadded_min_ns\tadded_paired_ns\tratio\tadded_paired_p25_ns\tadded_paired_p75_ns"
+            .to_string(),
     ];
     let list = scenarios();
     // A warm-up pass of the first lock scenario, not reported: the first scenario lockdep runs in
