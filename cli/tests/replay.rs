@@ -246,6 +246,44 @@ fn an_overlong_line_is_an_error_and_the_rest_replays() {
     assert_eq!(reports[0]["line"], 7);
 }
 
+#[test]
+fn invalid_utf8_is_named_and_names_that_differ_only_there_stay_apart() {
+    // Two locks whose names differ only in a byte that is not UTF-8, taken in opposite orders
+    // with B: read as U+FFFD both would be one lock, and a false cycle.
+    let mut bytes = Vec::new();
+    for (thread, first, second) in [("1", &b"A\xff"[..], &b"B"[..]), ("2", b"B", b"A\xfe")] {
+        for (op, lock) in [
+            ("acquire", first),
+            ("acquire", second),
+            ("release", second),
+            ("release", first),
+        ] {
+            bytes.extend_from_slice(
+                format!("{{\"thread\":{thread},\"op\":\"{op}\",\"lock\":\"").as_bytes(),
+            );
+            bytes.extend_from_slice(lock);
+            bytes.extend_from_slice(b"\"}\n");
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("lockcheck-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad-utf8.jsonl");
+    std::fs::write(&path, &bytes).unwrap();
+    let path = path.to_string_lossy().to_string();
+    let o = lockcheck(&["replay", "--format", "json", &path]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for line in [1, 4, 6, 7] {
+        let needle = format!("{path}:{line}: invalid UTF-8 at byte 37");
+        assert!(err.contains(&needle), "missing {needle:?} in\n{err}");
+    }
+    assert!(
+        !err.contains("does not hold"),
+        "every line was replayed:\n{err}"
+    );
+    assert!(json_lines(&o).is_empty(), "no cycle: {}", text(&o.stdout));
+}
+
 // ----- limits and cost (issue 16) -----
 
 /// `{"thread":T,"op":OP,"lock":L}` lines.

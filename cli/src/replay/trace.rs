@@ -168,6 +168,19 @@ pub fn replay_trace(
     Ok(stats)
 }
 
+/// `bytes` as text, each byte that is not part of valid UTF-8 mapped to U+10FF00 + its value
+/// (private use: a trace's own names do not use them), so distinct byte strings stay distinct.
+fn decode_bytewise(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            text.push(char::from_u32(0x10_FF00 + u32::from(b)).expect("a private-use scalar"));
+        }
+    }
+    text
+}
+
 /// What [`replay_trace`] reads each line with.
 struct Lines<'a, 'e> {
     source: &'a str,
@@ -181,11 +194,25 @@ struct Lines<'a, 'e> {
 impl Lines<'_, '_> {
     /// Replays line `line_no` (`buf`, with its newline unless it is the last line).
     fn line(&mut self, line_no: usize, buf: &[u8]) -> io::Result<ControlFlow<()>> {
-        // `from_utf8` is the fast check; only a line that fails it pays for the lossy copy.
-        match String::from_utf8_lossy(buf) {
-            Cow::Borrowed(text) => self.text(line_no, text, buf.len()),
-            Cow::Owned(text) => self.text(line_no, &text, buf.len()),
-        }
+        // `from_utf8` is the fast check; only a line that fails it pays for the copy.
+        let bad = match std::str::from_utf8(buf) {
+            Ok(text) => return self.text(line_no, text, buf.len()),
+            Err(e) => e.valid_up_to(),
+        };
+        // Not UTF-8, so not what any trace writer writes: an input error. The event is still
+        // replayed, each bad byte read as a character of its own, so two names that differ
+        // only in bad bytes stay two locks (U+FFFD for all would make them one, and a false
+        // cycle between them).
+        self.stats.errors += 1;
+        writeln!(
+            self.err,
+            "lockcheck: {}:{line_no}: invalid UTF-8 at byte {}: each bad byte is read as \
+             U+10FFxx (xx its value) and the line replayed",
+            self.source,
+            bad + 1
+        )?;
+        let text = decode_bytewise(buf);
+        self.text(line_no, &text, buf.len())
     }
 
     /// [`line`](Self::line) once it is text (`bytes` long as read).
