@@ -692,18 +692,28 @@ fn with_local_on<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 
 #[inline]
 fn with_local_synced<R>(switch: u32, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
-    // A steady-state hook passes the word it saw, which may predate reading the environment.
-    let switch = switch_ready(switch)?;
-    let (result, drained) = with_local(|l| {
-        l.sync(switch);
-        // What other threads released of this thread's guards comes first (`send_guard`).
-        let drained = inbox::drain(l);
-        (f(l), drained)
-    })?;
+    let (result, drained) = with_local_synced_drained(switch, f)?;
     if let Some((v, reports)) = drained {
         v.dispatch(reports);
     }
     Some(result)
+}
+
+/// [`with_local_synced`] that returns the reports of what it drained from the thread's inbox
+/// instead of dispatching them (a release dispatches them after its raw unlock).
+#[inline]
+fn with_local_synced_drained<R>(
+    switch: u32,
+    f: impl FnOnce(&mut Local) -> R,
+) -> Option<(R, Option<ToDispatch>)> {
+    // A steady-state hook passes the word it saw, which may predate reading the environment.
+    let switch = switch_ready(switch)?;
+    with_local(|l| {
+        l.sync(switch);
+        // What other threads released of this thread's guards comes first (`send_guard`).
+        let drained = inbox::drain(l);
+        (f(l), drained)
+    })
 }
 
 thread_local! {
@@ -937,6 +947,9 @@ mod inbox {
     }
 }
 
+/// Reports and the validator that dispatches them.
+type ToDispatch = (Validator, Vec<Report>);
+
 /// Reports waiting to be dispatched once every thread-local borrow has ended.
 #[must_use]
 pub(crate) struct Pending(Option<(Validator, Vec<Report>)>);
@@ -963,7 +976,7 @@ fn dispatch_cold(v: Validator, reports: Vec<Report>) {
 #[must_use = "dispatch the reports after releasing the raw lock"]
 pub(crate) struct Released(ManuallyDrop<Option<BoxedReports>>);
 
-type BoxedReports = Box<(Validator, Vec<Report>)>;
+type BoxedReports = Box<ToDispatch>;
 
 impl Released {
     pub(crate) const NONE: Released = Released(ManuallyDrop::new(None));
@@ -2491,7 +2504,7 @@ fn record_release_slow(
     kind: LockKind,
     switch: u32,
 ) -> Released {
-    let pending = with_local_synced(switch, |l| {
+    let Some((pending, drained)) = with_local_synced_drained(switch, |l| {
         let v = &l.validator;
         // The common case: a lock this thread holds in the current scope.
         let reports = match l.state.find(instance) {
@@ -2499,8 +2512,18 @@ fn record_release_slow(
             None => release_unknown(l, map, instance, kind)?,
         };
         (!reports.is_empty()).then(|| (l.validator.clone(), reports))
-    });
-    Released(ManuallyDrop::new(pending.flatten().map(Box::new)))
+    }) else {
+        return Released::NONE;
+    };
+    // What was drained from the inbox happened first; both come from this thread's validator.
+    let all = match (drained, pending) {
+        (Some((v, mut first)), Some((_, then))) => {
+            first.extend(then);
+            Some((v, first))
+        }
+        (drained, pending) => drained.or(pending),
+    };
+    Released(ManuallyDrop::new(all.map(Box::new)))
 }
 
 /// A release of a lock not on the current stack: held in an outer scope, acquired in a scope

@@ -86,3 +86,36 @@ fn a_reported_read_release_unlocks() {
         "the report left rw read-locked"
     );
 }
+
+/// lock_api's `unlocked` and `bump` keep their guard: they set up the re-lock before the raw
+/// unlock ("a panicking raw unlock releases the acquisition too"), which is right only if the
+/// report comes after the unlock (before, the re-lock waited for the lock this thread held).
+#[test]
+fn a_reported_unlock_in_unlocked_or_bump_re_takes_the_mutex() {
+    type RawBuilt = lock_api::Mutex<lockdep::RawMutex, ()>;
+    let cases: [fn(&mut lock_api::MutexGuard<'static, lockdep::RawMutex, ()>); 3] = [
+        |g| lock_api::MutexGuard::unlocked(g, || ()),
+        |g| lock_api::MutexGuard::unlocked_fair(g, || ()),
+        lock_api::MutexGuard::bump,
+    ];
+    for call in cases {
+        let m: &'static RawBuilt = Box::leak(Box::new(RawBuilt::new(())));
+        // SAFETY: as above.
+        held_elsewhere(|| {
+            let _state = lock_api::RawMutex::lock(unsafe { m.raw() });
+        });
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            release_reported(|| {
+                // SAFETY: the mutex is locked and no guard of it exists.
+                let mut g = unsafe { m.make_guard_unchecked(RawMutexGuard::assume_held()) };
+                call(&mut g);
+            });
+            done.send(()).unwrap();
+        });
+        finished
+            .recv_timeout(WAIT)
+            .expect("the re-lock after the report did not come back (it waited for this thread)");
+        assert!(m.try_lock_for(WAIT).is_some(), "the report left m locked");
+    }
+}

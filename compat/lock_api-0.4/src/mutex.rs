@@ -104,8 +104,9 @@ pub unsafe trait RawMutexFair: RawMutex {
     /// This method may only be called if the mutex is held in the current context, see
     /// the documentation of [`unlock`](RawMutex::unlock).
     unsafe fn bump(&self) {
+        // Re-taken also when the unlock panics (a lockdep report, made once it has released).
+        defer!(self.lock());
         self.unlock_fair();
-        self.lock();
     }
 }
 
@@ -645,15 +646,17 @@ impl<'a, R: RawMutex + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: A MutexGuard always holds the lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.mutex.raw.unlock();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.mutex.raw.lock();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: A MutexGuard always holds the lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.mutex.raw.unlock();
+        }
         f()
     }
 
@@ -705,15 +708,17 @@ impl<'a, R: RawMutexFair + 'a, T: ?Sized + 'a> MutexGuard<'a, R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: A MutexGuard always holds the lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.mutex.raw.unlock_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.mutex.raw.lock();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: A MutexGuard always holds the lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.mutex.raw.unlock_fair();
+        }
         f()
     }
 
@@ -831,15 +836,17 @@ impl<R: RawMutex, T: ?Sized> ArcMutexGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: A MutexGuard always holds the lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.mutex.raw.unlock();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.mutex.raw.lock();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: A MutexGuard always holds the lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.mutex.raw.unlock();
+        }
         f()
     }
 }
@@ -876,15 +883,17 @@ impl<R: RawMutexFair, T: ?Sized> ArcMutexGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: A MutexGuard always holds the lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.mutex.raw.unlock_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.mutex.raw.lock();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: A MutexGuard always holds the lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.mutex.raw.unlock_fair();
+        }
         f()
     }
 

@@ -193,9 +193,12 @@ impl<R: RawMutexFair, G: GetThreadId> RawReentrantMutex<R, G> {
             let id = self.owner.load(Ordering::Relaxed);
             self.owner.store(0, Ordering::Relaxed);
             self.lock_count.set(0);
+            // Restored also when the bump unwinds: it re-takes the mutex then too.
+            defer!({
+                self.owner.store(id, Ordering::Relaxed);
+                self.lock_count.set(1);
+            });
             self.mutex.bump();
-            self.owner.store(id, Ordering::Relaxed);
-            self.lock_count.set(1);
         }
     }
 }
@@ -764,15 +767,16 @@ impl<'a, R: RawMutex + 'a, G: GetThreadId + 'a, T: ?Sized + 'a> ReentrantMutexGu
     where
         F: FnOnce() -> U,
     {
+        let caller = core::panic::Location::caller();
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         // Safety: A ReentrantMutexGuard always holds the lock.
         unsafe {
             s.remutex.raw.unlock();
         }
-        let caller = core::panic::Location::caller();
-        defer!({
-            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
-            s.remutex.raw.lock_at(caller)
-        });
         f()
     }
 }
@@ -814,15 +818,16 @@ impl<'a, R: RawMutexFair + 'a, G: GetThreadId + 'a, T: ?Sized + 'a>
     where
         F: FnOnce() -> U,
     {
+        let caller = core::panic::Location::caller();
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         // Safety: A ReentrantMutexGuard always holds the lock
         unsafe {
             s.remutex.raw.unlock_fair();
         }
-        let caller = core::panic::Location::caller();
-        defer!({
-            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
-            s.remutex.raw.lock_at(caller)
-        });
         f()
     }
 
@@ -926,15 +931,16 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ArcReentrantMutexGuard<R, G, T> {
     where
         F: FnOnce() -> U,
     {
+        let caller = core::panic::Location::caller();
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         // Safety: A ReentrantMutexGuard always holds the lock.
         unsafe {
             s.remutex.raw.unlock();
         }
-        let caller = core::panic::Location::caller();
-        defer!({
-            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
-            s.remutex.raw.lock_at(caller)
-        });
         f()
     }
 }
@@ -970,15 +976,16 @@ impl<R: RawMutexFair, G: GetThreadId, T: ?Sized> ArcReentrantMutexGuard<R, G, T>
     where
         F: FnOnce() -> U,
     {
+        let caller = core::panic::Location::caller();
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
+            s.remutex.raw.lock_at(caller)
+        });
         // Safety: A ReentrantMutexGuard always holds the lock
         unsafe {
             s.remutex.raw.unlock_fair();
         }
-        let caller = core::panic::Location::caller();
-        defer!({
-            let _lockdep_site = crate::lockdep_site::enter::<T>(s.remutex.site);
-            s.remutex.raw.lock_at(caller)
-        });
         f()
     }
 

@@ -129,8 +129,9 @@ pub unsafe trait RawRwLockFair: RawRwLock {
     ///
     /// This method may only be called if a shared lock is held in the current context.
     unsafe fn bump_shared(&self) {
+        // Re-taken also when the unlock panics (a lockdep report, made once it has released).
+        defer!(self.lock_shared());
         self.unlock_shared_fair();
-        self.lock_shared();
     }
 
     /// Temporarily yields an exclusive lock to a waiting thread if there is one.
@@ -143,8 +144,9 @@ pub unsafe trait RawRwLockFair: RawRwLock {
     ///
     /// This method may only be called if an exclusive lock is held in the current context.
     unsafe fn bump_exclusive(&self) {
+        // Re-taken also when the unlock panics (a lockdep report, made once it has released).
+        defer!(self.lock_exclusive());
         self.unlock_exclusive_fair();
-        self.lock_exclusive();
     }
 }
 
@@ -266,8 +268,9 @@ pub unsafe trait RawRwLockUpgradeFair: RawRwLockUpgrade + RawRwLockFair {
     ///
     /// This method may only be called if an upgradable lock is held in the current context.
     unsafe fn bump_upgradable(&self) {
+        // Re-taken also when the unlock panics (a lockdep report, made once it has released).
+        defer!(self.lock_upgradable());
         self.unlock_upgradable_fair();
-        self.lock_upgradable();
     }
 }
 
@@ -1419,15 +1422,17 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockReadGuard always holds a shared lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_shared();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_shared();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockReadGuard always holds a shared lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_shared();
+        }
         f()
     }
 }
@@ -1468,15 +1473,17 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockReadGuard<'a, R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockReadGuard always holds a shared lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_shared_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_shared();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockReadGuard always holds a shared lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_shared_fair();
+        }
         f()
     }
 
@@ -1575,15 +1582,17 @@ impl<R: RawRwLock, T: ?Sized> ArcRwLockReadGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockReadGuard always holds a shared lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_shared();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_shared();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockReadGuard always holds a shared lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_shared();
+        }
         f()
     }
 }
@@ -1620,15 +1629,17 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockReadGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockReadGuard always holds a shared lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_shared_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_shared();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockReadGuard always holds a shared lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_shared_fair();
+        }
         f()
     }
 
@@ -1798,15 +1809,17 @@ impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockReadGuard always holds a shared lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_exclusive();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_exclusive();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockReadGuard always holds a shared lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_exclusive();
+        }
         f()
     }
 }
@@ -1895,15 +1908,17 @@ impl<'a, R: RawRwLockFair + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockWriteGuard always holds an exclusive lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_exclusive_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_exclusive();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockWriteGuard always holds an exclusive lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_exclusive_fair();
+        }
         f()
     }
 
@@ -2008,15 +2023,17 @@ impl<R: RawRwLock, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockWriteGuard always holds a shared lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_exclusive();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_exclusive();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockWriteGuard always holds a shared lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_exclusive();
+        }
         f()
     }
 }
@@ -2105,15 +2122,17 @@ impl<R: RawRwLockFair, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockWriteGuard always holds an exclusive lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_exclusive_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_exclusive();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockWriteGuard always holds an exclusive lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_exclusive_fair();
+        }
         f()
     }
 
@@ -2207,15 +2226,17 @@ impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a,
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_upgradable();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_upgradable();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_upgradable();
+        }
         f()
     }
 
@@ -2296,15 +2317,17 @@ impl<'a, R: RawRwLockUpgradeFair + 'a, T: ?Sized + 'a> RwLockUpgradableReadGuard
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_upgradable_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_upgradable();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_upgradable_fair();
+        }
         f()
     }
 
@@ -2641,15 +2664,17 @@ impl<R: RawRwLockUpgrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_upgradable();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_upgradable();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_upgradable();
+        }
         f()
     }
 
@@ -2732,15 +2757,17 @@ impl<R: RawRwLockUpgradeFair, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     where
         F: FnOnce() -> U,
     {
-        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.unlock_upgradable_fair();
-        }
-        defer!({
+        let token = s.token;
+        // Set up first: a raw unlock that panics (a lockdep report) has released the lock.
+        let s = scopeguard::guard(s, |s| {
             s.rwlock.raw.lock_upgradable();
             s.token = crate::lockdep_site::take_token();
         });
+        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            s.rwlock.raw.unlock_upgradable_fair();
+        }
         f()
     }
 

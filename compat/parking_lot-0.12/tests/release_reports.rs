@@ -1,0 +1,166 @@
+//! A release that lockdep reports (a bad unlock balance here) unwinds only after the raw lock is
+//! released. lock_api 0.4's `unlocked`, `unlocked_fair` and `bump` keep their guard through the
+//! call, so they must take the lock again while unwinding: otherwise the guard's drop releases it
+//! a second time — the lock of whichever thread took it in between.
+//!
+//! Each case: the lock is held by a thread that ended (its guard forgotten); this thread makes a
+//! guard of it unchecked (so lockdep's stack here does not hold it) and calls the API under test
+//! under a validator whose report callback lets a helper thread take the lock, then panics. The
+//! helper holds it for a while and checks that it is still locked before releasing it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use lockdep::{Config, OnReport, Validator};
+use parking_lot::{
+    Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockWriteGuard,
+};
+
+const HOLD: Duration = Duration::from_millis(300);
+
+/// Runs `release` (which must be reported) under a validator whose callback has a helper take
+/// the lock (`hold`: take it, sleep, return whether it was still locked, release) before the
+/// report panics; returns whether the helper's hold stayed intact.
+fn helper_hold_survives(
+    hold: impl Fn() -> bool + Send + Sync + 'static,
+    release: impl FnOnce(),
+) -> bool {
+    let intact = Arc::new(AtomicBool::new(false));
+    let helper = Arc::new(std::sync::Mutex::new(None));
+    let hold = Arc::new(hold);
+    let callback = {
+        let (intact, helper) = (intact.clone(), helper.clone());
+        move |report: &lockdep::Report| {
+            if thread::panicking() {
+                // A second release while unwinding (the bug): the helper's check says so.
+                return;
+            }
+            let (tx, rx) = mpsc::channel();
+            let (intact, hold) = (intact.clone(), hold.clone());
+            *helper.lock().unwrap() = Some(thread::spawn(move || {
+                lockdep::capture(|| {
+                    intact.store(hold_and_signal(&*hold, &tx), Ordering::SeqCst);
+                });
+            }));
+            rx.recv().expect("the helper takes the lock");
+            panic!("reported: {:?}", report.kind());
+        }
+    };
+    let v = Validator::with_on_report(Config::default(), OnReport::Callback(Arc::new(callback)));
+    let unwound = catch_unwind(AssertUnwindSafe(|| v.scope(release)));
+    assert!(unwound.is_err(), "the release is reported");
+    let helper = helper.lock().unwrap().take().expect("the callback ran");
+    helper.join().unwrap();
+    intact.load(Ordering::SeqCst)
+}
+
+fn hold_and_signal(hold: &dyn Fn() -> bool, tx: &mpsc::Sender<()>) -> bool {
+    // `hold` signals through the thread-local below once it has the lock.
+    SIGNAL.with(|s| *s.borrow_mut() = Some(tx.clone()));
+    hold()
+}
+
+thread_local! {
+    static SIGNAL: std::cell::RefCell<Option<mpsc::Sender<()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Tells the callback the lock is taken, waits, and says whether it is still locked.
+fn held(is_locked: impl Fn() -> bool) -> bool {
+    SIGNAL.with(|s| s.borrow().as_ref().unwrap().send(()).unwrap());
+    thread::sleep(HOLD);
+    is_locked()
+}
+
+fn held_by_an_ended_thread(take: impl FnOnce() + Send) {
+    thread::scope(|s| {
+        s.spawn(|| drop(lockdep::capture(take))).join().unwrap();
+    });
+}
+
+fn leaked<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+fn mutex_case(call: fn(&mut MutexGuard<'static, u32>)) {
+    let m = leaked(Mutex::new(0u32));
+    held_by_an_ended_thread(|| std::mem::forget(m.lock()));
+    let intact = helper_hold_survives(
+        move || {
+            let _g = m.lock();
+            held(|| m.is_locked())
+        },
+        || {
+            // SAFETY: the mutex is locked, by a guard that was forgotten.
+            let mut g = unsafe { m.make_guard_unchecked() };
+            call(&mut g);
+        },
+    );
+    assert!(intact, "a second release unlocked the helper's hold");
+    assert!(
+        m.try_lock_for(Duration::from_secs(10)).is_some(),
+        "left locked"
+    );
+}
+
+#[test]
+fn a_reported_unlock_in_unlocked_re_takes_the_mutex() {
+    mutex_case(|g| MutexGuard::unlocked(g, || ()));
+}
+
+#[test]
+fn a_reported_unlock_in_unlocked_fair_re_takes_the_mutex() {
+    mutex_case(|g| MutexGuard::unlocked_fair(g, || ()));
+}
+
+#[test]
+fn a_reported_unlock_in_bump_re_takes_the_mutex() {
+    mutex_case(MutexGuard::bump);
+}
+
+#[test]
+fn a_reported_unlock_in_a_write_guards_unlocked_re_takes_the_lock() {
+    let l = leaked(RwLock::new(0u32));
+    held_by_an_ended_thread(|| std::mem::forget(l.write()));
+    let intact = helper_hold_survives(
+        move || {
+            let _g = l.write();
+            held(|| l.is_locked())
+        },
+        || {
+            // SAFETY: the lock is write-locked, by a guard that was forgotten.
+            let mut g = unsafe { l.make_write_guard_unchecked() };
+            RwLockWriteGuard::unlocked(&mut g, || ());
+        },
+    );
+    assert!(intact, "a second release unlocked the helper's hold");
+    assert!(
+        l.try_write_for(Duration::from_secs(10)).is_some(),
+        "left locked"
+    );
+}
+
+#[test]
+fn a_reported_unlock_in_a_reentrant_guards_unlocked_re_takes_the_mutex() {
+    let m = leaked(ReentrantMutex::new(0u32));
+    held_by_an_ended_thread(|| std::mem::forget(m.lock()));
+    let intact = helper_hold_survives(
+        move || {
+            let _g = m.lock();
+            held(|| m.is_locked())
+        },
+        || {
+            // SAFETY: the mutex is locked, by a guard that was forgotten... by another thread;
+            // a reentrant mutex's owner is checked only when locking, not on unlock.
+            let mut g = unsafe { m.make_guard_unchecked() };
+            ReentrantMutexGuard::unlocked(&mut g, || ());
+        },
+    );
+    assert!(intact, "a second release unlocked the helper's hold");
+    assert!(
+        m.try_lock_for(Duration::from_secs(10)).is_some(),
+        "left locked"
+    );
+}
