@@ -9,7 +9,9 @@ use lock_api::{RawMutex as _, RawMutexTimed as _};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::{InstanceId, Mode};
-use crate::runtime::{self, GuardMarker, LockMap, Lockable, Owner, Request, private::Sealed};
+use crate::runtime::{
+    self, GuardMarker, LockMap, Lockable, Owner, Request, ZeroPad, private::Sealed,
+};
 
 type Inner = parking_lot::RawMutex;
 
@@ -189,9 +191,12 @@ impl RawMutexGuard {
 
 /// The raw lock under [`Mutex`]: parking_lot's raw mutex plus the lockdep hooks, so every
 /// `lock_api` guard operation (`unlocked`, `bump`, `Condvar::wait`) is tracked too.
+// In this order (`ZeroPad`): the raw lock's word last, next to the data of a lock_api mutex.
+#[repr(C)]
 pub struct RawMutex {
-    pub(crate) inner: Inner,
     pub(crate) map: LockMap,
+    pub(crate) inner: Inner,
+    _zero: ZeroPad,
 }
 
 impl RawMutex {
@@ -199,6 +204,7 @@ impl RawMutex {
     pub(crate) const fn with_map(map: LockMap) -> Self {
         RawMutex {
             inner: <Inner as lock_api::RawMutex>::INIT,
+            _zero: ZeroPad::NEW,
             map,
         }
     }

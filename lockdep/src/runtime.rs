@@ -1010,6 +1010,19 @@ pub struct LockMap {
     words: words::Words,
 }
 
+/// The bytes a one-byte raw lock leaves before the next [`LockMap`]-aligned field, as zeros.
+/// Building such a lock then writes whole words, and the raw lock's word merges with a zero
+/// value after it into one 16-byte store (left as padding, it is a byte store of its own: four
+/// stores per `Mutex::new(0u64)` instead of three, `docs/performance.md`, "Per-lock size").
+/// Empty when validation is compiled out.
+#[derive(Debug)]
+#[allow(dead_code)] // written, never read
+pub(crate) struct ZeroPad([u8; align_of::<LockMap>() - 1]);
+
+impl ZeroPad {
+    pub(crate) const NEW: ZeroPad = ZeroPad([0; align_of::<LockMap>() - 1]);
+}
+
 /// How a lock was built, before [`LockMap`] packs it: its site, label and flags.
 ///
 /// The wrappers build one with [`LockMap::spec`], refine it (`of`, `by_default`, `part`) and

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::class::{ClassKey, LockKind};
 use crate::held::{InstanceId, Mode};
-use crate::runtime::{self, GuardMarker, LockMap, Lockable, Owner, Request, private::Sealed};
+use crate::runtime::{
+    self, GuardMarker, LockMap, Lockable, Owner, Request, ZeroPad, private::Sealed,
+};
 
 /// Proof that a thread holds a [`RawSpinLock`]; not `Send`, since the held-lock stack is per
 /// thread (`Send` under the feature `send_guard`, which records the acquiring thread in it).
@@ -64,9 +66,12 @@ impl Backoff {
 /// |---|---|
 /// | `false` | free |
 /// | `true`  | held by exactly one thread (set with `Acquire`, cleared with `Release`) |
+// In this order (`ZeroPad`): the flag's word last, next to the data of a lock_api mutex.
+#[repr(C)]
 pub struct RawSpinLock {
-    locked: AtomicBool,
     map: LockMap,
+    locked: AtomicBool,
+    _zero: ZeroPad,
 }
 
 impl RawSpinLock {
@@ -74,6 +79,7 @@ impl RawSpinLock {
     pub(crate) const fn with_map(map: LockMap) -> Self {
         RawSpinLock {
             locked: AtomicBool::new(false),
+            _zero: ZeroPad::NEW,
             map,
         }
     }
