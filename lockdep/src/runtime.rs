@@ -950,6 +950,18 @@ mod inbox {
 /// Reports and the validator that dispatches them.
 type ToDispatch = (Validator, Vec<Report>);
 
+/// The reports of what a hook drained from the thread's inbox, which happened first, and its
+/// own: one dispatch (both come from the thread's validator).
+fn drained_first(drained: Option<ToDispatch>, own: Option<ToDispatch>) -> Option<ToDispatch> {
+    match (drained, own) {
+        (Some((v, mut first)), Some((_, then))) => {
+            first.extend(then);
+            Some((v, first))
+        }
+        (drained, own) => drained.or(own),
+    }
+}
+
 /// Reports waiting to be dispatched once every thread-local borrow has ended.
 #[must_use]
 pub(crate) struct Pending(Option<(Validator, Vec<Report>)>);
@@ -2321,7 +2333,8 @@ pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
 #[inline(never)]
 fn record_trylock(req: Request<'_>, switch: u32) -> Pending {
     let req = &req;
-    let pending = with_local_synced(switch, |l| {
+    // What the inbox drained is dispatched with the rest, once the guard exists.
+    let Some((pending, drained)) = with_local_synced_drained(switch, |l| {
         let class = match untracked_unless(l, req, true) {
             Ok(class) => class,
             Err(over_limit) => return over_limit,
@@ -2332,8 +2345,10 @@ fn record_trylock(req: Request<'_>, switch: u32) -> Pending {
         }
         let reports = acquire_tracked(l, req, class, true);
         (!reports.is_empty()).then(|| (l.validator.clone(), reports))
-    });
-    Pending(pending.flatten())
+    }) else {
+        return Pending(None);
+    };
+    Pending(drained_first(drained, pending))
 }
 
 /// [`Validator::acquire`] for a lock this thread takes. If the acquisition ends up on no entry
@@ -2528,15 +2543,9 @@ fn record_release_slow(
     }) else {
         return Released::NONE;
     };
-    // What was drained from the inbox happened first; both come from this thread's validator.
-    let all = match (drained, pending) {
-        (Some((v, mut first)), Some((_, then))) => {
-            first.extend(then);
-            Some((v, first))
-        }
-        (drained, pending) => drained.or(pending),
-    };
-    Released(ManuallyDrop::new(all.map(Box::new)))
+    Released(ManuallyDrop::new(
+        drained_first(drained, pending).map(Box::new),
+    ))
 }
 
 /// A release of a lock not on the current stack: held in an outer scope, acquired in a scope

@@ -19,7 +19,9 @@ use parking_lot::{
     Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockWriteGuard,
 };
 
-const HOLD: Duration = Duration::from_millis(300);
+// Long enough for the unwinding thread to reach its guard's drop (a panic message and backtrace
+// printed on a loaded machine included), which without the fix releases the helper's hold.
+const HOLD: Duration = Duration::from_millis(1000);
 
 /// Runs `release` (which must be reported) under a validator whose callback has a helper take
 /// the lock (`hold`: take it, sleep, return whether it was still locked, release) before the
