@@ -33,57 +33,66 @@ fn release_reported(release: impl FnOnce()) -> String {
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// `take`s the lock on a thread that ends with it held, `release`s it here (reported), and checks
+/// that it can be taken again.
+fn reported_release_leaves_it_free<L: Sync>(
+    lock: &L,
+    take: fn(&L),
+    release: fn(&L),
+    take_again: fn(&L) -> bool,
+) {
+    held_elsewhere(|| take(lock));
+    release_reported(|| release(lock));
+    assert!(take_again(lock), "the report left the lock locked");
+}
+
 #[test]
 fn a_reported_mutex_release_unlocks() {
-    let m = Mutex::with_name("m", ());
-    // SAFETY: the raw lock is taken, its state let go (it needs no drop); it is released below.
-    held_elsewhere(|| {
-        let _state = lock_api::RawMutex::lock(unsafe { m.raw() });
-    });
-    // SAFETY: the mutex is locked and no guard of it exists.
-    release_reported(|| unsafe { m.force_unlock(RawMutexGuard::assume_held()) });
-    assert!(m.try_lock_for(WAIT).is_some(), "the report left m locked");
+    reported_release_leaves_it_free(
+        &Mutex::with_name("m", ()),
+        // SAFETY (here and below): the raw lock is taken and its state let go (it needs no
+        // drop); the release passes a proof made for a lock that is taken and has no guard.
+        |m| {
+            let _state = lock_api::RawMutex::lock(unsafe { m.raw() });
+        },
+        |m| unsafe { m.force_unlock(RawMutexGuard::assume_held()) },
+        |m| m.try_lock_for(WAIT).is_some(),
+    );
 }
 
 #[test]
 fn a_reported_fair_unlock_unlocks() {
-    let m = FairMutex::with_name("fair", ());
-    // SAFETY: as above.
-    held_elsewhere(|| {
-        let _state = lock_api::RawMutex::lock(unsafe { m.raw() });
-    });
-    // SAFETY: as above.
-    release_reported(|| unsafe { m.force_unlock_fair(RawMutexGuard::assume_held()) });
-    assert!(
-        m.try_lock_for(WAIT).is_some(),
-        "the report left the lock locked"
+    reported_release_leaves_it_free(
+        &FairMutex::with_name("fair", ()),
+        |m| {
+            let _state = lock_api::RawMutex::lock(unsafe { m.raw() });
+        },
+        |m| unsafe { m.force_unlock_fair(RawMutexGuard::assume_held()) },
+        |m| m.try_lock_for(WAIT).is_some(),
     );
 }
 
 #[test]
 fn a_reported_write_release_unlocks() {
-    let l = RwLock::with_name("rw", ());
-    // SAFETY: as above.
-    held_elsewhere(|| {
-        let _state = lock_api::RawRwLock::lock_exclusive(unsafe { l.raw() });
-    });
-    // SAFETY: the lock is write-locked and no guard of it exists.
-    release_reported(|| unsafe { l.force_unlock_write(Held::assume_held()) });
-    assert!(l.try_write_for(WAIT).is_some(), "the report left rw locked");
+    reported_release_leaves_it_free(
+        &RwLock::with_name("rw", ()),
+        |l| {
+            let _state = lock_api::RawRwLock::lock_exclusive(unsafe { l.raw() });
+        },
+        |l| unsafe { l.force_unlock_write(Held::assume_held()) },
+        |l| l.try_write_for(WAIT).is_some(),
+    );
 }
 
 #[test]
 fn a_reported_read_release_unlocks() {
-    let l = RwLock::with_name("rw", ());
-    // SAFETY: as above.
-    held_elsewhere(|| {
-        let _state = lock_api::RawRwLock::lock_shared(unsafe { l.raw() });
-    });
-    // SAFETY: the lock is read-locked once and no guard of it exists.
-    release_reported(|| unsafe { l.force_unlock_read(Held::assume_held()) });
-    assert!(
-        l.try_write_for(WAIT).is_some(),
-        "the report left rw read-locked"
+    reported_release_leaves_it_free(
+        &RwLock::with_name("rw", ()),
+        |l| {
+            let _state = lock_api::RawRwLock::lock_shared(unsafe { l.raw() });
+        },
+        |l| unsafe { l.force_unlock_read(Held::assume_held()) },
+        |l| l.try_write_for(WAIT).is_some(),
     );
 }
 

@@ -86,24 +86,37 @@ fn leaked<T>(t: T) -> &'static T {
     Box::leak(Box::new(t))
 }
 
-fn mutex_case(call: fn(&mut MutexGuard<'static, u32>)) {
-    let m = leaked(Mutex::new(0u32));
-    held_by_an_ended_thread(|| std::mem::forget(m.lock()));
-    let intact = helper_hold_survives(
-        move || {
-            let _g = m.lock();
-            held(|| m.is_locked())
-        },
-        || {
-            // SAFETY: the mutex is locked, by a guard that was forgotten.
-            let mut g = unsafe { m.make_guard_unchecked() };
-            call(&mut g);
-        },
-    );
+/// One case: `lock` held by a thread that ended (`take_forever`), the helper's `hold` (take it,
+/// then `held(...)`), `release` here (reported), and `take_again` once it is all over.
+fn case<L: Sync + 'static>(
+    lock: &'static L,
+    take_forever: fn(&'static L),
+    hold: fn(&'static L) -> bool,
+    release: fn(&'static L),
+    take_again: fn(&'static L) -> bool,
+) {
+    held_by_an_ended_thread(|| take_forever(lock));
+    let intact = helper_hold_survives(move || hold(lock), || release(lock));
     assert!(intact, "a second release unlocked the helper's hold");
-    assert!(
-        m.try_lock_for(Duration::from_secs(10)).is_some(),
-        "left locked"
+    assert!(take_again(lock), "left locked");
+}
+
+const AGAIN: Duration = Duration::from_secs(10);
+
+// SAFETY (every `make_*guard_unchecked` below): the lock is held, by a guard that was forgotten
+// by another thread (a reentrant mutex checks its owner only when locking, not on unlock).
+
+fn mutex_case(call: fn(&mut MutexGuard<'static, u32>)) {
+    let m = leaked((Mutex::new(0u32), call));
+    case(
+        m,
+        |m| std::mem::forget(m.0.lock()),
+        |m| {
+            let _g = m.0.lock();
+            held(|| m.0.is_locked())
+        },
+        |m| (m.1)(&mut unsafe { m.0.make_guard_unchecked() }),
+        |m| m.0.try_lock_for(AGAIN).is_some(),
     );
 }
 
@@ -124,45 +137,28 @@ fn a_reported_unlock_in_bump_re_takes_the_mutex() {
 
 #[test]
 fn a_reported_unlock_in_a_write_guards_unlocked_re_takes_the_lock() {
-    let l = leaked(RwLock::new(0u32));
-    held_by_an_ended_thread(|| std::mem::forget(l.write()));
-    let intact = helper_hold_survives(
-        move || {
+    case(
+        leaked(RwLock::new(0u32)),
+        |l| std::mem::forget(l.write()),
+        |l| {
             let _g = l.write();
             held(|| l.is_locked())
         },
-        || {
-            // SAFETY: the lock is write-locked, by a guard that was forgotten.
-            let mut g = unsafe { l.make_write_guard_unchecked() };
-            RwLockWriteGuard::unlocked(&mut g, || ());
-        },
-    );
-    assert!(intact, "a second release unlocked the helper's hold");
-    assert!(
-        l.try_write_for(Duration::from_secs(10)).is_some(),
-        "left locked"
+        |l| RwLockWriteGuard::unlocked(&mut unsafe { l.make_write_guard_unchecked() }, || ()),
+        |l| l.try_write_for(AGAIN).is_some(),
     );
 }
 
 #[test]
 fn a_reported_unlock_in_a_reentrant_guards_unlocked_re_takes_the_mutex() {
-    let m = leaked(ReentrantMutex::new(0u32));
-    held_by_an_ended_thread(|| std::mem::forget(m.lock()));
-    let intact = helper_hold_survives(
-        move || {
+    case(
+        leaked(ReentrantMutex::new(0u32)),
+        |m| std::mem::forget(m.lock()),
+        |m| {
             let _g = m.lock();
             held(|| m.is_locked())
         },
-        || {
-            // SAFETY: the mutex is locked, by a guard that was forgotten... by another thread;
-            // a reentrant mutex's owner is checked only when locking, not on unlock.
-            let mut g = unsafe { m.make_guard_unchecked() };
-            ReentrantMutexGuard::unlocked(&mut g, || ());
-        },
-    );
-    assert!(intact, "a second release unlocked the helper's hold");
-    assert!(
-        m.try_lock_for(Duration::from_secs(10)).is_some(),
-        "left locked"
+        |m| ReentrantMutexGuard::unlocked(&mut unsafe { m.make_guard_unchecked() }, || ()),
+        |m| m.try_lock_for(AGAIN).is_some(),
     );
 }
