@@ -316,3 +316,38 @@ fn a_run_over_the_class_limit_replays_to_the_same_reports() {
     assert_eq!(replayed, live);
     let _ = std::fs::remove_file(&path);
 }
+
+/// A release of a lock the thread does not hold (here a `force_unlock` on a thread that never
+/// took the lock) is a bad unlock balance live; the trace records it as `unbalanced_release`,
+/// and replay reports it too (before, the trace had nothing of it).
+#[test]
+fn a_bad_unlock_replays_to_the_same_report() {
+    let path =
+        std::env::temp_dir().join(format!("lockdep-unbalanced-{}.jsonl", std::process::id()));
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let m = lockdep::Mutex::with_name("m", ());
+    std::thread::scope(|s| {
+        // SAFETY: the raw lock is taken and its state let go (it needs no drop).
+        s.spawn(|| {
+            v.scope(|| {
+                let _state = lockdep::lock_api::RawMutex::lock(unsafe { m.raw() });
+            })
+        });
+    });
+    // SAFETY: the mutex is locked and no guard of it exists (the thread that took it ended).
+    v.scope(|| unsafe { m.force_unlock(lockdep::RawMutexGuard::assume_held()) });
+    v.stop_recording().unwrap();
+    let live: Vec<_> = v.take_reports().iter().map(signature).collect();
+    assert_eq!(
+        live,
+        vec![
+            (ReportKind::LocksHeldAtExit, vec!["m".to_string()]),
+            (ReportKind::BadUnlockBalance, vec!["m".to_string()]),
+        ]
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"op\":\"unbalanced_release\""), "{text}");
+    assert_eq!(replayed_signatures(&path), live);
+    let _ = std::fs::remove_file(&path);
+}

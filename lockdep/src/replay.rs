@@ -378,6 +378,23 @@ impl Replayer {
                 let class = thread.held[i].class();
                 Ok(self.validator.release(thread, instance, Some(class), site))
             }
+            TraceOp::UnbalancedRelease => {
+                // The live run released a lock this thread did not hold: the same report here
+                // (or a plain release, if the trace has the thread holding it after all).
+                let instance = self.existing_instance(ev)?;
+                let name = self.refinement.refined(&ev.lock, ev.class_name());
+                let class = Self::class(
+                    &mut self.classes,
+                    &self.validator,
+                    &name,
+                    ev.subclass,
+                    ev.kind,
+                    Site::Unknown,
+                )
+                .ok();
+                let v = self.validator.clone();
+                Ok(v.release(self.thread(ev), instance, class, site))
+            }
             TraceOp::Mode => {
                 let instance = self.existing_instance(ev)?;
                 let held = self

@@ -13,8 +13,12 @@ use crate::Mode;
 pub enum TraceOp {
     /// A lock was acquired (blocking locks: recorded before blocking).
     Acquire,
-    /// A lock was released.
+    /// A lock was released. Releasing a lock the thread does not hold is an input error (a trace
+    /// started while it was held).
     Release,
+    /// A thread released a lock it did not hold, which the live run reported as a bad unlock
+    /// balance (`force_unlock` with a proof made up): replay reports it the same way.
+    UnbalancedRelease,
     /// A seqcount reader access: a zero-length recursive-read acquisition.
     SeqRead,
     /// A held lock changed mode (`mode` says to what): rwlock downgrade.
@@ -44,6 +48,7 @@ impl TraceOp {
         match self {
             TraceOp::Acquire => "acquire",
             TraceOp::Release => "release",
+            TraceOp::UnbalancedRelease => "unbalanced_release",
             TraceOp::SeqRead => "seq_read",
             TraceOp::Mode => "mode",
             TraceOp::MightSleep => "might_sleep",
@@ -56,11 +61,24 @@ impl TraceOp {
         }
     }
 
+    /// Whether a record of this op names a lock (`lock` is required).
+    pub fn needs_lock(self) -> bool {
+        matches!(
+            self,
+            TraceOp::Acquire
+                | TraceOp::Release
+                | TraceOp::UnbalancedRelease
+                | TraceOp::SeqRead
+                | TraceOp::Mode
+        )
+    }
+
     /// Parses an `op` string; `None` for ops this version does not know.
     pub fn parse(s: &str) -> Option<TraceOp> {
         Some(match s {
             "acquire" => TraceOp::Acquire,
             "release" => TraceOp::Release,
+            "unbalanced_release" => TraceOp::UnbalancedRelease,
             "seq_read" => TraceOp::SeqRead,
             "mode" => TraceOp::Mode,
             "might_sleep" => TraceOp::MightSleep,
@@ -184,12 +202,7 @@ impl TraceEvent {
         out.push_str(",\"op\":\"");
         out.push_str(self.op.as_str());
         out.push('"');
-        if !self.lock.is_empty()
-            || matches!(
-                self.op,
-                TraceOp::Acquire | TraceOp::Release | TraceOp::SeqRead | TraceOp::Mode
-            )
-        {
+        if !self.lock.is_empty() || self.op.needs_lock() {
             out.push_str(",\"lock\":");
             json_str(out, &self.lock);
         }
@@ -631,10 +644,7 @@ mod fast {
         let thread = thread.filter(|t| !t.is_empty())?;
         let op = op.filter(|op| *op != TraceOp::Header)?;
         let lock = lock.unwrap_or_default();
-        let needs_lock = matches!(
-            op,
-            TraceOp::Acquire | TraceOp::Release | TraceOp::SeqRead | TraceOp::Mode
-        );
+        let needs_lock = op.needs_lock();
         if needs_lock && lock.is_empty() {
             return None;
         }
@@ -706,10 +716,7 @@ mod fast {
                 Text::Str(s) | Text::Int(s) => s,
             };
             let lock = self.lock.map_or(Cow::Borrowed(""), text);
-            let needs_lock = matches!(
-                op,
-                TraceOp::Acquire | TraceOp::Release | TraceOp::SeqRead | TraceOp::Mode
-            );
+            let needs_lock = op.needs_lock();
             if needs_lock && lock.is_empty() {
                 return None;
             }
@@ -806,10 +813,7 @@ fn parse_line_checked(line: &str) -> Result<Option<TraceEvent>, TraceLineError> 
         }
     };
     let lock = string("lock")?.unwrap_or_default();
-    let needs_lock = matches!(
-        op,
-        TraceOp::Acquire | TraceOp::Release | TraceOp::SeqRead | TraceOp::Mode
-    );
+    let needs_lock = op.needs_lock();
     if needs_lock && lock.is_empty() {
         return Err(err("lock", "missing (required for this op)".into()));
     }
@@ -940,6 +944,8 @@ mod tests {
             r#"{"thread":1,"op":"seq_read","lock":"S"}"#,
             r#"{"thread":1,"op":"might_sleep","at":"x"}"#,
             r#"{"thread":1,"op":"thread_exit"}"#,
+            r#"{"thread":1,"op":"unbalanced_release","lock":"0x2","class":"m","kind":"spinlock"}"#,
+            r#"{"thread":1,"op":"unbalanced_release"}"#,
             r#"{"thread":1,"op":"acquire","lock":"0x11","async":true,"wait":"await"}"#,
             r#"{"thread":1,"op":"acquire","lock":"0x11","async":false,"wait":"blocking"}"#,
             r#"{"thread":1,"op":"await"}"#,

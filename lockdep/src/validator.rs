@@ -573,6 +573,38 @@ impl Validator {
         });
     }
 
+    /// Records a release of a lock the thread does not hold (a bad unlock balance), so a replay
+    /// reports it too. Without a class (none could be looked up) there is no name to record it
+    /// under, and it is not.
+    fn record_unbalanced_release(
+        &self,
+        thread: &mut ThreadState,
+        instance: InstanceId,
+        class: Option<ClassId>,
+        site: &Site,
+    ) {
+        if !self.is_recording() {
+            return;
+        }
+        let Some(class) = class else { return };
+        let reg = self.inner.classes.read();
+        if class.index() >= reg.len() {
+            return;
+        }
+        let kind = reg.get(class).kind;
+        drop(reg);
+        let a = Acquire {
+            class,
+            instance,
+            mode: Mode::Write,
+            trylock: false,
+            nest_lock: None,
+            kind,
+            site: site.clone(),
+        };
+        self.record_lock(thread, "unbalanced_release", &a);
+    }
+
     /// Records the release of a lock taken beyond the depth limit (its acquisition was
     /// recorded, so a replay skips it the same way and matches this release with it).
     pub(crate) fn record_skipped_release(&self, thread: &mut ThreadState, instance: InstanceId) {
@@ -868,6 +900,7 @@ impl Validator {
                 if thread.unskip(instance) {
                     self.record_skipped_release(thread, instance);
                 } else if self.is_enabled() {
+                    self.record_unbalanced_release(thread, instance, class, &site);
                     self.unlock_imbalance_report(thread, instance, class, site, &mut reports);
                 }
                 reports
