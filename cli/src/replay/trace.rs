@@ -169,7 +169,8 @@ pub fn replay_trace(
 }
 
 /// `bytes` as text, each byte that is not part of valid UTF-8 mapped to U+10FF00 + its value
-/// (private use: a trace's own names do not use them), so distinct byte strings stay distinct.
+/// (the last private-use code points), so byte strings that differ in bad bytes stay distinct
+/// (unless a name uses those code points itself, which no trace writer's names do).
 fn decode_bytewise(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(bytes.len() + 8);
     for chunk in bytes.utf8_chunks() {
@@ -202,17 +203,21 @@ impl Lines<'_, '_> {
         // Not UTF-8, so not what any trace writer writes: an input error. The event is still
         // replayed, each bad byte read as a character of its own, so two names that differ
         // only in bad bytes stay two locks (U+FFFD for all would make them one, and a false
-        // cycle between them).
-        self.stats.errors += 1;
-        writeln!(
-            self.err,
-            "lockcheck: {}:{line_no}: invalid UTF-8 at byte {}: each bad byte is read as \
-             U+10FFxx (xx its value) and the line replayed",
-            self.source,
-            bad + 1
-        )?;
+        // cycle between them). A line that is wrong in another way too gets that error alone.
         let text = decode_bytewise(buf);
-        self.text(line_no, &text, buf.len())
+        let errors = self.stats.errors;
+        let flow = self.text(line_no, &text, buf.len())?;
+        if self.stats.errors == errors {
+            self.stats.errors += 1;
+            writeln!(
+                self.err,
+                "lockcheck: {}:{line_no}: invalid UTF-8 at byte {}: replayed with each bad byte \
+                 read as U+10FFxx (xx its value)",
+                self.source,
+                bad + 1
+            )?;
+        }
+        Ok(flow)
     }
 
     /// [`line`](Self::line) once it is text (`bytes` long as read).
