@@ -542,19 +542,23 @@ pub struct ThreadState {
     pub(crate) skipped: Vec<InstanceId>,
 }
 
-/// Slots of the per-thread chain cache (2 KiB per thread). Two-way: a key whose top byte is `i`
-/// is in slot `i` or `i ^ 1`, so two chains a thread alternates between stay cached even when
-/// their keys pick the same slot (direct-mapped, such a pair missed on every acquisition).
-pub(crate) const KNOWN_CHAINS: usize = 256;
+/// Slots of the per-thread chain cache (8 KiB per thread). Two-way: a key whose top
+/// `KNOWN_BITS` bits are `i` is in slot `i` or `i ^ 1`, so two chains a thread alternates between
+/// stay cached even when their keys pick the same slot (direct-mapped, such a pair missed on every
+/// acquisition). 1,024 slots, not 256: a thread cycling through 10,000 chains misses less often
+/// into the shared set (an L2 probe), and one cycling through 1,000 hardly at all
+/// (`docs/performance.md`, "What is left").
+pub(crate) const KNOWN_CHAINS: usize = 1 << KNOWN_BITS;
+const KNOWN_BITS: u32 = 10;
 
-/// The chain cache with nothing in it. An empty slot `i` holds a value whose top byte is
-/// `i ^ 2`: no key that may be stored in slot `i` (top byte `i` or `i ^ 1`) equals it, 0
+/// The chain cache with nothing in it. An empty slot `i` holds a value whose top bits are
+/// `i ^ 2`: no key that may be stored in slot `i` (top bits `i` or `i ^ 1`) equals it, 0
 /// included, so the lookup needs no separate empty check.
 const EMPTY_KNOWN_CHAINS: [u64; KNOWN_CHAINS] = {
     let mut slots = [0; KNOWN_CHAINS];
     let mut i = 0;
     while i < KNOWN_CHAINS {
-        slots[i] = ((i ^ 2) as u64) << 56;
+        slots[i] = ((i ^ 2) as u64) << (64 - KNOWN_BITS);
         i += 1;
     }
     slots
@@ -563,8 +567,7 @@ const EMPTY_KNOWN_CHAINS: [u64; KNOWN_CHAINS] = {
 /// The thread's chain-cache slot for `key`.
 #[inline(always)]
 fn known_slot(key: u64) -> usize {
-    const _: () = assert!(KNOWN_CHAINS == 256, "indexed by the key's top byte");
-    (key >> 56) as usize
+    (key >> (64 - KNOWN_BITS)) as usize
 }
 
 impl std::fmt::Debug for ThreadState {
@@ -776,8 +779,8 @@ mod tests {
     #[test]
     fn two_chains_in_one_slot_both_stay_cached() {
         let shared = ChainCache::new(16);
-        // Two keys with the same top byte (the same first slot).
-        let (a, b) = (0x1200_0000_0000_0001, 0x1255_3400_0000_0002);
+        // Two keys with the same top bits (the same first slot).
+        let (a, b) = (0x1200_0000_0000_0001, 0x1211_3400_0000_0002);
         assert_eq!(known_slot(a), known_slot(b));
         shared.insert(a);
         shared.insert(b);
@@ -800,7 +803,7 @@ mod tests {
         let empty = ChainCache::new(16);
         let mut fresh = ThreadState::new("u", 2, 4);
         let asked = std::cell::Cell::new(0);
-        for key in [0, a, 0x0200_0000_0000_0000, 0x0300_0000_0000_0000] {
+        for key in [0, a, 2 << (64 - KNOWN_BITS), 3 << (64 - KNOWN_BITS)] {
             assert!(!fresh.chain_known(key, || {
                 asked.set(asked.get() + 1);
                 empty.view()
