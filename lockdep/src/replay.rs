@@ -382,16 +382,7 @@ impl Replayer {
                 // The live run released a lock this thread did not hold: the same report here
                 // (or a plain release, if the trace has the thread holding it after all).
                 let instance = self.existing_instance(ev)?;
-                let name = self.refinement.refined(&ev.lock, ev.class_name());
-                let class = Self::class(
-                    &mut self.classes,
-                    &self.validator,
-                    &name,
-                    ev.subclass,
-                    ev.kind,
-                    Site::Unknown,
-                )
-                .ok();
+                let class = self.event_class(ev).ok();
                 let v = self.validator.clone();
                 Ok(v.release(self.thread(ev), instance, class, site))
             }
@@ -779,14 +770,10 @@ impl Replayer {
         Ok(id)
     }
 
-    /// The acquisition `ev` describes: `Err(None)` without a lock, `Err(Some(_))` when its class
-    /// is over the limit.
-    fn acquire_of(&mut self, ev: &TraceEventRef<'_>, site: Site) -> Result<Acquire, Option<Skip>> {
-        if ev.lock.is_empty() {
-            return Err(None);
-        }
+    /// The class of `ev`'s lock (refined); `Err` when the class limit leaves no room for it.
+    fn event_class(&mut self, ev: &TraceEventRef<'_>) -> Result<ClassId, ()> {
         let name = self.refinement.refined(&ev.lock, ev.class_name());
-        let class = Self::class(
+        Self::class(
             &mut self.classes,
             &self.validator,
             &name,
@@ -794,7 +781,15 @@ impl Replayer {
             ev.kind,
             Site::Unknown,
         )
-        .map_err(|()| Some(Skip::Classes))?;
+    }
+
+    /// The acquisition `ev` describes: `Err(None)` without a lock, `Err(Some(_))` when its class
+    /// is over the limit.
+    fn acquire_of(&mut self, ev: &TraceEventRef<'_>, site: Site) -> Result<Acquire, Option<Skip>> {
+        if ev.lock.is_empty() {
+            return Err(None);
+        }
+        let class = self.event_class(ev).map_err(|()| Some(Skip::Classes))?;
         let instance = self.instance(&ev.lock);
         let nest_lock = ev.nest_lock.as_deref().map(|n| self.instance(n));
         let mode = if ev.op == TraceOp::SeqRead {
