@@ -588,6 +588,18 @@ fn lockdep_seq_loop(s: &lockdep::SeqLock<u64>, n: u64) -> Duration {
     start.elapsed()
 }
 
+/// Reads with a lockdep mutex held, so every read is validated (the chain with the reader on
+/// top is looked up): the path a reader inside a critical section takes.
+#[inline(never)]
+fn lockdep_seq_loop_held(m: &lockdep::Mutex<()>, s: &lockdep::SeqLock<u64>, n: u64) -> Duration {
+    let _held = m.lock();
+    let start = Instant::now();
+    for _ in 0..n {
+        black_box(s.read());
+    }
+    start.elapsed()
+}
+
 // ----- controls -----
 
 /// A chain of dependent adds, eight per iteration (one cycle each on any recent core).
@@ -953,6 +965,39 @@ fn scenarios() -> Vec<ScenarioSpec> {
                     Contender {
                         name: LockdepOff::NAME,
                         runner: Box::new(move |n| lockdep_seq_loop(&off, n)),
+                        enter: LockdepOff::enter,
+                        leave: LockdepOff::leave,
+                    },
+                ]
+            },
+        ),
+        (
+            "seqcount reader, one mutex held".into(),
+            "ns per SeqLock<u64>::read",
+            1.0,
+            || {
+                let raw = Arc::new(RawSeqLock {
+                    seq: Default::default(),
+                    data: 0.into(),
+                });
+                let on = Arc::new((lockdep::Mutex::new(()), lockdep::SeqLock::new(0u64)));
+                let off = on.clone();
+                vec![
+                    Contender {
+                        name: "plain sequence counter",
+                        runner: Box::new(move |n| raw_seq_loop(&raw, n)),
+                        enter: no_op,
+                        leave: no_op,
+                    },
+                    Contender {
+                        name: Lockdep::NAME,
+                        runner: Box::new(move |n| lockdep_seq_loop_held(&on.0, &on.1, n)),
+                        enter: no_op,
+                        leave: no_op,
+                    },
+                    Contender {
+                        name: LockdepOff::NAME,
+                        runner: Box::new(move |n| lockdep_seq_loop_held(&off.0, &off.1, n)),
                         enter: LockdepOff::enter,
                         leave: LockdepOff::leave,
                     },
