@@ -315,11 +315,9 @@ unsafe impl lock_api::RawMutex for RawMutex {
     #[inline(always)]
     #[track_caller]
     fn try_lock(&self) -> Option<RawMutexGuard> {
-        self.try_lock_at(raw_site(Location::caller()))
-            .map(|(g, pending)| {
-                pending.dispatch();
-                g
-            })
+        let (g, pending) = self.try_lock_at(raw_site(Location::caller()))?;
+        // SAFETY: `g` is the acquisition of this mutex just made.
+        Some(pending.dispatch_or_undo(g, |g| unsafe { lock_api::RawMutex::unlock(self, g) }))
     }
 
     #[inline(always)]

@@ -981,6 +981,45 @@ fn dispatch_cold(v: Validator, reports: Vec<Report>) {
     v.dispatch(reports);
 }
 
+impl Pending {
+    /// Dispatches a trylock's reports before its raw guard goes to a caller that has no guard
+    /// value of its own yet (the raw-lock traits): if the dispatch unwinds (panic mode, a
+    /// callback that panics), `undo` releases the acquisition first, or the lock would stay
+    /// locked with no one to release it.
+    #[inline(always)]
+    pub(crate) fn dispatch_or_undo<G>(self, guard: G, undo: impl FnOnce(G)) -> G {
+        match self.0 {
+            None => guard,
+            Some((v, reports)) => dispatch_or_undo_cold(v, reports, guard, undo),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn dispatch_or_undo_cold<G, F: FnOnce(G)>(
+    v: Validator,
+    reports: Vec<Report>,
+    guard: G,
+    undo: F,
+) -> G {
+    /// Releases the acquisition it holds when dropped still armed: while the dispatch unwinds.
+    struct UndoOnUnwind<G, F: FnOnce(G)>(Option<(G, F)>);
+    impl<G, F: FnOnce(G)> Drop for UndoOnUnwind<G, F> {
+        fn drop(&mut self) {
+            if let Some((guard, undo)) = self.0.take() {
+                undo(guard);
+            }
+        }
+    }
+    let mut armed = UndoOnUnwind(Some((guard, undo)));
+    v.dispatch(reports);
+    match armed.0.take() {
+        Some((guard, _)) => guard,
+        None => unreachable!("disarmed only here"),
+    }
+}
+
 /// The reports of a release, dispatched once the raw lock is released
 /// ([`on_release_later`]). Boxed: one word to carry past the unlock, allocated only for reports.
 /// Never dropped but by `dispatch` (a raw unlock that unwinds would leak them): without drop
@@ -2243,7 +2282,7 @@ fn validate_lock_noted(
 ) {
     // By value: a reference would keep the request in memory, written on every acquisition.
     let req = &req;
-    let pending = with_local_synced(switch, |l| {
+    let Some(((recorded, own), drained)) = with_local_synced_drained(switch, |l| {
         // Only while this acquisition is validated: not while its reports are dispatched.
         #[cfg(feature = "tokio")]
         let _noted = note.map(crate::hazard::note);
@@ -2251,24 +2290,54 @@ fn validate_lock_noted(
         let _ = note;
         let class = match untracked_unless(l, req, false) {
             Ok(class) => class,
-            Err(over_limit) => return over_limit,
+            Err(over_limit) => return (false, over_limit),
         };
         let v = &l.validator;
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false) {
-            return None;
+            return (true, None);
         }
         let reports = acquire_tracked(l, req, class, false);
-        let v = &l.validator;
-        if reports.is_empty() {
-            return None;
+        (
+            true,
+            (!reports.is_empty()).then(|| (l.validator.clone(), reports)),
+        )
+    }) else {
+        return;
+    };
+    dispatch_before_taken(
+        drained_first(drained, own),
+        recorded && !taken,
+        req.instance,
+    );
+}
+
+/// Dispatches the reports of an acquisition validated before its lock is taken (`recorded`: its
+/// entry is on the stack). A lock whose report unwinds is never taken, so its entry goes too —
+/// in panic mode, and when a report callback panics or a report drained from the inbox does.
+#[inline(always)]
+fn dispatch_before_taken(reports: Option<ToDispatch>, recorded: bool, instance: usize) {
+    if let Some((v, reports)) = reports {
+        dispatch_forgetting_on_unwind(v, reports, recorded.then_some(InstanceId(instance as u64)));
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn dispatch_forgetting_on_unwind(v: Validator, reports: Vec<Report>, entry: Option<InstanceId>) {
+    /// Forgets the entry it holds when dropped still armed: while the dispatch unwinds.
+    struct ForgetOnUnwind(Option<InstanceId>);
+    impl Drop for ForgetOnUnwind {
+        fn drop(&mut self) {
+            if let Some(instance) = self.0
+                && let Some(switch) = switch_word()
+            {
+                with_local_synced(switch, |l| l.validator.forget(&mut l.state, instance));
+            }
         }
-        // A lock not yet taken is never taken if the report unwinds: its entry goes too.
-        if !taken && v.would_unwind(&reports) {
-            v.forget(&mut l.state, InstanceId(req.instance as u64));
-        }
-        Some((v.clone(), reports))
-    });
-    Pending(pending.flatten()).dispatch();
+    }
+    let mut armed = ForgetOnUnwind(entry);
+    v.dispatch(reports);
+    armed.0 = None;
 }
 
 /// The class of the lock requested, if its acquisition is to be validated. Otherwise the
@@ -2938,10 +3007,10 @@ fn validate_lock_checked_slow(
     check: fn(&Validator, &ThreadState, &Acquire) -> Option<Report>,
 ) {
     let req = &req;
-    let pending = with_local_synced(switch, |l| {
+    let Some(((recorded, own), drained)) = with_local_synced_drained(switch, |l| {
         let class = match untracked_unless(l, req, false) {
             Ok(class) => class,
-            Err(over_limit) => return over_limit,
+            Err(over_limit) => return (false, over_limit),
         };
         // A trace notes the awaited acquisition, so replay checks the await rule too.
         let _noted = crate::hazard::hazard_enabled(crate::hazard::Hazard::AwaitHoldingLock)
@@ -2954,16 +3023,14 @@ fn validate_lock_checked_slow(
         if !(req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false)) {
             reports.extend(acquire_tracked(l, req, class, false));
         }
-        let v = &l.validator;
-        if reports.is_empty() {
-            return None;
-        }
-        if v.panics_on_report() {
-            v.forget(&mut l.state, InstanceId(req.instance as u64));
-        }
-        Some((v.clone(), reports))
-    });
-    Pending(pending.flatten()).dispatch();
+        (
+            true,
+            (!reports.is_empty()).then(|| (l.validator.clone(), reports)),
+        )
+    }) else {
+        return;
+    };
+    dispatch_before_taken(drained_first(drained, own), recorded, req.instance);
 }
 
 /// Runs `f` against a private validator that collects reports instead of panicking, and returns

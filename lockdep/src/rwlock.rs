@@ -116,8 +116,10 @@ impl RawRwLock<true> {
             l.try_lock_shared()
         })
         .map(|(g, p)| {
-            p.dispatch();
-            g
+            // SAFETY: `g` is a shared acquisition of this lock just made.
+            p.dispatch_or_undo(g, |g| unsafe {
+                lock_api::RawRwLock::unlock_shared(self, g)
+            })
         })
     }
 
@@ -260,8 +262,10 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
             l.try_lock_shared()
         })
         .map(|(g, p)| {
-            p.dispatch();
-            g
+            // SAFETY: `g` is a shared acquisition of this lock just made.
+            p.dispatch_or_undo(g, |g| unsafe {
+                lock_api::RawRwLock::unlock_shared(self, g)
+            })
         })
     }
 
@@ -285,8 +289,10 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
             l.try_lock_exclusive()
         })
         .map(|(g, p)| {
-            p.dispatch();
-            g
+            // SAFETY: `g` is the exclusive acquisition of this lock just made.
+            p.dispatch_or_undo(g, |g| unsafe {
+                lock_api::RawRwLock::unlock_exclusive(self, g)
+            })
         })
     }
 
@@ -381,8 +387,10 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
             l.try_lock_upgradable()
         })
         .map(|(g, p)| {
-            p.dispatch();
-            g
+            // SAFETY: `g` is the upgradable acquisition of this lock just made.
+            p.dispatch_or_undo(g, |g| unsafe {
+                lock_api::RawRwLockUpgrade::unlock_upgradable(self, g)
+            })
         })
     }
 

@@ -191,11 +191,9 @@ unsafe impl lock_api::RawMutex for RawSpinLock {
 
     #[track_caller]
     fn try_lock(&self) -> Option<RawSpinLockGuard> {
-        self.try_lock_at(Some(Location::caller()))
-            .map(|(g, pending)| {
-                pending.dispatch();
-                g
-            })
+        let (g, pending) = self.try_lock_at(Some(Location::caller()))?;
+        // SAFETY: `g` is the acquisition of this lock just made.
+        Some(pending.dispatch_or_undo(g, |g| unsafe { lock_api::RawMutex::unlock(self, g) }))
     }
 
     unsafe fn unlock(&self, guard: RawSpinLockGuard) {

@@ -1176,16 +1176,6 @@ impl Validator {
         matches!(*self.inner.on_report.read(), OnReport::Panic) && !std::thread::panicking()
     }
 
-    /// Whether [`dispatch`](Self::dispatch) of `reports` would unwind: one of them is not a
-    /// report that is only ever logged (a limit, locks held at exit) nor one the report policy
-    /// takes (suppressed, or in dependencies only: `policy.rs`).
-    pub(crate) fn would_unwind(&self, reports: &[Report]) -> bool {
-        self.panics_on_report()
-            && reports
-                .iter()
-                .any(|r| !logged_only(r.kind) && !crate::policy::intercepts(r, false))
-    }
-
     // ----- slow path -----
 
     /// Checks a new chain: recursive locking, then a dependency from the nearest held lock that

@@ -1,0 +1,150 @@
+//! A report whose dispatch unwinds (panic mode, or, as here, a report callback that panics, as a
+//! test's may) leaves every lock as it would be without lockdep, and the thread's held-lock
+//! stack matching them:
+//! - a trylock through the raw-lock traits (what `lock_api`-built locks and the parking_lot compat
+//!   crates call) reports after taking the lock and before its caller has a guard that would
+//!   release it: the lock is released again;
+//! - a blocking acquisition reports before taking the lock, which is then never taken: its entry
+//!   goes too (else the next acquisition is "recursive locking" and the thread ends holding it).
+//!
+//! The trylocks' report is the class limit's (the validator holds one class, taken by another
+//! lock).
+#![cfg(not(lockdep_off))]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use lockdep::{Config, OnReport, RawMutex, RawRwLock, RawSpinLock, Report, Validator};
+
+/// A validator with `config` whose report callback panics.
+fn panicking(config: Config) -> Validator {
+    Validator::with_on_report(
+        config,
+        OnReport::Callback(Arc::new(|r: &Report| panic!("reported: {}", r.title()))),
+    )
+}
+
+/// Runs `attempt` (a trylock expected to succeed) under a validator whose one class is taken
+/// first and whose report callback panics; checks that it was reported and that the lock is free
+/// afterwards.
+fn reported_trylock_leaves_it_free<L>(lock: &L, attempt: fn(&L), free: fn(&L) -> bool) {
+    let v = panicking(Config {
+        max_classes: 1,
+        ..Config::default()
+    });
+    let first = lockdep::Mutex::with_name("the one class", ());
+    let unwound = catch_unwind(AssertUnwindSafe(|| {
+        v.scope(|| {
+            drop(first.lock());
+            attempt(lock);
+        })
+    }))
+    .expect_err("the trylock is reported, and the callback panics");
+    let text = unwound
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(text.contains("too low"), "{text}");
+    assert!(free(lock), "the report left the lock locked");
+}
+
+#[test]
+fn a_reported_raw_mutex_trylock_leaves_it_free() {
+    reported_trylock_leaves_it_free(
+        &lock_api::Mutex::<RawMutex, ()>::new(()),
+        |m| drop(m.try_lock()),
+        |m| !m.is_locked(),
+    );
+}
+
+#[test]
+fn a_reported_raw_spin_lock_trylock_leaves_it_free() {
+    reported_trylock_leaves_it_free(
+        &lock_api::Mutex::<RawSpinLock, ()>::new(()),
+        |m| drop(m.try_lock()),
+        |m| !m.is_locked(),
+    );
+}
+
+#[test]
+fn a_reported_raw_rwlock_trylock_leaves_it_free() {
+    type L = lock_api::RwLock<RawRwLock, ()>;
+    for attempt in [
+        (|l: &L| drop(l.try_read())) as fn(&L),
+        |l| drop(l.try_write()),
+        |l| drop(l.try_upgradable_read()),
+    ] {
+        reported_trylock_leaves_it_free(&L::new(()), attempt, |l| !l.is_locked());
+    }
+}
+
+#[test]
+fn a_reported_nonrecursive_read_trylock_leaves_it_free() {
+    use lock_api::RawRwLock as _;
+    let raw: RawRwLock<true> = RawRwLock::INIT;
+    reported_trylock_leaves_it_free(
+        &raw,
+        // SAFETY: the shared acquisition just made is released once.
+        |l| {
+            if let Some(g) = l.try_lock_shared_nonrecursive() {
+                unsafe { l.unlock_shared(g) }
+            }
+        },
+        |l| !l.is_locked(),
+    );
+}
+
+#[test]
+fn a_reported_wrapper_trylock_leaves_it_free() {
+    reported_trylock_leaves_it_free(
+        &lockdep::Mutex::new(()),
+        |m| drop(m.try_lock()),
+        |m| !m.is_locked(),
+    );
+    reported_trylock_leaves_it_free(
+        &lockdep::ReentrantMutex::new(()),
+        |m| drop(m.try_lock()),
+        |m| !m.is_locked(),
+    );
+}
+
+/// Nests `a` then `b`, then (the callback panicking on the report) `b` then `a`; checks that both
+/// are free and that the first order is taken again silently, and the scope ends holding nothing,
+/// as a thread whose stack is empty would.
+fn reported_lock_is_not_taken<L>(a: &L, b: &L, nest: fn(&L, &L), free: fn(&L) -> bool) {
+    panicking(Config::default()).scope(|| {
+        nest(a, b);
+        let unwound = catch_unwind(AssertUnwindSafe(|| nest(b, a)))
+            .expect_err("the reversed order is reported, and the callback panics");
+        let text = unwound
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(text.contains("circular"), "{text}");
+        assert!(free(a) && free(b), "the report left a lock locked");
+        nest(a, b);
+    });
+}
+
+#[test]
+fn a_reported_blocking_lock_is_not_taken() {
+    type RawBuilt = lock_api::Mutex<RawMutex, ()>;
+    reported_lock_is_not_taken(
+        &lockdep::Mutex::new(()),
+        &lockdep::Mutex::new(()),
+        |x, y| drop((x.lock(), y.lock())),
+        |m| !m.is_locked(),
+    );
+    reported_lock_is_not_taken(
+        &RawBuilt::new(()),
+        &RawBuilt::new(()),
+        |x, y| drop((x.lock(), y.lock())),
+        |m| !m.is_locked(),
+    );
+    reported_lock_is_not_taken(
+        &lockdep::RwLock::new(()),
+        &lockdep::RwLock::new(()),
+        |x, y| drop((x.write(), y.read())),
+        |l| !l.is_locked(),
+    );
+}
