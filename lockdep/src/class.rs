@@ -63,6 +63,7 @@ impl ClassKey {
 
 /// What kind of primitive a class belongs to: decides wait-context rules and report layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LockKind {
     /// A sleeping mutual-exclusion lock.
     Mutex,

@@ -10,6 +10,7 @@ use crate::Mode;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TraceOp {
     /// A lock was acquired (blocking locks: recorded before blocking).
     Acquire,
@@ -100,6 +101,7 @@ pub const FORMAT_VERSION: u64 = 1;
 
 /// How an async lock's acquisition waited, when an async hazard rule checked it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Wait {
     /// Awaited (`lock().await`): the await hazard checks the blocking locks held.
     Await,
