@@ -600,6 +600,40 @@ fn lockdep_seq_loop_held(m: &lockdep::Mutex<()>, s: &lockdep::SeqLock<u64>, n: u
     start.elapsed()
 }
 
+/// A lockdep seqlock and a mutex beside it, for the reader rows.
+type SeqWithMutex = (lockdep::Mutex<()>, lockdep::SeqLock<u64>);
+
+/// The seqcount rows' contenders: a plain sequence counter, and lockdep's reads by `reads`
+/// validating and switched off.
+fn seq_readers(reads: fn(&SeqWithMutex, u64) -> Duration) -> Vec<Contender> {
+    let raw = Arc::new(RawSeqLock {
+        seq: Default::default(),
+        data: 0.into(),
+    });
+    let on = Arc::new((lockdep::Mutex::new(()), lockdep::SeqLock::new(0u64)));
+    let off = on.clone();
+    vec![
+        Contender {
+            name: "plain sequence counter",
+            runner: Box::new(move |n| raw_seq_loop(&raw, n)),
+            enter: no_op,
+            leave: no_op,
+        },
+        Contender {
+            name: Lockdep::NAME,
+            runner: Box::new(move |n| reads(&on, n)),
+            enter: no_op,
+            leave: no_op,
+        },
+        Contender {
+            name: LockdepOff::NAME,
+            runner: Box::new(move |n| reads(&off, n)),
+            enter: LockdepOff::enter,
+            leave: LockdepOff::leave,
+        },
+    ]
+}
+
 // ----- controls -----
 
 /// A chain of dependent adds, eight per iteration (one cycle each on any recent core).
@@ -942,67 +976,13 @@ fn scenarios() -> Vec<ScenarioSpec> {
             "seqcount reader, top level".into(),
             "ns per SeqLock<u64>::read",
             1.0,
-            || {
-                let raw = Arc::new(RawSeqLock {
-                    seq: Default::default(),
-                    data: 0.into(),
-                });
-                let on = Arc::new(lockdep::SeqLock::new(0u64));
-                let off = on.clone();
-                vec![
-                    Contender {
-                        name: "plain sequence counter",
-                        runner: Box::new(move |n| raw_seq_loop(&raw, n)),
-                        enter: no_op,
-                        leave: no_op,
-                    },
-                    Contender {
-                        name: Lockdep::NAME,
-                        runner: Box::new(move |n| lockdep_seq_loop(&on, n)),
-                        enter: no_op,
-                        leave: no_op,
-                    },
-                    Contender {
-                        name: LockdepOff::NAME,
-                        runner: Box::new(move |n| lockdep_seq_loop(&off, n)),
-                        enter: LockdepOff::enter,
-                        leave: LockdepOff::leave,
-                    },
-                ]
-            },
+            || seq_readers(|s, n| lockdep_seq_loop(&s.1, n)),
         ),
         (
             "seqcount reader, one mutex held".into(),
             "ns per SeqLock<u64>::read",
             1.0,
-            || {
-                let raw = Arc::new(RawSeqLock {
-                    seq: Default::default(),
-                    data: 0.into(),
-                });
-                let on = Arc::new((lockdep::Mutex::new(()), lockdep::SeqLock::new(0u64)));
-                let off = on.clone();
-                vec![
-                    Contender {
-                        name: "plain sequence counter",
-                        runner: Box::new(move |n| raw_seq_loop(&raw, n)),
-                        enter: no_op,
-                        leave: no_op,
-                    },
-                    Contender {
-                        name: Lockdep::NAME,
-                        runner: Box::new(move |n| lockdep_seq_loop_held(&on.0, &on.1, n)),
-                        enter: no_op,
-                        leave: no_op,
-                    },
-                    Contender {
-                        name: LockdepOff::NAME,
-                        runner: Box::new(move |n| lockdep_seq_loop_held(&off.0, &off.1, n)),
-                        enter: LockdepOff::enter,
-                        leave: LockdepOff::leave,
-                    },
-                ]
-            },
+            || seq_readers(|s, n| lockdep_seq_loop_held(&s.0, &s.1, n)),
         ),
         (
             "async mutex, tracked task (issue 21)".into(),
