@@ -2282,62 +2282,135 @@ fn validate_lock_noted(
 ) {
     // By value: a reference would keep the request in memory, written on every acquisition.
     let req = &req;
-    let Some(((recorded, own), drained)) = with_local_synced_drained(switch, |l| {
+    let Some(((undo, own), drained)) = with_local_synced_drained(switch, |l| {
         // Only while this acquisition is validated: not while its reports are dispatched.
         #[cfg(feature = "tokio")]
         let _noted = note.map(crate::hazard::note);
         #[cfg(not(feature = "tokio"))]
         let _ = note;
+        let before = StackMark::of(&l.state);
         let class = match untracked_unless(l, req, false) {
             Ok(class) => class,
-            Err(over_limit) => return (false, over_limit),
+            Err(over_limit) => return (before.undo(&l.state, req), over_limit),
         };
         let v = &l.validator;
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false) {
-            return (true, None);
+            return (Undo::Nothing, None);
         }
         let reports = acquire_tracked(l, req, class, false);
+        let undo = before.undo(&l.state, req);
         (
-            true,
+            undo,
             (!reports.is_empty()).then(|| (l.validator.clone(), reports)),
         )
     }) else {
         return;
     };
-    dispatch_before_taken(
-        drained_first(drained, own),
-        recorded && !taken,
-        req.instance,
-    );
+    let undo = if taken { Undo::Nothing } else { undo };
+    dispatch_before_taken(drained_first(drained, own), undo);
 }
 
-/// Dispatches the reports of an acquisition validated before its lock is taken (`recorded`: its
-/// entry is on the stack). A lock whose report unwinds is never taken, so its entry goes too —
-/// in panic mode, and when a report callback panics or a report drained from the inbox does.
+/// Where a thread's stack stood before an acquisition was recorded, to tell what the
+/// acquisition added: an entry on top, a reference to the top entry (a nest lock's merge), or
+/// an untracked acquisition (over a limit).
+struct StackMark {
+    held: usize,
+    skipped: usize,
+    top_references: Option<u64>,
+}
+
+/// What to take back if the acquisition's lock is never taken (its report unwound).
+#[derive(Clone, Copy)]
+enum Undo {
+    Nothing,
+    Entry(InstanceId),
+    Reference(InstanceId, u64),
+    Skipped(InstanceId),
+}
+
+impl StackMark {
+    fn of(t: &ThreadState) -> Self {
+        StackMark {
+            held: t.held.len(),
+            skipped: t.skipped.len(),
+            top_references: t.held.last().map(|h| h.references()),
+        }
+    }
+
+    /// What the acquisition `req` added to `t` since the mark.
+    fn undo(&self, t: &ThreadState, req: &Request<'_>) -> Undo {
+        let instance = InstanceId(req.instance as u64);
+        let top = t.held.last();
+        if t.held.len() == self.held + 1 && top.is_some_and(|h| h.instance() == instance) {
+            Undo::Entry(instance)
+        } else if t.skipped.len() == self.skipped + 1 && t.skipped.last() == Some(&instance) {
+            Undo::Skipped(instance)
+        } else if t.held.len() == self.held
+            && let (Some(top), Some(before)) = (top, self.top_references)
+            && top.references() != before
+        {
+            Undo::Reference(top.instance(), before)
+        } else {
+            Undo::Nothing
+        }
+    }
+}
+
+impl Undo {
+    /// Takes the acquisition back from `t`, if it is still where it was put (a report callback
+    /// may have taken and released other locks meanwhile).
+    fn apply(self, v: &Validator, t: &mut ThreadState) {
+        match self {
+            Undo::Nothing => {}
+            Undo::Entry(instance) => {
+                if t.held.last().is_some_and(|h| h.instance() == instance) {
+                    v.forget(t, instance);
+                }
+            }
+            Undo::Reference(top, references) => {
+                if let Some(h) = t.held.last_mut()
+                    && h.instance() == top
+                {
+                    h.set_references(references);
+                }
+            }
+            Undo::Skipped(instance) => {
+                if t.skipped.last() == Some(&instance) {
+                    t.skipped.pop();
+                }
+            }
+        }
+    }
+}
+
+/// Dispatches the reports of an acquisition validated before its lock is taken. A lock whose
+/// report unwinds is never taken, so what the acquisition recorded goes too (`undo`) — in panic
+/// mode, and when a report callback panics or a report drained from the inbox does.
 #[inline(always)]
-fn dispatch_before_taken(reports: Option<ToDispatch>, recorded: bool, instance: usize) {
+fn dispatch_before_taken(reports: Option<ToDispatch>, undo: Undo) {
     if let Some((v, reports)) = reports {
-        dispatch_forgetting_on_unwind(v, reports, recorded.then_some(InstanceId(instance as u64)));
+        dispatch_undoing_on_unwind(v, reports, undo);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn dispatch_forgetting_on_unwind(v: Validator, reports: Vec<Report>, entry: Option<InstanceId>) {
-    /// Forgets the entry it holds when dropped still armed: while the dispatch unwinds.
-    struct ForgetOnUnwind(Option<InstanceId>);
-    impl Drop for ForgetOnUnwind {
+fn dispatch_undoing_on_unwind(v: Validator, reports: Vec<Report>, undo: Undo) {
+    /// Takes the acquisition back when dropped still armed: while the dispatch unwinds. On the
+    /// thread's current stack as it is, without syncing or draining the inbox (whose reports
+    /// could not be dispatched while unwinding).
+    struct UndoOnUnwind(Undo);
+    impl Drop for UndoOnUnwind {
         fn drop(&mut self) {
-            if let Some(instance) = self.0
-                && let Some(switch) = switch_word()
-            {
-                with_local_synced(switch, |l| l.validator.forget(&mut l.state, instance));
+            let undo = self.0;
+            if !matches!(undo, Undo::Nothing) {
+                with_local(|l| undo.apply(&l.validator, &mut l.state));
             }
         }
     }
-    let mut armed = ForgetOnUnwind(entry);
+    let mut armed = UndoOnUnwind(undo);
     v.dispatch(reports);
-    armed.0 = None;
+    armed.0 = Undo::Nothing;
 }
 
 /// The class of the lock requested, if its acquisition is to be validated. Otherwise the
@@ -3007,10 +3080,11 @@ fn validate_lock_checked_slow(
     check: fn(&Validator, &ThreadState, &Acquire) -> Option<Report>,
 ) {
     let req = &req;
-    let Some(((recorded, own), drained)) = with_local_synced_drained(switch, |l| {
+    let Some(((undo, own), drained)) = with_local_synced_drained(switch, |l| {
+        let before = StackMark::of(&l.state);
         let class = match untracked_unless(l, req, false) {
             Ok(class) => class,
-            Err(over_limit) => return (false, over_limit),
+            Err(over_limit) => return (before.undo(&l.state, req), over_limit),
         };
         // A trace notes the awaited acquisition, so replay checks the await rule too.
         let _noted = crate::hazard::hazard_enabled(crate::hazard::Hazard::AwaitHoldingLock)
@@ -3023,14 +3097,15 @@ fn validate_lock_checked_slow(
         if !(req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false)) {
             reports.extend(acquire_tracked(l, req, class, false));
         }
+        let undo = before.undo(&l.state, req);
         (
-            true,
+            undo,
             (!reports.is_empty()).then(|| (l.validator.clone(), reports)),
         )
     }) else {
         return;
     };
-    dispatch_before_taken(drained_first(drained, own), recorded, req.instance);
+    dispatch_before_taken(drained_first(drained, own), undo);
 }
 
 /// Runs `f` against a private validator that collects reports instead of panicking, and returns

@@ -148,3 +148,73 @@ fn a_reported_blocking_lock_is_not_taken() {
         |l| !l.is_locked(),
     );
 }
+
+/// The blocking cases where the acquisition is not an entry of its own: what it recorded goes,
+/// and only that.
+mod what_was_recorded {
+    use super::*;
+    use lockdep::ClassKey;
+
+    /// Over the class limit, the acquisition is recorded as untracked ("skipped"): the lock never
+    /// taken, the thread must not count as holding it.
+    #[test]
+    fn over_the_class_limit() {
+        let first = lockdep::Mutex::with_name("the one class", ());
+        let m = lockdep::Mutex::with_name("over", ());
+        panicking(Config {
+            max_classes: 1,
+            ..Config::default()
+        })
+        .scope(|| {
+            drop(first.lock());
+            catch_unwind(AssertUnwindSafe(|| drop(m.lock()))).expect_err("the limit, reported");
+            assert!(!m.is_locked());
+            assert!(!lockdep::is_held(&m), "the thread holds a lock never taken");
+        });
+    }
+
+    /// A recursive read beyond the depth limit is recorded as untracked: undoing it must not
+    /// take the outer read's entry, whose guard lives on.
+    #[test]
+    fn a_recursive_read_beyond_the_depth_limit() {
+        let r = lockdep::RecursiveRwLock::new(());
+        panicking(Config {
+            max_lock_depth: 1,
+            ..Config::default()
+        })
+        .scope(|| {
+            let outer = r.read();
+            catch_unwind(AssertUnwindSafe(|| drop(r.read()))).expect_err("the limit, reported");
+            assert!(lockdep::is_held(&r), "the outer read's entry went");
+            drop(outer);
+            assert!(!lockdep::is_held(&r));
+        });
+    }
+
+    static MERGED: ClassKey = ClassKey::new("merged");
+
+    /// Under a nest lock, a second lock of the class merges into the first's entry (a count):
+    /// undoing it takes the count back, so the entry goes with the first lock's release.
+    #[test]
+    fn a_merge_under_a_nest_lock() {
+        let n = lockdep::Mutex::with_name("nest", ());
+        let (m1, m2) = (
+            lockdep::Mutex::with_class(&MERGED, ()),
+            lockdep::Mutex::with_class(&MERGED, ()),
+        );
+        panicking(Config::default()).scope(|| {
+            let gn = n.lock();
+            let g1 = m1.lock_nest_lock(&n);
+            let unwound = catch_unwind(AssertUnwindSafe(|| {
+                lockdep::non_blocking(|| drop(m2.lock_nest_lock(&n)))
+            }));
+            unwound.expect_err("a sleeping lock in a non-blocking section, reported");
+            drop(g1);
+            drop(gn);
+            assert!(
+                !lockdep::is_held(&m1),
+                "the merged count outlived both locks"
+            );
+        });
+    }
+}
