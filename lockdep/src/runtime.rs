@@ -967,6 +967,8 @@ fn drained_first(drained: Option<ToDispatch>, own: Option<ToDispatch>) -> Option
 pub(crate) struct Pending(Option<(Validator, Vec<Report>)>);
 
 impl Pending {
+    pub(crate) const NONE: Pending = Pending(None);
+
     #[inline]
     pub(crate) fn dispatch(self) {
         if let Some((v, reports)) = self.0 {
@@ -2752,25 +2754,32 @@ pub(crate) fn on_release_by(
 
 /// [`on_mode_change`] for a guard's acquisition, on its owner's stack.
 #[inline]
-pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) {
+pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) -> Pending {
     if owner.elsewhere() {
         #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         inbox::post(
             owner.thread,
             inbox::Message::Mode(InstanceId(instance as u64), mode),
         );
+        Pending::NONE
     } else {
-        on_mode_change(instance, mode);
+        on_mode_change(instance, mode)
     }
 }
 
-/// Changes the mode of a held lock (downgrade).
+/// Changes the mode of a held lock (downgrade). Returns what was drained from the thread's
+/// inbox on the way, to dispatch once the downgraded guard exists (so that a report that
+/// unwinds releases it).
 #[inline]
-pub(crate) fn on_mode_change(instance: usize, mode: Mode) {
-    with_local_on(|l| {
+pub(crate) fn on_mode_change(instance: usize, mode: Mode) -> Pending {
+    let Some(switch) = switch() else {
+        return Pending::NONE;
+    };
+    let drained = with_local_synced_drained(switch, |l| {
         l.validator
             .set_mode(&mut l.state, InstanceId(instance as u64), mode)
     });
+    Pending(drained.and_then(|((), drained)| drained))
 }
 
 /// Whether this thread holds `instance` (in any mode, `Some(mode)` of the newest entry).

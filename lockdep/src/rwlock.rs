@@ -329,10 +329,15 @@ unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockDowngrade for RawRwLock<R> {
     unsafe fn downgrade(&self, guard: Self::ExclusiveGuard) -> Self::SharedGuard {
-        runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let pending = runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
         let owner = guard.with(());
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        owner.with(unsafe { self.inner.downgrade(guard.inner) })
+        let g = owner.with(unsafe { self.inner.downgrade(guard.inner) });
+        // Once the shared acquisition exists: the caller has no guard yet to release it.
+        // SAFETY: `g` is the shared acquisition just made.
+        pending.dispatch_or_undo(g, |g| unsafe {
+            lock_api::RawRwLock::unlock_shared(self, g)
+        })
     }
 }
 
@@ -428,10 +433,14 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeDowngrade for RawRwLock<R> {
     unsafe fn downgrade_upgradable(&self, guard: Self::UpgradableGuard) -> Self::SharedGuard {
-        runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let pending = runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
         let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        owner.with(unsafe { self.inner.downgrade_upgradable(guard.inner) })
+        let g = owner.with(unsafe { self.inner.downgrade_upgradable(guard.inner) });
+        // SAFETY: `g` is the shared acquisition just made.
+        pending.dispatch_or_undo(g, |g| unsafe {
+            lock_api::RawRwLock::unlock_shared(self, g)
+        })
     }
 
     unsafe fn downgrade_to_upgradable(&self, guard: Self::ExclusiveGuard) -> Self::UpgradableGuard {

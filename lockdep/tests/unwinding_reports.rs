@@ -218,3 +218,80 @@ mod what_was_recorded {
         });
     }
 }
+
+/// Reports drained from the thread's inbox (a guard of this thread's released on another one,
+/// `send_guard`) come out of the next hook, whatever it is: there too an unwinding report must
+/// leave no lock locked without a guard and no entry without a lock. The drained report here:
+/// `x`, `a`, `b` held and `a` released elsewhere, so `b` is re-validated above `x` — an edge
+/// over the limit of two.
+#[cfg(feature = "send_guard")]
+mod drained {
+    use super::*;
+
+    fn edge_limit_of_two() -> Validator {
+        panicking(Config {
+            max_edges: 2,
+            ..Config::default()
+        })
+    }
+
+    /// Holds `x` (or `first`, when given) then `a` and `b`, releases `a` on another thread, and
+    /// runs `hook` (whose drained report unwinds); then releases the rest.
+    fn after_a_release_elsewhere(first: Option<&dyn Fn()>, hook: impl FnOnce()) {
+        let (x, a, b) = (
+            lockdep::Mutex::with_name("x", ()),
+            lockdep::Mutex::with_name("a", ()),
+            lockdep::Mutex::with_name("b", ()),
+        );
+        let gx = first.is_none().then(|| x.lock());
+        if let Some(first) = first {
+            first();
+        }
+        let (ga, gb) = (a.lock(), b.lock());
+        std::thread::scope(|s| {
+            s.spawn(move || drop(ga)).join().unwrap();
+        });
+        catch_unwind(AssertUnwindSafe(hook)).expect_err("the drained report unwinds");
+        drop((gb, gx));
+    }
+
+    #[test]
+    fn a_downgrade_leaves_no_lock_locked() {
+        let w = lockdep::RwLock::with_name("w", ());
+        edge_limit_of_two().scope(|| {
+            let gw = std::cell::Cell::new(None);
+            after_a_release_elsewhere(Some(&|| gw.set(Some(w.write()))), || {
+                drop(lockdep::RwLockWriteGuard::downgrade(gw.take().unwrap()))
+            });
+            assert!(!w.is_locked(), "the downgraded lock stays locked");
+            assert!(!lockdep::is_held(&w));
+        });
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn an_async_trylock_leaves_no_entry() {
+        let t = lockdep::tokio::Mutex::with_name("t", ());
+        edge_limit_of_two().scope(|| {
+            after_a_release_elsewhere(None, || drop(t.try_lock()));
+            assert!(t.try_lock().is_ok());
+            assert!(!lockdep::is_held(&t), "an entry for a lock nobody holds");
+        });
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn an_async_downgrade_leaves_no_entry() {
+        let t = lockdep::tokio::RwLock::with_name("t", ());
+        edge_limit_of_two().scope(|| {
+            let gt = std::cell::Cell::new(None);
+            after_a_release_elsewhere(Some(&|| gt.set(Some(t.blocking_write()))), || {
+                drop(lockdep::tokio::RwLockWriteGuard::downgrade(
+                    gt.take().unwrap(),
+                ))
+            });
+            assert!(t.try_write().is_ok());
+            assert!(!lockdep::is_held(&t), "an entry for a lock nobody holds");
+        });
+    }
+}

@@ -252,25 +252,19 @@ fn acquire_blocking(req: Request<'_>) -> u64 {
     }
 }
 
-/// A successful `try_*` acquisition, recorded on the stack that holds it.
-fn acquire_try(req: Request<'_>) -> u64 {
+/// A successful `try_*` acquisition, recorded on the stack that holds it: that stack, and the
+/// reports to dispatch once the guard exists (so that one that unwinds releases it).
+fn acquire_try(req: Request<'_>) -> (u64, runtime::Pending) {
     let task = IN_TASK.with(Cell::get);
     if task != 0 {
-        runtime::after_trylock(req).dispatch();
-        return task;
+        return (task, runtime::after_trylock(req));
     }
     if runtime::switch().is_none() {
-        return 0;
+        return (0, runtime::Pending::NONE);
     }
     match ::tokio::task::try_id() {
-        Some(id) => in_untracked(id, |stack| {
-            runtime::after_trylock(req).dispatch();
-            stack
-        }),
-        None => {
-            runtime::after_trylock(req).dispatch();
-            runtime::thread_id()
-        }
+        Some(id) => in_untracked(id, |stack| (stack, runtime::after_trylock(req))),
+        None => (runtime::thread_id(), runtime::after_trylock(req)),
     }
 }
 

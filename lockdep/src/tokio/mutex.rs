@@ -168,12 +168,15 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, ts::TryLockError> {
         let inner = self.inner.try_lock()?;
-        let holder = acquire_try(self.request(Location::caller()));
-        Ok(MutexGuard {
+        let (holder, reports) = acquire_try(self.request(Location::caller()));
+        let guard = MutexGuard {
             lock: self,
             holder,
             inner: ManuallyDrop::new(inner),
-        })
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        Ok(guard)
     }
 
     /// A mutable reference to the data: the borrow proves no one holds the lock.
@@ -210,12 +213,15 @@ impl<T: ?Sized + 'static> Mutex<T> {
         // SAFETY: as in `lock_owned`: the owned guard keeps the allocation alive.
         let lock: &'static Self = unsafe { &*Arc::as_ptr(&self) };
         let inner = lock.inner.try_lock()?;
-        let holder = acquire_try(lock.request(Location::caller()));
-        Ok(OwnedMutexGuard {
+        let (holder, reports) = acquire_try(lock.request(Location::caller()));
+        let guard = OwnedMutexGuard {
             holder,
             inner: ManuallyDrop::new(inner),
             lock: self,
-        })
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        Ok(guard)
     }
 
     /// [`blocking_lock`](Self::blocking_lock) through an `Arc`: the guard owns the `Arc`.

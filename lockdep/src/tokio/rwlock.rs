@@ -47,16 +47,18 @@ impl<'a> Token<'a> {
         Unwinding(self)
     }
 
-    /// A write acquisition became a read one (`downgrade`), on the stack that holds it.
-    fn downgrade(self) {
+    /// A write acquisition became a read one (`downgrade`), on the stack that holds it. Returns
+    /// what the thread's inbox held, to dispatch once the read guard exists.
+    fn downgrade(self) -> runtime::Pending {
         if runtime::switch().is_none() || self.holder == 0 {
-            return;
+            return runtime::Pending::NONE;
         }
         let instance = async_instance(self.map);
         if super::holder_is_current(self.holder) {
-            runtime::on_mode_change(instance, Mode::Read);
+            runtime::on_mode_change(instance, Mode::Read)
         } else {
             runtime::post_mode(self.holder, instance, Mode::Read);
+            runtime::Pending::NONE
         }
     }
 }
@@ -189,22 +191,28 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, ts::TryLockError> {
         let inner = self.inner.try_read()?;
-        let holder = acquire_try(self.request(Mode::Read, Location::caller()));
-        Ok(RwLockReadGuard {
+        let (holder, reports) = acquire_try(self.request(Mode::Read, Location::caller()));
+        let guard = RwLockReadGuard {
             token: self.token(holder),
             inner: ManuallyDrop::new(inner),
-        })
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        Ok(guard)
     }
 
     /// Tries to lock for writing without waiting (a trylock).
     #[track_caller]
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, ts::TryLockError> {
         let inner = self.inner.try_write()?;
-        let holder = acquire_try(self.request(Mode::Write, Location::caller()));
-        Ok(RwLockWriteGuard {
+        let (holder, reports) = acquire_try(self.request(Mode::Write, Location::caller()));
+        let guard = RwLockWriteGuard {
             token: self.token(holder),
             inner: ManuallyDrop::new(inner),
-        })
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        Ok(guard)
     }
 
     /// Locks for reading from synchronous code, blocking the thread (tokio's: panics inside an
@@ -292,12 +300,15 @@ impl<T: ?Sized + 'static> RwLock<T> {
     pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, ts::TryLockError> {
         let lock = Self::leak(&self);
         let inner = lock.inner.try_read()?;
-        let holder = acquire_try(lock.request(Mode::Read, Location::caller()));
-        Ok(OwnedRwLockReadGuard {
+        let (holder, reports) = acquire_try(lock.request(Mode::Read, Location::caller()));
+        let guard = OwnedRwLockReadGuard {
             holder,
             inner: ManuallyDrop::new(inner),
             lock: self,
-        })
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        Ok(guard)
     }
 
     /// [`try_write`](Self::try_write) through an `Arc`.
@@ -305,12 +316,15 @@ impl<T: ?Sized + 'static> RwLock<T> {
     pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, ts::TryLockError> {
         let lock = Self::leak(&self);
         let inner = lock.inner.try_write()?;
-        let holder = acquire_try(lock.request(Mode::Write, Location::caller()));
-        Ok(OwnedRwLockWriteGuard {
+        let (holder, reports) = acquire_try(lock.request(Mode::Write, Location::caller()));
+        let guard = OwnedRwLockWriteGuard {
             holder,
             inner: ManuallyDrop::new(inner),
             lock: self,
-        })
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        Ok(guard)
     }
 }
 
@@ -537,11 +551,14 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// becomes `read`).
     pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
         let (token, inner) = Self::into_parts(self);
-        token.downgrade();
-        RwLockReadGuard {
+        let reports = token.downgrade();
+        let guard = RwLockReadGuard {
             token,
             inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
-        }
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        guard
     }
 
     /// [`downgrade`](Self::downgrade) to a read guard for a part of the data, in one step (no
@@ -568,11 +585,14 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         let unwinding = token.unwinding();
         let inner = ts::RwLockWriteGuard::downgrade_map(inner, f);
         unwinding.disarm();
-        token.downgrade();
-        RwLockReadGuard {
+        let reports = token.downgrade();
+        let guard = RwLockReadGuard {
             token,
             inner: ManuallyDrop::new(inner),
-        }
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        guard
     }
 
     /// [`downgrade_map`](Self::downgrade_map) when `f` may decline: the write guard back on
@@ -587,11 +607,14 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         unwinding.disarm();
         match result {
             Ok(inner) => {
-                token.downgrade();
-                Ok(RwLockReadGuard {
+                let reports = token.downgrade();
+                let guard = RwLockReadGuard {
                     token,
                     inner: ManuallyDrop::new(inner),
-                })
+                };
+                // Once the guard exists, so that a report that unwinds releases it.
+                reports.dispatch();
+                Ok(guard)
             }
             Err(inner) => Err(RwLockWriteGuard {
                 token,
@@ -797,12 +820,15 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     /// becomes `read`).
     pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
         let (holder, inner, lock) = owned_into_parts!(self);
-        lock.token(holder).downgrade();
-        OwnedRwLockReadGuard {
+        let reports = lock.token(holder).downgrade();
+        let guard = OwnedRwLockReadGuard {
             holder,
             inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
             lock,
-        }
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        guard
     }
 
     /// [`downgrade`](Self::downgrade) to a read guard for a part of the data, in one step;
@@ -815,12 +841,15 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         let unwinding = lock.token(holder).unwinding();
         let inner = ts::RwLockWriteGuard::downgrade_map(inner, f);
         unwinding.disarm();
-        lock.token(holder).downgrade();
-        OwnedRwLockReadGuard {
+        let reports = lock.token(holder).downgrade();
+        let guard = OwnedRwLockReadGuard {
             holder,
             inner: ManuallyDrop::new(inner),
             lock,
-        }
+        };
+        // Once the guard exists, so that a report that unwinds releases it.
+        reports.dispatch();
+        guard
     }
 
     /// [`downgrade_map`](Self::downgrade_map) when `f` may decline: the write guard back on
@@ -838,12 +867,15 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         unwinding.disarm();
         match result {
             Ok(inner) => {
-                lock.token(holder).downgrade();
-                Ok(OwnedRwLockReadGuard {
+                let reports = lock.token(holder).downgrade();
+                let guard = OwnedRwLockReadGuard {
                     holder,
                     inner: ManuallyDrop::new(inner),
                     lock,
-                })
+                };
+                // Once the guard exists, so that a report that unwinds releases it.
+                reports.dispatch();
+                Ok(guard)
             }
             Err(inner) => Err(OwnedRwLockWriteGuard {
                 holder,
