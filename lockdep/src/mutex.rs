@@ -283,10 +283,13 @@ impl RawMutex {
         runtime::after_relock(self.request(0, None, published_site()));
     }
 
-    /// Records the release of the acquisition `guard` stands for, on its owner's stack.
+    /// Records the release of the acquisition `guard` stands for, on its owner's stack (a
+    /// condvar wait, before it sleeps). The lock stays taken until the wait unlocks it: if a
+    /// report unwinds, the caller's guard releases it, so it is recorded as held again.
     #[inline(always)]
     pub(crate) fn release_hook(&self, guard: &RawMutexGuard) {
-        runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner).dispatch();
+        runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner)
+            .dispatch_or_undo(|| self.record_reacquire());
     }
 
     /// Records the release, `unlock`s the raw state, then reports (so a report in panic mode

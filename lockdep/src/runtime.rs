@@ -1042,6 +1042,19 @@ impl Released {
     }
 }
 
+impl Released {
+    /// Dispatches the reports of a release whose lock stays taken for now (a condvar wait
+    /// records the release before it sleeps): if a report unwinds, the caller's guard still
+    /// releases the lock, so `undo` records it as held again first.
+    #[inline(always)]
+    pub(crate) fn dispatch_or_undo(self, undo: impl FnOnce()) {
+        if let Some(pending) = ManuallyDrop::into_inner(self.0) {
+            let (v, reports) = *pending;
+            dispatch_or_undo_cold(v, reports, (), |()| undo());
+        }
+    }
+}
+
 #[cold]
 #[inline(never)]
 #[allow(clippy::boxed_local)] // unboxed here, not in the inlined release path

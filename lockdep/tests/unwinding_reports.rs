@@ -295,3 +295,50 @@ mod drained {
         });
     }
 }
+
+/// A condvar wait records its mutex's release before it sleeps: if that release's report
+/// unwinds, the mutex is still taken and the caller's guard releases it, so it must be recorded
+/// as held again (else the guard's release is a bad unlock balance). The report: `x`, `a`, `b`
+/// held and `a` waited on, so `b` is re-validated above `x` — an edge over the limit of two.
+#[test]
+fn a_reported_condvar_release_keeps_the_mutex_held() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let v = {
+        let seen = seen.clone();
+        Validator::with_on_report(
+            Config {
+                max_edges: 2,
+                ..Config::default()
+            },
+            OnReport::Callback(Arc::new(move |r: &Report| {
+                seen.lock().unwrap().push(r.kind());
+                if !std::thread::panicking() && r.kind() != lockdep::ReportKind::BadUnlockBalance {
+                    panic!("reported: {}", r.title());
+                }
+            })),
+        )
+    };
+    let (x, a, b) = (
+        lockdep::Mutex::with_name("x", ()),
+        lockdep::Mutex::with_name("a", ()),
+        lockdep::Mutex::with_name("b", ()),
+    );
+    let cv = lockdep::Condvar::new();
+    v.scope(|| {
+        let (gx, mut ga, gb) = (x.lock(), a.lock(), b.lock());
+        catch_unwind(AssertUnwindSafe(|| {
+            cv.wait_for(&mut ga, std::time::Duration::from_millis(1));
+        }))
+        .expect_err("the wait's release, reported");
+        assert!(
+            lockdep::is_held(&a),
+            "the mutex is taken, but not recorded as held"
+        );
+        drop((gb, ga, gx));
+    });
+    let seen = seen.lock().unwrap();
+    assert!(
+        !seen.contains(&lockdep::ReportKind::BadUnlockBalance),
+        "{seen:?}"
+    );
+}
