@@ -10,6 +10,7 @@
 # REAL_WORLD_TARGET  CARGO_TARGET_DIR of the suites (default: $REAL_WORLD_DIR/target)
 # REAL_WORLD_JOBS    cargo -j for the builds (default: cargo's)
 # REAL_WORLD_VARIANTS  which runs, of "plain patched" (default: both)
+# REAL_WORLD_TEST_ARGS extra `cargo test` arguments for every crate (e.g. "--features full")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 COMPAT="$ROOT/compat/parking_lot-0.12"
@@ -103,7 +104,7 @@ for spec in "$@"; do
     name=${spec%@*}
     version=${spec#*@}
     src=$(fetch "$name" "$version")
-    args=$(test_args "$name")
+    args="$(test_args "$name") ${REAL_WORLD_TEST_ARGS:-}"
     for variant in ${REAL_WORLD_VARIANTS:-plain patched}; do
         note=
         dir="$WORK/$name-$version-$variant"
