@@ -2972,10 +2972,12 @@ impl Detached {
 
 /// Makes `d` the running thread's held-lock stack and validator until [`leave_detached`], by
 /// swapping them in place (the thread's wait in `d` meanwhile: a stack is a few kilobytes, and
-/// a task pays this on every poll). False, with nothing changed, if the thread cannot
-/// (teardown, or inside a hook's report callback).
+/// a task pays this on every poll). `None`, with nothing changed, if the thread cannot
+/// (teardown, or inside a hook's report callback); else the reports of what the task's inbox
+/// held, to dispatch once the caller's guard that leaves again exists (one that unwinds must
+/// not leave the task's stack on the thread).
 #[cfg(feature = "tokio")]
-pub(crate) fn enter_detached(d: &mut Detached) -> bool {
+pub(crate) fn enter_detached(d: &mut Detached) -> Option<Pending> {
     let periods = off_periods(SWITCH.load(Ordering::Relaxed));
     if periods != d.off_periods {
         // Validation was off meanwhile: what the stack says it holds may be stale.
@@ -2991,13 +2993,7 @@ pub(crate) fn enter_detached(d: &mut Detached) -> bool {
         // Releases of the task's guards posted while it was away.
         inbox::drain(l)
     });
-    match drained {
-        Some(drained) => {
-            Pending(drained).dispatch();
-            true
-        }
-        None => false,
-    }
+    drained.map(Pending)
 }
 
 /// Undoes [`enter_detached`]: the thread's stack and validator back, the task's in `d`.
@@ -3275,8 +3271,12 @@ pub fn non_blocking<R>(f: impl FnOnce() -> R) -> R {
             with_local_on(|l| l.validator.set_non_blocking(&mut l.state, false));
         }
     }
-    with_local_on(|l| l.validator.set_non_blocking(&mut l.state, true));
+    let drained = switch().and_then(|switch| {
+        with_local_synced_drained(switch, |l| l.validator.set_non_blocking(&mut l.state, true))
+    });
     let _exit = Exit;
+    // Once the section's exit is armed: a drained report that unwinds must not leave it open.
+    Pending(drained.and_then(|((), drained)| drained)).dispatch();
     f()
 }
 

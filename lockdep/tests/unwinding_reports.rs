@@ -268,6 +268,47 @@ mod drained {
         });
     }
 
+    #[test]
+    fn entering_a_non_blocking_section_leaves_it_closed() {
+        edge_limit_of_two().scope(|| {
+            after_a_release_elsewhere(None, || lockdep::non_blocking(|| ()));
+            // Outside any section, a sleeping lock is allowed: no report (which would panic).
+            drop(lockdep::Mutex::with_name("sleeping", ()).lock());
+        });
+    }
+
+    /// A tracked task whose guard was released elsewhere while it waited: its next poll drains
+    /// the release, and the report must not leave the task's stack on the thread.
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn a_tracked_task_poll_leaves_its_stack() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (x, a, b) = (
+            Arc::new(lockdep::tokio::Mutex::with_name("x", ())),
+            Arc::new(lockdep::tokio::Mutex::with_name("a", ())),
+            Arc::new(lockdep::tokio::Mutex::with_name("b", ())),
+        );
+        edge_limit_of_two().scope(|| {
+            let (x2, a2, b2) = (x.clone(), a.clone(), b.clone());
+            let task = lockdep::tokio::track(async move {
+                let gx = x2.lock().await;
+                let ga = a2.lock_owned().await;
+                let gb = b2.lock().await;
+                std::thread::spawn(move || drop(ga)).join().unwrap();
+                tokio::task::yield_now().await;
+                drop((gb, gx));
+            });
+            catch_unwind(AssertUnwindSafe(|| rt.block_on(task)))
+                .expect_err("the drained report unwinds");
+            assert!(
+                !lockdep::is_held(&*x) && !lockdep::is_held(&*b),
+                "the task's stack stayed"
+            );
+        });
+    }
+
     #[cfg(feature = "tokio")]
     #[test]
     fn an_async_trylock_leaves_no_entry() {

@@ -174,7 +174,11 @@ fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
     }
     let r = {
         let entered = runtime::enter_detached(&mut d);
-        let _leave = Leave(&mut d, entered);
+        let _leave = Leave(&mut d, entered.is_some());
+        // Once leaving is armed: a report that unwinds must not leave the task's stack here.
+        if let Some(reports) = entered {
+            reports.dispatch();
+        }
         f(stack)
     };
     let evicted: Vec<Box<Detached>> = {
@@ -407,11 +411,14 @@ fn enter<'a>(validator: &mut Option<Validator>, stack: &'a mut Option<Detached>)
             None => format!("tracked-{n}").into(),
         }));
     }
-    let previous = match stack {
-        Some(d) => runtime::enter_detached(d).then(|| IN_TASK.with(|t| t.replace(d.id()))),
-        None => None,
+    let (previous, reports) = match stack.as_mut().map(|d| (runtime::enter_detached(d), d.id())) {
+        Some((Some(reports), id)) => (Some(IN_TASK.with(|t| t.replace(id))), reports),
+        _ => (None, runtime::Pending::NONE),
     };
-    Entered { stack, previous }
+    let entered = Entered { stack, previous };
+    // Once leaving is armed: a report that unwinds must not leave the task's stack here.
+    reports.dispatch();
+    entered
 }
 
 /// The task's stack is current: leaving (also when the poll unwinds) takes it back.
