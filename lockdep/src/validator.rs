@@ -1138,6 +1138,9 @@ impl Validator {
         }
         let on_report = self.inner.on_report.read().clone();
         let mut to_panic = None;
+        // A callback that panics gets every report of the batch first (each is reported once
+        // only, so one left out would be lost); the first panic goes on after the last.
+        let mut unwinding = None;
         for mut report in reports {
             self.annotate(&mut report);
             sink::trace_event(&report);
@@ -1149,7 +1152,13 @@ impl Validator {
             match &on_report {
                 OnReport::Collect => self.inner.collected.lock().push(report),
                 OnReport::Log => sink::log_report(&report),
-                OnReport::Callback(f) => f(&report),
+                OnReport::Callback(f) => {
+                    let called =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&report)));
+                    if let Err(payload) = called {
+                        unwinding.get_or_insert(payload);
+                    }
+                }
                 OnReport::Panic => {
                     // A limit is one logged report and the program goes on; a report raised
                     // while unwinding or while the thread's thread-locals are being destroyed
@@ -1165,6 +1174,9 @@ impl Validator {
                     }
                 }
             }
+        }
+        if let Some(payload) = unwinding {
+            std::panic::resume_unwind(payload);
         }
         if let Some(report) = to_panic {
             panic!("lockdep: {}\n{report}", report.title());

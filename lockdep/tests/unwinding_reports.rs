@@ -383,3 +383,37 @@ fn a_reported_condvar_release_keeps_the_mutex_held() {
         "{seen:?}"
     );
 }
+
+/// A callback that panics still gets every report of a batch (each is reported once only, so
+/// one left out is lost for good); the panic goes on after the last.
+#[test]
+fn a_panicking_callback_gets_the_whole_batch() {
+    let abba = |a: &lockdep::Mutex<()>, b: &lockdep::Mutex<()>| {
+        drop((a.lock(), b.lock()));
+        drop((b.lock(), a.lock()));
+    };
+    let reports = lockdep::capture(|| {
+        let (a, b, c, d) = (
+            lockdep::Mutex::new(()),
+            lockdep::Mutex::new(()),
+            lockdep::Mutex::new(()),
+            lockdep::Mutex::new(()),
+        );
+        abba(&a, &b);
+        abba(&c, &d);
+    });
+    assert_eq!(reports.len(), 2);
+    let called = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let v = {
+        let called = called.clone();
+        Validator::with_on_report(
+            Config::default(),
+            OnReport::Callback(Arc::new(move |r: &Report| {
+                called.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                panic!("reported: {}", r.title());
+            })),
+        )
+    };
+    catch_unwind(AssertUnwindSafe(|| v.dispatch(reports))).expect_err("the callback's panic");
+    assert_eq!(called.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
