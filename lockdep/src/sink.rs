@@ -21,8 +21,9 @@ pub enum OnReport {
     /// Keep reports in the validator's buffer ([`Validator::take_reports`](crate::Validator::take_reports)).
     Collect,
     /// Call a function (outside every internal lock; it may take lockdep locks itself). It may
-    /// panic: the locks are then left as in panic mode (an acquisition that was reported before
-    /// its lock was taken is not taken; a trylock that was reported after it is released).
+    /// panic: the rest of the reports made at the same moment still reach it, then the first
+    /// panic goes on, and the locks are left as in panic mode (an acquisition that was reported
+    /// before its lock was taken is not taken; a trylock that was reported after it is released).
     Callback(Arc<dyn Fn(&Report) + Send + Sync>),
 }
 
