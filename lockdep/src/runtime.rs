@@ -2885,8 +2885,9 @@ impl Validator {
                     )
                 })
                 .unwrap_or((None, None));
-                Pending(drained).dispatch();
-                Pending(pending).dispatch();
+                // One batch (both are the scope's validator's): a callback that panics on the
+                // first still gets the scope-end reports.
+                Pending(drained_first(drained, pending)).dispatch();
             }
         }
         let _exit = self.push().then_some(Exit);
