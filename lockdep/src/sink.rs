@@ -24,6 +24,8 @@ pub enum OnReport {
     /// panic: the rest of the reports made at the same moment still reach it, then the first
     /// panic goes on, and the locks are left as in panic mode (an acquisition that was reported
     /// before its lock was taken is not taken; a trylock that was reported after it is released).
+    /// It is also called while the thread unwinds (a report made by a guard dropped then), where
+    /// a panic aborts the process, as any: check [`std::thread::panicking`] before panicking.
     Callback(Arc<dyn Fn(&Report) + Send + Sync>),
 }
 
