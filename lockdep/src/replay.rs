@@ -284,7 +284,7 @@ impl Replayer {
     }
 
     /// [`apply`](Self::apply) for an event borrowing its strings (what
-    /// [`parse_line_ref`](crate::trace::parse_line_ref) returns): the common event allocates
+    /// `trace::parse_line_ref` returns, feature `trace-reader`): the common event allocates
     /// nothing.
     pub fn apply_ref(&mut self, ev: &TraceEventRef<'_>) -> Result<Vec<Report>, ReplayError> {
         if ev.op == TraceOp::Header {

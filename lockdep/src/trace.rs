@@ -243,7 +243,8 @@ impl TraceEvent {
 }
 
 /// One trace record whose text borrows from the line it was read from: what
-/// [`parse_line_ref`] returns and [`Replayer::apply_ref`](crate::replay::Replayer::apply_ref)
+/// `parse_line_ref` returns (feature `trace-reader`) and
+/// [`Replayer::apply_ref`](crate::replay::Replayer::apply_ref)
 /// takes, so the common record (the library's shape, strings without escapes) is read and
 /// replayed without allocating. Fields are [`TraceEvent`]'s; a string that had to be unescaped
 /// (or an integer `thread`/`lock` read by serde) is owned.
