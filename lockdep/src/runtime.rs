@@ -699,6 +699,26 @@ fn with_local_synced<R>(switch: u32, f: impl FnOnce(&mut Local) -> R) -> Option<
     Some(result)
 }
 
+/// [`with_local_synced`] for a hook whose result is reports: what the inbox drained first and
+/// them in one batch, so that a drained report that unwinds cannot lose the hook's own.
+fn with_local_synced_batched(
+    switch: u32,
+    f: impl FnOnce(&mut Local) -> Option<ToDispatch>,
+) -> Pending {
+    match with_local_synced_drained(switch, f) {
+        Some((own, drained)) => Pending(drained_first(drained, own)),
+        None => Pending::NONE,
+    }
+}
+
+/// [`with_local_synced_batched`] once validation is known to be on.
+fn with_local_on_batched(f: impl FnOnce(&mut Local) -> Option<ToDispatch>) -> Pending {
+    match switch() {
+        Some(switch) => with_local_synced_batched(switch, f),
+        None => Pending::NONE,
+    }
+}
+
 /// [`with_local_synced`] that returns the reports of what it drained from the thread's inbox
 /// instead of dispatching them (a release dispatches them after its raw unlock).
 #[inline]
@@ -2310,7 +2330,8 @@ fn validate_lock_noted(
         };
         let v = &l.validator;
         if req.nest_lock.is_none() && push_known(v, &mut l.state, req, class, false) {
-            return (Undo::Nothing, None);
+            // Known, so no report of its own; one drained from the inbox may still unwind.
+            return (before.undo(&l.state, req), None);
         }
         let reports = acquire_tracked(l, req, class, false);
         let undo = before.undo(&l.state, req);
@@ -2631,7 +2652,7 @@ fn validate_seq_read_slow(
         nest_lock,
         site,
     };
-    let pending = with_local_synced(switch, |l| {
+    with_local_synced_batched(switch, |l| {
         let v = &l.validator;
         if !v.is_enabled() {
             return None;
@@ -2643,8 +2664,8 @@ fn validate_seq_read_slow(
         };
         let reports = v.seq_read(&mut l.state, acquire_of(req, class, false));
         (!reports.is_empty()).then(|| (v.clone(), reports))
-    });
-    Pending(pending.flatten()).dispatch();
+    })
+    .dispatch();
 }
 
 /// Records a release (any order).
@@ -3026,14 +3047,15 @@ pub(crate) fn leave_detached(d: &mut Detached) {
 pub(crate) fn inspect_current<R>(
     f: impl FnOnce(&Validator, &mut ThreadState) -> (R, Vec<Report>),
 ) -> Option<R> {
-    let (r, pending) = with_local_on(|l| {
+    let ((r, own), drained) = with_local_synced_drained(switch()?, |l| {
         let (r, reports) = f(&l.validator, &mut l.state);
         (
             r,
             (!reports.is_empty()).then(|| (l.validator.clone(), reports)),
         )
     })?;
-    Pending(pending).dispatch();
+    // One batch: a drained report that unwinds cannot lose the hook's own.
+    Pending(drained_first(drained, own)).dispatch();
     Some(r)
 }
 
@@ -3256,11 +3278,11 @@ pub fn current_validator() -> Validator {
 #[track_caller]
 pub fn might_sleep() {
     let site = Location::caller();
-    let pending = with_local_on(|l| {
+    with_local_on_batched(|l| {
         let reports = l.validator.might_sleep(&mut l.state, Site::Code(site));
         (!reports.is_empty()).then(|| (l.validator.clone(), reports))
-    });
-    Pending(pending.flatten()).dispatch();
+    })
+    .dispatch();
 }
 
 /// Runs `f` as a section that must not block (the analogue of running with interrupts off):
@@ -3363,14 +3385,14 @@ pub fn hand_off(lock: &impl Lockable) {
     #[cfg(not(lockdep_off))]
     {
         let instance = InstanceId(lock.lock_map().1 as u64);
-        let pending = with_local_on(|l| {
+        with_local_on_batched(|l| {
             let i = l.state.find(instance)?;
             let reports = l.validator.release_at(&mut l.state, i, Site::Unknown);
             // Its guard's release, posted back here, is then matched with nothing held.
             l.orphans.push(instance);
             (!reports.is_empty()).then(|| (l.validator.clone(), reports))
-        });
-        Pending(pending.flatten()).dispatch();
+        })
+        .dispatch();
     }
     #[cfg(lockdep_off)]
     let _ = lock;

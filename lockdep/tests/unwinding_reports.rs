@@ -268,6 +268,82 @@ mod drained {
         });
     }
 
+    /// A lock whose chain is known (no report of its own) is recorded on the steady path; a
+    /// drained report that unwinds must take that entry back too.
+    #[test]
+    fn a_known_chain_is_undone_too() {
+        let (x, b, c) = (
+            lockdep::Mutex::with_name("x", ()),
+            lockdep::Mutex::with_name("b", ()),
+            lockdep::Mutex::with_name("c", ()),
+        );
+        panicking(Config {
+            max_edges: 4,
+            ..Config::default()
+        })
+        .scope(|| {
+            // The chain x, b, c, validated once (b by trylock: no edge into it).
+            let gx = x.lock();
+            let gb = b.try_lock().unwrap();
+            drop(c.lock());
+            drop((gb, gx));
+            // Then a, between x and b, released elsewhere: b's re-validation above x is an edge
+            // over the limit, drained by c's acquisition, whose chain is known.
+            let gx = x.lock();
+            let a = lockdep::Mutex::with_name("a", ());
+            let (ga, gb) = (a.lock(), b.lock());
+            std::thread::scope(|s| {
+                s.spawn(move || drop(ga)).join().unwrap();
+            });
+            catch_unwind(AssertUnwindSafe(|| drop(c.lock()))).expect_err("the drained report");
+            assert!(!c.is_locked());
+            assert!(!lockdep::is_held(&c), "an entry for a lock never taken");
+            drop((gb, gx));
+        });
+    }
+
+    /// A hook with reports of its own (here `might_sleep` in a spin lock) and a drained one that
+    /// unwinds: the callback gets both (each report is made once).
+    #[test]
+    fn a_hooks_own_report_is_not_lost() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let v = {
+            let seen = seen.clone();
+            Validator::with_on_report(
+                // x -> a -> b -> spin fit; x -> b does not.
+                Config {
+                    max_edges: 3,
+                    ..Config::default()
+                },
+                OnReport::Callback(Arc::new(move |r: &Report| {
+                    seen.lock().unwrap().push(r.kind());
+                    if !std::thread::panicking() {
+                        panic!("reported: {}", r.title());
+                    }
+                })),
+            )
+        };
+        let (x, a, b) = (
+            lockdep::Mutex::with_name("x", ()),
+            lockdep::Mutex::with_name("a", ()),
+            lockdep::Mutex::with_name("b", ()),
+        );
+        let spin = lockdep::SpinLock::with_name("spin", ());
+        v.scope(|| {
+            let (gx, ga, gb, gs) = (x.lock(), a.lock(), b.lock(), spin.lock());
+            std::thread::scope(|s| {
+                s.spawn(move || drop(ga)).join().unwrap();
+            });
+            catch_unwind(AssertUnwindSafe(lockdep::might_sleep)).expect_err("the drained report");
+            drop((gs, gb, gx));
+        });
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.contains(&lockdep::ReportKind::InvalidWaitContext),
+            "{seen:?}"
+        );
+    }
+
     #[test]
     fn entering_a_non_blocking_section_leaves_it_closed() {
         edge_limit_of_two().scope(|| {

@@ -1833,13 +1833,15 @@ impl<'a, R: RawRwLockDowngrade + 'a, T: ?Sized + 'a> RwLockWriteGuard<'a, R, T> 
     /// downgraded.
     #[track_caller]
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
-        // Safety: An RwLockWriteGuard always holds an exclusive lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.downgrade();
-        }
-        let rwlock = s.rwlock;
+        let (rwlock, token) = (s.rwlock, s.token);
+        // Forgotten first: a raw downgrade that unwinds (a lockdep report) has released the
+        // lock, which the guard's drop would release again.
         mem::forget(s);
+        // Safety: the forgotten RwLockWriteGuard held an exclusive lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            rwlock.raw.downgrade();
+        }
         RwLockReadGuard {
             rwlock,
             marker: PhantomData,
@@ -2046,15 +2048,16 @@ impl<R: RawRwLockDowngrade, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     /// This is functionally equivalent to the `downgrade` method on [`RwLockWriteGuard`].
     #[track_caller]
     pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
-        // Safety: An RwLockWriteGuard always holds an exclusive lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.downgrade();
-        }
-
+        // Forgotten first (the Arc kept, dropped if the raw downgrade unwinds): a raw
+        // downgrade that unwinds (a lockdep report) has released the lock.
         // SAFETY: prevent the arc's refcount from changing using ManuallyDrop and ptr::read
         let s = ManuallyDrop::new(s);
         let rwlock = unsafe { ptr::read(&s.rwlock) };
+        // Safety: the guard held the lock.
+        unsafe {
+            crate::lockdep_site::set_token(s.token);
+            rwlock.raw.downgrade();
+        }
 
         ArcRwLockReadGuard {
             rwlock,
@@ -2358,13 +2361,15 @@ impl<'a, R: RawRwLockUpgradeDowngrade + 'a, T: ?Sized + 'a> RwLockUpgradableRead
     /// downgraded.
     #[track_caller]
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, R, T> {
-        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.downgrade_upgradable();
-        }
-        let rwlock = s.rwlock;
+        let (rwlock, token) = (s.rwlock, s.token);
+        // Forgotten first: a raw downgrade that unwinds (a lockdep report) has released the
+        // lock, which the guard's drop would release again.
         mem::forget(s);
+        // Safety: the forgotten RwLockUpgradableReadGuard held an upgradable lock.
+        unsafe {
+            crate::lockdep_site::set_token(token);
+            rwlock.raw.downgrade_upgradable();
+        }
         RwLockReadGuard {
             rwlock,
             marker: PhantomData,
@@ -2797,15 +2802,16 @@ impl<R: RawRwLockUpgradeDowngrade, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T>
     /// downgraded.
     #[track_caller]
     pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
-        // Safety: An RwLockUpgradableReadGuard always holds an upgradable lock.
-        unsafe {
-            crate::lockdep_site::set_token(s.token);
-            s.rwlock.raw.downgrade_upgradable();
-        }
-
+        // Forgotten first (the Arc kept, dropped if the raw downgrade unwinds): a raw
+        // downgrade that unwinds (a lockdep report) has released the lock.
         // SAFETY: use ManuallyDrop and ptr::read to ensure the refcount is not changed
         let s = ManuallyDrop::new(s);
         let rwlock = unsafe { ptr::read(&s.rwlock) };
+        // Safety: the guard held the lock.
+        unsafe {
+            crate::lockdep_site::set_token(s.token);
+            rwlock.raw.downgrade_upgradable();
+        }
 
         ArcRwLockReadGuard {
             rwlock,

@@ -162,3 +162,46 @@ fn a_reported_unlock_in_a_reentrant_guards_unlocked_re_takes_the_mutex() {
         |m| m.try_lock_for(AGAIN).is_some(),
     );
 }
+
+/// A downgrade whose report unwinds (one drained from the inbox: `a`, between `w` and `b`,
+/// released on another thread, so `b`'s re-validation above `w` is an edge over the limit of
+/// two) releases the lock once: lockdep releases the shared lock it made, and the write guard,
+/// forgotten before the raw downgrade, does not release it again.
+#[cfg(feature = "send_guard")]
+#[test]
+fn a_reported_downgrade_releases_the_lock_once() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let callback = {
+        let seen = seen.clone();
+        move |report: &lockdep::Report| {
+            seen.lock().unwrap().push(report.kind());
+            if !thread::panicking() {
+                panic!("reported: {:?}", report.kind());
+            }
+        }
+    };
+    let config = Config {
+        max_edges: 2,
+        ..Config::default()
+    };
+    let v = Validator::with_on_report(config, OnReport::Callback(Arc::new(callback)));
+    let w = RwLock::new(());
+    let (a, b) = (Mutex::new(()), Mutex::new(()));
+    v.scope(|| {
+        let (gw, ga, gb) = (w.write(), a.lock(), b.lock());
+        thread::scope(|s| {
+            s.spawn(move || drop(ga)).join().unwrap();
+        });
+        let unwound = catch_unwind(AssertUnwindSafe(move || {
+            drop(RwLockWriteGuard::downgrade(gw));
+        }));
+        assert!(unwound.is_err(), "the drained report unwinds");
+        drop(gb);
+    });
+    assert!(w.try_write().is_some(), "the lock stayed locked");
+    let seen = seen.lock().unwrap();
+    assert!(
+        !seen.contains(&lockdep::ReportKind::BadUnlockBalance),
+        "{seen:?}"
+    );
+}
