@@ -351,3 +351,41 @@ fn a_bad_unlock_replays_to_the_same_report() {
     assert_eq!(replayed_signatures(&path), live);
     let _ = std::fs::remove_file(&path);
 }
+
+/// An acquisition whose report unwinds (a report callback that panics) is never taken: the
+/// trace says so with a release, and the replay ends with nothing held, as the live run did.
+#[test]
+fn an_acquisition_whose_report_unwinds_replays_to_the_same_reports() {
+    let path = std::env::temp_dir().join(format!("lockdep-unwound-{}.jsonl", std::process::id()));
+    let live = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let v = {
+        let live = live.clone();
+        Validator::with_on_report(
+            Config::default(),
+            OnReport::Callback(Arc::new(move |r: &lockdep::Report| {
+                live.lock().unwrap().push(signature(r));
+                if !std::thread::panicking() {
+                    panic!("reported: {}", r.title());
+                }
+            })),
+        )
+    };
+    v.record_to(&path).unwrap();
+    let (a, b) = (Mutex::with_name("a", ()), Mutex::with_name("b", ()));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            v.scope(|| {
+                drop((a.lock(), b.lock()));
+                let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    drop((b.lock(), a.lock()));
+                }));
+                assert!(unwound.is_err(), "the cycle is reported");
+            })
+        });
+    });
+    v.stop_recording().unwrap();
+    let live = live.lock().unwrap().clone();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(replayed_signatures(&path), live);
+    let _ = std::fs::remove_file(&path);
+}

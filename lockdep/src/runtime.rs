@@ -2355,12 +2355,14 @@ struct StackMark {
     top_references: Option<u64>,
 }
 
-/// What to take back if the acquisition's lock is never taken (its report unwound).
+/// What to take back if the acquisition's lock is never taken (its report unwound): released
+/// as the lock's guard would have released it, so that a trace recorded meanwhile has the
+/// release too and replays to the same stack.
 #[derive(Clone, Copy)]
 enum Undo {
     Nothing,
     Entry(InstanceId),
-    Reference(InstanceId, u64),
+    Merged(InstanceId),
     Skipped(InstanceId),
 }
 
@@ -2385,7 +2387,7 @@ impl StackMark {
             && let (Some(top), Some(before)) = (top, self.top_references)
             && top.references() != before
         {
-            Undo::Reference(top.instance(), before)
+            Undo::Merged(instance)
         } else {
             Undo::Nothing
         }
@@ -2396,23 +2398,26 @@ impl Undo {
     /// Takes the acquisition back from `t`, if it is still where it was put (a report callback
     /// may have taken and released other locks meanwhile).
     fn apply(self, v: &Validator, t: &mut ThreadState) {
+        // A release of the top entry, or of a count, re-validates nothing: no reports.
         match self {
             Undo::Nothing => {}
             Undo::Entry(instance) => {
                 if t.held.last().is_some_and(|h| h.instance() == instance) {
-                    v.forget(t, instance);
+                    let _ = v.release_at(t, t.held.len() - 1, Site::Unknown);
                 }
             }
-            Undo::Reference(top, references) => {
-                if let Some(h) = t.held.last_mut()
-                    && h.instance() == top
+            Undo::Merged(instance) => {
+                if let Some(top) = t.held.last()
+                    && top.references() > 1
                 {
-                    h.set_references(references);
+                    let class = top.class();
+                    let _ = v.release(t, instance, Some(class), Site::Unknown);
                 }
             }
             Undo::Skipped(instance) => {
                 if t.skipped.last() == Some(&instance) {
                     t.skipped.pop();
+                    v.record_skipped_release(t, instance);
                 }
             }
         }
