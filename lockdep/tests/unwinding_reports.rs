@@ -18,10 +18,27 @@ use lockdep::{Config, OnReport, RawMutex, RawRwLock, RawSpinLock, Report, Valida
 
 /// A validator with `config` whose report callback panics.
 fn panicking(config: Config) -> Validator {
-    Validator::with_on_report(
-        config,
-        OnReport::Callback(Arc::new(|r: &Report| panic!("reported: {}", r.title()))),
-    )
+    panicking_recorded(config).0
+}
+
+/// The kinds of the reports a callback got, in order.
+type Seen = Arc<std::sync::Mutex<Vec<lockdep::ReportKind>>>;
+
+/// A validator with `config` whose report callback records each report's kind and panics
+/// (unless the thread already unwinds: a panic then would abort).
+fn panicking_recorded(config: Config) -> (Validator, Seen) {
+    let seen = Seen::default();
+    let callback = {
+        let seen = seen.clone();
+        move |r: &Report| {
+            seen.lock().unwrap().push(r.kind());
+            if !std::thread::panicking() {
+                panic!("reported: {}", r.title());
+            }
+        }
+    };
+    let v = Validator::with_on_report(config, OnReport::Callback(Arc::new(callback)));
+    (v, seen)
 }
 
 /// Runs `attempt` (a trylock expected to succeed) under a validator whose one class is taken
@@ -306,23 +323,11 @@ mod drained {
     /// unwinds: the callback gets both (each report is made once).
     #[test]
     fn a_hooks_own_report_is_not_lost() {
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let v = {
-            let seen = seen.clone();
-            Validator::with_on_report(
-                // x -> a -> b -> spin fit; x -> b does not.
-                Config {
-                    max_edges: 3,
-                    ..Config::default()
-                },
-                OnReport::Callback(Arc::new(move |r: &Report| {
-                    seen.lock().unwrap().push(r.kind());
-                    if !std::thread::panicking() {
-                        panic!("reported: {}", r.title());
-                    }
-                })),
-            )
-        };
+        // x -> a -> b -> spin fit; x -> b does not.
+        let (v, seen) = panicking_recorded(Config {
+            max_edges: 3,
+            ..Config::default()
+        });
         let (x, a, b) = (
             lockdep::Mutex::with_name("x", ()),
             lockdep::Mutex::with_name("a", ()),
@@ -419,22 +424,10 @@ mod drained {
 /// held and `a` waited on, so `b` is re-validated above `x` — an edge over the limit of two.
 #[test]
 fn a_reported_condvar_release_keeps_the_mutex_held() {
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let v = {
-        let seen = seen.clone();
-        Validator::with_on_report(
-            Config {
-                max_edges: 2,
-                ..Config::default()
-            },
-            OnReport::Callback(Arc::new(move |r: &Report| {
-                seen.lock().unwrap().push(r.kind());
-                if !std::thread::panicking() && r.kind() != lockdep::ReportKind::BadUnlockBalance {
-                    panic!("reported: {}", r.title());
-                }
-            })),
-        )
-    };
+    let (v, seen) = panicking_recorded(Config {
+        max_edges: 2,
+        ..Config::default()
+    });
     let (x, a, b) = (
         lockdep::Mutex::with_name("x", ()),
         lockdep::Mutex::with_name("a", ()),
