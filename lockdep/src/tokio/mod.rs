@@ -157,30 +157,49 @@ const UNTRACKED_KEEP: usize = 1024;
 /// it has none). Tokio never reuses a task id, so a stack is never another task's.
 fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
     let existing = UNTRACKED.lock().as_mut().and_then(|t| t.remove(&id));
-    let mut d = existing.unwrap_or_else(|| {
+    let d = existing.unwrap_or_else(|| {
         Box::new(Detached::new(runtime::current(), |_| {
             format!("task-{id}").into()
         }))
     });
     let stack = d.id();
-    /// Puts the thread's stack back, also when `f` unwinds (a report that panics).
-    struct Leave<'a>(&'a mut Detached, bool);
-    impl Drop for Leave<'_> {
+    /// Puts the thread's stack back and the task's into the table, also when `f` or a report
+    /// unwinds: the task lives on, holding what it holds (dropped, its stack would be lost
+    /// and its guards' releases posted to a stack no one drains).
+    struct Leave {
+        d: Option<Box<Detached>>,
+        entered: bool,
+        id: ::tokio::task::Id,
+    }
+    impl Drop for Leave {
         fn drop(&mut self) {
-            if self.1 {
-                runtime::leave_detached(self.0);
+            if let Some(mut d) = self.d.take() {
+                if self.entered {
+                    runtime::leave_detached(&mut d);
+                }
+                keep_untracked(self.id, d);
             }
         }
     }
-    let r = {
-        let entered = runtime::enter_detached(&mut d);
-        let _leave = Leave(&mut d, entered.is_some());
-        // Once leaving is armed: a report that unwinds must not leave the task's stack here.
-        if let Some(reports) = entered {
-            reports.dispatch();
-        }
-        f(stack)
+    let mut leave = Leave {
+        d: Some(d),
+        entered: false,
+        id,
     };
+    let entered = leave.d.as_deref_mut().and_then(runtime::enter_detached);
+    leave.entered = entered.is_some();
+    // Once leaving is armed: a report that unwinds must not leave the task's stack here.
+    if let Some(reports) = entered {
+        reports.dispatch();
+    }
+    let r = f(stack);
+    drop(leave);
+    r
+}
+
+/// Keeps the untracked task `id`'s stack `d` in the table; beyond [`UNTRACKED_KEEP`] stacks,
+/// the empty ones end.
+fn keep_untracked(id: ::tokio::task::Id, d: Box<Detached>) {
     let evicted: Vec<Box<Detached>> = {
         let mut table = UNTRACKED.lock();
         let table = table.get_or_insert_with(HashMap::new);
@@ -200,7 +219,6 @@ fn in_untracked<R>(id: ::tokio::task::Id, f: impl FnOnce(u64) -> R) -> R {
     for d in evicted {
         d.finish(|_| true);
     }
-    r
 }
 
 /// The stack of the untracked task `id`, if it has one.
@@ -517,5 +535,63 @@ fn request<'a>(
         subclass: 0,
         nest_lock: None,
         site: Some(site),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::Arc;
+
+    use crate::{Config, OnReport, Report, Validator};
+
+    /// A plain-spawned task holds `x`, `a`, `b`; `a`'s guard is dropped on another thread, and
+    /// the task's next acquisition drains that release: `b`'s re-validation above `x` is an edge
+    /// over the limit of two, reported to a callback that panics. The task catches it and lives
+    /// on, holding `x` and `b`: its stack must still be in the table.
+    #[test]
+    fn an_untracked_tasks_stack_outlives_a_report_that_unwinds() {
+        let callback = |r: &Report| {
+            if !std::thread::panicking() {
+                panic!("reported: {}", r.title());
+            }
+        };
+        let config = Config {
+            max_edges: 2,
+            ..Config::default()
+        };
+        let v = Validator::with_on_report(config, OnReport::Callback(Arc::new(callback)));
+        let rt = ::tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (x, a, b, c) = (
+            Arc::new(super::Mutex::with_name("x", ())),
+            Arc::new(super::Mutex::with_name("a", ())),
+            Arc::new(super::Mutex::with_name("b", ())),
+            Arc::new(super::Mutex::with_name("c", ())),
+        );
+        v.scope(|| {
+            rt.block_on(async {
+                ::tokio::spawn(async move {
+                    let gx = x.lock().await;
+                    let ga = a.lock_owned().await;
+                    let gb = b.lock().await;
+                    std::thread::spawn(move || drop(ga)).join().unwrap();
+                    let id = ::tokio::task::id();
+                    let before = super::untracked_stack(id);
+                    assert!(before.is_some());
+                    let unwound = catch_unwind(AssertUnwindSafe(|| drop(c.try_lock())));
+                    assert!(unwound.is_err(), "the drained report unwinds");
+                    assert_eq!(
+                        super::untracked_stack(id),
+                        before,
+                        "the task's stack was lost"
+                    );
+                    drop((gb, gx));
+                })
+                .await
+                .unwrap();
+            })
+        });
     }
 }
