@@ -995,19 +995,11 @@ impl Pending {
             dispatch_cold(v, reports);
         }
     }
-}
 
-#[cold]
-#[inline(never)]
-fn dispatch_cold(v: Validator, reports: Vec<Report>) {
-    v.dispatch(reports);
-}
-
-impl Pending {
-    /// Dispatches a trylock's reports before its raw guard goes to a caller that has no guard
-    /// value of its own yet (the raw-lock traits): if the dispatch unwinds (panic mode, a
-    /// callback that panics), `undo` releases the acquisition first, or the lock would stay
-    /// locked with no one to release it.
+    /// Dispatches the reports with `undo` armed: if the dispatch unwinds (panic mode, a
+    /// callback that panics), `undo(guard)` takes back what the hook left that no guard will
+    /// (a raw-trait trylock's acquisition, whose caller has no guard value yet; an acquisition
+    /// recorded before its lock was taken); else `guard` is returned.
     #[inline(always)]
     pub(crate) fn dispatch_or_undo<G>(self, guard: G, undo: impl FnOnce(G)) -> G {
         match self.0 {
@@ -1019,13 +1011,19 @@ impl Pending {
 
 #[cold]
 #[inline(never)]
+fn dispatch_cold(v: Validator, reports: Vec<Report>) {
+    v.dispatch(reports);
+}
+
+#[cold]
+#[inline(never)]
 fn dispatch_or_undo_cold<G, F: FnOnce(G)>(
     v: Validator,
     reports: Vec<Report>,
     guard: G,
     undo: F,
 ) -> G {
-    /// Releases the acquisition it holds when dropped still armed: while the dispatch unwinds.
+    /// Runs the undo it holds when dropped still armed: while the dispatch unwinds.
     struct UndoOnUnwind<G, F: FnOnce(G)>(Option<(G, F)>);
     impl<G, F: FnOnce(G)> Drop for UndoOnUnwind<G, F> {
         fn drop(&mut self) {
@@ -1060,9 +1058,7 @@ impl Released {
             dispatch_boxed(pending);
         }
     }
-}
 
-impl Released {
     /// Dispatches the reports of a release whose lock stays taken for now (a condvar wait
     /// records the release before it sleeps): if a report unwinds, the caller's guard still
     /// releases the lock, so `undo` records it as held again first.
@@ -2426,32 +2422,14 @@ impl Undo {
 
 /// Dispatches the reports of an acquisition validated before its lock is taken. A lock whose
 /// report unwinds is never taken, so what the acquisition recorded goes too (`undo`) — in panic
-/// mode, and when a report callback panics or a report drained from the inbox does.
+/// mode, and when a report callback panics or a report drained from the inbox does. On the
+/// thread's current stack as it is, without syncing or draining the inbox (whose reports could
+/// not be dispatched while unwinding).
 #[inline(always)]
 fn dispatch_before_taken(reports: Option<ToDispatch>, undo: Undo) {
-    if let Some((v, reports)) = reports {
-        dispatch_undoing_on_unwind(v, reports, undo);
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn dispatch_undoing_on_unwind(v: Validator, reports: Vec<Report>, undo: Undo) {
-    /// Takes the acquisition back when dropped still armed: while the dispatch unwinds. On the
-    /// thread's current stack as it is, without syncing or draining the inbox (whose reports
-    /// could not be dispatched while unwinding).
-    struct UndoOnUnwind(Undo);
-    impl Drop for UndoOnUnwind {
-        fn drop(&mut self) {
-            let undo = self.0;
-            if !matches!(undo, Undo::Nothing) {
-                with_local(|l| undo.apply(&l.validator, &mut l.state));
-            }
-        }
-    }
-    let mut armed = UndoOnUnwind(undo);
-    v.dispatch(reports);
-    armed.0 = Undo::Nothing;
+    Pending(reports).dispatch_or_undo(undo, |undo| {
+        with_local(|l| undo.apply(&l.validator, &mut l.state));
+    });
 }
 
 /// The class of the lock requested, if its acquisition is to be validated. Otherwise the
@@ -2811,14 +2789,11 @@ pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) -> Pe
 /// unwinds releases it).
 #[inline]
 pub(crate) fn on_mode_change(instance: usize, mode: Mode) -> Pending {
-    let Some(switch) = switch() else {
-        return Pending::NONE;
-    };
-    let drained = with_local_synced_drained(switch, |l| {
+    with_local_on_batched(|l| {
         l.validator
-            .set_mode(&mut l.state, InstanceId(instance as u64), mode)
-    });
-    Pending(drained.and_then(|((), drained)| drained))
+            .set_mode(&mut l.state, InstanceId(instance as u64), mode);
+        None
+    })
 }
 
 /// Whether this thread holds `instance` (in any mode, `Some(mode)` of the newest entry).
@@ -3299,12 +3274,13 @@ pub fn non_blocking<R>(f: impl FnOnce() -> R) -> R {
             with_local_on(|l| l.validator.set_non_blocking(&mut l.state, false));
         }
     }
-    let drained = switch().and_then(|switch| {
-        with_local_synced_drained(switch, |l| l.validator.set_non_blocking(&mut l.state, true))
+    let drained = with_local_on_batched(|l| {
+        l.validator.set_non_blocking(&mut l.state, true);
+        None
     });
     let _exit = Exit;
     // Once the section's exit is armed: a drained report that unwinds must not leave it open.
-    Pending(drained.and_then(|((), drained)| drained)).dispatch();
+    drained.dispatch();
     f()
 }
 
