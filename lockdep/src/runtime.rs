@@ -222,8 +222,14 @@ struct Local {
     state: ThreadState,
     // Outer scopes entered with `Validator::scope` / `capture`, innermost last.
     saved: Vec<(Validator, ThreadState)>,
-    // Locks acquired in a scope that has ended; their releases are not imbalances.
+    // Locks whose guards are still alive but are not on a stack: acquired in a scope that has
+    // ended, or handed off (`hand_off`). Their releases are not imbalances, and a posted release
+    // matches one of them before the stack (this thread may hold the lock again).
     orphans: Vec<InstanceId>,
+    // Locks that were held when validation went off: their guards may have been released
+    // unseen. A release matches one only when nothing else holds the lock, so that an
+    // acquisition made since (on the stack) is not left behind as a phantom.
+    stale: Vec<InstanceId>,
     // The switch word this thread last saw, the count of off periods it last saw, and whether
     // validation was off for it since it started.
     switch: u32,
@@ -263,6 +269,7 @@ impl Local {
             state: ThreadState::new(name, id, depth),
             saved: Vec::new(),
             orphans: Vec::new(),
+            stale: Vec::new(),
             switch,
             off_periods: off_periods(switch),
             lenient: false,
@@ -341,9 +348,11 @@ impl Local {
         }
         self.off_periods = periods;
         self.lenient = true;
+        // Whatever was held or awaited may have been released while off.
         let stale = self.state.held.drain().map(|h| h.instance());
-        self.orphans.extend(stale);
-        self.orphans.append(&mut self.state.skipped);
+        self.stale.extend(stale);
+        self.stale.append(&mut self.state.skipped);
+        self.stale.append(&mut self.orphans);
     }
 
     /// Refreshes the copies the steady state reads and returns the gate it may run under: the
@@ -953,6 +962,8 @@ mod inbox {
                     {
                         let i = s.find(instance).expect("found just above");
                         s.held.remove(i);
+                    } else if let Some(i) = l.stale.iter().position(|o| *o == instance) {
+                        l.stale.swap_remove(i);
                     } else {
                         // Taken beyond the depth limit, untracked.
                         l.state.unskip(instance);
@@ -2736,6 +2747,10 @@ fn release_unknown(
         l.orphans.swap_remove(i);
         return None;
     }
+    if let Some(i) = l.stale.iter().position(|o| *o == instance) {
+        l.stale.swap_remove(i);
+        return None;
+    }
     let v = &l.validator;
     let class = if v.is_enabled() {
         map.class(v, kind, 0, Use::Lookup)
@@ -3008,7 +3023,7 @@ pub(crate) fn leave_detached(d: &mut Detached) {
         if thread_periods != l.off_periods {
             // Validation was off during the poll: the thread's stack is stale too.
             let stale = l.state.held.drain().map(|h| h.instance());
-            l.orphans.extend(stale);
+            l.stale.extend(stale);
         }
         l.detached = l.detached.saturating_sub(1);
         if l.adopted.is_some() {

@@ -83,6 +83,22 @@ fn the_run_time_switch_turns_validation_off_and_back_on() {
     });
     assert!(v.take_reports().is_empty());
 
+    // The same, with the lock taken again and its guard released on another thread: the posted
+    // release is the new acquisition's, not the stale one's (which left a phantom entry, and
+    // the next acquisition was "recursive locking").
+    #[cfg(feature = "send_guard")]
+    v.scope(|| {
+        let g = m.lock();
+        lockdep::set_enabled(false);
+        drop(g);
+        lockdep::set_enabled(true);
+        let again = m.lock();
+        std::thread::scope(|s| s.spawn(move || drop(again)).join().unwrap());
+        let _third = m.lock();
+    });
+    let reports = v.take_reports();
+    assert!(reports.is_empty(), "{reports:#?}");
+
     // Back on: reports again.
     assert!(!lockdep::capture(use_every_api).is_empty());
 
