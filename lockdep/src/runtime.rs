@@ -217,6 +217,9 @@ fn off_validator() -> &'static Validator {
     })
 }
 
+/// How many possibly released locks a thread keeps from its off periods (`Local::stale`).
+const MAX_STALE: usize = 256;
+
 struct Local {
     validator: Validator,
     state: ThreadState,
@@ -353,6 +356,15 @@ impl Local {
         self.stale.extend(stale);
         self.stale.append(&mut self.state.skipped);
         self.stale.append(&mut self.orphans);
+        self.cap_stale();
+    }
+
+    /// Most stale locks were released unseen and are never matched: a program that switches
+    /// often keeps the newest only (a release that finds nothing is not reported: `lenient`).
+    fn cap_stale(&mut self) {
+        if self.stale.len() > MAX_STALE {
+            self.stale.drain(..self.stale.len() - MAX_STALE);
+        }
     }
 
     /// Refreshes the copies the steady state reads and returns the gate it may run under: the
@@ -3024,6 +3036,7 @@ pub(crate) fn leave_detached(d: &mut Detached) {
             // Validation was off during the poll: the thread's stack is stale too.
             let stale = l.state.held.drain().map(|h| h.instance());
             l.stale.extend(stale);
+            l.cap_stale();
         }
         l.detached = l.detached.saturating_sub(1);
         if l.adopted.is_some() {
