@@ -975,7 +975,7 @@ mod inbox {
                         let i = s.find(instance).expect("found just above");
                         s.held.remove(i);
                     } else if let Some(i) = l.stale.iter().position(|o| *o == instance) {
-                        l.stale.swap_remove(i);
+                        l.stale.remove(i);
                     } else {
                         // Taken beyond the depth limit, untracked.
                         l.state.unskip(instance);
@@ -2760,7 +2760,7 @@ fn release_unknown(
         return None;
     }
     if let Some(i) = l.stale.iter().position(|o| *o == instance) {
-        l.stale.swap_remove(i);
+        l.stale.remove(i); // in order: `cap_stale` drops the oldest
         return None;
     }
     let v = &l.validator;
