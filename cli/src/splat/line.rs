@@ -4,7 +4,8 @@
 //! quoted-printable encoding (once a `=3D` has been seen in the input), e-mail quoting
 //! (`> `, `>> `, `> > `), syslog/journal prefixes (`Nov 21 12:00:01 host kernel: `),
 //! `<N>` log levels, `** N printk messages dropped **`, timestamps (`[  528.077900]`,
-//! `dmesg -T` `[Mon Nov 21 12:00:01 2022]`) and caller ids (`[T7867]`, `[ C0]`), which
+//! `dmesg -T` `[Mon Nov 21 12:00:01 2022]`, `dmesg -H` `[Nov21 12:00]` and `[  +0.000224]`),
+//! vendor caller tags (`[name:lockdep&]`) and caller ids (`[T7867]`, `[ C0]`), which
 //! become the line's *context*. Then [`Joiner`] re-joins lines split by the transport:
 //! format=flowed soft breaks, quoted-printable soft breaks, and printk continuation
 //! fragments of old kernels.
@@ -58,13 +59,19 @@ static LOGIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\S+ login: ").unw
 static LEVEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\d{1,2}> ?").unwrap());
 static DROPPED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\*\* \d+ printk messages dropped \*\* ?").unwrap());
+/// `[  528.077900]`, `dmesg -T`'s `[Mon Nov 21 12:00:01 2022]`, and `dmesg -H`'s
+/// `[Nov21 12:00]` and `[  +0.000224]` (the time since the line before).
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^\[\s*(?:\d+\.\d+",
-        r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})\]"
+        r"^\[\s*(?:\+?\s*\d+\.\d+",
+        r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}",
+        r"|[A-Z][a-z]{2} ?\d{1,2} \d{2}:\d{2})\]"
     ))
     .unwrap()
 });
+/// The caller tag some Android vendor kernels (MediaTek's) print before a line:
+/// `[name:lockdep&]`.
+static VENDOR_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[name:[\w.-]+&\]").unwrap());
 /// z/VM console prefix: the virtual CPU address.
 static VM_CONSOLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{2}: ").unwrap());
 /// Width at which the z/VM console wraps lines.
@@ -199,6 +206,9 @@ impl Normalizer {
                 s = &lead[m.end()..];
                 had_prefix = true;
                 stamped = true;
+            } else if let Some(m) = VENDOR_TAG.find(lead) {
+                s = &lead[m.end()..];
+                had_prefix = true;
             } else if let Some(c) = CALLER.captures(if stamped { lead } else { s }) {
                 let base = if stamped { lead } else { s };
                 ctx = Some(c[1].to_string());
@@ -306,6 +316,10 @@ static FRESH_START: LazyLock<Regex> = LazyLock::new(|| {
 });
 static OPEN_FRAGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^\s*#\d+:\s*|\(\s*|[)}], at:\s*)$").unwrap());
+/// A held-lock line cut after its address or inside its class name (`#0: ffff8880b943e698`,
+/// then `(&rq->__lock`, then `){?.-.}-{2:2}`: a console that flushed each printk fragment).
+static HELD_OPEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^#\d+:\s*[0-9a-f]{8,16}(?:\s+\([^)]*)?$").unwrap());
 static LOCK_AT_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[)}], at:(?: \[<[0-9a-f]+>\])?$").unwrap());
 static CLOSE_FRAGMENT: LazyLock<Regex> =
@@ -360,7 +374,9 @@ impl Joiner {
         let fragment = same_ctx
             && !prev_trim.is_empty()
             && !next_trim.is_empty()
-            && (OPEN_FRAGMENT.is_match(&prev.text) || CLOSE_FRAGMENT.is_match(next_trim));
+            && (OPEN_FRAGMENT.is_match(&prev.text)
+                || HELD_OPEN.is_match(prev_trim)
+                || CLOSE_FRAGMENT.is_match(next_trim));
         if flowed {
             let keep = prev.text.trim_end().len();
             prev.text.truncate(keep);
@@ -370,7 +386,10 @@ impl Joiner {
             prev.unterminated = line.unterminated;
             self.pending = Some((prev, qp_soft));
         } else if fragment {
-            if prev.text.ends_with("at:") {
+            if prev.text.ends_with("at:")
+                || next_trim.starts_with('(')
+                    && prev.text.ends_with(|c: char| c.is_ascii_hexdigit())
+            {
                 prev.text.push(' ');
             }
             let t = if prev.text.ends_with([' ', '(']) {
@@ -411,7 +430,7 @@ impl LineEnd {
         LineEnd {
             blank: t.is_empty(),
             flowed_open: st.text.ends_with(' ') || t.ends_with(':') || t.ends_with(">]"),
-            fragment_open: t.ends_with('(') || t.ends_with(':'),
+            fragment_open: t.ends_with('(') || t.ends_with(':') || HELD_OPEN.is_match(t),
             qp_soft: st.qp_soft_break,
             fills_width: st.fills_width,
         }
@@ -501,6 +520,45 @@ mod tests {
     #[test]
     fn dmesg_human_time() {
         assert_eq!(texts("[Mon Nov 21 12:00:01 2022] hello\n")[0].0, "hello");
+        // `dmesg -H`: the minute once, then the time since the line before.
+        let v = texts("[Aug15 13:53] WARNING: x\n[  +0.000224] ping/156 y\n[  +12.5] z\n");
+        let t: Vec<_> = v.into_iter().map(|x| x.0).collect();
+        assert_eq!(t, ["WARNING: x", "ping/156 y", "z"]);
+        // Not a timestamp: a lock name in brackets is text.
+        assert_eq!(texts("[+] x\n")[0].0, "[+] x");
+    }
+
+    #[test]
+    fn held_lock_line_in_fragments() {
+        let v = texts(concat!(
+            "2 locks held by syz-executor164/5064:\n",
+            " #0: ffff8880b943e698\n",
+            " (&rq->__lock\n",
+            "){?.-.}-{2:2}\n",
+            ", at: raw_spin_rq_lock_nested+0x29/0x130 kernel/sched/core.c:559\n",
+            " #1: ffffffff8d7b08e0\n",
+            " (rcu_read_lock\n",
+            "){....}-{1:2}\n",
+            ", at: rcu_lock_acquire include/linux/rcupdate.h:298 [inline]\n",
+        ));
+        let t: Vec<_> = v.into_iter().map(|x| x.0).collect();
+        assert_eq!(
+            t,
+            [
+                "2 locks held by syz-executor164/5064:",
+                " #0: ffff8880b943e698 (&rq->__lock){?.-.}-{2:2}, at: raw_spin_rq_lock_nested+0x29/0x130 kernel/sched/core.c:559",
+                " #1: ffffffff8d7b08e0 (rcu_read_lock){....}-{1:2}, at: rcu_lock_acquire include/linux/rcupdate.h:298 [inline]",
+            ]
+        );
+    }
+
+    #[test]
+    fn vendor_caller_tag() {
+        let v = texts(
+            "> [name:lockdep&]WARNING: inconsistent lock state\n<6>[ 1.0] [name:lockdep&]x\n",
+        );
+        let t: Vec<_> = v.into_iter().map(|x| x.0).collect();
+        assert_eq!(t, ["WARNING: inconsistent lock state", "x"]);
     }
 
     #[test]

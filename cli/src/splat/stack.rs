@@ -23,12 +23,16 @@ static RUST_LOC: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+// `scripts/decode_stacktrace.sh` writes `func (file:line (discriminator N))`, several
+// locations in one pair of brackets for inlined calls, and a module's name after them
+// (`sctp_bind (net/sctp/socket.c:320) sctp`).
 static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^([A-Za-z_.$][\w.$:]*)",
         r"(?:\+(0x[0-9a-f]+)/(0x[0-9a-f]+))?",
         r"(?: \[([\w-]+)\])?",
-        r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(-?\d+)(?::(\d+))?\)?)?",
+        r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(-?\d+)(?::(\d+))?(?: \(discriminator \d+\))?",
+        r"(?: [\w./-]+:\d+(?: \(discriminator \d+\))?)*\)?(?: ([\w-]+))?)?",
         r"(?: \(discriminator \d+\))?$"
     ))
     .unwrap()
@@ -137,7 +141,7 @@ fn parse_symbol(s: &str, mut f: Frame, ctx: FrameContext) -> Option<Frame> {
     f.function = Some(c[1].to_string());
     f.offset = c.get(2).map(|m| m.as_str().to_string());
     f.size = c.get(3).map(|m| m.as_str().to_string());
-    f.module = c.get(4).map(|m| m.as_str().to_string());
+    f.module = c.get(4).or(c.get(8)).map(|m| m.as_str().to_string());
     if let Some(file) = c.get(5) {
         f.file = Some(clean_path(file.as_str()));
         f.line = c[6].parse().ok();
@@ -368,6 +372,31 @@ mod tests {
             .is_none()
         );
         assert!(parse_frame("lock_acquire", 1, FrameContext::Strict).is_none());
+    }
+
+    #[test]
+    fn decode_stacktrace_frames() {
+        let f = frame(" dev_get_by_index_rcu (net/core/dev.c:876 (discriminator 7))");
+        assert_eq!(f.function.as_deref(), Some("dev_get_by_index_rcu"));
+        assert_eq!(
+            (f.file.as_deref(), f.line),
+            (Some("net/core/dev.c"), Some(876))
+        );
+        let f = frame(" sctp_do_bind (net/sctp/socket.c:400 (discriminator 1)) sctp");
+        assert_eq!(f.module.as_deref(), Some("sctp"));
+        assert_eq!(f.line, Some(400));
+        let f = frame("sctp_v6_available (net/sctp/ipv6.c:701) sctp");
+        assert_eq!(f.function.as_deref(), Some("sctp_v6_available"));
+        assert_eq!(f.module.as_deref(), Some("sctp"));
+        // Inlined calls: every location in one pair of brackets, the first one kept.
+        let f = frame(concat!(
+            "? do_user_addr_fault (./arch/x86/include/asm/preempt.h:84 (discriminator 13) ",
+            "./include/linux/rcupdate.h:98 (discriminator 13) arch/x86/mm/fault.c:1338)"
+        ));
+        assert!(f.unreliable);
+        assert_eq!(f.file.as_deref(), Some("arch/x86/include/asm/preempt.h"));
+        let f = frame("lock_acquire (kernel/locking/lockdep.c:5754)");
+        assert_eq!(f.module, None);
     }
 
     #[test]
