@@ -2213,7 +2213,13 @@ fn site_of(loc: Option<&'static Location<'static>>) -> Site {
 
 /// Validates a blocking acquisition before the caller blocks. If the report would unwind, the
 /// acquisition is undone first, so the lock is never taken.
-#[inline(always)]
+// The hooks the wrappers call on every acquisition and release are inlined into them in
+// optimised builds. With debug assertions (tests, debug builds) they are calls: inlined, they
+// were compiled in the calling crate at its opt-level 0 (about 8x parking_lot per pair of
+// locks); out of line they are compiled once, in this crate, which
+// `[profile.dev.package.lockdep] opt-level = 3` reaches (docs/performance.md).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn before_lock(req: Request<'_>) {
     if let Some(switch) = switch_word()
         && !(req.subclass == 0 && req.nest_lock.is_none() && lock_steady(&req, false, switch))
@@ -2302,7 +2308,8 @@ fn validate_lock_slow(req: Request<'_>, switch: u32) {
 /// Records the re-acquisition of a lock that is already taken again (a condvar wait's mutex),
 /// validated as a blocking acquisition. A report that unwinds leaves it recorded as held: the
 /// caller's guard still holds it and releases it while unwinding.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn after_relock(req: Request<'_>) {
     if let Some(switch) = switch_word()
         && !(req.subclass == 0 && req.nest_lock.is_none() && lock_steady(&req, false, switch))
@@ -2499,7 +2506,8 @@ fn over_class_limit(
 
 /// Records a successful trylock. Dispatch the result after the guard exists, so an unwinding
 /// report releases the lock through the guard.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn after_trylock(req: Request<'_>) -> Pending {
     match switch_word() {
         Some(switch)
@@ -2683,7 +2691,8 @@ pub(crate) fn on_release(map: &LockMap, instance: usize, kind: LockKind) {
 /// [`on_release`] whose reports the caller dispatches after releasing the raw lock: a report in
 /// panic mode must not leave the lock locked for every thread waiting on it. (The bookkeeping
 /// itself goes first: once the raw lock is released, another thread may take it and free it.)
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn on_release_later(map: &LockMap, instance: usize, kind: LockKind) -> Released {
     match switch_word() {
         Some(switch) => record_release(map, instance, kind, switch),
@@ -2777,7 +2786,8 @@ fn release_unknown(
 
 /// Records the release of a guard's acquisition: on this thread's stack, or, for a guard
 /// acquired on another thread (feature `send_guard`), on its owner's.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn on_release_by(
     map: &LockMap,
     instance: usize,
