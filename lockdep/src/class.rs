@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Identifies a lock class inside one [`Validator`](crate::Validator).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -370,6 +371,9 @@ pub(crate) struct ClassRegistry {
     // Base name -> the version (`#N`) of each distinct key that carries it. A map, not a
     // list: 100k classes of one name register in linear time, not quadratic.
     versions: HashMap<Arc<str>, HashMap<KeySource, u32>>,
+    // Per class: held for writing (or waited for as a writer) in a validated chain. A cycle
+    // through a class never written cannot close: its readers never wait.
+    written: Vec<AtomicBool>,
 }
 
 /// A class was requested but the configured class limit is reached.
@@ -415,7 +419,22 @@ impl ClassRegistry {
             display_name,
         });
         self.by_key.insert((key.clone(), subclass), id);
+        self.written.push(AtomicBool::new(false));
         Ok(id)
+    }
+
+    /// Notes that a lock of class `id` was held for writing, or waited for as a writer.
+    pub(crate) fn mark_written(&self, id: ClassId) {
+        if let Some(w) = self.written.get(id.index()) {
+            w.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a lock of class `id` was ever held for writing in a validated chain.
+    pub(crate) fn written(&self, id: ClassId) -> bool {
+        self.written
+            .get(id.index())
+            .is_some_and(|w| w.load(Ordering::Relaxed))
     }
 
     pub(crate) fn get(&self, id: ClassId) -> &ClassInfo {

@@ -404,6 +404,7 @@ mod tests {
             limit: None,
             backtrace: None,
             notes: Vec::new(),
+            never_written: Vec::new(),
         }
     }
 

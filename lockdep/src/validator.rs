@@ -1201,6 +1201,17 @@ impl Validator {
         key: u64,
         reports: &mut Vec<Report>,
     ) {
+        // Writers seen, for reader cycles that cannot close yet (`annotate`). Every dependency
+        // from or to a lock held or taken for writing is validated here first.
+        if next.mode == Mode::Write || below.iter().any(|h| h.mode() == Mode::Write) {
+            let reg = self.inner.classes.read();
+            if next.mode == Mode::Write {
+                reg.mark_written(next.class);
+            }
+            for h in below.iter().filter(|h| h.mode() == Mode::Write) {
+                reg.mark_written(h.class());
+            }
+        }
         let mut state = self.inner.graph.lock();
         let mut add_dependencies = true;
         // A dependency of this chain was not recorded (edge limit): the chain is not remembered,
@@ -1485,10 +1496,24 @@ impl Validator {
     /// was built outside the user's code, or, in a recursive-locking report, shown with two
     /// distinct locks.
     fn annotate(&self, r: &mut Report) {
-        if !r.notes.is_empty() {
+        if !r.notes.is_empty() || !r.never_written.is_empty() {
             return;
         }
         let reg = self.inner.classes.read();
+        if r.kind == ReportKind::CircularDependency {
+            let mut cycle: Vec<ClassId> = Vec::new();
+            let names = r.chain.iter().flat_map(|c| [&c.from, &c.to]);
+            for c in names.filter_map(|n| reg.find_display(n)) {
+                if !cycle.contains(&c) {
+                    cycle.push(c);
+                }
+            }
+            r.never_written = cycle
+                .into_iter()
+                .filter(|&c| !reg.written(c))
+                .map(|c| reg.get(c).display_name.clone())
+                .collect();
+        }
         // The lock lines of the report, but the nest-lock placeholder (its class is borrowed).
         let refs: Vec<&LockRef> = r
             .acquiring
@@ -1545,6 +1570,7 @@ impl Validator {
             limit: None,
             backtrace: self.current_backtrace(),
             notes: Vec::new(),
+            never_written: Vec::new(),
         }
     }
 

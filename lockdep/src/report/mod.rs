@@ -238,6 +238,24 @@ pub struct Report {
     /// Notes on classes that may conflate locks ([`ClassNote`]), filled in when the report is
     /// dispatched.
     pub notes: Vec<ClassNote>,
+    /// For circular dependencies: the classes of the cycle that were never held for writing
+    /// (nor waited for as a writer) in a validated chain so far. Readers wait only for writers,
+    /// so while one of them has none the cycle cannot close; it can once that class is
+    /// write-locked. Filled in when the report is dispatched.
+    ///
+    /// ```
+    /// use lockdep::RwLock;
+    ///
+    /// let (a, b) = (RwLock::with_name("a", ()), RwLock::with_name("b", ()));
+    /// let reports = lockdep::capture(|| {
+    ///     drop(a.write()); // a has a writer, b has none
+    ///     drop((a.read(), b.read()));
+    ///     let _b = b.read();
+    ///     let _a = a.read(); // b -> a closes a cycle of readers
+    /// });
+    /// assert_eq!(reports[0].never_written, vec!["b".into()]);
+    /// ```
+    pub never_written: Vec<Arc<str>>,
 }
 
 impl Report {
@@ -260,6 +278,7 @@ impl Report {
             limit: Some(limit),
             backtrace,
             notes: Vec::new(),
+            never_written: Vec::new(),
         }
     }
 

@@ -124,7 +124,25 @@ fn notes_block(r: &Report, out: &mut String) {
             let _ = writeln!(out, "  lock {:016x} acquired at {site}", instance.0);
         }
     }
-    if !r.notes.is_empty() {
+    if !r.never_written.is_empty() {
+        let names: Vec<String> = r.never_written.iter().map(|c| format!("({c})")).collect();
+        let (s, was) = match names.len() {
+            1 => ("", "was"),
+            _ => ("es", "were"),
+        };
+        let _ = writeln!(
+            out,
+            "note: class{s} {} {was} never held for writing while lockdep watched, and readers \
+             wait only for writers: this cycle cannot close until {} write-locked too.",
+            names.join(", "),
+            if names.len() == 1 {
+                "it is"
+            } else {
+                "each of them is"
+            }
+        );
+    }
+    if !r.notes.is_empty() || !r.never_written.is_empty() {
         out.push('\n');
     }
 }
