@@ -167,7 +167,9 @@ pub fn build(
         raw_scenario: Vec::new(),
     };
     st.banner(&banner, lines.first().map(|l| l.no).unwrap_or(start));
-    for (i, l) in lines.iter().enumerate().skip(1) {
+    // A headless report's first line is a line of its body.
+    let first_body = if spec.headless { 0 } else { 1 };
+    for (i, l) in lines.iter().enumerate().skip(first_body) {
         st.line(i, l);
     }
     st.flush_notes();
@@ -248,6 +250,7 @@ impl State<'_> {
         if idx <= 3
             && self.r.kernel.is_none()
             && !self.saw_dash_rule
+            && !self.spec.headless
             && !matches!(
                 self.spec.kind,
                 Kind::LockdepInternalWarning | Kind::SleepingInAtomic

@@ -22,6 +22,8 @@ pub const NEEDLES: &[&str] = &[
     "BUG: ",
     "INFO: ",
     "DEBUG_LOCKS_WARN_ON(",
+    // A circular report whose head was lost (`BannerSpec::headless`).
+    super::scan::HEADLESS_NEEDLE,
     "=3D",
 ];
 

@@ -32,6 +32,10 @@ pub struct BannerSpec {
     pub stack_header: bool,
     /// The report has a final stack at all.
     pub has_backtrace: bool,
+    /// Not a banner but a line only this kind of report prints: a report whose head was lost
+    /// (a log that starts mid-report, a quote that left the banner out) is found by it, and
+    /// only when no report is open for the line's caller.
+    pub headless: bool,
 }
 
 /// The banner table, in priority order.
@@ -41,98 +45,123 @@ pub const BANNERS: &[BannerSpec] = &[
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )possible circular locking dependency detected",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::RecursiveLocking,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )possible recursive locking detected",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::InconsistentLockState,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )inconsistent lock state",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::IrqSafeUnsafeOrder,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )(?:HARDIRQ|SOFTIRQ)(?:-READ)?-safe -> (?:HARDIRQ|SOFTIRQ)(?:-READ)?-unsafe lock order detected",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::IrqLockInversion,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )possible irq lock inversion dependency detected",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::BadUnlockBalance,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )bad unlock balance detected!",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::InvalidWaitContext,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )Invalid wait context",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::HeldLockFreed,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )held lock freed!",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::LockHeldReturningToUser,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )lock held when returning to user space!",
         stack_header: false,
         has_backtrace: false,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::LocksHeldAtExit,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: ).*\S/\d+ still has locks held!",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::NestedLockNotTaken,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )Nested lock was not taken",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::SuspiciousRcuUsage,
         pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )suspicious RCU usage",
         stack_header: true,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::SleepingInAtomic,
         pattern: r"^BUG: sleeping function called from invalid context",
         stack_header: false,
         has_backtrace: true,
+        headless: false,
     },
     BannerSpec {
         kind: Kind::LockdepInternalWarning,
         pattern: r"^(?:DEBUG_LOCKS_WARN_ON\(|WARNING: .*kernel/locking/lockdep\.c:\d+|BUG: MAX_\w+ too low!|INFO: trying to register non-static key|BUG: looking up invalid subclass|BUG: key \S+ has not been registered|WARNING: chain_key collision)",
         stack_header: false,
         has_backtrace: true,
+        headless: false,
+    },
+    BannerSpec {
+        kind: Kind::CircularDependency,
+        pattern: r"^the existing dependency chain \(in reverse order\) is:$",
+        stack_header: true,
+        has_backtrace: true,
+        headless: true,
     },
 ];
 
 static BANNER_SET: LazyLock<RegexSet> =
     LazyLock::new(|| RegexSet::new(BANNERS.iter().map(|b| b.pattern)).unwrap());
 
-static PREFILTER: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
+static PREFILTER: LazyLock<[memmem::Finder<'static>; 5]> = LazyLock::new(|| {
     [
         memmem::Finder::new("WARNING"),
         memmem::Finder::new("BUG"),
         memmem::Finder::new("INFO"),
         memmem::Finder::new("DEBUG_LOCKS_WARN_ON"),
+        memmem::Finder::new(HEADLESS_NEEDLE),
     ]
 });
+
+/// What a headless report's line ([`BannerSpec::headless`]) always holds.
+pub(crate) const HEADLESS_NEEDLE: &str = "existing dependency chain";
 
 /// The banner spec of a line that starts a report, if it does.
 pub fn detect_banner(text: &str) -> Option<&'static BannerSpec> {
@@ -514,7 +543,13 @@ pub struct Scanner {
     titling: Vec<(Report, Region)>,
     ready: VecDeque<Report>,
     last_line_unterminated: bool,
+    /// The line of the last circular-dependency banner per caller: a headless report's line
+    /// soon after one belongs to it (its collector may have ended early), not to a new report.
+    last_circular: Vec<(Option<String>, usize)>,
 }
+
+/// How far after a circular-dependency banner its chain line may come.
+const HEADLESS_AFTER_BANNER: usize = 200;
 
 impl Scanner {
     /// A scanner for the input named `source`.
@@ -528,6 +563,7 @@ impl Scanner {
             titling: Vec::new(),
             ready: VecDeque::new(),
             last_line_unterminated: false,
+            last_circular: Vec::new(),
         }
     }
 
@@ -583,7 +619,19 @@ impl Scanner {
             spec
         });
         let idx = self.open.iter().position(|(c, _)| *c == ctx);
+        let banner = banner.filter(|spec| {
+            !spec.headless
+                || idx.is_none()
+                    && !self
+                        .last_circular
+                        .iter()
+                        .any(|(c, n)| *c == ctx && n + HEADLESS_AFTER_BANNER >= line.no)
+        });
         if let Some(spec) = banner {
+            if spec.kind == Kind::CircularDependency && !spec.headless {
+                self.last_circular.retain(|(c, _)| *c != ctx);
+                self.last_circular.push((ctx.clone(), line.no));
+            }
             if let Some(i) = idx {
                 let absorb = {
                     let col = &self.open[i].1;
@@ -615,8 +663,14 @@ impl Scanner {
                 .filter(|n| *n + 3 >= line.no)
                 .unwrap_or(line.no);
             let region = Region::open(&line.text, context);
+            let headless_at = spec.headless.then_some(line.no);
             let mut col = Collector::new(spec, start, line);
             col.region = region;
+            if let Some(no) = headless_at {
+                col.reasons.push(format!(
+                    "no banner: the report starts at its dependency chain (line {no})"
+                ));
+            }
             self.open.push((ctx.clone(), col));
             self.set_rule(&ctx, None);
             return;
@@ -755,6 +809,40 @@ impl Scanner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_circular_report_without_its_banner_is_found_by_its_chain() {
+        let chain = concat!(
+            "the existing dependency chain (in reverse order) is:\n",
+            "\n",
+            "-> #1 (&b){+.+.}-{3:3}:\n",
+            "       lock_acquire+0x1/0x2\n",
+            "       take_b+0x1/0x2\n",
+            "\n",
+            "-> #0 (&a){+.+.}-{3:3}:\n",
+            "       lock_acquire+0x1/0x2\n",
+            "       take_a+0x1/0x2\n",
+            "\n",
+            "other info that might help us debug this:\n",
+            "\n",
+        );
+        let v = crate::splat::parse_str("t", chain);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].kind, Kind::CircularDependency);
+        assert!(v[0].truncated);
+        assert_eq!(v[0].kernel, None);
+        // With its banner, the same chain is part of one report, not a second one.
+        let whole = format!(
+            "WARNING: possible circular locking dependency detected\n6.1.0 #1 Not tainted\n\
+             ------------------------------------------------------\n\
+             t/1 is trying to acquire lock:\nffff0000 (&a){{+.+.}}-{{3:3}}, at: take_a+0x1/0x2\n\n\
+             but task is already holding lock:\nffff0001 (&b){{+.+.}}-{{3:3}}, at: take_b+0x1/0x2\n\n\
+             which lock already depends on the new lock.\n\n{chain}"
+        );
+        let v = crate::splat::parse_str("t", &whole);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert!(!v[0].banner.starts_with("the existing"));
+    }
 
     #[test]
     fn banners() {
