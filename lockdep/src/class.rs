@@ -430,11 +430,16 @@ impl ClassRegistry {
         }
     }
 
-    /// Whether a lock of class `id` was ever held for writing in a validated chain.
+    /// Whether a lock of class `id` was ever held for writing in a validated chain, under any
+    /// subclass of its key (a `write_nested` blocks the plain readers of the same lock). A scan:
+    /// asked only for reports.
     pub(crate) fn written(&self, id: ClassId) -> bool {
-        self.written
-            .get(id.index())
-            .is_some_and(|w| w.load(Ordering::Relaxed))
+        let c = self.get(id);
+        self.classes.iter().zip(&self.written).any(|(o, w)| {
+            w.load(Ordering::Relaxed)
+                && o.name_version == c.name_version
+                && o.base_name == c.base_name
+        })
     }
 
     pub(crate) fn get(&self, id: ClassId) -> &ClassInfo {

@@ -79,6 +79,25 @@ fn a_writer_under_another_lock_and_an_upgradable_reader_count() {
 }
 
 #[test]
+fn a_writer_under_another_subclass_counts() {
+    let (a, b) = (RwLock::with_name("sa", ()), RwLock::with_name("sb", ()));
+    let reports = lockdep::capture(|| {
+        // The same locks written under subclass 1: their plain readers wait for it too.
+        drop(a.write_nested(1));
+        drop(b.write_nested(1));
+        drop((a.read(), b.read()));
+        let _b = b.read();
+        let _a = a.read();
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(
+        reports[0].never_written.is_empty(),
+        "{:?}",
+        reports[0].never_written
+    );
+}
+
+#[test]
 fn a_mutex_cycle_has_no_such_note() {
     let (a, b) = (Mutex::with_name("ma", ()), Mutex::with_name("mb", ()));
     let reports = lockdep::capture(|| {
