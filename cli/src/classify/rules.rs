@@ -855,6 +855,27 @@ static TEST_CODE_FILE: LazyLock<Regex> = LazyLock::new(|| {
 /// runs: whether it is real is a question about the test's own locking (or about how
 /// lockdep models what it exercises, as for ww_mutex acquire contexts).
 fn test_code(r: &Report, _: &Context) -> Option<Finding> {
+    // KUnit runs each test case in a thread of its own, `kunit_try_catch`, and its init and
+    // exit hooks in other ones: a lock a test takes in init and drops in exit is reported as
+    // held at that thread's exit, or released by a task that does not hold it. Only for
+    // reports about the task's own bookkeeping: a cycle a test closes may run through
+    // production code.
+    if matches!(
+        r.kind,
+        Kind::LocksHeldAtExit | Kind::BadUnlockBalance | Kind::HeldLockFreed
+    ) && r.task.as_ref().is_some_and(|t| t.comm == "kunit_try_catch")
+    {
+        return Some(Finding {
+            label: Label::Undetermined,
+            explanation: "The task is KUnit's test thread (`kunit_try_catch`): KUnit runs each \
+                          test case, and its init and exit hooks, in threads of their own, so a \
+                          lock a test's init takes and its exit releases is held by a thread \
+                          that ends, or released by one that never took it. A bug of the \
+                          test's locking (or its harness), not of production code."
+                .into(),
+            evidence: vec![(r.line, "task kunit_try_catch".into())],
+        });
+    }
     let is_test = |f: &&Frame| {
         f.base_function().is_some_and(|n| TEST_CODE_FN.is_match(n))
             || f.file
@@ -1676,6 +1697,7 @@ pub const RULES: &[Rule] = &[
             Kind::InvalidWaitContext,
             Kind::HeldLockFreed,
             Kind::BadUnlockBalance,
+            Kind::LocksHeldAtExit,
         ],
         check: test_code,
     },
