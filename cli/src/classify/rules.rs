@@ -1449,6 +1449,20 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// What a held-lock-freed report's stack shows before the code that freed the memory: the
+/// report's printing, the check, the allocators' free paths, sanitizers, RCU callbacks.
+static FREE_MACHINERY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:dump_stack\w*|show_stack|dump_backtrace|unwind_\w+|debug_check_no_locks_freed",
+        r"|debug_check_no_obj_freed|__debug_check_no_obj_freed|kmem_cache_free\w*|kfree\w*",
+        r"|__kfree\w*|k?vfree\w*|__vunmap|slab_free\w*|__slab_free|___slab_free|do_slab_free",
+        r"|free_large_kmalloc|__free_pages\w*|free_pages\w*|free_unref_\w+|__free_one_page",
+        r"|__put_page\w*|put_page\w*|kasan_\w+|__kasan_\w+|kfence_\w+|kmsan_\w+",
+        r"|rcu_do_batch|rcu_core\w*|rcu_process_callbacks)$"
+    ))
+    .unwrap()
+});
+
 fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
     let first_held = r
         .held_locks
@@ -1463,13 +1477,19 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             .map(|f| f.display())
             .unwrap_or_default()
     };
-    let user = first_user(&r.backtrace)
-        .map(|(_, f)| fname(f))
+    // The code that freed the memory: the first frame past the report's printing, the check
+    // and the allocator.
+    let free_path = r
+        .backtrace
+        .iter()
+        .filter(|f| !f.base_function().is_some_and(|n| FREE_MACHINERY.is_match(n)))
+        .find(|f| !is_primitive(f) && !f.unreliable && f.function.is_some())
+        .map(|f| format!(" (free path through `{}`)", fname(f)))
         .unwrap_or_default();
     let explanation = match r.kind {
         Kind::HeldLockFreed => format!(
-            "Memory holding the lock `{}` (taken at `{}`) is freed while the lock is held (free path \
-             through `{user}`): a use-after-free of the lock or a missing unlock before the free.",
+            "Memory holding the lock `{}` (taken at `{}`) is freed while the lock is \
+             held{free_path}: a use-after-free of the lock or a missing unlock before the free.",
             name(&r.held),
             site(&r.held)
         ),
