@@ -1482,7 +1482,10 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
     let free_path = r
         .backtrace
         .iter()
-        .filter(|f| !f.base_function().is_some_and(|n| FREE_MACHINERY.is_match(n)))
+        .filter(|f| {
+            !f.base_function()
+                .is_some_and(|n| FREE_MACHINERY.is_match(n))
+        })
         .find(|f| !is_primitive(f) && !f.unreliable && f.function.is_some())
         .map(|f| format!(" (free path through `{}`)", fname(f)))
         .unwrap_or_default();

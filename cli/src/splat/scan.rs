@@ -264,7 +264,9 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
         r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:",
         r"|[A-Za-z0-9]+ = (?:0x)?[0-9a-f]+|user pgtable:|\[[0-9a-f]+\] pgd=|Internal error:",
-        r"|thread: \S+ \(lockdep |\(backtraces off)"
+        r"|thread: \S+ \(lockdep |\(backtraces off)",
+        // 2.6–3.x x86: the task line before `Call Trace:` that `CPU: … PID: … Comm:` replaced.
+        r"|Pid: \d+, comm: "
     ))
     .unwrap()
 });

@@ -87,6 +87,15 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
     {
         s = r.trim_end();
     }
+    // 2.6–3.x x86 printed the stack switch on the frame's own line: `<IRQ>  [<addr>] func+off`.
+    if let Some(r) = ["<IRQ>", "<EOI>", "<NMI>"].iter().find_map(|m| {
+        s.strip_prefix(m)
+            .filter(|r| r.starts_with(' '))
+            .map(str::trim_start)
+    }) && !r.is_empty()
+    {
+        s = r;
+    }
     if let Some(c) = ARM_OLD.captures(s) {
         f.address = Some(c[2].to_string());
         return parse_symbol(&c[3], f, FrameContext::Trace);
@@ -372,6 +381,16 @@ mod tests {
             .is_none()
         );
         assert!(parse_frame("lock_acquire", 1, FrameContext::Strict).is_none());
+    }
+
+    #[test]
+    fn old_x86_stack_switch_on_the_frame_line() {
+        let f = frame("<IRQ>  [<ffffffff8154a529>] print_circular_bug+0xc8/0xd9");
+        assert_eq!(f.function.as_deref(), Some("print_circular_bug"));
+        assert_eq!(f.address.as_deref(), Some("ffffffff8154a529"));
+        let f = frame(" <EOI>  [<ffffffff81067788>] ? check_prev_add+0x68/0x20e");
+        assert!(f.unreliable);
+        assert!(parse_frame("<IRQ>", 1, FrameContext::Strict).is_none());
     }
 
     #[test]
