@@ -159,6 +159,25 @@ fn first_user(frames: &[Frame]) -> Option<(usize, &Frame)> {
     })
 }
 
+/// Frames of the report's own printing and stack walking, and tracer trampolines.
+static REPORTING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:dump_stack\w*|show_stack|dump_backtrace|unwind_\w+|walk_stackframe|arch_stack_walk",
+        r"|return_to_handler|ftrace_\w+|valid_state)$"
+    ))
+    .unwrap()
+});
+
+/// The first frame of a report's stack that is neither its printing nor a lock primitive.
+fn first_caller(frames: &[Frame]) -> Option<&Frame> {
+    frames.iter().find(|f| {
+        !f.unreliable
+            && !is_primitive(f)
+            && f.function.is_some()
+            && !f.base_function().is_some_and(|n| REPORTING.is_match(n))
+    })
+}
+
 fn fname(f: &Frame) -> String {
     f.base_function()
         .map(str::to_string)
@@ -1158,7 +1177,11 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
                     .unwrap_or_default(),
                 irq.and_then(|i| i.usage_to.clone()).unwrap_or_default(),
                 a.and_then(|l| l.at.as_ref())
+                    // The function-graph tracer's trampoline stands in for a return address
+                    // it replaced: the stack says who took the lock.
+                    .filter(|f| f.base_function() != Some("return_to_handler"))
                     .map(|f| f.display())
+                    .or_else(|| first_caller(&r.backtrace).map(fname))
                     .unwrap_or_default()
             )
         }
