@@ -250,6 +250,15 @@ static PANIC_ON_WARN: LazyLock<Regex> =
 static SECOND_REPORT_HINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:FAULT_INJECTION: forcing a failure|FAULT_FLAG_ALLOW_RETRY missing)").unwrap()
 });
+/// Lines after which a stack does not go on: other reports' and tasks' headers (whose own
+/// stacks may follow), and the end markers of oopses.
+static END_OF_STACK_HINT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:INFO:|WARNING:|BUG:|Kernel panic|---\[ end|Sending NMI|NMI backtrace|task:\S",
+        r"|\S+ +[RSDTtXZIP] +(?:stack:|\d)|Showing |sysrq:|Mem-Info|=+$|-+$)"
+    ))
+    .unwrap()
+});
 static CPU_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: ").unwrap());
 static CALL_TRACE: LazyLock<Regex> =
@@ -310,6 +319,9 @@ struct Collector {
     interrupted: bool,
     /// The text syzkaller would title this report from (opens at the first oops header).
     region: Option<Region>,
+    /// A line that interrupted the stack, set aside until the next line says whether the stack
+    /// goes on after it (a message printed in the middle of it) or ended before it.
+    aside: Option<usize>,
 }
 
 enum Step {
@@ -338,6 +350,7 @@ impl Collector {
             warning_line,
             interrupted: false,
             region: None,
+            aside: None,
         }
     }
 
@@ -365,6 +378,21 @@ impl Collector {
                 self.feed_body(line, t)
             }
             Phase::Backtrace => {
+                if let Some(no) = self.aside.take() {
+                    // A frame right after the line set aside: the stack goes on, the line was
+                    // another message printed into it. Anything else: the stack ended there.
+                    if parse_frame(t, 0, FrameContext::Strict).is_some() {
+                        self.reasons.push(format!(
+                            "line {no}, inside the stack, is not a frame (another message, or a \
+                             frame in a form not read); the stack goes on after it"
+                        ));
+                    } else {
+                        return Step::End {
+                            consumed: false,
+                            complete: !self.interrupted,
+                        };
+                    }
+                }
                 if t.is_empty() {
                     if self.frames > 0 {
                         return Step::End {
@@ -395,6 +423,10 @@ impl Collector {
                         self.frames += 1;
                     }
                     self.lines.push(line.clone());
+                    return Step::Continue;
+                }
+                if self.frames > 0 && !FOREIGN_OOPS.is_match(t) && !END_OF_STACK_HINT.is_match(t) {
+                    self.aside = Some(line.no);
                     return Step::Continue;
                 }
                 if FOREIGN_OOPS.is_match(t) && self.frames == 0 {
@@ -811,6 +843,43 @@ impl Scanner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_printed_inside_a_stack_does_not_end_it() {
+        let head = concat!(
+            "WARNING: bad unlock balance detected!\n",
+            "6.1.0 #1 Not tainted\n",
+            "-------------------------------------\n",
+            "t/1 is trying to release lock (&a) at:\n",
+            "[<ffff0000>] f+0x1/0x2\n",
+            "but there are no more locks to release!\n",
+            "\n",
+            "other info that might help us debug this:\n",
+            "no locks held by t/1.\n",
+            "\n",
+            "stack backtrace:\n",
+            "Call Trace:\n",
+            " dump_stack+0x1/0x2\n",
+            " f+0x1/0x2\n",
+        );
+        let frames = |text: &str| {
+            let v = crate::splat::parse_str("t", text);
+            assert_eq!(v.len(), 1, "{v:#?}");
+            v[0].backtrace.len()
+        };
+        // Another message between two frames: the stack goes on.
+        let inside = format!(
+            "{head}ata_id (348) used greatest stack depth: 11952 bytes left\n g+0x1/0x2\n h+0x1/0x2\n"
+        );
+        assert_eq!(frames(&inside), 4);
+        // After the stack: two messages, or a message and another task's stack header.
+        let after = format!("{head}ata_id (348) used greatest stack depth\nanother message\n");
+        assert_eq!(frames(&after), 2);
+        let hung = format!(
+            "{head}INFO: task x:1 blocked for more than 120 seconds.\nCall Trace:\n g+0x1/0x2\n"
+        );
+        assert_eq!(frames(&hung), 2);
+    }
 
     #[test]
     fn a_circular_report_without_its_banner_is_found_by_its_chain() {
