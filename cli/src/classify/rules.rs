@@ -163,7 +163,8 @@ fn first_user(frames: &[Frame]) -> Option<(usize, &Frame)> {
 static REPORTING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:dump_stack\w*|show_stack|dump_backtrace|unwind_\w+|walk_stackframe|arch_stack_walk",
-        r"|return_to_handler|ftrace_\w+|valid_state)$"
+        r"|return_to_handler|ftrace_\w+|valid_state|__might_resched|__might_fault|might_fault",
+        r"|__cant_sleep|__cant_migrate)$"
     ))
     .unwrap()
 });
@@ -1592,9 +1593,7 @@ fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
 }
 
 fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
-    let user = first_user(&r.backtrace)
-        .map(|(_, f)| fname(f))
-        .unwrap_or_default();
+    let user = first_caller(&r.backtrace).map(fname).unwrap_or_default();
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation: format!(
@@ -1610,10 +1609,37 @@ fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// A task dying after an oops (`make_task_dead`, x86's `rewind_stack_*`): it may hold locks or
+/// run with preemption off because of the oops it died of.
+static DYING_TASK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:make_task_dead|rewind_stack_and_make_dead|rewind_stack_do_exit|oops_end)$")
+        .unwrap()
+});
+
 fn sleeping_in_atomic(r: &Report, _: &Context) -> Option<Finding> {
-    let user = first_user(&r.backtrace)
-        .map(|(_, f)| fname(f))
-        .unwrap_or_default();
+    let user = first_caller(&r.backtrace).map(fname).unwrap_or_default();
+    let oopsed = r
+        .kernel
+        .as_ref()
+        .and_then(|k| k.taint.as_deref())
+        .is_some_and(|t| t.split_once(':').is_some_and(|(_, f)| f.contains('D')));
+    if let Some(f) = r
+        .backtrace
+        .iter()
+        .find(|f| f.base_function().is_some_and(|n| DYING_TASK.is_match(n)))
+        && oopsed
+    {
+        return Some(Finding {
+            label: Label::Undetermined,
+            explanation: format!(
+                "The task is dying after an oops (`{}`; the kernel is tainted D): the oops it died \
+                 of can leave preemption or interrupts disabled, or locks held, so this report is \
+                 most likely fallout of that oops. Read the oops first.",
+                fname(f)
+            ),
+            evidence: vec![(f.input_line, "dying task".into())],
+        });
+    }
     let held: Vec<String> = r
         .held_locks
         .iter()
@@ -1891,3 +1917,51 @@ pub const RULES: &[Rule] = &[
         check: sleeping_in_atomic,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::splat;
+
+    fn sleeping(taint: &str, last: &str) -> crate::report::Report {
+        let log = format!(
+            "BUG: sleeping function called from invalid context at kernel/locking/rwsem.c:1525\n\
+             in_atomic(): 0, irqs_disabled(): 0, non_block: 0, pid: 9, name: x\n\
+             preempt_count: 1, expected: 0\n\
+             RCU nest depth: 0, expected: 0\n\
+             CPU: 0 PID: 9 Comm: x {taint} 6.8.0 #1\n\
+             Call Trace:\n\
+             <TASK>\n\
+             dump_stack_lvl+0x1/0x2\n\
+             __might_resched+0x1/0x2\n\
+             down_read+0x1/0x2\n\
+             exit_mm+0x1/0x2\n\
+             do_exit+0x1/0x2\n\
+             {last}+0x1/0x2\n\
+             </TASK>\n"
+        );
+        let mut v = splat::parse_str("log", &log);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        v.remove(0)
+    }
+
+    #[test]
+    fn sleeping_in_atomic_names_the_caller_not_the_printing() {
+        let r = sleeping("Not tainted", "__x64_sys_exit");
+        assert_eq!(r.verdict.label.as_str(), "likely_genuine");
+        assert!(
+            r.verdict.explanation.contains("(from `exit_mm`)"),
+            "{}",
+            r.verdict.explanation
+        );
+    }
+
+    #[test]
+    fn a_task_dying_after_an_oops_is_fallout() {
+        let r = sleeping("Tainted: G      D", "make_task_dead");
+        assert_eq!(r.verdict.label.as_str(), "undetermined");
+        assert!(r.verdict.explanation.contains("dying after an oops"));
+        // Not tainted D: the same stack is the task's own bug.
+        let r = sleeping("Tainted: G        W", "make_task_dead");
+        assert_eq!(r.verdict.label.as_str(), "likely_genuine");
+    }
+}

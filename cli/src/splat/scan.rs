@@ -266,7 +266,7 @@ static CALL_TRACE: LazyLock<Regex> =
 static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:</?(?:IRQ|TASK|NMI|SOFTIRQ|EOI)>$",
-        r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|Code",
+        r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU|Code",
         r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
         r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}$|\.\.\.$",
         r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
