@@ -5,25 +5,37 @@
 
 use lockdep::{Mutex, ReportKind, RwLock};
 
-fn cycle_of_readers(write_a: bool, write_b: bool) -> Vec<lockdep::Report> {
+/// The cycle reports of `a -> b` then `b -> a`, both only read, after `setup` has used the locks.
+fn reader_cycle(setup: impl FnOnce(&RwLock<()>, &RwLock<()>)) -> Vec<lockdep::Report> {
     let (a, b) = (RwLock::with_name("a", ()), RwLock::with_name("b", ()));
-    lockdep::capture(|| {
+    let reports = lockdep::capture(|| {
+        setup(&a, &b);
+        drop((a.read(), b.read()));
+        let _b = b.read();
+        let _a = a.read();
+    });
+    let cycles: Vec<_> = reports
+        .into_iter()
+        .filter(|r| r.kind == ReportKind::CircularDependency)
+        .collect();
+    assert_eq!(cycles.len(), 1, "{cycles:#?}");
+    cycles
+}
+
+fn cycle_of_readers(write_a: bool, write_b: bool) -> Vec<lockdep::Report> {
+    reader_cycle(|a, b| {
         if write_a {
             drop(a.write());
         }
         if write_b {
             drop(b.write());
         }
-        drop((a.read(), b.read()));
-        let _b = b.read();
-        let _a = a.read();
     })
 }
 
 #[test]
 fn a_cycle_of_readers_names_the_classes_without_writers() {
     let reports = cycle_of_readers(false, false);
-    assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].kind, ReportKind::CircularDependency);
     let mut never = reports[0].never_written.clone();
     never.sort();
@@ -45,51 +57,33 @@ fn a_cycle_of_readers_names_the_classes_without_writers() {
 
     // Both have writers: a deadlock once two writers queue; no note.
     let reports = cycle_of_readers(true, true);
-    assert_eq!(reports.len(), 1);
     assert!(reports[0].never_written.is_empty());
     assert!(!reports[0].to_string().contains("never held for writing"));
 }
 
 #[test]
 fn a_writer_under_another_lock_and_an_upgradable_reader_count() {
-    let (a, b, m) = (
-        RwLock::with_name("a", ()),
-        RwLock::with_name("b", ()),
-        Mutex::with_name("m", ()),
-    );
-    let reports = lockdep::capture(|| {
+    let m = Mutex::with_name("m", ());
+    let reports = reader_cycle(|a, b| {
         // b written under m (a dependency m -> b); a taken upgradable, which lockdep models as
         // exclusive from the start (it cannot know whether the reader will upgrade).
         drop((m.lock(), b.write()));
         drop(a.upgradable_read());
-        drop((a.read(), b.read()));
-        let _b = b.read();
-        let _a = a.read();
     });
-    let cycle: Vec<_> = reports
-        .iter()
-        .filter(|r| r.kind == ReportKind::CircularDependency)
-        .collect();
-    assert_eq!(cycle.len(), 1, "{reports:#?}");
     assert!(
-        cycle[0].never_written.is_empty(),
+        reports[0].never_written.is_empty(),
         "{:?}",
-        cycle[0].never_written
+        reports[0].never_written
     );
 }
 
 #[test]
 fn a_writer_under_another_subclass_counts() {
-    let (a, b) = (RwLock::with_name("sa", ()), RwLock::with_name("sb", ()));
-    let reports = lockdep::capture(|| {
+    let reports = reader_cycle(|a, b| {
         // The same locks written under subclass 1: their plain readers wait for it too.
         drop(a.write_nested(1));
         drop(b.write_nested(1));
-        drop((a.read(), b.read()));
-        let _b = b.read();
-        let _a = a.read();
     });
-    assert_eq!(reports.len(), 1, "{reports:#?}");
     assert!(
         reports[0].never_written.is_empty(),
         "{:?}",

@@ -169,14 +169,17 @@ static REPORTING: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// A frame of code that called into the report: neither its printing nor a lock primitive.
+fn is_caller(f: &Frame) -> bool {
+    !f.unreliable
+        && !is_primitive(f)
+        && f.function.is_some()
+        && !f.base_function().is_some_and(|n| REPORTING.is_match(n))
+}
+
 /// The first frame of a report's stack that is neither its printing nor a lock primitive.
 fn first_caller(frames: &[Frame]) -> Option<&Frame> {
-    frames.iter().find(|f| {
-        !f.unreliable
-            && !is_primitive(f)
-            && f.function.is_some()
-            && !f.base_function().is_some_and(|n| REPORTING.is_match(n))
-    })
+    frames.iter().find(|f| is_caller(f))
 }
 
 fn fname(f: &Frame) -> String {
@@ -1473,12 +1476,11 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
-/// What a held-lock-freed report's stack shows before the code that freed the memory: the
-/// report's printing, the check, the allocators' free paths, sanitizers, RCU callbacks.
+/// What a held-lock-freed report's stack shows between its printing and the code that freed
+/// the memory: the check, the allocators' free paths, sanitizers, RCU callbacks.
 static FREE_MACHINERY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^(?:dump_stack\w*|show_stack|dump_backtrace|unwind_\w+|debug_check_no_locks_freed",
-        r"|debug_check_no_obj_freed|__debug_check_no_obj_freed|kmem_cache_free\w*|kfree\w*",
+        r"^(?:debug_check_no_locks_freed|debug_check_no_obj_freed|__debug_check_no_obj_freed|kmem_cache_free\w*|kfree\w*",
         r"|__kfree\w*|k?vfree\w*|__vunmap|slab_free\w*|__slab_free|___slab_free|do_slab_free",
         r"|free_large_kmalloc|__free_pages\w*|free_pages\w*|free_unref_\w+|__free_one_page",
         r"|__put_page\w*|put_page\w*|kasan_\w+|__kasan_\w+|kfence_\w+|kmsan_\w+",
@@ -1501,16 +1503,16 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             .map(|f| f.display())
             .unwrap_or_default()
     };
-    // The code that freed the memory: the first frame past the report's printing, the check
-    // and the allocator.
+    // The code that freed the memory: the first caller past the check and the allocator.
     let free_path = r
         .backtrace
         .iter()
-        .filter(|f| {
-            !f.base_function()
-                .is_some_and(|n| FREE_MACHINERY.is_match(n))
+        .find(|f| {
+            is_caller(f)
+                && !f
+                    .base_function()
+                    .is_some_and(|n| FREE_MACHINERY.is_match(n))
         })
-        .find(|f| !is_primitive(f) && !f.unreliable && f.function.is_some())
         .map(|f| format!(" (free path through `{}`)", fname(f)))
         .unwrap_or_default();
     let explanation = match r.kind {
