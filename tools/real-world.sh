@@ -147,8 +147,19 @@ for spec in "$@"; do
         # The patched build must use the compat crates: parking_lot, or lock_api alone for a
         # crate with raw locks of its own (dashmap); otherwise this crate is skipped, not scored.
         if [ "$variant" = patched ]; then
+            # `cargo tree` takes the feature arguments only (not `--test`, `--lib`, ...).
+            tree_args=
+            read -r -a words <<<"$args"
+            i=0
+            while [ $i -lt ${#words[@]} ]; do
+                case "${words[$i]}" in
+                    --features | -F) tree_args="$tree_args ${words[$i]} ${words[$((i + 1))]:-}"; i=$((i + 1)) ;;
+                    --features=* | --all-features | --no-default-features) tree_args="$tree_args ${words[$i]}" ;;
+                esac
+                i=$((i + 1))
+            done
             # shellcheck disable=SC2086
-            in_tree() { (cd "$dir" && cargo tree -i "$1" --prefix none $args 2>/dev/null | head -1 | grep -q compat); }
+            in_tree() { (cd "$dir" && cargo tree -i "$1" --prefix none $tree_args 2>/dev/null | head -1 | grep -q compat); }
             if in_tree parking_lot@0.12.5; then
                 :
             elif in_tree lock_api@0.4.14; then

@@ -968,18 +968,20 @@ extern "C" fn at_exit() {
 
 fn install_hooks() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds; registering it has
-        // no other precondition.
-        #[cfg(any(unix, windows))]
-        unsafe {
-            atexit(at_exit);
-        }
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            write_all();
-            previous(info);
-        }));
+    crate::runtime::off_a_panicking_thread(|| {
+        INSTALLED.call_once(|| {
+            // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds; registering it has
+            // no other precondition.
+            #[cfg(any(unix, windows))]
+            unsafe {
+                atexit(at_exit);
+            }
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                write_all();
+                previous(info);
+            }));
+        })
     });
 }
 

@@ -1622,16 +1622,18 @@ impl Validator {
 /// complete up to the panic), then runs the previous hook.
 fn install_panic_flush() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            for v in RECORDING.lock().iter() {
-                if let Some(r) = v.upgrade() {
-                    let _ = r.flush();
+    crate::runtime::off_a_panicking_thread(|| {
+        INSTALLED.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                for v in RECORDING.lock().iter() {
+                    if let Some(r) = v.upgrade() {
+                        let _ = r.flush();
+                    }
                 }
-            }
-            previous(info);
-        }));
+                previous(info);
+            }));
+        })
     });
 }
 
