@@ -1024,6 +1024,28 @@ mod tests {
         }
     }
 
+    /// A lock built by a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`) has no
+    /// construction site: its class must not say it was built inside lockdep.
+    #[test]
+    fn a_raw_built_class_is_not_built_inside_lockdep() {
+        let dir = std::env::temp_dir().join(format!("lockdep-raw-built-{}", std::process::id()));
+        let v = Validator::with_on_report(crate::Config::default(), crate::OnReport::Collect);
+        let path = v.write_graph_to(format!("{}/", dir.display())).unwrap();
+        v.scope(|| {
+            let (a, b) = (
+                lock_api::Mutex::<crate::RawMutex, u32>::new(1),
+                lock_api::Mutex::<crate::RawMutex, u64>::new(2),
+            );
+            let _a = a.lock();
+            let _b = b.lock();
+        });
+        v.write_graph().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(text.contains("\"classes\""), "{text}");
+        assert!(!text.contains("runtime.rs"), "{text}");
+    }
+
     #[test]
     fn file_parts_are_safe() {
         assert_eq!(file_part("suite::a then/b"), "suite__a_then_b");

@@ -2164,12 +2164,19 @@ impl LockMap {
         }
         let (key, origin) = LockMap::key_of(record);
         let d = &record.described;
+        // A raw lock's `INIT` knows no construction site: its `Location` is `raw_init`'s own
+        // line in this file, which must not show as where the class's locks were built.
+        let built_at = if d.built == BUILT_BY_RAW_INIT && d.site.file() == file!() {
+            Site::Unknown
+        } else {
+            Site::Code(d.site)
+        };
         let id = v
             .try_class_of_origin(
                 &key,
                 subclass,
                 kind,
-                Site::Code(d.site),
+                built_at,
                 &|| LockMap::base_name(kind, &origin, d),
                 &origin,
             )
