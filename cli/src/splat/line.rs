@@ -54,6 +54,11 @@ static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// The host's name and `kernel: ` after a timestamp (`[    7.886893] fmac.local kernel: `).
+static HOST_KERNEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][\w.-]* kernel(?:\[\d+\])?: ?").unwrap());
+/// A line number a pager or `cat -n` put before a journal line.
+static PAGER_LINE_NO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d+\s+").unwrap());
 /// `syzkaller login: ` typed on the console before the kernel's next line.
 static LOGIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\S+ login: ").unwrap());
 static LEVEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\d{1,2}> ?").unwrap());
@@ -192,6 +197,15 @@ impl Normalizer {
             } else if let Some(r) = lead.strip_prefix("kernel: ") {
                 s = r;
                 had_prefix = true;
+            } else if let Some(m) = HOST_KERNEL.find(lead).filter(|_| stamped) {
+                // `journalctl -o short-monotonic`: the host's name after the time.
+                s = &lead[m.end()..];
+            } else if let Some(m) = PAGER_LINE_NO
+                .find(lead)
+                .filter(|m| SYSLOG.is_match(&lead[m.end()..]))
+            {
+                // A pager's line numbers before journal lines (`less -N`, `cat -n`).
+                s = &lead[m.end()..];
             } else if let Some(m) = LOGIN
                 .find(lead)
                 .filter(|m| lead[m.end()..].starts_with(['[', '<']))
@@ -324,6 +338,77 @@ static LOCK_AT_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[)}], at:(?: \[<[0-9a-f]+>\])?$").unwrap());
 static CLOSE_FRAGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:\)\{|\{[.+?-]{4,6}\}|, at:|-\{\d)").unwrap());
+/// A lock line's address alone (`ffff88800a1b2c3d`, hashed `(____ptrval____)`), its name cut
+/// onto the next line by a mail client's wrap.
+static LOCK_ADDRESS_ALONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:#\d+:\s*)?(?:[0-9a-f]{8,16}|\(____ptrval____\))$").unwrap());
+/// A lock line without its `at:` site (`… (name){+.+.}-{3:3},`, or `… (name)` when the poster
+/// dropped the usage bits), the site wrapped onto the next line.
+static LOCK_WITHOUT_SITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|\s)\([^()]+\)(?:\{[.+?-]{4,6}\})?(?:-\{\d:\d\})?,?$").unwrap()
+});
+/// The start of a `CPU: … PID: … Comm: …` dump line cut before the kernel's version.
+static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm:(?: \S.*(?:Not tainted|Tainted: [A-Z ]*))?$")
+        .unwrap()
+});
+/// A stack frame (`func+0x1f/0x30`, maybe with a module), wrapped alone onto an unprefixed line
+/// after the prefix it belongs to.
+static WRAPPED_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\S*[A-Za-z_.$][\w.$]*\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?$").unwrap()
+});
+
+/// Fixed sentences of lockdep reports that a mail client's hard wrap splits (`WARNING: possible
+/// circular locking` / `dependency detected`): a line ending in a start of one (two words or
+/// more) continued by an unprefixed line holding the rest is one line.
+const SENTENCES: &[&str] = &[
+    "possible circular locking dependency detected",
+    "possible recursive locking detected",
+    "possible irq lock inversion dependency detected",
+    "bad unlock balance detected!",
+    "lock held when returning to user space!",
+    "sleeping function called from invalid context",
+    "still has locks held!",
+    "the existing dependency chain (in reverse order) is:",
+    "which lock already depends on the new lock.",
+    "but task is already holding lock:",
+    "is trying to acquire lock:",
+    "is trying to release lock",
+    "other info that might help us debug this:",
+    "Possible unsafe locking scenario:",
+    "Possible interrupt unsafe locking scenario:",
+    "May be due to missing lock nesting notation",
+    "which would create a new lock dependency:",
+    "and this task is already holding:",
+    "with a lock still held there!",
+    "but there are no more locks to release!",
+];
+
+/// The rest of the [`SENTENCES`] entry whose start (two words or more, on a word boundary) ends
+/// `prev`, if one does.
+fn sentence_rest(prev: &str) -> Option<&'static str> {
+    SENTENCES.iter().find_map(|s| {
+        let mut cut = None;
+        for (i, _) in s.match_indices(' ').skip(1) {
+            let head = &s[..i];
+            let Some(at) = prev.len().checked_sub(head.len()) else {
+                break;
+            };
+            if prev.ends_with(head) && (at == 0 || prev[..at].ends_with([' ', ':'])) {
+                cut = Some(i);
+            }
+        }
+        cut.map(|i| s[i..].trim_start())
+    })
+}
+
+/// Whether `next` continues the sentence `prev` ends with (see [`SENTENCES`]).
+fn continues_sentence(prev: &str, next: &str) -> bool {
+    sentence_rest(prev).is_some_and(|rest| {
+        let first = rest.split(' ').next().unwrap_or(rest);
+        next.starts_with(first) && rest.starts_with(next.split(' ').next().unwrap_or(next))
+    })
+}
 
 /// Re-joins lines the transport split: format=flowed soft breaks (a line ending in a
 /// space continued by an unprefixed line), quoted-printable soft breaks (`=` at the end),
@@ -377,7 +462,41 @@ impl Joiner {
             && (OPEN_FRAGMENT.is_match(&prev.text)
                 || HELD_OPEN.is_match(prev_trim)
                 || CLOSE_FRAGMENT.is_match(next_trim));
-        if flowed {
+        // A mail client's hard wrap: the rest of a line on an unprefixed line of its own.
+        // Known sentences are told by their words; the other shapes only where the line
+        // before had the prefix its continuation lacks.
+        let wrapped = same_ctx
+            && !line.had_prefix
+            && !next_trim.is_empty()
+            && (continues_sentence(prev_trim, next_trim)
+                || prev.had_prefix
+                    && ((prev_trim.is_empty() || prev_trim == "?")
+                        && !line.text.starts_with([' ', '\t'])
+                        && WRAPPED_FRAME.is_match(next_trim)
+                        || prev_trim.starts_with("Hardware name:")
+                            && !line.text.starts_with([' ', '\t'])
+                            && !FRESH_START.is_match(next_trim)
+                        || prev_trim.ends_with(" is freeing memory")
+                            && next_trim.ends_with("with a lock still held there!")
+                        || LOCK_ADDRESS_ALONE.is_match(prev_trim) && next_trim.starts_with('(')
+                        || LOCK_WITHOUT_SITE.is_match(prev_trim)
+                            && (next_trim.starts_with("at: ") || next_trim == "at:")
+                        || DUMP_WITHOUT_VERSION.is_match(prev_trim)
+                            && !FRESH_START.is_match(next_trim)));
+        if wrapped && !fragment {
+            if next_trim.starts_with("at:") && !prev_trim.ends_with(',') {
+                prev.text.truncate(prev.text.trim_end().len());
+                prev.text.push(',');
+            }
+            prev.text.truncate(prev.text.trim_end().len());
+            if !prev.text.is_empty() {
+                prev.text.push(' ');
+            }
+            prev.text.push_str(next_trim);
+            prev.cut |= line.cut;
+            prev.unterminated = line.unterminated;
+            self.pending = Some((prev, qp_soft));
+        } else if flowed {
             let keep = prev.text.trim_end().len();
             prev.text.truncate(keep);
             prev.text.push(' ');
@@ -419,6 +538,7 @@ pub(crate) struct LineEnd {
     blank: bool,
     flowed_open: bool,
     fragment_open: bool,
+    wrap_open: bool,
     qp_soft: bool,
     fills_width: bool,
 }
@@ -431,6 +551,15 @@ impl LineEnd {
             blank: t.is_empty(),
             flowed_open: st.text.ends_with(' ') || t.ends_with(':') || t.ends_with(">]"),
             fragment_open: t.ends_with('(') || t.ends_with(':') || HELD_OPEN.is_match(t),
+            wrap_open: sentence_rest(t).is_some()
+                || st.had_prefix
+                    && (t.is_empty()
+                        || t == "?"
+                        || t.starts_with("Hardware name:")
+                        || t.ends_with(" is freeing memory")
+                        || LOCK_ADDRESS_ALONE.is_match(t)
+                        || LOCK_WITHOUT_SITE.is_match(t)
+                        || DUMP_WITHOUT_VERSION.is_match(t)),
             qp_soft: st.qp_soft_break,
             fills_width: st.fills_width,
         }
@@ -446,10 +575,12 @@ pub(crate) fn may_join(prev: LineEnd, next: &Stripped) -> bool {
         return true;
     }
     let next_trim = next.text.trim();
-    if prev.blank || next_trim.is_empty() {
+    // A blank line joins nothing, but for a prefix whose text the wrap moved to this line.
+    let wrapped_away = prev.wrap_open && !next.had_prefix;
+    if next_trim.is_empty() || prev.blank && !wrapped_away {
         return false;
     }
-    (!next.had_prefix && prev.flowed_open)
+    (!next.had_prefix && (prev.flowed_open || prev.wrap_open))
         || prev.fragment_open
         || CLOSE_FRAGMENT.is_match(next_trim)
 }
@@ -493,6 +624,40 @@ mod tests {
             "WARNING: possible circular locking dependency detected"
         );
         assert!(v[1].had_prefix && v[1].vm_console);
+    }
+
+    #[test]
+    fn mail_client_hard_wraps() {
+        // A journal excerpt wrapped by a mail client at about 72 columns: the rest of a line
+        // on an unprefixed line of its own.
+        let log = concat!(
+            "[    7.886893] fmac.local kernel: WARNING: possible circular locking\n",
+            "dependency detected\n",
+            "[    7.886899] fmac.local kernel: (____ptrval____)\n",
+            "(&fs_info->reloc_mutex){+.+.}, at:\n",
+            "btrfs_record_root_in_trans+0x44/0x70 [btrfs]\n",
+            "[    7.886944] fmac.local kernel:\n",
+            "                                  the existing dependency chain (in\n",
+            "reverse order) is:\n",
+            "[   41.585711] ffff988b29530a58 (sk_lock-AF_BLUETOOTH)\n",
+            "               at: bt_accept_dequeue+0xe3/0x280 [bluetooth]\n",
+            "[   26.658354] kernel: CPU: 2 PID: 1391 Comm: krfcommd Tainted: G\n",
+            "  W        --------- ---  5.17.0-0.rc4.96.fc36.x86_64+debug #1\n",
+            "[   26.658363] kernel: Hardware name: LENOVO 20QDS3E200/20QDS3E200,\n",
+        );
+        let t: Vec<_> = lines_of(log).into_iter().map(|l| l.text).collect();
+        assert_eq!(
+            t,
+            [
+                "WARNING: possible circular locking dependency detected",
+                "(____ptrval____) (&fs_info->reloc_mutex){+.+.}, at: btrfs_record_root_in_trans+0x44/0x70 [btrfs]",
+                "",
+                "                                  the existing dependency chain (in reverse order) is:",
+                "ffff988b29530a58 (sk_lock-AF_BLUETOOTH), at: bt_accept_dequeue+0xe3/0x280 [bluetooth]",
+                "CPU: 2 PID: 1391 Comm: krfcommd Tainted: G W        --------- ---  5.17.0-0.rc4.96.fc36.x86_64+debug #1",
+                "Hardware name: LENOVO 20QDS3E200/20QDS3E200,",
+            ]
+        );
     }
 
     #[test]

@@ -53,6 +53,14 @@ static LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// A lock line without usage bits (a poster trimmed them): `ADDR (name), at: SITE`.
+static LOCK_LINE_NO_USAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:([0-9a-fA-F]{8,16}|\(____ptrval____\)|\(ptrval\))\s+)?",
+        r"\(([^\s(){}].*)\),\s*at:\s*(.*\S)\s*$"
+    ))
+    .unwrap()
+});
 static CLASS_SUFFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(.*?)(?:#(\d+))?(?:/(\d+))?$").unwrap());
 
@@ -266,6 +274,12 @@ static CUT_LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// after the name keeps what is there (name and address).
 pub fn parse_lock_line(text: &str, input_line: usize) -> Option<LockRef> {
     let Some(c) = LOCK_LINE.captures(text.trim()) else {
+        if let Some(c) = LOCK_LINE_NO_USAGE.captures(text.trim()) {
+            let mut lock = lock_from_name(&c[2], input_line);
+            lock.address = c.get(1).map(|m| m.as_str().to_string());
+            lock.at = parse_frame(c[3].trim(), input_line, FrameContext::Trace);
+            return Some(lock);
+        }
         let c = CUT_LOCK_LINE.captures(text.trim())?;
         let mut lock = lock_from_name(&c[2], input_line);
         lock.address = c.get(1).map(|m| m.as_str().to_string());
