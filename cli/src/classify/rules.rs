@@ -1032,7 +1032,80 @@ fn stacked_filesystems(r: &Report, _: &Context) -> Option<Finding> {
     None
 }
 
+/// A class name of one statically defined lock, as lockdep prints it: an identifier or a static
+/// object's member (`(memory_chain).rwsem`, `tk_core.seq.seqcount`), maybe with a name version
+/// or subclass (`pm_mutex#2`, `ksm_thread_mutex/1`). Wider than [`STATIC_LOCK`], which decides a
+/// verdict; this one only words an explanation.
+static STATIC_OBJECT_LOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:[A-Za-z_][A-Za-z0-9_.]*|\([A-Za-z_][A-Za-z0-9_]*\)(?:\.[A-Za-z_][A-Za-z0-9_]*)+)",
+        r"(?:#\d+)?(?:/\d+)?$"
+    ))
+    .unwrap()
+});
+
+/// Classes of one lock per object whose names look like a static lock's: a superblock's freeze
+/// levels (`sb_writers#3`, `sb_pagefaults`, `sb_internal`) and a kernfs node's active reference
+/// (`s_active#53`).
+static PER_OBJECT_PLAIN_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:sb_(?:writers|pagefaults|internal)|s_active)\b").unwrap());
+
 fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
+    let per_object: Vec<&str> = r
+        .locks
+        .iter()
+        .filter(|l| {
+            !STATIC_OBJECT_LOCK.is_match(l)
+                || is_generic_class(l)
+                || PER_OBJECT_PLAIN_NAME.is_match(l)
+        })
+        .map(String::as_str)
+        .collect();
+    // Locks this task took before the cycle's own: a lock the other path holds too would keep
+    // the two from running at once.
+    let outer: Vec<&str> = r
+        .held_locks
+        .iter()
+        .flat_map(|h| &h.entries)
+        .map(|h| h.lock.name.as_str())
+        .take_while(|n| !r.locks.iter().any(|l| l == n))
+        .collect();
+    let outer_note = if outer.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " This task held {} before the cycle's locks: if the other path holds one of them \
+             too, the two cannot run at once.",
+            outer
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let explanation = if per_object.is_empty() {
+        format!(
+            "Every class in the cycle {} names what looks like one static lock (a subclass, a \
+             static object's member or a name version keeps it from the global-locks rule), so \
+             the edges meet on the same locks; whether the cycle can close is not in the \
+             report: check whether the recorded paths can run at the same time.{outer_note}",
+            cycle_text(r)
+        )
+    } else {
+        format!(
+            "The cycle {} goes through per-object classes ({}), and nothing in the report shows \
+             whether the edges involve the same objects. It is a real deadlock if one path can \
+             hold a lock of object A while the other holds the next lock of the same objects; \
+             check that the code paths named by each edge can operate on the same objects.\
+             {outer_note}",
+            cycle_text(r),
+            per_object
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let evidence = r
         .cycle
         .iter()
@@ -1049,13 +1122,7 @@ fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
         .collect();
     Some(Finding {
         label: Label::Undetermined,
-        explanation: format!(
-            "The cycle {} goes through per-object classes, and nothing in the report shows \
-             whether the edges involve the same objects. It is a real deadlock if one path can hold \
-             a lock of object A while the other holds the next lock of the same objects; check that \
-             the code paths named by each edge can operate on the same objects.",
-            cycle_text(r)
-        ),
+        explanation,
         evidence,
     })
 }
@@ -1841,7 +1908,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "per-object-classes",
         summary: "cycle through per-object classes, no evidence either way",
-        check_next: "For each edge, check whether the two paths can operate on the same objects; if every pairing is on different objects, the cycle is a class conflation.",
+        check_next: "For each edge, check whether the two paths can operate on the same objects and run at the same time (a lock both hold first serialises them); if every pairing is on different objects, the cycle is a class conflation.",
         kinds: CIRCULAR,
         check: per_object_classes,
     },
@@ -1955,6 +2022,31 @@ mod tests {
             "{}",
             r.verdict.explanation
         );
+    }
+
+    #[test]
+    fn static_looking_class_names() {
+        for n in [
+            "enable_lock",
+            "(memory_chain).rwsem",
+            "ksm_thread_mutex/1",
+            "pm_mutex#2",
+            "tk_core.seq.seqcount",
+        ] {
+            assert!(super::STATIC_OBJECT_LOCK.is_match(n), "{n}");
+            assert!(!super::PER_OBJECT_PLAIN_NAME.is_match(n), "{n}");
+        }
+        for n in [
+            "&d->lock",
+            "kn->count",
+            "(wq_completion)phy2",
+            "sk_lock-AF_INET",
+        ] {
+            assert!(!super::STATIC_OBJECT_LOCK.is_match(n), "{n}");
+        }
+        for n in ["sb_pagefaults", "sb_writers#3", "s_active#53"] {
+            assert!(super::PER_OBJECT_PLAIN_NAME.is_match(n), "{n}");
+        }
     }
 
     #[test]
