@@ -268,14 +268,16 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"^(?:</?(?:IRQ|TASK|NMI|SOFTIRQ|EOI)>$",
         r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU|Code",
         r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
-        r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}$|\.\.\.$",
+        r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}\.?$|\.\.\.$",
         r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
         r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
         r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:",
         r"|[A-Za-z0-9]+ = (?:0x)?[0-9a-f]+|user pgtable:|\[[0-9a-f]+\] pgd=|Internal error:",
         r"|thread: \S+ \(lockdep |\(backtraces off)",
         // 2.6–3.x x86: the task line before `Call Trace:` that `CPU: … PID: … Comm:` replaced.
-        r"|Pid: \d+, comm: "
+        r"|Pid: \d+, comm: ",
+        // s390 before 3.x: the task line and the stack's words (each line ends in a period).
+        r"|Process \S+ \(pid: \d+, task: "
     ))
     .unwrap()
 });

@@ -95,6 +95,16 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
     {
         s = r.trim_end();
     }
+    // s390 before 4.x put the first frame, its stack pointer's guess, in parentheses:
+    // `([<0000000000100a06>] show_trace+0xee/0x144)`.
+    if let Some(r) = s
+        .strip_prefix("([<")
+        .and_then(|r| r.strip_suffix(')'))
+        .filter(|r| r.contains(">] "))
+    {
+        s = &s[1..=r.len() + 2];
+        f.unreliable = true;
+    }
     // 2.6–3.x x86 printed the stack switch on the frame's own line: `<IRQ>  [<addr>] func+off`.
     if let Some(r) = ["<IRQ>", "<EOI>", "<NMI>"].iter().find_map(|m| {
         s.strip_prefix(m)
@@ -349,6 +359,21 @@ mod tests {
 
     fn frame(s: &str) -> Frame {
         parse_frame(s, 1, FrameContext::Trace).unwrap_or_else(|| panic!("not a frame: {s}"))
+    }
+
+    #[test]
+    fn old_s390_first_frame_in_parentheses() {
+        let f = frame("([<0000000000100a06>] show_trace+0xee/0x144)");
+        assert_eq!(f.function.as_deref(), Some("show_trace"));
+        assert_eq!(f.address.as_deref(), Some("0000000000100a06"));
+        assert!(f.unreliable);
+        let l = parse_lock_line(
+            "ffff988b29530a58 (sk_lock-AF_BLUETOOTH), at: bt_accept+0xe3/0x280",
+            1,
+        )
+        .unwrap();
+        assert_eq!(l.name, "sk_lock-AF_BLUETOOTH");
+        assert_eq!(l.at.and_then(|a| a.function).as_deref(), Some("bt_accept"));
     }
 
     #[test]
