@@ -235,7 +235,12 @@ impl GraphFile {
             if let Some(t) = &process.test {
                 return Some(t.clone());
             }
-            (libtest && !matches!(thread, "main" | "unnamed" | "")).then(|| thread.to_string())
+            // A thread a test spawned without a name has lockdep's `thread-N`: not a test.
+            let unnamed = thread
+                .strip_prefix("thread-")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            (libtest && !unnamed && !matches!(thread, "main" | "unnamed"))
+                .then(|| thread.to_string())
         };
         let mut deps = Vec::new();
         // In the order the process saw them: each type of a dependency where it was added (the
@@ -1044,6 +1049,32 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(text.contains("\"classes\""), "{text}");
         assert!(!text.contains("runtime.rs"), "{text}");
+    }
+
+    /// A dependency recorded by a thread a test spawned without a name names no test.
+    #[test]
+    fn an_unnamed_helper_thread_is_no_test() {
+        let dir = std::env::temp_dir().join(format!("lockdep-unnamed-{}", std::process::id()));
+        let v = Validator::with_on_report(crate::Config::default(), crate::OnReport::Collect);
+        let path = v.write_graph_to(format!("{}/", dir.display())).unwrap();
+        let v2 = v.clone();
+        std::thread::spawn(move || {
+            v2.scope(|| {
+                let (a, b) = (
+                    crate::Mutex::with_name("unnamed-a", ()),
+                    crate::Mutex::with_name("unnamed-b", ()),
+                );
+                let _a = a.lock();
+                let _b = b.lock();
+            })
+        })
+        .join()
+        .unwrap();
+        v.write_graph().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(text.contains("\"dep\""), "{text}");
+        assert!(!text.contains("\"test\":\"thread-"), "{text}");
     }
 
     #[test]
