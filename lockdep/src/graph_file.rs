@@ -1029,24 +1029,32 @@ mod tests {
         }
     }
 
+    /// The graph file of a validator after `f` ran with it.
+    fn graph_after(name: &str, f: impl FnOnce(&Validator)) -> String {
+        let dir = std::env::temp_dir().join(format!("lockdep-{name}-{}", std::process::id()));
+        let v = Validator::with_on_report(crate::Config::default(), crate::OnReport::Collect);
+        let path = v.write_graph_to(format!("{}/", dir.display())).unwrap();
+        f(&v);
+        v.write_graph().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        text
+    }
+
     /// A lock built by a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`) has no
     /// construction site: its class must not say it was built inside lockdep.
     #[test]
     fn a_raw_built_class_is_not_built_inside_lockdep() {
-        let dir = std::env::temp_dir().join(format!("lockdep-raw-built-{}", std::process::id()));
-        let v = Validator::with_on_report(crate::Config::default(), crate::OnReport::Collect);
-        let path = v.write_graph_to(format!("{}/", dir.display())).unwrap();
-        v.scope(|| {
-            let (a, b) = (
-                lock_api::Mutex::<crate::RawMutex, u32>::new(1),
-                lock_api::Mutex::<crate::RawMutex, u64>::new(2),
-            );
-            let _a = a.lock();
-            let _b = b.lock();
+        let text = graph_after("raw-built", |v| {
+            v.scope(|| {
+                let (a, b) = (
+                    lock_api::Mutex::<crate::RawMutex, u32>::new(1),
+                    lock_api::Mutex::<crate::RawMutex, u64>::new(2),
+                );
+                let _a = a.lock();
+                let _b = b.lock();
+            })
         });
-        v.write_graph().unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
         assert!(text.contains("\"classes\""), "{text}");
         assert!(!text.contains("runtime.rs"), "{text}");
     }
@@ -1054,25 +1062,21 @@ mod tests {
     /// A dependency recorded by a thread a test spawned without a name names no test.
     #[test]
     fn an_unnamed_helper_thread_is_no_test() {
-        let dir = std::env::temp_dir().join(format!("lockdep-unnamed-{}", std::process::id()));
-        let v = Validator::with_on_report(crate::Config::default(), crate::OnReport::Collect);
-        let path = v.write_graph_to(format!("{}/", dir.display())).unwrap();
-        let v2 = v.clone();
-        std::thread::spawn(move || {
-            v2.scope(|| {
-                let (a, b) = (
-                    crate::Mutex::with_name("unnamed-a", ()),
-                    crate::Mutex::with_name("unnamed-b", ()),
-                );
-                let _a = a.lock();
-                let _b = b.lock();
+        let text = graph_after("unnamed", |v| {
+            let v = v.clone();
+            std::thread::spawn(move || {
+                v.scope(|| {
+                    let (a, b) = (
+                        crate::Mutex::with_name("unnamed-a", ()),
+                        crate::Mutex::with_name("unnamed-b", ()),
+                    );
+                    let _a = a.lock();
+                    let _b = b.lock();
+                })
             })
-        })
-        .join()
-        .unwrap();
-        v.write_graph().unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+            .join()
+            .unwrap();
+        });
         assert!(text.contains("\"dep\""), "{text}");
         assert!(!text.contains("\"test\":\"thread-"), "{text}");
     }
