@@ -1030,6 +1030,7 @@ mod tests {
     }
 
     /// The graph file of a validator after `f` ran with it.
+    #[cfg(not(lockdep_off))]
     fn graph_after(name: &str, f: impl FnOnce(&Validator)) -> String {
         let dir = std::env::temp_dir().join(format!("lockdep-{name}-{}", std::process::id()));
         let v = Validator::with_on_report(crate::Config::default(), crate::OnReport::Collect);
@@ -1044,6 +1045,7 @@ mod tests {
     /// A lock built by a raw lock's `INIT` (`lock_api::Mutex<lockdep::RawMutex, _>`) has no
     /// construction site: its class must not say it was built inside lockdep.
     #[test]
+    #[cfg(not(lockdep_off))]
     fn a_raw_built_class_is_not_built_inside_lockdep() {
         let text = graph_after("raw-built", |v| {
             v.scope(|| {
@@ -1061,6 +1063,7 @@ mod tests {
 
     /// A dependency recorded by a thread a test spawned without a name names no test.
     #[test]
+    #[cfg(not(lockdep_off))]
     fn an_unnamed_helper_thread_is_no_test() {
         let text = graph_after("unnamed", |v| {
             let v = v.clone();
