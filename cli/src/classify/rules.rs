@@ -505,6 +505,36 @@ fn seqcount_reader_edge(r: &Report, _: &Context) -> Option<Finding> {
     None
 }
 
+/// Read-side acquisition primitives, as the frame above `lock_acquire` names them.
+static READ_ACQUIRE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:cpus_read_lock|percpu_down_read\w*|down_read\w*|_?_?raw_read_lock\w*|read_lock\w*)$",
+    )
+    .unwrap()
+});
+
+/// Whether the report's own stack shows the acquisition made for reading: a read-side
+/// primitive among the few frames above `lock_acquire`.
+fn acquired_for_read(r: &Report) -> bool {
+    r.backtrace
+        .iter()
+        .position(|f| f.base_function() == Some("lock_acquire"))
+        .is_some_and(|i| {
+            r.backtrace[i + 1..]
+                .iter()
+                .take(4)
+                .any(|f| f.base_function().is_some_and(|n| READ_ACQUIRE.is_match(n)))
+        })
+}
+
+/// Whether the class was ever taken for reading (a read column of its usage is not `.`).
+fn read_usage(l: &LockRef) -> bool {
+    l.usage.as_deref().is_some_and(|u| {
+        let c: Vec<char> = u.chars().collect();
+        c.len() >= 4 && (c[1] != '.' || c[3] != '.')
+    })
+}
+
 fn read_only_usage(l: &LockRef) -> bool {
     let Some(u) = &l.usage else { return false };
     let c: Vec<char> = u.chars().collect();
@@ -544,7 +574,7 @@ fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
     if aa != ha || aa.contains("ptrval") {
         return None;
     }
-    let read = read_only_usage(a) && read_only_usage(h);
+    let read = read_only_usage(a) && read_only_usage(h) || acquired_for_read(r);
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation: if read {
@@ -553,6 +583,17 @@ fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
                  (`{}` then `{}`). Its readers are not recursive: a writer queued between the two \
                  read acquisitions blocks the second one, and the writer waits for the first — a \
                  real deadlock whenever a writer can come in (for sb_writers: a filesystem freeze).",
+                a.name,
+                h.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+                a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+            )
+        } else if read_usage(a) {
+            format!(
+                "The same lock instance `{}` ({aa}) is acquired while already held by this task \
+                 (first at `{}`, again at `{}`). The class is also taken for reading, and the \
+                 report does not show which of the two acquisitions write: with a write among \
+                 them it is a self-deadlock; two reads deadlock when a writer queues between them \
+                 (its readers are not recursive).",
                 a.name,
                 h.at.as_ref().map(|f| f.display()).unwrap_or_default(),
                 a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
@@ -1222,6 +1263,12 @@ fn inconsistent_shared_class(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// Lockdep's map for memory reclaim: taken by every allocation that may reclaim, with interrupts
+/// enabled.
+fn is_reclaim_map(name: &str) -> bool {
+    name == "fs_reclaim"
+}
+
 fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
     let irq = r.irq.as_ref();
     let state = irq
@@ -1279,16 +1326,34 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             if let Some(a) = &r.acquiring {
                 evidence.push((a.input_line, "lock whose state/dependency is new".into()));
             }
-            format!(
-                "`{safe}` is taken in {state} context and (through the recorded chain) ends up ordered \
-                 before `{unsafe_}`, which is taken with {state} enabled. An interrupt on a CPU that \
-                 holds `{unsafe_}` can spin on `{safe}` while another CPU holding `{safe}` waits for \
-                 `{unsafe_}`. Fix by taking `{unsafe_}` with {state} disabled or breaking the chain."
-            )
+            if is_reclaim_map(&unsafe_) {
+                // `fs_reclaim` is no lock: it stands for memory reclaim, which may run (and
+                // wait) wherever an allocation may reclaim.
+                format!(
+                    "`{safe}` is taken in {state} context and (through the recorded chain) ends up \
+                     ordered before `{unsafe_}`, lockdep's stand-in for memory reclaim: an \
+                     allocation that may reclaim (GFP_KERNEL and the like) runs while `{safe}` (or \
+                     a lock ordered after it) is held. Reclaim can wait for work that needs \
+                     `{safe}`, and an interrupt on a CPU in reclaim can spin on it. Fix by \
+                     allocating before taking `{safe}`, or without reclaim (GFP_ATOMIC, \
+                     GFP_NOWAIT) under it."
+                )
+            } else {
+                format!(
+                    "`{safe}` is taken in {state} context and (through the recorded chain) ends up \
+                     ordered before `{unsafe_}`, which is taken with {state} enabled. An interrupt \
+                     on a CPU that holds `{unsafe_}` can spin on `{safe}` while another CPU holding \
+                     `{safe}` waits for `{unsafe_}`. Fix by taking `{unsafe_}` with {state} \
+                     disabled or breaking the chain."
+                )
+            }
         }
     };
     let mut explanation = explanation;
-    if let Some((line, note)) = early_boot_note(r) {
+    let reclaim = irq
+        .and_then(|i| i.unsafe_lock.as_ref())
+        .is_some_and(|l| is_reclaim_map(&l.name));
+    if let Some((line, note)) = early_boot_note(r).filter(|_| !reclaim) {
         explanation.push_str(&note);
         evidence.push((line, "first irqs-enabled use, in early boot".into()));
     }
@@ -1663,6 +1728,23 @@ fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
 
 fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
     let user = first_caller(&r.backtrace).map(fname).unwrap_or_default();
+    if let Some(m) = r
+        .message
+        .as_deref()
+        .filter(|m| m.contains("used illegally while idle"))
+    {
+        return Some(Finding {
+            label: Label::LikelyGenuine,
+            explanation: format!(
+                "RCU was used from an idle CPU ({m}): RCU does not watch a CPU in its idle loop \
+                 (an extended quiescent state), so a read-side section there protects nothing. \
+                 The code reached from idle (in `{user}`) needs RCU watching first: an \
+                 interrupt/exception entry that tells RCU (`irq_enter()`, `ct_irq_enter()`), or \
+                 `RCU_NONIDLE()` / `ct_idle_exit()` around it."
+            ),
+            evidence: vec![(r.line, "report".into())],
+        });
+    }
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation: format!(

@@ -57,6 +57,14 @@ static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
 /// The host's name and `kernel: ` after a timestamp (`[    7.886893] fmac.local kernel: `).
 static HOST_KERNEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][\w.-]* kernel(?:\[\d+\])?: ?").unwrap());
+/// `dmesg -x`'s facility and level (`kern  :warn  : `).
+static DMESG_X: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local[0-7])\s*:",
+        r"(?:emerg|alert|crit|err|warn|notice|info|debug)\s*: "
+    ))
+    .unwrap()
+});
 /// A line number a pager or `cat -n` put before a journal line.
 static PAGER_LINE_NO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d+\s+").unwrap());
 /// `syzkaller login: ` typed on the console before the kernel's next line.
@@ -211,6 +219,10 @@ impl Normalizer {
                 .filter(|m| lead[m.end()..].starts_with(['[', '<']))
             {
                 s = &lead[m.end()..];
+            } else if let Some(m) = DMESG_X.find(lead) {
+                // `dmesg -x`: the facility and level before the time.
+                s = &lead[m.end()..];
+                had_prefix = true;
             } else if let Some(m) = LEVEL.find(lead) {
                 s = &lead[m.end()..];
                 had_prefix = true;
@@ -658,6 +670,12 @@ mod tests {
                 "Hardware name: LENOVO 20QDS3E200/20QDS3E200,",
             ]
         );
+    }
+
+    #[test]
+    fn dmesg_x_facility_and_level() {
+        let v = texts("kern  :warn  : [   92.812882] [    T125] WARNING: x\n");
+        assert_eq!(v[0], ("WARNING: x".into(), Some("T125".into())));
     }
 
     #[test]
