@@ -1654,13 +1654,33 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             name(&r.held),
             site(&r.held)
         ),
-        Kind::BadUnlockBalance => format!(
-            "`{}` is released at `{}` without being held by this task: a double unlock, an unlock on \
-             an error path that never locked, or a lock released by another task than the one that \
-             took it.",
-            name(&r.acquiring),
-            site(&r.acquiring)
-        ),
+        Kind::BadUnlockBalance => {
+            let released = name(&r.acquiring);
+            let listed = r
+                .held_locks
+                .iter()
+                .flat_map(|h| &h.entries)
+                .find(|e| !released.is_empty() && e.lock.name == released);
+            match listed {
+                // The held list shows it: the task holds it, yet the release found no match.
+                Some(e) => format!(
+                    "`{released}` is released at `{}`, and the task's held locks list it (#{}, taken \
+                     at `{}`), yet lockdep found no matching acquisition: the release ran in \
+                     another context of this CPU than the acquisition (an interrupt, NMI or debug \
+                     exception the lock crossed, as kgdb stepping into a handler does), or it \
+                     released another instance of the class than the one held.",
+                    site(&r.acquiring),
+                    e.index,
+                    e.lock.at.as_ref().map(|f| f.display()).unwrap_or_default()
+                ),
+                None => format!(
+                    "`{released}` is released at `{}` without being held by this task: a double \
+                     unlock, an unlock on an error path that never locked, or a lock released by \
+                     another task than the one that took it.",
+                    site(&r.acquiring)
+                ),
+            }
+        }
         Kind::LockHeldReturningToUser => format!(
             "The system call returned to user space still holding `{}` (taken at `{}`): an exit \
              path is missing its unlock.",
