@@ -136,6 +136,8 @@ struct State<'a> {
     dep_lock: Option<String>,
     notes: Vec<(SourceNote, usize)>,
     saw_dash_rule: bool,
+    // The version line's place was taken by a poster's elision (`...`).
+    ident_elided: bool,
     saw_stack_header: bool,
     rcu_message_pending: bool,
     raw_scenario: Vec<(usize, ScenarioStep)>,
@@ -162,6 +164,7 @@ pub fn build(
         dep_lock: None,
         notes: Vec::new(),
         saw_dash_rule: false,
+        ident_elided: false,
         saw_stack_header: false,
         rcu_message_pending: spec.kind == Kind::SuspiciousRcuUsage,
         raw_scenario: Vec::new(),
@@ -249,6 +252,7 @@ impl State<'_> {
         }
         if idx <= 3
             && self.r.kernel.is_none()
+            && !self.ident_elided
             && !self.saw_dash_rule
             && !self.spec.headless
             && !matches!(
@@ -256,7 +260,12 @@ impl State<'_> {
                 Kind::LockdepInternalWarning | Kind::SleepingInAtomic
             )
         {
-            self.r.kernel = Some(parse_ident(t));
+            // A poster's elision (`...`, `[...]`) stands where the version line was.
+            if matches!(t, "..." | "[...]" | "\u{2026}" | "[\u{2026}]") {
+                self.ident_elided = true;
+            } else {
+                self.r.kernel = Some(parse_ident(t));
+            }
             return;
         }
         if self.spec.kind == Kind::LockdepInternalWarning
@@ -1018,4 +1027,23 @@ fn involved_locks(r: &Report) -> Vec<String> {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_elided_version_line_is_no_kernel() {
+        let log = concat!(
+            "============================================\n",
+            "WARNING: possible recursive locking detected\n",
+            "...\n",
+            "--------------------------------------------\n",
+            "t/1 is trying to acquire lock:\n",
+            "ffff888000000001 (a_lock){+.+.}-{2:2}, at: f+0x1/0x2\n",
+        );
+        let v = crate::splat::parse_str("log", log);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].kernel.is_none(), "{:?}", v[0].kernel);
+        assert_eq!(v[0].task.as_ref().map(|t| t.comm.as_str()), Some("t"));
+    }
 }
