@@ -1217,6 +1217,10 @@ impl Validator {
         // A dependency of this chain was not recorded (edge limit): the chain is not remembered,
         // so it is checked again each time against the dependencies that are recorded.
         let mut incomplete = false;
+        // A class taken while held (reported): its chain is not remembered, so that every such
+        // acquisition is validated and one that takes the very same lock again is found (a
+        // remembered chain says nothing about instances).
+        let mut recursion = false;
 
         // Recursive locking: the class is already held.
         for (i, h) in below.iter().enumerate() {
@@ -1232,7 +1236,14 @@ impl Validator {
                 add_dependencies = false;
                 continue;
             }
-            let sig = vec![next.class];
+            // The same instance taken again (a certain self-deadlock) is a problem of its own,
+            // not hidden by an earlier report of two instances of the class nested.
+            let sig = if h.instance() == next.instance {
+                vec![next.class, next.class]
+            } else {
+                vec![next.class]
+            };
+            recursion = true;
             if first_time(&mut state, ReportKind::RecursiveLocking, sig) {
                 drop(state);
                 reports.push(self.conflict_report(
@@ -1345,6 +1356,7 @@ impl Validator {
         // takes a known chain as proof that the rule holds.
         // Past the chain limit the chain is not remembered: it is validated again next time.
         if !incomplete
+            && !recursion
             && stack_allows(below.last(), next.kind)
             && self.inner.chains.insert(key) == Inserted::Full
         {

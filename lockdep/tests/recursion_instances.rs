@@ -1,0 +1,53 @@
+//! A lock of a class taken again is reported once per kind of recursion: two instances of the
+//! class nested (the kernel's rule: maybe a missing annotation) and the very same instance taken
+//! again (a self-deadlock) are two problems, and the first does not hide the second. The chain
+//! of such an acquisition is not remembered, so every one is validated.
+#![cfg(not(lockdep_off))]
+
+use lockdep::{ReportKind, RwLock};
+
+#[test]
+fn the_same_lock_read_again_after_two_of_its_class_nested() {
+    let reports = lockdep::capture(|| {
+        let locks: Vec<RwLock<()>> = (0..2).map(|_| RwLock::new(())).collect();
+        {
+            let _a = locks[0].read();
+            let _b = locks[1].read();
+        }
+        // A non-recursive reader taken again: a writer queued between the two reads would
+        // deadlock (parking_lot's readers do not pass a waiting writer).
+        let _a = locks[0].read();
+        let _again = locks[0].read();
+    });
+    let kinds: Vec<_> = reports.iter().map(|r| r.kind()).collect();
+    assert_eq!(
+        kinds,
+        [ReportKind::RecursiveLocking, ReportKind::RecursiveLocking],
+        "{reports:#?}"
+    );
+    // The second is the very same lock: the acquiring and the held line print one address.
+    let text = reports[1].to_string();
+    let address_after = |header: &str| {
+        let mut lines = text.lines().skip_while(|l| !l.ends_with(header));
+        lines.nth(1).and_then(|l| l.split_whitespace().next())
+    };
+    let acquiring = address_after("is trying to acquire lock:");
+    assert!(acquiring.is_some(), "{text}");
+    assert_eq!(
+        acquiring,
+        address_after("but task is already holding lock:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_of_a_class_nested_again_is_not_reported_twice() {
+    let reports = lockdep::capture(|| {
+        let locks: Vec<RwLock<()>> = (0..2).map(|_| RwLock::new(())).collect();
+        for _ in 0..3 {
+            let _a = locks[0].write();
+            let _b = locks[1].write();
+        }
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+}
