@@ -78,6 +78,10 @@ pub(crate) struct Inner {
     classes: RawRwLock<ClassRegistry>,
     graph: RawMutex<GraphState>,
     chains: ChainCache,
+    // Chains whose new lock's class was already held (reported recursion), kept out of `chains`:
+    // validated again each time, but only a lock of the held ones taken again needs more than
+    // this lookup (no dependency is recorded for them).
+    recursion_chains: ChainCache,
     on_report: RawRwLock<OnReport>,
     collected: RawMutex<Vec<Report>>,
     // Any event sink is on (a trace file or `tracing` lock events): the one flag hot paths test.
@@ -146,6 +150,7 @@ impl Validator {
             inner: Arc::new(Inner {
                 generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
                 chains,
+                recursion_chains: ChainCache::new(config.max_chains),
                 config,
                 enabled: AtomicBool::new(true),
                 classes: RawRwLock::new(ClassRegistry::default()),
@@ -1201,6 +1206,13 @@ impl Validator {
         key: u64,
         reports: &mut Vec<Report>,
     ) {
+        // A recursion chain seen before: its report (if any) was made and it records no
+        // dependency, so only the very same lock taken again is new. Without the graph's mutex.
+        if self.inner.recursion_chains.contains(key)
+            && !below.iter().any(|h| h.instance() == next.instance)
+        {
+            return;
+        }
         // Writers seen, for reader cycles that cannot close yet (`annotate`). Every dependency
         // from or to a lock held or taken for writing is validated here first.
         if next.mode == Mode::Write || below.iter().any(|h| h.mode() == Mode::Write) {
@@ -1352,6 +1364,10 @@ impl Validator {
             }
         }
         drop(state);
+        if recursion {
+            // Past its limit, such a chain is validated whole each time (no report is repeated).
+            let _ = self.inner.recursion_chains.insert(key);
+        }
         // A chain whose held locks break the wait-context rule stays unknown: the steady state
         // takes a known chain as proof that the rule holds.
         // Past the chain limit the chain is not remembered: it is validated again next time.
