@@ -973,20 +973,22 @@ extern "C" fn at_exit() {
 
 fn install_hooks() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
-    crate::runtime::off_a_panicking_thread(|| {
-        INSTALLED.call_once(|| {
-            // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds; registering it has
-            // no other precondition.
-            #[cfg(any(unix, windows))]
-            unsafe {
-                atexit(at_exit);
-            }
+    INSTALLED.call_once(|| {
+        // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds; registering it has
+        // no other precondition.
+        #[cfg(any(unix, windows))]
+        unsafe {
+            atexit(at_exit);
+        }
+        // Off this thread if it is unwinding (see `off_a_panicking_thread`); the exit hook above
+        // is in place either way.
+        crate::runtime::off_a_panicking_thread(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
                 write_all();
                 previous(info);
             }));
-        })
+        });
     });
 }
 

@@ -55,23 +55,19 @@ pub fn global() -> &'static Validator {
 }
 
 /// Runs `f`, which installs a panic hook, on this thread, or, while this thread unwinds, on a
-/// short-lived thread of its own: `std::panic::take_hook` panics on a panicking thread, and the
-/// process-wide validator is set up by the first lock, which may be taken in a destructor
-/// during unwinding (a second panic there aborts the process). If no thread can be started, the
-/// hook is not installed (the graph and trace are still written at exit).
-pub(crate) fn off_a_panicking_thread(f: impl FnOnce() + Send) {
+/// thread of its own, not waited for: `std::panic::take_hook` panics on a panicking thread (the
+/// process-wide validator is set up by the first lock, which may be taken in a destructor during
+/// unwinding, where a second panic aborts the process), and inside a panic hook std holds the
+/// hook's lock until the hook returns (a thread waited for would never finish). If no thread can
+/// be started, the hook is not installed (the graph and trace are still written at exit).
+pub(crate) fn off_a_panicking_thread(f: impl FnOnce() + Send + 'static) {
     if !std::thread::panicking() {
         f();
         return;
     }
-    std::thread::scope(|s| {
-        if let Ok(h) = std::thread::Builder::new()
-            .name("lockdep-panic-hook".into())
-            .spawn_scoped(s, f)
-        {
-            let _ = h.join();
-        }
-    });
+    let _ = std::thread::Builder::new()
+        .name("lockdep-panic-hook".into())
+        .spawn(f);
 }
 
 // ----- the process-wide switch -----

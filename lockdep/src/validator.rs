@@ -1249,11 +1249,16 @@ impl Validator {
                 continue;
             }
             // The same instance taken again (a certain self-deadlock) is a problem of its own,
-            // not hidden by an earlier report of two instances of the class nested.
-            let sig = if h.instance() == next.instance {
-                vec![next.class, next.class]
-            } else {
-                vec![next.class]
+            // not hidden by an earlier report of two instances of the class nested: looked for
+            // among every held lock of the class, not only the first.
+            let same = below.iter().find(|x| {
+                x.instance() == next.instance
+                    && x.class() == next.class
+                    && !(next.mode == Mode::ReadRecursive && x.mode().is_read())
+            });
+            let (h, sig) = match same {
+                Some(x) => (x, vec![next.class, next.class]),
+                None => (h, vec![next.class]),
             };
             recursion = true;
             if first_time(&mut state, ReportKind::RecursiveLocking, sig) {

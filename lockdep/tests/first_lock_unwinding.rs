@@ -7,10 +7,11 @@
 use std::process::Command;
 
 const CHILD: &str = "FIRST_LOCK_UNWINDING_CHILD";
+const HOOK_CHILD: &str = "FIRST_LOCK_IN_A_PANIC_HOOK_CHILD";
 
 #[test]
 fn graph_and_trace_set_up_by_a_lock_in_a_destructor_while_unwinding() {
-    if std::env::var_os(CHILD).is_some() {
+    if std::env::var_os(CHILD).is_some() || std::env::var_os(HOOK_CHILD).is_some() {
         return;
     }
     let dir = std::env::temp_dir().join(format!(
@@ -64,4 +65,56 @@ fn child() {
         let _h = b.lock();
         panic!("a second panic, with the hooks installed");
     }));
+}
+
+/// The process's first lock taken inside a panic hook (std holds the hook's lock meanwhile):
+/// installing lockdep's own hook then must not wait for that lock.
+#[test]
+fn set_up_by_a_lock_inside_a_panic_hook() {
+    if std::env::var_os(CHILD).is_some() || std::env::var_os(HOOK_CHILD).is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("lockdep-first-lock-hook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "hook_child", "--nocapture", "--test-threads=1"])
+        .env(HOOK_CHILD, "1")
+        .env("LOCKDEP_GRAPH", dir.join("graph.json"))
+        .env("LOCKDEP_ON_REPORT", "log")
+        .env_remove("LOCKDEP")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the child hung or failed: {status:?}"
+    );
+}
+
+#[test]
+fn hook_child() {
+    if std::env::var_os(HOOK_CHILD).is_none() {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let m = lockdep::Mutex::with_name("in-hook", 0);
+        *m.lock() += 1;
+        previous(info);
+    }));
+    let caught = std::panic::catch_unwind(|| panic!("the test's own panic"));
+    assert!(caught.is_err());
 }

@@ -41,6 +41,17 @@ fn the_same_lock_read_again_after_two_of_its_class_nested() {
 }
 
 #[test]
+fn the_same_lock_again_when_it_is_not_the_first_of_its_class_held() {
+    let reports = lockdep::capture(|| {
+        let locks: Vec<RwLock<()>> = (0..2).map(|_| RwLock::new(())).collect();
+        let _a = locks[0].read();
+        let _b = locks[1].read(); // two of the class: reported
+        let _again = locks[1].read(); // the second one again: a report of its own
+    });
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+}
+
+#[test]
 fn two_of_a_class_nested_again_is_not_reported_twice() {
     let reports = lockdep::capture(|| {
         let locks: Vec<RwLock<()>> = (0..2).map(|_| RwLock::new(())).collect();

@@ -574,7 +574,10 @@ fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
     if aa != ha || aa.contains("ptrval") {
         return None;
     }
-    let read = read_only_usage(a) && read_only_usage(h) || acquired_for_read(r);
+    // Both taken for reading only when the class never was for writing; a read now (the stack
+    // says so) under a lock held for writing is a plain self-deadlock, so then both cases are
+    // told.
+    let read = read_only_usage(a) && read_only_usage(h);
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation: if read {
@@ -587,7 +590,7 @@ fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
                 h.at.as_ref().map(|f| f.display()).unwrap_or_default(),
                 a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
             )
-        } else if read_usage(a) {
+        } else if read_usage(a) || acquired_for_read(r) {
             format!(
                 "The same lock instance `{}` ({aa}) is acquired while already held by this task \
                  (first at `{}`, again at `{}`). The class is also taken for reading, and the \
@@ -1091,6 +1094,12 @@ static STATIC_OBJECT_LOCK: LazyLock<Regex> = LazyLock::new(|| {
 static PER_OBJECT_PLAIN_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:sb_(?:writers|pagefaults|internal)|s_active)\b").unwrap());
 
+/// Held "locks" that do not keep two paths from running at once: workqueue and work
+/// completions, RCU read-side sections, memory reclaim.
+static NON_SERIALISING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\((?:wq_completion|work_completion)\)|rcu_read_lock|rcu_callback|fs_reclaim|mmu_notifier)").unwrap()
+});
+
 fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
     let per_object: Vec<&str> = r
         .locks
@@ -1110,6 +1119,8 @@ fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
         .flat_map(|h| &h.entries)
         .map(|h| h.lock.name.as_str())
         .take_while(|n| !r.locks.iter().any(|l| l == n))
+        // Pseudo-locks and RCU read sections serialise nothing.
+        .filter(|n| !NON_SERIALISING.is_match(n))
         .collect();
     let outer_note = if outer.is_empty() {
         String::new()

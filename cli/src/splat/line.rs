@@ -428,6 +428,43 @@ fn continues_sentence(prev: &str, next: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct Joiner {
     pending: Option<(Line, bool)>,
+    // The last physical line of `pending` (trimmed text, prefix), which the hard-wrap rules
+    // read: [`LineEnd`] sees only that line, and must tell the same.
+    last: Option<(String, bool)>,
+}
+
+/// Whether `next` continues, as a mail client's hard wrap, a joined line whose last physical
+/// line is `last` (trimmed) with or without a prefix: lockdep's fixed sentences and lock-line
+/// shapes by content, a prefix's text moved onto the next line only after a prefix.
+fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
+    let next_trim = next.text.trim();
+    let indented = next.text.starts_with([' ', '\t']);
+    !next.had_prefix
+        && !next_trim.is_empty()
+        && (continues_sentence(last, next_trim)
+            || last.ends_with(" is freeing memory")
+                && next_trim.ends_with("with a lock still held there!")
+            || LOCK_ADDRESS_ALONE.is_match(last) && next_trim.starts_with('(')
+            || LOCK_WITHOUT_SITE.is_match(last)
+                && (next_trim.starts_with("at: ") || next_trim == "at:")
+            || DUMP_WITHOUT_VERSION.is_match(last) && !FRESH_START.is_match(next_trim)
+            || last_prefix
+                && ((last.is_empty() || last == "?")
+                    && !indented
+                    && WRAPPED_FRAME.is_match(next_trim)
+                    || last.starts_with("Hardware name:")
+                        && !indented
+                        && !FRESH_START.is_match(next_trim)))
+}
+
+/// Whether some line could continue `last` by [`wrap_continues`] (for [`LineEnd`]).
+fn wrap_open_after(last: &str, last_prefix: bool) -> bool {
+    sentence_rest(last).is_some()
+        || last.ends_with(" is freeing memory")
+        || LOCK_ADDRESS_ALONE.is_match(last)
+        || LOCK_WITHOUT_SITE.is_match(last)
+        || DUMP_WITHOUT_VERSION.is_match(last)
+        || last_prefix && (last.is_empty() || last == "?" || last.starts_with("Hardware name:"))
 }
 
 impl Joiner {
@@ -437,6 +474,11 @@ impl Joiner {
         qp_soft: bool,
         out: &mut std::collections::VecDeque<Line>,
     ) {
+        // Whatever happens below, this line ends what is pending.
+        let (last_text, last_prefix) = self
+            .last
+            .replace((line.text.trim().to_string(), line.had_prefix))
+            .unwrap_or_default();
         let Some((mut prev, prev_qp)) = self.pending.take() else {
             self.pending = Some((line, qp_soft));
             return;
@@ -475,26 +517,7 @@ impl Joiner {
                 || HELD_OPEN.is_match(prev_trim)
                 || CLOSE_FRAGMENT.is_match(next_trim));
         // A mail client's hard wrap: the rest of a line on an unprefixed line of its own.
-        // Known sentences are told by their words; the other shapes only where the line
-        // before had the prefix its continuation lacks.
-        let wrapped = same_ctx
-            && !line.had_prefix
-            && !next_trim.is_empty()
-            && (continues_sentence(prev_trim, next_trim)
-                || prev.had_prefix
-                    && ((prev_trim.is_empty() || prev_trim == "?")
-                        && !line.text.starts_with([' ', '\t'])
-                        && WRAPPED_FRAME.is_match(next_trim)
-                        || prev_trim.starts_with("Hardware name:")
-                            && !line.text.starts_with([' ', '\t'])
-                            && !FRESH_START.is_match(next_trim)
-                        || prev_trim.ends_with(" is freeing memory")
-                            && next_trim.ends_with("with a lock still held there!")
-                        || LOCK_ADDRESS_ALONE.is_match(prev_trim) && next_trim.starts_with('(')
-                        || LOCK_WITHOUT_SITE.is_match(prev_trim)
-                            && (next_trim.starts_with("at: ") || next_trim == "at:")
-                        || DUMP_WITHOUT_VERSION.is_match(prev_trim)
-                            && !FRESH_START.is_match(next_trim)));
+        let wrapped = same_ctx && wrap_continues(&last_text, last_prefix, &line);
         if wrapped && !fragment {
             if next_trim.starts_with("at:") && !prev_trim.ends_with(',') {
                 prev.text.truncate(prev.text.trim_end().len());
@@ -539,6 +562,7 @@ impl Joiner {
     }
 
     pub(crate) fn finish(&mut self) -> Option<Line> {
+        self.last = None;
         self.pending.take().map(|(l, _)| l)
     }
 }
@@ -563,15 +587,7 @@ impl LineEnd {
             blank: t.is_empty(),
             flowed_open: st.text.ends_with(' ') || t.ends_with(':') || t.ends_with(">]"),
             fragment_open: t.ends_with('(') || t.ends_with(':') || HELD_OPEN.is_match(t),
-            wrap_open: sentence_rest(t).is_some()
-                || st.had_prefix
-                    && (t.is_empty()
-                        || t == "?"
-                        || t.starts_with("Hardware name:")
-                        || t.ends_with(" is freeing memory")
-                        || LOCK_ADDRESS_ALONE.is_match(t)
-                        || LOCK_WITHOUT_SITE.is_match(t)
-                        || DUMP_WITHOUT_VERSION.is_match(t)),
+            wrap_open: wrap_open_after(t, st.had_prefix),
             qp_soft: st.qp_soft_break,
             fills_width: st.fills_width,
         }

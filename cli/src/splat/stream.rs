@@ -489,6 +489,36 @@ mod tests {
         v
     }
 
+    /// Hard wraps joined onto hard wraps (the second continues a line whose prefix only its
+    /// first physical line had): the pre-filter must not split what the joiner joins.
+    #[test]
+    fn hard_wraps_of_hard_wraps() {
+        let log = concat!(
+            "[   41.585688] WARNING: possible recursive locking detected\n",
+            "[   41.585694] 6.12.0-rc6+ #22 Not tainted\n",
+            "[   41.585701] --------------------------------------------\n",
+            "[   41.585705] iso-tester/3139 is trying to acquire lock:\n",
+            "[   41.585711] ffff988b29530a58\n",
+            "(sk_lock-AF_BLUETOOTH-BTPROTO_ISO-long-name){+.+.}-{0:0},\n",
+            "at: bt_accept_dequeue+0xe3/0x280 [bluetooth]\n",
+            "[   41.585905]\n",
+            "               but task is already holding lock:\n",
+            "[   41.585909] ffff988b29533a58 (sk_lock-AF_BLUETOOTH-BTPROTO_ISO-long-name){+.+.}-{0:0}, at: iso_sock_accept+0x61/0x2d0 [bluetooth]\n",
+            "[   41.585910] Hardware name: Apple Inc.\n",
+            "MacBookPro8,2/Mac-94245A3940C91C80, BIOS\n",
+            "MBP81.88Z.0050.B00.1804101331 04/10/18\n",
+        );
+        check_same(log.as_bytes(), &[usize::MAX, 1, 7, 61]);
+        let mut v = noise(50, 3, false);
+        v.extend_from_slice(log.as_bytes());
+        check_same(&v, &[997]);
+        let r = super::super::parse_str("log", log);
+        assert!(
+            r[0].acquiring.as_ref().is_some_and(|a| a.at.is_some()),
+            "{r:#?}"
+        );
+    }
+
     #[test]
     fn fixtures_alone_and_in_noise() {
         for (i, (_name, log)) in fixtures().iter().enumerate() {
