@@ -529,16 +529,27 @@ fn acquired_for_read(r: &Report) -> bool {
 
 /// Whether the class was ever taken for reading (a read column of its usage is not `.`).
 fn read_usage(l: &LockRef) -> bool {
-    l.usage.as_deref().is_some_and(|u| {
-        let c: Vec<char> = u.chars().collect();
-        c.len() >= 4 && (c[1] != '.' || c[3] != '.')
-    })
+    usage_columns(l).is_some_and(|c| c[1] != '.' || c[3] != '.')
+}
+
+/// Names as a list of code spans: `` `a`, `b` ``.
+fn code_list<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first four usage columns of a lock line (`{+.+.}`: hardirq write, read, softirq write,
+/// read).
+fn usage_columns(l: &LockRef) -> Option<[char; 4]> {
+    let mut c = l.usage.as_deref()?.chars();
+    Some([c.next()?, c.next()?, c.next()?, c.next()?])
 }
 
 fn read_only_usage(l: &LockRef) -> bool {
-    let Some(u) = &l.usage else { return false };
-    let c: Vec<char> = u.chars().collect();
-    c.len() >= 4 && c[0] == '.' && c[2] == '.' && (c[1] != '.' || c[3] != '.')
+    usage_columns(l).is_some_and(|c| c[0] == '.' && c[2] == '.' && (c[1] != '.' || c[3] != '.'))
 }
 
 fn same_class_two_instances(r: &Report, _: &Context) -> Option<Finding> {
@@ -680,10 +691,7 @@ fn workqueue_flush(r: &Report, _: &Context) -> Option<Finding> {
              flusher holds them; a work item of another object (another device, another \
              superblock) sharing these classes makes it a false positive.",
             cycle_text(r),
-            real.iter()
-                .map(|l| format!("`{l}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            code_list(real.iter())
         ),
         evidence: vec![(lock_line(&r.acquiring), "lock being acquired".into())],
     })
@@ -1128,11 +1136,7 @@ fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
         format!(
             " This task held {} before the cycle's locks: if the other path holds one of them \
              too, the two cannot run at once.",
-            outer
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            code_list(&outer)
         )
     };
     let explanation = if per_object.is_empty() {
@@ -1151,11 +1155,7 @@ fn per_object_classes(r: &Report, _: &Context) -> Option<Finding> {
              check that the code paths named by each edge can operate on the same objects.\
              {outer_note}",
             cycle_text(r),
-            per_object
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            code_list(&per_object)
         )
     };
     let evidence = r
@@ -1285,6 +1285,10 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
     let state = irq
         .and_then(|i| i.state.clone())
         .unwrap_or_else(|| "irq".into());
+    // `fs_reclaim` on the unsafe side is memory reclaim, not a lock to take with irqs off.
+    let reclaim = irq
+        .and_then(|i| i.unsafe_lock.as_ref())
+        .is_some_and(|l| is_reclaim_map(&l.name));
     let mut evidence = Vec::new();
     let explanation = match r.kind {
         Kind::InconsistentLockState => {
@@ -1337,7 +1341,7 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             if let Some(a) = &r.acquiring {
                 evidence.push((a.input_line, "lock whose state/dependency is new".into()));
             }
-            if is_reclaim_map(&unsafe_) {
+            if reclaim {
                 // `fs_reclaim` is no lock: it stands for memory reclaim, which may run (and
                 // wait) wherever an allocation may reclaim.
                 format!(
@@ -1361,9 +1365,6 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
         }
     };
     let mut explanation = explanation;
-    let reclaim = irq
-        .and_then(|i| i.unsafe_lock.as_ref())
-        .is_some_and(|l| is_reclaim_map(&l.name));
     if let Some((line, note)) = early_boot_note(r).filter(|_| !reclaim) {
         explanation.push_str(&note);
         evidence.push((line, "first irqs-enabled use, in early boot".into()));
