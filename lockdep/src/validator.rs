@@ -1208,9 +1208,7 @@ impl Validator {
     ) {
         // A recursion chain seen before: its report (if any) was made and it records no
         // dependency, so only the very same lock taken again is new. Without the graph's mutex.
-        if self.inner.recursion_chains.contains(key)
-            && !below.iter().any(|h| h.instance() == next.instance)
-        {
+        if self.inner.recursion_chains.contains(key) && held_again(below, next).is_none() {
             return;
         }
         // Writers seen, for reader cycles that cannot close yet (`annotate`). Every dependency
@@ -1229,9 +1227,9 @@ impl Validator {
         // A dependency of this chain was not recorded (edge limit): the chain is not remembered,
         // so it is checked again each time against the dependencies that are recorded.
         let mut incomplete = false;
-        // A class taken while held (reported): its chain is not remembered, so that every such
-        // acquisition is validated and one that takes the very same lock again is found (a
-        // remembered chain says nothing about instances).
+        // A class taken while held (reported): its chain goes to `recursion_chains`, not
+        // `chains` (a remembered chain says nothing about instances, so the very same lock taken
+        // again would pass unseen).
         let mut recursion = false;
 
         // Recursive locking: the class is already held.
@@ -1251,12 +1249,7 @@ impl Validator {
             // The same instance taken again (a certain self-deadlock) is a problem of its own,
             // not hidden by an earlier report of two instances of the class nested: looked for
             // among every held lock of the class, not only the first.
-            let same = below.iter().find(|x| {
-                x.instance() == next.instance
-                    && x.class() == next.class
-                    && !(next.mode == Mode::ReadRecursive && x.mode().is_read())
-            });
-            let (h, sig) = match same {
+            let (h, sig) = match held_again(below, next) {
                 Some(x) => (x, vec![next.class, next.class]),
                 None => (h, vec![next.class]),
             };
@@ -1655,8 +1648,8 @@ impl Validator {
 /// complete up to the panic), then runs the previous hook.
 fn install_panic_flush() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
-    crate::runtime::off_a_panicking_thread(|| {
-        INSTALLED.call_once(|| {
+    INSTALLED.call_once(|| {
+        crate::runtime::off_a_panicking_thread(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
                 for v in RECORDING.lock().iter() {
@@ -1688,6 +1681,16 @@ fn merges_into_top(thread: &ThreadState, next: &Acquire) -> bool {
             .held
             .last()
             .is_some_and(|top| top.class() == next.class && top.nest_lock() == next.nest_lock)
+}
+
+/// The held entry of the very lock `next` takes again, unless that is a recursive read under a
+/// read (allowed).
+fn held_again<'a>(below: &'a [HeldLock], next: &Acquire) -> Option<&'a HeldLock> {
+    below.iter().find(|x| {
+        x.instance() == next.instance
+            && x.class() == next.class
+            && !(next.mode == Mode::ReadRecursive && x.mode().is_read())
+    })
 }
 
 fn first_time(state: &mut GraphState, kind: ReportKind, sig: Vec<ClassId>) -> bool {
