@@ -470,7 +470,45 @@ fn display_name(base: &str, version: u32, subclass: u32) -> Arc<str> {
 
 /// The default name of a site-keyed class: `file:line:col`, as the kernel's Rust locks print.
 pub(crate) fn site_name(file: &str, line: u32, column: u32) -> Arc<str> {
-    format!("{file}:{line}:{column}").into()
+    format!("{}:{line}:{column}", class_file(file)).into()
+}
+
+/// A site as a class name shows it: its file as [`class_file`] shortens it.
+pub(crate) fn site_class_name(site: &Site) -> String {
+    match site {
+        Site::Code(l) => site_name(l.file(), l.line(), l.column()).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A source file as class names show it: a dependency's from its crate's directory
+/// ([`dependency_path`]), so a class built in one reads `quick_cache-0.7.0/src/shard.rs:40:25`
+/// rather than cargo's whole registry path (reports print the full site beside it where it is
+/// the construction site); any other file as it is.
+pub(crate) fn class_file(file: &str) -> &str {
+    dependency_path(file).unwrap_or(file)
+}
+
+/// A dependency's source file as a path from the directory cargo unpacked it into:
+/// `name-version/…` under its registry (`…/registry/src/<index>/name-version/…`),
+/// `repository-hash/rev/…` under its git checkouts; `None` for any other file.
+pub(crate) fn dependency_path(file: &str) -> Option<&str> {
+    let after = |marker: &str| {
+        let unix = file.find(marker).map(|i| i + marker.len());
+        unix.or_else(|| {
+            let windows = marker.replace('/', "\\");
+            file.find(&windows).map(|i| i + windows.len())
+        })
+    };
+    if let Some(start) = after("/registry/src/") {
+        // Past the index's directory.
+        let rest = &file[start..];
+        let cut = rest.find(['/', '\\'])?;
+        return Some(&rest[cut + 1..]).filter(|p| !p.is_empty());
+    }
+    after("/git/checkouts/")
+        .map(|start| &file[start..])
+        .filter(|p| !p.is_empty())
 }
 
 #[cfg(test)]
@@ -639,6 +677,33 @@ mod tests {
         ));
         assert!(!sysroot_file("src/main.rs"));
         assert!(!sysroot_file("/work/app/src/library.rs"));
+    }
+
+    #[test]
+    fn dependency_files_read_from_their_crate() {
+        let reg = "/h/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/quick_cache-0.7.0/src/shard.rs";
+        assert_eq!(dependency_path(reg), Some("quick_cache-0.7.0/src/shard.rs"));
+        assert_eq!(
+            site_name(reg, 40, 25).as_ref(),
+            "quick_cache-0.7.0/src/shard.rs:40:25"
+        );
+        let git = "/h/.cargo/git/checkouts/tokio-0b3e2a/5f1c2d4/tokio/src/sync/mutex.rs";
+        assert_eq!(
+            dependency_path(git),
+            Some("tokio-0b3e2a/5f1c2d4/tokio/src/sync/mutex.rs")
+        );
+        let windows = r"C:\Users\u\.cargo\registry\src\index.crates.io-1\dep-1.0.0\src\lib.rs";
+        assert_eq!(dependency_path(windows), Some(r"dep-1.0.0\src\lib.rs"));
+        // The user's files, std's and odd paths stay whole.
+        for file in [
+            "src/main.rs",
+            "/work/app/src/registry/src/lib.rs",
+            "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/ops/function.rs",
+            "/h/.cargo/registry/src/index-only",
+        ] {
+            assert_eq!(class_file(file), file, "{file}");
+        }
+        assert_eq!(site_name("src/main.rs", 3, 9).as_ref(), "src/main.rs:3:9");
     }
 
     #[test]

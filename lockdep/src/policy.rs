@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
-use crate::class::{Site, sysroot_file};
+use crate::class::{Site, dependency_path, sysroot_file};
 use crate::report::Report;
 
 /// What a suppression rule matches.
@@ -108,15 +108,11 @@ pub(crate) fn glob(pattern: &str, text: &str) -> bool {
 /// The crate a source file belongs to when it is a dependency's: the directory under the cargo
 /// registry (`name-version`) or the git checkout (`repository-hash`) it is in.
 pub(crate) fn dependency_crate(file: &str) -> Option<String> {
-    let file = file.replace('\\', "/");
-    let after = |marker: &str, skip: usize| -> Option<String> {
-        let rest = &file[file.find(marker)? + marker.len()..];
-        let mut parts: Vec<&str> = rest.split('/').collect();
-        parts.pop(); // the file name: a crate is a directory above it
-        parts.get(skip).map(|s| (*s).to_owned())
-    };
-    // `…/registry/src/<index>/<name-version>/…`, `…/git/checkouts/<repo-hash>/<rev>/…`.
-    after("/registry/src/", 1).or_else(|| after("/git/checkouts/", 0))
+    // The first directory of the path from cargo's (a crate is a directory above the file).
+    let mut parts = dependency_path(file)?.split(['/', '\\']);
+    let first = parts.next()?;
+    parts.next()?;
+    Some(first.to_owned())
 }
 
 /// The sites that say whose code a report is about (see the module docs).

@@ -21,7 +21,9 @@ use std::sync::{Arc, OnceLock};
 use crate::chain::TableView;
 use crate::class::{ClassId, ClassKey, LockKind, Site};
 #[cfg(not(lockdep_off))]
-use crate::class::{ClassOrigin, KeySource, NotUserCode, short_type_name, site_name, sysroot_file};
+use crate::class::{
+    ClassOrigin, KeySource, NotUserCode, short_type_name, site_class_name, site_name, sysroot_file,
+};
 use crate::config::Config;
 use crate::held::{Acquire, InstanceId, Mode, ThreadState};
 use crate::report::Report;
@@ -1170,6 +1172,8 @@ pub(crate) enum Use {
 #[cfg(lockdep_off)]
 const _: fn(&str, u32, u32) -> Arc<str> = crate::class::site_name;
 #[cfg(lockdep_off)]
+const _: fn(&Site) -> String = crate::class::site_class_name;
+#[cfg(lockdep_off)]
 const _: fn(&Validator) -> u32 = Validator::generation;
 #[cfg(lockdep_off)]
 const _: fn(&str) -> bool = crate::class::sysroot_file;
@@ -2066,7 +2070,7 @@ impl LockMap {
                     first_locked,
                     ..
                 },
-            ) => format!("{}@{first_locked}", typed(*type_name)).into(),
+            ) => format!("{}@{}", typed(*type_name), site_class_name(first_locked)).into(),
             (
                 None,
                 None,
@@ -2207,7 +2211,7 @@ impl LockMap {
                         format!(
                             "{}<{ty}> built at {} (class set by its first lock)",
                             kind.as_str(),
-                            d.site
+                            site_name(d.site.file(), d.site.line(), d.site.column())
                         )
                         .into(),
                     )
