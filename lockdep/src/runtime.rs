@@ -3321,8 +3321,24 @@ pub fn current_validator() -> Validator {
 /// Annotates a call that may block. Inside a [`SpinLock`](crate::SpinLock) or a
 /// [`non_blocking`] section this is an invalid-wait-context report.
 #[track_caller]
+#[inline]
 pub fn might_sleep() {
-    let site = Location::caller();
+    // The steady state (every condvar wait asks): with the thread's gate open (validation on,
+    // not recording, outside non-blocking sections, nothing posted), the held locks' tightest
+    // wait context, which the top entry carries, says whether sleeping is allowed, so there is
+    // nothing to report and nothing to record.
+    if let Some(switch) = switch_word()
+        && !with_steady_local(slot_ptr(), switch, |l| {
+            l.state.top_context() >= crate::class::WAIT_SLEEP
+        })
+    {
+        might_sleep_slow(Location::caller());
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn might_sleep_slow(site: &'static Location<'static>) {
     with_local_on_batched(|l| {
         let reports = l.validator.might_sleep(&mut l.state, Site::Code(site));
         (!reports.is_empty()).then(|| (l.validator.clone(), reports))

@@ -328,6 +328,25 @@ fn might_sleep_inside_a_spinlock_is_reported() {
 }
 
 #[test]
+fn might_sleep_sees_a_spinlock_taken_in_the_steady_state() {
+    // The second acquisition of each lock takes the steady state (its chain is known), and so
+    // does `might_sleep` under a mutex: it must still see the spin lock's context.
+    let reports = lockdep::capture(|| {
+        let m = Mutex::with_name("m", ());
+        let s = SpinLock::with_name("s", ());
+        for _ in 0..2 {
+            drop(s.lock());
+            let _m = m.lock();
+            lockdep::might_sleep(); // fine: a mutex may be held while sleeping
+        }
+        let _s = s.lock();
+        lockdep::might_sleep();
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::InvalidWaitContext]);
+    assert!(reports[0].to_string().contains("(s){+.+.}-{2:2}"));
+}
+
+#[test]
 fn non_blocking_sections_forbid_sleeping_locks_and_might_sleep() {
     let reports = lockdep::capture(|| {
         let m = Mutex::with_name("m", ());
