@@ -529,8 +529,10 @@ pub struct ThreadState {
     pub(crate) class_names: Vec<Option<(Arc<str>, u32)>>,
     /// Chains this thread saw validated: a two-way cache in front of the validator's shared
     /// set, so the steady state reads only thread-local memory (empty slots hold values no key
-    /// in them can have, see `EMPTY_KNOWN_CHAINS`).
-    pub(crate) known_chains: [u64; KNOWN_CHAINS],
+    /// in them can have, see `EMPTY_KNOWN_CHAINS`). On the heap: inline, its 8 KiB made a
+    /// thread's state a value that was built and moved through the stack (several copies at
+    /// opt-level 0), and a thread with a small stack overflowed it at its first lock.
+    pub(crate) known_chains: Box<[u64; KNOWN_CHAINS]>,
     /// An acquisition went unrecorded (its validator was off): a release of a lock not on the
     /// stack may be one of those, so it is not an unbalanced unlock.
     pub(crate) untracked: bool,
@@ -564,6 +566,14 @@ const EMPTY_KNOWN_CHAINS: [u64; KNOWN_CHAINS] = {
     slots
 };
 
+/// An empty chain cache, built on the heap (not through the stack, see `known_chains`).
+fn empty_known_chains() -> Box<[u64; KNOWN_CHAINS]> {
+    let slots: Box<[u64]> = EMPTY_KNOWN_CHAINS.iter().copied().collect();
+    slots
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("KNOWN_CHAINS slots"))
+}
+
 /// The thread's chain-cache slot for `key`.
 #[inline(always)]
 fn known_slot(key: u64) -> usize {
@@ -591,7 +601,7 @@ impl ThreadState {
             trace_id: id,
             rec: None,
             class_names: Vec::new(),
-            known_chains: EMPTY_KNOWN_CHAINS,
+            known_chains: empty_known_chains(),
             untracked: false,
             quiet: false,
             skipped: Vec::new(),
