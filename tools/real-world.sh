@@ -72,22 +72,31 @@ TOML
 }
 
 # Sums libtest's "test result:" lines of a log: "run passed failed ignored binaries_secs", the
-# last the time the test binaries ran (not doctests, whose time is mostly compiling them).
+# last the time the test binaries ran (not doctests, whose time is mostly compiling them). A test
+# binary that ended without a result line and did not exit successfully (an abort, a stack
+# overflow, a `harness = false` binary that failed) counts as one test run and failed.
 count_tests() {
     python3 - "$1" <<'PY'
 import re, sys
 run = passed = failed = ignored = 0
 secs = 0.0
 doc = False
+result_seen = True
 for line in open(sys.argv[1], errors="replace"):
     if line.strip().startswith("Doc-tests"):
         doc = True
+        result_seen = True
     elif line.strip().startswith("Running"):
         doc = False
+        result_seen = False
+    if "process didn't exit successfully" in line and not result_seen:
+        run += 1; failed += 1
+        result_seen = True
     m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored.*finished in ([\d.]+)s", line)
     if m:
         p, f, i = map(int, m.groups()[:3])
         passed += p; failed += f; ignored += i; run += p + f
+        result_seen = True
         if not doc:
             secs += float(m.group(4))
 print(run, passed, failed, ignored, f"{secs:.1f}")
@@ -100,44 +109,58 @@ if [ ! -s "$RESULTS" ]; then
     echo "|---|---|---|---|---|---|---|---|---|---|" >>"$RESULTS"
 fi
 
+# Copies crate source `src` to `dir`, set up for `variant` (plain or patched): the crate's own
+# preparation, no toolchain pin, a workspace of its own and the [patch] section.
+setup() { # name src dir variant
+    rm -rf "$3"
+    cp -r "$2" "$3"
+    chmod -R u+w "$3"
+    prepare "$1" "$3"
+    # A toolchain the crate pins (rust-toolchain.toml) may not be installed, and an old one
+    # cannot build the compat crates: both variants use the default toolchain.
+    if [ -f "$3/rust-toolchain.toml" ] || [ -f "$3/rust-toolchain" ]; then
+        rm -f "$3/rust-toolchain.toml" "$3/rust-toolchain"
+        echo "toolchain pin removed"
+    fi
+    {
+        echo
+        echo "[workspace]"
+        echo
+        echo "[patch.crates-io]"
+        patch_self "$1"
+        if [ "$4" = patched ]; then
+            echo "parking_lot = { path = \"$COMPAT\" }"
+            echo "lock_api = { path = \"$ROOT/compat/lock_api-0.4\" }"
+        fi
+    } >>"$3/Cargo.toml"
+}
+
 for spec in "$@"; do
     name=${spec%@*}
     version=${spec#*@}
     src=$(fetch "$name" "$version")
     args="$(test_args "$name") ${REAL_WORLD_TEST_ARGS:-}"
-    for variant in ${REAL_WORLD_VARIANTS:-plain patched}; do
-        note=
-        dir="$WORK/$name-$version-$variant"
-        rm -rf "$dir"
-        cp -r "$src" "$dir"
-        chmod -R u+w "$dir"
-        prepare "$name" "$dir"
-        # A toolchain the crate pins (rust-toolchain.toml) may not be installed, and an old one
-        # cannot build the compat crates: both variants use the default toolchain.
-        if [ -f "$dir/rust-toolchain.toml" ] || [ -f "$dir/rust-toolchain" ]; then
-            rm -f "$dir/rust-toolchain.toml" "$dir/rust-toolchain"
-            note="toolchain pin removed"
+    # A lockfile shipped with the crate may pin a version that lockdep's own dependencies exclude
+    # (libc, for parking_lot_core 0.10), or pin parking_lot/lock_api versions the patch does not
+    # match (cargo then leaves the patch unused, silently): the patched build must then resolve
+    # afresh, and so does the plain one, so that both build the same dependency versions.
+    # Decided once, on a patched copy.
+    reresolve=
+    if [ -f "$src/Cargo.lock" ]; then
+        probe="$WORK/$name-$version-lockprobe"
+        setup "$name" "$src" "$probe" patched >/dev/null
+        if ! (cd "$probe" && cargo metadata --format-version 1 >/dev/null 2>&1) ||
+            grep -q '^\[\[patch.unused\]\]' "$probe/Cargo.lock"; then
+            reresolve=yes
         fi
-        {
-            echo
-            echo "[workspace]"
-            echo
-            echo "[patch.crates-io]"
-            patch_self "$name"
-            if [ "$variant" = patched ]; then
-                echo "parking_lot = { path = \"$COMPAT\" }"
-                echo "lock_api = { path = \"$ROOT/compat/lock_api-0.4\" }"
-            fi
-        } >>"$dir/Cargo.toml"
-        # A lockfile shipped with the crate may pin a version that lockdep's own dependencies
-        # exclude (libc, for parking_lot_core 0.10), or pin parking_lot/lock_api versions the
-        # patch does not match (cargo then leaves the patch unused, silently): the patched build
-        # then resolves afresh.
-        if [ -f "$dir/Cargo.lock" ] &&
-            { ! (cd "$dir" && cargo metadata --format-version 1 >/dev/null 2>&1) ||
-                grep -q '^\[\[patch.unused\]\]' "$dir/Cargo.lock"; }; then
+        rm -rf "$probe"
+    fi
+    for variant in ${REAL_WORLD_VARIANTS:-plain patched}; do
+        dir="$WORK/$name-$version-$variant"
+        note=$(setup "$name" "$src" "$dir" "$variant")
+        if [ -n "$reresolve" ] && [ -f "$dir/Cargo.lock" ]; then
             rm "$dir/Cargo.lock"
-            note="${note:+$note; }shipped Cargo.lock re-resolved"
+            note="${note:+$note; }shipped Cargo.lock re-resolved (both variants)"
         fi
         log="$WORK/$name-$version-$variant.log"
         echo "== $name $version ($variant): building" >&2
