@@ -325,7 +325,9 @@ pub fn short_type_name(full: &str) -> String {
         if c == ':' && chars.peek() == Some(&':') {
             chars.next();
             segment.clear();
-        } else if c.is_alphanumeric() || c == '_' {
+        } else if c.is_alphanumeric() || c == '_' || c == '{' || c == '}' {
+            // Braces only come in the compiler's own path segments (`{{closure}}`), which a
+            // path drops like any module (`tests::t::{{closure}}::Handler` is `Handler`).
             segment.push(c);
         } else if c == ' ' {
             out.push_str(&segment);
@@ -720,6 +722,17 @@ mod tests {
             short_type_name("alloc::boxed::Box<dyn core::ops::function::Fn() + Send>"),
             "Box<dyn_Fn()_+_Send>"
         );
+        // A type defined inside a function's closure (a test's): its path, closure included,
+        // goes; a closure's own type keeps its last segment.
+        assert_eq!(
+            short_type_name("r2d2::test::events::{{closure}}::Handler"),
+            "Handler"
+        );
+        assert_eq!(
+            short_type_name("core::option::Option<app::run::{{closure}}::State>"),
+            "Option<State>"
+        );
+        assert_eq!(short_type_name("app::main::{{closure}}"), "{{closure}}");
     }
 
     #[test]
