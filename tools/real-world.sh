@@ -11,9 +11,18 @@
 # REAL_WORLD_JOBS    cargo -j for the builds (default: cargo's)
 # REAL_WORLD_VARIANTS  which runs, of "plain patched" (default: both)
 # REAL_WORLD_TEST_ARGS extra `cargo test` arguments for every crate (e.g. "--features full")
+# REAL_WORLD_PARKING_LOT 0.12 (default) or 0.13: the parking_lot the crates depend on, whose
+#                    compat crates (compat/parking_lot-0.1x, compat/lock_api-0.x) are patched in
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-COMPAT="$ROOT/compat/parking_lot-0.12"
+# Which parking_lot the crates use, and so which compat crates are patched in.
+case "${REAL_WORLD_PARKING_LOT:-0.12}" in
+    0.12) COMPAT="$ROOT/compat/parking_lot-0.12" LOCK_API="$ROOT/compat/lock_api-0.4"
+        COMPAT_ID=parking_lot@0.12.5 LOCK_API_ID=lock_api@0.4.14 ;;
+    0.13) COMPAT="$ROOT/compat/parking_lot-0.13" LOCK_API="$ROOT/compat/lock_api-0.5"
+        COMPAT_ID=parking_lot@0.13.0 LOCK_API_ID=lock_api@0.5.0 ;;
+    *) echo "REAL_WORLD_PARKING_LOT must be 0.12 or 0.13" >&2; exit 2 ;;
+esac
 WORK=${REAL_WORLD_DIR:-$ROOT/target/real-world}
 TARGET=${REAL_WORLD_TARGET:-$WORK/target}
 JOBS=${REAL_WORLD_JOBS:+-j $REAL_WORLD_JOBS}
@@ -130,7 +139,7 @@ setup() { # name src dir variant
         patch_self "$1"
         if [ "$4" = patched ]; then
             echo "parking_lot = { path = \"$COMPAT\" }"
-            echo "lock_api = { path = \"$ROOT/compat/lock_api-0.4\" }"
+            echo "lock_api = { path = \"$LOCK_API\" }"
         fi
     } >>"$3/Cargo.toml"
 }
@@ -183,9 +192,9 @@ for spec in "$@"; do
             done
             # shellcheck disable=SC2086
             in_tree() { (cd "$dir" && cargo tree -i "$1" --prefix none $tree_args 2>/dev/null | head -1 | grep -q compat); }
-            if in_tree parking_lot@0.12.5; then
+            if in_tree "$COMPAT_ID"; then
                 :
-            elif in_tree lock_api@0.4.14; then
+            elif in_tree "$LOCK_API_ID"; then
                 note="${note:+$note; }lock_api fork only (no parking_lot)"
             else
                 echo "the compat crates are not in $name's build: skipped" >&2
