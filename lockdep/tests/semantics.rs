@@ -328,6 +328,35 @@ fn might_sleep_inside_a_spinlock_is_reported() {
 }
 
 #[test]
+fn a_read_of_a_lock_already_read_says_what_deadlocks_it() {
+    let reports = lockdep::capture(|| {
+        let l = RwLock::with_name("l", 0u8);
+        let _a = l.read();
+        let _b = l.read();
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::RecursiveLocking]);
+    let text = reports[0].to_string();
+    assert_lines_in_order(
+        &text,
+        &[
+            "*** DEADLOCK ***",
+            "May be due to missing lock nesting notation",
+            "waits behind a writer that queued in",
+            "read_recursive, lockdep's RecursiveRwLock",
+            "1 lock held by ",
+        ],
+    );
+    // Two locks of one class read in turn: not the same lock, so not this explanation.
+    let reports = lockdep::capture(|| {
+        let locks: Vec<RwLock<u8>> = (0..2).map(|_| RwLock::with_name("m", 0)).collect();
+        let _a = locks[0].read();
+        let _b = locks[1].read();
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::RecursiveLocking]);
+    assert!(!reports[0].to_string().contains("queued in"));
+}
+
+#[test]
 fn might_sleep_sees_a_spinlock_taken_in_the_steady_state() {
     // The second acquisition of each lock takes the steady state (its chain is known), and so
     // does `might_sleep` under a mutex: it must still see the spin lock's context.

@@ -419,6 +419,19 @@ fn recursive(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::R
     let _ = writeln!(out, "  {}({});", verb(next.mode), next.name);
     out.push_str("\n *** DEADLOCK ***\n\n");
     out.push_str(" May be due to missing lock nesting notation\n\n");
+    if prev.kind == LockKind::RwLock
+        && prev.mode == Mode::Read
+        && next.mode == Mode::Read
+        && prev.instance == next.instance
+    {
+        // The one recursion that passes every single-threaded test: say what it takes.
+        out.push_str(
+            " A read of a lock this thread already reads waits behind a writer that queued in\n \
+             between (readers do not overtake a waiting writer): another thread's write then\n \
+             deadlocks both. If the nesting is meant, read recursively (parking_lot's\n \
+             read_recursive, lockdep's RecursiveRwLock).\n\n",
+        );
+    }
     held_block(r, out);
     backtrace_block(r, out);
     Ok(())
