@@ -289,7 +289,24 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
         .iter()
         .filter(|&&b| b != 0 && b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c))
         .count();
-    (text_len >= 64 && odd * 10 > text_len).then_some("binary data")
+    // Control bytes alone sit at the threshold for random data (26 of 256 values, about 10%),
+    // so data with somewhat fewer of them counts as binary when much of it is not UTF-8 either
+    // (a log in Latin-1 or with serial noise has a few such bytes, random data most of its
+    // high ones).
+    let binary = odd * 10 > text_len || (odd * 20 > text_len && invalid_utf8(head) * 4 > text_len);
+    (text_len >= 64 && binary).then_some("binary data")
+}
+
+/// How many bytes of `bytes` are in sequences that are not UTF-8 (a sequence cut off by the
+/// end is not counted: `bytes` may end inside one).
+fn invalid_utf8(mut bytes: &[u8]) -> usize {
+    let mut invalid = 0;
+    while let Err(e) = std::str::from_utf8(bytes) {
+        let Some(len) = e.error_len() else { break };
+        invalid += len;
+        bytes = &bytes[e.valid_up_to() + len..];
+    }
+    invalid
 }
 
 /// A decompressor whose errors say which format was being read.
@@ -358,5 +375,64 @@ pub fn describe(e: &io::Error) -> String {
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         io::ErrorKind::IsADirectory => "is a directory".into(),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same pseudo-random bytes every run (xorshift).
+    fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_bytes_are_binary_every_time() {
+        for seed in 1..200 {
+            let head = noise(65536, seed);
+            assert_eq!(binary_kind(&head), Some("binary data"), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn logs_with_odd_bytes_stay_text() {
+        let line = "[  12.345678] WARNING: possible circular locking dependency detected\n";
+        let plain = line.repeat(100);
+        assert_eq!(binary_kind(plain.as_bytes()), None);
+        // Latin-1 and serial noise: a few invalid bytes and control characters per line.
+        let noisy: Vec<u8> = plain
+            .lines()
+            .flat_map(|l| {
+                let mut b = l.as_bytes().to_vec();
+                b.extend_from_slice(b"\xe9\x01\xff\n");
+                b
+            })
+            .collect();
+        assert_eq!(binary_kind(&noisy), None);
+        // A hole of NULs (copytruncate) before the text.
+        let mut holed = vec![0u8; 4096];
+        holed.extend_from_slice(plain.as_bytes());
+        assert_eq!(binary_kind(&holed), None);
+        // UTF-8 text in another script.
+        assert_eq!(
+            binary_kind("журнал ядра: блокировка\n".repeat(50).as_bytes()),
+            None
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_counts_bad_sequences_only() {
+        assert_eq!(invalid_utf8("héllo".as_bytes()), 0);
+        assert_eq!(invalid_utf8(b"a\xffb\xfe"), 2);
+        // Cut off inside a sequence at the end: not counted.
+        assert_eq!(invalid_utf8(&"é".as_bytes()[..1]), 0);
     }
 }
