@@ -213,6 +213,12 @@ impl HeldLock {
         self.extra.as_ref().and_then(|e| e.nest_lock)
     }
 
+    /// The acquisition site, when it is a place in this program.
+    #[inline]
+    pub(crate) fn code_site(&self) -> Option<&'static Location<'static>> {
+        self.code_site
+    }
+
     /// Where it was acquired.
     pub fn site(&self) -> Site {
         match (self.code_site, &self.extra) {
@@ -542,6 +548,26 @@ pub struct ThreadState {
     /// Locks it holds beyond the depth limit, untracked: their releases are matched here,
     /// silently (one entry per acquisition, most recent last).
     pub(crate) skipped: Vec<InstanceId>,
+    /// The thread's last few downgrades, for reports (see [`Downgrade`]). Not in the held
+    /// entries: an entry with more than its five words is boxed and leaves the steady release,
+    /// which made every write–downgrade–release cycle an allocation (about 40 ns).
+    downgrades: [Downgrade; DOWNGRADES],
+    /// The slot of `downgrades` the next one replaces, unless its lock already has one.
+    next_downgrade: usize,
+}
+
+/// Downgrades a thread remembers.
+const DOWNGRADES: usize = 4;
+
+/// A write (or upgradable) acquisition made a read: which lock, the site of the acquisition and
+/// of the downgrade. It stands for a held entry as long as that entry is a read of the lock at
+/// the acquisition's site (a later plain read is at another site, a later write is not a read,
+/// a later downgrade replaces it); a release leaves it behind, stale and harmless.
+#[derive(Clone, Copy, Debug, Default)]
+struct Downgrade {
+    instance: u64,
+    taken_at: Option<&'static Location<'static>>,
+    at: Option<&'static Location<'static>>,
 }
 
 /// Slots of the per-thread chain cache (8 KiB per thread). Two-way: a key whose top
@@ -605,6 +631,8 @@ impl ThreadState {
             untracked: false,
             quiet: false,
             skipped: Vec::new(),
+            downgrades: [Downgrade::default(); DOWNGRADES],
+            next_downgrade: 0,
         }
     }
 
@@ -748,6 +776,43 @@ impl ThreadState {
             self.known_chains[slot] = key;
         }
         known
+    }
+
+    /// Notes that the held entry `i`, a write or upgradable acquisition, was made a read at `at`.
+    #[inline]
+    pub(crate) fn note_downgrade(&mut self, i: usize, at: &Site) {
+        let (Site::Code(at), Some(taken_at)) = (at, self.held[i].code_site()) else {
+            return;
+        };
+        let instance = self.held[i].instance().0;
+        let slot = match self.downgrades.iter().position(|d| d.instance == instance) {
+            Some(slot) => slot,
+            None => {
+                let slot = self.next_downgrade;
+                self.next_downgrade = (slot + 1) % DOWNGRADES;
+                slot
+            }
+        };
+        self.downgrades[slot] = Downgrade {
+            instance,
+            taken_at: Some(taken_at),
+            at: Some(at),
+        };
+    }
+
+    /// Where the held entry `h` of this thread was downgraded to the read it is, if it was.
+    pub(crate) fn downgraded_at(&self, h: &HeldLock) -> Option<Site> {
+        let taken_at = h.code_site()?;
+        if !h.mode().is_read() {
+            return None;
+        }
+        self.downgrades
+            .iter()
+            .find(|d| {
+                d.instance == h.instance().0
+                    && d.taken_at.is_some_and(|t| std::ptr::eq(t, taken_at))
+            })
+            .and_then(|d| d.at.map(Site::Code))
     }
 
     /// Whether `instance` was taken beyond the depth limit and not released yet.

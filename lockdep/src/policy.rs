@@ -381,6 +381,7 @@ mod tests {
             trylock: false,
             kind: crate::class::LockKind::Mutex,
             site: Site::Text(site.into()),
+            downgraded_at: None,
         }
     }
 

@@ -518,6 +518,7 @@ impl Replayer {
                             trylock: h.trylock(),
                             kind: h.kind(),
                             site: h.site(),
+                            downgraded_at: t.downgraded_at(h),
                         }
                     })
                     .collect(),

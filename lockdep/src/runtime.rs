@@ -879,7 +879,8 @@ mod inbox {
     #[derive(Clone, Copy, Debug)]
     pub(super) enum Message {
         Release(InstanceId),
-        Mode(InstanceId, Mode),
+        /// A downgrade (or other mode change), and where it was called.
+        Mode(InstanceId, Mode, Option<&'static Location<'static>>),
     }
 
     /// The threads that have a held-lock stack, and the messages posted for them.
@@ -999,8 +1000,9 @@ mod inbox {
                         l.state.unskip(instance);
                     }
                 }
-                Message::Mode(instance, mode) => {
-                    l.validator.set_mode(&mut l.state, instance, mode);
+                Message::Mode(instance, mode, site) => {
+                    l.validator
+                        .set_mode_at(&mut l.state, instance, mode, site_of(site));
                 }
             }
         }
@@ -2234,6 +2236,7 @@ pub(crate) struct Request<'a> {
     pub site: Option<&'static Location<'static>>,
 }
 
+#[inline]
 fn site_of(loc: Option<&'static Location<'static>>) -> Site {
     loc.map_or(Site::Unknown, Site::Code)
 }
@@ -2835,16 +2838,21 @@ pub(crate) fn on_release_by(
 
 /// [`on_mode_change`] for a guard's acquisition, on its owner's stack.
 #[inline]
-pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) -> Pending {
+pub(crate) fn on_mode_change_by(
+    instance: usize,
+    mode: Mode,
+    owner: Owner,
+    site: Option<&'static Location<'static>>,
+) -> Pending {
     if owner.elsewhere() {
         #[cfg(all(feature = "send_guard", not(lockdep_off)))]
         inbox::post(
             owner.thread,
-            inbox::Message::Mode(InstanceId(instance as u64), mode),
+            inbox::Message::Mode(InstanceId(instance as u64), mode, site),
         );
         Pending::NONE
     } else {
-        on_mode_change(instance, mode)
+        on_mode_change(instance, mode, site)
     }
 }
 
@@ -2852,10 +2860,18 @@ pub(crate) fn on_mode_change_by(instance: usize, mode: Mode, owner: Owner) -> Pe
 /// inbox on the way, to dispatch once the downgraded guard exists (so that a report that
 /// unwinds releases it).
 #[inline]
-pub(crate) fn on_mode_change(instance: usize, mode: Mode) -> Pending {
+pub(crate) fn on_mode_change(
+    instance: usize,
+    mode: Mode,
+    site: Option<&'static Location<'static>>,
+) -> Pending {
     with_local_on_batched(|l| {
-        l.validator
-            .set_mode(&mut l.state, InstanceId(instance as u64), mode);
+        l.validator.set_mode_at(
+            &mut l.state,
+            InstanceId(instance as u64),
+            mode,
+            site_of(site),
+        );
         None
     })
 }
@@ -3118,14 +3134,19 @@ pub(crate) fn post_release(holder: u64, instance: usize) {
 
 /// [`post_release`] for a mode change (a write lock downgraded away from its holder).
 #[cfg(feature = "tokio")]
-pub(crate) fn post_mode(holder: u64, instance: usize, mode: Mode) {
+pub(crate) fn post_mode(
+    holder: u64,
+    instance: usize,
+    mode: Mode,
+    site: Option<&'static Location<'static>>,
+) {
     #[cfg(not(lockdep_off))]
     inbox::post(
         holder,
-        inbox::Message::Mode(InstanceId(instance as u64), mode),
+        inbox::Message::Mode(InstanceId(instance as u64), mode, site),
     );
     #[cfg(lockdep_off)]
-    let _ = (holder, instance, mode);
+    let _ = (holder, instance, mode, site);
 }
 
 /// The class of the lock `req` acquires, in `v`.

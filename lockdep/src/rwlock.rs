@@ -328,8 +328,14 @@ unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
 
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockDowngrade for RawRwLock<R> {
+    #[track_caller]
     unsafe fn downgrade(&self, guard: Self::ExclusiveGuard) -> Self::SharedGuard {
-        let pending = runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let pending = runtime::on_mode_change_by(
+            self.id(),
+            Self::READ_MODE,
+            guard.owner,
+            Some(Location::caller()),
+        );
         let owner = guard.with(());
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         let g = owner.with(unsafe { self.inner.downgrade(guard.inner) });
@@ -432,8 +438,14 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
 
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeDowngrade for RawRwLock<R> {
+    #[track_caller]
     unsafe fn downgrade_upgradable(&self, guard: Self::UpgradableGuard) -> Self::SharedGuard {
-        let pending = runtime::on_mode_change_by(self.id(), Self::READ_MODE, guard.owner);
+        let pending = runtime::on_mode_change_by(
+            self.id(),
+            Self::READ_MODE,
+            guard.owner,
+            Some(Location::caller()),
+        );
         let owner = guard.with(());
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         let g = owner.with(unsafe { self.inner.downgrade_upgradable(guard.inner) });

@@ -994,17 +994,36 @@ impl Validator {
 
     /// Changes how a held lock is held (write → read downgrade, upgradable → write).
     pub fn set_mode(&self, thread: &mut ThreadState, instance: InstanceId, mode: Mode) {
+        self.set_mode_at(thread, instance, mode, Site::Unknown);
+    }
+
+    /// [`set_mode`](Self::set_mode) called at `site`: a write acquisition made a read there is
+    /// marked as downgraded, so a report that shows it says where.
+    pub(crate) fn set_mode_at(
+        &self,
+        thread: &mut ThreadState,
+        instance: InstanceId,
+        mode: Mode,
+        site: Site,
+    ) {
         if let Some(i) = thread.find(instance)
             && thread.held[i].mode() != mode
         {
+            if thread.held[i].mode() == Mode::Write && mode.is_read() {
+                thread.note_downgrade(i, &site);
+            }
+            // Read before `set_mode`: its word read back just after `set_mode`'s one-byte store
+            // stalls (a store that cannot forward to the wider load).
+            let (class, kind) = (thread.held[i].class(), thread.held[i].kind());
             thread.held[i].set_mode(mode);
             if self.is_recording() {
                 let a = thread.held[i].acquire();
                 self.record_lock(thread, "mode", &a);
             }
             // Rebuild the chain keys from this entry up, as a re-acquisition would.
-            let mut key = thread.key_below(i);
-            for h in &mut thread.held[i..] {
+            let mut key = self.chain_step(thread.key_below(i), class, mode, kind);
+            thread.held[i].chain_key = key;
+            for h in &mut thread.held[i + 1..] {
                 key = self.chain_step(key, h.class(), h.mode(), h.kind());
                 h.chain_key = key;
             }
@@ -1060,7 +1079,7 @@ impl Validator {
         let reg = self.inner.classes.read();
         let mut r = self.base_report(kind, thread, held_refs(&reg, thread));
         r.acquiring = acquiring.map(|a| lock_ref(&reg, a));
-        r.held_lock = Some(lock_ref(&reg, &h));
+        r.held_lock = Some(held_ref(&reg, thread, &thread.held[held]));
         Some(r)
     }
 
@@ -1475,6 +1494,7 @@ impl Validator {
             trylock: false,
             kind,
             site,
+            downgraded_at: None,
         });
         reports.push(r);
     }
@@ -1612,9 +1632,13 @@ impl Validator {
         new_dependency: Option<DepTypes>,
     ) -> Report {
         let reg = self.inner.classes.read();
-        let held = below.iter().map(|h| lock_ref(&reg, &h.acquire())).collect();
+        let held: Vec<LockRef> = below.iter().map(|h| held_ref(&reg, thread, h)).collect();
         let acquiring = lock_ref(&reg, next);
-        let held_lock = lock_ref(&reg, prev);
+        let mut held_lock = lock_ref(&reg, prev);
+        held_lock.downgraded_at = held
+            .iter()
+            .find(|h| h.instance == prev.instance && h.class == prev.class)
+            .and_then(|h| h.downgraded_at.clone());
         drop(reg);
         let mut r = self.base_report(kind, thread, held);
         r.acquiring = Some(acquiring);
@@ -1711,6 +1735,15 @@ fn lock_ref(reg: &ClassRegistry, a: &Acquire) -> LockRef {
         trylock: a.trylock,
         kind: a.kind,
         site: a.site.clone(),
+        downgraded_at: None,
+    }
+}
+
+/// [`lock_ref`] of an entry `thread` holds, with what only the thread knows (a downgrade).
+fn held_ref(reg: &ClassRegistry, thread: &ThreadState, h: &HeldLock) -> LockRef {
+    LockRef {
+        downgraded_at: thread.downgraded_at(h),
+        ..lock_ref(reg, &h.acquire())
     }
 }
 
@@ -1718,7 +1751,7 @@ fn held_refs(reg: &ClassRegistry, thread: &ThreadState) -> Vec<LockRef> {
     thread
         .held
         .iter()
-        .map(|h| lock_ref(reg, &h.acquire()))
+        .map(|h| held_ref(reg, thread, h))
         .collect()
 }
 

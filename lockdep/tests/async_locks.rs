@@ -188,6 +188,29 @@ fn a_cycle_of_async_and_blocking_locks_is_reported() {
     assert_eq!(cycle, ["async_a", "blocking_p"]);
 }
 
+#[test]
+fn a_downgraded_async_lock_in_a_report_says_where_it_became_a_read() {
+    let rt = current_thread();
+    let downgrade_line = line!() + 4;
+    let reports = rt.block_on(capture_async(async {
+        let rw = RwLock::with_name("rw", 0);
+        let w = rw.write().await;
+        let r = lockdep::tokio::RwLockWriteGuard::downgrade(w);
+        let _again = rw.read().await;
+        drop(r);
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::RecursiveLocking],
+        "{reports:#?}"
+    );
+    let held = reports[0].held_lock.as_ref().unwrap();
+    assert!(
+        matches!(&held.downgraded_at, Some(lockdep::Site::Code(l)) if l.line() == downgrade_line),
+        "{held:?}"
+    );
+}
+
 /// One test for every hazard check, as the switches are process-wide.
 /// Held by the tests that switch hazard rules or depend on them being on.
 static SWITCHES: std::sync::Mutex<()> = std::sync::Mutex::new(());

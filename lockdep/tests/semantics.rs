@@ -357,6 +357,50 @@ fn a_read_of_a_lock_already_read_says_what_deadlocks_it() {
 }
 
 #[test]
+fn a_downgraded_lock_in_a_report_says_where_it_became_a_read() {
+    use lockdep::{RwLockUpgradableReadGuard, RwLockWriteGuard};
+    let (write_line, downgrade_line) = (line!() + 4, line!() + 5);
+    let reports = lockdep::capture(|| {
+        let l = RwLock::with_name("l", 0u8);
+        let u = RwLock::with_name("u", 0u8);
+        let w = l.write();
+        let r = RwLockWriteGuard::downgrade(w);
+        let ur = RwLockUpgradableReadGuard::downgrade(u.upgradable_read());
+        let _again = l.read();
+        drop((r, ur));
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::RecursiveLocking]);
+    let r = &reports[0];
+    let held = r.held_lock.as_ref().unwrap();
+    assert_eq!(held.mode, Mode::Read);
+    let (Some(Site::Code(at)), Site::Code(taken)) = (&held.downgraded_at, &held.site) else {
+        panic!("{held:?}");
+    };
+    assert_eq!((taken.line(), at.line()), (write_line, downgrade_line));
+    assert!(r.held[1].downgraded_at.is_some(), "{:?}", r.held[1]);
+    let text = r.to_string();
+    let note = format!(
+        "(l) was locked at {}:{write_line}:19 and downgraded to a read at {}:{downgrade_line}:17",
+        file!(),
+        file!()
+    );
+    assert_lines_in_order(
+        &text,
+        &[note.as_str(), "(u) was locked at", "2 locks held by "],
+    );
+    assert_eq!(text.matches("downgraded to a read").count(), 2, "{text}");
+
+    // A read that was never a write has no such note.
+    let reports = lockdep::capture(|| {
+        let l = RwLock::with_name("l", 0u8);
+        let _a = l.read();
+        let _b = l.read();
+    });
+    assert!(reports[0].held[0].downgraded_at.is_none());
+    assert!(!reports[0].to_string().contains("downgraded to a read"));
+}
+
+#[test]
 fn might_sleep_sees_a_spinlock_taken_in_the_steady_state() {
     // The second acquisition of each lock takes the steady state (its chain is known), and so
     // does `might_sleep` under a mutex: it must still see the spin lock's context.

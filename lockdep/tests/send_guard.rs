@@ -124,6 +124,31 @@ fn a_downgrade_on_another_thread_changes_the_taking_threads_entry() {
 
 #[cfg(not(lockdep_off))]
 #[test]
+fn a_downgrade_on_another_thread_is_named_in_the_taking_threads_reports() {
+    let reports = lockdep::capture(|| {
+        let v = lockdep::current_validator();
+        let rw = RwLock::with_name("rw", 0u32);
+        let rw = &rw;
+        let write = rw.write();
+        let read = on_thread(&v, move || lockdep::RwLockWriteGuard::downgrade(write));
+        let _again = rw.read();
+        drop(read);
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    let held = reports[0].held_lock.as_ref().unwrap();
+    assert!(
+        matches!(&held.downgraded_at, Some(lockdep::Site::Code(l)) if l.file() == file!()),
+        "{held:?}"
+    );
+    assert!(
+        reports[0]
+            .to_string()
+            .contains("and downgraded to a read at")
+    );
+}
+
+#[cfg(not(lockdep_off))]
+#[test]
 fn a_real_abba_is_still_reported_after_guards_moved() {
     let reports = lockdep::capture(|| {
         let v = lockdep::current_validator();

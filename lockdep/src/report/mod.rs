@@ -77,6 +77,23 @@ pub struct LockRef {
     pub kind: LockKind,
     /// Where it was acquired.
     pub site: Site,
+    /// For a held lock acquired for writing (or as an upgradable read) and downgraded to a
+    /// read: where it was downgraded. `mode` is then the read it is held as, `site` still
+    /// where it was acquired.
+    ///
+    /// ```
+    /// use lockdep::{RwLock, RwLockWriteGuard};
+    ///
+    /// let reports = lockdep::capture(|| {
+    ///     let l = RwLock::with_name("l", 0);
+    ///     let r = RwLockWriteGuard::downgrade(l.write());
+    ///     let _again = l.read(); // a writer queued in between would deadlock this
+    ///     drop(r);
+    /// });
+    /// assert!(reports[0].held[0].downgraded_at.is_some());
+    /// assert!(reports[0].to_string().contains("and downgraded to a read at"));
+    /// ```
+    pub downgraded_at: Option<Site>,
 }
 
 /// One edge of a reported dependency chain.

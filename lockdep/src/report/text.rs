@@ -142,7 +142,29 @@ fn notes_block(r: &Report, out: &mut String) {
             }
         );
     }
-    if !r.notes.is_empty() || !r.never_written.is_empty() {
+    // A downgraded lock shows as a read at its write's site: say where it became a read.
+    let downgraded: Vec<&LockRef> = r
+        .held
+        .iter()
+        .chain(&r.held_lock)
+        .filter(|h| h.downgraded_at.is_some())
+        .fold(Vec::new(), |mut seen, h| {
+            if !seen.iter().any(|s: &&LockRef| s.instance == h.instance) {
+                seen.push(h);
+            }
+            seen
+        });
+    for h in &downgraded {
+        if let Some(at) = &h.downgraded_at {
+            let _ = writeln!(
+                out,
+                "note: lock {:016x} ({}) was locked at {} and downgraded to a read at {at}: it \
+                 is held as a read since.",
+                h.instance.0, h.name, h.site
+            );
+        }
+    }
+    if !r.notes.is_empty() || !r.never_written.is_empty() || !downgraded.is_empty() {
         out.push('\n');
     }
 }

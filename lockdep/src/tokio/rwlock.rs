@@ -49,15 +49,16 @@ impl<'a> Token<'a> {
 
     /// A write acquisition became a read one (`downgrade`), on the stack that holds it. Returns
     /// what the thread's inbox held, to dispatch once the read guard exists.
+    #[track_caller]
     fn downgrade(self) -> runtime::Pending {
         if runtime::switch().is_none() || self.holder == 0 {
             return runtime::Pending::NONE;
         }
         let instance = async_instance(self.map);
         if super::holder_is_current(self.holder) {
-            runtime::on_mode_change(instance, Mode::Read)
+            runtime::on_mode_change(instance, Mode::Read, Some(Location::caller()))
         } else {
-            runtime::post_mode(self.holder, instance, Mode::Read);
+            runtime::post_mode(self.holder, instance, Mode::Read, Some(Location::caller()));
             runtime::Pending::NONE
         }
     }
@@ -549,6 +550,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
     /// Makes the write lock a read lock without letting a writer in between (its held mode
     /// becomes `read`).
+    #[track_caller]
     pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
         let (token, inner) = Self::into_parts(self);
         let reports = token.downgrade();
@@ -577,6 +579,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     ///     assert_eq!(*second, 5);
     /// });
     /// ```
+    #[track_caller]
     pub fn downgrade_map<F, U: ?Sized>(this: Self, f: F) -> RwLockReadGuard<'a, U>
     where
         F: FnOnce(&T) -> &U,
@@ -597,6 +600,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
     /// [`downgrade_map`](Self::downgrade_map) when `f` may decline: the write guard back on
     /// `None` (still held for writing).
+    #[track_caller]
     pub fn try_downgrade_map<F, U: ?Sized>(this: Self, f: F) -> Result<RwLockReadGuard<'a, U>, Self>
     where
         F: FnOnce(&T) -> Option<&U>,
@@ -818,6 +822,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
 
     /// Makes the write lock a read lock without letting a writer in between (its held mode
     /// becomes `read`).
+    #[track_caller]
     pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
         let (holder, inner, lock) = owned_into_parts!(self);
         let reports = lock.token(holder).downgrade();
@@ -833,6 +838,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
 
     /// [`downgrade`](Self::downgrade) to a read guard for a part of the data, in one step;
     /// validated as `downgrade`: the held mode becomes `read`.
+    #[track_caller]
     pub fn downgrade_map<F, U: ?Sized>(this: Self, f: F) -> OwnedRwLockReadGuard<T, U>
     where
         F: FnOnce(&T) -> &U,
@@ -854,6 +860,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
 
     /// [`downgrade_map`](Self::downgrade_map) when `f` may decline: the write guard back on
     /// `None` (still held for writing).
+    #[track_caller]
     pub fn try_downgrade_map<F, U: ?Sized>(
         this: Self,
         f: F,
