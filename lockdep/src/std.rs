@@ -18,6 +18,12 @@
 //! # t.join().unwrap();
 //! ```
 //!
+//! Everything of std's locks that is stable in the crate's Rust version (1.95) is here, with
+//! std's signatures: `RwLockWriteGuard::downgrade`, `LazyLock::get`/`get_mut`/`force_mut` and
+//! `DerefMut`, `Once::wait_force`, `OnceLock::wait`, and std's unwind safety (a closure that
+//! borrows a lock may cross `catch_unwind`: a panic poisons the lock). std's unstable parts
+//! (mapped guards, `Mutex::set`/`replace`/`get_cloned`, `OnceLock::get_or_try_init`) are not.
+//!
 //! Import from this module by name rather than glob-importing the crate root: `use lockdep::*`
 //! would bring this module in as `std` and shadow the standard library in that scope.
 //!
@@ -112,6 +118,11 @@ pub struct Mutex<T: ?Sized> {
     poison: Poison,
     inner: crate::Mutex<T>,
 }
+
+// As std's: a panic while the lock is held poisons it, so a closure that borrows the lock may
+// cross `catch_unwind` (std implements both for every `T`).
+impl<T: ?Sized> ::std::panic::UnwindSafe for Mutex<T> {}
+impl<T: ?Sized> ::std::panic::RefUnwindSafe for Mutex<T> {}
 
 impl<T> Mutex<T> {
     /// A mutex whose class is this call's site and the type `T`.
@@ -395,6 +406,10 @@ pub struct RwLock<T: ?Sized> {
     inner: crate::RwLock<T>,
 }
 
+// As std's (see `Mutex`).
+impl<T: ?Sized> ::std::panic::UnwindSafe for RwLock<T> {}
+impl<T: ?Sized> ::std::panic::RefUnwindSafe for RwLock<T> {}
+
 impl<T> RwLock<T> {
     /// A lock whose class is this call's site and the type `T`.
     #[track_caller]
@@ -570,6 +585,32 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
             lock,
             panicking: ::std::thread::panicking(),
             guard,
+        }
+    }
+
+    /// Makes the write a read without letting a writer in between (std's
+    /// `RwLockWriteGuard::downgrade`). lockdep holds the lock as a read from here on; a report
+    /// that shows it names this call's site as where it was downgraded. As in std, the write
+    /// ends here without poisoning: a read guard never poisons.
+    ///
+    /// ```
+    /// use lockdep::std::{RwLock, RwLockWriteGuard};
+    ///
+    /// let l = RwLock::new(1);
+    /// let mut w = l.write().unwrap();
+    /// *w += 1;
+    /// let r = RwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*r, 2);
+    /// assert!(l.try_read().is_ok() && l.try_write().is_err());
+    /// ```
+    #[track_caller]
+    pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
+        let s = ::std::mem::ManuallyDrop::new(s);
+        // SAFETY: `s` is neither used nor dropped after this read, so the guard is moved out of
+        // it exactly once (its other fields are a reference and a flag).
+        let guard = unsafe { ::std::ptr::read(&s.guard) };
+        RwLockReadGuard {
+            guard: crate::RwLockWriteGuard::downgrade(guard),
         }
     }
 }
@@ -769,6 +810,13 @@ pub struct LazyLock<T, F = fn() -> T> {
 // time (so `F: Send` suffices); the value is shared like a `OnceLock<T>`'s.
 unsafe impl<T: Sync + Send, F: Send> Sync for LazyLock<T, F> {}
 
+// As std's: `init` is the only interior mutability beyond the cell, taken once by the
+// initialiser; a panicking initialiser poisons the lazy value.
+impl<T: ::std::panic::RefUnwindSafe + ::std::panic::UnwindSafe, F: ::std::panic::UnwindSafe>
+    ::std::panic::RefUnwindSafe for LazyLock<T, F>
+{
+}
+
 impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     /// A lazy value computed by `f` on first access; its class is this call's site.
     #[track_caller]
@@ -790,6 +838,22 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
         this.force_at(Location::caller())
     }
 
+    /// Forces the evaluation through an exclusive borrow and returns the value mutably. Not
+    /// validated: with `&mut` no other thread can be initialising it, so nothing waits.
+    pub fn force_mut(this: &mut LazyLock<T, F>) -> &mut T {
+        if this.cell.get().is_none() {
+            let value = match this.init.get_mut().take() {
+                Some(f) => f(),
+                None => panic!("LazyLock instance has previously been poisoned"),
+            };
+            let _ = this.cell.set(value);
+        }
+        match this.cell.get_mut() {
+            Some(value) => value,
+            None => unreachable!("the value was just set"),
+        }
+    }
+
     fn force_at(&self, site: &'static Location<'static>) -> &T {
         if let Some(value) = self.cell.get() {
             return value;
@@ -804,6 +868,33 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
                 None => panic!("LazyLock instance has previously been poisoned"),
             }
         })
+    }
+}
+
+impl<T, F> LazyLock<T, F> {
+    /// The value if it was computed, without computing it (std's `LazyLock::get`).
+    ///
+    /// ```
+    /// use lockdep::std::LazyLock;
+    ///
+    /// let lazy = LazyLock::new(|| 5);
+    /// assert_eq!(LazyLock::get(&lazy), None);
+    /// assert_eq!(*lazy, 5);
+    /// assert_eq!(LazyLock::get(&lazy), Some(&5));
+    /// ```
+    pub fn get(this: &LazyLock<T, F>) -> Option<&T> {
+        this.cell.get()
+    }
+
+    /// The value mutably if it was computed, without computing it.
+    pub fn get_mut(this: &mut LazyLock<T, F>) -> Option<&mut T> {
+        this.cell.get_mut()
+    }
+}
+
+impl<T, F: FnOnce() -> T> DerefMut for LazyLock<T, F> {
+    fn deref_mut(&mut self) -> &mut T {
+        LazyLock::force_mut(self)
     }
 }
 
@@ -898,6 +989,16 @@ impl Once {
         }
         let _held = self.class.enter(Location::caller());
         self.once.wait();
+    }
+
+    /// [`wait`](Self::wait), also when a call panicked (std's `Once::wait_force`).
+    #[track_caller]
+    pub fn wait_force(&self) {
+        if self.once.is_completed() {
+            return;
+        }
+        let _held = self.class.enter(Location::caller());
+        self.once.wait_force();
     }
 }
 

@@ -390,6 +390,18 @@ fn a_downgraded_lock_in_a_report_says_where_it_became_a_read() {
     );
     assert_eq!(text.matches("downgraded to a read").count(), 2, "{text}");
 
+    // std's flavour downgrades through the same lock.
+    let reports = lockdep::capture(|| {
+        let l = lockdep::std::RwLock::with_name("s", 0u8);
+        let r = lockdep::std::RwLockWriteGuard::downgrade(l.write().unwrap());
+        let _again = l.read();
+        drop(r);
+    });
+    assert!(
+        reports[0].to_string().contains("(s) was locked at"),
+        "{reports:#?}"
+    );
+
     // A read that was never a write has no such note.
     let reports = lockdep::capture(|| {
         let l = RwLock::with_name("l", 0u8);

@@ -162,3 +162,54 @@ fn once_cells_lazy_statics_and_channels() {
         w.join().unwrap();
     }
 }
+
+#[test]
+fn catch_unwind_across_locks_and_a_downgraded_writer() {
+    // std's locks are unwind-safe (a panic poisons them), so a closure that borrows them may be
+    // passed to catch_unwind as it is.
+    let m = Mutex::new(1);
+    let rw = RwLock::new(vec![1]);
+    let cv = Condvar::new();
+    let once = OnceLock::new();
+    let lazy: LazyLock<u32> = LazyLock::new(|| 7);
+    let start = Once::new();
+    let result = std::panic::catch_unwind(|| {
+        start.call_once(|| {});
+        cv.notify_all();
+        let _ = once.set(*lazy);
+        let _g = m.lock().unwrap();
+        rw.write().unwrap().push(2);
+        panic!("poison m");
+    });
+    assert!(result.is_err());
+    assert!(m.is_poisoned() && !rw.is_poisoned());
+    assert_eq!(once.get(), Some(&7));
+
+    // A writer downgraded to a reader: other readers get in, no writer can.
+    let w = rw.write().unwrap();
+    let r = RwLockWriteGuard::downgrade(w);
+    assert_eq!(*r, vec![1, 2]);
+    assert!(rw.try_read().is_ok());
+    assert!(matches!(rw.try_write(), Err(TryLockError::WouldBlock)));
+    drop(r);
+    assert!(rw.try_write().is_ok());
+}
+
+#[test]
+fn lazy_values_read_and_written_in_place_and_waits_on_a_forced_once() {
+    let mut lazy: LazyLock<Vec<u32>> = LazyLock::new(|| vec![1]);
+    assert!(LazyLock::get(&lazy).is_none());
+    assert!(LazyLock::get_mut(&mut lazy).is_none());
+    LazyLock::force_mut(&mut lazy).push(2);
+    lazy.push(3); // DerefMut
+    assert_eq!(LazyLock::get(&lazy), Some(&vec![1, 2, 3]));
+    assert_eq!(LazyLock::get_mut(&mut lazy).map(|v| v.len()), Some(3));
+
+    let once = Once::new();
+    once.call_once_force(|state| assert!(!state.is_poisoned()));
+    once.wait_force();
+    assert!(once.is_completed());
+
+    let cv = Condvar::default();
+    cv.notify_one();
+}

@@ -3,11 +3,15 @@
 //! validation on, off (`LOCKDEP=off`) and compiled out (feature `disabled`).
 
 mod with_std {
-    use std::sync::{Arc, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, TryLockError, mpsc};
+    use std::sync::{
+        Arc, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, RwLockWriteGuard, TryLockError, mpsc,
+    };
     include!("body.rs");
 }
 
 mod with_lockdep {
-    use lockdep::std::{Arc, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, TryLockError, mpsc};
+    use lockdep::std::{
+        Arc, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, RwLockWriteGuard, TryLockError, mpsc,
+    };
     include!("body.rs");
 }
