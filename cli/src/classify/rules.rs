@@ -162,7 +162,8 @@ fn first_user(frames: &[Frame]) -> Option<(usize, &Frame)> {
 /// Frames of the report's own printing and stack walking, and tracer trampolines.
 static REPORTING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^(?:dump_stack\w*|show_stack|dump_backtrace|unwind_\w+|walk_stackframe|arch_stack_walk",
+        r"^(?:dump_stack\w*|show_stack|show_trace\w*|dump_trace|print_context_stack\w*",
+        r"|dump_backtrace|unwind_\w+|walk_stackframe|arch_stack_walk",
         r"|return_to_handler|ftrace_\w+|valid_state|__might_resched|__might_fault|might_fault",
         r"|__cant_sleep|__cant_migrate)$"
     ))
@@ -546,6 +547,20 @@ fn code_list<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String
 fn usage_columns(l: &LockRef) -> Option<[char; 4]> {
     let mut c = l.usage.as_deref()?.chars();
     Some([c.next()?, c.next()?, c.next()?, c.next()?])
+}
+
+/// Whether `l`'s usage columns for `state` (`HARDIRQ`: the first two, `SOFTIRQ`: the next
+/// two) hold one of `marks` (`-` used in that irq, `+` used with it enabled, `?` both).
+fn usage_in(l: &LockRef, state: &str, marks: &[char]) -> bool {
+    let Some(c) = usage_columns(l) else {
+        return false;
+    };
+    let cols = match state {
+        "HARDIRQ" => [c[0], c[1]],
+        "SOFTIRQ" => [c[2], c[3]],
+        _ => return false,
+    };
+    cols.iter().any(|c| marks.contains(c))
 }
 
 fn read_only_usage(l: &LockRef) -> bool {
@@ -1282,8 +1297,16 @@ fn is_reclaim_map(name: &str) -> bool {
 
 fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
     let irq = r.irq.as_ref();
+    // The banner names the state too (`SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected`),
+    // when the line that the state is read from was cut or reflowed.
     let state = irq
         .and_then(|i| i.state.clone())
+        .or_else(|| {
+            ["HARDIRQ", "SOFTIRQ"]
+                .into_iter()
+                .find(|s| r.banner.contains(s))
+                .map(String::from)
+        })
         .unwrap_or_else(|| "irq".into());
     // `fs_reclaim` on the unsafe side is memory reclaim, not a lock to take with irqs off.
     let reclaim = irq
@@ -1319,12 +1342,26 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             )
         }
         _ => {
+            // When the report was cut before naming them: lockdep searches backwards from the
+            // held lock for the irq-safe one and forwards from the acquired lock for the unsafe
+            // one, each search starting with the lock itself, so a held lock that its usage
+            // shows irq-safe (an acquired one irq-unsafe) is the one it found. (Only in the
+            // safe -> unsafe order report: an inversion report's two locks come differently.)
+            let order = r.kind == Kind::IrqSafeUnsafeOrder;
             let safe = irq
                 .and_then(|i| i.safe_lock.as_ref())
+                .or(r
+                    .held
+                    .as_ref()
+                    .filter(|l| order && usage_in(l, &state, &['-', '?'])))
                 .map(|l| l.name.clone())
                 .unwrap_or_default();
             let unsafe_ = irq
                 .and_then(|i| i.unsafe_lock.as_ref())
+                .or(r
+                    .acquiring
+                    .as_ref()
+                    .filter(|l| order && usage_in(l, &state, &['+', '?'])))
                 .map(|l| l.name.clone())
                 .unwrap_or_default();
             for t in irq.map(|i| i.traces.as_slice()).unwrap_or_default() {
@@ -1341,7 +1378,22 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             if let Some(a) = &r.acquiring {
                 evidence.push((a.input_line, "lock whose state/dependency is new".into()));
             }
-            if reclaim {
+            if safe.is_empty() || unsafe_.is_empty() {
+                // The lines naming them were cut or not read: say what the report is, with
+                // what it names.
+                let known = [(&safe, "irq-safe"), (&unsafe_, "irq-unsafe")]
+                    .into_iter()
+                    .filter(|(n, _)| !n.is_empty())
+                    .map(|(n, what)| format!(" (the {what} one: `{n}`)"))
+                    .collect::<String>();
+                format!(
+                    "A lock taken in {state} context is (through the recorded chain) ordered \
+                     before a lock taken with {state} enabled{known}; the lines that name both \
+                     were not read. An interrupt on a CPU that holds the second can spin on the \
+                     first while another CPU holding the first waits for the second. Fix by \
+                     taking the second with {state} disabled or breaking the chain."
+                )
+            } else if reclaim {
                 // `fs_reclaim` is no lock: it stands for memory reclaim, which may run (and
                 // wait) wherever an allocation may reclaim.
                 format!(
@@ -1622,6 +1674,15 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
 
 /// What a held-lock-freed report's stack shows between its printing and the code that freed
 /// the memory: the check, the allocators' free paths, sanitizers, RCU callbacks.
+/// Lock initialisers, which check that the memory holds no held lock (a re-initialised one).
+static LOCK_INIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:__init_rwsem|__mutex_init|mutex_init\w*|__raw_spin_lock_init|__spin_lock_init",
+        r"|spin_lock_init|__rwlock_init|rwlock_init|__rt_mutex_init|__ww_mutex_init|init_rwsem)$"
+    ))
+    .unwrap()
+});
+
 static FREE_MACHINERY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:debug_check_no_locks_freed|debug_check_no_obj_freed|__debug_check_no_obj_freed|kmem_cache_free\w*|kfree\w*",
@@ -1648,23 +1709,62 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             .unwrap_or_default()
     };
     // The code that freed the memory: the first caller past the check and the allocator.
-    let free_path = r
-        .backtrace
+    let freer = r.backtrace.iter().position(|f| {
+        is_caller(f)
+            && !f
+                .base_function()
+                .is_some_and(|n| FREE_MACHINERY.is_match(n))
+    });
+    // A lock initialiser checks the memory too: a held lock initialised again.
+    let reinit = freer.filter(|&i| {
+        r.backtrace[i]
+            .base_function()
+            .is_some_and(|n| LOCK_INIT.is_match(n))
+    });
+    let free_path = match (freer, reinit) {
+        (_, Some(i)) => format!(
+            " (by `{}`{})",
+            fname(&r.backtrace[i]),
+            r.backtrace[i + 1..]
+                .iter()
+                .find(|f| is_caller(f))
+                .map(|f| format!(" from `{}`", fname(f)))
+                .unwrap_or_default()
+        ),
+        (Some(i), None) => format!(" (free path through `{}`)", fname(&r.backtrace[i])),
+        (None, None) => String::new(),
+    };
+    // Old kernels print no line for the freed lock, only the held list: one of those.
+    let held_list: Vec<&LockRef> = r
+        .held_locks
         .iter()
-        .find(|f| {
-            is_caller(f)
-                && !f
-                    .base_function()
-                    .is_some_and(|n| FREE_MACHINERY.is_match(n))
-        })
-        .map(|f| format!(" (free path through `{}`)", fname(f)))
-        .unwrap_or_default();
+        .flat_map(|h| &h.entries)
+        .map(|e| &e.lock)
+        .collect();
+    let freed = match (&r.held, held_list.as_slice()) {
+        (Some(l), _) if !l.name.is_empty() => {
+            format!("the lock `{}` (taken at `{}`)", l.name, site(&r.held))
+        }
+        (_, [l]) => format!(
+            "the lock `{}` (taken at `{}`)",
+            l.name,
+            l.at.as_ref().map(|f| f.display()).unwrap_or_default()
+        ),
+        (_, []) => "a lock".to_string(),
+        (_, many) => format!(
+            "one of the held locks ({})",
+            code_list(many.iter().map(|l| &l.name))
+        ),
+    };
     let explanation = match r.kind {
+        Kind::HeldLockFreed if reinit.is_some() => format!(
+            "Memory holding {freed} is initialised as a new lock while that lock is \
+             held{free_path}: a held lock re-initialised (its holder's unlock then releases a \
+             lock lockdep no longer knows), or the memory freed and reused without the unlock."
+        ),
         Kind::HeldLockFreed => format!(
-            "Memory holding the lock `{}` (taken at `{}`) is freed while the lock is \
-             held{free_path}: a use-after-free of the lock or a missing unlock before the free.",
-            name(&r.held),
-            site(&r.held)
+            "Memory holding {freed} is freed while the lock is held{free_path}: a use-after-free \
+             of the lock or a missing unlock before the free."
         ),
         Kind::BadUnlockBalance => {
             let released = name(&r.acquiring);
@@ -1741,15 +1841,41 @@ fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
         .iter()
         .flat_map(|h| h.entries.iter().map(|e| format!("`{}`", e.lock.name)))
         .collect();
+    // "no locks held by": neither an update-side lock nor an SRCU read lock (lockdep tracks
+    // both) protects the walk.
+    let none_held = r
+        .held_locks
+        .as_ref()
+        .is_some_and(|h| h.count == 0 && h.entries.is_empty());
+    let general = format!(
+        "An RCU list is walked outside rcu_read_lock() ({m}). list_for_each_entry_rcu() checks \
+         only RCU read-side sections unless the caller passes the lock that protects the list as \
+         its last argument, so a walk under the update-side lock or an SRCU read lock is reported \
+         too."
+    );
+    if none_held {
+        return Some(Finding {
+            label: Label::LikelyGenuine,
+            explanation: format!(
+                "{general} Here the task holds no lock at all (the report says so, and lockdep \
+                 would list an update-side lock or an SRCU read lock), so nothing lockdep knows \
+                 protects the walk: a use-after-free risk unless the list cannot change here \
+                 (walked before it is published, or under a protection lockdep does not track)."
+            ),
+            evidence: r
+                .held_locks
+                .iter()
+                .map(|h| (h.input_line, "no locks held".to_string()))
+                .chain([(r.line, "report".to_string())])
+                .collect(),
+        });
+    }
     Some(Finding {
         label: Label::Undetermined,
         explanation: format!(
-            "An RCU list is walked outside rcu_read_lock() ({m}). list_for_each_entry_rcu() checks \
-             only RCU read-side sections unless the caller passes the lock that protects the list \
-             as its last argument, so a walk under the update-side lock or an SRCU read lock is \
-             reported too. {}",
+            "{general} {}",
             if held.is_empty() {
-                "The report lists no held locks (or none were printed).".to_string()
+                "The report's held locks were not printed or not read.".to_string()
             } else {
                 format!("Held here: {}.", held.join(", "))
             }
@@ -1759,7 +1885,12 @@ fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
 }
 
 fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
-    let user = first_caller(&r.backtrace).map(fname).unwrap_or_default();
+    let user = first_caller(&r.backtrace).map(fname);
+    // ` (in `f`)` when the stack names the code, nothing when the stack was cut.
+    let in_user = user
+        .as_ref()
+        .map(|u| format!(" (in `{u}`)"))
+        .unwrap_or_default();
     if let Some(m) = r
         .message
         .as_deref()
@@ -1770,7 +1901,7 @@ fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
             explanation: format!(
                 "RCU was used from an idle CPU ({m}): RCU does not watch a CPU in its idle loop \
                  (an extended quiescent state), so a read-side section there protects nothing. \
-                 The code reached from idle (in `{user}`) needs RCU watching first: an \
+                 The code reached from idle{in_user} needs RCU watching first: an \
                  interrupt/exception entry that tells RCU (`irq_enter()`, `ct_irq_enter()`), or \
                  `RCU_NONIDLE()` / `ct_idle_exit()` around it."
             ),
@@ -1782,7 +1913,7 @@ fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
         explanation: format!(
             "RCU's lockdep check fired{}: an RCU-protected pointer is used without the read lock or \
              update-side lock the accessor requires, or the task blocks inside an RCU read-side \
-             critical section (in `{user}`).",
+             critical section{in_user}.",
             r.message
                 .as_ref()
                 .map(|m| format!(" ({m})"))

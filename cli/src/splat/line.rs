@@ -46,11 +46,18 @@ pub struct Line {
 static ANSI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]").unwrap());
 static QUOTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:[ \t]?>)+ ?").unwrap());
+/// A syslog or journal line's time, host and `kernel:`: `journalctl`'s `short` and
+/// `short-precise` (`Dec 14 06:35:48.545954`), `short-full` (`Tue 2021-12-14 06:35:48 UTC`),
+/// `short-iso`/`short-iso-precise` and rsyslog's ISO times, and `short-unix`
+/// (`1639463748.545954`, only before `kernel:`). The host may be missing (`journalctl -k`
+/// copied without it); a line of another program loses its time and host only.
 static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}",
+        r"^(?:(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?",
+        r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \S+",
         r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)",
-        r" \S+ (?:kernel(?:\[\d+\])?: ?)?"
+        r" (?:(?:\S+ )?kernel(?:\[\d+\])?:(?: |$)|\S+ )",
+        r"|\d{9,10}\.\d{6} (?:\S+ )?kernel(?:\[\d+\])?:(?: |$))"
     ))
     .unwrap()
 });
@@ -366,6 +373,10 @@ static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A stack frame (`func+0x1f/0x30`, maybe with a module), wrapped alone onto an unprefixed line
 /// after the prefix it belongs to.
+/// An old kernel's frame cut after its address (`<IRQ>  [<ffffffff810e09ae>]`): a mail
+/// client wrapped the symbol onto the next line.
+static ADDRESS_FRAME_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\s)(?:\? )?\[<[0-9a-f]{8,16}>\](?: \?)?$").unwrap());
 static WRAPPED_FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\S*[A-Za-z_.$][\w.$]*\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?$").unwrap()
 });
@@ -449,7 +460,7 @@ fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
                 && (next_trim.starts_with("at: ") || next_trim == "at:")
             || DUMP_WITHOUT_VERSION.is_match(last) && !FRESH_START.is_match(next_trim)
             || last_prefix
-                && ((last.is_empty() || last == "?")
+                && ((last.is_empty() || last == "?" || ADDRESS_FRAME_END.is_match(last))
                     && !indented
                     && WRAPPED_FRAME.is_match(next_trim)
                     || last.starts_with("Hardware name:")
@@ -464,7 +475,11 @@ fn wrap_open_after(last: &str, last_prefix: bool) -> bool {
         || LOCK_ADDRESS_ALONE.is_match(last)
         || LOCK_WITHOUT_SITE.is_match(last)
         || DUMP_WITHOUT_VERSION.is_match(last)
-        || last_prefix && (last.is_empty() || last == "?" || last.starts_with("Hardware name:"))
+        || last_prefix
+            && (last.is_empty()
+                || last == "?"
+                || last.starts_with("Hardware name:")
+                || ADDRESS_FRAME_END.is_match(last))
 }
 
 impl Joiner {
@@ -540,7 +555,15 @@ impl Joiner {
             prev.unterminated = line.unterminated;
             self.pending = Some((prev, qp_soft));
         } else if fragment {
+            // A console splits a class name only where printk's fragments meet (after `(`,
+            // before `#N`, `/N` or `)`): a name cut elsewhere was wrapped by a mailer, at a space
+            // it ate (`dev->qdisc_tx_busylock ?:` / `&qdisc_tx_busylock){+...}`).
+            let name_wrapped = HELD_OPEN.is_match(prev_trim)
+                && prev_trim.contains('(')
+                && !prev_trim.ends_with('(')
+                && !next_trim.starts_with([')', '#', '/', '{', ',', '-']);
             if prev.text.ends_with("at:")
+                || name_wrapped
                 || next_trim.starts_with('(')
                     && prev.text.ends_with(|c: char| c.is_ascii_hexdigit())
             {
@@ -692,6 +715,94 @@ mod tests {
     fn dmesg_x_facility_and_level() {
         let v = texts("kern  :warn  : [   92.812882] [    T125] WARNING: x\n");
         assert_eq!(v[0], ("WARNING: x".into(), Some("T125".into())));
+    }
+
+    #[test]
+    fn an_old_frame_whose_symbol_a_mailer_wrapped() {
+        // Quoted four deep, the wrapped rest quoted once: the quote goes, the frame joins.
+        let t: Vec<_> = lines_of(concat!(
+            "> > > > [  133.912969]  <IRQ>  [<ffffffff810e09ae>]\n",
+            "> debug_check_no_locks_freed+0x109/0x14b\n",
+            "> > > > [  133.912969]  [<ffffffff811774e0>] kmem_cache_free+0x2e/0xa7\n",
+            "> > > > [  133.912969]  [<ffffffff82aca618>]\n",
+            "> > > > [  133.912969]  [<ffffffff82aca619>] x+0x1/0x2\n",
+            "> > > > [  133.912969]  [<ffffffff82d1d80c>] ?\n",
+            "> csum_partial_copy_generic+0x16c/0x16c\n",
+        ))
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+        assert_eq!(
+            t,
+            [
+                " <IRQ>  [<ffffffff810e09ae>] debug_check_no_locks_freed+0x109/0x14b",
+                " [<ffffffff811774e0>] kmem_cache_free+0x2e/0xa7",
+                " [<ffffffff82aca618>]",
+                " [<ffffffff82aca619>] x+0x1/0x2",
+                " [<ffffffff82d1d80c>] ? csum_partial_copy_generic+0x16c/0x16c",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_class_name_wrapped_by_a_mailer_keeps_its_space() {
+        let t: Vec<_> = lines_of(concat!(
+            " #2: ffff888021cd5258 (dev->qdisc_tx_busylock ?:\n",
+            "&qdisc_tx_busylock){+...}-{2:2}, at: spin_trylock\n",
+        ))
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+        assert_eq!(
+            t,
+            [
+                " #2: ffff888021cd5258 (dev->qdisc_tx_busylock ?: &qdisc_tx_busylock){+...}-{2:2}, at: spin_trylock"
+            ]
+        );
+        // A console's printk fragments meet without a space.
+        let t: Vec<_> = lines_of(concat!(
+            " #0: ffff8880b943e698 (&rq->__lock\n",
+            "){-.-.}-{2:2}, at: raw_spin_rq_lock_nested+0x2a/0x140\n",
+        ))
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+        assert_eq!(
+            t,
+            [
+                " #0: ffff8880b943e698 (&rq->__lock){-.-.}-{2:2}, at: raw_spin_rq_lock_nested+0x2a/0x140"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_journalctl_short_format() {
+        // One line in each of journalctl's short output modes, with and without the host
+        // (`short-precise` without it is how a held-out Fedora CoreOS report came).
+        for prefix in [
+            "Dec 14 06:35:48 host kernel: ",
+            "Dec 14 06:35:48.545954 host kernel: ",
+            "Dec 14 06:35:48.545954 kernel: ",
+            "Dec  4 06:35:48 kernel: ",
+            "Tue 2021-12-14 06:35:48 UTC host kernel: ",
+            "Tue 2021-12-14 06:35:48.545954 CET kernel: ",
+            "2021-12-14T06:35:48+0000 host kernel: ",
+            "2021-12-14T06:35:48.545954+00:00 host kernel: ",
+            "1639463748.545954 host kernel: ",
+            "1639463748.545954 kernel: ",
+            "Dec 14 06:35:48.545954 host kernel[0]: ",
+        ] {
+            let v = texts(&format!("{prefix}systemd/1 is trying to acquire lock:\n"));
+            assert_eq!(v[0].0, "systemd/1 is trying to acquire lock:", "{prefix:?}");
+            // An empty kernel line, its trailing space lost on the way.
+            let v = texts(&format!("{}\n", prefix.trim_end()));
+            assert_eq!(v[0].0, "", "{prefix:?}");
+        }
+        // Another program's line keeps its name; a number at the start of a kernel line stays.
+        let v = texts("Dec 14 06:35:48.545954 host systemd[1]: Started x.\n");
+        assert_eq!(v[0].0, "systemd[1]: Started x.");
+        let v = texts("1639463748.545954 is a number\n");
+        assert_eq!(v[0].0, "1639463748.545954 is a number");
     }
 
     #[test]
