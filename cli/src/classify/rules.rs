@@ -1768,6 +1768,23 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
         ),
         Kind::BadUnlockBalance => {
             let released = name(&r.acquiring);
+            // `at:` is the unlock primitive when the caller's unlock was not inlined
+            // (`mutex_unlock+0x9/0x10`): the code that released it is its first caller.
+            // Its caller is the first caller past that primitive in the stack.
+            let release_site = match r.acquiring.as_ref().and_then(|l| l.at.as_ref()) {
+                Some(f) if is_primitive(f) => {
+                    let after = r
+                        .backtrace
+                        .iter()
+                        .position(|b| !b.unreliable && b.base_function() == f.base_function())
+                        .map_or(0, |i| i + 1);
+                    match first_caller(&r.backtrace[after..]) {
+                        Some(c) => format!("`{}` (in `{}`)", f.display(), fname(c)),
+                        None => format!("`{}`", f.display()),
+                    }
+                }
+                _ => format!("`{}`", site(&r.acquiring)),
+            };
             let listed = r
                 .held_locks
                 .iter()
@@ -1776,20 +1793,20 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             match listed {
                 // The held list shows it: the task holds it, yet the release found no match.
                 Some(e) => format!(
-                    "`{released}` is released at `{}`, and the task's held locks list it (#{}, taken \
+                    "`{released}` is released at {}, and the task's held locks list it (#{}, taken \
                      at `{}`), yet lockdep found no matching acquisition: the release ran in \
                      another context of this CPU than the acquisition (an interrupt, NMI or debug \
                      exception the lock crossed, as kgdb stepping into a handler does), or it \
                      released another instance of the class than the one held.",
-                    site(&r.acquiring),
+                    release_site,
                     e.index,
                     e.lock.at.as_ref().map(|f| f.display()).unwrap_or_default()
                 ),
                 None => format!(
-                    "`{released}` is released at `{}` without being held by this task: a double \
+                    "`{released}` is released at {} without being held by this task: a double \
                      unlock, an unlock on an error path that never locked, or a lock released by \
                      another task than the one that took it.",
-                    site(&r.acquiring)
+                    release_site
                 ),
             }
         }
@@ -2292,6 +2309,40 @@ mod tests {
         for n in ["sb_pagefaults", "sb_writers#3", "s_active#53"] {
             assert!(super::PER_OBJECT_PLAIN_NAME.is_match(n), "{n}");
         }
+    }
+
+    #[test]
+    fn a_bad_unlock_at_the_primitive_names_its_caller() {
+        let log = "\
+=====================================\n\
+[ BUG: bad unlock balance detected! ]\n\
+3.10.0-rc1 #1 Not tainted\n\
+-------------------------------------\n\
+motion/3328 is trying to release lock (&dev->lock) at:\n\
+[<ffffffff819be5f9>] mutex_unlock+0x9/0x10\n\
+but there are no more locks to release!\n\
+\n\
+other info that might help us debug this:\n\
+no locks held by motion/3328.\n\
+\n\
+stack backtrace:\n\
+Call Trace:\n\
+ [<ffffffff819be5f9>] ? mutex_unlock+0x9/0x10\n\
+ [<ffffffff819b9029>] dump_stack+0x19/0x1b\n\
+ [<ffffffff810e615e>] print_unlock_imbalance_bug+0xfe/0x110\n\
+ [<ffffffff810eb17e>] lock_release_non_nested+0x1ce/0x320\n\
+ [<ffffffff810eb3cc>] lock_release+0xfc/0x250\n\
+ [<ffffffff819be4b2>] __mutex_unlock_slowpath+0xb2/0x1f0\n\
+ [<ffffffff819be5f9>] mutex_unlock+0x9/0x10\n\
+ [<ffffffff81711105>] videobuf_waiton+0x55/0x230\n\
+ [<ffffffff8172d3d9>] cx25821_free_buffer+0x49/0xa0\n";
+        let v = splat::parse_str("log", log);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        let e = &v[0].verdict.explanation;
+        assert!(
+            e.contains("released at `mutex_unlock+0x9/0x10` (in `videobuf_waiton`)"),
+            "{e}"
+        );
     }
 
     #[test]
