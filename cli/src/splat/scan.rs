@@ -615,11 +615,13 @@ impl Scanner {
     /// Whether a line of caller `ctx` (its own, or inherited) would be fed to an open
     /// report.
     pub(crate) fn is_open_for(&self, ctx: &[u8]) -> bool {
+        // The title region of a report printed without caller ids reads every caller's lines
+        // (syzkaller ends such a report's text at any caller's `BUG:`).
         !self.titling.is_empty()
-            || self
-                .open
-                .iter()
-                .any(|(c, _)| c.as_deref().map(str::as_bytes) == Some(ctx))
+            || self.open.iter().any(|(c, col)| {
+                c.as_deref().map(str::as_bytes) == Some(ctx)
+                    || col.region.as_ref().is_some_and(Region::reads_every_caller)
+            })
     }
 
     /// Some report is open (or still reading text for its title).

@@ -567,6 +567,22 @@ mod tests {
     }
 
     #[test]
+    fn noise_skipped_inside_a_cut_report_does_not_change_its_title() {
+        // Found by `soup_is_parsed_the_same` (about one run in 400): the other callers' lines
+        // skipped after an unprefixed banner changed the region syzkaller's title is read from.
+        let log = concat!(
+            "WARNING: possible circular locking dependency detected\n",
+            "[   3.0][ T9] xhci: BUG: no room, retrying\n",
+            "[   0.000000][ T7] noise\n",
+            "[   0.000001][ T8] noise\n",
+            "[   0.000002][ T9] noise\n",
+            "x/1 is trying to acquire lock:\n",
+            "[   1.000000] usb 1-1: new high-speed USB device\n",
+        );
+        check_same(log.as_bytes(), &[usize::MAX, 1]);
+    }
+
+    #[test]
     fn a_keyword_line_completed_by_the_next_line_is_a_banner() {
         // Alone the first line is no banner; joined with the next one (a soft line break)
         // it is lockdep's own warning.

@@ -136,6 +136,12 @@ impl Region {
         !self.closed
     }
 
+    /// Whether a line of any caller can still change the title: the region is open and its
+    /// report was printed without caller ids, so another caller's report ends its text.
+    pub fn reads_every_caller(&self) -> bool {
+        !self.closed && matches!(self.context, Context::None | Context::Console)
+    }
+
     /// The report itself has ended: only a bounded tail is read from now on.
     pub fn report_ended(&mut self) {
         self.tail.get_or_insert(0);
