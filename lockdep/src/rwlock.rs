@@ -736,8 +736,16 @@ macro_rules! rwlock_type {
             #[track_caller]
             #[inline(always)]
             pub fn read(&self) -> $read<'_, T> {
+                self.read_nested(0)
+            }
+
+            /// Acquires shared access as subclass `subclass` (deliberate same-class nesting of
+            /// readers, the kernel's `down_read_nested`).
+            #[track_caller]
+            #[inline(always)]
+            pub fn read_nested(&self, subclass: u32) -> $read<'_, T> {
                 let raw = self.raw_lock();
-                raw.before(RawRwLock::<$recursive>::READ_MODE, 0, Some(Location::caller()));
+                raw.before(RawRwLock::<$recursive>::READ_MODE, subclass, Some(Location::caller()));
                 let g = Held::new(raw.inner.lock_shared());
                 // SAFETY: `g` is a shared acquisition just made.
                 unsafe { self.inner.make_read_guard_unchecked(g) }

@@ -24,6 +24,11 @@
 //! borrows a lock may cross `catch_unwind`: a panic poisons the lock). std's unstable parts
 //! (mapped guards, `Mutex::set`/`replace`/`get_cloned`, `OnceLock::get_or_try_init`) are not.
 //!
+//! Beyond std's API, the annotations a validator needs: [`Mutex::lock_nested`],
+//! [`Mutex::lock_nest_lock`], [`RwLock::write_nested`] and [`RwLock::read_nested`], for locks of
+//! one class held together on purpose (the shards of a table, taken in a fixed order), and the
+//! constructors `with_name` and `with_class`.
+//!
 //! Import from this module by name rather than glob-importing the crate root: `use lockdep::*`
 //! would bring this module in as `std` and shadow the standard library in that scope.
 //!
@@ -170,6 +175,37 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let guard = self.inner.lock();
+        self.poison.result(MutexGuard::new(self, guard))
+    }
+
+    /// [`lock`](Self::lock) as subclass `subclass` of the mutex's class, for deliberate nesting
+    /// of one class (the kernel's `mutex_lock_nested`; not in std). Locks built in one place,
+    /// say the shards of a table, are one class, so holding two of them is reported as
+    /// possible recursive locking; taking them in a fixed order, each as its own subclass, says
+    /// the nesting is meant:
+    ///
+    /// ```
+    /// use lockdep::std::Mutex;
+    ///
+    /// let shards: Vec<Mutex<u32>> = (0..4).map(|_| Mutex::new(0)).collect(); // one class
+    /// let reports = lockdep::capture(|| {
+    ///     let all: Vec<_> = (0..4).map(|i| shards[i].lock_nested(i as u32).unwrap()).collect();
+    ///     drop(all);
+    /// });
+    /// assert!(reports.is_empty());
+    /// ```
+    #[track_caller]
+    pub fn lock_nested(&self, subclass: u32) -> LockResult<MutexGuard<'_, T>> {
+        let guard = self.inner.lock_nested(subclass);
+        self.poison.result(MutexGuard::new(self, guard))
+    }
+
+    /// [`lock`](Self::lock) under `nest`, which this thread holds and which serialises every
+    /// lock of this class (the kernel's `mutex_lock_nest_lock`; not in std): many locks of one
+    /// class may then be held at once.
+    #[track_caller]
+    pub fn lock_nest_lock(&self, nest: &impl Lockable) -> LockResult<MutexGuard<'_, T>> {
+        let guard = self.inner.lock_nest_lock(nest);
         self.poison.result(MutexGuard::new(self, guard))
     }
 
@@ -458,6 +494,14 @@ impl<T: ?Sized> RwLock<T> {
         self.poison.result(RwLockReadGuard { guard })
     }
 
+    /// [`read`](Self::read) as subclass `subclass` (deliberate same-class nesting of readers,
+    /// the kernel's `down_read_nested`; not in std).
+    #[track_caller]
+    pub fn read_nested(&self, subclass: u32) -> LockResult<RwLockReadGuard<'_, T>> {
+        let guard = self.inner.read_nested(subclass);
+        self.poison.result(RwLockReadGuard { guard })
+    }
+
     /// Shared access if available now.
     #[track_caller]
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
@@ -471,6 +515,15 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let guard = self.inner.write();
+        self.poison.result(RwLockWriteGuard::new(self, guard))
+    }
+
+    /// [`write`](Self::write) as subclass `subclass` (deliberate same-class nesting, the
+    /// kernel's `down_write_nested`; not in std): e.g. a sharded lock's writer taking every
+    /// shard in index order, shard `i` as subclass `i`.
+    #[track_caller]
+    pub fn write_nested(&self, subclass: u32) -> LockResult<RwLockWriteGuard<'_, T>> {
+        let guard = self.inner.write_nested(subclass);
         self.poison.result(RwLockWriteGuard::new(self, guard))
     }
 
