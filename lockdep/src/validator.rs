@@ -1203,7 +1203,14 @@ impl Validator {
             std::panic::resume_unwind(payload);
         }
         if let Some(report) = to_panic {
-            panic!("lockdep: {}\n{report}", report.title());
+            // The panic's own location is this line: the first line names the acquisition's.
+            let at = report
+                .acquiring
+                .as_ref()
+                .filter(|a| !matches!(a.site, Site::Unknown))
+                .map(|a| format!(" (at {})", a.site))
+                .unwrap_or_default();
+            panic!("lockdep: {}{at}\n{report}", report.title());
         }
     }
 

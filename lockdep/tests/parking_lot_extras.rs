@@ -118,6 +118,9 @@ fn a_once_closure_that_waits_for_itself_is_reported_before_it_hangs() {
         .cloned()
         .unwrap_or_default();
     assert!(text.contains("possible recursive locking"), "{text}");
+    // The panic's location is lockdep's; its first line names the acquisition's site.
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.contains(&format!("(at {}:", file!())), "{first}");
 }
 
 #[test]
