@@ -262,12 +262,27 @@ impl HeldLock {
         }
     }
 
+    /// Whether this entry is a write acquisition downgraded to the read it is (where, the
+    /// thread's `downgrades` table says). The mark lives and dies with the entry: a later read
+    /// of the lock at the same site is a new entry, without it.
+    #[inline]
+    pub(crate) fn downgraded(&self) -> bool {
+        self.bits & DOWNGRADED != 0
+    }
+
+    fn mark_downgraded(&mut self) {
+        self.bits |= DOWNGRADED;
+    }
+
     /// Whether this is an entry the steady state may pop: nothing beyond the five words.
     #[inline(always)]
     pub(crate) fn is_plain(&self) -> bool {
         self.extra.is_none()
     }
 }
+
+/// The bit of `HeldLock::bits` that marks a downgraded entry (bits 49–55 are otherwise clear).
+const DOWNGRADED: u64 = 1 << 49;
 
 #[inline(always)]
 fn pack(class: ClassId, mode: Mode, kind: LockKind, trylock: bool, context: u8) -> u64 {
@@ -560,9 +575,8 @@ pub struct ThreadState {
 const DOWNGRADES: usize = 4;
 
 /// A write (or upgradable) acquisition made a read: which lock, the site of the acquisition and
-/// of the downgrade. It stands for a held entry as long as that entry is a read of the lock at
-/// the acquisition's site (a later plain read is at another site, a later write is not a read,
-/// a later downgrade replaces it); a release leaves it behind, stale and harmless.
+/// of the downgrade. It stands for the held entry of that lock that carries the downgraded mark
+/// (`HeldLock::downgraded`); a release leaves it behind, stale and unused.
 #[derive(Clone, Copy, Debug, Default)]
 struct Downgrade {
     instance: u64,
@@ -785,25 +799,34 @@ impl ThreadState {
             return;
         };
         let instance = self.held[i].instance().0;
-        let slot = match self.downgrades.iter().position(|d| d.instance == instance) {
-            Some(slot) => slot,
-            None => {
+        // The lock's own slot, else one that no held downgraded entry needs, else the oldest.
+        let live = |d: &Downgrade| {
+            self.held
+                .iter()
+                .any(|h| h.downgraded() && h.instance().0 == d.instance)
+        };
+        let slot = self
+            .downgrades
+            .iter()
+            .position(|d| d.instance == instance)
+            .or_else(|| self.downgrades.iter().position(|d| !live(d)))
+            .unwrap_or_else(|| {
                 let slot = self.next_downgrade;
                 self.next_downgrade = (slot + 1) % DOWNGRADES;
                 slot
-            }
-        };
+            });
         self.downgrades[slot] = Downgrade {
             instance,
             taken_at: Some(taken_at),
             at: Some(at),
         };
+        self.held[i].mark_downgraded();
     }
 
     /// Where the held entry `h` of this thread was downgraded to the read it is, if it was.
     pub(crate) fn downgraded_at(&self, h: &HeldLock) -> Option<Site> {
         let taken_at = h.code_site()?;
-        if !h.mode().is_read() {
+        if !h.downgraded() || !h.mode().is_read() {
             return None;
         }
         self.downgrades

@@ -390,16 +390,62 @@ fn a_downgraded_lock_in_a_report_says_where_it_became_a_read() {
     );
     assert_eq!(text.matches("downgraded to a read").count(), 2, "{text}");
 
-    // std's flavour downgrades through the same lock.
+    // std's flavour downgrades through the same lock, and names the caller's line.
+    let std_line = line!() + 3;
     let reports = lockdep::capture(|| {
         let l = lockdep::std::RwLock::with_name("s", 0u8);
         let r = lockdep::std::RwLockWriteGuard::downgrade(l.write().unwrap());
         let _again = l.read();
         drop(r);
     });
+    let note = format!("downgraded to a read at {}:{std_line}:", file!());
+    assert!(reports[0].to_string().contains(&note), "{reports:#?}");
+
+    // A read at the site of an earlier, released downgraded write is no downgrade: a
+    // #[track_caller] helper gives a read and a write one site.
+    #[track_caller]
+    fn take(l: &RwLock<u8>, write: bool) -> lockdep::RwLockReadGuard<'_, u8> {
+        if write {
+            RwLockWriteGuard::downgrade(l.write())
+        } else {
+            l.read()
+        }
+    }
+    let reports = lockdep::capture(|| {
+        let l = RwLock::with_name("h", 0u8);
+        for write in [true, false] {
+            let g = take(&l, write); // one site for the write and the read
+            if !write {
+                let _b = l.read();
+            }
+            drop(g);
+        }
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::RecursiveLocking]);
     assert!(
-        reports[0].to_string().contains("(s) was locked at"),
-        "{reports:#?}"
+        reports[0].held[0].downgraded_at.is_none(),
+        "{:?}",
+        reports[0].held[0]
+    );
+
+    // A held downgraded lock keeps its note while more downgrades than the table's slots come
+    // and go.
+    let reports = lockdep::capture(|| {
+        let a = RwLock::with_name("a", 0u8);
+        let _a = RwLockWriteGuard::downgrade(a.write());
+        for _ in 0..2 {
+            let others: Vec<RwLock<u8>> = (0..6).map(|_| RwLock::with_name("o", 0)).collect();
+            for o in &others {
+                drop(RwLockWriteGuard::downgrade(o.write()));
+            }
+        }
+        let _again = a.read();
+    });
+    assert_eq!(kinds(&reports), vec![ReportKind::RecursiveLocking]);
+    assert!(
+        reports[0].held[0].downgraded_at.is_some(),
+        "{:?}",
+        reports[0].held[0]
     );
 
     // A read that was never a write has no such note.

@@ -125,6 +125,7 @@ fn a_downgrade_on_another_thread_changes_the_taking_threads_entry() {
 #[cfg(not(lockdep_off))]
 #[test]
 fn a_downgrade_on_another_thread_is_named_in_the_taking_threads_reports() {
+    let downgrade_line = line!() + 6;
     let reports = lockdep::capture(|| {
         let v = lockdep::current_validator();
         let rw = RwLock::with_name("rw", 0u32);
@@ -137,7 +138,8 @@ fn a_downgrade_on_another_thread_is_named_in_the_taking_threads_reports() {
     assert_eq!(reports.len(), 1, "{reports:#?}");
     let held = reports[0].held_lock.as_ref().unwrap();
     assert!(
-        matches!(&held.downgraded_at, Some(lockdep::Site::Code(l)) if l.file() == file!()),
+        matches!(&held.downgraded_at, Some(lockdep::Site::Code(l))
+            if l.file() == file!() && l.line() == downgrade_line),
         "{held:?}"
     );
     assert!(

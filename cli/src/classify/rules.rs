@@ -165,6 +165,7 @@ static REPORTING: LazyLock<Regex> = LazyLock::new(|| {
         r"^(?:dump_stack\w*|show_stack|show_trace\w*|dump_trace|print_context_stack\w*",
         r"|dump_backtrace|unwind_\w+|walk_stackframe|arch_stack_walk",
         r"|return_to_handler|ftrace_\w+|valid_state|__might_resched|__might_fault|might_fault",
+        r"|print_freed_lock_bug|print_unlock_imbalance_bug",
         r"|__cant_sleep|__cant_migrate)$"
     ))
     .unwrap()
@@ -1308,9 +1309,15 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
                 .map(String::from)
         })
         .unwrap_or_else(|| "irq".into());
-    // `fs_reclaim` on the unsafe side is memory reclaim, not a lock to take with irqs off.
+    // `fs_reclaim` on the unsafe side is memory reclaim, not a lock to take with irqs off (the
+    // unsafe side as named, or as the safe -> unsafe fallback below finds it).
+    let unsafe_fallback = r
+        .acquiring
+        .as_ref()
+        .filter(|l| r.kind == Kind::IrqSafeUnsafeOrder && usage_in(l, &state, &['+', '?']));
     let reclaim = irq
         .and_then(|i| i.unsafe_lock.as_ref())
+        .or(unsafe_fallback)
         .is_some_and(|l| is_reclaim_map(&l.name));
     let mut evidence = Vec::new();
     let explanation = match r.kind {
@@ -1358,10 +1365,7 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
                 .unwrap_or_default();
             let unsafe_ = irq
                 .and_then(|i| i.unsafe_lock.as_ref())
-                .or(r
-                    .acquiring
-                    .as_ref()
-                    .filter(|l| order && usage_in(l, &state, &['+', '?'])))
+                .or(unsafe_fallback)
                 .map(|l| l.name.clone())
                 .unwrap_or_default();
             for t in irq.map(|i| i.traces.as_slice()).unwrap_or_default() {
@@ -1674,15 +1678,6 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
 
 /// What a held-lock-freed report's stack shows between its printing and the code that freed
 /// the memory: the check, the allocators' free paths, sanitizers, RCU callbacks.
-/// Lock initialisers, which check that the memory holds no held lock (a re-initialised one).
-static LOCK_INIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"^(?:__init_rwsem|__mutex_init|mutex_init\w*|__raw_spin_lock_init|__spin_lock_init",
-        r"|spin_lock_init|__rwlock_init|rwlock_init|__rt_mutex_init|__ww_mutex_init|init_rwsem)$"
-    ))
-    .unwrap()
-});
-
 static FREE_MACHINERY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:debug_check_no_locks_freed|debug_check_no_obj_freed|__debug_check_no_obj_freed|kmem_cache_free\w*|kfree\w*",
@@ -1692,6 +1687,21 @@ static FREE_MACHINERY: LazyLock<Regex> = LazyLock::new(|| {
         r"|rcu_do_batch|rcu_core\w*|rcu_process_callbacks)$"
     ))
     .unwrap()
+});
+
+/// Lock initialisers, which check that the memory holds no held lock (a re-initialised one).
+static LOCK_INIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:__init_rwsem|__mutex_init|mutex_init\w*|__raw_spin_lock_init|__spin_lock_init",
+        r"|spin_lock_init|__rwlock_init|rwlock_init|__rt_mutex_init|__ww_mutex_init|init_rwsem",
+        r"|__rt_mutex_base_init|rt_mutex_base_init)$"
+    ))
+    .unwrap()
+});
+
+/// The debug halves of lock initialisers, called by them (`__mutex_init` → `debug_mutex_init`).
+static LOCK_INIT_DEBUG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:debug_mutex_init|debug_rt_mutex_init|lockdep_init_map\w*)$").unwrap()
 });
 
 fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
@@ -1715,12 +1725,25 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
                 .base_function()
                 .is_some_and(|n| FREE_MACHINERY.is_match(n))
     });
-    // A lock initialiser checks the memory too: a held lock initialised again.
-    let reinit = freer.filter(|&i| {
-        r.backtrace[i]
-            .base_function()
-            .is_some_and(|n| LOCK_INIT.is_match(n))
-    });
+    // A lock initialiser checks the memory too: a held lock initialised again. Read before the
+    // primitive filter, which `__mutex_init` and `spin_lock_init` would not pass.
+    let reinit = r
+        .backtrace
+        .iter()
+        .position(|f| {
+            !f.unreliable
+                && f.function.is_some()
+                && !f.base_function().is_some_and(|n| {
+                    REPORTING.is_match(n)
+                        || FREE_MACHINERY.is_match(n)
+                        || LOCK_INIT_DEBUG.is_match(n)
+                })
+        })
+        .filter(|&i| {
+            r.backtrace[i]
+                .base_function()
+                .is_some_and(|n| LOCK_INIT.is_match(n))
+        });
     let free_path = match (freer, reinit) {
         (_, Some(i)) => format!(
             " (by `{}`{})",
@@ -1773,12 +1796,13 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             // Its caller is the first caller past that primitive in the stack.
             let release_site = match r.acquiring.as_ref().and_then(|l| l.at.as_ref()) {
                 Some(f) if is_primitive(f) => {
-                    let after = r
+                    // Not in the stack (cut, or inlined): say only what `at:` says.
+                    let caller = r
                         .backtrace
                         .iter()
                         .position(|b| !b.unreliable && b.base_function() == f.base_function())
-                        .map_or(0, |i| i + 1);
-                    match first_caller(&r.backtrace[after..]) {
+                        .and_then(|i| first_caller(&r.backtrace[i + 1..]));
+                    match caller {
                         Some(c) => format!("`{}` (in `{}`)", f.display(), fname(c)),
                         None => format!("`{}`", f.display()),
                     }
@@ -2343,6 +2367,104 @@ Call Trace:\n\
             e.contains("released at `mutex_unlock+0x9/0x10` (in `videobuf_waiton`)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_held_mutex_initialised_again_is_told_from_a_free() {
+        let log = |init: &str| {
+            format!(
+                "=========================\n\
+                 WARNING: held lock freed!\n\
+                 6.1.0 #1 Not tainted\n\
+                 -------------------------\n\
+                 kworker/0:1/12 is freeing memory ffff888012345000-ffff888012345fff, with a lock still held there!\n\
+                 ffff888012345100 (&dev->mutex){{+.+.}}-{{3:3}}, at: foo_reset+0x10/0x50\n\
+                 1 lock held by kworker/0:1/12:\n\
+                 \x20#0: ffff888012345100 (&dev->mutex){{+.+.}}-{{3:3}}, at: foo_reset+0x10/0x50\n\
+                 \n\
+                 stack backtrace:\n\
+                 CPU: 0 PID: 12 Comm: kworker/0:1 Not tainted 6.1.0 #1\n\
+                 Call Trace:\n\
+                 \x20<TASK>\n\
+                 \x20dump_stack_lvl+0x1/0x2\n\
+                 \x20debug_check_no_locks_freed+0x1/0x2\n\
+                 {init}\
+                 \x20foo_reset+0x20/0x50\n\
+                 \x20foo_work+0x1/0x2\n\
+                 \x20</TASK>\n"
+            )
+        };
+        for (init, by) in [
+            (
+                " debug_mutex_init+0x1/0x2\n __mutex_init+0x1/0x2\n",
+                "__mutex_init",
+            ),
+            (" __raw_spin_lock_init+0x1/0x2\n", "__raw_spin_lock_init"),
+            (" __init_rwsem+0x1/0x2\n", "__init_rwsem"),
+        ] {
+            let v = splat::parse_str("log", &log(init));
+            assert_eq!(v.len(), 1, "{v:#?}");
+            let e = &v[0].verdict.explanation;
+            assert!(
+                e.contains(&format!("is initialised as a new lock while that lock is held (by `{by}` from `foo_reset`)")),
+                "{e}"
+            );
+        }
+        // Freed through kfree: the free path.
+        let v = splat::parse_str("log", &log(" kfree+0x1/0x2\n"));
+        let e = &v[0].verdict.explanation;
+        assert!(
+            e.contains("is freed while the lock is held (free path through `foo_reset`)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_rcu_list_walked_with_no_lock_held_is_likely_genuine() {
+        let log = |held: &str| {
+            format!(
+                "=============================\n\
+                 WARNING: suspicious RCU usage\n\
+                 6.12.0 #1 Not tainted\n\
+                 -----------------------------\n\
+                 net/mptcp/sched.c:44 RCU-list traversed in non-reader section!!\n\
+                 \n\
+                 other info that might help us debug this:\n\
+                 \n\
+                 rcu_scheduler_active = 2, debug_locks = 1\n\
+                 {held}\
+                 \n\
+                 stack backtrace:\n\
+                 CPU: 0 PID: 176 Comm: t Not tainted 6.12.0 #1\n\
+                 Call Trace:\n\
+                 \x20<TASK>\n\
+                 \x20dump_stack_lvl+0x1/0x2\n\
+                 \x20lockdep_rcu_suspicious+0x1/0x2\n\
+                 \x20mptcp_sched_find+0x1/0x2\n\
+                 \x20</TASK>\n"
+            )
+        };
+        let v = splat::parse_str("log", &log("no locks held by t/176.\n"));
+        assert_eq!(
+            v[0].verdict.label.as_str(),
+            "likely_genuine",
+            "{:#?}",
+            v[0].verdict
+        );
+        // Under a lock, the walk may be the update side's: undetermined.
+        let v = splat::parse_str(
+            "log",
+            &log(
+                "1 lock held by t/176:\n #0: ffffffff8b97e980 (rtnl_mutex){+.+.}-{3:3}, at: f+0x1/0x2\n",
+            ),
+        );
+        assert_eq!(
+            v[0].verdict.label.as_str(),
+            "undetermined",
+            "{:#?}",
+            v[0].verdict
+        );
+        assert!(v[0].verdict.explanation.contains("Held here: `rtnl_mutex`"));
     }
 
     #[test]

@@ -49,15 +49,15 @@ static QUOTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:[ \t]?>)+ ?").
 /// A syslog or journal line's time, host and `kernel:`: `journalctl`'s `short` and
 /// `short-precise` (`Dec 14 06:35:48.545954`), `short-full` (`Tue 2021-12-14 06:35:48 UTC`),
 /// `short-iso`/`short-iso-precise` and rsyslog's ISO times, and `short-unix`
-/// (`1639463748.545954`, only before `kernel:`). The host may be missing (`journalctl -k`
-/// copied without it); a line of another program loses its time and host only.
+/// (`1639463748.545954`); these two only before `kernel:`. The host may be missing
+/// (`journalctl -k` copied without it); a line of another program loses its time and host only.
 static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d+)?",
-        r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \S+",
         r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)",
-        r" (?:(?:\S+ )?kernel(?:\[\d+\])?:(?: |$)|\S+ )",
-        r"|\d{9,10}\.\d{6} (?:\S+ )?kernel(?:\[\d+\])?:(?: |$))"
+        r" (?:(?:\S+ )?kernel(?:\[\d+\])?: ?|\S+ )",
+        r"|(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \S+",
+        r"|\d{9,10}\.\d{6}) (?:\S+ )?kernel(?:\[\d+\])?: ?)"
     ))
     .unwrap()
 });
@@ -371,12 +371,12 @@ static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm:(?: \S.*(?:Not tainted|Tainted: [A-Z ]*))?$")
         .unwrap()
 });
-/// A stack frame (`func+0x1f/0x30`, maybe with a module), wrapped alone onto an unprefixed line
-/// after the prefix it belongs to.
 /// An old kernel's frame cut after its address (`<IRQ>  [<ffffffff810e09ae>]`): a mail
 /// client wrapped the symbol onto the next line.
 static ADDRESS_FRAME_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|\s)(?:\? )?\[<[0-9a-f]{8,16}>\](?: \?)?$").unwrap());
+/// A stack frame (`func+0x1f/0x30`, maybe with a module), wrapped alone onto an unprefixed line
+/// after the prefix it belongs to.
 static WRAPPED_FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\S*[A-Za-z_.$][\w.$]*\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?$").unwrap()
 });
@@ -558,10 +558,13 @@ impl Joiner {
             // A console splits a class name only where printk's fragments meet (after `(`,
             // before `#N`, `/N` or `)`): a name cut elsewhere was wrapped by a mailer, at a space
             // it ate (`dev->qdisc_tx_busylock ?:` / `&qdisc_tx_busylock){+...}`).
+            // (A cut inside a word, `(&rq->__lo` / `ck)`, is a terminal's fixed width: no space.)
+            let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
             let name_wrapped = HELD_OPEN.is_match(prev_trim)
                 && prev_trim.contains('(')
                 && !prev_trim.ends_with('(')
-                && !next_trim.starts_with([')', '#', '/', '{', ',', '-']);
+                && !next_trim.starts_with([')', '#', '/', '{', ',', '-'])
+                && !(ident(prev_trim.chars().last()) && ident(next_trim.chars().next()));
             if prev.text.ends_with("at:")
                 || name_wrapped
                 || next_trim.starts_with('(')
@@ -759,6 +762,20 @@ mod tests {
                 " #2: ffff888021cd5258 (dev->qdisc_tx_busylock ?: &qdisc_tx_busylock){+...}-{2:2}, at: spin_trylock"
             ]
         );
+        // A name cut inside a word (a terminal's width) joins without one.
+        let t: Vec<_> = lines_of(concat!(
+            " #1: ffff8880b943e698 (&sb->s_type->i_mu\n",
+            "tex_key#10){++++}-{3:3}, at: lookup_slow+0x1/0x2\n",
+        ))
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+        assert_eq!(
+            t,
+            [
+                " #1: ffff8880b943e698 (&sb->s_type->i_mutex_key#10){++++}-{3:3}, at: lookup_slow+0x1/0x2"
+            ]
+        );
         // A console's printk fragments meet without a space.
         let t: Vec<_> = lines_of(concat!(
             " #0: ffff8880b943e698 (&rq->__lock\n",
@@ -803,6 +820,10 @@ mod tests {
         assert_eq!(v[0].0, "systemd[1]: Started x.");
         let v = texts("1639463748.545954 is a number\n");
         assert_eq!(v[0].0, "1639463748.545954 is a number");
+        let v = texts("[   12.0] Mon 2021-12-14 06:35:48 UTC is a date\n");
+        assert_eq!(v[0].0, "Mon 2021-12-14 06:35:48 UTC is a date");
+        let v = texts("Dec 14 06:35:48 host kernel:no space\n");
+        assert_eq!(v[0].0, "no space");
     }
 
     #[test]

@@ -360,6 +360,7 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
 // SAFETY: as above.
 unsafe impl lock_api::RawRwLockDowngrade for RawRwLock {
     #[inline]
+    #[track_caller] // the user's site reaches lockdep's raw downgrade (lock_api's is too)
     unsafe fn downgrade(&self) {
         // SAFETY: the caller holds the exclusive lock.
         keep(unsafe { core_api::RawRwLockDowngrade::downgrade(&self.inner, held()) });
@@ -510,6 +511,7 @@ unsafe impl lock_api::RawRwLockUpgradeFair for RawRwLock {
 // SAFETY: as above.
 unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLock {
     #[inline]
+    #[track_caller] // the user's site reaches lockdep's raw downgrade (lock_api's is too)
     unsafe fn downgrade_upgradable(&self) {
         // SAFETY: the caller holds the upgradable lock.
         keep(unsafe {

@@ -306,6 +306,7 @@ unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockDowngrade for RawRwLock<R> {
     #[inline]
+    #[track_caller] // the user's site reaches lockdep's raw downgrade (lock_api's is too)
     unsafe fn downgrade(&self, guard: ExclusiveOf<R>) -> SharedOf<R> {
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
         unsafe { core_api::RawRwLockDowngrade::downgrade(&self.inner, guard) }
@@ -404,6 +405,7 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
 // SAFETY: as above.
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeDowngrade for RawRwLock<R> {
     #[inline]
+    #[track_caller] // the user's site reaches lockdep's raw downgrade (lock_api's is too)
     unsafe fn downgrade_upgradable(&self, guard: UpgradableOf<R>) -> SharedOf<R> {
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
         unsafe { core_api::RawRwLockUpgradeDowngrade::downgrade_upgradable(&self.inner, guard) }

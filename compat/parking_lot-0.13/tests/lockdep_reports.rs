@@ -277,3 +277,23 @@ fn default_built_locks_of_two_types_first_taken_in_one_helper_are_two_classes() 
     });
     assert!(reports.is_empty(), "{reports:#?}");
 }
+
+#[test]
+fn a_downgrade_is_named_at_the_users_line() {
+    use parking_lot::{RwLockUpgradableReadGuard, RwLockWriteGuard};
+    let (write_line, upgradable_line) = (line!() + 4, line!() + 5);
+    let reports = lockdep::capture(|| {
+        let l = RwLock::new(0u32);
+        let u = RwLock::new(0u32);
+        let r = RwLockWriteGuard::downgrade(l.write());
+        let ur = RwLockUpgradableReadGuard::downgrade(u.upgradable_read());
+        let _again = l.read();
+        drop((r, ur));
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    let text = reports[0].to_string();
+    for line in [write_line, upgradable_line] {
+        let at = format!("downgraded to a read at {}:{line}:", file!());
+        assert!(text.contains(&at), "{at}\n{text}");
+    }
+}

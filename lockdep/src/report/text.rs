@@ -112,9 +112,10 @@ fn notes_block(r: &Report, out: &mut String) {
                     "note: class ({}) is every lock built at {}, and {} distinct locks of it are \
                      involved here. If they are unrelated, give them classes of their own (make \
                      the function that builds them #[track_caller], or use with_name or \
-                     with_class); if one nests in another on purpose, take them in a fixed order \
-                     with lock_nested (write_nested, read_nested for a rwlock), each its own \
-                     subclass, or under one lock that serialises them (lock_nest_lock).",
+                     with_class); if one nests in another on purpose, take them in a fixed order, \
+                     each as its own subclass (lock_nested; write_nested or read_nested for a \
+                     rwlock), or, for mutexes, under one lock that serialises them \
+                     (lock_nest_lock).",
                     n.class,
                     n.built_at,
                     n.instances.len()
