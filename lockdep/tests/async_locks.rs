@@ -211,6 +211,52 @@ fn a_downgraded_async_lock_in_a_report_says_where_it_became_a_read() {
     );
 }
 
+#[test]
+fn sibling_futures_of_one_task_share_its_stack_unless_each_is_tracked() {
+    // Held out (dataloader): `join!` polls two futures of one task; the first holds the lock
+    // across an await, the second waits for it. One task, one held-lock stack: lockdep sees the
+    // task take the lock again. Tracked one by one, each future holds its own locks.
+    let rt = current_thread();
+    async fn holder(m: &Mutex<u32>) {
+        let mut g = m.lock().await;
+        tokio::task::yield_now().await;
+        *g += 1;
+    }
+    let reports = rt.block_on(capture_async(async {
+        let m = Mutex::with_name("m", 0);
+        tokio::join!(holder(&m), holder(&m));
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::RecursiveLocking],
+        "{reports:#?}"
+    );
+    assert!(
+        reports[0].to_string().contains("sibling futures"),
+        "{}",
+        reports[0]
+    );
+    let reports = rt.block_on(capture_async(async {
+        let m = Mutex::with_name("m", 0);
+        tokio::join!(track(holder(&m)), track(holder(&m)));
+        assert_eq!(*m.lock().await, 2);
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+    // Locks of one class always taken in one order, the second as subclass 1.
+    let reports = rt.block_on(capture_async(async {
+        let links: Vec<Mutex<u32>> = (0..2).map(|_| Mutex::new(0)).collect();
+        let w: Vec<RwLock<u32>> = (0..2).map(|_| RwLock::new(0)).collect();
+        let _a = links[0].lock().await;
+        let _b = links[1].lock_nested(1).await;
+        let _c = w[0].write().await;
+        let _d = w[1].write_nested(1).await;
+        drop((_c, _d));
+        let _e = w[0].read().await;
+        let _f = w[1].read_nested(1).await;
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+}
+
 /// One test for every hazard check, as the switches are process-wide.
 /// Held by the tests that switch hazard rules or depend on them being on.
 static SWITCHES: std::sync::Mutex<()> = std::sync::Mutex::new(());

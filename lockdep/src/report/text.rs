@@ -452,8 +452,24 @@ fn recursive(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::R
         out.push_str(
             " A read of a lock this thread already reads waits behind a writer that queued in\n \
              between (readers do not overtake a waiting writer): another thread's write then\n \
-             deadlocks both. If the nesting is meant, read recursively (parking_lot's\n \
-             read_recursive, lockdep's RecursiveRwLock).\n\n",
+             deadlocks both.",
+        );
+        out.push_str(if next.instance.0 & 1 == 1 {
+            // tokio's RwLock has no recursive read.
+            " Keep one read guard and pass it on instead of reading again.\n\n"
+        } else {
+            " If the nesting is meant, read recursively (parking_lot's\n read_recursive, \
+             lockdep's RecursiveRwLock).\n\n"
+        });
+    }
+    if prev.instance == next.instance && next.instance.0 & 1 == 1 {
+        // An async lock (odd instance ids, `lockdep::tokio`): the task's futures share a stack.
+        out.push_str(
+            " An async lock this task already holds. If the holder is another future this task\n \
+             polls at the same time (join!, select!, FuturesUnordered), this acquisition only\n \
+             waits for it and nothing deadlocks: the task's sibling futures share one held-lock\n \
+             stack. Give each its own with lockdep::tokio::track. If the holder is earlier code\n \
+             of this same future, the task waits for itself forever.\n\n",
         );
     }
     held_block(r, out);

@@ -137,16 +137,45 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     #[inline]
     pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> {
-        let site = Location::caller();
-        async move {
-            let pending = self.acquiring(acquire(self.request(site)));
-            let inner = self.inner.lock().await;
-            let holder = pending.done();
-            MutexGuard {
-                lock: self,
-                holder,
-                inner: ManuallyDrop::new(inner),
-            }
+        self.lock_nested_at(0, Location::caller())
+    }
+
+    /// [`lock`](Self::lock) as subclass `subclass` of the mutex's class, for deliberate nesting
+    /// of one class (the kernel's `mutex_lock_nested`; not in tokio): two locks of one class
+    /// always taken in one order (by id, say), the second as subclass 1.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use lockdep::tokio::Mutex;
+    ///
+    /// let reports = lockdep::tokio::capture_async(async {
+    ///     let links: Vec<Mutex<u32>> = (0..2).map(|_| Mutex::new(0)).collect(); // one class
+    ///     let _first = links[0].lock().await;
+    ///     let _second = links[1].lock_nested(1).await; // ordered by index: meant
+    /// })
+    /// .await;
+    /// assert!(reports.is_empty());
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn lock_nested(&self, subclass: u32) -> impl Future<Output = MutexGuard<'_, T>> {
+        self.lock_nested_at(subclass, Location::caller())
+    }
+
+    async fn lock_nested_at(
+        &self,
+        subclass: u32,
+        site: &'static Location<'static>,
+    ) -> MutexGuard<'_, T> {
+        let mut req = self.request(site);
+        req.subclass = subclass;
+        let pending = self.acquiring(acquire(req));
+        let inner = self.inner.lock().await;
+        let holder = pending.done();
+        MutexGuard {
+            lock: self,
+            holder,
+            inner: ManuallyDrop::new(inner),
         }
     }
 

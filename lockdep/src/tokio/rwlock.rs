@@ -162,14 +162,28 @@ impl<T: ?Sized> RwLock<T> {
     /// first poll, before waiting.
     #[track_caller]
     pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> {
-        let site = Location::caller();
-        async move {
-            let pending = self.acquiring(acquire(self.request(Mode::Read, site)));
-            let inner = self.inner.read().await;
-            RwLockReadGuard {
-                token: self.token(pending.done()),
-                inner: ManuallyDrop::new(inner),
-            }
+        self.read_nested_at(0, Location::caller())
+    }
+
+    /// [`read`](Self::read) as subclass `subclass` of the lock's class, for deliberate nesting
+    /// of one class (the kernel's `down_read_nested`; not in tokio).
+    #[track_caller]
+    pub fn read_nested(&self, subclass: u32) -> impl Future<Output = RwLockReadGuard<'_, T>> {
+        self.read_nested_at(subclass, Location::caller())
+    }
+
+    async fn read_nested_at(
+        &self,
+        subclass: u32,
+        site: &'static Location<'static>,
+    ) -> RwLockReadGuard<'_, T> {
+        let mut req = self.request(Mode::Read, site);
+        req.subclass = subclass;
+        let pending = self.acquiring(acquire(req));
+        let inner = self.inner.read().await;
+        RwLockReadGuard {
+            token: self.token(pending.done()),
+            inner: ManuallyDrop::new(inner),
         }
     }
 
@@ -177,14 +191,29 @@ impl<T: ?Sized> RwLock<T> {
     /// before waiting.
     #[track_caller]
     pub fn write(&self) -> impl Future<Output = RwLockWriteGuard<'_, T>> {
-        let site = Location::caller();
-        async move {
-            let pending = self.acquiring(acquire(self.request(Mode::Write, site)));
-            let inner = self.inner.write().await;
-            RwLockWriteGuard {
-                token: self.token(pending.done()),
-                inner: ManuallyDrop::new(inner),
-            }
+        self.write_nested_at(0, Location::caller())
+    }
+
+    /// [`write`](Self::write) as subclass `subclass` of the lock's class, for deliberate
+    /// nesting of one class (the kernel's `down_write_nested`; not in tokio): two locks of one
+    /// class always taken in one order (by id, say), the second as subclass 1.
+    #[track_caller]
+    pub fn write_nested(&self, subclass: u32) -> impl Future<Output = RwLockWriteGuard<'_, T>> {
+        self.write_nested_at(subclass, Location::caller())
+    }
+
+    async fn write_nested_at(
+        &self,
+        subclass: u32,
+        site: &'static Location<'static>,
+    ) -> RwLockWriteGuard<'_, T> {
+        let mut req = self.request(Mode::Write, site);
+        req.subclass = subclass;
+        let pending = self.acquiring(acquire(req));
+        let inner = self.inner.write().await;
+        RwLockWriteGuard {
+            token: self.token(pending.done()),
+            inner: ManuallyDrop::new(inner),
         }
     }
 
