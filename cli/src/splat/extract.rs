@@ -263,8 +263,11 @@ impl State<'_> {
             // A poster's elision (`...`, `[...]`) stands where the version line was.
             if matches!(t, "..." | "[...]" | "\u{2026}" | "[\u{2026}]") {
                 self.ident_elided = true;
-            } else {
+            } else if t.len() <= MAX_IDENT_LEN {
                 self.r.kernel = Some(parse_ident(t));
+            } else {
+                // Far longer than any version line (`6.1.0-rc1 #1 Tainted: G  W  O L`): not one.
+                self.ident_elided = true;
             }
             return;
         }
@@ -915,6 +918,10 @@ fn state_of_usage(u: &str) -> Option<String> {
     None
 }
 
+/// Longest line read as a report's kernel version line (release, build and taint flags; the
+/// longest seen are about 150 characters).
+const MAX_IDENT_LEN: usize = 512;
+
 fn parse_ident(t: &str) -> KernelIdent {
     let c = IDENT_TAINT.captures(t);
     let (head, taint) = match &c {
@@ -1042,6 +1049,19 @@ mod tests {
             "ffff888000000001 (a_lock){+.+.}-{2:2}, at: f+0x1/0x2\n",
         );
         let v = crate::splat::parse_str("log", log);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].kernel.is_none(), "{:?}", v[0].kernel);
+        assert_eq!(v[0].task.as_ref().map(|t| t.comm.as_str()), Some("t"));
+    }
+
+    #[test]
+    fn a_huge_line_where_the_version_goes_is_no_kernel() {
+        // Printed whole as the kernel, a 64 KiB line filled the terminal.
+        let log = format!(
+            "WARNING: possible circular locking dependency detected\n{}\nt/1 is trying to acquire lock:\n",
+            "x".repeat(5000)
+        );
+        let v = crate::splat::parse_str("log", &log);
         assert_eq!(v.len(), 1);
         assert!(v[0].kernel.is_none(), "{:?}", v[0].kernel);
         assert_eq!(v[0].task.as_ref().map(|t| t.comm.as_str()), Some("t"));
