@@ -1280,6 +1280,12 @@ impl Validator {
                 None => (h, vec![next.class]),
             };
             recursion = true;
+            if sibling_wait(h, next) {
+                // Most likely the same async code running twice in one task (`join_all` of one
+                // closure): the second only waits for the first. Not reported (`async.md`).
+                add_dependencies = false;
+                break;
+            }
             if first_time(&mut state, ReportKind::RecursiveLocking, sig) {
                 drop(state);
                 reports.push(self.conflict_report(
@@ -1697,6 +1703,17 @@ fn install_panic_flush() {
 static RECORDING: RawMutex<Vec<std::sync::Weak<Recorder>>> = RawMutex::new(Vec::new());
 
 /// Reports [`Validator::dispatch`] logs even when reports panic: the program goes on after them.
+/// Whether `next` takes again, at the very site where it holds it, an async lock (odd instance
+/// ids, `lockdep::tokio`) this task holds: what futures polled together by one task do when they
+/// run the same code (`join_all`, `FuturesUnordered`, `join!` of one async fn). Such a future
+/// waits for its sibling, which goes on and releases the lock; lockdep cannot tell it from one
+/// future looping back to the same line while holding the lock, which deadlocks at once.
+fn sibling_wait(held: &HeldLock, next: &Acquire) -> bool {
+    held.instance() == next.instance
+        && next.instance.0 & 1 == 1
+        && matches!((held.code_site(), &next.site), (Some(a), Site::Code(b)) if std::ptr::eq(a, *b))
+}
+
 fn logged_only(kind: ReportKind) -> bool {
     matches!(
         kind,

@@ -211,6 +211,29 @@ fn a_downgraded_async_lock_in_a_report_says_where_it_became_a_read() {
     );
 }
 
+/// `join_all` without the futures crate: polls every future until all are done.
+async fn join_all<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
+    let mut futures: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    std::future::poll_fn(move |cx| {
+        let mut pending = false;
+        for slot in &mut futures {
+            if let Some(f) = slot {
+                if f.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    pending = true;
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await
+}
+
 #[test]
 fn sibling_futures_of_one_task_share_its_stack_unless_each_is_tracked() {
     // Held out (dataloader): `join!` polls two futures of one task; the first holds the lock
@@ -222,9 +245,23 @@ fn sibling_futures_of_one_task_share_its_stack_unless_each_is_tracked() {
         tokio::task::yield_now().await;
         *g += 1;
     }
+    // The same code twice (join_all of one closure): the second waits at the very site the
+    // first holds it, which is not reported.
     let reports = rt.block_on(capture_async(async {
         let m = Mutex::with_name("m", 0);
         tokio::join!(holder(&m), holder(&m));
+        let all: Vec<_> = (0..4).map(|_| holder(&m)).collect();
+        join_all(all).await;
+        assert_eq!(*m.lock().await, 6);
+    }));
+    assert!(reports.is_empty(), "{reports:#?}");
+    // Two different futures: reported, with what a sibling means.
+    async fn other(m: &Mutex<u32>) {
+        *m.lock().await += 1;
+    }
+    let reports = rt.block_on(capture_async(async {
+        let m = Mutex::with_name("m", 0);
+        tokio::join!(holder(&m), other(&m));
     }));
     assert_eq!(
         kinds(&reports),
@@ -236,9 +273,21 @@ fn sibling_futures_of_one_task_share_its_stack_unless_each_is_tracked() {
         "{}",
         reports[0]
     );
+    // One future taking the lock again at another line while holding it: reported.
     let reports = rt.block_on(capture_async(async {
         let m = Mutex::with_name("m", 0);
-        tokio::join!(track(holder(&m)), track(holder(&m)));
+        let _a = m.lock().await;
+        let mut second = std::pin::pin!(m.lock());
+        let _ = std::future::poll_fn(|cx| std::task::Poll::Ready(second.as_mut().poll(cx))).await;
+    }));
+    assert_eq!(
+        kinds(&reports),
+        [ReportKind::RecursiveLocking],
+        "{reports:#?}"
+    );
+    let reports = rt.block_on(capture_async(async {
+        let m = Mutex::with_name("m", 0);
+        tokio::join!(track(holder(&m)), track(other(&m)));
         assert_eq!(*m.lock().await, 2);
     }));
     assert!(reports.is_empty(), "{reports:#?}");
