@@ -1711,7 +1711,12 @@ static RECORDING: RawMutex<Vec<std::sync::Weak<Recorder>>> = RawMutex::new(Vec::
 fn sibling_wait(held: &HeldLock, next: &Acquire) -> bool {
     held.instance() == next.instance
         && next.instance.0 & 1 == 1
-        && matches!((held.code_site(), &next.site), (Some(a), Site::Code(b)) if std::ptr::eq(a, *b))
+        && match (held.site(), &next.site) {
+            (Site::Code(a), Site::Code(b)) => std::ptr::eq(a, *b),
+            // A replayed trace's sites (and its recorded addresses, odd for async locks).
+            (Site::Text(a), Site::Text(b)) => a == *b,
+            _ => false,
+        }
 }
 
 fn logged_only(kind: ReportKind) -> bool {

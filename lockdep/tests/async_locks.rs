@@ -1057,6 +1057,48 @@ fn a_blocking_lock_over_the_class_limit_reports_the_limit_with_its_task() {
     assert_eq!(replayed, live, "{text}");
 }
 
+// A sibling future waiting at the very site where its task holds an async lock is not reported
+// live; the replay reads the same site (as text) and the same odd address, and agrees. A second
+// future at another site is reported by both.
+#[cfg(feature = "trace-reader")]
+#[test]
+fn a_sibling_wait_at_the_holders_site_replays_as_it_ran() {
+    let _switches = SWITCHES.lock().unwrap_or_else(|e| e.into_inner());
+    let path = tmp_trace("sibling");
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.record_to(&path).unwrap();
+    let rt = current_thread();
+    async fn holder(m: &Mutex<u32>) {
+        let mut g = m.lock().await;
+        tokio::task::yield_now().await;
+        *g += 1;
+    }
+    async fn other(m: &Mutex<u32>) {
+        *m.lock().await += 1;
+    }
+    v.scope(|| {
+        rt.block_on(lockdep::tokio::track(async {
+            let m = Mutex::with_name("sib", 0);
+            tokio::join!(holder(&m), holder(&m));
+            tokio::join!(holder(&m), other(&m));
+        }))
+    });
+    v.stop_recording().unwrap();
+    let site = |r: &lockdep::Report| r.acquiring.as_ref().map(|a| a.site.to_string());
+    let live: Vec<_> = v.take_reports().iter().map(site).collect();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let mut r = Replayer::new(Config::default(), ClassRefinement::default());
+    let mut replayed = Vec::new();
+    for line in text.lines() {
+        if let Some(ev) = lockdep::trace::parse_line(line).unwrap() {
+            replayed.extend(r.apply(&ev).unwrap().iter().map(site));
+        }
+    }
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(replayed, live, "{text}");
+}
+
 // The Wait::Blocking note spans runtime::before_lock including the dispatch of its reports: a
 // report callback that takes a lockdep lock has that acquisition recorded with "wait":"blocking"
 // and replay applies the blocking hazard to it (live did not).
