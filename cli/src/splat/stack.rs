@@ -259,6 +259,7 @@ pub fn split_class_name(name: &str) -> (String, Option<u32>, Option<u32>) {
 
 /// A lock from a bare class name (scenario tables, `Chain exists of:`).
 pub fn lock_from_name(name: &str, input_line: usize) -> LockRef {
+    let name = &url_decoded(name);
     let (class, name_version, subclass) = split_class_name(name);
     LockRef {
         name: name.to_string(),
@@ -268,6 +269,39 @@ pub fn lock_from_name(name: &str, input_line: usize) -> LockRef {
         input_line,
         ..LockRef::default()
     }
+}
+
+/// A class name a web page percent-encoded (`&%28&%28pqueue->lock%29%29->rlock`, a GitHub
+/// issue's paste): the punctuation the kernel prints is decoded; a name without such an escape
+/// is returned as it is (kernel class names have no `%` followed by two hex digits).
+fn url_decoded(name: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |b: &[u8]| -> Option<u8> {
+        let hex = std::str::from_utf8(b.get(1..3)?).ok()?;
+        let c = u8::from_str_radix(hex, 16).ok()?;
+        (b[0] == b'%' && (c.is_ascii_punctuation() || c == b' ')).then_some(c)
+    };
+    let bytes = name.as_bytes();
+    if !(0..bytes.len()).any(|i| escaped(&bytes[i..]).is_some()) {
+        return name.into();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match escaped(&bytes[i..]) {
+            Some(c) => {
+                out.push(c);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII bytes, at escape boundaries.
+    String::from_utf8(out)
+        .map(Into::into)
+        .unwrap_or_else(|_| name.into())
 }
 
 /// The start of a lock line that was cut (an excerpt trimmed in a mail): `ADDR (name` or
@@ -494,6 +528,11 @@ mod tests {
         assert_eq!(l.at.unwrap().thread.as_deref(), Some("worker"));
         let l = parse_lock_line("ffff88801f472b20 (&call->user_mutex){....}-{3:3}0", 1).unwrap();
         assert_eq!(l.name, "&call->user_mutex");
+        // A GitHub issue's paste (rtl8188eu #67): percent-encoded parentheses.
+        let l = parse_lock_line("(&%28&%28pqueue->lock%29%29->rlock){+.-...}, at: [<c03d8058>] _rtw_alloc_network+0x14/0xc8", 1).unwrap();
+        assert_eq!(l.name, "&(&(pqueue->lock))->rlock");
+        assert_eq!(url_decoded("%s_key%zz%4"), "%s_key%zz%4");
+        assert_eq!(url_decoded("(wq_completion)%41"), "(wq_completion)%41");
     }
 
     #[test]
