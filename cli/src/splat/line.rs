@@ -611,7 +611,11 @@ impl LineEnd {
         let t = st.text.trim();
         LineEnd {
             blank: t.is_empty(),
-            flowed_open: st.text.ends_with(' ') || t.ends_with(':') || t.ends_with(">]"),
+            // A mail's signature separator (`-- `) ends with a space but is never flowed
+            // (RFC 3676).
+            flowed_open: st.text.ends_with(' ') && t != "--"
+                || t.ends_with(':')
+                || t.ends_with(">]"),
             fragment_open: t.ends_with('(') || t.ends_with(':') || HELD_OPEN.is_match(t),
             wrap_open: wrap_open_after(t, st.had_prefix),
             qp_soft: st.qp_soft_break,

@@ -493,6 +493,19 @@ impl Collector {
                 complete: false,
             };
         }
+        if t == "--" || t.starts_with("Content-Type:") {
+            // A mail's signature or its next attachment: a report pasted without its stack
+            // ends here, not at whatever kernel log the next attachment holds.
+            self.reasons.push(format!(
+                "the mail goes on to its signature or another part at line {} before the \
+                 report ends",
+                line.no
+            ));
+            return Step::End {
+                consumed: false,
+                complete: false,
+            };
+        }
         if SECOND_REPORT_HINT.is_match(t) {
             self.reasons.push(format!(
                 "unrelated message mixed into the report at line {}: {}",
@@ -883,6 +896,34 @@ mod tests {
             "{head}INFO: task x:1 blocked for more than 120 seconds.\nCall Trace:\n g+0x1/0x2\n"
         );
         assert_eq!(frames(&hung), 2);
+    }
+
+    #[test]
+    fn a_mail_signature_ends_a_report_pasted_without_its_stack() {
+        // A 2.6.17 report quoted in a mail without its stack, then the signature and an
+        // attachment with a boot log: the report ends at the signature.
+        let mail = concat!(
+            "=========================\n",
+            "[ BUG: held lock freed! ]\n",
+            "-------------------------\n",
+            "init/1 is freeing memory dbab7750-dbab77e3, with a lock still held there!\n",
+            "1 lock held by init/1:\n",
+            " #0:  (&type->s_umount_key#13){--..}, at: [<c0167961>] sget+0x1b1/0x350\n",
+            "\n",
+            "-- \n",
+            "Ralf\n",
+            "\n",
+            "--y0ulUmNC+osPPQO6\n",
+            "Content-Type: text/plain; charset=us-ascii\n",
+            "\n",
+            "ACPI: IRQ0 used by override.\n",
+            "TCP reno registered\n",
+        );
+        let v = crate::splat::parse_str("t", mail);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].end_line, 7, "{v:#?}");
+        assert!(v[0].truncated);
+        assert_eq!(v[0].held_locks.as_ref().unwrap().entries.len(), 1);
     }
 
     #[test]
