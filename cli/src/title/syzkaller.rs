@@ -175,8 +175,11 @@ impl Region {
         let questionable = self.context.has_prefix()
             && !text.contains("<EOI>")
             && (QUESTIONABLE.is_match(text) || text.ends_with(" (unreliable)"));
-        let same =
-            *context == self.context || self.cpu_traceback && matches!(context, Context::Cpu(_));
+        let same = *context == self.context
+            || self.cpu_traceback && matches!(context, Context::Cpu(_))
+            || self.context == Context::Console
+                && *context == Context::None
+                && is_record_continuation(text);
         if questionable || !same {
             return;
         }
@@ -234,6 +237,16 @@ impl Region {
             corrupted,
         }
     }
+}
+
+/// A line of a multi-line printk record as `dmesg` prints it: no prefix, indented by the
+/// prefix's width (`[ 4127.398951] ` is 15 columns) — lockdep's `\n... which became
+/// HARDIRQ-irq-safe at:`. syzkaller's consoles prefix every line, so it never sees this shape
+/// and would skip the line; it belongs to the record before it.
+fn is_record_continuation(text: &str) -> bool {
+    let rest = text.trim_start_matches(' ');
+    let indent = text.len() - rest.len();
+    (13..=40).contains(&indent) && !rest.is_empty() && !rest.starts_with('\t')
 }
 
 /// GCE's serial console prints this when the connection drops mid-report.
@@ -368,6 +381,45 @@ mod tests {
         ]);
         assert_eq!(t.title, "possible deadlock in tick_handler");
         assert_eq!(t.corrupted, None);
+    }
+
+    #[test]
+    fn a_dmesg_record_continuation_belongs_to_its_record() {
+        // `dmesg` prints the lines after the first of a multi-line printk record unprefixed,
+        // indented by the prefix's width (an amdgpu report in a commit message, 6.19).
+        let lines = [
+            "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+            "kworker/11:1/3530 [HC0[0]:SC0[0]:HE0:SE1] is trying to acquire:",
+            "ffffffffc1a6ea78 (amdgpu_pasid_xa.xa_lock){+.+.}-{3:3}, at: xa_erase+0x17/0x40",
+            "",
+            "               and this task is already holding:",
+            "ffff8e639340cfb8 (&f->lock){....}-{3:3}, at: dma_fence_signal+0x2a/0x80",
+            "which would create a new lock dependency:",
+            " (&f->lock){....}-{3:3} -> (amdgpu_pasid_xa.xa_lock){+.+.}-{3:3}",
+            "",
+            "               but this new dependency connects a HARDIRQ-irq-safe lock:",
+            " (&chain->lock){-...}-{3:3}",
+            "",
+            "               ... which became HARDIRQ-irq-safe at:",
+            "  lock_acquire+0xc6/0x2c0",
+            "  _raw_spin_lock_irqsave+0x54/0xa0",
+            "  dma_fence_signal+0x2a/0x80",
+            "  dma_fence_chain_irq_work+0x50/0x70",
+        ];
+        let mut r = Region::open(lines[0], Context::Console).unwrap();
+        for l in &lines[1..] {
+            let ctx = if l.starts_with("   ") {
+                Context::None
+            } else {
+                Context::Console
+            };
+            r.push(l, &ctx);
+        }
+        let t = r.describe();
+        assert_eq!(t.title, "possible deadlock in dma_fence_signal");
+        // Unprefixed text that is not indented as a continuation stays out, as in syzkaller.
+        assert!(!is_record_continuation("executing program"));
+        assert!(!is_record_continuation("  dma_fence_signal+0x2a/0x80"));
     }
 
     #[test]
