@@ -206,7 +206,7 @@ impl Region {
         if skip || self.text.len() > MAX_REGION_BYTES {
             return;
         }
-        self.text.push_str(text);
+        self.text.push_str(&symbolized(text));
         self.text.push('\n');
     }
 
@@ -236,6 +236,34 @@ impl Region {
             title: super::normalize::normalize(&title),
             corrupted,
         }
+    }
+}
+
+/// A frame as `decode_stacktrace.sh` prints it (`shmem_fault (mm/shmem.c:1289)`, inlined
+/// calls' lines inside the parentheses too, the address it replaced gone) in the form the
+/// kernel printed before the decoding (`[<0>] shmem_fault+0x0/0x0 mm/shmem.c:1289`), which the
+/// title's frame patterns read. Other lines are returned as they are.
+fn symbolized(text: &str) -> std::borrow::Cow<'_, str> {
+    static DECODED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"^(.*?)(\?\s+)?\b([A-Za-z_][\w.]*) ",
+            r"\(((?:\./)?[\w./-]+\.[chS]:\d+)(?:\s.*)?\)(?: \[?[\w-]+\]?)?\s*$"
+        ))
+        .unwrap()
+    });
+    if !text.contains(" (") {
+        return text.into();
+    }
+    match DECODED.captures(text) {
+        Some(c) => format!(
+            "{}[<0>] {}{}+0x0/0x0 {}",
+            &c[1],
+            c.get(2).map_or("", |m| m.as_str()),
+            &c[3],
+            &c[4]
+        )
+        .into(),
+        None => text.into(),
     }
 }
 
@@ -420,6 +448,47 @@ mod tests {
         // Unprefixed text that is not indented as a continuation stays out, as in syzkaller.
         assert!(!is_record_continuation("executing program"));
         assert!(!is_record_continuation("  dma_fence_signal+0x2a/0x80"));
+    }
+
+    #[test]
+    fn decoded_frames_title_as_symbolised_ones() {
+        // A 3.16 report whose frames went through decode_stacktrace.sh (linux-mm, 2014).
+        let t = title_of(&[
+            "[ INFO: possible recursive locking detected ]",
+            "3.16.0-rc3-next-20140630 #758 Tainted: G        W",
+            "trinity-c84/27757 is trying to acquire lock:",
+            "(&sb->s_type->i_mutex_key#17){+.+.+.}, at: shmem_fault (mm/shmem.c:1289)",
+            "",
+            "but task is already holding lock:",
+            "(&sb->s_type->i_mutex_key#17){+.+.+.}, at: generic_file_write_iter (mm/filemap.c:2633)",
+            "Call Trace:",
+            "dump_stack (lib/dump_stack.c:52)",
+            "__lock_acquire (kernel/locking/lockdep.c:3034 kernel/locking/lockdep.c:3180)",
+            "shmem_fault (mm/shmem.c:1289)",
+        ]);
+        assert_eq!(t.title, "possible deadlock in shmem_fault");
+        assert_eq!(
+            symbolized(
+                "? _raw_spin_unlock (./arch/x86/include/asm/preempt.h:98 kernel/locking/spinlock.c:183)"
+            ),
+            "[<0>] ? _raw_spin_unlock+0x0/0x0 ./arch/x86/include/asm/preempt.h:98"
+        );
+        assert_eq!(
+            symbolized("dev_get_by_index_rcu (net/core/dev.c:876 (discriminator 7))"),
+            "[<0>] dev_get_by_index_rcu+0x0/0x0 net/core/dev.c:876"
+        );
+        assert_eq!(
+            symbolized("sctp_v6_available (net/sctp/ipv6.c:701) sctp"),
+            "[<0>] sctp_v6_available+0x0/0x0 net/sctp/ipv6.c:701"
+        );
+        assert_eq!(
+            symbolized("lock(&(&x->lock)->rlock);"),
+            "lock(&(&x->lock)->rlock);"
+        );
+        assert_eq!(
+            symbolized("CPU: 1 PID: 2 (kworker)"),
+            "CPU: 1 PID: 2 (kworker)"
+        );
     }
 
     #[test]
