@@ -269,6 +269,8 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU|Code",
         r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
         r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}\.?$|\.\.\.$",
+        // A poster's elision of frames (`:`, `[...]`, `…`, `<snip>`).
+        r"|:$|\[\.\.\.\]$|\u{2026}$|<snip>$|\[ ?snip ?\]$",
         r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
         r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
         r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:",
@@ -924,6 +926,32 @@ mod tests {
         assert_eq!(v[0].end_line, 7, "{v:#?}");
         assert!(v[0].truncated);
         assert_eq!(v[0].held_locks.as_ref().unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn a_posters_elision_inside_a_stack_keeps_the_stack() {
+        // A report quoted five deep whose poster elided the first frames with `:` (6.18).
+        let report = concat!(
+            "WARNING: possible circular locking dependency detected\n",
+            "6.18.0 #1 Not tainted\n",
+            "------------------------------------------------------\n",
+            "t/1 is trying to acquire lock:\n",
+            "ffff888112ba4958 ((wq_completion)sync_wq){+.+.}-{0:0}, at: touch_wq_lockdep_map+0x7a/0x180\n",
+            "\n",
+            "but task is already holding lock:\n",
+            "ffffffffae47f450 (cpuset_mutex){+.+.}-{4:4}, at: cpuset_partition_write+0x85/0x130\n",
+            "\n",
+            "stack backtrace:\n",
+            "Call Trace:\n",
+            " <TASK>\n",
+            "   :\n",
+            " touch_wq_lockdep_map+0x93/0x180\n",
+            " __flush_workqueue+0x111/0x10b0\n",
+            " housekeeping_update+0x12d/0x2d0\n",
+        );
+        let v = crate::splat::parse_str("t", report);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].backtrace.len(), 3, "{v:#?}");
     }
 
     #[test]
