@@ -116,6 +116,34 @@ pub(crate) struct Stripped {
     pub(crate) fills_width: bool,
 }
 
+/// Pushes `line` into `joiner`, as the lines it holds: a syslog line whose message held a
+/// newline has it escaped as `#012` mid-line (`Chain exists of:#012  &ids->rwsem -->`), and
+/// each part is a line of its own, with the line's number and prefix.
+pub(crate) fn push_physical(
+    joiner: &mut Joiner,
+    line: Line,
+    qp_soft: bool,
+    out: &mut std::collections::VecDeque<Line>,
+) {
+    if !line.had_prefix || !line.text.contains("#012") {
+        joiner.push(line, qp_soft, out);
+        return;
+    }
+    let parts: Vec<String> = line
+        .text
+        .split("#012")
+        .map(|p| p.replace("#011", "\t"))
+        .collect();
+    let last = parts.len() - 1;
+    for (i, text) in parts.into_iter().enumerate() {
+        let part = Line {
+            text,
+            ..line.clone()
+        };
+        joiner.push(part, qp_soft && i == last, out);
+    }
+}
+
 impl Stripped {
     /// The [`Line`] of physical line `no`, and whether it ends in a quoted-printable soft
     /// break.
@@ -255,9 +283,10 @@ impl Normalizer {
         if stamped {
             s = s.strip_prefix(' ').unwrap_or(s);
         }
-        // rsyslog escapes the newline that printk put before a continuation as `#012`.
-        let text = match s.strip_prefix("#012") {
-            Some(rest) if had_prefix => rest.replace("#011", "\t"),
+        // rsyslog escapes the newline that printk put before a continuation as `#012` (a
+        // reader who removed the syslog prefixes may have left it).
+        let text = match s.trim_start().strip_prefix("#012") {
+            Some(rest) if had_prefix || !rest.trim().is_empty() => rest.replace("#011", "\t"),
             _ => s.to_string(),
         };
         Stripped {
@@ -333,7 +362,7 @@ impl<R: BufRead> LineReader<R> {
                 Some(p) => {
                     self.no += 1;
                     let (line, qp_soft) = self.norm.strip(&self.buf).into_line(self.no, p);
-                    self.joiner.push(line, qp_soft, &mut self.queue);
+                    push_physical(&mut self.joiner, line, qp_soft, &mut self.queue);
                 }
             }
         }
@@ -459,6 +488,8 @@ fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
             || LOCK_WITHOUT_SITE.is_match(last)
                 && (next_trim.starts_with("at: ") || next_trim == "at:")
             || DUMP_WITHOUT_VERSION.is_match(last) && !FRESH_START.is_match(next_trim)
+            // `Chain exists of:`'s one line of classes, wrapped after an arrow.
+            || last.ends_with(" -->") && !FRESH_START.is_match(next_trim)
             || last_prefix
                 && ((last.is_empty() || last == "?" || ADDRESS_FRAME_END.is_match(last))
                     && !indented
@@ -475,6 +506,7 @@ fn wrap_open_after(last: &str, last_prefix: bool) -> bool {
         || LOCK_ADDRESS_ALONE.is_match(last)
         || LOCK_WITHOUT_SITE.is_match(last)
         || DUMP_WITHOUT_VERSION.is_match(last)
+        || last.ends_with(" -->")
         || last_prefix
             && (last.is_empty()
                 || last == "?"
@@ -659,6 +691,31 @@ mod tests {
 
     fn texts(s: &str) -> Vec<(String, Option<String>)> {
         lines_of(s).into_iter().map(|l| (l.text, l.ctx)).collect()
+    }
+
+    #[test]
+    fn syslog_escaped_newlines() {
+        // rsyslog's `#012` mid-line splits the message's lines; at a line's start it goes,
+        // also where a reader removed the syslog prefixes (a 4.2 report, linux-mm).
+        let log = concat!(
+            "Jul 22 14:36:40 fc23 kernel: #012other info that might help us debug this:\n",
+            "Jul 22 14:36:40 fc23 kernel: Chain exists of:#012  &ids->rwsem -->\n",
+            "&xfs_dir_ilock_class --> &mm->mmap_sem\n",
+            "Jul 22 14:36:40 fc23 kernel: Possible unsafe locking scenario:\n",
+            " #012but task is already holding lock:\n",
+        );
+        let t: Vec<String> = texts(log).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(
+            t,
+            [
+                "other info that might help us debug this:",
+                "Chain exists of:",
+                "  &ids->rwsem --> &xfs_dir_ilock_class --> &mm->mmap_sem",
+                "Possible unsafe locking scenario:",
+                "but task is already holding lock:",
+            ],
+            "{t:#?}"
+        );
     }
 
     #[test]

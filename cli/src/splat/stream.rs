@@ -320,7 +320,7 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
             }
             prev_end = Some(LineEnd::of(&st));
             let (line, qp_soft) = st.into_line(self.no, phys);
-            self.joiner.push(line, qp_soft, &mut self.queue);
+            super::line::push_physical(&mut self.joiner, line, qp_soft, &mut self.queue);
             while let Some(l) = self.queue.pop_front() {
                 self.push(l)?;
             }
