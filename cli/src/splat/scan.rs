@@ -597,10 +597,27 @@ pub struct Scanner {
     /// The line of the last circular-dependency banner per caller: a headless report's line
     /// soon after one belongs to it (its collector may have ended early), not to a new report.
     last_circular: Vec<(Option<String>, usize)>,
+    /// The last [`HEAD_LINES`] lines, kept (with their caller) only if a circular report's
+    /// head may hold them (`… is trying to acquire lock:`, a lock line, `but task is already
+    /// holding lock:`, a blank): a report quoted from its middle starts there, not at its chain.
+    recent: VecDeque<Option<(Option<String>, Line)>>,
 }
 
 /// How far after a circular-dependency banner its chain line may come.
 const HEADLESS_AFTER_BANNER: usize = 200;
+
+/// How many input lines before a headless report's chain its head may start (the pre-filter
+/// feeds at least this many lines before a hit, so what is kept does not depend on it).
+pub(crate) const HEAD_LINES: usize = 16;
+
+/// The lines between a circular report's banner block and its chain.
+static HEAD_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:|.* is trying to acquire lock:|but task is already holding lock:",
+        r"|which lock already depends on the new lock\.|.*\(.+\)(?:\{[.+?-]*\})?.*)$"
+    ))
+    .unwrap()
+});
 
 impl Scanner {
     /// A scanner for the input named `source`.
@@ -615,7 +632,42 @@ impl Scanner {
             ready: VecDeque::new(),
             last_line_unterminated: false,
             last_circular: Vec::new(),
+            recent: VecDeque::with_capacity(HEAD_LINES + 1),
         }
+    }
+
+    /// Remembers `line` for [`Scanner::head_before`].
+    fn remember(&mut self, ctx: &Option<String>, line: &Line) {
+        if self.recent.len() == HEAD_LINES {
+            self.recent.pop_front();
+        }
+        let t = line.text.trim();
+        let kept = (t.len() < 512 && HEAD_LINE.is_match(t)).then(|| (ctx.clone(), line.clone()));
+        self.recent.push_back(kept);
+    }
+
+    /// The head of a circular report whose chain line (of caller `ctx`) comes next: the
+    /// lines from its `… is trying to acquire lock:` on, if they are all here.
+    fn head_before(&self, ctx: &Option<String>, chain_line: usize) -> Vec<Line> {
+        let mut head = Vec::new();
+        for kept in self.recent.iter().rev() {
+            let Some((c, line)) = kept else {
+                return Vec::new();
+            };
+            // Only lines this close: the pre-filter feeds them whatever it skipped before.
+            if line.no + HEAD_LINES <= chain_line {
+                return Vec::new();
+            }
+            if c != ctx {
+                continue;
+            }
+            head.push(line.clone());
+            if line.text.trim_end().ends_with("is trying to acquire lock:") {
+                head.reverse();
+                return head;
+            }
+        }
+        Vec::new()
     }
 
     /// No report is open or waiting: lines without a banner change nothing but the
@@ -716,17 +768,44 @@ impl Scanner {
                 .filter(|n| *n + 3 >= line.no)
                 .unwrap_or(line.no);
             let region = Region::open(&line.text, context);
+            let head = if spec.headless {
+                self.head_before(&ctx, line.no)
+            } else {
+                Vec::new()
+            };
             let headless_at = spec.headless.then_some(line.no);
-            let mut col = Collector::new(spec, start, line);
+            let mut col = match head.split_first() {
+                Some((first, rest)) => {
+                    let mut col = Collector::new(spec, first.no, first.clone());
+                    for l in rest {
+                        col.lines.push(l.clone());
+                    }
+                    col.lines.push(line);
+                    col
+                }
+                None => Collector::new(spec, start, line),
+            };
             col.region = region;
             if let Some(no) = headless_at {
-                col.reasons.push(format!(
-                    "no banner: the report starts at its dependency chain (line {no})"
-                ));
+                col.reasons.push(match head.first() {
+                    Some(first) => format!(
+                        "no banner: the report starts at the lock it acquires (line {})",
+                        first.no
+                    ),
+                    None => {
+                        format!("no banner: the report starts at its dependency chain (line {no})")
+                    }
+                });
             }
+            self.recent.clear();
             self.open.push((ctx.clone(), col));
             self.set_rule(&ctx, None);
             return;
+        }
+        if idx.is_none() {
+            self.remember(&ctx, &line);
+        } else if !self.recent.is_empty() {
+            self.recent.clear();
         }
         if RULE.is_match(line.text.trim()) {
             self.set_rule(&ctx, Some(line.no));
@@ -952,6 +1031,43 @@ mod tests {
         let v = crate::splat::parse_str("t", report);
         assert_eq!(v.len(), 1, "{v:#?}");
         assert_eq!(v[0].backtrace.len(), 3, "{v:#?}");
+    }
+
+    #[test]
+    fn a_report_quoted_from_its_acquiring_lock_starts_there() {
+        // A reply quoting a syzbot report from `… is trying to acquire lock:` (btrfs, 6.15).
+        let text = concat!(
+            "On Sat, 10 May 2025, syzbot wrote:\n",
+            "syz.4.219/7436 is trying to acquire lock:\n",
+            "ffff88806ce71918 (&fs_info->qgroup_ioctl_lock){+.+.}-{4:4}, at: btrfs_quota_enable+0x2be/0x1d50\n",
+            "\n",
+            "but task is already holding lock:\n",
+            "ffff88806ce724f8 (btrfs_trans_num_extwriters){++++}-{0:0}, at: join_transaction+0x164/0xd70\n",
+            "\n",
+            "which lock already depends on the new lock.\n",
+            "\n",
+            "\n",
+            "the existing dependency chain (in reverse order) is:\n",
+            "\n",
+            "-> #1 (btrfs_trans_num_extwriters){++++}-{0:0}:\n",
+            "       lock_acquire+0x120/0x360\n",
+            "       join_transaction+0x1a4/0xd70\n",
+            "\n",
+            "-> #0 (&fs_info->qgroup_ioctl_lock){+.+.}-{4:4}:\n",
+            "       lock_acquire+0x120/0x360\n",
+            "       btrfs_quota_enable+0x2be/0x1d50\n",
+            "\n",
+        );
+        let v = crate::splat::parse_str("t", text);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].line, 2);
+        assert_eq!(v[0].title, "possible deadlock in btrfs_quota_enable");
+        let held = v[0].held.as_ref().expect("the holding lock");
+        assert_eq!(held.class, "btrfs_trans_num_extwriters");
+        // Other text between the head and the chain: the report starts at its chain.
+        let apart = text.replace("which lock already", "An aside.\nwhich lock already");
+        let v = crate::splat::parse_str("t", &apart);
+        assert_eq!(v[0].line, 12, "{v:#?}");
     }
 
     #[test]

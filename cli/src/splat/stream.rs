@@ -376,7 +376,10 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                 Some(at) => {
                     let hit_line = line_start(region, at);
                     let resume_after = start + line_end(region, at) as u64;
-                    let s = boundary_at_or_before(region, lines_back(region, hit_line, 3));
+                    let s = boundary_at_or_before(
+                        region,
+                        lines_back(region, hit_line, super::scan::HEAD_LINES),
+                    );
                     self.skip(s);
                     return Ok(Skimmed::Lines { resume_after });
                 }
@@ -385,7 +388,7 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
                     return Ok(Skimmed::Eof);
                 }
                 None => {
-                    let target = lines_back(region, region_len, 3);
+                    let target = lines_back(region, region_len, super::scan::HEAD_LINES);
                     let s = boundary_at_or_before(region, target);
                     if s == 0 {
                         if self.window.is_full() {
@@ -729,6 +732,12 @@ mod tests {
             Just("kernel/locking/lockdep.c:4000 __lock_acquire+0x1/0x2".to_string()),
             Just("BUG: sleeping function called from invalid context at ".to_string()),
             Just("x/1 is trying to acquire lock:".to_string()),
+            Just("[   2.2][ T9] x/1 is trying to acquire lock:".to_string()),
+            Just("but task is already holding lock:".to_string()),
+            Just("ffff (b){+.+.}-{3:3}, at: g+0x1/0x2".to_string()),
+            Just("the existing dependency chain (in reverse order) is:".to_string()),
+            Just("[   2.3][ T9] the existing dependency chain (in reverse order) is:".to_string()),
+            Just("-> #0 (a){+.+.}-{3:3}:".to_string()),
             Just(" #0: ffff (a){+.+.}, at: f+0x1/0x2".to_string()),
             Just("1 lock held by x/1:".to_string()),
             Just("stack backtrace:".to_string()),
