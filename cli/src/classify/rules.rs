@@ -119,7 +119,11 @@ static PRIMITIVE: LazyLock<Regex> = LazyLock::new(|| {
         r"|raw_read_seqcount\w*|read_seqbegin\w*|do_write_seqcount_\w+|write_seqcount_\w+",
         r"|write_seqlock\w*|__write_seqlock\w*|seqprop_\w+|_atomic_dec_and_lock\w*|atomic_dec_and_\w+",
         r"|fs_reclaim_acquire|__fs_reclaim_acquire|might_alloc|__might_sleep|___might_sleep",
-        r"|save_trace|stack_trace_save\w*|arch_stack_walk|kernel_text_address|__kernel_text_address)$"
+        r"|save_trace|stack_trace_save\w*|arch_stack_walk|kernel_text_address|__kernel_text_address",
+        // Lockdep's release side and 2.6-era lock entry points (`_spin_lock_irqsave`).
+        r"|lock_release|__lock_release|reacquire_held_locks|lock_contended|__lock_contended",
+        r"|lock_downgrade|__lock_downgrade|lock_set_class|__lock_set_class|find_held_lock",
+        r"|hlock_class|_spin_\w+|_read_\w+|_write_\w+|up|percpu_up_\w+|__percpu_up_\w+)$"
     ))
     .unwrap()
 });
@@ -165,7 +169,8 @@ static REPORTING: LazyLock<Regex> = LazyLock::new(|| {
         r"^(?:dump_stack\w*|show_stack|show_trace\w*|dump_trace|print_context_stack\w*",
         r"|dump_backtrace|unwind_\w+|walk_stackframe|arch_stack_walk",
         r"|return_to_handler|ftrace_\w+|valid_state|__might_resched|__might_fault|might_fault",
-        r"|print_freed_lock_bug|print_unlock_imbalance_bug",
+        r"|print_freed_lock_bug|print_unlock_imbalance_bug|__dump_stack|show_stack\w*",
+        r"|debug_check_no_locks_freed|__?debug_check_no_obj_freed",
         r"|__cant_sleep|__cant_migrate)$"
     ))
     .unwrap()
@@ -179,9 +184,15 @@ fn is_caller(f: &Frame) -> bool {
         && !f.base_function().is_some_and(|n| REPORTING.is_match(n))
 }
 
-/// The first frame of a report's stack that is neither its printing nor a lock primitive.
+/// The first frame of a report's stack that is neither its printing nor a lock primitive,
+/// nor a helper inlined from a header (`netdev_lock include/linux/netdevice.h [inline]`, a
+/// lock wrapper) while a frame of the caller's own file follows.
 fn first_caller(frames: &[Frame]) -> Option<&Frame> {
-    frames.iter().find(|f| is_caller(f))
+    let in_header = |f: &Frame| f.file.as_deref().is_some_and(|p| p.ends_with(".h"));
+    frames
+        .iter()
+        .find(|f| is_caller(f) && !in_header(f))
+        .or_else(|| frames.iter().find(|f| is_caller(f)))
 }
 
 fn fname(f: &Frame) -> String {
@@ -2308,6 +2319,43 @@ mod tests {
             "{}",
             r.verdict.explanation
         );
+    }
+
+    #[test]
+    fn the_caller_is_not_the_stack_printer_nor_a_header_lock_wrapper() {
+        // syzbot's symbolised stacks: `__dump_stack` first, the mutex taken through
+        // `netdev_lock`, inlined from a header (6.14).
+        let log = "BUG: sleeping function called from invalid context at kernel/locking/mutex.c:562\n\
+             in_atomic(): 0, irqs_disabled(): 0, non_block: 0, pid: 9, name: x\n\
+             CPU: 0 PID: 9 Comm: x Not tainted 6.14.0 #1\n\
+             Call Trace:\n\
+             <TASK>\n\
+             __dump_stack lib/dump_stack.c:94 [inline]\n\
+             dump_stack_lvl+0x241/0x360 lib/dump_stack.c:120\n\
+             __might_resched+0x5d4/0x780 kernel/sched/core.c:8767\n\
+             __mutex_lock_common kernel/locking/mutex.c:562 [inline]\n\
+             __mutex_lock+0x131/0xee0 kernel/locking/mutex.c:730\n\
+             netdev_lock include/linux/netdevice.h:2731 [inline]\n\
+             dev_set_allmulti+0xa4/0x1b0 net/core/dev.c:9376\n\
+             </TASK>\n";
+        let v = splat::parse_str("log", log);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        let e = &v[0].verdict.explanation;
+        assert!(e.contains("(from `dev_set_allmulti`)"), "{e}");
+        // A chain's stack through lockdep's release side names the code that released.
+        let f = |n: &str| crate::report::Frame {
+            function: Some(n.into()),
+            offset: Some("0x1/0x2".into()),
+            ..Default::default()
+        };
+        let frames = [
+            f("reacquire_held_locks"),
+            f("__lock_release"),
+            f("lock_release"),
+            f("percpu_up_read"),
+            f("__sb_end_write"),
+        ];
+        assert_eq!(crate::output::text::edge_path(&frames, 1), "__sb_end_write");
     }
 
     #[test]
