@@ -22,6 +22,10 @@ pub const GENERIC_CLASS_PATTERNS: &[&str] = &[
     r"^&obj->",
     r"^lock#\d+$",
     r"^&xa->xa_lock",
+    // Every skb queue: one key for all (2.6.x `skb_queue_lock_key`), later one class per file
+    // that inlines `skb_queue_head_init()` (`&list->lock#N`).
+    r"^&?skb_queue_lock_key",
+    r"^&list->lock",
 ];
 
 /// Names of classes shared by many objects of one array or helper (generic names plus
@@ -2356,6 +2360,15 @@ mod tests {
             f("__sb_end_write"),
         ];
         assert_eq!(crate::output::text::edge_path(&frames, 1), "__sb_end_write");
+    }
+
+    #[test]
+    fn skb_queue_classes_are_shared_by_every_queue() {
+        // 2.6.17: an ieee1394 queue used in hardirq and a UDP socket's queue with irqs on were
+        // one class (fixed by an annotation, not a locking change).
+        assert!(super::is_generic_class("&skb_queue_lock_key"));
+        assert!(super::is_generic_class("&list->lock#16"));
+        assert!(!super::is_generic_class("&sk->sk_receive_queue_lock"));
     }
 
     #[test]
