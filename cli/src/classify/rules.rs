@@ -1794,7 +1794,22 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
             code_list(many.iter().map(|l| &l.name))
         ),
     };
+    // A range no allocation can span (from 0, or across the whole address space) was not a
+    // real free: the checker was handed a corrupt pointer or size.
+    let bogus_range = r.freed_range.as_ref().filter(|(from, to)| {
+        let parse = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+        match (parse(from), parse(to)) {
+            (Some(a), Some(b)) => a == 0 || b < a || b - a >= 1 << 40,
+            _ => false,
+        }
+    });
     let explanation = match r.kind {
+        Kind::HeldLockFreed if let Some((from, to)) = bogus_range => format!(
+            "The freed range {from}-{to} is no allocation (it starts at 0 or spans more than any \
+             allocation can): the free checker{free_path} was given a corrupt address or size, \
+             and {freed} lies inside it only because the range covers everything. Look for memory \
+             corruption or a bad pointer in the free path, not for a locking bug."
+        ),
         Kind::HeldLockFreed if reinit.is_some() => format!(
             "Memory holding {freed} is initialised as a new lock while that lock is \
              held{free_path}: a held lock re-initialised (its holder's unlock then releases a \
@@ -2360,6 +2375,36 @@ mod tests {
             f("__sb_end_write"),
         ];
         assert_eq!(crate::output::text::edge_path(&frames, 1), "__sb_end_write");
+    }
+
+    #[test]
+    fn a_freed_range_no_allocation_can_span_is_corruption() {
+        // syzbot, 6.13: a bpf program's vfree checked `0000000000000000-ffffffffffffefff`.
+        let log = |range: &str| {
+            format!(
+                "=========================\n\
+                 WARNING: held lock freed!\n\
+                 6.13.0 #1 Not tainted\n\
+                 -------------------------\n\
+                 kworker/1:2/28505 is freeing memory {range}, with a lock still held there!\n\
+                 ffff88801ac80948 ((wq_completion)events){{+.+.}}-{{0:0}}, at: process_one_work+0x12cd/0x1b30\n\
+                 2 locks held by kworker/1:2/28505:\n\
+                 \x20#0: ffff88801ac80948 ((wq_completion)events){{+.+.}}-{{0:0}}, at: process_one_work+0x12cd/0x1b30\n\
+                 \n\
+                 stack backtrace:\n\
+                 Call Trace:\n\
+                 \x20dump_stack_lvl+0x1/0x2\n\
+                 \x20debug_check_no_locks_freed+0x1/0x2\n\
+                 \x20remove_vm_area+0x1/0x2\n\
+                 \x20vfree+0x1/0x2\n"
+            )
+        };
+        let v = splat::parse_str("log", &log("0000000000000000-ffffffffffffefff"));
+        let e = &v[0].verdict.explanation;
+        assert!(e.contains("is no allocation"), "{e}");
+        let v = splat::parse_str("log", &log("ffffc90000a00000-ffffc90000a01fff"));
+        let e = &v[0].verdict.explanation;
+        assert!(e.contains("is freed while the lock is held"), "{e}");
     }
 
     #[test]
