@@ -391,6 +391,22 @@ impl Condvar {
         poison.result((guard, result))
     }
 
+    /// Waits for a notification at most `ms` milliseconds; `false` if the time ran out (std's
+    /// deprecated `wait_timeout_ms`).
+    #[deprecated(since = "1.6.0", note = "replaced by `wait_timeout`")]
+    pub fn wait_timeout_ms<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        ms: u32,
+    ) -> LockResult<(MutexGuard<'a, T>, bool)> {
+        let map =
+            |(guard, result): (MutexGuard<'a, T>, WaitTimeoutResult)| (guard, !result.timed_out());
+        match self.wait_timeout(guard, Duration::from_millis(ms.into())) {
+            Ok(r) => Ok(map(r)),
+            Err(e) => Err(PoisonError::new(map(e.into_inner()))),
+        }
+    }
+
     /// Waits while `condition` holds, at most `dur`.
     pub fn wait_timeout_while<'a, T, F>(
         &self,
@@ -998,7 +1014,27 @@ pub struct Once {
     class: OnceClass,
 }
 
+/// std's deprecated `ONCE_INIT`, for code written before `Once::new` was `const`.
+///
+/// A constant has one site, shared by every `Once` built from it, so such a `Once` takes its
+/// class where it is first called, as a lock built by `Default` does (docs/semantics.md,
+/// "Classes for Rust"): two statics built from it are two classes.
+#[deprecated(since = "1.38.0", note = "the `Once::new()` function is now preferred")]
+#[allow(clippy::declare_interior_mutable_const)] // a constant to copy from, as std's is
+pub const ONCE_INIT: Once = Once::from_init_const();
+
 impl Once {
+    const fn from_init_const() -> Self {
+        Once {
+            once: ::std::sync::Once::new(),
+            class: OnceClass::new(
+                LockMap::spec(Location::caller(), None, None)
+                    .by_default()
+                    .build(),
+            ),
+        }
+    }
+
     /// A `Once` whose class is this call's site.
     #[track_caller]
     #[allow(clippy::new_without_default)] // as `std::sync::Once`

@@ -213,3 +213,22 @@ fn lazy_values_read_and_written_in_place_and_waits_on_a_forced_once() {
     let cv = Condvar::default();
     cv.notify_one();
 }
+
+#[test]
+#[allow(deprecated)]
+fn deprecated_once_init_and_wait_timeout_ms() {
+    // Two statics built from the one constant, one initialised inside the other's call: two
+    // classes, so no recursion is reported (signal-hook-registry's `GLOBAL_INIT`).
+    static OUTER: Once = ONCE_INIT;
+    static INNER: Once = ONCE_INIT;
+    let mut runs = 0;
+    OUTER.call_once(|| INNER.call_once(|| runs += 1));
+    assert_eq!(runs, 1);
+    assert!(OUTER.is_completed() && INNER.is_completed());
+
+    let m = Mutex::new(0);
+    let cv = Condvar::new();
+    let (g, notified) = cv.wait_timeout_ms(m.lock().unwrap(), 1).unwrap();
+    assert!(!notified);
+    assert_eq!(*g, 0);
+}
