@@ -86,6 +86,14 @@ pub fn classify(report: &mut Report, ctx: &Context) {
         }
     }
     verdict.notes = rules::notes(report);
+    if banner_only(report)
+        && let Some((line, _)) = ctx.earlier.iter().rev().find(|(_, k)| *k == report.kind)
+    {
+        verdict.notes.push(format!(
+            "Only the banner of this report is here (the poster left the rest out): most likely \
+             a copy of the report at line {line}."
+        ));
+    }
     // Reports trimmed in a mail can lack a lock name or a site: say so instead of printing
     // an empty name.
     verdict.explanation = verdict
@@ -98,6 +106,18 @@ pub fn classify(report: &mut Report, ctx: &Context) {
     if report.kind == Kind::CircularDependency && !report.cycle.is_empty() {
         weigh_replay(report);
     }
+}
+
+/// Whether a report is its banner (and version line) and nothing else.
+fn banner_only(r: &Report) -> bool {
+    r.task.is_none()
+        && r.acquiring.is_none()
+        && r.held.is_none()
+        && r.chain.is_empty()
+        && r.held_locks.is_none()
+        && r.backtrace.is_empty()
+        && r.irq.is_none()
+        && r.message.is_none()
 }
 
 /// Replays a circular report's chain through the validator and weighs the result with

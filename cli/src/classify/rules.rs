@@ -2416,6 +2416,47 @@ mod tests {
     }
 
     #[test]
+    fn a_banner_shown_again_without_its_report_says_so() {
+        // A mail that quotes the report, then shows its banner again with the rest elided.
+        let report = "WARNING: possible recursive locking detected\n\
+             5.2.0 #6 Not tainted\n\
+             --------------------------------------------\n\
+             cmux/263 is trying to acquire lock:\n\
+             e1e23b18 (&tty->legacy_mutex){+.+.}, at: __tty_hangup+0x58/0x27c\n\
+             \n\
+             but task is already holding lock:\n\
+             d6eddf48 (&tty->legacy_mutex){+.+.}, at: tty_set_ldisc+0x3c/0x1bc\n\
+             \n\
+             stack backtrace:\n\
+             Call Trace:\n\
+             \x20dump_stack+0x1/0x2\n\
+             \x20__tty_hangup+0x58/0x27c\n\
+             \n\
+             Steps to reproduce:\n\
+             [   74.517449] ============================================\n\
+             [   74.522769] WARNING: possible recursive locking detected\n\
+             [   74.528094] 5.2.0 #6 Not tainted\n\
+             [   74.533065] --------------------------------------------\n\
+             <...>\n";
+        let v = splat::parse_str("log", report);
+        assert_eq!(v.len(), 2, "{v:#?}");
+        assert!(
+            v[0].verdict
+                .notes
+                .iter()
+                .all(|n| !n.contains("Only the banner"))
+        );
+        assert!(
+            v[1].verdict
+                .notes
+                .iter()
+                .any(|n| n.contains("a copy of the report at line 1")),
+            "{:#?}",
+            v[1].verdict
+        );
+    }
+
+    #[test]
     fn skb_queue_classes_are_shared_by_every_queue() {
         // 2.6.17: an ieee1394 queue used in hardirq and a UDP socket's queue with irqs on were
         // one class (fixed by an annotation, not a locking change).

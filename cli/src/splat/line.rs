@@ -404,6 +404,11 @@ static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
 /// client wrapped the symbol onto the next line.
 static ADDRESS_FRAME_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|\s)(?:\? )?\[<[0-9a-f]{8,16}>\](?: \?)?$").unwrap());
+/// An ARM frame cut after its caller's address, and the caller's name that ends it.
+static ARM_FROM_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\[<[0-9a-f]+>\] \([^)]*\) from \[<[0-9a-f]+>\]$").unwrap());
+static ARM_CALLER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\([\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?\)$").unwrap());
 /// A stack frame (`func+0x1f/0x30`, maybe with a module), wrapped alone onto an unprefixed line
 /// after the prefix it belongs to.
 static WRAPPED_FRAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -490,6 +495,9 @@ fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
             || DUMP_WITHOUT_VERSION.is_match(last) && !FRESH_START.is_match(next_trim)
             // `Chain exists of:`'s one line of classes, wrapped after an arrow.
             || last.ends_with(" -->") && !FRESH_START.is_match(next_trim)
+            // An ARM frame wrapped after its caller's address (`(f) from [<c04c02fc>]` /
+            // `(g+0x58/0x27c)`).
+            || ARM_FROM_END.is_match(last) && ARM_CALLER.is_match(next_trim)
             || last_prefix
                 && ((last.is_empty() || last == "?" || ADDRESS_FRAME_END.is_match(last))
                     && !indented
@@ -507,6 +515,7 @@ fn wrap_open_after(last: &str, last_prefix: bool) -> bool {
         || LOCK_WITHOUT_SITE.is_match(last)
         || DUMP_WITHOUT_VERSION.is_match(last)
         || last.ends_with(" -->")
+        || ARM_FROM_END.is_match(last)
         || last_prefix
             && (last.is_empty()
                 || last == "?"
@@ -691,6 +700,25 @@ mod tests {
 
     fn texts(s: &str) -> Vec<(String, Option<String>)> {
         lines_of(s).into_iter().map(|l| (l.text, l.ctx)).collect()
+    }
+
+    #[test]
+    fn an_arm_frame_wrapped_after_its_callers_address() {
+        // A 5.2 arm32 report quoted in a mail that wrapped long frames.
+        let log = concat!(
+            "> [<c086f294>] (mutex_lock_nested) from [<c04c02fc>]\n",
+            "> (__tty_hangup.part.0+0x58/0x27c)\n",
+            "> [<c04c02fc>] (__tty_hangup.part.0) from [<c04ce718>]\n",
+            "> (gsm_cleanup_mux+0xe8/0x15c)\n",
+        );
+        let t: Vec<String> = texts(log).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(
+            t,
+            [
+                "[<c086f294>] (mutex_lock_nested) from [<c04c02fc>] (__tty_hangup.part.0+0x58/0x27c)",
+                "[<c04c02fc>] (__tty_hangup.part.0) from [<c04ce718>] (gsm_cleanup_mux+0xe8/0x15c)",
+            ]
+        );
     }
 
     #[test]
