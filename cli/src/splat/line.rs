@@ -404,6 +404,11 @@ static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
 /// client wrapped the symbol onto the next line.
 static ADDRESS_FRAME_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|\s)(?:\? )?\[<[0-9a-f]{8,16}>\](?: \?)?$").unwrap());
+/// A kernel's version line cut before its taint, and the taint alone.
+static KERNEL_IDENT_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d+\.\d+[\w.+~-]* #\d+$").unwrap());
+static TAINT_ALONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:Not tainted|Tainted: [A-Z][A-Z ]*)$").unwrap());
 /// An ARM frame cut after its caller's address, and the caller's name that ends it.
 static ARM_FROM_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[<[0-9a-f]+>\] \([^)]*\) from \[<[0-9a-f]+>\]$").unwrap());
@@ -495,6 +500,8 @@ fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
             || DUMP_WITHOUT_VERSION.is_match(last) && !FRESH_START.is_match(next_trim)
             // `Chain exists of:`'s one line of classes, wrapped after an arrow.
             || last.ends_with(" -->") && !FRESH_START.is_match(next_trim)
+            // The kernel's version line wrapped before its taint (`… #1` / `Tainted: G  W`).
+            || KERNEL_IDENT_END.is_match(last) && TAINT_ALONE.is_match(next_trim)
             // An ARM frame wrapped after its caller's address (`(f) from [<c04c02fc>]` /
             // `(g+0x58/0x27c)`).
             || ARM_FROM_END.is_match(last) && ARM_CALLER.is_match(next_trim)
@@ -516,6 +523,7 @@ fn wrap_open_after(last: &str, last_prefix: bool) -> bool {
         || DUMP_WITHOUT_VERSION.is_match(last)
         || last.ends_with(" -->")
         || ARM_FROM_END.is_match(last)
+        || KERNEL_IDENT_END.is_match(last)
         || last_prefix
             && (last.is_empty()
                 || last == "?"
@@ -719,6 +727,22 @@ mod tests {
                 "[<c04c02fc>] (__tty_hangup.part.0) from [<c04ce718>] (gsm_cleanup_mux+0xe8/0x15c)",
             ]
         );
+    }
+
+    #[test]
+    fn a_version_line_wrapped_before_its_taint() {
+        let log = concat!(
+            "Jul 22 14:36:40 fc23 kernel: 4.2.0-0.rc3.git0.1.fc24.x86_64+debug #1\n",
+            "Tainted: G        W\n",
+            "Jul 22 14:36:40 fc23 kernel: CPU: 1 PID: 2 Comm: x\n",
+            "Tainted: [W]=WARN\n",
+        );
+        let t: Vec<String> = texts(log).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(
+            t[0],
+            "4.2.0-0.rc3.git0.1.fc24.x86_64+debug #1 Tainted: G        W"
+        );
+        assert_eq!(t[2], "Tainted: [W]=WARN", "{t:#?}");
     }
 
     #[test]
