@@ -649,6 +649,9 @@ impl State<'_> {
     }
 
     fn release_site(&mut self, t: &str, no: usize) {
+        // 2.6-era kernels printed the sentence after the site on its line (which a mailer may
+        // have wrapped anywhere: `… request_resource+0x52/0x88 but there are no more`).
+        let t = t.find(" but there").map_or(t, |i| &t[..i]);
         if let Some(f) = parse_frame(t, no, FrameContext::Strict)
             && let Some(l) = self.r.acquiring.as_mut()
         {
@@ -1038,6 +1041,30 @@ fn involved_locks(r: &Report) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_old_release_site_with_its_sentence_on_the_line() {
+        // 2.6.18, quoted by a mailer that wrapped the sentence after the site.
+        for tail in [
+            " but there are no more locks to release!\n",
+            " but there are no more\nlocks to release!\n",
+        ] {
+            let text = format!(
+                "=====================================\n\
+                 [ BUG: bad unlock balance detected! ]\n\
+                 -------------------------------------\n\
+                 swapper/0 is trying to release lock (resource_lock) at:\n\
+                 [<0000000000042842>] request_resource+0x52/0x88{tail}"
+            );
+            let v = crate::splat::parse_str("t", &text);
+            let at = v[0].acquiring.as_ref().and_then(|l| l.at.as_ref());
+            assert_eq!(
+                at.and_then(|f| f.function.as_deref()),
+                Some("request_resource"),
+                "{v:#?}"
+            );
+        }
+    }
+
     #[test]
     fn an_elided_version_line_is_no_kernel() {
         let log = concat!(
