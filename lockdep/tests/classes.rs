@@ -176,6 +176,14 @@ fn a_helper_of_the_users_code_is_one_class_and_the_report_names_both_locks() {
     let text = reports[0].to_string();
     assert!(text.contains("2 distinct locks of it"), "{text}");
     assert!(text.contains("#[track_caller]"), "{text}");
+    // A tree of one class (tokio-util's cancellation tokens): the way out is a suppression.
+    assert!(
+        text.contains(&format!(
+            "LOCKDEP_SUPPRESS rule (`class {} REASON`)",
+            note.class
+        )),
+        "{text}"
+    );
 
     #[track_caller]
     fn new_tracked_counter() -> Mutex<u64> {

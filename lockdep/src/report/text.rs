@@ -115,10 +115,13 @@ fn notes_block(r: &Report, out: &mut String) {
                      with_class); if one nests in another on purpose, take them in a fixed order, \
                      each as its own subclass (lock_nested; write_nested or read_nested for a \
                      rwlock), or, for mutexes, under one lock that serialises them \
-                     (lock_nest_lock).",
+                     (lock_nest_lock). A tree of them locked parent before child to any depth has \
+                     no order lockdep can check: drop its reports with a LOCKDEP_SUPPRESS rule \
+                     (`class {} REASON`).",
                     n.class,
                     n.built_at,
-                    n.instances.len()
+                    n.instances.len(),
+                    n.class
                 );
             }
         }
