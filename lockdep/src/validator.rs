@@ -1785,9 +1785,55 @@ fn held_refs(reg: &ClassRegistry, thread: &ThreadState) -> Vec<LockRef> {
 }
 
 fn capture_backtrace() -> Arc<str> {
-    std::backtrace::Backtrace::force_capture()
-        .to_string()
-        .into()
+    without_machinery(&std::backtrace::Backtrace::force_capture().to_string()).into()
+}
+
+/// A backtrace as std prints it (`  N: symbol` lines, each followed by its `at file:line`
+/// lines) without the leading frames of the capture and of the lock itself (std, core, lockdep,
+/// lock_api, the parking_lot compat crates): the first frame is the caller's code.
+fn without_machinery(bt: &str) -> String {
+    const MACHINERY: &[&str] = &[
+        "std::",
+        "core::",
+        "alloc::",
+        "lockdep::",
+        "lock_api::",
+        "parking_lot::",
+    ];
+    let mut out = String::with_capacity(bt.len());
+    let mut skipped = 0;
+    let mut skipping = true;
+    for line in bt.lines() {
+        let frame = line
+            .trim_start()
+            .split_once(": ")
+            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .map(|(_, symbol)| symbol);
+        if skipping && let Some(symbol) = frame {
+            let path = symbol.trim_start_matches('<');
+            if MACHINERY.iter().any(|m| path.starts_with(m)) {
+                skipped += 1;
+                continue;
+            }
+            skipping = false;
+            if skipped > 0 {
+                out.push_str(&format!(
+                    "      ({skipped} frames of lockdep and the lock left out)\n"
+                ));
+            }
+        }
+        if skipping {
+            // The `at` lines of a skipped frame.
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if skipping {
+        // Nothing but machinery (no symbols?): keep it all.
+        return bt.to_string();
+    }
+    out
 }
 
 fn current_thread_name() -> Arc<str> {
@@ -1856,4 +1902,33 @@ fn write_lock(
         async_instance(a.instance),
         wait,
     )
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn backtraces_start_at_the_callers_code() {
+        let bt = "   0: std::backtrace_rs::backtrace::libunwind::trace
+             at /rustc/x/library/std/src/../../backtrace/src/backtrace/libunwind.rs:117:9
+   1: std::backtrace::Backtrace::force_capture
+             at /rustc/x/library/std/src/backtrace.rs:312:9
+   2: lockdep::validator::capture_backtrace
+             at ./src/validator.rs:1788:5
+   3: <lockdep::mutex::RawMutex as lock_api::mutex::RawMutex>::lock
+             at ./src/mutex.rs:315:9
+   4: lock_api::mutex::Mutex<R,T>::lock
+             at /x/lock_api-0.4.14/src/mutex.rs:214:9
+   5: signal_hook_registry::half_lock::HalfLock<T>::write
+             at ./src/half_lock.rs:200:14
+   6: signal_hook_registry::register_unchecked_impl
+             at ./src/lib.rs:610:9
+";
+        let t = super::without_machinery(bt);
+        assert!(t.starts_with("      (5 frames of lockdep and the lock left out)\n   5: signal_hook_registry::half_lock::HalfLock<T>::write\n"), "{t}");
+        assert!(t.contains("./src/lib.rs:610:9"), "{t}");
+        // A backtrace without symbols is kept whole.
+        let bare = "   0: <unknown>\n";
+        assert_eq!(super::without_machinery(bare), bare);
+    }
 }
