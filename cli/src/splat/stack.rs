@@ -38,7 +38,7 @@ static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 static STD_BT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\d+: ([A-Za-z_<][\w:<>.$ ]*?)(?:::h[0-9a-f]{16})?$").unwrap());
+    LazyLock::new(|| Regex::new(r"^\d+: ([A-Za-z_<].*?)(?:::h[0-9a-f]{16})?$").unwrap());
 static STD_AT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^at (\S+?):(\d+)(?::\d+)?$").unwrap());
 static ADDR2LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -496,6 +496,12 @@ mod tests {
         let f = frame("src/main.rs:12:5");
         assert_eq!(f.file.as_deref(), Some("src/main.rs"));
         assert_eq!((f.line, f.column), (Some(12), Some(5)));
+        // std's frames of generic functions (`<&dyn Fn<(), Output = i32> + Sync as FnOnce<()>>`).
+        let f = frame(
+            "24: <&dyn core::ops::function::Fn<(), Output = i32> + core::marker::Sync as core::ops::function::FnOnce<()>>::call_once",
+        );
+        assert!(f.function.unwrap().ends_with("::call_once"));
+        assert!(parse_frame("1fc0: 00438000 00000000", 0, FrameContext::Strict).is_none());
         let f = frame("path/to/file.rs:12:5 (in thread 'worker')");
         assert_eq!(f.thread.as_deref(), Some("worker"));
     }
