@@ -41,6 +41,8 @@ pub struct Line {
     /// The physical line filled the z/VM console's 80 columns: the console may have
     /// wrapped the rest onto the next line.
     pub fills_width: bool,
+    /// How deep a mail quoted the line (`> > ` is 2).
+    pub quote_depth: u8,
 }
 
 static ANSI: LazyLock<Regex> =
@@ -114,6 +116,7 @@ pub(crate) struct Stripped {
     pub(crate) qp_soft_break: bool,
     pub(crate) vm_console: bool,
     pub(crate) fills_width: bool,
+    pub(crate) quote_depth: u8,
 }
 
 /// Pushes `line` into `joiner`, as the lines it holds: a syslog line whose message held a
@@ -157,6 +160,7 @@ impl Stripped {
             unterminated: p.unterminated,
             vm_console: self.vm_console,
             fills_width: self.fills_width,
+            quote_depth: self.quote_depth,
         };
         (line, self.qp_soft_break)
     }
@@ -219,7 +223,10 @@ impl Normalizer {
                 .collect();
         }
         let mut s: &str = &text;
+        let mut quote_depth = 0u8;
         if let Some(m) = QUOTE.find(s) {
+            let depth = m.as_str().bytes().filter(|&b| b == b'>').count();
+            quote_depth = depth.min(u8::MAX.into()) as u8;
             s = &s[m.end()..];
         }
         let mut vm_console = false;
@@ -296,6 +303,7 @@ impl Normalizer {
             qp_soft_break,
             vm_console,
             fills_width,
+            quote_depth,
         }
     }
 }

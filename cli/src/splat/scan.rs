@@ -312,6 +312,8 @@ pub struct Ending {
 struct Collector {
     spec: &'static BannerSpec,
     start: usize,
+    /// The quote depth of the report's first line (0 outside a mail's quote).
+    quote_depth: u8,
     lines: Vec<Line>,
     phase: Phase,
     frames: usize,
@@ -346,6 +348,7 @@ impl Collector {
         Collector {
             spec,
             start,
+            quote_depth: first.quote_depth,
             lines: vec![first],
             phase: Phase::Body,
             frames: 0,
@@ -361,6 +364,11 @@ impl Collector {
     }
 
     fn feed(&mut self, line: &Line) -> Step {
+        // A report quoted in a mail, and a reply's comment between its lines at a shallower
+        // quote depth: the comment is not the report's, and does not end it.
+        if line.quote_depth < self.quote_depth {
+            return Step::Continue;
+        }
         let t = line.text.trim();
         if self.lines.len() >= MAX_REPORT_LINES {
             self.reasons.push(format!(
@@ -1007,6 +1015,28 @@ mod tests {
         assert_eq!(v[0].end_line, 7, "{v:#?}");
         assert!(v[0].truncated);
         assert_eq!(v[0].held_locks.as_ref().unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn a_reply_between_the_lines_of_a_quoted_stack_does_not_end_it() {
+        // A reviewer's comment at one quote depth inside a report quoted at two (2.6.17).
+        let mail = concat!(
+            ">> BUG: sleeping function called from invalid context at x.c:1\n",
+            ">> in_atomic():1, irqs_disabled():0\n",
+            ">> Call Trace:\n",
+            ">>   [<ffffffff8024b4fa>] lock_acquire+0x8a/0xc0\n",
+            ">>   [<ffffffff80408c25>] skb_queue_tail+0x25/0x60\n",
+            "> \n",
+            "> ok so skb_queue_lock is used in a hardirq context\n",
+            "> \n",
+            ">>   [<ffffffff881c9517>] queue_packet_complete+0x27/0x40 [ieee1394]\n",
+            ">>   [<ffffffff881c9d6b>] hpsb_packet_sent+0xab/0x100 [ieee1394]\n",
+            "\n",
+            "Thanks.\n",
+        );
+        let v = crate::splat::parse_str("t", mail);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].backtrace.len(), 4, "{v:#?}");
     }
 
     #[test]
