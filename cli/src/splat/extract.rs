@@ -876,35 +876,40 @@ impl State<'_> {
         if self.raw_scenario.is_empty() {
             return;
         }
+        // The kernel prints these scenarios in fixed layouts: a circular one takes A on CPU0,
+        // B and A on CPU1, B on CPU0; an irq one has CPU1 disable interrupts. The layout
+        // decides over indentation, which a mailer may have collapsed or wrapped away (a CPU1
+        // line wrapped onto a line of its own starts at column 0).
+        let n = self.raw_scenario.len();
+        let two_cpu = n == 4 && self.r.kind == Kind::CircularDependency
+            || n == 6
+                && self
+                    .raw_scenario
+                    .iter()
+                    .any(|(_, s)| s.action == "local_irq_disable");
+        let pattern: &[u8] = if two_cpu && n == 4 {
+            &[0, 1, 1, 0]
+        } else if two_cpu {
+            &[0, 1, 1, 1, 0, 0]
+        } else {
+            &[]
+        };
         let min = self.raw_scenario.iter().map(|(i, _)| *i).min().unwrap_or(0);
         let max = self.raw_scenario.iter().map(|(i, _)| *i).max().unwrap_or(0);
-        let mut steps: Vec<ScenarioStep> = Vec::new();
-        if max > min + 8 {
-            for (indent, mut s) in self.raw_scenario.drain(..) {
-                s.cpu = u8::from(indent > min + 8);
-                steps.push(s);
-            }
-        } else {
-            // Whitespace was collapsed (mail archives): use the kernel's fixed layouts.
-            let n = self.raw_scenario.len();
-            let two_cpu = n == 4 && self.r.kind == Kind::CircularDependency
-                || n == 6
-                    && self
-                        .raw_scenario
-                        .iter()
-                        .any(|(_, s)| s.action == "local_irq_disable");
-            let pattern: &[u8] = if two_cpu && n == 4 {
-                &[0, 1, 1, 0]
-            } else if two_cpu {
-                &[0, 1, 1, 1, 0, 0]
-            } else {
-                &[]
-            };
-            for (i, (_, mut s)) in self.raw_scenario.drain(..).enumerate() {
-                s.cpu = pattern.get(i).copied().unwrap_or(0);
-                steps.push(s);
-            }
-        }
+        let by_indent = pattern.is_empty() && max > min + 8;
+        let steps = self
+            .raw_scenario
+            .drain(..)
+            .enumerate()
+            .map(|(i, (indent, mut s))| {
+                s.cpu = if by_indent {
+                    u8::from(indent > min + 8)
+                } else {
+                    pattern.get(i).copied().unwrap_or(0)
+                };
+                s
+            })
+            .collect();
         self.r.scenario = steps;
     }
 }
@@ -1041,6 +1046,36 @@ fn involved_locks(r: &Report) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_scenario_line_wrapped_to_column_0_stays_on_its_cpu() {
+        // A 4.2 syslog mail: Gmail wrapped CPU1's first line onto a line of its own.
+        let text = concat!(
+            "WARNING: possible circular locking dependency detected\n",
+            "4.2.0 #1 Not tainted\n",
+            "-------------------------------------------------------\n",
+            "httpd/1597 is trying to acquire lock:\n",
+            " (&ids->rwsem){+++++.}, at: [<ffffffff81385354>] shm_close+0x34/0x130\n",
+            "\n",
+            "but task is already holding lock:\n",
+            " (&mm->mmap_sem){++++++}, at: [<ffffffff8120b94b>] SyS_shmdt+0x4b/0x180\n",
+            "\n",
+            "other info that might help us debug this:\n",
+            " Possible unsafe locking scenario:\n",
+            "\n",
+            "       CPU0                    CPU1\n",
+            "       ----                    ----\n",
+            "  lock(&mm->mmap_sem);\n",
+            "lock(&xfs_dir_ilock_class);\n",
+            "                               lock(&mm->mmap_sem);\n",
+            "  lock(&ids->rwsem);\n",
+            "\n",
+            " *** DEADLOCK ***\n",
+        );
+        let v = crate::splat::parse_str("t", text);
+        let cpus: Vec<u8> = v[0].scenario.iter().map(|s| s.cpu).collect();
+        assert_eq!(cpus, [0, 1, 1, 0], "{v:#?}");
+    }
+
     #[test]
     fn an_old_release_site_with_its_sentence_on_the_line() {
         // 2.6.18, quoted by a mailer that wrapped the sentence after the site.
