@@ -429,14 +429,65 @@ unsafe impl<const RECURSIVE: bool> lock_api::RawRwLockUpgradeTimed for RawRwLock
     }
 }
 
+impl RawRwLock<true> {
+    /// A shared lock that queues behind a waiting writer on this lock, which also admits
+    /// recursive readers: parking_lot 0.12's `read` on its one lock, whose `read_recursive` is
+    /// this lock's own `lock_shared`.
+    #[inline]
+    pub fn lock_shared_queued(&self) -> crate::GuardMarker {
+        let guard = self
+            .try_lock_shared_fast_as::<false>()
+            .unwrap_or_else(|| self.lock_shared_slow_as::<false>(None).unwrap());
+        self.deadlock_acquire_secondary();
+        guard
+    }
+
+    /// [`lock_shared_queued`](Self::lock_shared_queued) without waiting.
+    #[inline]
+    pub fn try_lock_shared_queued(&self) -> Option<crate::GuardMarker> {
+        let guard = self
+            .try_lock_shared_fast_as::<false>()
+            .or_else(|| self.try_lock_shared_slow_as::<false>())?;
+        self.deadlock_acquire_secondary();
+        Some(guard)
+    }
+
+    /// [`lock_shared_queued`](Self::lock_shared_queued) waiting at most until `deadline`.
+    #[inline]
+    pub fn try_lock_shared_queued_until(&self, deadline: Instant) -> Option<crate::GuardMarker> {
+        let guard = self
+            .try_lock_shared_fast_as::<false>()
+            .or_else(|| self.lock_shared_slow_as::<false>(Some(deadline)))?;
+        self.deadlock_acquire_secondary();
+        Some(guard)
+    }
+
+    /// [`lock_shared_queued`](Self::lock_shared_queued) waiting at most `timeout`.
+    #[inline]
+    pub fn try_lock_shared_queued_for(&self, timeout: Duration) -> Option<crate::GuardMarker> {
+        let guard = self
+            .try_lock_shared_fast_as::<false>()
+            .or_else(|| self.lock_shared_slow_as::<false>(util::to_deadline(timeout)))?;
+        self.deadlock_acquire_secondary();
+        Some(guard)
+    }
+}
+
 impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     #[inline(always)]
     fn try_lock_shared_fast(&self) -> Option<crate::GuardMarker> {
+        self.try_lock_shared_fast_as::<RECURSIVE>()
+    }
+
+    /// [`try_lock_shared_fast`](Self::try_lock_shared_fast) for a reader that is recursive
+    /// (`REC`) or queues behind a waiting writer, whatever the lock's own kind.
+    #[inline(always)]
+    fn try_lock_shared_fast_as<const REC: bool>(&self) -> Option<crate::GuardMarker> {
         let state = self.state.load(Ordering::Relaxed);
 
         // Recursive readers may skip ahead of a pending writer while another
         // reader still holds the lock.
-        if state & WRITER_BIT != 0 && (!RECURSIVE || state & READERS_MASK == 0) {
+        if state & WRITER_BIT != 0 && (!REC || state & READERS_MASK == 0) {
             return None;
         }
 
@@ -449,9 +500,14 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
 
     #[cold]
     fn try_lock_shared_slow(&self) -> Option<crate::GuardMarker> {
+        self.try_lock_shared_slow_as::<RECURSIVE>()
+    }
+
+    #[cold]
+    fn try_lock_shared_slow_as<const REC: bool>(&self) -> Option<crate::GuardMarker> {
         self.state
             .try_update(Ordering::Acquire, Ordering::Relaxed, |state| {
-                if state & WRITER_BIT != 0 && (!RECURSIVE || state & READERS_MASK == 0) {
+                if state & WRITER_BIT != 0 && (!REC || state & READERS_MASK == 0) {
                     None
                 } else {
                     Some(
@@ -588,10 +644,18 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
 
     #[cold]
     fn lock_shared_slow(&self, timeout: Option<Instant>) -> Option<crate::GuardMarker> {
+        self.lock_shared_slow_as::<RECURSIVE>(timeout)
+    }
+
+    #[cold]
+    fn lock_shared_slow_as<const REC: bool>(
+        &self,
+        timeout: Option<Instant>,
+    ) -> Option<crate::GuardMarker> {
         let try_lock = |state: &mut usize| {
             let mut spinwait_shared = SpinWait::new();
             loop {
-                if *state & WRITER_BIT != 0 && (!RECURSIVE || *state & READERS_MASK == 0) {
+                if *state & WRITER_BIT != 0 && (!REC || *state & READERS_MASK == 0) {
                     return false;
                 }
 
@@ -618,7 +682,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
             }
         };
         self.lock_common(timeout, TOKEN_SHARED, try_lock, |state| {
-            state & WRITER_BIT != 0 && (!RECURSIVE || state & READERS_MASK == 0)
+            state & WRITER_BIT != 0 && (!REC || state & READERS_MASK == 0)
         })
         .then_some(crate::GuardMarker::new())
     }

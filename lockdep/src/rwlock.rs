@@ -96,16 +96,15 @@ impl<G> Held<G> {
 }
 
 impl RawRwLock<true> {
-    /// A shared acquisition of the recursive lock word validated as a non-recursive reader
-    /// (`r`, as [`RwLock::read`]): for a lock type that has both readers on one lock, as
-    /// parking_lot 0.12's `read` and `read_recursive` (its compat crate). The lock word admits
-    /// it recursively, so a recursive read that would hang behind a waiting writer under
-    /// parking_lot is reported, not hung.
+    /// A shared acquisition of the recursive lock word that queues behind a waiting writer,
+    /// validated as a non-recursive reader (`r`, as [`RwLock::read`]): for a lock type that has
+    /// both readers on one lock, as parking_lot 0.12's `read` and `read_recursive` (its compat
+    /// crate). Readers that do not queue would starve writers under a steady read load.
     #[inline(always)]
     #[track_caller]
     pub fn lock_shared_nonrecursive(&self) -> Held<InnerShared<true>> {
         self.before(Mode::Read, 0, Some(Location::caller()));
-        Held::new(self.inner.lock_shared())
+        Held::new(self.inner.lock_shared_queued())
     }
 
     /// [`lock_shared_nonrecursive`](Self::lock_shared_nonrecursive) as a trylock.
@@ -113,7 +112,7 @@ impl RawRwLock<true> {
     #[track_caller]
     pub fn try_lock_shared_nonrecursive(&self) -> Option<Held<InnerShared<true>>> {
         self.try_with(Mode::Read, Some(Location::caller()), |l| {
-            l.try_lock_shared()
+            l.try_lock_shared_queued()
         })
         .map(|(g, p)| {
             // SAFETY: `g` is a shared acquisition of this lock just made.
@@ -130,7 +129,7 @@ impl RawRwLock<true> {
         timeout: Duration,
     ) -> Option<Held<InnerShared<true>>> {
         self.timed(Mode::Read, Some(Location::caller()), |l| {
-            l.try_lock_shared_for(timeout)
+            l.try_lock_shared_queued_for(timeout)
         })
     }
 
@@ -141,7 +140,7 @@ impl RawRwLock<true> {
         deadline: Instant,
     ) -> Option<Held<InnerShared<true>>> {
         self.timed(Mode::Read, Some(Location::caller()), |l| {
-            l.try_lock_shared_until(deadline)
+            l.try_lock_shared_queued_until(deadline)
         })
     }
 }

@@ -269,9 +269,9 @@ pub const fn const_fair_mutex<T>(val: T) -> FairMutex<T> {
 /// under parking_lot, so a recursive `read` is reported), `read_recursive` as a recursive one;
 /// upgradable reads as exclusive acquisitions, as lockdep's own `RwLock`.
 pub struct RawRwLock {
-    // The recursive lock word admits both readers of parking_lot 0.12's one lock: a `read`
-    // therefore never hangs behind a waiting writer here, but lockdep reports the recursive
-    // `read` that would.
+    // The recursive lock word admits both readers of parking_lot 0.12's one lock: `read`
+    // queues behind a waiting writer on it (`lock_shared_nonrecursive`), `read_recursive` does
+    // not.
     inner: lockdep::RawRwLockRecursive,
 }
 
