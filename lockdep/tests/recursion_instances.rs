@@ -62,3 +62,23 @@ fn two_of_a_class_nested_again_is_not_reported_twice() {
     });
     assert_eq!(reports.len(), 1, "{reports:#?}");
 }
+
+#[test]
+fn one_lock_taken_again_says_it_is_one_lock_and_two_of_a_class_do_not() {
+    // once_cell's reentrant init: the very mutex its thread holds, taken again.
+    let reports = lockdep::capture(|| {
+        let m = lockdep::Mutex::new(());
+        let _g = m.lock();
+        let _again = m.try_lock_for(std::time::Duration::from_millis(1)); // timed: validated
+    });
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    let text = reports[0].to_string();
+    assert!(text.contains("This is one lock (one address)"), "{text}");
+    let reports = lockdep::capture(|| {
+        let locks: Vec<lockdep::Mutex<()>> = (0..2).map(|_| lockdep::Mutex::new(())).collect();
+        let _a = locks[0].lock();
+        let _b = locks[1].lock();
+    });
+    let text = reports[0].to_string();
+    assert!(!text.contains("This is one lock"), "{text}");
+}

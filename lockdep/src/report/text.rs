@@ -465,6 +465,17 @@ fn recursive(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::R
              lockdep's RecursiveRwLock).\n\n"
         });
     }
+    let both_reads = prev.mode.is_read() && next.mode.is_read();
+    if prev.instance == next.instance && next.instance.0 & 1 == 0 && !both_reads {
+        // One lock, not two of a class: the kernel's line above does not apply.
+        out.push_str(
+            " This is one lock (one address), not two locks of a class: the thread waits for
+              itself, and no nesting annotation helps. Release it first, or restructure so the
+              inner call gets what the guard protects instead of locking again.
+
+",
+        );
+    }
     if prev.instance == next.instance && next.instance.0 & 1 == 1 {
         // An async lock (odd instance ids, `lockdep::tokio`): the task's futures share a stack.
         out.push_str(
