@@ -263,6 +263,9 @@ impl State<'_> {
             // A poster's elision (`...`, `[...]`) stands where the version line was.
             if matches!(t, "..." | "[...]" | "\u{2026}" | "[\u{2026}]") {
                 self.ident_elided = true;
+            } else if l.unterminated {
+                // The input ends inside this line (`[ 528`): whatever it is, it is cut.
+                self.ident_elided = true;
             } else if t.len() <= MAX_IDENT_LEN {
                 self.r.kernel = Some(parse_ident(t));
             } else {
@@ -1074,6 +1077,17 @@ mod tests {
         let v = crate::splat::parse_str("t", text);
         let cpus: Vec<u8> = v[0].scenario.iter().map(|s| s.cpu).collect();
         assert_eq!(cpus, [0, 1, 1, 0], "{v:#?}");
+    }
+
+    #[test]
+    fn an_input_cut_where_the_version_goes_has_no_kernel() {
+        let v = crate::splat::parse_str(
+            "t",
+            "[ 528.077900][ T7867] WARNING: possible circular locking dependency detected\n[ 528",
+        );
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert!(v[0].kernel.is_none(), "{:?}", v[0].kernel);
+        assert!(v[0].truncated);
     }
 
     #[test]
