@@ -13,6 +13,9 @@
 # REAL_WORLD_TEST_ARGS extra `cargo test` arguments for every crate (e.g. "--features full")
 # REAL_WORLD_PARKING_LOT 0.12 (default) or 0.13: the parking_lot the crates depend on, whose
 #                    compat crates (compat/parking_lot-0.1x, compat/lock_api-0.x) are patched in
+# REAL_WORLD_PREPARE a command run in each copy of a crate (plain and patched alike) before it is
+#                    built, with the crate's name and directory as arguments: a crate's own
+#                    preparation (drop a yanked optional dependency, add `extern crate self`)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # Which parking_lot the crates use, and so which compat crates are patched in.
@@ -125,6 +128,9 @@ setup() { # name src dir variant
     cp -r "$2" "$3"
     chmod -R u+w "$3"
     prepare "$1" "$3"
+    if [ -n "${REAL_WORLD_PREPARE:-}" ]; then
+        $REAL_WORLD_PREPARE "$1" "$3"
+    fi
     # A toolchain the crate pins (rust-toolchain.toml) may not be installed, and an old one
     # cannot build the compat crates: both variants use the default toolchain.
     if [ -f "$3/rust-toolchain.toml" ] || [ -f "$3/rust-toolchain" ]; then
