@@ -128,15 +128,11 @@ pub(crate) fn push_physical(
     qp_soft: bool,
     out: &mut std::collections::VecDeque<Line>,
 ) {
-    if !line.had_prefix || !line.text.contains("#012") {
+    let parts = syslog_parts(line.had_prefix, &line.text);
+    if parts.is_empty() {
         joiner.push(line, qp_soft, out);
         return;
     }
-    let parts: Vec<String> = line
-        .text
-        .split("#012")
-        .map(|p| p.replace("#011", "\t"))
-        .collect();
     let last = parts.len() - 1;
     for (i, text) in parts.into_iter().enumerate() {
         let part = Line {
@@ -145,6 +141,17 @@ pub(crate) fn push_physical(
         };
         joiner.push(part, qp_soft && i == last, out);
     }
+}
+
+/// The lines of a syslog line (`had_prefix`) whose message held newlines (`#012`), tabs
+/// (`#011`) decoded; empty if it held none.
+fn syslog_parts(had_prefix: bool, text: &str) -> Vec<String> {
+    if !had_prefix || !text.contains("#012") {
+        return Vec::new();
+    }
+    text.split("#012")
+        .map(|p| p.replace("#011", "\t"))
+        .collect()
 }
 
 impl Stripped {
@@ -575,6 +582,7 @@ impl Joiner {
         let prev_trim = prev.text.trim();
         let next_trim = line.text.trim();
         let flowed = !prev_trim.is_empty()
+            && prev_trim != "--"
             && prev.text.ends_with(' ')
             && !line.had_prefix
             && !next_trim.is_empty()
@@ -665,14 +673,15 @@ pub(crate) struct LineEnd {
 impl LineEnd {
     /// The end of a stripped physical line.
     pub(crate) fn of(st: &Stripped) -> LineEnd {
-        let t = st.text.trim();
+        // The joiner sees the last of a syslog line's `#012` parts (`push_physical`).
+        let parts = syslog_parts(st.had_prefix, &st.text);
+        let text = parts.last().unwrap_or(&st.text);
+        let t = text.trim();
         LineEnd {
             blank: t.is_empty(),
             // A mail's signature separator (`-- `) ends with a space but is never flowed
             // (RFC 3676).
-            flowed_open: st.text.ends_with(' ') && t != "--"
-                || t.ends_with(':')
-                || t.ends_with(">]"),
+            flowed_open: text.ends_with(' ') && t != "--" || t.ends_with(':') || t.ends_with(">]"),
             fragment_open: t.ends_with('(') || t.ends_with(':') || HELD_OPEN.is_match(t),
             wrap_open: wrap_open_after(t, st.had_prefix),
             qp_soft: st.qp_soft_break,
@@ -689,7 +698,10 @@ pub(crate) fn may_join(prev: LineEnd, next: &Stripped) -> bool {
     if prev.qp_soft || prev.fills_width && next.vm_console {
         return true;
     }
-    let next_trim = next.text.trim();
+    // The joiner sees the first of a syslog line's `#012` parts (`push_physical`).
+    let parts = syslog_parts(next.had_prefix, &next.text);
+    let next_text = parts.first().unwrap_or(&next.text);
+    let next_trim = next_text.trim();
     // A blank line joins nothing, but for a prefix whose text the wrap moved to this line.
     let wrapped_away = prev.wrap_open && !next.had_prefix;
     if next_trim.is_empty() || prev.blank && !wrapped_away {

@@ -314,6 +314,9 @@ struct Collector {
     start: usize,
     /// The quote depth of the report's first line (0 outside a mail's quote).
     quote_depth: u8,
+    /// Lines with text at a shallower depth since the last of the report's own, and the first.
+    shallow_run: usize,
+    shallow_from: Option<usize>,
     lines: Vec<Line>,
     phase: Phase,
     frames: usize,
@@ -349,6 +352,8 @@ impl Collector {
             spec,
             start,
             quote_depth: first.quote_depth,
+            shallow_run: 0,
+            shallow_from: None,
             lines: vec![first],
             phase: Phase::Body,
             frames: 0,
@@ -365,10 +370,31 @@ impl Collector {
 
     fn feed(&mut self, line: &Line) -> Step {
         // A report quoted in a mail, and a reply's comment between its lines at a shallower
-        // quote depth: the comment is not the report's, and does not end it.
+        // quote depth: the comment is not the report's, and does not end it. Three such lines
+        // with text in a row are the reply itself: the quote, and the report, ended.
         if line.quote_depth < self.quote_depth {
-            return Step::Continue;
+            if line.text.trim().is_empty() {
+                return Step::Continue;
+            }
+            let from = *self.shallow_from.get_or_insert(line.no);
+            self.shallow_run += 1;
+            if self.shallow_run < SHALLOW_LINES_END_A_QUOTE {
+                return Step::Continue;
+            }
+            let complete = self.phase == Phase::Backtrace && self.frames > 0 && !self.interrupted
+                || !self.spec.has_backtrace && self.held_seen;
+            if !complete {
+                self.reasons.push(format!(
+                    "the quote ends before the report does (a reply from line {from})"
+                ));
+            }
+            return Step::End {
+                consumed: false,
+                complete,
+            };
         }
+        self.shallow_run = 0;
+        self.shallow_from = None;
         let t = line.text.trim();
         if self.lines.len() >= MAX_REPORT_LINES {
             self.reasons.push(format!(
@@ -615,6 +641,10 @@ pub struct Scanner {
 
 /// How far after a circular-dependency banner its chain line may come.
 const HEADLESS_AFTER_BANNER: usize = 200;
+
+/// How many lines of a reply (text at a shallower quote depth, in a row) end a quoted report;
+/// fewer are a comment between its lines.
+const SHALLOW_LINES_END_A_QUOTE: usize = 3;
 
 /// How many input lines before a headless report's chain its head may start (the pre-filter
 /// feeds at least this many lines before a hit, so what is kept does not depend on it).
@@ -1037,6 +1067,34 @@ mod tests {
         let v = crate::splat::parse_str("t", mail);
         assert_eq!(v.len(), 1, "{v:#?}");
         assert_eq!(v[0].backtrace.len(), 4, "{v:#?}");
+    }
+
+    #[test]
+    fn a_reply_after_a_quoted_report_ends_it() {
+        // A report quoted at depth 1 that ends on a frame, a reply at depth 0, then a later
+        // mail quoting another stack: the reply ends the report (review, December 7).
+        let text = concat!(
+            "> BUG: sleeping function called from invalid context at x.c:1\n",
+            "> in_atomic():1, irqs_disabled():0\n",
+            "> Call Trace:\n",
+            ">   [<ffffffff8024b4fa>] lock_acquire+0x8a/0xc0\n",
+            ">   [<ffffffff80408c25>] skb_queue_tail+0x25/0x60\n",
+            "\n",
+            "Thanks, I will look at it.\n",
+            "\n",
+            "From: someone\n",
+            "Subject: unrelated oops\n",
+            "\n",
+            "> Call Trace:\n",
+            ">   [<ffffffff81111111>] other_function+0x8a/0xc0\n",
+            ">   [<ffffffff82222222>] yet_another+0x25/0x60\n",
+            "\n",
+            "bye\n",
+        );
+        let v = crate::splat::parse_str("t", text);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].backtrace.len(), 2, "{v:#?}");
+        assert_eq!(v[0].end_line, 5);
     }
 
     #[test]

@@ -458,6 +458,58 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_mail_signature_ends_a_report_with_or_without_the_pre_filter() {
+        // Found in review: only the pre-filter knew `-- ` is not a flowed line.
+        let mail = |rule: &str, sig: &str| {
+            format!(
+                "x {rule} y\n{rule}\n[ BUG: held lock freed! ]\n-------------------------\n\
+                 init/1 is freeing memory dbab7750-dbab77e3, with a lock still held there!\n\
+                 1 lock held by init/1:\n\
+                 \x20#0:  (&type->s_umount_key#13){{--..}}, at: [<c0167961>] sget+0x1b1/0x350\n\
+                 \n{sig}\nRalf\n\nACPI: IRQ0 used by override.\nTCP reno registered\n"
+            )
+        };
+        for text in [
+            mail("=========================", "-- "),
+            // Quoted-printable (the pre-filter reads such a mail line by line).
+            mail("=3D=3D=3D=3D=3D=3D=3D=3D=3D=3D=3D=3D=3D", "--=20"),
+        ] {
+            check_same(text.as_bytes(), &[usize::MAX, 97, 7]);
+            let v = crate::splat::parse_str("t", &text);
+            assert_eq!(v[0].end_line, 8, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_syslog_line_of_several_lines_is_joined_the_same_with_the_pre_filter() {
+        // Found in review: the pre-filter read a `#012` line's end from the whole line.
+        let p = "Jul 22 14:36:40 fc23 kernel: ";
+        let mut t = String::new();
+        for i in 0..200 {
+            t.push_str(&format!("{p}ordinary message {i}\n"));
+        }
+        t.push_str(&format!(
+            "{p}======================================================\n"
+        ));
+        t.push_str(&format!(
+            "{p}WARNING: possible circular locking dependency detected#0124.2.0-0.rc3.fc24+debug #1\n"
+        ));
+        t.push_str("Tainted: G        W\n");
+        t.push_str(&format!(
+            "{p}------------------------------------------------------\n"
+        ));
+        t.push_str(&format!("{p}t/1 is trying to acquire lock:\n"));
+        t.push_str(&format!(
+            "{p}ffff000000000001 (b_lock){{+.+.}}-{{3:3}}, at: f+0x1/0x2\n"
+        ));
+        for i in 0..200 {
+            t.push_str(&format!("{p}ordinary message {i}\n"));
+        }
+        assert!(render(t.as_bytes(), usize::MAX, false).contains("\"tainted\":true"));
+        check_same(t.as_bytes(), &[usize::MAX, 4093, 97]);
+    }
+
     fn fixtures() -> Vec<(String, Vec<u8>)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/logs");
         let mut v: Vec<_> = std::fs::read_dir(dir)

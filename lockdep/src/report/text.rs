@@ -469,11 +469,9 @@ fn recursive(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::R
     if prev.instance == next.instance && next.instance.0 & 1 == 0 && !both_reads {
         // One lock, not two of a class: the kernel's line above does not apply.
         out.push_str(
-            " This is one lock (one address), not two locks of a class: the thread waits for
-              itself, and no nesting annotation helps. Release it first, or restructure so the
-              inner call gets what the guard protects instead of locking again.
-
-",
+            " This is one lock (one address), not two locks of a class: the thread waits for\n \
+             itself, and no nesting annotation helps. Release it first, or restructure so the\n \
+             inner call gets what the guard protects instead of locking again.\n\n",
         );
     }
     if prev.instance == next.instance && next.instance.0 & 1 == 1 {
