@@ -189,8 +189,8 @@ fn is_caller(f: &Frame) -> bool {
 }
 
 /// The first frame of a report's stack that is neither its printing nor a lock primitive,
-/// nor a helper inlined from a header (`netdev_lock include/linux/netdevice.h [inline]`, a
-/// lock wrapper) while a frame of the caller's own file follows.
+/// nor in a header (`netdev_lock include/linux/netdevice.h [inline]`, a lock wrapper) — unless
+/// every such frame is in a header.
 fn first_caller(frames: &[Frame]) -> Option<&Frame> {
     let in_header = |f: &Frame| f.file.as_deref().is_some_and(|p| p.ends_with(".h"));
     frames
