@@ -368,6 +368,13 @@ impl Collector {
         }
     }
 
+    /// Whether what was read so far is a whole report: its stack begun and not interrupted,
+    /// or, for a kind without one, its held locks listed.
+    fn is_complete(&self) -> bool {
+        self.phase == Phase::Backtrace && self.frames > 0 && !self.interrupted
+            || !self.spec.has_backtrace && self.held_seen
+    }
+
     fn feed(&mut self, line: &Line) -> Step {
         // A report quoted in a mail, and a reply's comment between its lines at a shallower
         // quote depth: the comment is not the report's, and does not end it. Three such lines
@@ -381,8 +388,7 @@ impl Collector {
             if self.shallow_run < SHALLOW_LINES_END_A_QUOTE {
                 return Step::Continue;
             }
-            let complete = self.phase == Phase::Backtrace && self.frames > 0 && !self.interrupted
-                || !self.spec.has_backtrace && self.held_seen;
+            let complete = self.is_complete();
             if !complete {
                 self.reasons.push(format!(
                     "the quote ends before the report does (a reply from line {from})"
@@ -650,15 +656,16 @@ const SHALLOW_LINES_END_A_QUOTE: usize = 3;
 /// feeds at least this many lines before a hit, so what is kept does not depend on it).
 pub(crate) const HEAD_LINES: usize = 16;
 
-/// The lines between a circular report's banner block and its chain.
-static HEAD_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"^(?:|.* is trying to acquire lock:|but task is already holding lock:",
-        r"|which lock already depends on the new lock\.|.*\(.+\)(?:\{[.+?-]*\})?.*)$"
-    ))
-    .unwrap()
-});
-
+/// Whether a line can stand between a circular report's banner block and its chain: a blank,
+/// its fixed sentences, or a lock line (a name in parentheses and its usage bits, `){`). A
+/// plain test, not a regex: it runs on every line no report reads.
+fn is_head_line(t: &str) -> bool {
+    t.is_empty()
+        || t.ends_with(" is trying to acquire lock:")
+        || t == "but task is already holding lock:"
+        || t == "which lock already depends on the new lock."
+        || t.contains("){") && t.contains('(')
+}
 impl Scanner {
     /// A scanner for the input named `source`.
     pub fn new(source: &str) -> Scanner {
@@ -682,7 +689,7 @@ impl Scanner {
             self.recent.pop_front();
         }
         let t = line.text.trim();
-        let kept = (t.len() < 512 && HEAD_LINE.is_match(t)).then(|| (ctx.clone(), line.clone()));
+        let kept = (t.len() < 512 && is_head_line(t)).then(|| (ctx.clone(), line.clone()));
         self.recent.push_back(kept);
     }
 
@@ -792,8 +799,7 @@ impl Scanner {
                     return;
                 }
                 let (_, mut col) = self.open.remove(i);
-                let complete = col.phase == Phase::Backtrace && col.frames > 0 && !col.interrupted
-                    || !col.spec.has_backtrace && col.held_seen;
+                let complete = col.is_complete();
                 if !complete {
                     col.reasons
                         .push(format!("interrupted by another report at line {}", line.no));
@@ -952,8 +958,7 @@ impl Scanner {
     /// End of input: close every open report.
     pub fn finish(&mut self) {
         while let Some((_, mut col)) = self.open.pop() {
-            let complete = col.phase == Phase::Backtrace && col.frames > 0 && !col.interrupted
-                || !col.spec.has_backtrace && col.held_seen;
+            let complete = col.is_complete();
             if !complete && !col.interrupted {
                 col.reasons.push("input ends before the report does".into());
             } else if self.last_line_unterminated
