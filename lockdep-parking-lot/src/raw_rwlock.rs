@@ -455,19 +455,21 @@ impl RawRwLock<true> {
     /// [`lock_shared_queued`](Self::lock_shared_queued) waiting at most until `deadline`.
     #[inline]
     pub fn try_lock_shared_queued_until(&self, deadline: Instant) -> Option<crate::GuardMarker> {
-        let guard = self
-            .try_lock_shared_fast_as::<false>()
-            .or_else(|| self.lock_shared_slow_as::<false>(Some(deadline)))?;
-        self.deadlock_acquire_secondary();
-        Some(guard)
+        self.lock_shared_queued_by(Some(deadline))
     }
 
     /// [`lock_shared_queued`](Self::lock_shared_queued) waiting at most `timeout`.
     #[inline]
     pub fn try_lock_shared_queued_for(&self, timeout: Duration) -> Option<crate::GuardMarker> {
+        self.lock_shared_queued_by(util::to_deadline(timeout))
+    }
+
+    /// A queued shared lock waiting until `deadline` (none: no limit but overflow's).
+    #[inline]
+    fn lock_shared_queued_by(&self, deadline: Option<Instant>) -> Option<crate::GuardMarker> {
         let guard = self
             .try_lock_shared_fast_as::<false>()
-            .or_else(|| self.lock_shared_slow_as::<false>(util::to_deadline(timeout)))?;
+            .or_else(|| self.lock_shared_slow_as::<false>(deadline))?;
         self.deadlock_acquire_secondary();
         Some(guard)
     }
