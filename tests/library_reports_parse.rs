@@ -107,3 +107,28 @@ fn reports_with_class_notes_parse() {
         reports[0].held_lock.as_ref().unwrap().name.to_string()
     );
 }
+
+/// With backtraces on, the report's stacks start at the caller's code after a line that says how
+/// many frames of the lock were left out; the parser reads that line and std's frames as part of
+/// the stack, not as damage.
+#[test]
+fn reports_with_backtraces_parse_without_damage() {
+    let v =
+        lockdep::Validator::with_on_report(lockdep::Config::default(), lockdep::OnReport::Collect);
+    v.set_backtraces(true);
+    v.scope(|| {
+        let a = Mutex::with_name("bt_alpha", ());
+        let b = Mutex::with_name("bt_beta", ());
+        drop((a.lock(), b.lock()));
+        let _b = b.lock();
+        let _a = a.lock();
+    });
+    let reports = v.take_reports();
+    assert_eq!(reports.len(), 1);
+    let text = reports[0].to_string();
+    assert!(text.contains("of lockdep and the lock left out)"), "{text}");
+    let p = parsed(&reports[0]);
+    assert_eq!(p.kind.as_str(), "circular_dependency");
+    assert_eq!(p.damage, None, "{text}");
+    assert!(!p.truncated, "{text}");
+}

@@ -1810,15 +1810,24 @@ fn without_machinery(bt: &str) -> String {
             .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             .map(|(_, symbol)| symbol);
         if skipping && let Some(symbol) = frame {
-            let path = symbol.trim_start_matches('<');
-            if MACHINERY.iter().any(|m| path.starts_with(m)) {
+            let machinery = |path: &str| MACHINERY.iter().any(|m| path.starts_with(m));
+            // `<Type as Trait>::f` is the machinery's only when both are: a user's trait on a
+            // lock (`<parking_lot::Mutex<T> as app::Ext>::f`) or a lock's trait on a user's type
+            // (`<app::Table as core::ops::Drop>::drop`) is the caller's code.
+            let is_machinery = match qualified_path(symbol) {
+                Some((ty, Some(tr))) => machinery(ty) && machinery(tr),
+                Some((ty, None)) => machinery(ty),
+                None => machinery(symbol),
+            };
+            if is_machinery {
                 skipped += 1;
                 continue;
             }
             skipping = false;
             if skipped > 0 {
+                let s = if skipped == 1 { "" } else { "s" };
                 out.push_str(&format!(
-                    "      ({skipped} frames of lockdep and the lock left out)\n"
+                    "      ({skipped} frame{s} of lockdep and the lock left out)\n"
                 ));
             }
         }
@@ -1834,6 +1843,32 @@ fn without_machinery(bt: &str) -> String {
         return bt.to_string();
     }
     out
+}
+
+/// The self type and trait of a qualified symbol (`<Type as Trait>::f`; `<Type>::f` has no
+/// trait), or `None` if `symbol` does not start with `<` or its brackets do not close.
+fn qualified_path(symbol: &str) -> Option<(&str, Option<&str>)> {
+    let inner = symbol.strip_prefix('<')?;
+    let mut depth = 0usize;
+    let mut as_at = None;
+    for (i, b) in inner.bytes().enumerate() {
+        match b {
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' | b')' | b']' if depth > 0 => depth -= 1,
+            b'>' => {
+                let (ty, tr) = match as_at {
+                    Some(a) => (&inner[..a], Some(&inner[a + 4..i])),
+                    None => (&inner[..i], None),
+                };
+                return Some((ty, tr));
+            }
+            b' ' if depth == 0 && as_at.is_none() && inner[i..].starts_with(" as ") => {
+                as_at = Some(i)
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn current_thread_name() -> Arc<str> {
@@ -1927,6 +1962,33 @@ mod tests {
         let t = super::without_machinery(bt);
         assert!(t.starts_with("      (5 frames of lockdep and the lock left out)\n   5: signal_hook_registry::half_lock::HalfLock<T>::write\n"), "{t}");
         assert!(t.contains("./src/lib.rs:610:9"), "{t}");
+        // A user's trait on a lock, or a lock's trait on a user's type, is the caller's code.
+        let bt = "   0: lockdep::validator::capture_backtrace
+   1: <lockdep::mutex::RawMutex as lock_api::mutex::RawMutex>::lock
+   2: <parking_lot::Mutex<T> as app::Locked>::with
+             at ./src/ext.rs:12:9
+   3: app::main
+";
+        let t = super::without_machinery(bt);
+        assert!(t.starts_with("      (2 frames of lockdep and the lock left out)\n   2: <parking_lot::Mutex<T> as app::Locked>::with\n"), "{t}");
+        let bt = "   0: <lockdep::mutex::RawMutex as lock_api::mutex::RawMutex>::lock
+   1: <app::Table<core::result::Result<u8, ()>> as core::ops::drop::Drop>::drop
+   2: core::ptr::drop_in_place<app::Table>
+";
+        let t = super::without_machinery(bt);
+        assert!(
+            t.starts_with("      (1 frame of lockdep and the lock left out)\n   1: <app::Table"),
+            "{t}"
+        );
+        assert_eq!(
+            super::qualified_path("<[u8] as core::fmt::Debug>::fmt"),
+            Some(("[u8]", Some("core::fmt::Debug")))
+        );
+        assert_eq!(
+            super::qualified_path("<lockdep::Mutex<T>>::lock"),
+            Some(("lockdep::Mutex<T>", None))
+        );
+        assert_eq!(super::qualified_path("<broken"), None);
         // A backtrace without symbols is kept whole.
         let bare = "   0: <unknown>\n";
         assert_eq!(super::without_machinery(bare), bare);

@@ -272,7 +272,7 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         // A poster's elision of frames (`:`, `[...]`, `…`, `<snip>`).
         r"|:$|\[\.\.\.\]$|\u{2026}$|<snip>$|\[ ?snip ?\]$",
         // lockdep's library leaves its own frames out of a captured backtrace.
-        r"|\(\d+ frames of lockdep and the lock left out\)$",
+        r"|\(\d+ frames? of lockdep and the lock left out\)$",
         r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
         r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
         r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:",
