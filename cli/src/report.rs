@@ -555,6 +555,10 @@ pub struct Report {
     /// CPU from the `CPU: N PID: ...` line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<u32>,
+    /// The preemption model the `CPU:` line ends with (`PREEMPT(full)`, `PREEMPT_RT`,
+    /// `PREEMPT_{RT,(full)}`), when printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preemption: Option<String>,
     /// `[HC..:SC..:HE.:SE.]` when printed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub irq_context: Option<IrqContext>,
@@ -624,6 +628,7 @@ impl Report {
             kernel: None,
             task: None,
             cpu: None,
+            preemption: None,
             irq_context: None,
             acquiring: None,
             held: None,

@@ -95,10 +95,10 @@ pub fn classify(report: &mut Report, ctx: &Context) {
         ));
     }
     // Reports trimmed in a mail can lack a lock name or a site: say so instead of printing
-    // an empty name.
+    // an empty name or site.
     verdict.explanation = verdict
         .explanation
-        .replace("``", "(a lock whose name was cut off)")
+        .replace("``", "(not in the report)")
         .replace(" ()", "");
     verdict.basis = "rule".into();
     verdict.evidence.sort_by_key(|e| e.line);

@@ -303,14 +303,42 @@ fn rcu_after_lockdep_off(r: &Report, _: &Context) -> Option<Finding> {
     if r.debug_locks != Some(false) {
         return None;
     }
+    // The check ran with lockdep on (`debug_lockdep_rcu_enabled()` is asked first), and lockdep
+    // went off under it. Only a condition that fires when something *is* held ("Illegal context
+    // switch in RCU read-side critical section", `Illegal synchronize_rcu()`) is made true by
+    // that: `lock_is_held()` answers "held" once lockdep is off. A dereference condition
+    // (`rcu_read_lock_held() || lockdep_is_held(..)`) is made true, not false, so its failure
+    // was seen with lockdep on and may be a real missing read lock.
+    let message = r.message.as_deref().unwrap_or("");
+    if !message.contains("Illegal ") {
+        return Some(Finding {
+            label: Label::Undetermined,
+            explanation: "The report prints debug_locks = 0: another report turned lockdep off \
+                          while this check ran. That makes a dereference check pass, not fail \
+                          (with lockdep off every read-side lock counts as held), so this \
+                          condition failed while lockdep was still on: it may be a real \
+                          dereference outside rcu_read_lock() or its update-side lock. The held \
+                          locks printed are not reliable (lockdep stopped recording)."
+                .into(),
+            evidence: vec![(
+                r.line,
+                "suspicious RCU usage with lockdep already off".into(),
+            )],
+        });
+    }
     Some(Finding {
         label: Label::LikelyFalsePositive,
-        explanation: "The report prints debug_locks = 0: lockdep was already off, so it no longer \
-                      knows which locks (or RCU read-side sections) are held and the \"suspicious\" \
-                      check can fire on correct code (the kernel itself prints \"Possible false \
-                      positive due to lockdep disabling\")."
+        explanation: "The report prints debug_locks = 0: another report turned lockdep off while \
+                      this check ran, and with lockdep off every lock counts as held, so a check \
+                      that fires when a lock or read-side section is held (this one) fires on \
+                      correct code (newer kernels print \"Possible false positive due to lockdep \
+                      disabling via debug_locks = 0\" under it; fixed by \"rcu: Reject \
+                      RCU_LOCKDEP_WARN() false positives\")."
             .into(),
-        evidence: vec![(r.line, "suspicious RCU usage with lockdep already off".into())],
+        evidence: vec![(
+            r.line,
+            "an \"Illegal ...\" RCU check with lockdep already off".into(),
+        )],
     })
 }
 
@@ -1534,6 +1562,7 @@ fn preempt_rt_kernel(r: &Report) -> bool {
         })
     });
     ident.contains("PREEMPT_RT")
+        || r.preemption.as_deref().is_some_and(|m| m.contains("RT"))
         || ident.contains("preempt-rt")
         || rt_release
         || r.backtrace.iter().any(|f| {
@@ -1669,7 +1698,21 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
     let a = r.acquiring.as_ref()?;
     let w = a.wait?;
     let (ctx, held) = allowed_wait(r);
-    let (what, why) = if wait_kind(r, w.inner) == Some(WaitKind::Sleep) {
+    // A spinlock_t taken through PREEMPT_RT's primitives sleeps on that kernel only.
+    let rt_primitive = r.backtrace.iter().any(|f| {
+        f.base_function().is_some_and(|n| {
+            n.starts_with("rt_spin_lock")
+                || n.starts_with("rt_read_lock")
+                || n.starts_with("rt_write_lock")
+        })
+    });
+    let (what, why) = if wait_kind(r, w.inner) == Some(WaitKind::Sleep) && rt_primitive {
+        (
+            "a spinlock_t or rwlock_t, taken through PREEMPT_RT's sleeping primitive",
+            "This kernel is PREEMPT_RT, where the lock sleeps: a real sleep in atomic context \
+             (on a kernel without PREEMPT_RT the same lock spins).",
+        )
+    } else if wait_kind(r, w.inner) == Some(WaitKind::Sleep) {
         (
             "a sleeping lock",
             "This can sleep in atomic context on every kernel.",
@@ -2107,7 +2150,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "rcu-after-lockdep-off",
         summary: "suspicious RCU usage printed with debug_locks = 0",
-        check_next: "Find the first lockdep report of this boot (it turned lockdep off) and reproduce without it.",
+        check_next: "Find the report that turned lockdep off (another CPU's, printed around this one) and reproduce without it; for a dereference check, also check the dereference's protection by hand.",
         kinds: &[Kind::SuspiciousRcuUsage],
         check: rcu_after_lockdep_off,
     },

@@ -66,6 +66,11 @@ re!(
     CPU_LINE,
     r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
 );
+// The same facts as kernels before 3.x printed them (`Pid: 2224, comm: iperf Not tainted 3.2.0 #802`).
+re!(
+    PID_LINE,
+    r"^Pid: (\d+), comm: (.+?) (Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
+);
 re!(INCONSISTENT, r"^inconsistent \{(.+)\} -> \{(.+)\} usage\.$");
 re!(REGISTERED, r"^\{(.+)\} state was registered at:$");
 re!(
@@ -95,7 +100,7 @@ re!(
     IRQ_EVENT,
     r"^((?:hard|soft)irqs last\s+(?:enabled|disabled)) at \((\d+)\): (.*)$"
 );
-re!(CONTEXT, r"^context-\{(\d+):(\d+)\}$");
+re!(CONTEXT, r"^context-\{\s*(\d+):\s*(\d+)\s*\}$");
 re!(DEBUG_LOCKS, r"debug_locks = (\d)");
 re!(
     IN_ATOMIC,
@@ -449,7 +454,16 @@ impl State<'_> {
             return;
         }
         if let Some(c) = CPU_LINE.captures(t) {
-            self.cpu_line(&c);
+            self.r.cpu = c[1].parse().ok();
+            // `… #26 PREEMPT_RT`, `… #0 PREEMPT(full)`, `… #1 PREEMPT_{RT,(full)}`.
+            if let Some(model) = c[5].split_whitespace().find(|w| w.starts_with("PREEMPT")) {
+                self.r.preemption = Some(model.to_string());
+            }
+            self.task_and_kernel(&c[2], &c[3], &c[4], &c[5], t);
+            return;
+        }
+        if let Some(c) = PID_LINE.captures(t) {
+            self.task_and_kernel(&c[1], &c[2], &c[3], &c[4], t);
             return;
         }
         if t.starts_with("Hardware name:") || t.starts_with("Workqueue:") {
@@ -670,19 +684,19 @@ impl State<'_> {
         }
     }
 
-    fn cpu_line(&mut self, c: &regex::Captures) {
-        self.r.cpu = c[1].parse().ok();
+    /// The task and, if no version line gave it, the kernel, from the `CPU:` (or old `Pid:`)
+    /// line of the dump's header.
+    fn task_and_kernel(&mut self, pid: &str, comm: &str, taint: &str, rest: &str, raw: &str) {
         if self.r.task.is_none()
-            && let Ok(pid) = c[2].parse()
+            && let Ok(pid) = pid.parse()
         {
             self.r.task = Some(Task {
-                comm: c[3].to_string(),
+                comm: comm.to_string(),
                 pid,
             });
         }
         if self.r.kernel.is_none() {
-            let rest = c[5].trim();
-            let mut parts = rest.splitn(2, ' ');
+            let mut parts = rest.trim().splitn(2, ' ');
             let release = parts.next().unwrap_or("").to_string();
             let version = parts
                 .next()
@@ -691,9 +705,9 @@ impl State<'_> {
             self.r.kernel = Some(KernelIdent {
                 release,
                 version,
-                taint: Some(c[4].to_string()),
-                tainted: c[4].starts_with("Tainted"),
-                raw: c.get(0).unwrap().as_str().to_string(),
+                taint: Some(taint.to_string()),
+                tainted: taint.starts_with("Tainted"),
+                raw: raw.to_string(),
             });
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Stripped, in order: CR, ANSI escape sequences and other control characters,
 //! quoted-printable encoding (once a `=3D` has been seen in the input), e-mail quoting
-//! (`> `, `>> `, `> > `), syslog/journal prefixes (`Nov 21 12:00:01 host kernel: `),
+//! (`> `, `>> `, `> > `) and a commit message's `| `, syslog/journal prefixes (`Nov 21 12:00:01 host kernel: `),
 //! `<N>` log levels, `** N printk messages dropped **`, timestamps (`[  528.077900]`,
 //! `dmesg -T` `[Mon Nov 21 12:00:01 2022]`, `dmesg -H` `[Nov21 12:00]` and `[  +0.000224]`),
 //! vendor caller tags (`[name:lockdep&]`) and caller ids (`[T7867]`, `[ C0]`), which
@@ -48,6 +48,9 @@ pub struct Line {
 static ANSI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]").unwrap());
 static QUOTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:[ \t]?>)+ ?").unwrap());
+/// A commit message's quote (`| WARNING: possible recursive locking detected`): a bar and one
+/// space, or a bar alone on its line.
+static BAR_QUOTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[ \t]?\|(?: |$)").unwrap());
 /// A syslog or journal line's time, host and `kernel:`: `journalctl`'s `short` and
 /// `short-precise` (`Dec 14 06:35:48.545954`), `short-full` (`Tue 2021-12-14 06:35:48 UTC`),
 /// `short-iso`/`short-iso-precise` and rsyslog's ISO times, and `short-unix`
@@ -74,6 +77,10 @@ static DMESG_X: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// A `/dev/kmsg` record's header (`4,1073,209927862,-;`: level and facility, sequence number,
+/// microseconds since boot, flags), as `cat /dev/kmsg` and some journal exports print it.
+static KMSG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{1,4},\d+,\d+,[-+c][^;\s]*;").unwrap());
 /// A line number a pager or `cat -n` put before a journal line.
 static PAGER_LINE_NO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d+\s+").unwrap());
 /// `syzkaller login: ` typed on the console before the kernel's next line.
@@ -191,6 +198,9 @@ impl Normalizer {
         while let Some((&last, rest)) = bytes.split_last() {
             if last == b'\n' || last == b'\r' {
                 bytes = rest;
+            } else if let Some(rest) = bytes.strip_suffix(b"^M") {
+                // A carriage return as `cat -v` and serial-console captures print it.
+                bytes = rest;
             } else {
                 break;
             }
@@ -198,9 +208,17 @@ impl Normalizer {
         if !self.quoted_printable && memchr::memmem::find(bytes, b"=3D").is_some() {
             self.quoted_printable = true;
         }
+        // The next mail of an mbox, or a part, says its own encoding.
+        if bytes.starts_with(b"From ") {
+            self.quoted_printable = false;
+        } else if let Some(v) = header_value(bytes, b"content-transfer-encoding:") {
+            self.quoted_printable = v.eq_ignore_ascii_case(b"quoted-printable");
+        }
         let mut qp_soft_break = false;
         let decoded: Vec<u8>;
-        if self.quoted_printable {
+        // A line that is no quoted-printable (an `=` that escapes nothing: a plain `=====`
+        // rule) is read as it is.
+        if self.quoted_printable && is_qp(bytes) {
             let mut b = bytes;
             if b.last() == Some(&b'=') {
                 qp_soft_break = true;
@@ -231,9 +249,15 @@ impl Normalizer {
         }
         let mut s: &str = &text;
         let mut quote_depth = 0u8;
-        if let Some(m) = QUOTE.find(s) {
-            let depth = m.as_str().bytes().filter(|&b| b == b'>').count();
-            quote_depth = depth.min(u8::MAX.into()) as u8;
+        loop {
+            let m = QUOTE.find(s).or_else(|| BAR_QUOTE.find(s));
+            let Some(m) = m else { break };
+            let depth = m
+                .as_str()
+                .bytes()
+                .filter(|&b| b == b'>' || b == b'|')
+                .count();
+            quote_depth = quote_depth.saturating_add(depth.min(u8::MAX.into()) as u8);
             s = &s[m.end()..];
         }
         let mut vm_console = false;
@@ -270,6 +294,9 @@ impl Normalizer {
                 s = &lead[m.end()..];
             } else if let Some(m) = DMESG_X.find(lead) {
                 // `dmesg -x`: the facility and level before the time.
+                s = &lead[m.end()..];
+                had_prefix = true;
+            } else if let Some(m) = KMSG.find(lead) {
                 s = &lead[m.end()..];
                 had_prefix = true;
             } else if let Some(m) = LEVEL.find(lead) {
@@ -313,6 +340,22 @@ impl Normalizer {
             quote_depth,
         }
     }
+}
+
+/// Whether every `=` in `b` is a quoted-printable escape (`=3D`) or the soft break at its end.
+fn is_qp(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'=', b).all(|i| {
+        i + 1 == b.len()
+            || b.get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    })
+}
+
+/// The value of a mail header `name` (lower case, with its colon) on `line`, trimmed.
+fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let head = line.get(..name.len())?;
+    head.eq_ignore_ascii_case(name)
+        .then(|| line[name.len()..].trim_ascii())
 }
 
 fn decode_qp(b: &[u8]) -> Vec<u8> {
@@ -387,7 +430,9 @@ impl<R: BufRead> LineReader<R> {
 static FRESH_START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^\s*(?:Hardware name:|Call [Tt]race:|CPU: |RIP: |Code: |stack backtrace:|Workqueue:",
-        r"|=+$|-+$|#\d+:|\d+ locks? held by|other info|\*\*\*|Modules linked in)"
+        r"|=+$|-+$|#\d+:|\d+ locks? held by|other info|\*\*\*|Modules linked in",
+        // A banner (`[ BUG: Invalid wait context ]` after a rule line a paste left a space on).
+        r"|\[ (?:INFO|BUG): |(?:WARNING|BUG|INFO): )"
     ))
     .unwrap()
 });
@@ -422,6 +467,12 @@ static ADDRESS_FRAME_END: LazyLock<Regex> =
 /// A kernel's version line cut before its taint, and the taint alone.
 static KERNEL_IDENT_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\d+\.\d+[\w.+~-]* #\d+$").unwrap());
+/// A dump's `CPU:` line cut before its version (`… Not tainted 5.4.0-rc3-next-20191015` / `#0`).
+static CPU_LINE_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: .+ (?:Not tainted|Tainted: [A-Z ]*[A-Z]) \d+\.\d+[\w.+~-]*$")
+        .unwrap()
+});
+static VERSION_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+(?: |$)").unwrap());
 static TAINT_ALONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:Not tainted|Tainted: [A-Z][A-Z ]*)$").unwrap());
 /// An ARM frame cut after its caller's address, and the caller's name that ends it.
@@ -434,6 +485,14 @@ static ARM_CALLER: LazyLock<Regex> =
 static WRAPPED_FRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\S*[A-Za-z_.$][\w.$]*\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?$").unwrap()
 });
+
+/// An RCU report's site and message wrapped after its first word (`…/sock.h:1332 suspicious`
+/// / `rcu_dereference_check() usage!`).
+static RCU_SITE_OPEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\S+:\d+ suspicious$").unwrap());
+/// An RCU report's `file:line message` (on a line of its own after an empty prefixed one).
+static RCU_SITE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\S+\.[ch]:\d+ (?:suspicious|Illegal|RCU-list)").unwrap());
 
 /// Fixed sentences of lockdep reports that a mail client's hard wrap splits (`WARNING: possible
 /// circular locking` / `dependency detected`): a line ending in a start of one (two words or
@@ -515,8 +574,10 @@ fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
             || DUMP_WITHOUT_VERSION.is_match(last) && !FRESH_START.is_match(next_trim)
             // `Chain exists of:`'s one line of classes, wrapped after an arrow.
             || last.ends_with(" -->") && !FRESH_START.is_match(next_trim)
+            || RCU_SITE_OPEN.is_match(last) && next_trim.starts_with("rcu_dereference")
             // The kernel's version line wrapped before its taint (`… #1` / `Tainted: G  W`).
             || KERNEL_IDENT_END.is_match(last) && TAINT_ALONE.is_match(next_trim)
+            || CPU_LINE_WITHOUT_VERSION.is_match(last) && VERSION_ALONE.is_match(next_trim)
             // An ARM frame wrapped after its caller's address (`(f) from [<c04c02fc>]` /
             // `(g+0x58/0x27c)`).
             || ARM_FROM_END.is_match(last) && ARM_CALLER.is_match(next_trim)
@@ -526,7 +587,8 @@ fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
                     && WRAPPED_FRAME.is_match(next_trim)
                     || last.starts_with("Hardware name:")
                         && !indented
-                        && !FRESH_START.is_match(next_trim)))
+                        && !FRESH_START.is_match(next_trim)
+                    || last.is_empty() && RCU_SITE.is_match(next_trim)))
 }
 
 /// Whether some line could continue `last` by [`wrap_continues`] (for [`LineEnd`]).
@@ -537,8 +599,10 @@ fn wrap_open_after(last: &str, last_prefix: bool) -> bool {
         || LOCK_WITHOUT_SITE.is_match(last)
         || DUMP_WITHOUT_VERSION.is_match(last)
         || last.ends_with(" -->")
+        || RCU_SITE_OPEN.is_match(last)
         || ARM_FROM_END.is_match(last)
         || KERNEL_IDENT_END.is_match(last)
+        || CPU_LINE_WITHOUT_VERSION.is_match(last)
         || last_prefix
             && (last.is_empty()
                 || last == "?"
@@ -583,6 +647,8 @@ impl Joiner {
         let next_trim = line.text.trim();
         let flowed = !prev_trim.is_empty()
             && prev_trim != "--"
+            // A rule line (`=====`, `-----`) with a space left after it is not a soft break.
+            && !prev_trim.bytes().all(|b| b == b'=' || b == b'-')
             && prev.text.ends_with(' ')
             && !line.had_prefix
             && !next_trim.is_empty()
@@ -1037,6 +1103,15 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_line_with_a_trailing_space_is_no_soft_break() {
+        // A paste left a space after the rule; the old banner after it is a line of its own.
+        let v = texts("============================= \n[ BUG: Invalid wait context ]\n");
+        assert_eq!(v.len(), 2, "{v:?}");
+        let v = texts("some prose that flows \nWARNING: possible recursive locking detected\n");
+        assert_eq!(v.len(), 2, "{v:?}");
+    }
+
+    #[test]
     fn does_not_join_prefixed_or_fresh_lines() {
         let v = texts(
             "CPU: 1 PID: 2 Comm: a Not tainted syzkaller #0 PREEMPT(full) \nHardware name: x\n",
@@ -1064,6 +1139,77 @@ mod tests {
             texts("> > =3D=3D=3D=\n=3D=3D\n> >  =A0#0:=A0 (reboot_mutex){+.+.}, at: x+0x1/0x2\n");
         assert_eq!(v[0].0, "=====");
         assert_eq!(v[1].0, "  #0:  (reboot_mutex){+.+.}, at: x+0x1/0x2");
+    }
+
+    #[test]
+    fn quoted_printable_ends_where_its_mail_or_encoding_does() {
+        // A plain rule line after quoted-printable text is no soft break.
+        let v = texts("> =3D=3D=\n=3D\n=====\nWARNING: bad unlock balance detected!\n");
+        assert_eq!(v[1].0, "=====", "{v:?}");
+        assert_eq!(v[2].0, "WARNING: bad unlock balance detected!", "{v:?}");
+        // The next mail says its own encoding.
+        let v = texts("a =3D b\nContent-Transfer-Encoding: 8bit\nx=\ny\n");
+        assert_eq!(v[2].0, "x=", "{v:?}");
+        let v = texts("a =3D b\nFrom syzbot Mon Apr  1 00:00:00 2024\nx=\ny\n");
+        assert_eq!(v[2].0, "x=", "{v:?}");
+        let v = texts("Content-Transfer-Encoding: quoted-printable\nx=\ny\n");
+        assert_eq!(v[1].0, "xy", "{v:?}");
+    }
+
+    #[test]
+    fn commit_message_bar_quotes_are_stripped() {
+        let v =
+            texts("| WARNING: possible recursive locking detected\n|\n|  #0: x\nplain | text\n");
+        assert_eq!(v[0].0, "WARNING: possible recursive locking detected");
+        assert_eq!(lines_of("| x\n> | y\n")[1].quote_depth, 2);
+        assert_eq!(v[1].0, "");
+        assert_eq!(v[2].0, " #0: x");
+        assert_eq!(v[3].0, "plain | text");
+    }
+
+    #[test]
+    fn an_rcu_site_wrapped_by_a_serial_console() {
+        let v = texts(concat!(
+            "[  245.690923]\n",
+            "/home/c/linux/include/net/sock.h:1332 suspicious\n",
+            "rcu_dereference_check() usage!\n",
+            "[  245.821999] \n",
+        ));
+        assert_eq!(
+            v[0].0,
+            "/home/c/linux/include/net/sock.h:1332 suspicious rcu_dereference_check() usage!",
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_cpu_line_wrapped_before_its_version() {
+        let v = texts(
+            "> > CPU: 0 PID: 8897 Comm: syz-executor276 Not tainted 5.4.0-rc3-next-20191015\n> > #0\n> > Hardware name: x\n",
+        );
+        assert_eq!(
+            v[0].0, "CPU: 0 PID: 8897 Comm: syz-executor276 Not tainted 5.4.0-rc3-next-20191015 #0",
+            "{v:?}"
+        );
+        assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn caret_m_at_a_line_end_is_a_carriage_return() {
+        let v = texts("[ 57.6] WARNING: possible circular locking dependency detected^M\n");
+        assert_eq!(
+            v[0].0,
+            "WARNING: possible circular locking dependency detected"
+        );
+    }
+
+    #[test]
+    fn dev_kmsg_record_headers_are_prefixes() {
+        let v = texts(
+            "4,1073,209927862,-;[ BUG: Invalid wait context ]\n4,1077,209927871,c;ffff (x){....}\n",
+        );
+        assert_eq!(v[0].0, "[ BUG: Invalid wait context ]");
+        assert_eq!(v[1].0, "ffff (x){....}");
     }
 
     #[test]

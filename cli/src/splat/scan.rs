@@ -393,6 +393,12 @@ impl Collector {
                 self.reasons.push(format!(
                     "the quote ends before the report does (a reply from line {from})"
                 ));
+            } else if self.phase == Phase::Backtrace {
+                // The stack's start was read, but the poster may have cut it short.
+                self.reasons.push(format!(
+                    "the quote ends inside the stack (a reply from line {from}): frames after \
+                     it are not read"
+                ));
             }
             return Step::End {
                 consumed: false,
@@ -1100,6 +1106,12 @@ mod tests {
         assert_eq!(v.len(), 1, "{v:#?}");
         assert_eq!(v[0].backtrace.len(), 2, "{v:#?}");
         assert_eq!(v[0].end_line, 5);
+        // The stack may go on past what the poster quoted: said, not silent (round 8).
+        let damage = v[0].damage.as_deref().unwrap_or("");
+        assert!(
+            damage.contains("the quote ends inside the stack (a reply from line 7)"),
+            "{damage}"
+        );
     }
 
     #[test]

@@ -126,6 +126,14 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
     if let Some(r) = s.strip_prefix("? ") {
         f.unreliable = true;
         s = r.trim_start();
+        // An address no symbol covers (a module's freed init text): `? 0xffffffffc0bd4000`.
+        if let Some(hex) = s
+            .strip_prefix("0x")
+            .filter(|h| (8..=16).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            f.address = Some(hex.to_string());
+            return Some(f);
+        }
     }
     if let Some(c) = PC_PREFIX.captures(s) {
         f.address = Some(c[1].to_string());
@@ -408,6 +416,14 @@ mod tests {
         .unwrap();
         assert_eq!(l.name, "sk_lock-AF_BLUETOOTH");
         assert_eq!(l.at.and_then(|a| a.function).as_deref(), Some("bt_accept"));
+    }
+
+    #[test]
+    fn an_unsymbolised_questionable_address_is_a_frame() {
+        let f = frame(" ? 0xffffffffc0bd4000");
+        assert!(f.unreliable);
+        assert_eq!(f.address.as_deref(), Some("ffffffffc0bd4000"));
+        assert_eq!(f.function, None);
     }
 
     #[test]
