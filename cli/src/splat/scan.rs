@@ -556,6 +556,18 @@ impl Collector {
                 complete: false,
             };
         }
+        if t.starts_with("```") || t.starts_with("~~~") {
+            // A markdown code block (a GitHub issue's paste) closed before the report's end:
+            // what follows is the poster's prose, not more of the report.
+            self.reasons.push(format!(
+                "the pasted block ends at line {} (a markdown fence) before the report does",
+                line.no
+            ));
+            return Step::End {
+                consumed: false,
+                complete: false,
+            };
+        }
         if SECOND_REPORT_HINT.is_match(t) {
             self.reasons.push(format!(
                 "unrelated message mixed into the report at line {}: {}",
@@ -1056,6 +1068,34 @@ mod tests {
         assert_eq!(v[0].end_line, 7, "{v:#?}");
         assert!(v[0].truncated);
         assert_eq!(v[0].held_locks.as_ref().unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn a_markdown_fence_ends_a_report_pasted_without_its_stack() {
+        // A GitHub issue pasting a report's head in a code block, then prose (round 8).
+        let text = concat!(
+            "```\n",
+            "=============================\n",
+            "[ BUG: Invalid wait context ]\n",
+            "6.17.0 #7 Not tainted\n",
+            "-----------------------------\n",
+            "irq/16/56 is trying to lock:\n",
+            "ffff800082865238 (inject_lock){+.+.}-{3:3}, at: aer_inj_read_config+0x38/0x1dc\n",
+            "```\n",
+            "The lock is taken under pci_lock, which is a raw spinlock.\n",
+            "So we switch it to raw_spinlock_t.\n",
+        );
+        let v = crate::splat::parse_str("t", text);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].end_line, 7, "{v:#?}");
+        assert!(v[0].truncated);
+        assert!(
+            v[0].damage
+                .as_deref()
+                .unwrap_or("")
+                .contains("markdown fence"),
+            "{v:#?}"
+        );
     }
 
     #[test]
