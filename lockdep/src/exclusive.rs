@@ -54,7 +54,13 @@ macro_rules! exclusive_lock {
             }
 
             #[doc = concat!("Consumes the ", $what, " and returns its data.")]
+            /// A lock consumed while this thread still holds it (a guard forgotten, a raw acquisition
+            /// never released) leaves the thread's held locks: it no longer exists.
             pub fn into_inner(self) -> T {
+                if self.inner.is_locked() {
+                    let (map, id, kind) = Lockable::lock_map(&self);
+                    crate::runtime::on_consumed(map, id, kind);
+                }
                 self.inner.into_inner()
             }
         }

@@ -29,6 +29,24 @@ impl RawFairMutex {
         self.0.id()
     }
 
+    /// For crates that wrap this raw lock (the parking_lot compat crates), from their `Drop`:
+    /// the lock is being destroyed; if this thread still holds it (a guard forgotten, a raw
+    /// acquisition never released), its acquisitions leave the thread's held locks.
+    #[doc(hidden)]
+    #[inline]
+    pub fn consumed(&self) {
+        self.0.consumed()
+    }
+
+    /// For crates that wrap this raw lock (the parking_lot compat crates), when their caller
+    /// takes the raw lock (`raw()`) at `at`: sets its class now, from what they publish
+    /// ([`BuiltAt`](crate::BuiltAt)), as its acquisitions through the raw lock publish nothing.
+    #[doc(hidden)]
+    #[inline]
+    pub fn bind(&self, at: &'static Location<'static>) {
+        self.0.bind(at);
+    }
+
     #[inline(always)]
     pub(crate) fn lock_at(
         &self,

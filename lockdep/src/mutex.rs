@@ -214,6 +214,26 @@ impl RawMutex {
         &self.map
     }
 
+    /// For crates that wrap this raw lock (the parking_lot compat crates), from their `Drop`:
+    /// the lock is being destroyed; if this thread still holds it (a guard forgotten, a raw
+    /// acquisition never released), its acquisitions leave the thread's held locks.
+    #[doc(hidden)]
+    #[inline]
+    pub fn consumed(&self) {
+        if self.inner.is_locked() {
+            runtime::on_consumed(&self.map, self.id(), LockKind::Mutex);
+        }
+    }
+
+    /// For crates that wrap this raw lock (the parking_lot compat crates), when their caller
+    /// takes the raw lock (`raw()`) at `at`: sets its class now, from what they publish
+    /// ([`BuiltAt`](crate::BuiltAt)), as its acquisitions through the raw lock publish nothing.
+    #[doc(hidden)]
+    #[inline]
+    pub fn bind(&self, at: &'static Location<'static>) {
+        runtime::bind(&self.map, LockKind::Mutex, at);
+    }
+
     #[inline(always)]
     pub(crate) fn id(&self) -> usize {
         self as *const Self as usize

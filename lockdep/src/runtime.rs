@@ -2916,6 +2916,55 @@ pub(crate) fn held_state(instance: usize) -> HeldState {
     found.unwrap_or(HeldState::Unknown)
 }
 
+/// A lock consumed (`into_inner`) while this thread still holds it: a guard forgotten
+/// (`mem::forget`, `MutexGuard::leak`) or a raw acquisition never released, as code that proves
+/// it holds the only reference does (mlua's userdata cells). The lock no longer exists and
+/// nothing can wait for it, so its acquisitions leave this thread's stack as releases; left
+/// there, they would be reported as held at exit, and a lock built later at the same address
+/// as taken twice.
+pub(crate) fn on_consumed(map: &LockMap, instance: usize, kind: LockKind) {
+    let id = InstanceId(instance as u64);
+    // A lock is known by its address, and one whose guard was forgotten may have moved since
+    // (`into_inner` takes it by value): then the one held entry of its class on this thread is
+    // taken for it. Two or more are left alone (releasing a lock still held would make its
+    // real release a false report).
+    let Some(held_at) = with_local_on(|l| {
+        if l.state.find(id).is_some() {
+            return Some(instance);
+        }
+        let class = map.class_checked(&l.validator, kind, 0, None).ok()?;
+        let mut of_class = l.state.held.iter().filter(|h| h.class() == class);
+        match (of_class.next(), of_class.next()) {
+            (Some(h), None) => Some(h.instance().0 as usize),
+            _ => None,
+        }
+    })
+    .flatten() else {
+        return;
+    };
+    let held_id = InstanceId(held_at as u64);
+    // A reentrant lock's re-entries are entries of their own; each leaves.
+    for _ in 0..MAX_CONSUMED_ENTRIES {
+        if with_local_on(|l| l.state.find(held_id).is_some()) != Some(true) {
+            break;
+        }
+        on_release(map, held_at, kind);
+    }
+}
+
+/// Sets a lock's class now, as its first acquisition at `at` would, from what its wrapper
+/// publishes (`BuiltAt`): for a caller that reaches the raw lock (`raw()`) and acquires it
+/// later, when nothing is published.
+pub(crate) fn bind(map: &LockMap, kind: LockKind, at: &'static Location<'static>) {
+    if has_class(map) || switch().is_none() {
+        return;
+    }
+    let _ = map.class_checked(&current(), kind, 0, Some(at));
+}
+
+/// How many held entries of one consumed lock [`on_consumed`] releases at most.
+const MAX_CONSUMED_ENTRIES: usize = 1024;
+
 /// The validator this thread reports to (a switched-off one while validation is off).
 pub fn current() -> Validator {
     if switch().is_none() {

@@ -155,6 +155,26 @@ pub struct RawRwLock<const RECURSIVE: bool = false> {
 pub type RawRwLockRecursive = RawRwLock<true>;
 
 impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
+    /// For crates that wrap this raw lock (the parking_lot compat crates), from their `Drop`:
+    /// the lock is being destroyed; if this thread still holds it (a guard forgotten, a raw
+    /// acquisition never released), its acquisitions leave the thread's held locks.
+    #[doc(hidden)]
+    #[inline]
+    pub fn consumed(&self) {
+        if self.inner.is_locked() {
+            runtime::on_consumed(&self.map, self.id(), LockKind::RwLock);
+        }
+    }
+
+    /// For crates that wrap this raw lock (the parking_lot compat crates), when their caller
+    /// takes the raw lock (`raw()`) at `at`: sets its class now, from what they publish
+    /// ([`BuiltAt`](crate::BuiltAt)), as its acquisitions through the raw lock publish nothing.
+    #[doc(hidden)]
+    #[inline]
+    pub fn bind(&self, at: &'static Location<'static>) {
+        runtime::bind(&self.map, LockKind::RwLock, at);
+    }
+
     const READ_MODE: Mode = if RECURSIVE {
         Mode::ReadRecursive
     } else {
@@ -559,7 +579,13 @@ macro_rules! rwlock_type {
             }
 
             /// Consumes the lock and returns its data.
+            /// A lock consumed while this thread still holds it (a guard forgotten, a raw acquisition
+            /// never released) leaves the thread's held locks: it no longer exists.
             pub fn into_inner(self) -> T {
+                if self.inner.is_locked() {
+                    let (map, id, kind) = Lockable::lock_map(&self);
+                    crate::runtime::on_consumed(map, id, kind);
+                }
                 self.inner.into_inner()
             }
         }

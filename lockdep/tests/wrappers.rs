@@ -604,3 +604,31 @@ fn top_level_seqcount_reads_are_recorded_once_recording_starts() {
     assert_eq!(reads, 2, "{text}");
     assert!(v.take_reports().is_empty());
 }
+
+/// A lock consumed while this thread still holds it (a guard forgotten, then `into_inner`) no
+/// longer exists: it leaves the thread's held locks. Left there, the next lock of its class
+/// nested under nothing would be reported as recursive locking, and the thread as holding it.
+#[test]
+fn a_lock_consumed_while_held_leaves_the_held_locks() {
+    let reports = lockdep::capture(|| {
+        let make = |v: u32| Mutex::with_name("consumed", v); // one class
+        let a = make(1);
+        std::mem::forget(a.lock());
+        assert!(lockdep::is_held(&a));
+        assert_eq!(a.into_inner(), 1);
+        let b = make(2);
+        let _g = b.lock(); // a new lock of the class: nothing of it is held
+        let r = RwLock::with_name("consumed-rw", 0u8);
+        std::mem::forget(r.write());
+        let _ = r.into_inner();
+        let r2 = RwLock::with_name("consumed-rw", 0u8);
+        drop(r2.read());
+        let re = lockdep::ReentrantMutex::with_name("consumed-re", 0u8);
+        std::mem::forget(re.lock());
+        std::mem::forget(re.lock());
+        let _ = re.into_inner();
+        let re2 = lockdep::ReentrantMutex::with_name("consumed-re", 0u8);
+        drop(re2.lock());
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}

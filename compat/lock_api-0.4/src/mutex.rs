@@ -76,6 +76,15 @@ pub unsafe trait RawMutex {
         }
         !acquired_lock
     }
+
+    /// lockdep: sets this lock's class now from what [`lockdep_site`](crate::lockdep_site)
+    /// publishes (where the lock was built, its data type), for a caller that reaches the raw
+    /// lock through `raw()`, whose acquisitions publish nothing. A no-op but for the raw locks of
+    /// lockdep's compat crates.
+    #[doc(hidden)]
+    #[inline]
+    #[track_caller]
+    fn lockdep_bind(&self) {}
 }
 
 /// Additional methods for mutexes which support fair unlocking.
@@ -290,7 +299,14 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
     /// This method is unsafe because it allows unlocking a mutex while
     /// still holding a reference to a `MutexGuard`.
     #[inline]
+    #[track_caller]
     pub unsafe fn raw(&self) -> &R {
+        // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
+        // set here, from this lock's construction site and data type.
+        {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+            self.raw.lockdep_bind();
+        }
         &self.raw
     }
 

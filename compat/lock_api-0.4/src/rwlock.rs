@@ -96,6 +96,15 @@ pub unsafe trait RawRwLock {
         }
         !acquired_lock
     }
+
+    /// lockdep: sets this lock's class now from what [`lockdep_site`](crate::lockdep_site)
+    /// publishes (where the lock was built, its data type), for a caller that reaches the raw
+    /// lock through `raw()`, whose acquisitions publish nothing. A no-op but for the raw locks of
+    /// lockdep's compat crates.
+    #[doc(hidden)]
+    #[inline]
+    #[track_caller]
+    fn lockdep_bind(&self) {}
 }
 
 /// Additional methods for `RwLock`s which support fair unlocking.
@@ -601,7 +610,14 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
     ///
     /// This method is unsafe because it allows unlocking a mutex while
     /// still holding a reference to a lock guard.
+    #[track_caller]
     pub unsafe fn raw(&self) -> &R {
+        // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
+        // set here, from this lock's construction site and data type.
+        {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+            self.raw.lockdep_bind();
+        }
         &self.raw
     }
 

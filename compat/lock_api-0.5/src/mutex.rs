@@ -80,6 +80,15 @@ pub unsafe trait RawMutex {
     /// The result is a momentary snapshot and may be stale by the time it is
     /// returned.
     fn is_locked(&self) -> bool;
+
+    /// lockdep: sets this lock's class now from what [`lockdep_site`](crate::lockdep_site)
+    /// publishes (where the lock was built, its data type), for a caller that reaches the raw
+    /// lock through `raw()`, whose acquisitions publish nothing. A no-op but for the raw locks of
+    /// lockdep's compat crates.
+    #[doc(hidden)]
+    #[inline]
+    #[track_caller]
+    fn lockdep_bind(&self) {}
 }
 
 /// Additional methods for mutexes which support fair unlocking.
@@ -337,7 +346,14 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
     /// A guard must not be used or dropped while its lock is released, and any
     /// access through previously obtained pointers must be properly synchronized.
     #[inline]
+    #[track_caller]
     pub unsafe fn raw(&self) -> &R {
+        // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
+        // set here, from this lock's construction site and data type.
+        {
+            let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
+            self.raw.lockdep_bind();
+        }
         &self.raw
     }
 

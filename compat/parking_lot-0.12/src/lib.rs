@@ -153,11 +153,29 @@ macro_rules! raw_mutex {
             inner: $core,
         }
 
+        // A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
+        // consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
+        // locks, which would otherwise report it held at exit, and a lock built later at its address
+        // as taken twice.
+        impl Drop for $name {
+            #[inline]
+            fn drop(&mut self) {
+                self.inner.consumed();
+            }
+        }
+
         // SAFETY: exclusion, ordering and timeouts are the lockdep core's (parking_lot's lock
         // word underneath); lock_api 0.4 keeps no guard values, so each acquisition's guard
         // value is forgotten once taken and re-made for its release, for the thread that took
         // it (the owner token its lock_api guard carries).
         unsafe impl lock_api::RawMutex for $name {
+            #[inline]
+            #[track_caller]
+            fn lockdep_bind(&self) {
+                let _built = built();
+                self.inner.bind(core::panic::Location::caller());
+            }
+
             #[allow(clippy::declare_interior_mutable_const)]
             const INIT: Self = $name {
                 inner: <$core as core_api::RawMutex>::INIT,
@@ -275,11 +293,29 @@ pub struct RawRwLock {
     inner: lockdep::RawRwLockRecursive,
 }
 
+// A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
+// consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
+// locks, which would otherwise report it held at exit, and a lock built later at its address
+// as taken twice.
+impl Drop for RawRwLock {
+    #[inline]
+    fn drop(&mut self) {
+        self.inner.consumed();
+    }
+}
+
 // SAFETY: exclusion, ordering, fairness and timeouts are the lockdep core's; lock_api 0.4 keeps
 // no guard values, so each acquisition's guard value is forgotten once taken and re-made (in
 // the mode lock_api 0.4's caller says it holds, for the thread whose owner token its guard
 // carries) for its release, downgrade or upgrade.
 unsafe impl lock_api::RawRwLock for RawRwLock {
+    #[inline]
+    #[track_caller]
+    fn lockdep_bind(&self) {
+        let _built = built();
+        self.inner.bind(core::panic::Location::caller());
+    }
+
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = RawRwLock {
         inner: <lockdep::RawRwLockRecursive as core_api::RawRwLock>::INIT,

@@ -100,9 +100,27 @@ macro_rules! raw_mutex {
             inner: $core,
         }
 
+        // A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
+        // consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
+        // locks, which would otherwise report it held at exit, and a lock built later at its address
+        // as taken twice.
+        impl Drop for $name {
+            #[inline]
+            fn drop(&mut self) {
+                self.inner.consumed();
+            }
+        }
+
         // SAFETY: exclusion, ordering, fairness, timeouts and the acquisition state are the
         // lockdep core's (parking_lot 0.13's lock word underneath), delegated to unchanged.
         unsafe impl lock_api::RawMutex for $name {
+            #[inline]
+            #[track_caller]
+            fn lockdep_bind(&self) {
+                let _built = built();
+                self.inner.bind(core::panic::Location::caller());
+            }
+
             #[allow(clippy::declare_interior_mutable_const)]
             const INIT: Self = $name {
                 inner: <$core as core_api::RawMutex>::INIT,
@@ -207,6 +225,17 @@ pub struct RawRwLock<const RECURSIVE: bool = false> {
     inner: lockdep::RawRwLock<RECURSIVE>,
 }
 
+// A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
+// consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
+// locks, which would otherwise report it held at exit, and a lock built later at its address
+// as taken twice.
+impl<const RECURSIVE: bool> Drop for RawRwLock<RECURSIVE> {
+    #[inline]
+    fn drop(&mut self) {
+        self.inner.consumed();
+    }
+}
+
 /// Raw reader-writer lock type whose readers are recursive.
 pub type RawRwLockRecursive = RawRwLock<true>;
 
@@ -218,6 +247,13 @@ type UpgradableOf<const R: bool> = <Core<R> as core_api::RawRwLockUpgrade>::Upgr
 // SAFETY: exclusion, ordering, fairness, timeouts and the acquisition states are the lockdep
 // core's (parking_lot 0.13's lock word underneath), delegated to unchanged.
 unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
+    #[inline]
+    #[track_caller]
+    fn lockdep_bind(&self) {
+        let _built = built();
+        self.inner.bind(core::panic::Location::caller());
+    }
+
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = RawRwLock {
         inner: <Core<R> as core_api::RawRwLock>::INIT,
