@@ -488,3 +488,34 @@ fn a_normal_exit_leaves_a_graph_file() {
 fn a_panic_leaves_a_graph_file() {
     check_child_graph(&graph_of_child("panic"));
 }
+
+/// `check` counts the classes its graph files hold, those in no dependency too: a suite whose
+/// locks were never nested was validated, and "0 classes" read as if nothing had been
+/// (held-out round 10: 29 classes in stateright's files, 0 in dependencies).
+#[test]
+fn check_counts_classes_that_take_part_in_no_dependency() {
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    v.scope(|| {
+        let a = lockdep::Mutex::with_name("alone-a", ());
+        let b = lockdep::Mutex::with_name("alone-b", ());
+        drop(a.lock());
+        drop(b.lock());
+    });
+    let text = GraphFile::of_process(&v, process(), false).to_text();
+    let dir = std::env::temp_dir().join(format!("lockdep-graph-count-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("alone.lockdep-graph.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let opts = lockcheck::check::CheckOptions {
+        inputs: vec![path.display().to_string(), path.display().to_string()],
+        json: false,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    lockcheck::check::run(&opts, &mut out, &mut err);
+    std::fs::remove_dir_all(&dir).ok();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains(": 2 classes (0 in dependencies), 0 dependencies"),
+        "{err}"
+    );
+}

@@ -47,6 +47,9 @@ pub struct CheckStats {
     pub graphs: usize,
     /// Traces replayed.
     pub traces: usize,
+    /// Classes read from graph files, by name and subclass (one of several files is one class;
+    /// a class that takes part in no dependency included).
+    pub classes_read: std::collections::HashSet<(String, u32)>,
     /// Dependencies read from graph files.
     pub dependencies_read: usize,
     /// Dependency types fed to the validator (the rest were known already).
@@ -170,9 +173,11 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
     let v = merge.replayer.validator();
     let _ = writeln!(
         err,
-        "lockcheck: merged {} graph file(s) and {} trace(s): {} classes, {} dependencies ({} read, {} new); {} report(s)",
+        "lockcheck: merged {} graph file(s) and {} trace(s): {} classes ({} in dependencies), {} dependencies ({} read, {} new); {} report(s)",
         s.graphs,
         s.traces,
+        // A graph file's classes that take part in no dependency are never fed to the validator.
+        s.classes_read.len().max(v.class_count()),
         v.class_count(),
         v.dependency_count(),
         s.dependencies_read,
@@ -290,6 +295,10 @@ fn check_input(
         pid: Some(file.process.pid),
         exe: Some(file.process.exe.as_str().into()),
     };
+    merge
+        .stats
+        .classes_read
+        .extend(file.classes.iter().map(|c| (c.name.clone(), c.subclass)));
     for dep in &file.deps {
         merge.stats.dependencies_read += 1;
         let result = merge.feed(&source, &file.classes, dep);
