@@ -2928,11 +2928,16 @@ pub(crate) fn on_consumed(map: &LockMap, instance: usize, kind: LockKind) {
     // (`into_inner` takes it by value): then the one held entry of its class on this thread is
     // taken for it. Two or more are left alone (releasing a lock still held would make its
     // real release a false report).
+    if switch().is_none() {
+        return;
+    }
+    // Outside the thread's state: resolving a class may need it.
+    let class = map.class_checked(&current(), kind, 0, None).ok();
     let Some(held_at) = with_local_on(|l| {
         if l.state.find(id).is_some() {
             return Some(instance);
         }
-        let class = map.class_checked(&l.validator, kind, 0, None).ok()?;
+        let class = class?;
         let mut of_class = l.state.held.iter().filter(|h| h.class() == class);
         match (of_class.next(), of_class.next()) {
             (Some(h), None) => Some(h.instance().0 as usize),
