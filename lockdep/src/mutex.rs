@@ -231,7 +231,7 @@ impl RawMutex {
     #[doc(hidden)]
     #[inline]
     pub fn bind(&self, at: &'static Location<'static>) {
-        runtime::bind(&self.map, LockKind::Mutex, at);
+        runtime::bind(&self.map, LockKind::Mutex, Some(at));
     }
 
     #[inline(always)]

@@ -14,11 +14,27 @@ use crate::runtime::{self, LockMap, Request};
 /// The pseudo-lock of one once cell (`OnceLock`, `LazyLock`, `Once`).
 pub(crate) struct OnceClass {
     map: LockMap,
+    /// Its class is its own (the kernel's rule for a lock in static memory, which has no key
+    /// of its own): a `Once` built from `ONCE_INIT`, whose every copy has one site and is first
+    /// called in one helper (lazy_static's), so that by the rule for such locks every lazy
+    /// static would be one class and one initialised inside another a false recursive report.
+    per_instance: bool,
 }
 
 impl OnceClass {
     pub(crate) const fn new(map: LockMap) -> Self {
-        OnceClass { map }
+        OnceClass {
+            map,
+            per_instance: false,
+        }
+    }
+
+    /// A once whose class is its own (`ONCE_INIT`'s).
+    pub(crate) const fn per_instance(map: LockMap) -> Self {
+        OnceClass {
+            map,
+            per_instance: true,
+        }
     }
 
     #[inline(always)]
@@ -30,6 +46,10 @@ impl OnceClass {
     /// thread's: validated like acquiring an exclusive lock, released when the result drops.
     #[inline]
     pub(crate) fn enter(&self, site: &'static Location<'static>) -> OnceHeld<'_> {
+        if self.per_instance {
+            // Resolved without a first site: a class of its own.
+            runtime::bind(&self.map, LockKind::Map, None);
+        }
         runtime::before_lock(Request {
             map: &self.map,
             instance: self.id(),

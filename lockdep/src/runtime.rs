@@ -2959,12 +2959,13 @@ pub(crate) fn on_consumed(map: &LockMap, instance: usize, kind: LockKind) {
 
 /// Sets a lock's class now, as its first acquisition at `at` would, from what its wrapper
 /// publishes (`BuiltAt`): for a caller that reaches the raw lock (`raw()`) and acquires it
-/// later, when nothing is published.
-pub(crate) fn bind(map: &LockMap, kind: LockKind, at: &'static Location<'static>) {
+/// later, when nothing is published. A lock built outside the user's code bound with no site
+/// gets a class of its own.
+pub(crate) fn bind(map: &LockMap, kind: LockKind, at: Option<&'static Location<'static>>) {
     if has_class(map) || switch().is_none() {
         return;
     }
-    let _ = map.class_checked(&current(), kind, 0, Some(at));
+    let _ = map.class_checked(&current(), kind, 0, at);
 }
 
 /// How many held entries of one consumed lock [`on_consumed`] releases at most.

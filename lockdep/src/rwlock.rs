@@ -172,7 +172,7 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     #[doc(hidden)]
     #[inline]
     pub fn bind(&self, at: &'static Location<'static>) {
-        runtime::bind(&self.map, LockKind::RwLock, at);
+        runtime::bind(&self.map, LockKind::RwLock, Some(at));
     }
 
     const READ_MODE: Mode = if RECURSIVE {

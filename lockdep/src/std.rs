@@ -1016,9 +1016,10 @@ pub struct Once {
 
 /// std's deprecated `ONCE_INIT`, for code written before `Once::new` was `const`.
 ///
-/// A constant has one site, shared by every `Once` built from it, so such a `Once` takes its
-/// class where it is first called, as a lock built by `Default` does (docs/semantics.md,
-/// "Classes for Rust"): two statics built from it are two classes.
+/// A constant has one site, shared by every `Once` built from it, and such `Once`s are statics
+/// first called in one helper (lazy_static's): each is a class of its own, as the kernel gives
+/// a lock in static memory (docs/semantics.md, "One-time initialisation"). Two statics built
+/// from it are two classes, and one initialised inside another's closure is no report.
 #[deprecated(since = "1.38.0", note = "the `Once::new()` function is now preferred")]
 #[allow(clippy::declare_interior_mutable_const)] // a constant to copy from, as std's is
 pub const ONCE_INIT: Once = Once::from_init_const();
@@ -1027,7 +1028,7 @@ impl Once {
     const fn from_init_const() -> Self {
         Once {
             once: ::std::sync::Once::new(),
-            class: OnceClass::new(
+            class: OnceClass::per_instance(
                 LockMap::spec(Location::caller(), None, None)
                     .by_default()
                     .build(),

