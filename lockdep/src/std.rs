@@ -292,6 +292,11 @@ pub struct MutexGuard<'a, T: ?Sized + 'a> {
     guard: crate::MutexGuard<'a, T>,
 }
 
+// As std's (through its `&Mutex`/`&RwLock`, which are `RefUnwindSafe`): a guard may cross
+// `catch_unwind`, poisoning says what a panic left.
+impl<T: ?Sized> ::std::panic::UnwindSafe for MutexGuard<'_, T> {}
+impl<T: ?Sized> ::std::panic::RefUnwindSafe for MutexGuard<'_, T> {}
+
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     fn new(lock: &'a Mutex<T>, guard: crate::MutexGuard<'a, T>) -> Self {
         MutexGuard {
@@ -621,6 +626,11 @@ pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
     guard: crate::RwLockReadGuard<'a, T>,
 }
 
+// As std's (through its `&Mutex`/`&RwLock`, which are `RefUnwindSafe`): a guard may cross
+// `catch_unwind`, poisoning says what a panic left.
+impl<T: ?Sized> ::std::panic::UnwindSafe for RwLockReadGuard<'_, T> {}
+impl<T: ?Sized> ::std::panic::RefUnwindSafe for RwLockReadGuard<'_, T> {}
+
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -647,6 +657,11 @@ pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
     panicking: bool,
     guard: crate::RwLockWriteGuard<'a, T>,
 }
+
+// As std's (through its `&Mutex`/`&RwLock`, which are `RefUnwindSafe`): a guard may cross
+// `catch_unwind`, poisoning says what a panic left.
+impl<T: ?Sized> ::std::panic::UnwindSafe for RwLockWriteGuard<'_, T> {}
+impl<T: ?Sized> ::std::panic::RefUnwindSafe for RwLockWriteGuard<'_, T> {}
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     fn new(lock: &'a RwLock<T>, guard: crate::RwLockWriteGuard<'a, T>) -> Self {
