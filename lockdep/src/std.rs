@@ -269,7 +269,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
         let mut d = f.debug_struct("Mutex");
         match self.inner.try_lock() {
             Some(guard) => d.field("data", &&*guard),
-            None => d.field("data", &format_args!("<locked>")),
+            // std's `Mutex` prints a string here (quoted), its `RwLock` does not.
+            None => d.field("data", &"<locked>"),
         };
         d.field("poisoned", &self.poison.get())
             .finish_non_exhaustive()

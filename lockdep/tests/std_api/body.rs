@@ -253,3 +253,18 @@ fn guards_cross_catch_unwind() {
     let g = rw.write().unwrap();
     unwind_safe(&g);
 }
+
+/// `Debug` prints what std's does (snapshot tests of structs that hold locks see it): std's
+/// `Mutex` quotes `"<locked>"`, its `RwLock` does not.
+#[test]
+fn debug_output_is_stds() {
+    let m = Mutex::new(5);
+    let rw = RwLock::new(5);
+    assert_eq!(format!("{m:?}"), "Mutex { data: 5, poisoned: false, .. }");
+    {
+        let _g = m.lock().unwrap();
+        assert_eq!(format!("{m:?}"), "Mutex { data: \"<locked>\", poisoned: false, .. }");
+    }
+    let _w = rw.write().unwrap();
+    assert_eq!(format!("{rw:?}"), "RwLock { data: <locked>, poisoned: false, .. }");
+}
