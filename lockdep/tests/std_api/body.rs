@@ -250,8 +250,9 @@ fn guards_cross_catch_unwind() {
         let g = rw.read().unwrap();
         unwind_safe(&g);
     }
-    let g = rw.write().unwrap();
+    let mut g = rw.write().unwrap();
     unwind_safe(&g);
+    *g = 2;
 }
 
 /// `Debug` prints what std's does (snapshot tests of structs that hold locks see it): std's
