@@ -1800,26 +1800,40 @@ fn without_machinery(bt: &str) -> String {
         "lock_api::",
         "parking_lot::",
     ];
+    // Where the machinery's source lives: an inlined frame is often named without its path
+    // (`validate`, `lock<()>`), and its `at` line tells whose it is.
+    const MACHINERY_FILES: &[&str] = &[
+        "/lockdep/src/",
+        "/lockdep-parking-lot/src/",
+        "/lock_api-0.",
+        "/parking_lot-0.",
+        "/rustc/",
+        "/library/std/src/",
+        "/library/core/src/",
+        "/library/alloc/src/",
+    ];
+    let machinery = |path: &str| MACHINERY.iter().any(|m| path.starts_with(m));
+    let lines: Vec<&str> = bt.lines().collect();
     let mut out = String::with_capacity(bt.len());
     let mut skipped = 0;
     let mut skipping = true;
-    for line in bt.lines() {
-        let frame = line
-            .trim_start()
-            .split_once(": ")
-            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .map(|(_, symbol)| symbol);
-        if skipping && let Some(symbol) = frame {
-            let machinery = |path: &str| MACHINERY.iter().any(|m| path.starts_with(m));
+    for (i, line) in lines.iter().enumerate() {
+        if skipping && let Some(symbol) = symbol_of(line) {
             // `<Type as Trait>::f` is the machinery's only when both are: a user's trait on a
             // lock (`<parking_lot::Mutex<T> as app::Ext>::f`) or a lock's trait on a user's type
             // (`<app::Table as core::ops::Drop>::drop`) is the caller's code.
-            let is_machinery = match qualified_path(symbol) {
+            let by_name = match qualified_path(symbol) {
                 Some((ty, Some(tr))) => machinery(ty) && machinery(tr),
                 Some((ty, None)) => machinery(ty),
                 None => machinery(symbol),
             };
-            if is_machinery {
+            let bare = !symbol.contains("::");
+            let by_file = bare
+                && lines.get(i + 1).is_some_and(|next| {
+                    let t = next.trim_start();
+                    t.starts_with("at ") && MACHINERY_FILES.iter().any(|f| t.contains(f))
+                });
+            if by_name || by_file {
                 skipped += 1;
                 continue;
             }
@@ -1843,6 +1857,14 @@ fn without_machinery(bt: &str) -> String {
         return bt.to_string();
     }
     out
+}
+
+/// The symbol of a backtrace's frame line (`  12: app::main`), if it is one.
+fn symbol_of(line: &str) -> Option<&str> {
+    line.trim_start()
+        .split_once(": ")
+        .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(_, symbol)| symbol)
 }
 
 /// The self type and trait of a qualified symbol (`<Type as Trait>::f`; `<Type>::f` has no
@@ -1989,6 +2011,21 @@ mod tests {
             Some(("lockdep::Mutex<T>", None))
         );
         assert_eq!(super::qualified_path("<broken"), None);
+        // Inlined frames named without their path are judged by their source file.
+        let bt = "   6: validate
+              at /work/x/lockdep/src/validator.rs:1349:55
+   18: lock<()>
+              at /work/x/lockdep/src/exclusive.rs:155:41
+   19: {closure#0}
+              at ./tests/app.rs:124:20
+";
+        let t = super::without_machinery(bt);
+        assert!(
+            t.starts_with(
+                "      (2 frames of lockdep and the lock left out)\n   19: {closure#0}\n"
+            ),
+            "{t}"
+        );
         // A backtrace without symbols is kept whole.
         let bare = "   0: <unknown>\n";
         assert_eq!(super::without_machinery(bare), bare);

@@ -38,7 +38,7 @@ static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 static STD_BT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\d+: ([A-Za-z_<].*?)(?:::h[0-9a-f]{16})?$").unwrap());
+    LazyLock::new(|| Regex::new(r"^\d+: ([A-Za-z_<{].*?)(?:::h[0-9a-f]{16})?$").unwrap());
 static STD_AT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^at (\S+?):(\d+)(?::\d+)?$").unwrap());
 static ADDR2LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -416,6 +416,13 @@ mod tests {
         .unwrap();
         assert_eq!(l.name, "sk_lock-AF_BLUETOOTH");
         assert_eq!(l.at.and_then(|a| a.function).as_deref(), Some("bt_accept"));
+    }
+
+    #[test]
+    fn a_std_backtraces_closure_frame_is_a_frame() {
+        // An inlined closure, named without its path (a build with line tables only).
+        let f = frame("   19: {closure#0}");
+        assert_eq!(f.function.as_deref(), Some("{closure#0}"));
     }
 
     #[test]
