@@ -29,8 +29,8 @@ impl RawFairMutex {
         self.0.id()
     }
 
-    /// For crates that wrap this raw lock (the parking_lot compat crates), from their `Drop`:
-    /// the lock is being destroyed; if this thread still holds it (a guard forgotten, a raw
+    /// For crates that wrap this raw lock (the parking_lot compat crates), from their
+    /// `into_inner`: the lock is being consumed; if this thread still holds it (a guard forgotten, a raw
     /// acquisition never released), its acquisitions leave the thread's held locks.
     #[doc(hidden)]
     #[inline]
@@ -45,6 +45,14 @@ impl RawFairMutex {
     #[inline]
     pub fn bind(&self, at: &'static Location<'static>) {
         self.0.bind(at);
+    }
+
+    /// For crates that wrap this raw lock: whether [`bind`](Self::bind) has anything to do
+    /// (validation on and the class not set yet), checked before they publish anything.
+    #[doc(hidden)]
+    #[inline]
+    pub fn needs_bind(&self) -> bool {
+        self.0.needs_bind()
     }
 
     #[inline(always)]

@@ -10,6 +10,15 @@ use std::panic::Location;
 use crate::class::LockKind;
 use crate::held::Mode;
 use crate::runtime::{self, LockMap, Request};
+#[cfg(not(lockdep_off))]
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How many `ONCE_INIT` onces got a class of their own.
+#[cfg(not(lockdep_off))]
+static PER_INSTANCE_CLASSES: AtomicUsize = AtomicUsize::new(0);
+/// At most this many: far more than a program's lazy statics.
+#[cfg(not(lockdep_off))]
+const MAX_PER_INSTANCE_CLASSES: usize = 1024;
 
 /// The pseudo-lock of one once cell (`OnceLock`, `LazyLock`, `Once`).
 pub(crate) struct OnceClass {
@@ -18,6 +27,7 @@ pub(crate) struct OnceClass {
     /// of its own): a `Once` built from `ONCE_INIT`, whose every copy has one site and is first
     /// called in one helper (lazy_static's), so that by the rule for such locks every lazy
     /// static would be one class and one initialised inside another a false recursive report.
+    #[cfg_attr(lockdep_off, allow(dead_code))]
     per_instance: bool,
 }
 
@@ -46,9 +56,16 @@ impl OnceClass {
     /// thread's: validated like acquiring an exclusive lock, released when the result drops.
     #[inline]
     pub(crate) fn enter(&self, site: &'static Location<'static>) -> OnceHeld<'_> {
-        if self.per_instance {
-            // Resolved without a first site: a class of its own.
-            runtime::bind(&self.map, LockKind::Map, None);
+        #[cfg(not(lockdep_off))]
+        if self.per_instance && runtime::needs_bind(&self.map) {
+            // Resolved without a first site: a class of its own. Bounded, as each is a class
+            // for good: past the bound (`Once`s built from `ONCE_INIT` on the heap, one per
+            // object), the rule for locks built outside the user's code (the first call's site).
+            if self.map.has_record()
+                || PER_INSTANCE_CLASSES.fetch_add(1, Ordering::Relaxed) < MAX_PER_INSTANCE_CLASSES
+            {
+                runtime::bind(&self.map, LockKind::Map, None);
+            }
         }
         runtime::before_lock(Request {
             map: &self.map,

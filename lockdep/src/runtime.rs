@@ -1924,6 +1924,12 @@ impl LockMap {
         spec.build()
     }
 
+    /// Whether the lock has been resolved once (its description became a record).
+    #[cfg(not(lockdep_off))]
+    pub(crate) fn has_record(&self) -> bool {
+        matches!(self.words.desc(), Desc::Record(_))
+    }
+
     /// Where the lock was built.
     pub fn init_site(&self) -> &'static Location<'static> {
         match self.words.desc() {
@@ -2923,37 +2929,52 @@ pub(crate) fn held_state(instance: usize) -> HeldState {
 /// there, they would be reported as held at exit, and a lock built later at the same address
 /// as taken twice.
 pub(crate) fn on_consumed(map: &LockMap, instance: usize, kind: LockKind) {
-    let id = InstanceId(instance as u64);
-    // A lock is known by its address, and one whose guard was forgotten may have moved since
-    // (`into_inner` takes it by value): then the one held entry of its class on this thread is
-    // taken for it. Two or more are left alone (releasing a lock still held would make its
-    // real release a false report).
     if switch().is_none() {
         return;
     }
+    let id = InstanceId(instance as u64);
     // Outside the thread's state: resolving a class may need it.
     let class = map.class_checked(&current(), kind, 0, None).ok();
-    let Some(held_at) = with_local_on(|l| {
+    let Some((held_at, all)) = with_local_on(|l| {
         if l.state.find(id).is_some() {
-            return Some(instance);
+            return Some((instance, true));
         }
+        // A lock is known by its address, and one whose guard was forgotten may have moved
+        // since (`into_inner` takes it by value). Its entry is then the thread's one entry of
+        // its class, but only where nothing else could be: validation on all along (nothing
+        // untracked or skipped on this stack), no entry of the class in an outer scope, and a
+        // plain entry (not merged under a nest lock). Otherwise nothing is released: a lock of
+        // its class held elsewhere would have its real release reported as a bad unlock.
         let class = class?;
-        let mut of_class = l.state.held.iter().filter(|h| h.class() == class);
+        let state = &l.state;
+        if state.untracked
+            || !state.skipped.is_empty()
+            || !l.validator.is_enabled()
+            || l.saved
+                .iter()
+                .any(|(_, s)| s.held.iter().any(|h| h.class() == class))
+        {
+            return None;
+        }
+        let mut of_class = state.held.iter().filter(|h| h.class() == class);
         match (of_class.next(), of_class.next()) {
-            (Some(h), None) => Some(h.instance().0 as usize),
+            (Some(h), None) if h.is_plain() => Some((h.instance().0 as usize, false)),
             _ => None,
         }
     })
     .flatten() else {
         return;
     };
-    let held_id = InstanceId(held_at as u64);
+    if !all {
+        on_release(map, held_at, kind);
+        return;
+    }
     // A reentrant lock's re-entries are entries of their own; each leaves.
     for _ in 0..MAX_CONSUMED_ENTRIES {
-        if with_local_on(|l| l.state.find(held_id).is_some()) != Some(true) {
+        if with_local_on(|l| l.state.find(id).is_some()) != Some(true) {
             break;
         }
-        on_release(map, held_at, kind);
+        on_release(map, instance, kind);
     }
 }
 
@@ -2962,10 +2983,26 @@ pub(crate) fn on_consumed(map: &LockMap, instance: usize, kind: LockKind) {
 /// later, when nothing is published. A lock built outside the user's code bound with no site
 /// gets a class of its own.
 pub(crate) fn bind(map: &LockMap, kind: LockKind, at: Option<&'static Location<'static>>) {
-    if has_class(map) || switch().is_none() {
+    if !needs_bind(map) {
+        return;
+    }
+    // A lock whose wrapper knows no construction site of the user's (lock_api's `Default`)
+    // takes its class where it is first acquired: a `raw()` call is not that (it may only ask
+    // `is_locked()`).
+    if at.is_some()
+        && crate::mutex::raw_built_site()
+            .and_then(|(site, _)| site)
+            .is_none_or(|s| crate::class::sysroot_file(s.file()))
+    {
         return;
     }
     let _ = map.class_checked(&current(), kind, 0, at);
+}
+
+/// Whether [`bind`] has anything to do: validation on and the lock's class not set yet.
+#[inline]
+pub(crate) fn needs_bind(map: &LockMap) -> bool {
+    !has_class(map) && switch().is_some()
 }
 
 /// How many held entries of one consumed lock [`on_consumed`] releases at most.

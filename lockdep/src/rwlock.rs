@@ -155,8 +155,8 @@ pub struct RawRwLock<const RECURSIVE: bool = false> {
 pub type RawRwLockRecursive = RawRwLock<true>;
 
 impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
-    /// For crates that wrap this raw lock (the parking_lot compat crates), from their `Drop`:
-    /// the lock is being destroyed; if this thread still holds it (a guard forgotten, a raw
+    /// For crates that wrap this raw lock (the parking_lot compat crates), from their
+    /// `into_inner`: the lock is being consumed; if this thread still holds it (a guard forgotten, a raw
     /// acquisition never released), its acquisitions leave the thread's held locks.
     #[doc(hidden)]
     #[inline]
@@ -173,6 +173,14 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     #[inline]
     pub fn bind(&self, at: &'static Location<'static>) {
         runtime::bind(&self.map, LockKind::RwLock, Some(at));
+    }
+
+    /// For crates that wrap this raw lock: whether [`bind`](Self::bind) has anything to do
+    /// (validation on and the class not set yet), checked before they publish anything.
+    #[doc(hidden)]
+    #[inline]
+    pub fn needs_bind(&self) -> bool {
+        runtime::needs_bind(&self.map)
     }
 
     const READ_MODE: Mode = if RECURSIVE {

@@ -632,3 +632,25 @@ fn a_lock_consumed_while_held_leaves_the_held_locks() {
     });
     assert!(reports.is_empty(), "{reports:#?}");
 }
+
+/// A consumed lock whose entry cannot be told apart releases nothing: here its acquisition is
+/// in an outer scope and another lock of its class is held in this one, which must keep its
+/// entry (its release was a false bad-unlock report in review).
+#[test]
+fn a_consumed_lock_never_takes_another_locks_entry() {
+    fn make() -> Mutex<u32> {
+        Mutex::new(0) // one class
+    }
+    let v = Validator::with_on_report(Config::default(), OnReport::Collect);
+    let (a, b) = (make(), make());
+    let reports = v.scope(|| {
+        std::mem::forget(b.lock());
+        lockdep::capture(move || {
+            let g = a.lock();
+            let _v = b.into_inner();
+            drop(g); // a's real release
+        })
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+    let _ = v.take_reports();
+}

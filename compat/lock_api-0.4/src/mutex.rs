@@ -85,6 +85,21 @@ pub unsafe trait RawMutex {
     #[inline]
     #[track_caller]
     fn lockdep_bind(&self) {}
+
+    /// lockdep: whether [`lockdep_bind`](Self::lockdep_bind) has anything to do (checked first,
+    /// so that a lock whose class is set pays no thread-local hand-off in `raw()`).
+    #[doc(hidden)]
+    #[inline]
+    fn lockdep_needs_bind(&self) -> bool {
+        false
+    }
+
+    /// lockdep: this lock is being consumed (`into_inner`); if this thread still holds it (a
+    /// guard forgotten, a raw acquisition never released), its acquisition leaves the thread's
+    /// held locks. A no-op but for the raw locks of lockdep's compat crates.
+    #[doc(hidden)]
+    #[inline]
+    fn lockdep_consumed(&self) {}
 }
 
 /// Additional methods for mutexes which support fair unlocking.
@@ -170,6 +185,8 @@ impl<R: RawMutex, T> Mutex<R, T> {
     /// Consumes this mutex, returning the underlying data.
     #[inline]
     pub fn into_inner(self) -> T {
+        // lockdep: a lock consumed while its holder's guard was forgotten is no longer held.
+        self.raw.lockdep_consumed();
         self.data.into_inner()
     }
 }
@@ -303,7 +320,7 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
     pub unsafe fn raw(&self) -> &R {
         // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
         // set here, from this lock's construction site and data type.
-        {
+        if self.raw.lockdep_needs_bind() {
             let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
             self.raw.lockdep_bind();
         }

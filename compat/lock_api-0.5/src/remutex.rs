@@ -298,6 +298,8 @@ impl<R: RawMutex, G: GetThreadId, T> ReentrantMutex<R, G, T> {
     /// Consumes this mutex, returning the underlying data.
     #[inline]
     pub fn into_inner(self) -> T {
+        // lockdep: a lock consumed while its holder's guard was forgotten is no longer held.
+        self.raw.mutex.lockdep_consumed();
         self.data.into_inner()
     }
 }
@@ -470,7 +472,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     pub unsafe fn raw(&self) -> &R {
         // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
         // set here, from this lock's construction site and data type.
-        {
+        if self.raw.mutex.lockdep_needs_bind() {
             let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
             self.raw.mutex.lockdep_bind();
         }

@@ -112,6 +112,21 @@ pub unsafe trait RawRwLock {
     #[inline]
     #[track_caller]
     fn lockdep_bind(&self) {}
+
+    /// lockdep: whether [`lockdep_bind`](Self::lockdep_bind) has anything to do (checked first,
+    /// so that a lock whose class is set pays no thread-local hand-off in `raw()`).
+    #[doc(hidden)]
+    #[inline]
+    fn lockdep_needs_bind(&self) -> bool {
+        false
+    }
+
+    /// lockdep: this lock is being consumed (`into_inner`); if this thread still holds it (a
+    /// guard forgotten, a raw acquisition never released), its acquisition leaves the thread's
+    /// held locks. A no-op but for the raw locks of lockdep's compat crates.
+    #[doc(hidden)]
+    #[inline]
+    fn lockdep_consumed(&self) {}
 }
 
 /// Additional methods for `RwLock`s which support fair unlocking.
@@ -508,6 +523,8 @@ impl<R: RawRwLock, T> RwLock<R, T> {
     #[inline]
     #[allow(unused_unsafe)]
     pub fn into_inner(self) -> T {
+        // lockdep: a lock consumed while its holder's guard was forgotten is no longer held.
+        self.raw.lockdep_consumed();
         unsafe { self.data.into_inner() }
     }
 }
@@ -776,7 +793,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
     pub unsafe fn raw(&self) -> &R {
         // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
         // set here, from this lock's construction site and data type.
-        {
+        if self.raw.lockdep_needs_bind() {
             let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
             self.raw.lockdep_bind();
         }

@@ -153,16 +153,6 @@ macro_rules! raw_mutex {
             inner: $core,
         }
 
-        // A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
-        // consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
-        // locks, which would otherwise report it held at exit, and a lock built later at its address
-        // as taken twice.
-        impl Drop for $name {
-            #[inline]
-            fn drop(&mut self) {
-                self.inner.consumed();
-            }
-        }
 
         // SAFETY: exclusion, ordering and timeouts are the lockdep core's (parking_lot's lock
         // word underneath); lock_api 0.4 keeps no guard values, so each acquisition's guard
@@ -174,6 +164,16 @@ macro_rules! raw_mutex {
             fn lockdep_bind(&self) {
                 let _built = built();
                 self.inner.bind(core::panic::Location::caller());
+            }
+
+            #[inline]
+            fn lockdep_needs_bind(&self) -> bool {
+                self.inner.needs_bind()
+            }
+
+            #[inline]
+            fn lockdep_consumed(&self) {
+                self.inner.consumed();
             }
 
             #[allow(clippy::declare_interior_mutable_const)]
@@ -293,17 +293,6 @@ pub struct RawRwLock {
     inner: lockdep::RawRwLockRecursive,
 }
 
-// A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
-// consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
-// locks, which would otherwise report it held at exit, and a lock built later at its address
-// as taken twice.
-impl Drop for RawRwLock {
-    #[inline]
-    fn drop(&mut self) {
-        self.inner.consumed();
-    }
-}
-
 // SAFETY: exclusion, ordering, fairness and timeouts are the lockdep core's; lock_api 0.4 keeps
 // no guard values, so each acquisition's guard value is forgotten once taken and re-made (in
 // the mode lock_api 0.4's caller says it holds, for the thread whose owner token its guard
@@ -314,6 +303,16 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     fn lockdep_bind(&self) {
         let _built = built();
         self.inner.bind(core::panic::Location::caller());
+    }
+
+    #[inline]
+    fn lockdep_needs_bind(&self) -> bool {
+        self.inner.needs_bind()
+    }
+
+    #[inline]
+    fn lockdep_consumed(&self) {
+        self.inner.consumed();
     }
 
     #[allow(clippy::declare_interior_mutable_const)]

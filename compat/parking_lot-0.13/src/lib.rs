@@ -100,16 +100,6 @@ macro_rules! raw_mutex {
             inner: $core,
         }
 
-        // A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
-        // consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
-        // locks, which would otherwise report it held at exit, and a lock built later at its address
-        // as taken twice.
-        impl Drop for $name {
-            #[inline]
-            fn drop(&mut self) {
-                self.inner.consumed();
-            }
-        }
 
         // SAFETY: exclusion, ordering, fairness, timeouts and the acquisition state are the
         // lockdep core's (parking_lot 0.13's lock word underneath), delegated to unchanged.
@@ -119,6 +109,16 @@ macro_rules! raw_mutex {
             fn lockdep_bind(&self) {
                 let _built = built();
                 self.inner.bind(core::panic::Location::caller());
+            }
+
+            #[inline]
+            fn lockdep_needs_bind(&self) -> bool {
+                self.inner.needs_bind()
+            }
+
+            #[inline]
+            fn lockdep_consumed(&self) {
+                self.inner.consumed();
             }
 
             #[allow(clippy::declare_interior_mutable_const)]
@@ -225,17 +225,6 @@ pub struct RawRwLock<const RECURSIVE: bool = false> {
     inner: lockdep::RawRwLock<RECURSIVE>,
 }
 
-// A lock destroyed while this thread holds it (a guard forgotten, then the lock dropped or
-// consumed by `into_inner`; a raw acquisition never released): it leaves the thread's held
-// locks, which would otherwise report it held at exit, and a lock built later at its address
-// as taken twice.
-impl<const RECURSIVE: bool> Drop for RawRwLock<RECURSIVE> {
-    #[inline]
-    fn drop(&mut self) {
-        self.inner.consumed();
-    }
-}
-
 /// Raw reader-writer lock type whose readers are recursive.
 pub type RawRwLockRecursive = RawRwLock<true>;
 
@@ -252,6 +241,16 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     fn lockdep_bind(&self) {
         let _built = built();
         self.inner.bind(core::panic::Location::caller());
+    }
+
+    #[inline]
+    fn lockdep_needs_bind(&self) -> bool {
+        self.inner.needs_bind()
+    }
+
+    #[inline]
+    fn lockdep_consumed(&self) {
+        self.inner.consumed();
     }
 
     #[allow(clippy::declare_interior_mutable_const)]
