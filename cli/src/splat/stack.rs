@@ -49,7 +49,8 @@ static LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:([0-9a-fA-F]{8,16}|\(____ptrval____\)|\(ptrval\))\s+)?",
         r"\((.*)\)\{([.+?-]{4,6})\}(?:-\{(\d+):(\d+)\})?",
-        r"(?:,\s*at:\s*(.*\S))?\S?\s*$"
+        // The site, or the start of `at:` where the input was cut (`…-{0:0}, a`).
+        r"(?:,\s*(?:at:\s*(.*\S)|a(?:t:?)?))?\S?\s*$"
     ))
     .unwrap()
 });
@@ -416,6 +417,33 @@ mod tests {
         .unwrap();
         assert_eq!(l.name, "sk_lock-AF_BLUETOOTH");
         assert_eq!(l.at.and_then(|a| a.function).as_deref(), Some("bt_accept"));
+    }
+
+    #[test]
+    fn a_lock_line_cut_inside_its_at_is_still_a_lock() {
+        // A GitHub issue's copy cut mid-line (round 8).
+        let l = parse_lock_line(
+            "ffffffff831723b0 (cgroup_threadgroup_rwsem){.+.+}-{0:0}, a",
+            1,
+        )
+        .unwrap();
+        assert_eq!(l.name, "cgroup_threadgroup_rwsem");
+        assert!(l.at.is_none());
+        let l = parse_lock_line("ffff888012345678 (x){+.+.}-{3:3}, at:", 1).unwrap();
+        assert_eq!(l.name, "x");
+        let report = concat!(
+            "WARNING: possible recursive locking detected\n",
+            "6.13.1 #1 Not tainted\n",
+            "--------------------------------------------\n",
+            "init/1 is trying to acquire lock:\n",
+            "ffffffff82a1c0d8 (&p->lock){....}-{2:2}, at: f+0x1/0x2\n",
+            "\n",
+            "3 locks held by init/1:\n",
+            " #0: ffffffff831723b0 (cgroup_threadgroup_rwsem){.+.+}-{0:0}, a",
+        );
+        let v = crate::splat::parse_str("t", report);
+        let held = v[0].held_locks.as_ref().expect("held locks");
+        assert_eq!(held.entries.len(), 1, "{held:#?}");
     }
 
     #[test]
