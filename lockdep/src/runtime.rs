@@ -2933,19 +2933,27 @@ pub(crate) fn on_consumed(map: &LockMap, instance: usize, kind: LockKind) {
         return;
     }
     let id = InstanceId(instance as u64);
-    // Outside the thread's state: resolving a class may need it.
-    let class = map.class_checked(&current(), kind, 0, None).ok();
-    let Some((held_at, all)) = with_local_on(|l| {
-        if l.state.find(id).is_some() {
-            return Some((instance, true));
+    if with_local_on(|l| l.state.find(id).is_some()) == Some(true) {
+        // A reentrant lock's re-entries are entries of their own; each leaves.
+        for _ in 0..MAX_CONSUMED_ENTRIES {
+            on_release(map, instance, kind);
+            if with_local_on(|l| l.state.find(id).is_some()) != Some(true) {
+                break;
+            }
         }
+        return;
+    }
+    // Looked up outside the thread's state: resolving a class may need it.
+    let Ok(class) = map.class_checked(&current(), kind, 0, None) else {
+        return;
+    };
+    let held_at = with_local_on(|l| {
         // A lock is known by its address, and one whose guard was forgotten may have moved
         // since (`into_inner` takes it by value). Its entry is then the thread's one entry of
         // its class, but only where nothing else could be: validation on all along (nothing
         // untracked or skipped on this stack), no entry of the class in an outer scope, and a
         // plain entry (not merged under a nest lock). Otherwise nothing is released: a lock of
         // its class held elsewhere would have its real release reported as a bad unlock.
-        let class = class?;
         let state = &l.state;
         if state.untracked
             || !state.skipped.is_empty()
@@ -2958,23 +2966,13 @@ pub(crate) fn on_consumed(map: &LockMap, instance: usize, kind: LockKind) {
         }
         let mut of_class = state.held.iter().filter(|h| h.class() == class);
         match (of_class.next(), of_class.next()) {
-            (Some(h), None) if h.is_plain() => Some((h.instance().0 as usize, false)),
+            (Some(h), None) if h.is_plain() => Some(h.instance().0 as usize),
             _ => None,
         }
     })
-    .flatten() else {
-        return;
-    };
-    if !all {
+    .flatten();
+    if let Some(held_at) = held_at {
         on_release(map, held_at, kind);
-        return;
-    }
-    // A reentrant lock's re-entries are entries of their own; each leaves.
-    for _ in 0..MAX_CONSUMED_ENTRIES {
-        if with_local_on(|l| l.state.find(id).is_some()) != Some(true) {
-            break;
-        }
-        on_release(map, instance, kind);
     }
 }
 
