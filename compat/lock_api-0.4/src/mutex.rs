@@ -77,21 +77,17 @@ pub unsafe trait RawMutex {
         !acquired_lock
     }
 
-    /// lockdep: sets this lock's class now from what [`lockdep_site`](crate::lockdep_site)
-    /// publishes (where the lock was built, its data type), for a caller that reaches the raw
-    /// lock through `raw()`, whose acquisitions publish nothing. A no-op but for the raw locks of
-    /// lockdep's compat crates.
+    /// lockdep: sets this lock's class now, from where it was built (`site`) and its data
+    /// type, for a caller that reaches the raw lock through `raw()`, whose acquisitions publish
+    /// nothing. A no-op but for the raw locks of lockdep's compat crates.
     #[doc(hidden)]
     #[inline]
     #[track_caller]
-    fn lockdep_bind(&self) {}
-
-    /// lockdep: whether [`lockdep_bind`](Self::lockdep_bind) has anything to do (checked first,
-    /// so that a lock whose class is set pays no thread-local hand-off in `raw()`).
-    #[doc(hidden)]
-    #[inline]
-    fn lockdep_needs_bind(&self) -> bool {
-        false
+    fn lockdep_bind(
+        &self,
+        _site: &'static core::panic::Location<'static>,
+        _type_name: &'static str,
+    ) {
     }
 
     /// lockdep: this lock is being consumed (`into_inner`); if this thread still holds it (a
@@ -320,10 +316,8 @@ impl<R: RawMutex, T: ?Sized> Mutex<R, T> {
     pub unsafe fn raw(&self) -> &R {
         // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
         // set here, from this lock's construction site and data type.
-        if self.raw.lockdep_needs_bind() {
-            let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
-            self.raw.lockdep_bind();
-        }
+        self.raw
+            .lockdep_bind(self.site, core::any::type_name::<T>());
         &self.raw
     }
 

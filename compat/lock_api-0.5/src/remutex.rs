@@ -472,10 +472,7 @@ impl<R: RawMutex, G: GetThreadId, T: ?Sized> ReentrantMutex<R, G, T> {
     pub unsafe fn raw(&self) -> &R {
         // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
         // set here, from this lock's construction site and data type.
-        if self.raw.mutex.lockdep_needs_bind() {
-            let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
-            self.raw.mutex.lockdep_bind();
-        }
+        self.raw.mutex.lockdep_bind(self.site, core::any::type_name::<T>());
         &self.raw.mutex
     }
 

@@ -104,22 +104,13 @@ pub unsafe trait RawRwLock {
     /// returned.
     fn is_locked_exclusive(&self) -> bool;
 
-    /// lockdep: sets this lock's class now from what [`lockdep_site`](crate::lockdep_site)
-    /// publishes (where the lock was built, its data type), for a caller that reaches the raw
-    /// lock through `raw()`, whose acquisitions publish nothing. A no-op but for the raw locks of
-    /// lockdep's compat crates.
+    /// lockdep: sets this lock's class now, from where it was built (`site`) and its data
+    /// type, for a caller that reaches the raw lock through `raw()`, whose acquisitions publish
+    /// nothing. A no-op but for the raw locks of lockdep's compat crates.
     #[doc(hidden)]
     #[inline]
     #[track_caller]
-    fn lockdep_bind(&self) {}
-
-    /// lockdep: whether [`lockdep_bind`](Self::lockdep_bind) has anything to do (checked first,
-    /// so that a lock whose class is set pays no thread-local hand-off in `raw()`).
-    #[doc(hidden)]
-    #[inline]
-    fn lockdep_needs_bind(&self) -> bool {
-        false
-    }
+    fn lockdep_bind(&self, _site: Option<&'static core::panic::Location<'static>>, _type_name: &'static str) {}
 
     /// lockdep: this lock is being consumed (`into_inner`); if this thread still holds it (a
     /// guard forgotten, a raw acquisition never released), its acquisition leaves the thread's
@@ -793,10 +784,7 @@ impl<R: RawRwLock, T: ?Sized> RwLock<R, T> {
     pub unsafe fn raw(&self) -> &R {
         // lockdep: the caller's acquisitions through the raw lock publish nothing; its class is
         // set here, from this lock's construction site and data type.
-        if self.raw.lockdep_needs_bind() {
-            let _lockdep_site = crate::lockdep_site::enter::<T>(self.site);
-            self.raw.lockdep_bind();
-        }
+        self.raw.lockdep_bind(self.site, core::any::type_name::<T>());
         &self.raw
     }
 

@@ -161,14 +161,11 @@ macro_rules! raw_mutex {
         unsafe impl lock_api::RawMutex for $name {
             #[inline]
             #[track_caller]
-            fn lockdep_bind(&self) {
-                let _built = built();
-                self.inner.bind(core::panic::Location::caller());
-            }
-
-            #[inline]
-            fn lockdep_needs_bind(&self) -> bool {
-                self.inner.needs_bind()
+            fn lockdep_bind(&self, site: &'static core::panic::Location<'static>, type_name: &'static str) {
+                if self.inner.needs_bind() {
+                    let _built = lockdep::BuiltAt::enter(Some((site, type_name)));
+                    self.inner.bind(core::panic::Location::caller());
+                }
             }
 
             #[inline]
@@ -300,14 +297,11 @@ pub struct RawRwLock {
 unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline]
     #[track_caller]
-    fn lockdep_bind(&self) {
-        let _built = built();
-        self.inner.bind(core::panic::Location::caller());
-    }
-
-    #[inline]
-    fn lockdep_needs_bind(&self) -> bool {
-        self.inner.needs_bind()
+    fn lockdep_bind(&self, site: &'static core::panic::Location<'static>, type_name: &'static str) {
+        if self.inner.needs_bind() {
+            let _built = lockdep::BuiltAt::enter(Some((site, type_name)));
+            self.inner.bind(core::panic::Location::caller());
+        }
     }
 
     #[inline]

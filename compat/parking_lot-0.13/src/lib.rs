@@ -106,14 +106,14 @@ macro_rules! raw_mutex {
         unsafe impl lock_api::RawMutex for $name {
             #[inline]
             #[track_caller]
-            fn lockdep_bind(&self) {
-                let _built = built();
-                self.inner.bind(core::panic::Location::caller());
-            }
-
-            #[inline]
-            fn lockdep_needs_bind(&self) -> bool {
-                self.inner.needs_bind()
+            fn lockdep_bind(&self, site: Option<&'static core::panic::Location<'static>>, type_name: &'static str) {
+                if self.inner.needs_bind() {
+                    let _built = match site {
+                            Some(site) => lockdep::BuiltAt::enter(Some((site, type_name))),
+                            None => lockdep::BuiltAt::of_type(type_name),
+                        };
+                    self.inner.bind(core::panic::Location::caller());
+                }
             }
 
             #[inline]
@@ -238,14 +238,18 @@ type UpgradableOf<const R: bool> = <Core<R> as core_api::RawRwLockUpgrade>::Upgr
 unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     #[inline]
     #[track_caller]
-    fn lockdep_bind(&self) {
-        let _built = built();
-        self.inner.bind(core::panic::Location::caller());
-    }
-
-    #[inline]
-    fn lockdep_needs_bind(&self) -> bool {
-        self.inner.needs_bind()
+    fn lockdep_bind(
+        &self,
+        site: Option<&'static core::panic::Location<'static>>,
+        type_name: &'static str,
+    ) {
+        if self.inner.needs_bind() {
+            let _built = match site {
+                Some(site) => lockdep::BuiltAt::enter(Some((site, type_name))),
+                None => lockdep::BuiltAt::of_type(type_name),
+            };
+            self.inner.bind(core::panic::Location::caller());
+        }
     }
 
     #[inline]
