@@ -101,6 +101,16 @@ impl LockKind {
         }
     }
 
+    /// The word a class name built from a site starts with (`mutex<T>@…`). A map's is `once`:
+    /// every map class is a once cell's (`Once`, `OnceLock`, `LazyLock`, tokio's `OnceCell`),
+    /// and `once<T>@…` says what a report's `map@…` did not.
+    pub(crate) fn class_prefix(self) -> &'static str {
+        match self {
+            LockKind::Map => "once",
+            kind => kind.as_str(),
+        }
+    }
+
     /// Lower-case name used in traces and JSON.
     pub fn as_str(self) -> &'static str {
         match self {

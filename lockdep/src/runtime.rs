@@ -2064,8 +2064,8 @@ impl LockMap {
 
     fn base_name(kind: LockKind, origin: &ClassOrigin, d: &Described) -> Arc<str> {
         let typed = |ty: Option<&str>| match ty {
-            Some(t) => format!("{}<{}>", kind.as_str(), short_type_name(t)),
-            None => kind.as_str().to_string(),
+            Some(t) => format!("{}<{}>", kind.class_prefix(), short_type_name(t)),
+            None => kind.class_prefix().to_string(),
         };
         let outer: Arc<str> = match (d.class_key(), d.name(), origin) {
             (Some(k), _, _) => k.name().into(),
@@ -2218,7 +2218,7 @@ impl LockMap {
                     Some(
                         format!(
                             "{}<{ty}> built at {} (class set by its first lock)",
-                            kind.as_str(),
+                            kind.class_prefix(),
                             site_name(d.site.file(), d.site.line(), d.site.column())
                         )
                         .into(),

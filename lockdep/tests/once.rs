@@ -139,3 +139,23 @@ fn onces_built_from_once_init_are_classes_of_their_own() {
     });
     assert!(reports.is_empty(), "{reports:#?}");
 }
+
+/// A once's class built outside the user's code is named for what it is (`once@…`), not for
+/// the pseudo-lock modelling it (`map@…`, which told a reader nothing).
+#[test]
+#[allow(deprecated)]
+fn a_once_class_prints_as_a_once() {
+    use lockdep::std::ONCE_INIT;
+    static E: Once = ONCE_INIT;
+    let v = Validator::with_on_report(Config::default(), OnReport::Panic);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        v.scope(|| E.call_once(|| E.call_once(|| ()))) // std would deadlock here
+    }));
+    let message = result.expect_err("reported before the inner call blocks");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(text.contains("once@instance-"), "{text}");
+    assert!(!text.contains("map@"), "{text}");
+}
