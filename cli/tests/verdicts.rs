@@ -203,10 +203,16 @@ fn raw_nesting_violations_are_decided_by_the_kernel_preemption_model() {
         );
     }
     let (dir, _) = corpus();
-    let text = std::fs::read_to_string(dir.join("c010.log"))
-        .unwrap()
-        .replace("6.18.0-rc1+git...", "6.18.0-rc1-rt3");
+    let original = std::fs::read_to_string(dir.join("c010.log")).unwrap();
+    // A `-rtN` release alone is not PREEMPT_RT: the RT tree builds kernels without it too
+    // (held out: a 6.3-rt8 report its maintainer answered with "enable CONFIG_PREEMPT_RT").
+    let text = original.replace("6.18.0-rc1+git...", "6.18.0-rc1-rt3");
     assert!(text.contains("-rt3"));
+    let reports = lockcheck::splat::parse_str("c010-rt", &text);
+    assert_eq!(reports[0].verdict.label.as_str(), "undetermined");
+    // The preemption model the `CPU:` line prints decides.
+    let text = original.replace("#1 PREEMPT\n", "#1 PREEMPT_RT\n");
+    assert!(text.contains("PREEMPT_RT"));
     let reports = lockcheck::splat::parse_str("c010-rt", &text);
     assert_eq!(reports[0].verdict.label.as_str(), "likely_genuine");
     // A sleeping lock under a spinning one is a bug everywhere.

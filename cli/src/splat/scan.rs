@@ -197,7 +197,7 @@ pub fn locate_banner(text: &str) -> Option<(&'static BannerSpec, usize)> {
             || before.ends_with("login: ")
             || before.ends_with('>')
             || before.ends_with("kernel: ");
-        if !prefix_like || rest.contains(['"', '`', '|', '\'']) {
+        if !prefix_like || rest.contains(['"', '`', '|', '\'']) || is_mail_subject(before) {
             return None;
         }
         BANNER_SET
@@ -207,6 +207,17 @@ pub fn locate_banner(text: &str) -> Option<(&'static BannerSpec, usize)> {
             .filter(|&i| banner_is_whole(&BANNERS[i], rest))
             .map(|i| (&BANNERS[i], m.start()))
     })
+}
+
+/// Whether the text before a banner is a mail's subject or a tag, not a console prefix
+/// (`Subject: [2.6.18] INFO: possible …`, `Re: [BUG] WARNING: …`): a console prefix's
+/// brackets hold a time stamp or a caller id, with digits in them and no version.
+fn is_mail_subject(before: &str) -> bool {
+    static HEADER: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^\s*(?:[>|] ?)*(?:subject|re|fwd?|aw|sv):").unwrap());
+    static TAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\[(?:[^\]\d]*|\s*\d+\.\d+\.\d+[^\]]*)\]\s*$").unwrap());
+    HEADER.is_match(before) || TAG.is_match(before)
 }
 
 /// Whether `rest` is exactly a banner line (punctuation such as ` ]`, `.` or `!` may follow).
@@ -1303,6 +1314,21 @@ mod tests {
             k("[ 1.0] x] WARNING: possible circular locking dependency detected"),
             Some(Kind::CircularDependency)
         );
+        // A mail's subject or a tag is not a console prefix (held out: an invented report).
+        for subject in [
+            "Subject: [2.6.18] INFO: possible recursive locking detected",
+            "Subject: Re: [BUG] WARNING: possible circular locking dependency detected",
+            "> Re: [syzbot] WARNING: possible circular locking dependency detected",
+            "[PATCH] WARNING: possible circular locking dependency detected",
+        ] {
+            assert_eq!(k(subject), None, "{subject}");
+        }
+        for console in [
+            "[Mon Dec  7 10:00:00 2020] WARNING: possible circular locking dependency detected",
+            "[   12.345678][ T1234] WARNING: possible circular locking dependency detected",
+        ] {
+            assert_eq!(k(console), Some(Kind::CircularDependency), "{console}");
+        }
         assert_eq!(
             k(
                 "I no longer see the \"WARNING: possible circular locking dependency detected\" splat"
