@@ -207,6 +207,50 @@ pub struct UsageBits {
 }
 
 impl UsageBits {
+    /// Decode a usage string as kernels before 2.6.29 printed it: four characters for
+    /// hardirq, softirq, hardirq-read, softirq-read, with `+` for used in that irq and `-`
+    /// for taken with it enabled (the signs the later layout swapped).
+    pub fn decode_before_2_6_29(s: &str) -> Option<UsageBits> {
+        fn one(c: char) -> Option<&'static str> {
+            Some(match c {
+                '.' => "unused",
+                '+' => "used_in_irq",
+                '-' => "irqs_enabled",
+                '?' => "both",
+                _ => return None,
+            })
+        }
+        let c: Vec<char> = s.chars().collect();
+        if c.len() != 4 {
+            return None;
+        }
+        Some(UsageBits {
+            hardirq_write: one(c[0])?,
+            softirq_write: one(c[1])?,
+            hardirq_read: one(c[2])?,
+            softirq_read: one(c[3])?,
+            reclaim_fs_write: None,
+            reclaim_fs_read: None,
+        })
+    }
+
+    /// The four columns in today's layout (hardirq write, read, softirq write, read; `-`
+    /// used in that irq, `+` taken with it enabled), whatever layout was printed.
+    pub fn columns(&self) -> [char; 4] {
+        let c = |s: &str| match s {
+            "used_in_irq" => '-',
+            "irqs_enabled" => '+',
+            "both" => '?',
+            _ => '.',
+        };
+        [
+            c(self.hardirq_write),
+            c(self.hardirq_read),
+            c(self.softirq_write),
+            c(self.softirq_read),
+        ]
+    }
+
     /// Decode a usage string such as `+.-.` (without braces).
     pub fn decode(s: &str) -> Option<UsageBits> {
         fn one(c: char) -> Option<&'static str> {

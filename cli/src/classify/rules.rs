@@ -614,10 +614,9 @@ fn code_list<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String
 }
 
 /// The first four usage columns of a lock line (`{+.+.}`: hardirq write, read, softirq write,
-/// read).
+/// read), in today's layout also for a kernel that printed the old one.
 fn usage_columns(l: &LockRef) -> Option<[char; 4]> {
-    let mut c = l.usage.as_deref()?.chars();
-    Some([c.next()?, c.next()?, c.next()?, c.next()?])
+    l.usage_bits.as_ref().map(|u| u.columns())
 }
 
 /// Whether `l`'s usage columns for `state` (`HARDIRQ`: the first two, `SOFTIRQ`: the next

@@ -177,8 +177,17 @@ pub fn build(
         raw_scenario: Vec::new(),
     };
     st.banner(&banner, lines.first().map(|l| l.no).unwrap_or(start));
-    // A headless report's first line is a line of its body.
+    // A headless report's first line is a line of its body; one quoted from the lock it
+    // acquires (its task's line left out) starts with that lock.
     let first_body = if spec.headless { 0 } else { 1 };
+    if spec.headless
+        && lines.first().is_some_and(|l| {
+            let t = l.text.trim();
+            t.contains("){") && t.contains('(') && !t.ends_with(':')
+        })
+    {
+        st.sink = Sink::Acquiring;
+    }
     for (i, l) in lines.iter().enumerate().skip(first_body) {
         st.line(i, l);
     }
@@ -464,6 +473,11 @@ impl State<'_> {
                 self.r.preemption = Some(model.to_string());
             }
             self.task_and_kernel(&c[2], &c[3], taint, rest, t);
+            // The stack follows, with or without a `Call Trace:` header (arm32's unwinder
+            // prints none).
+            if self.saw_stack_header || !self.spec.stack_header {
+                self.sink = Sink::Backtrace;
+            }
             return;
         }
         if let Some(c) = PID_LINE.captures(t) {
@@ -839,6 +853,15 @@ impl State<'_> {
         for why in &ending.reasons {
             self.r.add_damage(why.clone());
         }
+        // Known from the release, or (no release read) from the `[ INFO: … ]` banner of the
+        // kernels that printed no version line under it (2.6.18).
+        let old_usage = match &self.r.kernel {
+            Some(k) => before_2_6_29(&k.release),
+            None => self.r.banner.starts_with("[ "),
+        };
+        if old_usage {
+            redecode_old_usage(&mut self.r);
+        }
         let mut truncated = !ending.complete;
         self.assign_scenario_cpus();
         let kind = self.r.kind;
@@ -1065,8 +1088,85 @@ fn involved_locks(r: &Report) -> Vec<String> {
     v
 }
 
+/// Whether a release (`2.6.18-1.2849.fc6`) is older than 2.6.29, whose usage characters
+/// have another layout.
+fn before_2_6_29(release: &str) -> bool {
+    let mut parts = release.split(['.', '-', '+', '_']);
+    let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
+    match (next(), next(), next()) {
+        (Some(2), Some(6), Some(sub)) => sub < 29,
+        (Some(2), Some(minor), _) => minor < 6,
+        _ => false,
+    }
+}
+
+/// Every lock's usage decoded in the layout kernels before 2.6.29 printed.
+fn redecode_old_usage(r: &mut Report) {
+    let mut fix = |l: &mut LockRef| {
+        // Four characters only: six are the later layout (with reclaim_fs).
+        if let Some(u) = l.usage.as_deref().and_then(UsageBits::decode_before_2_6_29) {
+            l.usage_bits = Some(u);
+        }
+    };
+    r.acquiring.iter_mut().for_each(&mut fix);
+    r.held.iter_mut().for_each(&mut fix);
+    r.chain.iter_mut().for_each(|e| fix(&mut e.lock));
+    if let Some(h) = &mut r.held_locks {
+        h.entries.iter_mut().for_each(|e| fix(&mut e.lock));
+    }
+    if let Some(irq) = &mut r.irq {
+        irq.safe_lock.iter_mut().for_each(&mut fix);
+        irq.unsafe_lock.iter_mut().for_each(&mut fix);
+        irq.new_dependency.iter_mut().for_each(&mut fix);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn usage_before_2_6_29_is_read_in_its_own_layout() {
+        // Held out (round 9): 2.6.18 printed hardirq, softirq, then the reads, with `+` for
+        // used in irq and `-` for taken with irqs enabled.
+        let log = |head: &str| {
+            format!(
+                "=============================================\n{head}\n\
+                 ---------------------------------------------\n\
+                 sh/26 is trying to acquire lock:\n\
+                 \x20(&jfs_ip->commit_mutex){{--..}}, at: [<782d407c>] mutex_lock+0x1c/0x20\n\n\
+                 but task is already holding lock:\n\
+                 \x20(&jfs_ip->commit_mutex){{--..}}, at: [<782d407c>] mutex_lock+0x1c/0x20\n\n"
+            )
+        };
+        let bits = |text: &str| {
+            let v = crate::splat::parse_str("t", text);
+            let u = v[0].acquiring.as_ref().unwrap().usage_bits.clone().unwrap();
+            (
+                u.hardirq_write,
+                u.hardirq_read,
+                u.softirq_write,
+                u.softirq_read,
+            )
+        };
+        let old = ("irqs_enabled", "unused", "irqs_enabled", "unused");
+        assert_eq!(
+            bits(&log("[ INFO: possible recursive locking detected ]")),
+            old
+        );
+        let versioned = log("[ INFO: possible recursive locking detected ]\n2.6.28-rc1 #3");
+        assert_eq!(bits(&versioned), old);
+        // The layout of 2.6.29 on.
+        let new = log("[ INFO: possible recursive locking detected ]\n2.6.29 #3");
+        assert_eq!(
+            bits(&new),
+            ("used_in_irq", "used_in_irq", "unused", "unused")
+        );
+        let new = log("WARNING: possible recursive locking detected\n5.15.0 #3");
+        assert_eq!(
+            bits(&new),
+            ("used_in_irq", "used_in_irq", "unused", "unused")
+        );
+    }
+
     #[test]
     fn a_scenario_line_wrapped_to_column_0_stays_on_its_cpu() {
         // A 4.2 syslog mail: Gmail wrapped CPU1's first line onto a line of its own.

@@ -270,6 +270,8 @@ static END_OF_STACK_HINT: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+static WARNING_AT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^WARNING: CPU: \d+ PID: \d+ at ").unwrap());
 static CPU_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: ").unwrap());
 static CALL_TRACE: LazyLock<Regex> =
@@ -331,6 +333,9 @@ struct Collector {
     lines: Vec<Line>,
     phase: Phase,
     frames: usize,
+    /// Lines of the stack read only as bare function names (`unwind_backtrace`, a poster's
+    /// stripped copy): a stack, though not one a prose line could be told from.
+    bare_frames: usize,
     interleaved_frames: usize,
     held_seen: bool,
     reasons: Vec<String>,
@@ -368,6 +373,7 @@ impl Collector {
             lines: vec![first],
             phase: Phase::Body,
             frames: 0,
+            bare_frames: 0,
             interleaved_frames: 0,
             held_seen: false,
             reasons: Vec::new(),
@@ -382,7 +388,9 @@ impl Collector {
     /// Whether what was read so far is a whole report: its stack begun and not interrupted,
     /// or, for a kind without one, its held locks listed.
     fn is_complete(&self) -> bool {
-        self.phase == Phase::Backtrace && self.frames > 0 && !self.interrupted
+        self.phase == Phase::Backtrace
+            && (self.frames > 0 || self.bare_frames > 0)
+            && !self.interrupted
             || !self.spec.has_backtrace && self.held_seen
     }
 
@@ -457,7 +465,7 @@ impl Collector {
                     }
                 }
                 if t.is_empty() {
-                    if self.frames > 0 {
+                    if self.frames > 0 || self.bare_frames > 0 {
                         return Step::End {
                             consumed: false,
                             complete: !self.interrupted,
@@ -484,6 +492,8 @@ impl Collector {
                 {
                     if parse_frame(t, 0, FrameContext::Strict).is_some() {
                         self.frames += 1;
+                    } else if parse_frame(t, 0, FrameContext::Trace).is_some() {
+                        self.bare_frames += 1;
                     }
                     self.lines.push(line.clone());
                     return Step::Continue;
@@ -495,13 +505,13 @@ impl Collector {
                 if FOREIGN_OOPS.is_match(t) && self.frames == 0 {
                     self.reasons
                         .push(format!("interrupted by another report at line {}", line.no));
-                } else if self.frames == 0 {
+                } else if self.frames == 0 && self.bare_frames == 0 {
                     self.reasons
                         .push(format!("stack trace missing (line {} ends it)", line.no));
                 }
                 Step::End {
                     consumed: false,
-                    complete: self.frames > 0 && !self.interrupted,
+                    complete: (self.frames > 0 || self.bare_frames > 0) && !self.interrupted,
                 }
             }
             Phase::Body => self.feed_body(line, t),
@@ -672,6 +682,10 @@ pub struct Scanner {
     /// head may hold them (`… is trying to acquire lock:`, a lock line, `but task is already
     /// holding lock:`, a blank): a report quoted from its middle starts there, not at its chain.
     recent: VecDeque<Option<(Option<String>, Line)>>,
+    /// The line just read, per caller, if it was a `WARNING: CPU: … at …` line outside any
+    /// report: where `WARN()` prints its message after it (arm32's `warn_slowpath_fmt`), a
+    /// `DEBUG_LOCKS_WARN_ON(…)` on the next line belongs to it.
+    last_warning: Option<(Option<String>, Line)>,
 }
 
 /// How far after a circular-dependency banner its chain line may come.
@@ -709,6 +723,7 @@ impl Scanner {
             last_line_unterminated: false,
             last_circular: Vec::new(),
             recent: VecDeque::with_capacity(HEAD_LINES + 1),
+            last_warning: None,
         }
     }
 
@@ -728,11 +743,11 @@ impl Scanner {
         let mut head = Vec::new();
         for kept in self.recent.iter().rev() {
             let Some((c, line)) = kept else {
-                return Vec::new();
+                break;
             };
             // Only lines this close: the pre-filter feeds them whatever it skipped before.
             if line.no + HEAD_LINES <= chain_line {
-                return Vec::new();
+                break;
             }
             if c != ctx {
                 continue;
@@ -743,7 +758,22 @@ impl Scanner {
                 return head;
             }
         }
-        Vec::new()
+        // Quoted from the lock it acquires (the task's line left out): the head starts at the
+        // lock line just before `but task is already holding lock:`.
+        head.reverse();
+        let Some(holding) = head
+            .iter()
+            .position(|l| l.text.trim() == "but task is already holding lock:")
+        else {
+            return Vec::new();
+        };
+        match head[..holding].iter().rposition(|l| {
+            let t = l.text.trim();
+            t.contains("){") && t.contains('(')
+        }) {
+            Some(acquired) => head.split_off(acquired),
+            None => Vec::new(),
+        }
     }
 
     /// No report is open or waiting: lines without a banner change nothing but the
@@ -842,7 +872,28 @@ impl Scanner {
                 .map(|(_, n)| *n)
                 .filter(|n| *n + 3 >= line.no)
                 .unwrap_or(line.no);
-            let region = Region::open(&line.text, context);
+            let mut region = Region::open(&line.text, context.clone());
+            // `WARNING: CPU: … at …` just before, the message after it: the report (and
+            // syzkaller's, whose title it decides) starts at the WARNING line.
+            let warning = self
+                .last_warning
+                .take()
+                .filter(|(c, w)| {
+                    *c == ctx
+                        && w.no + 1 == line.no
+                        && region.is_none()
+                        && spec.kind == Kind::LockdepInternalWarning
+                })
+                .map(|(_, w)| w);
+            if let Some(w) = &warning {
+                region = Region::open(w.text.trim(), context).map(|mut r| {
+                    r.push(
+                        &line.text,
+                        &Context::of(line.ctx.as_deref(), line.had_prefix),
+                    );
+                    r
+                });
+            }
             let head = if spec.headless {
                 self.head_before(&ctx, line.no)
             } else {
@@ -860,6 +911,11 @@ impl Scanner {
                 }
                 None => Collector::new(spec, start, line),
             };
+            if let Some(w) = warning {
+                col.start = w.no;
+                col.saw_warning_line = true;
+                col.warning_line = Some(w.text.trim().to_string());
+            }
             col.region = region;
             if let Some(no) = headless_at {
                 col.reasons.push(match head.first() {
@@ -879,6 +935,9 @@ impl Scanner {
         }
         if idx.is_none() {
             self.remember(&ctx, &line);
+            if WARNING_AT.is_match(line.text.trim()) {
+                self.last_warning = Some((ctx.clone(), line.clone()));
+            }
         } else if !self.recent.is_empty() {
             self.recent.clear();
         }
@@ -933,7 +992,12 @@ impl Scanner {
     }
 
     fn close(&mut self, i: usize, complete: bool, _consumed: bool) {
-        let (_, col) = self.open.remove(i);
+        let (ctx, col) = self.open.remove(i);
+        if complete && col.spec.kind == Kind::CircularDependency {
+            // It ended whole: a chain after it is another report (a fragment quoted later),
+            // not the rest of this one.
+            self.last_circular.retain(|(c, _)| *c != ctx);
+        }
         self.finish_collector(col, complete);
         self.release_ready();
     }
@@ -1260,6 +1324,103 @@ mod tests {
         let v = crate::splat::parse_str("t", &whole);
         assert_eq!(v.len(), 1, "{v:#?}");
         assert!(!v[0].banner.starts_with("the existing"));
+    }
+
+    #[test]
+    fn a_report_quoted_from_the_lock_it_acquires_keeps_that_lock() {
+        // Held out (round 9): a GitHub issue quoting a report from its first lock line.
+        let fragment = "ffff0009 (text_mutex){+.+.}, at: p_create_database+0x186/0x2f0\n\n\
+             but task is already holding lock:\n\
+             ffff0008 (module_mutex){+.+.}, at: p_create_database+0x161/0x2f0\n\n\
+             which lock already depends on the new lock.\n\n\n\
+             the existing dependency chain (in reverse order) is:\n\n\
+             -> #1 (module_mutex){+.+.}:\n\
+             \x20      __mutex_lock+0x8b/0x830\n\
+             \x20      set_all_modules_text_rw+0x1e/0x80\n";
+        let v = crate::splat::parse_str("t", fragment);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        let acquiring = v[0].acquiring.as_ref().map(|l| l.name.as_str());
+        assert_eq!(acquiring, Some("text_mutex"));
+        assert_eq!(v[0].title, "possible deadlock in p_create_database");
+        let mut cycle: Vec<(&str, &str)> = v[0]
+            .cycle
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        cycle.sort();
+        // The chain's one recorded edge; the new one (holding -> acquiring) closes it.
+        assert_eq!(cycle, [("text_mutex", "module_mutex")]);
+        let holding = v[0].held.as_ref().map(|l| l.name.as_str());
+        assert_eq!(holding, Some("module_mutex"));
+        // After a whole circular report, the same fragment is a report of its own (it was
+        // taken as the rest of the first).
+        let whole = "WARNING: possible circular locking dependency detected\n6.1.0 #1 Not tainted\n\
+             ------------------------------------------------------\n\
+             t/1 is trying to acquire lock:\nffff0000 (&a){+.+.}-{3:3}, at: take_a+0x1/0x2\n\n\
+             but task is already holding lock:\nffff0001 (&b){+.+.}-{3:3}, at: take_b+0x1/0x2\n\n\
+             which lock already depends on the new lock.\n\n\
+             the existing dependency chain (in reverse order) is:\n\n\
+             -> #1 (&b){+.+.}-{3:3}:\n       lock_acquire+0x1/0x2\n       take_b+0x1/0x2\n\n\
+             -> #0 (&a){+.+.}-{3:3}:\n       lock_acquire+0x1/0x2\n       take_a+0x1/0x2\n\n\
+             other info that might help us debug this:\n\n\
+             1 lock held by t/1:\n #0: ffff0001 (&b){+.+.}-{3:3}, at: take_b+0x1/0x2\n\n\
+             stack backtrace:\nCPU: 0 PID: 1 Comm: t Not tainted 6.1.0 #1\nCall Trace:\n\
+             \x20dump_stack_lvl+0x1/0x2\n take_a+0x1/0x2\n\n\
+             ----- another mail -----\n\n";
+        let v = crate::splat::parse_str("t", &format!("{whole}{fragment}"));
+        assert_eq!(v.len(), 2, "{v:#?}");
+        assert_eq!(v[1].title, "possible deadlock in p_create_database");
+    }
+
+    #[test]
+    fn a_stack_of_bare_names_is_a_stack_not_a_missing_one() {
+        // Held out (round 9): a poster's copy with every address and offset stripped.
+        let log = "[ BUG: Invalid wait context ]\n5.10.214\n-----------------------------\n\
+             swapper/1 is trying to lock:\n(enable_lock){....}-{3:3}, at: clk_enable_lock\n\
+             other info that might help us debug this:\ncontext-{5:5}\n\
+             1 lock held by swapper/1:\n #0: (&bank->lock){....}-{2:2}, at: omap_gpio_set_config\n\
+             stack backtrace:\nCPU: 0 PID: 1 Comm: swapper Not tainted 5.10.214\n\
+             unwind_backtrace\nshow_stack\n__lock_acquire\nclk_enable_lock\nclk_enable\n\
+             omap_gpio_set_config\n\nThe problem is in clk_enable().\n";
+        let v = crate::splat::parse_str("t", log);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert!(!v[0].truncated, "{:?}", v[0].damage);
+    }
+
+    #[test]
+    fn a_warn_message_printed_after_its_warning_line_belongs_to_it() {
+        // arm32's `warn_slowpath_fmt` prints `WARNING: CPU: …` first, then the message; its
+        // unwinder prints no `Call Trace:` (held out, round 9).
+        let log = |frames: &str| {
+            format!(
+                "------------[ cut here ]------------\n\
+                 WARNING: CPU: 0 PID: 1 at kernel/locking/mutex.c:579 __mutex_lock+0x840/0x9f4\n\
+                 DEBUG_LOCKS_WARN_ON(lock->magic != lock)\n\
+                 Modules linked in:\n\
+                 CPU: 0 PID: 1 Comm: swapper/0 Not tainted 5.18.0-rc1 #55\n\
+                 Hardware name: Generic DT based system\n{frames}\
+                 ---[ end trace 0000000000000000 ]---\n"
+            )
+        };
+        let x86_frames = " show_stack+0x10/0x14\n __warn+0xc8/0x1e8\n warn_slowpath_fmt+0x78/0xa8\n\
+             \x20__mutex_lock+0x840/0x9f4\n mutex_lock_nested+0x1c/0x24\n\
+             \x20drm_bridge_hpd_enable+0x2c/0x84\n msm_hdmi_modeset_init+0xc0/0x21c\n";
+        let v = crate::splat::parse_str("t", &log(&format!("Call Trace:\n{x86_frames}")));
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].line, 2);
+        assert_eq!(v[0].title, "WARNING in drm_bridge_hpd_enable");
+        let arm_frames = " unwind_backtrace from show_stack+0x10/0x14\n\
+             \x20show_stack from dump_stack_lvl+0x58/0x70\n\
+             \x20__mutex_lock from mutex_lock_nested+0x1c/0x24\n\
+             \x20mutex_lock_nested from drm_bridge_hpd_enable+0x2c/0x84\n";
+        let v = crate::splat::parse_str("t", &log(arm_frames));
+        assert_eq!(v.len(), 1, "{v:#?}");
+        let names: Vec<_> = v[0]
+            .backtrace
+            .iter()
+            .filter_map(|f| f.base_function())
+            .collect();
+        assert!(names.contains(&"drm_bridge_hpd_enable"), "{names:?}");
     }
 
     #[test]
