@@ -113,11 +113,13 @@ fn no_genuine_deadlock_is_called_a_false_positive() {
         "false positives recognised fell to {fp_recognised}"
     );
     assert!(
-        genuine_recognised >= 40,
+        genuine_recognised >= 51,
         "genuine recognised fell to {genuine_recognised}"
     );
     assert!(
-        fp_called_genuine <= 4,
+        // Set I (held out) brought two: an irq inversion its maintainer called bogus and a
+        // cycle of two global locks serialised by a third lock the report does not show.
+        fp_called_genuine <= 5,
         "false positives called genuine rose to {fp_called_genuine}"
     );
 }
