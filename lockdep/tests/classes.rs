@@ -142,6 +142,12 @@ fn locks_built_by_map_are_distinct_until_nested_at_one_site() {
     let text = reports[0].to_string();
     assert!(text.contains("inside the standard library"), "{text}");
     assert_eq!(reports[0].notes[0].instances.len(), 2, "{text}");
+    // And what to do about it (a new user found no way out in it).
+    assert!(text.contains("2 distinct locks of it"), "{text}");
+    assert!(
+        text.contains("lock_nested") && text.contains("with_class"),
+        "{text}"
+    );
 }
 
 #[test]

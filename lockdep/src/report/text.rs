@@ -50,6 +50,11 @@ fn task(r: &Report) -> String {
     format!("{}/{}", r.thread.name, r.thread.id)
 }
 
+/// What to do when two locks of one class nest on purpose.
+const NESTING_ADVICE: &str = "if one nests in another on purpose, take them in a fixed order, each \
+     as its own subclass (lock_nested; write_nested or read_nested for a rwlock), or, for \
+     mutexes, under one lock that serialises them (lock_nest_lock).";
+
 /// What the report's [`ClassNote`](super::ClassNote)s say: which classes may conflate locks.
 fn notes_block(r: &Report, out: &mut String) {
     for n in &r.notes {
@@ -90,13 +95,27 @@ fn notes_block(r: &Report, out: &mut String) {
                 } else {
                     format!("at {} {why}, a site that unrelated locks share", n.built_at)
                 };
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "note: class ({}) is not a construction site of your code: its locks were \
                      built {built}, so lockdep keys the class by their data type ({ty}) and \
                      where each was first locked ({first_locked} for this class).",
                     n.class
                 );
+                if n.instances.len() >= 2 {
+                    // `(0..n).map(Mutex::new)`, all locked at one site: the same choices as
+                    // for locks built at one site of the user's, but the build site is not
+                    // theirs to mark #[track_caller].
+                    let _ = write!(
+                        out,
+                        " {} distinct locks of it are involved here. If they are unrelated, give \
+                         them classes of their own where you build them (with_name or \
+                         with_class); {}",
+                        n.instances.len(),
+                        NESTING_ADVICE
+                    );
+                }
+                out.push('\n');
             }
             ClassOrigin::Instance { why, .. } => {
                 let _ = writeln!(
@@ -112,15 +131,13 @@ fn notes_block(r: &Report, out: &mut String) {
                     "note: class ({}) is every lock built at {}, and {} distinct locks of it are \
                      involved here. If they are unrelated, give them classes of their own (make \
                      the function that builds them #[track_caller], or use with_name or \
-                     with_class); if one nests in another on purpose, take them in a fixed order, \
-                     each as its own subclass (lock_nested; write_nested or read_nested for a \
-                     rwlock), or, for mutexes, under one lock that serialises them \
-                     (lock_nest_lock). A tree of them locked parent before child to any depth has \
+                     with_class); {} A tree of them locked parent before child to any depth has \
                      no order lockdep can check: drop its reports with a LOCKDEP_SUPPRESS rule \
                      (`class {} REASON`).",
                     n.class,
                     n.built_at,
                     n.instances.len(),
+                    NESTING_ADVICE,
                     n.class
                 );
             }
