@@ -149,7 +149,7 @@ pub struct GraphOptions {
     /// Without `all`: the most dependencies drawn. Cycle dependencies are always drawn; the
     /// others between drawn classes fill the rest, those of cycle classes first.
     pub max_edges: usize,
-    /// Title of the picture; default: `lock dependencies of <source>`.
+    /// Title of the picture; default: `lock class dependencies of <source>`.
     pub title: Option<String>,
 }
 

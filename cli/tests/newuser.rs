@@ -1,0 +1,47 @@
+//! End-to-end tests of what a first-hour user met: messages, hints and the docs they rely on.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{lockcheck, stderr, stdout};
+
+const ABBA: &str = "{\"thread\":1,\"op\":\"acquire\",\"lock\":\"A\"}\n{\"thread\":1,\"op\":\"acquire\",\"lock\":\"B\"}\n{\"thread\":1,\"op\":\"release\",\"lock\":\"B\"}\n{\"thread\":1,\"op\":\"release\",\"lock\":\"A\"}\n{\"thread\":2,\"op\":\"acquire\",\"lock\":\"B\"}\n{\"thread\":2,\"op\":\"acquire\",\"lock\":\"A\"}\n";
+
+fn root(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// A fresh directory of this test's own.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lockcheck-newuser-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn graph_md_states_the_default_title_the_tool_draws() {
+    let doc = std::fs::read_to_string(root("docs/graph.md")).unwrap();
+    let start = doc
+        .find("// default: \"")
+        .expect("graph.md gives the default title")
+        + 13;
+    let quoted = &doc[start..start + doc[start..].find('"').unwrap()];
+    let dir = scratch("title");
+    let t = write(&dir, "abba.jsonl", ABBA);
+    let o = lockcheck(&["graph", "--format", "dot", &t], None);
+    let expected = quoted.replace("<source>", &t);
+    assert!(
+        stdout(&o).contains(&expected),
+        "{expected:?} not in {}",
+        stdout(&o)
+    );
+    let _ = stderr(&o);
+}
