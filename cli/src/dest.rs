@@ -61,7 +61,17 @@ impl Destination {
             name.to_string_lossy(),
             std::process::id()
         ));
-        let file = File::create(&tmp)?;
+        let file = File::create(&tmp).map_err(|e| {
+            // The temporary file is never the user's concern: a missing directory is.
+            if e.kind() == io::ErrorKind::NotFound && !dir.is_dir() {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no such directory: {}", dir.display()),
+                )
+            } else {
+                e
+            }
+        })?;
         Ok(Destination::File {
             writer: BufWriter::with_capacity(1 << 16, file),
             tmp,

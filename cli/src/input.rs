@@ -371,6 +371,8 @@ impl<R: BufRead> Read for ZstdFrames<R> {
 /// A short description of an I/O error, for messages that name the input.
 pub fn describe(e: &io::Error) -> String {
     match e.kind() {
+        // A message of our own (such as a missing directory) says more than the kind.
+        io::ErrorKind::NotFound if e.get_ref().is_some() => e.to_string(),
         io::ErrorKind::NotFound => "no such file".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         io::ErrorKind::IsADirectory => "is a directory".into(),

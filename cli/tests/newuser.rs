@@ -45,3 +45,20 @@ fn graph_md_states_the_default_title_the_tool_draws() {
     );
     let _ = stderr(&o);
 }
+
+#[test]
+fn output_into_a_missing_directory_names_the_directory() {
+    let dir = scratch("nodir");
+    let t = write(&dir, "abba.jsonl", ABBA);
+    let target = dir.join("missing").join("x.txt");
+    let o = lockcheck(&["replay", &t, "-o", &target.to_string_lossy()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "no such directory: {}",
+            dir.join("missing").display()
+        )),
+        "{e}"
+    );
+}
