@@ -355,13 +355,20 @@ fn refuse_combinations(cli: &Cli) -> Result<(), clap::Error> {
 type Inputs = (Vec<String>, Vec<(String, usize)>);
 
 /// The inputs named on the command line, directories expanded, standard input by default;
-/// with how many files each name stands for.
-fn inputs_of(names: &[String]) -> Result<Inputs, ExitCode> {
+/// with how many files each name stands for. `what` names the files the subcommand reads, for
+/// the message when there is no input at all.
+fn inputs_of(names: &[String], what: &str) -> Result<Inputs, ExitCode> {
     let stdin_tty = lockcheck::input::stdin_is_terminal();
     let fail = |e: String| {
         eprintln!("lockcheck: {e}");
         ExitCode::from(2)
     };
+    if names.is_empty() && stdin_tty {
+        eprintln!(
+            "lockcheck: no input: name {what} or directories, or pipe one into standard input (`-`)"
+        );
+        return Err(ExitCode::from(2));
+    }
     if names.is_empty() {
         let all = lockcheck::input::expand(names, stdin_tty).map_err(fail)?;
         return Ok((all, vec![("-".to_string(), 1)]));
@@ -516,7 +523,7 @@ fn run(command: Command, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> u
             verbose,
             fail_on,
         } => {
-            let (inputs, named) = match inputs_of(&inputs) {
+            let (inputs, named) = match inputs_of(&inputs, "log files") {
                 Ok(i) => i,
                 Err(_) => return 2,
             };
@@ -547,7 +554,7 @@ fn run(command: Command, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> u
                 merge: merge_class.into_iter().collect(),
                 class_of: class_of.into_iter().collect(),
             };
-            let (inputs, _) = match inputs_of(&inputs) {
+            let (inputs, _) = match inputs_of(&inputs, "lock traces (*.jsonl), kernel logs") {
                 Ok(i) => i,
                 Err(_) => return 2,
             };
@@ -574,7 +581,7 @@ fn run(command: Command, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> u
             max_edges,
             title,
         } => {
-            let (inputs, _) = match inputs_of(&inputs) {
+            let (inputs, _) = match inputs_of(&inputs, "lock traces (*.jsonl), kernel logs") {
                 Ok(i) => i,
                 Err(_) => return 2,
             };

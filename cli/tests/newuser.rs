@@ -46,6 +46,31 @@ fn graph_md_states_the_default_title_the_tool_draws() {
     let _ = stderr(&o);
 }
 
+/// Runs `lockcheck ARGS` with a terminal as standard input (through `script`), or `None` where
+/// there is no `script` to make one.
+fn on_a_terminal(args: &str) -> Option<String> {
+    let cmd = format!("{} {args} 2>&1", env!("CARGO_BIN_EXE_lockcheck"));
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[test]
+fn replay_with_no_input_asks_for_traces_too() {
+    let Some(text) = on_a_terminal("replay") else {
+        eprintln!("no `script` here: skipped");
+        return;
+    };
+    assert!(text.contains("no input: name lock traces"), "{text}");
+    let Some(text) = on_a_terminal("parse") else {
+        return;
+    };
+    assert!(text.contains("no input: name log files"), "{text}");
+}
+
 #[test]
 fn output_into_a_missing_directory_names_the_directory() {
     let dir = scratch("nodir");
