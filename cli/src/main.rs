@@ -229,7 +229,7 @@ lockcheck replay --split-class '&s->seqcount' run.jsonl\n  lockcheck replay dmes
     #[command(
         after_help = "Exit status: 0 no report, 1 at least one, 2 a file could not be read \
 (the other files are still checked) or the command line is wrong.\n\nExamples:\n  \
-LOCKDEP_GRAPH=target/lockdep/ cargo nextest run && lockcheck check target/lockdep/\n  \
+LOCKDEP_GRAPH=\"$PWD/target/lockdep/\" cargo nextest run && lockcheck check target/lockdep/\n  \
 lockcheck check --format json target/lockdep/ shard-*/graphs/"
     )]
     Check {

@@ -87,3 +87,73 @@ fn output_into_a_missing_directory_names_the_directory() {
         "{e}"
     );
 }
+
+/// A graph file of one process that took `from` then `to` in test `test`.
+fn graph_file(pid: u32, test: &str, from: &str, to: &str) -> String {
+    format!(
+        "{{\"format\":\"lockdep-graph\",\"version\":1,\"writer\":\"lockdep 0.1.0\",\"pid\":{pid},\"exe\":\"t-{pid}\",\"classes\":2,\"dependencies\":1}}\n\
+         {{\"class\":0,\"name\":\"{from}\",\"kind\":\"mutex\",\"at\":\"src/lib.rs:1:1\"}}\n\
+         {{\"class\":1,\"name\":\"{to}\",\"kind\":\"mutex\",\"at\":\"src/lib.rs:2:1\"}}\n\
+         {{\"dep\":[0,1],\"types\":\"EN\",\"from_at\":\"tests/t.rs:2:1\",\"to_at\":\"tests/t.rs:3:1\",\"thread\":\"{test}\",\"test\":\"{test}\"}}\n\
+         {{\"end\":\"lockdep-graph\",\"classes\":2,\"dependencies\":1}}\n"
+    )
+}
+
+/// Runs `lockcheck args` in `dir`.
+fn lockcheck_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_of_a_relative_dir_that_cargo_scattered_over_the_crates_says_where_the_files_went() {
+    // What `LOCKDEP_GRAPH=target/lockdep/ cargo test --workspace` leaves in a workspace.
+    let ws = scratch("scattered");
+    for (krate, pid, test, from, to) in [
+        ("suite_a", 11, "a_then_b", "suite.A", "suite.B"),
+        ("suite_b", 12, "b_then_a", "suite.B", "suite.A"),
+    ] {
+        let dir = ws.join(krate).join("target/lockdep");
+        std::fs::create_dir_all(&dir).unwrap();
+        write(
+            &dir,
+            &format!("t-{pid}.lockdep-graph.jsonl"),
+            &graph_file(pid, test, from, to),
+        );
+    }
+    let o = lockcheck_in(&ws, &["check", "target/lockdep/"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("target/lockdep/: no such file"), "{e}");
+    assert!(
+        e.contains("suite_a/target/lockdep, suite_b/target/lockdep (not read)"),
+        "{e}"
+    );
+    let absolute = format!("LOCKDEP_GRAPH={}/", ws.join("target/lockdep").display());
+    assert!(e.contains("probably ran without LOCKDEP_GRAPH"), "{e}");
+    assert!(e.contains(&absolute), "{e}");
+
+    // An empty directory: the same hint, no note.
+    std::fs::create_dir_all(ws.join("empty")).unwrap();
+    let o = lockcheck_in(&ws, &["check", "empty"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("probably ran without LOCKDEP_GRAPH"), "{e}");
+    assert!(
+        e.contains(&format!("LOCKDEP_GRAPH={}/", ws.join("empty").display())),
+        "{e}"
+    );
+    assert!(!e.contains("not read"), "{e}");
+
+    // The directories named: the cross-crate cycle.
+    let o = lockcheck_in(
+        &ws,
+        &["check", "suite_a/target/lockdep", "suite_b/target/lockdep"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("hint"));
+}

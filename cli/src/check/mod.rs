@@ -169,6 +169,7 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
         }
     }
     progress.finish();
+    where_the_graphs_went(opts, merge.stats.graphs + merge.stats.traces == 0, err);
     let s = &merge.stats;
     let v = merge.replayer.validator();
     let _ = writeln!(
@@ -204,6 +205,94 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
         Ok(()) => {}
     }
     outcome
+}
+
+/// The hint for a check that read nothing (a named path missing, or holding no graph file), and
+/// a note for relative directories that also exist, with graph files, in the directories of the
+/// workspace's crates: cargo runs each test binary in its crate's directory, so a relative
+/// `LOCKDEP_GRAPH` lands there.
+fn where_the_graphs_went(opts: &CheckOptions, nothing_read: bool, err: &mut dyn Write) {
+    let cwd = std::env::current_dir().ok();
+    let mut scattered = Vec::new();
+    let mut hint_for = None;
+    for name in opts.inputs.iter().filter(|n| *n != "-") {
+        let path = Path::new(name);
+        let empty =
+            !path.exists() || (path.is_dir() && expand(std::slice::from_ref(name)).is_empty());
+        if empty && hint_for.is_none() {
+            hint_for = Some(name);
+        }
+        // Only a plain relative path (`target/lockdep`), never `.` or `../x`, could be a
+        // LOCKDEP_GRAPH taken in each crate.
+        let plain = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if let Some(cwd) = &cwd
+            && plain
+        {
+            scattered.extend(in_crates(cwd, path));
+        }
+    }
+    if !scattered.is_empty() {
+        let list: Vec<String> = scattered.iter().map(|p| p.display().to_string()).collect();
+        let _ = writeln!(
+            err,
+            "lockcheck: note: graph files also under {} (not read): a relative LOCKDEP_GRAPH is \
+             taken in each crate's directory, where cargo runs its tests; name those directories \
+             too, and next time give an absolute path",
+            list.join(", ")
+        );
+    }
+    let Some(name) = hint_for.filter(|_| nothing_read) else {
+        return;
+    };
+    let absolute = match &cwd {
+        Some(cwd) => cwd.join(name).display().to_string(),
+        None => name.clone(),
+    };
+    let slash = if absolute.ends_with('/') { "" } else { "/" };
+    let _ = writeln!(
+        err,
+        "lockcheck: hint: no graph file was read from {name}: the tests probably ran without \
+         LOCKDEP_GRAPH, or with a relative path, which cargo resolves in each crate's directory; \
+         run them with an absolute one: LOCKDEP_GRAPH={absolute}{slash} (docs/test-suites.md)"
+    );
+}
+
+/// `rel` under the directories of `root` and their subdirectories (a workspace's crates, as in
+/// `crates/NAME`), where it is a directory holding graph files or traces.
+fn in_crates(root: &Path, rel: &Path) -> Vec<std::path::PathBuf> {
+    let subdirs = |dir: &Path| -> Vec<std::path::PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                // Build output and hidden directories hold no crate.
+                !n.starts_with('.') && n != "target" && e.file_type().is_ok_and(|t| t.is_dir())
+            })
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    };
+    let mut found = Vec::new();
+    for dir in subdirs(root) {
+        for d in std::iter::once(dir.clone()).chain(subdirs(&dir)) {
+            let candidate = d.join(rel);
+            if candidate.is_dir() && !expand(&[candidate.display().to_string()]).is_empty() {
+                found.push(
+                    candidate
+                        .strip_prefix(root)
+                        .map_or(candidate.clone(), Path::to_path_buf),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// Whether the first line is a graph file header: an object with a string `format` field and
