@@ -11,7 +11,7 @@ use lockdep::replay::{ClassRefinement, Replayer};
 use crate::graph::{self, GraphFormat, GraphModel, GraphOptions, KernelGraph};
 use crate::input::describe;
 use crate::progress::Progress;
-use crate::replay::trace::replay_trace;
+use crate::replay::trace::replay_trace_labelled;
 use crate::ui::Ui;
 
 /// Options of `lockcheck graph`, independent of clap.
@@ -41,6 +41,7 @@ pub fn run_with(opts: &GraphCmdOptions, ui: &Ui, out: &mut dyn Write, err: &mut 
     let mut trace_names = Vec::new();
     let mut kernel: Option<KernelGraph> = None;
     let multiple = opts.inputs.len() > 1;
+    let labels = crate::replay::trace::labels(&opts.inputs);
     for (index, input) in opts.inputs.iter().enumerate() {
         let mut reader = match crate::input::open_with(input, &progress) {
             Ok(r) => r,
@@ -68,7 +69,16 @@ pub fn run_with(opts: &GraphCmdOptions, ui: &Ui, out: &mut dyn Write, err: &mut 
                 trace_reports.push(r.report);
                 Ok(())
             };
-            match replay_trace(input, reader, &prefix, &mut replayer, err, &mut emit) {
+            let label = multiple.then_some(labels[index].as_str());
+            match replay_trace_labelled(
+                input,
+                reader,
+                &prefix,
+                label,
+                &mut replayer,
+                err,
+                &mut emit,
+            ) {
                 Ok(stats) => {
                     errors += stats.errors as usize;
                     for line in stats.limit_lines(input) {

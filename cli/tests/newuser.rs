@@ -157,3 +157,53 @@ fn check_of_a_relative_dir_that_cargo_scattered_over_the_crates_says_where_the_f
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!stderr(&o).contains("hint"));
 }
+
+#[test]
+fn reports_and_errors_name_threads_and_locks_as_the_trace_does() {
+    let dir = scratch("names");
+    let abba = write(&dir, "abba.jsonl", ABBA);
+    let bad = write(
+        &dir,
+        "bad.jsonl",
+        "{\"thread\":1,\"op\":\"release\",\"lock\":\"Z\"}\n",
+    );
+    // One input: the same names in `check` as in `replay`.
+    for sub in ["replay", "check"] {
+        let o = lockcheck(&[sub, &abba], None);
+        let text = stdout(&o);
+        assert!(
+            text.contains("thread-2/2 is trying to acquire lock"),
+            "{sub}: {text}"
+        );
+        assert!(
+            text.contains("acquired in thread 'thread-1'"),
+            "{sub}: {text}"
+        );
+        assert!(
+            !text.contains("1:1") && !text.contains("1:2"),
+            "{sub}: {text}"
+        );
+        let o = lockcheck(&[sub, "--format", "json", &abba], None);
+        assert!(
+            stdout(&o).contains("\"thread\":{\"id\":2,\"name\":\"thread-2\"}"),
+            "{sub}: {}",
+            stdout(&o)
+        );
+    }
+    // Several inputs: the file tells the threads apart; errors name the trace's own ids.
+    for sub in ["replay", "check"] {
+        let o = lockcheck(&[sub, &bad, &abba], None);
+        let (text, e) = (stdout(&o), stderr(&o));
+        assert!(
+            e.contains(
+                "bad.jsonl:1: field `lock`: thread 1 releases \"Z\", which it does not hold"
+            ),
+            "{sub}: {e}"
+        );
+        assert!(text.contains("abba.jsonl:thread-2/"), "{sub}: {text}");
+        assert!(
+            text.contains("acquired in thread 'abba.jsonl:thread-1'"),
+            "{sub}: {text}"
+        );
+    }
+}

@@ -114,6 +114,8 @@ struct Merge {
     /// (from, to) display names → where the dependency was first seen.
     origins: HashMap<(Arc<str>, Arc<str>), EdgeOrigin>,
     names: HashMap<String, Arc<str>>,
+    /// With several inputs, what tells their traces' threads apart (`trace::labels`).
+    labels: Option<Vec<String>>,
     threads: u64,
     stats: CheckStats,
     palette: Palette,
@@ -140,12 +142,14 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
         fed: HashMap::new(),
         origins: HashMap::new(),
         names: HashMap::new(),
+        labels: None,
         threads: 0,
         stats: CheckStats::default(),
         palette: ui.palette,
         progress: Progress::disabled(),
     };
     let inputs = expand(&opts.inputs);
+    merge.labels = (inputs.len() > 1).then(|| crate::replay::trace::labels(&inputs));
     let progress = Progress::over_files(ui.progress, inputs.len());
     merge.progress = progress.clone();
     let mut err = progress.err(err);
@@ -420,10 +424,12 @@ fn check_trace(
         found.push(r);
         Ok(())
     };
-    let stats = crate::replay::trace::replay_trace(
+    let label = merge.labels.as_ref().map(|l| l[index].clone());
+    let stats = crate::replay::trace::replay_trace_labelled(
         input,
         reader,
         &prefix,
+        label.as_deref(),
         &mut merge.replayer,
         err,
         &mut emit,

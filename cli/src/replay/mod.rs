@@ -66,6 +66,7 @@ pub fn run_with(
     let mut outcome = Outcome::default();
     let mut replayer = Replayer::new(lockdep::Config::from_env(), opts.refinement.clone());
     let multiple = opts.inputs.len() > 1;
+    let labels = trace::labels(&opts.inputs);
     for (index, input) in opts.inputs.iter().enumerate() {
         let reader = match crate::input::open_with(input, &progress) {
             Ok(r) => r,
@@ -81,7 +82,7 @@ pub fn run_with(
             &progress,
             input,
             index,
-            multiple,
+            multiple.then_some(labels[index].as_str()),
             reader,
             &mut replayer,
             out,
@@ -113,7 +114,7 @@ fn replay_input(
     progress: &Progress,
     input: &str,
     index: usize,
-    multiple: bool,
+    label: Option<&str>,
     mut reader: Box<dyn BufRead>,
     replayer: &mut Replayer,
     out: &mut dyn Write,
@@ -121,7 +122,7 @@ fn replay_input(
     outcome: &mut Outcome,
 ) -> io::Result<()> {
     if is_trace(input, &mut reader)? {
-        let prefix = if multiple {
+        let prefix = if label.is_some() {
             format!("{}:", index + 1)
         } else {
             String::new()
@@ -130,7 +131,8 @@ fn replay_input(
             outcome.reports += 1;
             progress.suspend(|| output::write_report(out, &r, opts.json, palette))
         };
-        let stats = trace::replay_trace(input, reader, &prefix, replayer, err, &mut emit)?;
+        let stats =
+            trace::replay_trace_labelled(input, reader, &prefix, label, replayer, err, &mut emit)?;
         outcome.input_errors += stats.errors as usize;
         for line in stats.limit_lines(input) {
             writeln!(err, "{line}")?;

@@ -1,11 +1,12 @@
 //! Replaying JSON Lines lock traces (`docs/trace-format.md`), streamed line by line.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::io::{self, BufRead, Read};
 use std::ops::ControlFlow;
 
 use lockdep::replay::Replayer;
-use lockdep::trace::parse_line_ref;
+use lockdep::trace::{TraceOp, parse_line_ref};
 
 use super::output::ReplayedReport;
 
@@ -66,12 +67,48 @@ impl TraceStats {
 }
 
 /// Replays `reader` (named `source`) into `replayer`. Threads and lock instances are namespaced
-/// with `prefix` so several runs merge by class name only. Reports go to `emit`; malformed lines
-/// are described on `err` as `source:line: field ...` and skipped.
+/// with `prefix` so several runs merge by class name only (their names stay the trace's own).
+/// Reports go to `emit`; malformed lines are described on `err` as `source:line: field ...` and
+/// skipped.
 pub fn replay_trace(
+    source: &str,
+    reader: impl BufRead,
+    prefix: &str,
+    replayer: &mut Replayer,
+    err: &mut dyn io::Write,
+    emit: &mut dyn FnMut(ReplayedReport) -> io::Result<()>,
+) -> io::Result<TraceStats> {
+    replay_trace_labelled(source, reader, prefix, None, replayer, err, emit)
+}
+
+/// What tells the inputs apart in thread names, one per input: its file name, or the whole
+/// name given when two inputs share a file name.
+pub fn labels(inputs: &[String]) -> Vec<String> {
+    let base = |s: &str| {
+        std::path::Path::new(s)
+            .file_name()
+            .map_or_else(|| s.to_string(), |n| n.to_string_lossy().into_owned())
+    };
+    inputs
+        .iter()
+        .map(|i| {
+            let b = base(i);
+            if inputs.iter().filter(|j| base(j) == b).count() > 1 {
+                i.clone()
+            } else {
+                b
+            }
+        })
+        .collect()
+}
+
+/// [`replay_trace`], each thread named `LABEL:NAME` when `label` is given (several inputs,
+/// whose threads would otherwise share names such as `thread-1`).
+pub fn replay_trace_labelled(
     source: &str,
     mut reader: impl BufRead,
     prefix: &str,
+    label: Option<&str>,
     replayer: &mut Replayer,
     err: &mut dyn io::Write,
     emit: &mut dyn FnMut(ReplayedReport) -> io::Result<()>,
@@ -83,6 +120,8 @@ pub fn replay_trace(
     let mut lines = Lines {
         source,
         prefix,
+        label,
+        named: HashSet::new(),
         replayer,
         err,
         emit,
@@ -186,6 +225,9 @@ fn decode_bytewise(bytes: &[u8]) -> String {
 struct Lines<'a, 'e> {
     source: &'a str,
     prefix: &'a str,
+    label: Option<&'a str>,
+    /// Threads (by the trace's id) given a name already, with a prefix only.
+    named: HashSet<String>,
     replayer: &'a mut Replayer,
     err: &'a mut dyn io::Write,
     emit: &'a mut dyn FnMut(ReplayedReport) -> io::Result<()>,
@@ -263,6 +305,28 @@ impl Lines<'_, '_> {
             if ev.class.is_none() && !ev.lock.is_empty() {
                 ev.class = Some(ev.lock.clone());
             }
+            // The thread keeps the name it has in its trace: the replayer would name it after
+            // the prefixed id. It takes a thread's name from the event that makes the thread
+            // (the replayer keeps it while the thread is idle), so a default name is given once
+            // per thread, and again after the thread exits. A class record names a thread only
+            // when it says so.
+            let op = ev.op;
+            if let Some(n) = &ev.thread_name {
+                if let Some(label) = self.label {
+                    ev.thread_name = Some(Cow::Owned(format!("{label}:{n}")));
+                }
+                self.named.insert(ev.thread.to_string());
+            } else if op != TraceOp::Class && !self.named.contains(&*ev.thread) {
+                let name = default_name(&ev.thread);
+                ev.thread_name = Some(Cow::Owned(match self.label {
+                    Some(label) => format!("{label}:{name}"),
+                    None => name,
+                }));
+                self.named.insert(ev.thread.to_string());
+            }
+            if op == TraceOp::ThreadExit {
+                self.named.remove(&*ev.thread);
+            }
             ev.thread = Cow::Owned(format!("{prefix}{}", ev.thread));
             if !ev.lock.is_empty() {
                 ev.lock = Cow::Owned(format!("{prefix}{}", ev.lock));
@@ -278,11 +342,47 @@ impl Lines<'_, '_> {
                     (self.emit)(ReplayedReport::from_trace(source, line_no, r))?;
                 }
             }
-            Err(e) => {
+            Err(mut e) => {
                 self.stats.errors += 1;
+                // The trace's own ids, not the prefixed ones the replayer saw.
+                if !prefix.is_empty() {
+                    let thread = ev.thread.strip_prefix(prefix).unwrap_or(&ev.thread);
+                    let lock = ev.lock.strip_prefix(prefix).unwrap_or(&ev.lock);
+                    e.message = unprefixed(&e.message, (&ev.thread, thread), (&ev.lock, lock));
+                }
                 writeln!(self.err, "lockcheck: {source}:{line_no}: {e}")?;
             }
         }
         Ok(ControlFlow::Continue(()))
     }
+}
+
+/// The name the replayer gives a thread that names none: `thread-N` for a numbered thread, else
+/// its id (as `lockdep::replay` does).
+fn default_name(thread: &str) -> String {
+    if thread.parse::<u64>().is_ok() {
+        format!("thread-{thread}")
+    } else {
+        thread.to_string()
+    }
+}
+
+/// A replay error's `message` with the prefixed thread and lock ids put back as the trace has
+/// them (the replayer quotes the lock with `{:?}` and writes the thread bare, or quoted when it
+/// holds control characters).
+fn unprefixed(message: &str, thread: (&str, &str), lock: (&str, &str)) -> String {
+    let shown = |t: &str| {
+        if t.chars().any(char::is_control) {
+            format!("{t:?}")
+        } else {
+            t.to_string()
+        }
+    };
+    message
+        .replacen(
+            &format!("thread {} ", shown(thread.0)),
+            &format!("thread {} ", shown(thread.1)),
+            1,
+        )
+        .replacen(&format!("{:?}", lock.0), &format!("{:?}", lock.1), 1)
 }
