@@ -207,3 +207,37 @@ fn reports_and_errors_name_threads_and_locks_as_the_trace_does() {
         );
     }
 }
+
+#[test]
+fn check_summary_counts_add_up() {
+    let dir = scratch("summary");
+    write(
+        &dir,
+        "a.jsonl",
+        &graph_file(11, "a_then_b", "suite.A", "suite.B"),
+    );
+    write(
+        &dir,
+        "b.jsonl",
+        &graph_file(12, "b_then_a", "suite.B", "suite.A"),
+    );
+    write(
+        &dir,
+        "again.jsonl",
+        &graph_file(13, "a_then_b_again", "suite.A", "suite.B"),
+    );
+    let o = lockcheck(&["check", &dir.to_string_lossy()], None);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("dependencies: 3 read from graph files (1 already known), 0 from traces, 1 in the merged graph (one that closes a cycle is reported, not added); 1 report(s)"),
+        "{e}"
+    );
+    // A trace's dependencies are counted too: A -> B added, B -> A reported.
+    let t = write(&scratch("summary-trace"), "abba.jsonl", ABBA);
+    let e = stderr(&lockcheck(&["check", &t], None));
+    assert!(
+        e.contains("dependencies: 0 read from graph files (0 already known), 2 from traces, 1 in the merged graph"),
+        "{e}"
+    );
+}

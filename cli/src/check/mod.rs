@@ -52,8 +52,12 @@ pub struct CheckStats {
     pub classes_read: std::collections::HashSet<(String, u32)>,
     /// Dependencies read from graph files.
     pub dependencies_read: usize,
-    /// Dependency types fed to the validator (the rest were known already).
+    /// Dependencies of graph files fed to the validator: the others were known already, from
+    /// an earlier file (same classes, no new type).
     pub dependencies_fed: usize,
+    /// Dependencies the traces added to the merged graph, plus those that closed a cycle
+    /// (reported, not added).
+    pub dependencies_traced: usize,
 }
 
 /// The files `names` stand for: files as given, directories walked recursively (name order)
@@ -176,17 +180,20 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
     where_the_graphs_went(opts, merge.stats.graphs + merge.stats.traces == 0, err);
     let s = &merge.stats;
     let v = merge.replayer.validator();
+    // Each count says what it counts: a dependency that closes a cycle is read (and reported)
+    // but never enters the merged graph, so the graph may hold fewer than were read.
     let _ = writeln!(
         err,
-        "lockcheck: merged {} graph file(s) and {} trace(s): {} classes ({} in dependencies), {} dependencies ({} read, {} new); {} report(s)",
+        "lockcheck: merged {} graph file(s) and {} trace(s): {} classes ({} in dependencies); dependencies: {} read from graph files ({} already known), {} from traces, {} in the merged graph (one that closes a cycle is reported, not added); {} report(s)",
         s.graphs,
         s.traces,
         // A graph file's classes that take part in no dependency are never fed to the validator.
         s.classes_read.len().max(v.class_count()),
         v.class_count(),
-        v.dependency_count(),
         s.dependencies_read,
-        s.dependencies_fed,
+        s.dependencies_read - s.dependencies_fed,
+        s.dependencies_traced,
+        v.dependency_count(),
         outcome.reports
     );
     for hit in merge.replayer.limit_hits() {
@@ -440,6 +447,11 @@ fn check_trace(
     }
     // The dependencies this trace added come from it.
     let v = merge.replayer.validator().clone();
+    merge.stats.dependencies_traced += v.dependency_count() - before
+        + found
+            .iter()
+            .filter(|r| r.report.kind() == ReportKind::CircularDependency)
+            .count();
     if v.dependency_count() > before {
         let source: Arc<str> = input.into();
         for (a, b, _, w) in v.dependencies().into_iter().skip(before) {
