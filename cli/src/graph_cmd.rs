@@ -81,6 +81,10 @@ pub fn run_with(opts: &GraphCmdOptions, ui: &Ui, out: &mut dyn Write, err: &mut 
             ) {
                 Ok(stats) => {
                     errors += stats.errors as usize;
+                    if stats.events == 0 && stats.errors == 0 {
+                        // As `replay` and `check` say it: drawn as nothing, not an error.
+                        let _ = writeln!(err, "lockcheck: {input}: no events");
+                    }
                     for line in stats.limit_lines(input) {
                         let _ = writeln!(err, "{line}");
                     }

@@ -241,3 +241,25 @@ fn check_summary_counts_add_up() {
         "{e}"
     );
 }
+
+#[test]
+fn an_empty_trace_is_no_events_for_replay_check_and_graph_alike() {
+    let dir = scratch("empty");
+    let empty = write(&dir, "empty.jsonl", "");
+    let blank = write(&dir, "blank.jsonl", "\n\n");
+    for sub in ["replay", "check", "graph"] {
+        for f in [&empty, &blank] {
+            let o = lockcheck(&[sub, f], None);
+            assert_eq!(o.status.code(), Some(0), "{sub} {f}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(&format!("{f}: no events")),
+                "{sub} {f}: {}",
+                stderr(&o)
+            );
+        }
+    }
+    // Beside a trace with a cycle: the cycle decides.
+    let abba = write(&dir, "abba.jsonl", ABBA);
+    let o = lockcheck(&["check", &empty, &abba], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
