@@ -59,6 +59,40 @@ pub fn run_with(opts: &GraphCmdOptions, ui: &Ui, out: &mut dyn Write, err: &mut 
                 continue;
             }
         };
+        let kind = if is_trace {
+            crate::check::sniff_reader(&mut reader)
+        } else {
+            Ok(crate::check::JsonKind::Trace)
+        };
+        match kind {
+            Ok(crate::check::JsonKind::Graph) => {
+                // Drawn as `check` merges it, beside the traces.
+                match crate::check::feed_graph_file(&mut replayer, input, reader, err) {
+                    Ok((reports, e)) => {
+                        trace_reports.extend(reports);
+                        errors += e;
+                    }
+                    Err(e) => {
+                        let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
+                        errors += 1;
+                    }
+                }
+                trace_names.push(input.clone());
+                continue;
+            }
+            Ok(crate::check::JsonKind::Trace) => {}
+            Ok(other) => {
+                let why = crate::check::not_a_trace(&other).unwrap_or_default();
+                let _ = writeln!(err, "lockcheck: {input}: {why}");
+                errors += 1;
+                continue;
+            }
+            Err(e) => {
+                let _ = writeln!(err, "lockcheck: {input}: {}", describe(&e));
+                errors += 1;
+                continue;
+            }
+        }
         if is_trace {
             let prefix = if multiple {
                 format!("{}:", index + 1)

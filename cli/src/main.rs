@@ -241,7 +241,7 @@ lockcheck check --format json target/lockdep/ shard-*/graphs/"
         #[arg(long, value_enum, default_value = "text")]
         format: ReplayFormatArg,
     },
-    /// Draw the lock-class dependency graph of traces or kernel logs (DOT or SVG).
+    /// Draw the lock-class dependency graph of traces, graph files or kernel logs (DOT or SVG).
     ///
     /// The SVG is rendered in-process. Cycle edges are highlighted and each edge is labelled with
     /// its type and where it was first seen. Big graphs show the cycles and their neighbourhood,
@@ -254,8 +254,9 @@ Examples:\n  lockcheck graph run.jsonl -o graph.svg\n  \
 lockcheck graph --format dot dmesg.log | dot -Tpng > graph.png"
     )]
     Graph {
-        /// Trace files (JSON Lines) or kernel logs, or directories of them (`-`, or nothing
-        /// when standard input is not a terminal, for standard input).
+        /// Trace files (JSON Lines), lockdep graph files (LOCKDEP_GRAPH) or kernel logs, or
+        /// directories of them (`-`, or nothing when standard input is not a terminal, for
+        /// standard input).
         #[arg(value_hint = ValueHint::AnyPath)]
         inputs: Vec<String>,
         /// Output format.
@@ -581,10 +582,11 @@ fn run(command: Command, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> u
             max_edges,
             title,
         } => {
-            let (inputs, _) = match inputs_of(&inputs, "lock traces (*.jsonl), kernel logs") {
-                Ok(i) => i,
-                Err(_) => return 2,
-            };
+            let (inputs, _) =
+                match inputs_of(&inputs, "lock traces (*.jsonl), graph files, kernel logs") {
+                    Ok(i) => i,
+                    Err(_) => return 2,
+                };
             let opts = lockcheck::graph_cmd::GraphCmdOptions {
                 inputs,
                 format: match format {

@@ -263,3 +263,88 @@ fn an_empty_trace_is_no_events_for_replay_check_and_graph_alike() {
     let o = lockcheck(&["check", &empty, &abba], None);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
+
+#[test]
+fn graph_files_and_lockcheck_json_are_named_for_what_they_are() {
+    let dir = scratch("kinds");
+    let a = write(
+        &dir,
+        "a.lockdep-graph.jsonl",
+        &graph_file(11, "a_then_b", "suite.A", "suite.B"),
+    );
+    let b = write(
+        &dir,
+        "b.lockdep-graph.jsonl",
+        &graph_file(12, "b_then_a", "suite.B", "suite.A"),
+    );
+    // replay: one message, not one per line.
+    let o = lockcheck(&["replay", &a], None);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("a lockdep graph file") && e.contains("`lockcheck check`"),
+        "{e}"
+    );
+    assert!(!e.contains("missing"), "{e}");
+    // graph draws graph files, merged as check merges them.
+    let o = lockcheck(&["graph", "--format", "dot", &a, &b], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let dot = stdout(&o);
+    assert!(
+        dot.contains("suite.A") && dot.contains("suite.B") && dot.contains("(cycle)"),
+        "{dot}"
+    );
+    // lockcheck's own JSON output.
+    let splat = root("fixtures/logs/seed-003-pidmap-seqcount.log");
+    let json = stdout(&lockcheck(
+        &["parse", "--format", "json", &splat.to_string_lossy()],
+        None,
+    ));
+    let out = write(&dir, "splat.json", &json);
+    for sub in ["replay", "graph", "check"] {
+        let o = lockcheck(&[sub, &out], None);
+        assert_eq!(o.status.code(), Some(2), "{sub}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("lockcheck's own JSON output (schema lockcheck.parse.report)"),
+            "{sub}: {e}"
+        );
+        assert!(!e.contains("missing"), "{sub}: {e}");
+    }
+    // check DIR skips other JSON beside the graph files, with a note.
+    write(
+        &dir,
+        "package.json",
+        "{\"name\":\"x\",\"version\":\"1.0.0\"}\n",
+    );
+    write(&dir, "tsconfig.json", "{\n  \"strict\": true\n}\n");
+    let o = lockcheck(&["check", &dir.to_string_lossy()], None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("package.json: skipped: neither a lock trace"),
+        "{e}"
+    );
+    assert!(e.contains("tsconfig.json: skipped"), "{e}");
+    assert!(
+        e.contains("splat.json: skipped: lockcheck's own JSON output"),
+        "{e}"
+    );
+    assert!(e.contains("(3 other file(s) skipped)"), "{e}");
+    // Only other files: nothing was checked, as for an empty directory.
+    let other = scratch("kinds-other");
+    write(&other, "package.json", "{\"name\":\"x\"}\n");
+    let o = lockcheck(&["check", &other.to_string_lossy()], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("probably ran without LOCKDEP_GRAPH"),
+        "{}",
+        stderr(&o)
+    );
+    // ... and a damaged graph file still fails the run.
+    let mut cut = graph_file(13, "c", "suite.C", "suite.D");
+    cut.truncate(cut.rfind("{\"end\"").unwrap());
+    write(&dir, "c.lockdep-graph.jsonl", &cut);
+    let o = lockcheck(&["check", &dir.to_string_lossy()], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

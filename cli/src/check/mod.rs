@@ -50,6 +50,9 @@ pub struct CheckStats {
     /// Classes read from graph files, by name and subclass (one of several files is one class;
     /// a class that takes part in no dependency included).
     pub classes_read: std::collections::HashSet<(String, u32)>,
+    /// Files found in a directory that are neither graph files nor traces (skipped, with a
+    /// note).
+    pub skipped: usize,
     /// Dependencies read from graph files.
     pub dependencies_read: usize,
     /// Dependencies of graph files fed to the validator: the others were known already, from
@@ -63,13 +66,20 @@ pub struct CheckStats {
 /// The files `names` stand for: files as given, directories walked recursively (name order)
 /// for graph files and traces.
 pub fn expand(names: &[String]) -> Vec<String> {
+    expand_marked(names).into_iter().map(|(n, _)| n).collect()
+}
+
+/// [`expand`], each file marked with whether it was found in a directory (rather than named).
+fn expand_marked(names: &[String]) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     for name in names {
         let p = Path::new(name);
         if name != "-" && p.is_dir() {
-            walk(p, &mut out);
+            let mut found = Vec::new();
+            walk(p, &mut found);
+            out.extend(found.into_iter().map(|f| (f, true)));
         } else {
-            out.push(name.clone());
+            out.push((name.clone(), false));
         }
     }
     out
@@ -152,7 +162,8 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
         palette: ui.palette,
         progress: Progress::disabled(),
     };
-    let inputs = expand(&opts.inputs);
+    let marked = expand_marked(&opts.inputs);
+    let inputs: Vec<String> = marked.iter().map(|(n, _)| n.clone()).collect();
     merge.labels = (inputs.len() > 1).then(|| crate::replay::trace::labels(&inputs));
     let progress = Progress::over_files(ui.progress, inputs.len());
     merge.progress = progress.clone();
@@ -169,7 +180,17 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
     }
     for (index, input) in inputs.iter().enumerate() {
         progress.start_input(input);
-        let result = check_input(&mut merge, opts, input, index, out, err, &mut outcome);
+        let walked = marked[index].1;
+        let result = check_input(
+            &mut merge,
+            opts,
+            input,
+            index,
+            walked,
+            out,
+            err,
+            &mut outcome,
+        );
         progress.file_done();
         if outcome.record(err, input, result.map(|()| 0)) {
             progress.finish();
@@ -177,16 +198,30 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
         }
     }
     progress.finish();
-    where_the_graphs_went(opts, merge.stats.graphs + merge.stats.traces == 0, err);
+    let nothing_read = merge.stats.graphs + merge.stats.traces == 0;
+    if nothing_read && merge.stats.skipped > 0 {
+        // Files were found, but none to check: no more a pass than an empty directory.
+        let _ = writeln!(
+            err,
+            "lockcheck: no graph file or trace among the files under {}",
+            opts.inputs.join(", ")
+        );
+        outcome.input_errors += 1;
+    }
+    where_the_graphs_went(opts, nothing_read, err);
     let s = &merge.stats;
     let v = merge.replayer.validator();
     // Each count says what it counts: a dependency that closes a cycle is read (and reported)
     // but never enters the merged graph, so the graph may hold fewer than were read.
     let _ = writeln!(
         err,
-        "lockcheck: merged {} graph file(s) and {} trace(s): {} classes ({} in dependencies); dependencies: {} read from graph files ({} already known), {} from traces, {} in the merged graph (one that closes a cycle is reported, not added); {} report(s)",
+        "lockcheck: merged {} graph file(s) and {} trace(s){}: {} classes ({} in dependencies); dependencies: {} read from graph files ({} already known), {} from traces, {} in the merged graph (one that closes a cycle is reported, not added); {} report(s)",
         s.graphs,
         s.traces,
+        match s.skipped {
+            0 => String::new(),
+            n => format!(" ({n} other file(s) skipped)"),
+        },
         // A graph file's classes that take part in no dependency are never fed to the validator.
         s.classes_read.len().max(v.class_count()),
         v.class_count(),
@@ -254,7 +289,11 @@ fn where_the_graphs_went(opts: &CheckOptions, nothing_read: bool, err: &mut dyn 
             list.join(", ")
         );
     }
-    let Some(name) = hint_for.filter(|_| nothing_read) else {
+    if !nothing_read {
+        return;
+    }
+    // The name that held nothing, else (only other files found) the first one.
+    let Some(name) = hint_for.or_else(|| opts.inputs.iter().find(|n| *n != "-")) else {
         return;
     };
     let absolute = match &cwd {
@@ -306,23 +345,98 @@ fn in_crates(root: &Path, rel: &Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-/// Whether the first line is a graph file header: an object with a string `format` field and
-/// no `op` (a trace's records, its header included, all have an `op`).
-fn is_graph(first: &[u8]) -> bool {
+/// What a JSON Lines file is, by its first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonKind {
+    /// A lock trace (`docs/trace-format.md`), or a file too damaged to tell (read as one, so its
+    /// errors are named).
+    Trace,
+    /// A lockdep graph file: an object with a string `format` and no `op` (a trace's records,
+    /// its header included, all have an `op`).
+    Graph,
+    /// lockcheck's own JSON output: its `schema`.
+    Output(String),
+    /// JSON that is none of these (a `package.json`, a pretty-printed document).
+    Other,
+}
+
+/// What the file whose first line is `first` is (`first` may run past that line).
+pub fn sniff(first: &[u8]) -> JsonKind {
     let line = first.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    match serde_json::from_slice::<serde_json::Value>(line) {
-        Ok(serde_json::Value::Object(o)) => {
-            o.get("format").is_some_and(serde_json::Value::is_string) && !o.contains_key("op")
+    let trimmed = line.trim_ascii();
+    // A pretty-printed document: no trace or graph file is written that way.
+    if trimmed == b"{" || trimmed == b"[" {
+        return JsonKind::Other;
+    }
+    let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(line) else {
+        return JsonKind::Trace;
+    };
+    // lockcheck's output documents have a `thread` of their own: their schema says first.
+    if let Some(s) = o.get("schema").and_then(serde_json::Value::as_str)
+        && s.starts_with("lockcheck.")
+    {
+        return JsonKind::Output(s.to_string());
+    }
+    if o.contains_key("op") || o.contains_key("thread") {
+        return JsonKind::Trace;
+    }
+    if o.get("format").is_some_and(serde_json::Value::is_string) {
+        return JsonKind::Graph;
+    }
+    JsonKind::Other
+}
+
+/// What `reader` holds, peeked at without consuming it (so line numbers stay right): the first
+/// non-blank line, when the reader's first block holds it whole.
+pub fn sniff_reader(reader: &mut dyn BufRead) -> io::Result<JsonKind> {
+    let buf = reader.fill_buf()?;
+    let start = buf
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(buf.len());
+    let rest = &buf[start..];
+    if !rest.contains(&b'\n') && buf.len() >= 4096 {
+        // A first line longer than a block: a report of lockcheck's own (which writes its
+        // schema first), else a trace's record.
+        const OURS: &[u8] = b"{\"schema\":\"lockcheck.";
+        if let Some(tail) = rest.strip_prefix(OURS)
+            && let Some(end) = tail.iter().position(|&b| b == b'"')
+        {
+            let name = String::from_utf8_lossy(&tail[..end]);
+            return Ok(JsonKind::Output(format!("lockcheck.{name}")));
         }
-        _ => false,
+        return Ok(JsonKind::Trace);
+    }
+    Ok(sniff(rest))
+}
+
+/// Why a file that is not a trace cannot be replayed, and what reads it.
+pub fn not_a_trace(kind: &JsonKind) -> Option<String> {
+    match kind {
+        JsonKind::Trace => None,
+        JsonKind::Graph => Some(
+            "a lockdep graph file (LOCKDEP_GRAPH, docs/graph-format.md), not a lock trace: \
+             `lockcheck check` checks it, `lockcheck graph` draws it"
+                .into(),
+        ),
+        JsonKind::Output(schema) => Some(format!(
+            "lockcheck's own JSON output (schema {schema}), not a lock trace or graph file"
+        )),
+        JsonKind::Other => Some(
+            "neither a lock trace (LOCKDEP_TRACE, JSON Lines) nor a lockdep graph file \
+             (LOCKDEP_GRAPH)"
+                .into(),
+        ),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_input(
     merge: &mut Merge,
     opts: &CheckOptions,
     input: &str,
     index: usize,
+    walked: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
     outcome: &mut Outcome,
@@ -350,47 +464,34 @@ fn check_input(
         }
     }
     let head = reader.fill_buf()?;
-    if head.first() != Some(&b'{') {
-        writeln!(
-            err,
-            "lockcheck: {input}: neither a lockdep graph file nor a lock trace (JSON Lines)"
-        )?;
-        outcome.input_errors += 1;
-        return Ok(());
-    }
-    let graph = {
-        // The header line may be longer than one block: read it whole when it does not fit.
-        let head = reader.fill_buf()?;
-        if head.contains(&b'\n') || head.len() < 4096 {
-            is_graph(head)
-        } else {
-            false
-        }
+    let kind = if head.first() == Some(&b'{') {
+        sniff_reader(&mut reader)?
+    } else {
+        JsonKind::Other
     };
-    if !graph {
-        merge.stats.traces += 1;
-        return check_trace(merge, opts, input, index, reader, out, err, outcome);
+    match kind {
+        JsonKind::Graph => {}
+        JsonKind::Trace => {
+            merge.stats.traces += 1;
+            return check_trace(merge, opts, input, index, reader, out, err, outcome);
+        }
+        other => {
+            let why = not_a_trace(&other).unwrap_or_default();
+            if walked {
+                // Found in a directory beside the graph files: not what the run is about.
+                merge.stats.skipped += 1;
+                writeln!(err, "lockcheck: {input}: skipped: {why}")?;
+            } else {
+                writeln!(err, "lockcheck: {input}: {why}")?;
+                outcome.input_errors += 1;
+            }
+            return Ok(());
+        }
     }
     merge.stats.graphs += 1;
-    let mut text = String::new();
-    if let Err(e) = reader.read_to_string(&mut text) {
-        if e.kind() == io::ErrorKind::InvalidData {
-            writeln!(err, "lockcheck: {input}: not UTF-8 text")?;
-            outcome.input_errors += 1;
-            return Ok(());
-        }
-        return Err(e);
-    }
-    let file = match GraphFile::parse(&text) {
-        Ok(f) => f,
-        Err(e) => {
-            match e.line {
-                0 => writeln!(err, "lockcheck: {input}: {}", error_text(&e))?,
-                n => writeln!(err, "lockcheck: {input}:{n}: {}", error_text(&e))?,
-            }
-            outcome.input_errors += 1;
-            return Ok(());
-        }
+    let Some(file) = read_graph_file(input, reader, err)? else {
+        outcome.input_errors += 1;
+        return Ok(());
     };
     let source = Source {
         file: input.into(),
@@ -407,6 +508,82 @@ fn check_input(
         emit_all(merge, opts, &source, dep.line, result, out, err, outcome)?;
     }
     Ok(())
+}
+
+/// The graph file `reader` (named `input`), or `None` when it is damaged: what is wrong is
+/// then said on `err`, with the line.
+fn read_graph_file(
+    input: &str,
+    mut reader: impl Read,
+    err: &mut dyn Write,
+) -> io::Result<Option<GraphFile>> {
+    let mut text = String::new();
+    if let Err(e) = reader.read_to_string(&mut text) {
+        if e.kind() == io::ErrorKind::InvalidData {
+            writeln!(err, "lockcheck: {input}: not UTF-8 text")?;
+            return Ok(None);
+        }
+        return Err(e);
+    }
+    match GraphFile::parse(&text) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) => {
+            match e.line {
+                0 => writeln!(err, "lockcheck: {input}: {}", error_text(&e))?,
+                n => writeln!(err, "lockcheck: {input}:{n}: {}", error_text(&e))?,
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Feeds the graph file `reader` (named `input`) into `replayer` as `check` merges one, for
+/// `lockcheck graph` to draw. Returns its cycle and limit reports and how many input errors
+/// were said on `err`.
+pub fn feed_graph_file(
+    replayer: &mut Replayer,
+    input: &str,
+    reader: impl Read,
+    err: &mut dyn Write,
+) -> io::Result<(Vec<Report>, usize)> {
+    let Some(file) = read_graph_file(input, reader, err)? else {
+        return Ok((Vec::new(), 1));
+    };
+    let placeholder = Replayer::new(lockdep::Config::default(), ClassRefinement::default());
+    let mut merge = Merge {
+        replayer: std::mem::replace(replayer, placeholder),
+        fed: HashMap::new(),
+        origins: HashMap::new(),
+        names: HashMap::new(),
+        labels: None,
+        threads: 0,
+        stats: CheckStats::default(),
+        palette: Palette::default(),
+        progress: Progress::disabled(),
+    };
+    let source = Source {
+        file: input.into(),
+        pid: Some(file.process.pid),
+        exe: Some(file.process.exe.as_str().into()),
+    };
+    let (mut reports, mut errors) = (Vec::new(), 0);
+    for dep in &file.deps {
+        match merge.feed(&source, &file.classes, dep) {
+            Ok((r, _)) => reports.extend(r.into_iter().filter(|r| {
+                // The other kinds concern one process, which reported them itself.
+                matches!(
+                    r.kind(),
+                    ReportKind::CircularDependency | ReportKind::LimitExceeded
+                )
+            })),
+            Err(e) => {
+                writeln!(err, "lockcheck: {input}:{}: {e}", dep.line)?;
+                errors += 1;
+            }
+        }
+    }
+    *replayer = merge.replayer;
+    Ok((reports, errors))
 }
 
 fn error_text(e: &lockdep::graph_file::GraphFileError) -> String {

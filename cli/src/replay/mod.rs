@@ -122,6 +122,10 @@ fn replay_input(
     outcome: &mut Outcome,
 ) -> io::Result<()> {
     if is_trace(input, &mut reader)? {
+        // A graph file or lockcheck's own output would fail on every line: say what it is.
+        if let Some(why) = crate::check::not_a_trace(&crate::check::sniff_reader(&mut reader)?) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+        }
         let prefix = if label.is_some() {
             format!("{}:", index + 1)
         } else {
