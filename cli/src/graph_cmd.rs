@@ -109,6 +109,7 @@ pub fn run_with(opts: &GraphCmdOptions, ui: &Ui, out: &mut dyn Write, err: &mut 
                 reader,
                 &prefix,
                 label,
+                None,
                 &mut replayer,
                 err,
                 &mut emit,

@@ -348,3 +348,55 @@ fn graph_files_and_lockcheck_json_are_named_for_what_they_are() {
     let o = lockcheck(&["check", &dir.to_string_lossy()], None);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn a_refinement_that_matches_nothing_is_named_in_a_warning() {
+    let dir = scratch("refine");
+    let abba = write(&dir, "abba.jsonl", ABBA);
+    let o = lockcheck(
+        &[
+            "replay",
+            "--split-class",
+            "NOPE",
+            "--merge-class",
+            "C=D",
+            "--class-of",
+            "Q=X",
+            &abba,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("warning: --split-class NOPE: no lock of the traces is of class \"NOPE\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("warning: --merge-class C=D: no lock of the traces is of class \"C\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("warning: --class-of Q=X: the traces take no lock \"Q\""),
+        "{e}"
+    );
+    // Names that match: no warning, and with several traces the split classes are named after
+    // the file, not an internal index.
+    let again = write(&dir, "again.jsonl", ABBA);
+    let o = lockcheck(
+        &[
+            "replay",
+            "--split-class",
+            "A",
+            "--class-of",
+            "B=A",
+            &abba,
+            &again,
+        ],
+        None,
+    );
+    let (text, e) = (stdout(&o), stderr(&o));
+    assert!(!e.contains("warning"), "{e}");
+    assert!(text.contains("A@abba.jsonl:A -> A@abba.jsonl:B"), "{text}");
+    assert!(!text.contains("@1:"), "{text}");
+}

@@ -616,6 +616,7 @@ fn check_trace(
         reader,
         &prefix,
         label.as_deref(),
+        None,
         &mut merge.replayer,
         err,
         &mut emit,

@@ -67,6 +67,8 @@ pub fn run_with(
     let mut replayer = Replayer::new(lockdep::Config::from_env(), opts.refinement.clone());
     let multiple = opts.inputs.len() > 1;
     let labels = trace::labels(&opts.inputs);
+    // What the refinement options matched, once a trace was read.
+    let mut refinement_use: Option<trace::RefinementUse> = None;
     for (index, input) in opts.inputs.iter().enumerate() {
         let reader = match crate::input::open_with(input, &progress) {
             Ok(r) => r,
@@ -85,6 +87,7 @@ pub fn run_with(
             multiple.then_some(labels[index].as_str()),
             reader,
             &mut replayer,
+            &mut refinement_use,
             out,
             err,
             &mut outcome,
@@ -96,6 +99,11 @@ pub fn run_with(
         }
     }
     progress.finish();
+    if let Some(used) = &refinement_use {
+        for line in used.unused(&opts.refinement) {
+            let _ = writeln!(err, "lockcheck: warning: {line}");
+        }
+    }
     match out.flush() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => outcome.broken_pipe = true,
         Err(e) => {
@@ -117,6 +125,7 @@ fn replay_input(
     label: Option<&str>,
     mut reader: Box<dyn BufRead>,
     replayer: &mut Replayer,
+    refinement_use: &mut Option<trace::RefinementUse>,
     out: &mut dyn Write,
     err: &mut dyn Write,
     outcome: &mut Outcome,
@@ -135,9 +144,20 @@ fn replay_input(
             outcome.reports += 1;
             progress.suspend(|| output::write_report(out, &r, opts.json, palette))
         };
-        let stats =
-            trace::replay_trace_labelled(input, reader, &prefix, label, replayer, err, &mut emit)?;
+        let mut stats = trace::replay_trace_labelled(
+            input,
+            reader,
+            &prefix,
+            label,
+            Some(&opts.refinement),
+            replayer,
+            err,
+            &mut emit,
+        )?;
         outcome.input_errors += stats.errors as usize;
+        refinement_use
+            .get_or_insert_with(Default::default)
+            .absorb(std::mem::take(&mut stats.refinement_use));
         for line in stats.limit_lines(input) {
             writeln!(err, "{line}")?;
         }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::io::{self, BufRead, Read};
 use std::ops::ControlFlow;
 
-use lockdep::replay::Replayer;
+use lockdep::replay::{ClassRefinement, Replayer};
 use lockdep::trace::{TraceOp, parse_line_ref};
 
 use super::output::ReplayedReport;
@@ -42,6 +42,8 @@ pub struct TraceStats {
     pub skipped: u64,
     /// Malformed lines.
     pub errors: u64,
+    /// Which names of the class refinement this input used.
+    pub refinement_use: RefinementUse,
     /// Limits hit while replaying this input, with how often (the first hit of each limit in a
     /// run is also a `LimitExceeded` report).
     pub limits: Vec<lockdep::replay::LimitHit>,
@@ -78,7 +80,7 @@ pub fn replay_trace(
     err: &mut dyn io::Write,
     emit: &mut dyn FnMut(ReplayedReport) -> io::Result<()>,
 ) -> io::Result<TraceStats> {
-    replay_trace_labelled(source, reader, prefix, None, replayer, err, emit)
+    replay_trace_labelled(source, reader, prefix, None, None, replayer, err, emit)
 }
 
 /// What tells the inputs apart in thread names, one per input: its file name, or the whole
@@ -103,12 +105,15 @@ pub fn labels(inputs: &[String]) -> Vec<String> {
 }
 
 /// [`replay_trace`], each thread named `LABEL:NAME` when `label` is given (several inputs,
-/// whose threads would otherwise share names such as `thread-1`).
+/// whose threads would otherwise share names such as `thread-1`), noting in its stats which
+/// names of `refinement` (the replayer's own) the trace used.
+#[allow(clippy::too_many_arguments)]
 pub fn replay_trace_labelled(
     source: &str,
     mut reader: impl BufRead,
     prefix: &str,
     label: Option<&str>,
+    refinement: Option<&ClassRefinement>,
     replayer: &mut Replayer,
     err: &mut dyn io::Write,
     emit: &mut dyn FnMut(ReplayedReport) -> io::Result<()>,
@@ -121,6 +126,7 @@ pub fn replay_trace_labelled(
         source,
         prefix,
         label,
+        refinement: refinement.filter(|r| !r.is_empty()),
         named: HashSet::new(),
         replayer,
         err,
@@ -226,6 +232,8 @@ struct Lines<'a, 'e> {
     source: &'a str,
     prefix: &'a str,
     label: Option<&'a str>,
+    /// The replayer's class refinement, when it has one.
+    refinement: Option<&'a ClassRefinement>,
     /// Threads (by the trace's id) given a name already, with a prefix only.
     named: HashSet<String>,
     replayer: &'a mut Replayer,
@@ -300,6 +308,28 @@ impl Lines<'_, '_> {
             }
         };
         let prefix = self.prefix;
+        if let Some(r) = self.refinement
+            && matches!(
+                ev.op,
+                TraceOp::Acquire | TraceOp::SeqRead | TraceOp::UnbalancedRelease
+            )
+            && !ev.lock.is_empty()
+        {
+            let instance = match self.label {
+                Some(label) => Cow::Owned(format!("{label}:{}", ev.lock)),
+                None => Cow::Borrowed(&*ev.lock),
+            };
+            let class = self
+                .stats
+                .refinement_use
+                .refine(r, &ev.lock, ev.class_name(), &instance);
+            if !prefix.is_empty() {
+                // Refined here, with the trace's own lock id: the replayer would look the
+                // prefixed one up (and name a split class after it). Its own refinement of the
+                // result changes nothing more.
+                ev.class = Some(Cow::Owned(class));
+            }
+        }
         if !prefix.is_empty() {
             // Classes merge across runs by name; threads and instances never do.
             if ev.class.is_none() && !ev.lock.is_empty() {
@@ -354,6 +384,105 @@ impl Lines<'_, '_> {
             }
         }
         Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// Which names of a class refinement the traces used: one that matched nothing is most likely
+/// mistyped, and its option changed nothing.
+#[derive(Debug, Default)]
+pub struct RefinementUse {
+    split: HashSet<String>,
+    merge: HashSet<String>,
+    class_of: HashSet<String>,
+}
+
+impl RefinementUse {
+    /// The class of lock `lock`, recorded as `recorded`, under `r` (as
+    /// [`ClassRefinement::class_for`] draws it, a split class named `NAME@instance`), noting the
+    /// names used.
+    fn refine(
+        &mut self,
+        r: &ClassRefinement,
+        lock: &str,
+        recorded: &str,
+        instance: &str,
+    ) -> String {
+        fn note(set: &mut HashSet<String>, name: &str) {
+            if !set.contains(name) {
+                set.insert(name.to_string());
+            }
+        }
+        let mut name = match r.class_of.get(lock) {
+            Some(n) => {
+                note(&mut self.class_of, lock);
+                n.as_str()
+            }
+            None => recorded,
+        };
+        // Bounded as the library bounds it, so a cycle of merges cannot loop.
+        for _ in 0..16 {
+            match r.merge.get(name) {
+                Some(to) => {
+                    note(&mut self.merge, name);
+                    if to == name {
+                        break;
+                    }
+                    name = to;
+                }
+                None => break,
+            }
+        }
+        if r.split.contains(name) {
+            note(&mut self.split, name);
+            return format!("{name}@{instance}");
+        }
+        name.to_string()
+    }
+
+    /// Adds what another input used.
+    pub fn absorb(&mut self, other: RefinementUse) {
+        self.split.extend(other.split);
+        self.merge.extend(other.merge);
+        self.class_of.extend(other.class_of);
+    }
+
+    /// A warning for each name of `r` that no lock of the traces matched, in name order.
+    pub fn unused(&self, r: &ClassRefinement) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut split: Vec<&String> = r
+            .split
+            .iter()
+            .filter(|n| !self.split.contains(*n))
+            .collect();
+        split.sort();
+        for n in split {
+            out.push(format!(
+                "--split-class {n}: no lock of the traces is of class {n:?}: nothing was split"
+            ));
+        }
+        let mut merge: Vec<(&String, &String)> = r
+            .merge
+            .iter()
+            .filter(|(a, _)| !self.merge.contains(*a))
+            .collect();
+        merge.sort();
+        for (a, b) in merge {
+            out.push(format!(
+                "--merge-class {a}={b}: no lock of the traces is of class {a:?}: nothing was merged"
+            ));
+        }
+        let mut class_of: Vec<(&String, &String)> = r
+            .class_of
+            .iter()
+            .filter(|(i, _)| !self.class_of.contains(*i))
+            .collect();
+        class_of.sort();
+        for (i, n) in class_of {
+            out.push(format!(
+                "--class-of {i}={n}: the traces take no lock {i:?}: no class was changed"
+            ));
+        }
+        out
     }
 }
 
