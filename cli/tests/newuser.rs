@@ -400,3 +400,23 @@ fn a_refinement_that_matches_nothing_is_named_in_a_warning() {
     assert!(text.contains("A@abba.jsonl:A -> A@abba.jsonl:B"), "{text}");
     assert!(!text.contains("@1:"), "{text}");
 }
+
+#[test]
+fn replayed_reports_do_not_advise_a_setting_that_cannot_apply() {
+    let dir = scratch("backtrace");
+    let abba = write(&dir, "abba.jsonl", ABBA);
+    for sub in ["replay", "check"] {
+        for format in ["text", "json"] {
+            let o = lockcheck(&[sub, "--format", format, &abba], None);
+            let text = stdout(&o);
+            assert!(
+                !text.contains("LOCKDEP_BACKTRACE=1"),
+                "{sub} {format}: {text}"
+            );
+            assert!(
+                text.contains("(no backtrace: a recorded trace or graph file holds none"),
+                "{sub} {format}: {text}"
+            );
+        }
+    }
+}

@@ -135,7 +135,7 @@ impl CheckedReport {
                 "limit": r.limit.as_ref().map(|l| json!({
                     "name": l.name, "value": l.value, "env_var": l.env_var,
                 })),
-                "text": r.to_string(),
+                "text": format!("{r:#}"),
             }),
         )
     }
@@ -177,7 +177,7 @@ pub fn write(out: &mut dyn Write, r: &CheckedReport, json: bool, p: Palette) -> 
     if n > 1 {
         writeln!(out, "  the cycle spans {n} processes")?;
     }
-    for line in r.report.to_string().lines() {
+    for line in format!("{:#}", r.report).lines() {
         writeln!(out, "  {line}")?;
     }
     if !r.edges.is_empty() {

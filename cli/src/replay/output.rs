@@ -109,7 +109,7 @@ impl ReplayedReport {
                 },
             })).collect::<Vec<_>>(),
             "held": r.held.iter().map(lock).collect::<Vec<_>>(),
-            "text": r.to_string(),
+            "text": format!("{r:#}"),
         })
     }
 }
@@ -172,7 +172,7 @@ pub fn write_report(
         )?;
         if r.report.kind() != lockdep::ReportKind::LimitExceeded {
             // (The library's limit text says validation stops; a replay goes on.)
-            for line in r.report.to_string().lines() {
+            for line in format!("{:#}", r.report).lines() {
                 writeln!(out, "  {line}")?;
             }
         } else {

@@ -390,6 +390,24 @@ impl Report {
     }
 }
 
+/// The kernel-layout text of the report. The alternate form (`{:#}`) is for a report replayed
+/// from a recording (`lockdep::replay`, lockcheck): where the report has no backtrace it says
+/// that the recording holds none, instead of how to capture them in a running program.
+///
+/// ```
+/// let (a, b) = (lockdep::Mutex::with_name("a", ()), lockdep::Mutex::with_name("b", ()));
+/// let reports = lockdep::capture(|| {
+///     drop((a.lock(), b.lock()));
+///     let _b = b.lock();
+///     let _a = a.lock();
+/// });
+/// let r = &reports[0];
+/// if r.backtrace.is_none() {
+///     assert!(r.to_string().contains("set LOCKDEP_BACKTRACE=1"));
+///     assert!(!format!("{r:#}").contains("LOCKDEP_BACKTRACE"));
+///     assert!(format!("{r:#}").contains("a recorded trace or graph file holds none"));
+/// }
+/// ```
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         text::write_report(self, f)

@@ -208,6 +208,12 @@ fn held_block(r: &Report, out: &mut String) {
     }
 }
 
+/// What a report made by a running program says where its backtrace would be.
+const LIVE_NO_BACKTRACE: &str = " (backtraces off: set LOCKDEP_BACKTRACE=1 to capture them)\n";
+/// The same for a report replayed from a recording (`{:#}`), whose events carry no stacks: no
+/// setting at replay time could add them.
+const REPLAYED_NO_BACKTRACE: &str = " (no backtrace: a recorded trace or graph file holds none; the sites above are those it recorded)\n";
+
 fn backtrace_block(r: &Report, out: &mut String) {
     write_backtrace(r, out, "\nstack backtrace:\n");
 }
@@ -233,7 +239,7 @@ fn write_backtrace(r: &Report, out: &mut String, header: &str) {
             {
                 let _ = writeln!(out, " {} (in thread '{}')", l.site, r.thread.name);
             }
-            out.push_str(" (backtraces off: set LOCKDEP_BACKTRACE=1 to capture them)\n");
+            out.push_str(LIVE_NO_BACKTRACE);
         }
     }
 }
@@ -361,6 +367,9 @@ pub(super) fn write_report(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Resul
             held_block(r, &mut out);
             backtrace_block(r, &mut out);
         }
+    }
+    if f.alternate() {
+        return f.write_str(&out.replace(LIVE_NO_BACKTRACE, REPLAYED_NO_BACKTRACE));
     }
     f.write_str(&out)
 }
