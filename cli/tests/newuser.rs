@@ -420,3 +420,28 @@ fn replayed_reports_do_not_advise_a_setting_that_cannot_apply() {
         }
     }
 }
+
+#[test]
+fn every_value_lockdep_on_report_accepts_is_documented() {
+    // The values the library reads, from its source: a new one fails here until documented.
+    let sink = std::fs::read_to_string(root("lockdep/src/sink.rs")).unwrap();
+    let body = &sink[sink
+        .find("LOCKDEP_ON_REPORT\").as_deref()")
+        .expect("from_env reads it")..];
+    let body = &body[..body.find("Ok(other)").expect("and refuses the rest")];
+    let values: Vec<&str> = body
+        .split("Ok(\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert!(values.contains(&"collect"), "{values:?}");
+    let doc = std::fs::read_to_string(root("docs/semantics.md")).unwrap();
+    let para = &doc[doc
+        .find("**`LOCKDEP_ON_REPORT`")
+        .expect("semantics.md documents it")..];
+    let para = &para[..para.find("\n\n").unwrap()];
+    for v in values {
+        assert!(para.contains(&format!("`{v}`")), "{v} undocumented: {para}");
+    }
+    assert!(para.contains("take_reports"), "{para}");
+}
