@@ -445,3 +445,36 @@ fn every_value_lockdep_on_report_accepts_is_documented() {
     }
     assert!(para.contains("take_reports"), "{para}");
 }
+
+#[test]
+fn json_format_md_says_which_kinds_the_rebuilt_splat_events_have() {
+    let log = root("fixtures/logs/seed-003-pidmap-seqcount.log");
+    let o = lockcheck(
+        &["replay", "--format", "json", &log.to_string_lossy()],
+        None,
+    );
+    let mut kinds = std::collections::BTreeSet::new();
+    for line in stdout(&o).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for e in v["replay"]["events"].as_array().unwrap() {
+            kinds.insert(e.get("kind").map(|k| k.as_str().unwrap().to_string()));
+        }
+    }
+    assert!(!kinds.is_empty());
+    // What the doc promises: the default kind (left out) and seqcount reads, nothing else.
+    assert!(
+        kinds
+            .iter()
+            .all(|k| k.as_deref().is_none_or(|k| k == "seqcount")),
+        "{kinds:?}"
+    );
+    let doc = std::fs::read_to_string(root("docs/json-format.md")).unwrap();
+    assert!(
+        doc.contains("an acquisition without `kind` is a `mutex`"),
+        "json-format.md"
+    );
+    assert!(
+        doc.contains("the kernel's lock types (`{2:2}` a"),
+        "json-format.md"
+    );
+}
