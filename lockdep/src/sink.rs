@@ -45,12 +45,20 @@ impl OnReport {
     pub fn from_env() -> Self {
         match std::env::var("LOCKDEP_ON_REPORT").as_deref() {
             Ok("log") => OnReport::Log,
-            Ok("collect") => OnReport::Collect,
+            Ok("collect") => {
+                // Set by hand, it keeps every report where only a program that takes them
+                // looks: say so once, or a run with reports looks clean.
+                to_terminal(
+                    "lockdep: LOCKDEP_ON_REPORT=collect: reports are kept for \
+                     lockdep::global().take_reports() and printed nowhere (log prints them)",
+                );
+                OnReport::Collect
+            }
             Ok("panic") | Err(_) => OnReport::Panic,
             Ok(other) => {
-                eprintln!(
+                to_terminal(&format!(
                     "lockdep: ignoring LOCKDEP_ON_REPORT={other:?}: expected panic, log or collect"
-                );
+                ));
                 OnReport::Panic
             }
         }
@@ -87,6 +95,13 @@ pub(crate) fn trace_event(report: &Report) {
 /// (and shows it only for failing tests), while a report must reach the terminal. When a
 /// `tracing` subscriber takes the report event ([`trace_event`]), that is where it goes, so it
 /// is never printed twice.
+/// A line to stderr itself, not through `eprintln!`, which libtest captures per test: a
+/// setting's note must reach the terminal of a passing test too.
+fn to_terminal(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 pub(crate) fn log_report(report: &Report) {
     if tracing::enabled!(target: "lockdep", tracing::Level::WARN) {
         return;

@@ -34,10 +34,14 @@ fn child_reports_in_log_mode() {
 }
 
 fn run_child(mode: &str) -> String {
+    run_child_on_report(mode, "log")
+}
+
+fn run_child_on_report(mode: &str, on_report: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_reports_in_log_mode", "--test-threads=1"])
         .env(CHILD, mode)
-        .env("LOCKDEP_ON_REPORT", "log")
+        .env("LOCKDEP_ON_REPORT", on_report)
         .env_remove("LOCKDEP")
         .output()
         .unwrap();
@@ -64,6 +68,24 @@ fn a_tracing_subscriber_gets_the_report_once() {
     assert_eq!(
         stderr
             .matches("WARNING: possible circular locking dependency detected")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
+
+/// `collect` set by hand keeps reports where only `global().take_reports()` looks: the run
+/// says so once instead of looking clean (a new user's trial).
+#[test]
+fn collect_mode_from_the_environment_says_where_reports_go() {
+    let stderr = run_child_on_report("plain", "collect");
+    assert!(
+        !stderr.contains("WARNING: possible circular locking dependency detected"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .matches("LOCKDEP_ON_REPORT=collect: reports are kept")
             .count(),
         1,
         "{stderr}"
