@@ -207,10 +207,10 @@ pub struct UsageBits {
 }
 
 impl UsageBits {
-    /// Decode a usage string as kernels before 2.6.29 printed it: four characters for
+    /// Decode a usage string as kernels before 2.6.30 printed it: four characters for
     /// hardirq, softirq, hardirq-read, softirq-read, with `+` for used in that irq and `-`
     /// for taken with it enabled (the signs the later layout swapped).
-    pub fn decode_before_2_6_29(s: &str) -> Option<UsageBits> {
+    pub fn decode_old_layout(s: &str) -> Option<UsageBits> {
         fn one(c: char) -> Option<&'static str> {
             Some(match c {
                 '.' => "unused",

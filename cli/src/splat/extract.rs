@@ -64,9 +64,13 @@ re!(NO_HELD, r"^no locks held by (.+)\.$");
 re!(HELD_ENTRY, r"^#(\d+):\s*(.*)$");
 re!(
     CPU_LINE,
-    // The taint may be left out (an untainted 6.18 `CPU:` line goes from the name to the
-    // release); the release then starts the rest.
-    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:(Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)|(\d+\.\d+\S*(?: .*)?))$"
+    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
+);
+// An untainted 6.18 `CPU:` line goes from the name to the release (tried after `CPU_LINE`, so
+// a name with a version-like word before its taint is not read as a release).
+re!(
+    CPU_LINE_UNTAINTED,
+    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (\d+\.\d+\S*(?: .*)?)$"
 );
 // The same facts as kernels before 3.x printed them (`Pid: 2224, comm: iperf Not tainted 3.2.0 #802`).
 re!(
@@ -202,6 +206,19 @@ pub fn build(
 }
 
 impl State<'_> {
+    /// Whether a lock line carries what only newer kernels print: an address or wait types.
+    fn any_lock_is_modern(&self) -> bool {
+        let modern = |l: &LockRef| l.address.is_some() || l.wait.is_some();
+        self.r.acquiring.iter().chain(&self.r.held).any(modern)
+            || self.r.chain.iter().any(|e| modern(&e.lock))
+            || self
+                .r
+                .held_locks
+                .iter()
+                .flat_map(|h| &h.entries)
+                .any(|e| modern(&e.lock))
+    }
+
     fn banner(&mut self, t: &str, no: usize) {
         match self.spec.kind {
             Kind::LocksHeldAtExit => {
@@ -464,11 +481,18 @@ impl State<'_> {
             self.sink = Sink::Backtrace;
             return;
         }
-        if let Some(c) = CPU_LINE.captures(t) {
+        let cpu_line = CPU_LINE
+            .captures(t)
+            .map(|c| (c, true))
+            .or_else(|| CPU_LINE_UNTAINTED.captures(t).map(|c| (c, false)));
+        if let Some((c, with_taint)) = cpu_line {
             self.r.cpu = c[1].parse().ok();
             // `… #26 PREEMPT_RT`, `… #0 PREEMPT(full)`, `… #1 PREEMPT_{RT,(full)}`.
-            let taint = c.get(4).map_or("", |m| m.as_str());
-            let rest = c.get(5).or(c.get(6)).map_or("", |m| m.as_str());
+            let (taint, rest) = if with_taint {
+                (&c[4], &c[5])
+            } else {
+                ("", &c[4])
+            };
             if let Some(model) = rest.split_whitespace().find(|w| w.starts_with("PREEMPT")) {
                 self.r.preemption = Some(model.to_string());
             }
@@ -853,11 +877,13 @@ impl State<'_> {
         for why in &ending.reasons {
             self.r.add_damage(why.clone());
         }
-        // Known from the release, or (no release read) from the `[ INFO: … ]` banner of the
-        // kernels that printed no version line under it (2.6.18).
+        // Four usage characters are the old layout on any kernel before 4.14 (2.6.30 to 4.13
+        // printed six). Known from the release; with none read, from an old `[ … ]` banner
+        // whose locks carry neither an address (4.17) nor wait types (5.7): `[ BUG: Invalid
+        // wait context ]` is a newer banner in the old style.
         let old_usage = match &self.r.kernel {
-            Some(k) => before_2_6_29(&k.release),
-            None => self.r.banner.starts_with("[ "),
+            Some(k) => before_4_14(&k.release),
+            None => self.r.banner.starts_with("[ ") && !self.any_lock_is_modern(),
         };
         if old_usage {
             redecode_old_usage(&mut self.r);
@@ -1088,23 +1114,22 @@ fn involved_locks(r: &Report) -> Vec<String> {
     v
 }
 
-/// Whether a release (`2.6.18-1.2849.fc6`) is older than 2.6.29, whose usage characters
-/// have another layout.
-fn before_2_6_29(release: &str) -> bool {
+/// Whether a release (`2.6.18-1.2849.fc6`, `4.13.0-rc1`) is older than 4.14: its four-character
+/// usage strings are the old layout.
+fn before_4_14(release: &str) -> bool {
     let mut parts = release.split(['.', '-', '+', '_']);
     let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
-    match (next(), next(), next()) {
-        (Some(2), Some(6), Some(sub)) => sub < 29,
-        (Some(2), Some(minor), _) => minor < 6,
+    match (next(), next()) {
+        (Some(major), Some(minor)) => (major, minor) < (4, 14),
         _ => false,
     }
 }
 
-/// Every lock's usage decoded in the layout kernels before 2.6.29 printed.
+/// Every lock's usage decoded in the layout kernels before 2.6.30 printed.
 fn redecode_old_usage(r: &mut Report) {
     let mut fix = |l: &mut LockRef| {
         // Four characters only: six are the later layout (with reclaim_fs).
-        if let Some(u) = l.usage.as_deref().and_then(UsageBits::decode_before_2_6_29) {
+        if let Some(u) = l.usage.as_deref().and_then(UsageBits::decode_old_layout) {
             l.usage_bits = Some(u);
         }
     };
@@ -1124,19 +1149,45 @@ fn redecode_old_usage(r: &mut Report) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn usage_before_2_6_29_is_read_in_its_own_layout() {
+    fn a_cpu_line_is_read_with_and_without_its_taint() {
+        let log = |cpu: &str| {
+            format!(
+                "BUG: sleeping function called from invalid context at kernel/locking/rwsem.c:1525\n\
+                 in_atomic(): 0, irqs_disabled(): 0, non_block: 0, pid: 9, name: x\n\
+                 {cpu}\nCall Trace:\n dump_stack_lvl+0x1/0x2\n down_read+0x1/0x2\n exit_mm+0x1/0x2\n\n"
+            )
+        };
+        let v = crate::splat::parse_str(
+            "t",
+            &log("CPU: 0 PID: 9 Comm: foo 1.0 Tainted: G W 6.8.0 #1"),
+        );
+        // A name with a version-like word is not the release.
+        let kernel = v[0].kernel.clone().unwrap();
+        assert_eq!(kernel.release, "6.8.0");
+        assert!(kernel.tainted);
+        // 6.18 leaves an untainted kernel's taint out.
+        let v = crate::splat::parse_str(
+            "t",
+            &log("CPU: 0 UID: 0 PID: 9 Comm: x 6.18.0 #1 PREEMPT_RT"),
+        );
+        assert_eq!(v[0].kernel.clone().unwrap().release, "6.18.0");
+        assert_eq!(v[0].preemption.as_deref(), Some("PREEMPT_RT"));
+    }
+
+    #[test]
+    fn usage_before_2_6_30_is_read_in_its_own_layout() {
         // Held out (round 9): 2.6.18 printed hardirq, softirq, then the reads, with `+` for
-        // used in irq and `-` for taken with irqs enabled.
-        let log = |head: &str| {
+        // used in irq and `-` for taken with irqs enabled; 2.6.30 brought today's order (and
+        // six characters until 4.14).
+        let log = |head: &str, lock: &str| {
             format!(
                 "=============================================\n{head}\n\
                  ---------------------------------------------\n\
-                 sh/26 is trying to acquire lock:\n\
-                 \x20(&jfs_ip->commit_mutex){{--..}}, at: [<782d407c>] mutex_lock+0x1c/0x20\n\n\
-                 but task is already holding lock:\n\
-                 \x20(&jfs_ip->commit_mutex){{--..}}, at: [<782d407c>] mutex_lock+0x1c/0x20\n\n"
+                 sh/26 is trying to acquire lock:\n{lock}\n\n\
+                 but task is already holding lock:\n{lock}\n\n"
             )
         };
+        let old_lock = " (&jfs_ip->commit_mutex){--..}, at: [<782d407c>] mutex_lock+0x1c/0x20";
         let bits = |text: &str| {
             let v = crate::splat::parse_str("t", text);
             let u = v[0].acquiring.as_ref().unwrap().usage_bits.clone().unwrap();
@@ -1148,23 +1199,22 @@ mod tests {
             )
         };
         let old = ("irqs_enabled", "unused", "irqs_enabled", "unused");
+        let banner = "[ INFO: possible recursive locking detected ]";
+        assert_eq!(bits(&log(banner, old_lock)), old);
         assert_eq!(
-            bits(&log("[ INFO: possible recursive locking detected ]")),
+            bits(&log(&format!("{banner}\n2.6.28-rc1 #3"), old_lock)),
             old
         );
-        let versioned = log("[ INFO: possible recursive locking detected ]\n2.6.28-rc1 #3");
-        assert_eq!(bits(&versioned), old);
-        // The layout of 2.6.29 on.
-        let new = log("[ INFO: possible recursive locking detected ]\n2.6.29 #3");
         assert_eq!(
-            bits(&new),
-            ("used_in_irq", "used_in_irq", "unused", "unused")
+            bits(&log(&format!("{banner}\n2.6.29-rc8 #3"), old_lock)),
+            old
         );
-        let new = log("WARNING: possible recursive locking detected\n5.15.0 #3");
-        assert_eq!(
-            bits(&new),
-            ("used_in_irq", "used_in_irq", "unused", "unused")
-        );
+        // Today's layout: 4.14 on, and an old-style banner whose locks carry wait types.
+        let new = ("used_in_irq", "used_in_irq", "unused", "unused");
+        let modern = "WARNING: possible recursive locking detected\n5.15.0 #3";
+        let modern_lock = "ffff0000 (&jfs_ip->commit_mutex){--..}-{3:3}, at: mutex_lock+0x1c/0x20";
+        assert_eq!(bits(&log(modern, modern_lock)), new);
+        assert_eq!(bits(&log(banner, modern_lock)), new);
     }
 
     #[test]

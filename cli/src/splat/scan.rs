@@ -209,14 +209,20 @@ pub fn locate_banner(text: &str) -> Option<(&'static BannerSpec, usize)> {
     })
 }
 
-/// Whether the text before a banner is a mail's subject or a tag, not a console prefix
-/// (`Subject: [2.6.18] INFO: possible …`, `Re: [BUG] WARNING: …`): a console prefix's
-/// brackets hold a time stamp or a caller id, with digits in them and no version.
+/// Whether the text before a banner is a mail's subject or tag, not a console prefix
+/// (`Subject: [2.6.18] INFO: possible …`, `Re: [BUG] WARNING: …`, `[PATCH v2] …`). Only
+/// headers and the tags mails use: a console's brackets hold anything (time stamps, caller
+/// ids, vendors' `[name:lockdep&]`, `[kern.warn]`, an address), and a lost report costs more.
 fn is_mail_subject(before: &str) -> bool {
     static HEADER: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?i)^\s*(?:[>|] ?)*(?:subject|re|fwd?|aw|sv):").unwrap());
-    static TAG: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\[(?:[^\]\d]*|\s*\d+\.\d+\.\d+[^\]]*)\]\s*$").unwrap());
+    static TAG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"(?i)^\s*(?:[>|] ?)*(?:\[(?:patch|rfc|bug|syzbot|regression|git pull)\b[^\]]*\]\s*",
+            r"|\[v?\d+\.\d+(?:\.\d+)?(?:-rc\d+)?\]\s*)+$"
+        ))
+        .unwrap()
+    });
     HEADER.is_match(before) || TAG.is_match(before)
 }
 
@@ -389,7 +395,7 @@ impl Collector {
     /// or, for a kind without one, its held locks listed.
     fn is_complete(&self) -> bool {
         self.phase == Phase::Backtrace
-            && (self.frames > 0 || self.bare_frames > 0)
+            && (self.frames > 0 || self.bare_frames >= MIN_BARE_FRAMES)
             && !self.interrupted
             || !self.spec.has_backtrace && self.held_seen
     }
@@ -465,7 +471,16 @@ impl Collector {
                     }
                 }
                 if t.is_empty() {
-                    if self.frames > 0 || self.bare_frames > 0 {
+                    if self.frames == 0 && (1..MIN_BARE_FRAMES).contains(&self.bare_frames) {
+                        // A word and a blank line (`Thanks`): prose, not a stack.
+                        self.reasons
+                            .push(format!("stack trace missing (line {} ends it)", line.no));
+                        return Step::End {
+                            consumed: false,
+                            complete: false,
+                        };
+                    }
+                    if self.frames > 0 || self.bare_frames >= MIN_BARE_FRAMES {
                         return Step::End {
                             consumed: false,
                             complete: !self.interrupted,
@@ -492,7 +507,9 @@ impl Collector {
                 {
                     if parse_frame(t, 0, FrameContext::Strict).is_some() {
                         self.frames += 1;
-                    } else if parse_frame(t, 0, FrameContext::Trace).is_some() {
+                    } else if !DUMP_LINE.is_match(t)
+                        && parse_frame(t, 0, FrameContext::Trace).is_some()
+                    {
                         self.bare_frames += 1;
                     }
                     self.lines.push(line.clone());
@@ -505,13 +522,14 @@ impl Collector {
                 if FOREIGN_OOPS.is_match(t) && self.frames == 0 {
                     self.reasons
                         .push(format!("interrupted by another report at line {}", line.no));
-                } else if self.frames == 0 && self.bare_frames == 0 {
+                } else if self.frames == 0 && self.bare_frames < MIN_BARE_FRAMES {
                     self.reasons
                         .push(format!("stack trace missing (line {} ends it)", line.no));
                 }
                 Step::End {
                     consumed: false,
-                    complete: (self.frames > 0 || self.bare_frames > 0) && !self.interrupted,
+                    complete: (self.frames > 0 || self.bare_frames >= MIN_BARE_FRAMES)
+                        && !self.interrupted,
                 }
             }
             Phase::Body => self.feed_body(line, t),
@@ -677,7 +695,7 @@ pub struct Scanner {
     last_line_unterminated: bool,
     /// The line of the last circular-dependency banner per caller: a headless report's line
     /// soon after one belongs to it (its collector may have ended early), not to a new report.
-    last_circular: Vec<(Option<String>, usize)>,
+    last_circular: Vec<(Option<String>, usize, bool)>,
     /// The last [`HEAD_LINES`] lines, kept (with their caller) only if a circular report's
     /// head may hold them (`… is trying to acquire lock:`, a lock line, `but task is already
     /// holding lock:`, a blank): a report quoted from its middle starts there, not at its chain.
@@ -687,6 +705,9 @@ pub struct Scanner {
     /// `DEBUG_LOCKS_WARN_ON(…)` on the next line belongs to it.
     last_warning: Option<(Option<String>, Line)>,
 }
+
+/// How many bare function names make a stack (one could be a word of prose: `Thanks`).
+const MIN_BARE_FRAMES: usize = 2;
 
 /// How far after a circular-dependency banner its chain line may come.
 const HEADLESS_AFTER_BANNER: usize = 200;
@@ -833,15 +854,19 @@ impl Scanner {
         let banner = banner.filter(|spec| {
             !spec.headless
                 || idx.is_none()
-                    && !self
-                        .last_circular
-                        .iter()
-                        .any(|(c, n)| *c == ctx && n + HEADLESS_AFTER_BANNER >= line.no)
+                    && !self.last_circular.iter().any(|(c, n, complete)| {
+                        // After a whole report, a chain quoted with its head (the acquired
+                        // lock, `but task is already holding lock:`) is another report; one
+                        // without (a reply quoting part of the chain) is not.
+                        *c == ctx
+                            && n + HEADLESS_AFTER_BANNER >= line.no
+                            && (!*complete || self.head_before(&ctx, line.no).is_empty())
+                    })
         });
         if let Some(spec) = banner {
             if spec.kind == Kind::CircularDependency && !spec.headless {
-                self.last_circular.retain(|(c, _)| *c != ctx);
-                self.last_circular.push((ctx.clone(), line.no));
+                self.last_circular.retain(|(c, _, _)| *c != ctx);
+                self.last_circular.push((ctx.clone(), line.no, false));
             }
             if let Some(i) = idx {
                 let absorb = {
@@ -935,7 +960,9 @@ impl Scanner {
         }
         if idx.is_none() {
             self.remember(&ctx, &line);
-            if WARNING_AT.is_match(line.text.trim()) {
+            // Only a WARNING in the lock code: x86 prints the message *before* its own
+            // WARNING line, so one just above may be another CPU's.
+            if WARNING_AT.is_match(line.text.trim()) && line.text.contains(" kernel/locking/") {
                 self.last_warning = Some((ctx.clone(), line.clone()));
             }
         } else if !self.recent.is_empty() {
@@ -993,10 +1020,11 @@ impl Scanner {
 
     fn close(&mut self, i: usize, complete: bool, _consumed: bool) {
         let (ctx, col) = self.open.remove(i);
-        if complete && col.spec.kind == Kind::CircularDependency {
-            // It ended whole: a chain after it is another report (a fragment quoted later),
-            // not the rest of this one.
-            self.last_circular.retain(|(c, _)| *c != ctx);
+        if complete && col.spec.kind == Kind::CircularDependency && !col.spec.headless {
+            // It ended whole: a chain after it with a head of its own is another report.
+            for entry in self.last_circular.iter_mut().filter(|(c, _, _)| *c == ctx) {
+                entry.2 = true;
+            }
         }
         self.finish_collector(col, complete);
         self.release_ready();
