@@ -177,6 +177,15 @@ impl ProcessInfo {
     }
 }
 
+/// Whether `name` is one lockdep numbered, not a test's: a thread spawned without a name
+/// (`thread-N`) or an async task (`task-N`, `tracked-N`).
+fn is_numbered_runner(name: &str) -> bool {
+    ["thread-", "task-", "tracked-"].iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
 /// Whether this executable is a test harness cargo built (`target/*/deps/NAME-HASH`): libtest
 /// runs each test on a thread named after the test, so a thread's name is its test's.
 fn is_cargo_test_binary() -> bool {
@@ -235,11 +244,7 @@ impl GraphFile {
             if let Some(t) = &process.test {
                 return Some(t.clone());
             }
-            // A thread a test spawned without a name has lockdep's `thread-N`: not a test.
-            let unnamed = thread
-                .strip_prefix("thread-")
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-            (libtest && !unnamed && !matches!(thread, "main" | "unnamed"))
+            (libtest && !is_numbered_runner(thread) && !matches!(thread, "main" | "unnamed"))
                 .then(|| thread.to_string())
         };
         let mut deps = Vec::new();
@@ -1084,6 +1089,17 @@ mod tests {
         });
         assert!(text.contains("\"dep\""), "{text}");
         assert!(!text.contains("\"test\":\"thread-"), "{text}");
+    }
+
+    #[test]
+    fn threads_and_tasks_lockdep_numbered_are_no_tests() {
+        // Held out (tokio round 3): edges of plain `tokio::spawn` tasks named the task as the test.
+        for name in ["thread-3", "task-816", "tracked-2"] {
+            assert!(is_numbered_runner(name), "{name}");
+        }
+        for name in ["abba_between_tasks", "task-queue", "thread-", "tasks::abba"] {
+            assert!(!is_numbered_runner(name), "{name}");
+        }
     }
 
     #[test]

@@ -82,6 +82,9 @@ fn abba_between_tasks_run_one_after_the_other_is_reported_with_both_await_sites(
     // Tasks in place of threads.
     assert!(reports[0].thread.name.starts_with("task-"), "{text}");
     assert!(text.contains("task-"), "{text}");
+    // The chain says a task acquired them, not a thread (held out: it said "thread 'task-4'").
+    assert!(text.contains("(acquired in task 'task-"), "{text}");
+    assert!(!text.contains("acquired in thread 'task-"), "{text}");
 }
 
 /// Tasks that hold async locks across `yield_now()` while migrating between worker threads:

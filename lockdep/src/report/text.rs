@@ -50,6 +50,20 @@ fn task(r: &Report) -> String {
     format!("{}/{}", r.thread.name, r.thread.id)
 }
 
+/// `thread 'main'`, or `task 'task-4'` for an async task's stack (tokio's id, or lockdep's
+/// number for a tracked task outside a runtime).
+fn holder(name: &str) -> String {
+    let numbered = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if numbered("task-") || numbered("tracked-") {
+        format!("task '{name}'")
+    } else {
+        format!("thread '{name}'")
+    }
+}
+
 /// What to do when two locks of one class nest on purpose.
 const NESTING_ADVICE: &str = "if one nests in another on purpose, take them in a fixed order, each \
      as its own subclass (lock_nested; write_nested or read_nested for a rwlock), or, for \
@@ -415,8 +429,9 @@ fn circular(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::Re
         }
         let _ = writeln!(
             out,
-            "       {} (acquired in thread '{}')",
-            w.to_site, w.thread
+            "       {} (acquired in {})",
+            w.to_site,
+            holder(&w.thread)
         );
         let _ = writeln!(out, "       {} (holding {})", w.from_site, link.from);
     }
@@ -428,8 +443,9 @@ fn circular(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::Re
     }
     let _ = writeln!(
         out,
-        "       {} (acquired in thread '{}')",
-        next.site, r.thread.name
+        "       {} (acquired in {})",
+        next.site,
+        holder(&r.thread.name)
     );
 
     out.push_str("\nother info that might help us debug this:\n\n");
