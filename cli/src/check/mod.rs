@@ -144,8 +144,8 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Out
 /// Runs `lockcheck check` with the colours and progress bar (over files) of `ui`.
 pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
     let mut outcome = Outcome::default();
-    let mut merge = Merge {
-        replayer: {
+    let mut merge = Merge::new(
+        {
             let r = Replayer::new(lockdep::Config::from_env(), ClassRefinement::default());
             // Each dependency is checked where it is fed, against the graph as it is then: a
             // dependency that closed a cycle in its process is searched again every time (its
@@ -153,15 +153,8 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
             r.validator().set_validate_every_chain(true);
             r
         },
-        fed: HashMap::new(),
-        origins: HashMap::new(),
-        names: HashMap::new(),
-        labels: None,
-        threads: 0,
-        stats: CheckStats::default(),
-        palette: ui.palette,
-        progress: Progress::disabled(),
-    };
+        ui.palette,
+    );
     let marked = expand_marked(&opts.inputs);
     let inputs: Vec<String> = marked.iter().map(|(n, _)| n.clone()).collect();
     merge.labels = (inputs.len() > 1).then(|| crate::replay::trace::labels(&inputs));
@@ -550,17 +543,7 @@ pub fn feed_graph_file(
         return Ok((Vec::new(), 1));
     };
     let placeholder = Replayer::new(lockdep::Config::default(), ClassRefinement::default());
-    let mut merge = Merge {
-        replayer: std::mem::replace(replayer, placeholder),
-        fed: HashMap::new(),
-        origins: HashMap::new(),
-        names: HashMap::new(),
-        labels: None,
-        threads: 0,
-        stats: CheckStats::default(),
-        palette: Palette::default(),
-        progress: Progress::disabled(),
-    };
+    let mut merge = Merge::new(std::mem::replace(replayer, placeholder), Palette::default());
     let source = Source {
         file: input.into(),
         pid: Some(file.process.pid),
@@ -712,6 +695,21 @@ fn emit_all(
 }
 
 impl Merge {
+    /// A merge into `replayer`, nothing fed yet.
+    fn new(replayer: Replayer, palette: Palette) -> Merge {
+        Merge {
+            replayer,
+            fed: HashMap::new(),
+            origins: HashMap::new(),
+            names: HashMap::new(),
+            labels: None,
+            threads: 0,
+            stats: CheckStats::default(),
+            palette,
+            progress: Progress::disabled(),
+        }
+    }
+
     fn name(&mut self, s: String) -> Arc<str> {
         if let Some(n) = self.names.get(&s) {
             return n.clone();
