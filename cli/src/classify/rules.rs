@@ -1560,7 +1560,17 @@ fn acquiring_primitive(r: &Report) -> Option<&Frame> {
 }
 
 fn wait_kind(r: &Report, w: u8) -> Option<WaitKind> {
-    let primitive = acquiring_primitive(r).and_then(Frame::base_function);
+    // Without `lock_acquire` on the stack (symbols stripped to `$x.205` on arm64), the lock
+    // primitive nearest the top is the one taking the lock.
+    let primitive = acquiring_primitive(r)
+        .or_else(|| {
+            r.backtrace.iter().find(|f| {
+                f.base_function().is_some_and(|n| {
+                    SLEEPING_PRIMITIVE.is_match(n) || SPINNING_PRIMITIVE.is_match(n)
+                })
+            })
+        })
+        .and_then(Frame::base_function);
     if primitive.is_some_and(|p| SLEEPING_PRIMITIVE.is_match(p)) {
         return Some(WaitKind::Sleep);
     }

@@ -64,13 +64,14 @@ re!(NO_HELD, r"^no locks held by (.+)\.$");
 re!(HELD_ENTRY, r"^#(\d+):\s*(.*)$");
 re!(
     CPU_LINE,
-    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
+    // `Kdump: loaded` follows the name when a crash kernel is loaded.
+    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: loaded )?(Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
 );
 // An untainted 6.18 `CPU:` line goes from the name to the release (tried after `CPU_LINE`, so
 // a name with a version-like word before its taint is not read as a release).
 re!(
     CPU_LINE_UNTAINTED,
-    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (\d+\.\d+\S*(?: .*)?)$"
+    r"^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.+?) (?:Kdump: loaded )?(\d+\.\d+\S*(?: .*)?)$"
 );
 // The same facts as kernels before 3.x printed them (`Pid: 2224, comm: iperf Not tainted 3.2.0 #802`).
 re!(
@@ -113,6 +114,13 @@ re!(
     r"^in_atomic\(\): \d+, irqs_disabled\(\): \d+,.* pid: (\d+), name: (.+)$"
 );
 re!(SLEEP_AT, r"invalid context at (\S+)");
+// 2.6's two-line form: the banner alone, then `comm(pid) at file:line`, then `in_atomic():1
+// [00000003], irqs_disabled():1` and the stack with no header.
+re!(OLD_SLEEP_TASK, r"^(\S+)\((\d+)\) at (\S+:\d+)$");
+re!(
+    OLD_IN_ATOMIC,
+    r"^in_atomic\(\):\s*\d+ \[[0-9a-f]+\], irqs_disabled\(\):\s*\d+$"
+);
 re!(DEBUG_WARN, r"DEBUG_LOCKS_WARN_ON\((.*)\)\s*$");
 re!(
     RIP,
@@ -627,6 +635,23 @@ impl State<'_> {
         }
         if let Some(c) = DEBUG_LOCKS.captures(t) {
             self.r.debug_locks = Some(&c[1] != "0");
+            return;
+        }
+        if self.spec.kind == Kind::SleepingInAtomic
+            && self.r.message.is_none()
+            && let Some(c) = OLD_SLEEP_TASK.captures(t)
+        {
+            if let Ok(pid) = c[2].parse() {
+                self.r.task = Some(Task {
+                    comm: c[1].to_string(),
+                    pid,
+                });
+            }
+            self.r.message = Some(format!("at {}", &c[3]));
+            return;
+        }
+        if self.spec.kind == Kind::SleepingInAtomic && OLD_IN_ATOMIC.is_match(t) {
+            self.sink = Sink::Backtrace;
             return;
         }
         if let Some(c) = IN_ATOMIC.captures(t) {

@@ -554,18 +554,21 @@ pub struct Joiner {
     pending: Option<(Line, bool)>,
     // The last physical line of `pending` (trimmed text, prefix), which the hard-wrap rules
     // read: [`LineEnd`] sees only that line, and must tell the same.
-    last: Option<(String, bool)>,
+    last: Option<(String, bool, bool)>,
 }
 
 /// Whether `next` continues, as a mail client's hard wrap, a joined line whose last physical
 /// line is `last` (trimmed) with or without a prefix: lockdep's fixed sentences and lock-line
 /// shapes by content, a prefix's text moved onto the next line only after a prefix.
-fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
+fn wrap_continues(last: &str, last_prefix: bool, last_spaces: bool, next: &Line) -> bool {
     let next_trim = next.text.trim();
     let indented = next.text.starts_with([' ', '\t']);
     !next.had_prefix
         && !next_trim.is_empty()
         && (continues_sentence(last, next_trim)
+            // format=flowed broke a long frame after its indent: a line of spaces alone,
+            // then the frame at column 0 (a mangled Rust symbol runs past any width).
+            || last_spaces && !indented && WRAPPED_FRAME.is_match(next_trim)
             || last.ends_with(" is freeing memory")
                 && next_trim.ends_with("with a lock still held there!")
             || LOCK_ADDRESS_ALONE.is_match(last) && next_trim.starts_with('(')
@@ -592,8 +595,9 @@ fn wrap_continues(last: &str, last_prefix: bool, next: &Line) -> bool {
 }
 
 /// Whether some line could continue `last` by [`wrap_continues`] (for [`LineEnd`]).
-fn wrap_open_after(last: &str, last_prefix: bool) -> bool {
-    sentence_rest(last).is_some()
+fn wrap_open_after(last: &str, last_prefix: bool, last_spaces: bool) -> bool {
+    last_spaces
+        || sentence_rest(last).is_some()
         || last.ends_with(" is freeing memory")
         || LOCK_ADDRESS_ALONE.is_match(last)
         || LOCK_WITHOUT_SITE.is_match(last)
@@ -618,9 +622,10 @@ impl Joiner {
         out: &mut std::collections::VecDeque<Line>,
     ) {
         // Whatever happens below, this line ends what is pending.
-        let (last_text, last_prefix) = self
+        let spaces = !line.text.is_empty() && line.text.trim().is_empty();
+        let (last_text, last_prefix, last_spaces) = self
             .last
-            .replace((line.text.trim().to_string(), line.had_prefix))
+            .replace((line.text.trim().to_string(), line.had_prefix, spaces))
             .unwrap_or_default();
         let Some((mut prev, prev_qp)) = self.pending.take() else {
             self.pending = Some((line, qp_soft));
@@ -663,7 +668,7 @@ impl Joiner {
                 || HELD_OPEN.is_match(prev_trim)
                 || CLOSE_FRAGMENT.is_match(next_trim));
         // A mail client's hard wrap: the rest of a line on an unprefixed line of its own.
-        let wrapped = same_ctx && wrap_continues(&last_text, last_prefix, &line);
+        let wrapped = same_ctx && wrap_continues(&last_text, last_prefix, last_spaces, &line);
         if wrapped && !fragment {
             if next_trim.starts_with("at:") && !prev_trim.ends_with(',') {
                 prev.text.truncate(prev.text.trim_end().len());
@@ -749,7 +754,11 @@ impl LineEnd {
             // (RFC 3676).
             flowed_open: text.ends_with(' ') && t != "--" || t.ends_with(':') || t.ends_with(">]"),
             fragment_open: t.ends_with('(') || t.ends_with(':') || HELD_OPEN.is_match(t),
-            wrap_open: wrap_open_after(t, st.had_prefix),
+            wrap_open: wrap_open_after(
+                t,
+                st.had_prefix,
+                !st.had_prefix && !text.is_empty() && t.is_empty(),
+            ),
             qp_soft: st.qp_soft_break,
             fills_width: st.fills_width,
         }

@@ -119,7 +119,8 @@ pub const BANNERS: &[BannerSpec] = &[
     },
     BannerSpec {
         kind: Kind::SuspiciousRcuUsage,
-        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )suspicious RCU usage",
+        // 2.6.34 to 3.0 named the check: `[ INFO: suspicious rcu_dereference_check() usage. ]`.
+        pattern: r"^(?:WARNING: |BUG: |INFO: |\[ INFO: |\[ BUG: )suspicious (?:RCU|rcu_dereference_check\(\)) usage",
         stack_header: true,
         has_backtrace: true,
         headless: false,
@@ -184,6 +185,9 @@ pub fn locate_banner(text: &str) -> Option<(&'static BannerSpec, usize)> {
     }
     let t = text.trim();
     if let Some(i) = BANNER_SET.matches(t).iter().next() {
+        if is_syzkaller_title(&BANNERS[i], t) {
+            return None;
+        }
         return Some((&BANNERS[i], text.len() - text.trim_start().len()));
     }
     BANNER_STARTS.find_iter(text).find_map(|m| {
@@ -207,6 +211,18 @@ pub fn locate_banner(text: &str) -> Option<(&'static BannerSpec, usize)> {
             .filter(|&i| banner_is_whole(&BANNERS[i], rest))
             .map(|i| (&BANNERS[i], m.start()))
     })
+}
+
+/// Whether a line that starts like a banner is a syzkaller title quoted on its own (`BUG:
+/// sleeping function called from invalid context in instance_create`, `WARNING: suspicious RCU
+/// usage in f`): the kernel's banners never end in ` in FUNCTION` (it prints `at FILE:LINE`).
+fn is_syzkaller_title(spec: &BannerSpec, t: &str) -> bool {
+    static TITLE_TAIL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r" in [A-Za-z_][\w.]*$").unwrap());
+    !matches!(
+        spec.kind,
+        Kind::LockdepInternalWarning | Kind::LocksHeldAtExit
+    ) && TITLE_TAIL.is_match(t)
 }
 
 /// Whether the text before a banner is a mail's subject or tag, not a console prefix
@@ -286,7 +302,9 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:</?(?:IRQ|TASK|NMI|SOFTIRQ|EOI)>$",
         r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU|Code",
-        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
+        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM",
+        // RISC-V's register dump.
+        r"|epc|ra|gp|tp|t[0-6]|s\d{1,2}|a[0-7]|status|badaddr|cause)\s*:",
         r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}\.?$|\.\.\.$",
         // A poster's elision of frames (`:`, `[...]`, `…`, `<snip>`).
         r"|:$|\[\.\.\.\]$|\u{2026}$|<snip>$|\[ ?snip ?\]$",
@@ -626,6 +644,12 @@ impl Collector {
         }
         if t == "stack backtrace:" {
             self.phase = Phase::Backtrace;
+        } else if self.spec.kind == Kind::SleepingInAtomic
+            && parse_frame(t, 0, FrameContext::Strict).is_some()
+        {
+            // 2.6 printed the stack right after its `in_atomic()` line, with no header.
+            self.phase = Phase::Backtrace;
+            self.frames += 1;
         } else if CPU_LINE.is_match(t) {
             let header_seen = self
                 .lines
@@ -659,6 +683,11 @@ impl Collector {
 /// Reports of lockdep's Rust library keep theirs: syzkaller knows no Rust locations.
 fn apply_title(r: &mut Report, region: &Region) {
     if r.kernel.as_ref().is_some_and(|k| k.release == "lockdep") {
+        return;
+    }
+    // 2.6.34 to 3.0's `[ INFO: suspicious rcu_dereference_check() usage. ]` predates syzkaller,
+    // which has no pattern for it (its title would be the banner line): the report's own.
+    if r.banner.contains("rcu_dereference_check() usage") {
         return;
     }
     let t = region.describe();

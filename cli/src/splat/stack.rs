@@ -190,6 +190,14 @@ fn parse_symbol(s: &str, mut f: Frame, ctx: FrameContext) -> Option<Frame> {
     if !evidence && f.function.as_deref().is_some_and(|n| n.ends_with(':')) {
         return None;
     }
+    // An elision (`...`, the end of loongarch's and MIPS's `Stack :` dump) names nothing.
+    if !evidence
+        && f.function
+            .as_deref()
+            .is_some_and(|n| !n.chars().any(char::is_alphanumeric))
+    {
+        return None;
+    }
     Some(f)
 }
 

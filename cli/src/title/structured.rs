@@ -202,7 +202,8 @@ pub fn title(r: &Report) -> String {
         }
         Kind::SuspiciousRcuUsage => {
             let x = first_frame(r.backtrace.iter(), Some(&RCU_EXTRA), true);
-            format!("WARNING: suspicious RCU usage in {}", pick(x))
+            let level = if old_info { "INFO" } else { "WARNING" };
+            format!("{level}: suspicious RCU usage in {}", pick(x))
         }
         Kind::InvalidWaitContext => {
             let x = first_frame(r.backtrace.iter(), Some(&LOCKING_BUG_EXTRA), true);
