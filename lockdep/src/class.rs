@@ -104,6 +104,7 @@ impl LockKind {
     /// The word a class name built from a site starts with (`mutex<T>@…`). A map's is `once`:
     /// every map class is a once cell's (`Once`, `OnceLock`, `LazyLock`, tokio's `OnceCell`),
     /// and `once<T>@…` says what a report's `map@…` did not.
+    #[cfg_attr(lockdep_off, allow(dead_code))]
     pub(crate) fn class_prefix(self) -> &'static str {
         match self {
             LockKind::Map => "once",
