@@ -32,6 +32,10 @@
 //! Import from this module by name rather than glob-importing the crate root: `use lockdep::*`
 //! would bring this module in as `std` and shadow the standard library in that scope.
 //!
+//! [`WaitTimeoutResult`] is lock_api's, with std's `timed_out()`: std's type has no public
+//! constructor, so code that names `std::sync::WaitTimeoutResult` by its full path (rather than
+//! through the `use` line) needs that path changed too.
+//!
 //! Classes follow the crate's rules (construction site and data type, refined at the first
 //! acquisition for sites that are not your code). A lock is poisoned when a thread panics while
 //! holding it (for [`RwLock`], while holding it for writing), exactly as in `std`.
