@@ -19,6 +19,10 @@ use crate::ui::Ui;
 pub struct GraphCmdOptions {
     /// Files to read; `-` is standard input.
     pub inputs: Vec<String>,
+    /// The names given on the command line: an input that is none of them was found in a
+    /// directory, and is skipped with a note (not an error) when it is JSON of another kind,
+    /// as `check` does.
+    pub named: Vec<String>,
     /// DOT or SVG.
     pub format: GraphFormat,
     /// Drawing options (`all`, size cap, title).
@@ -83,8 +87,12 @@ pub fn run_with(opts: &GraphCmdOptions, ui: &Ui, out: &mut dyn Write, err: &mut 
             Ok(crate::check::JsonKind::Trace) => {}
             Ok(other) => {
                 let why = crate::check::not_a_trace(&other).unwrap_or_default();
-                let _ = writeln!(err, "lockcheck: {input}: {why}");
-                errors += 1;
+                if opts.named.iter().any(|n| n == input) {
+                    let _ = writeln!(err, "lockcheck: {input}: {why}");
+                    errors += 1;
+                } else {
+                    let _ = writeln!(err, "lockcheck: {input}: skipped: {why}");
+                }
                 continue;
             }
             Err(e) => {

@@ -582,13 +582,14 @@ fn run(command: Command, ui: &Ui, out: &mut dyn Write, err: &mut dyn Write) -> u
             max_edges,
             title,
         } => {
-            let (inputs, _) =
+            let (inputs, named) =
                 match inputs_of(&inputs, "lock traces (*.jsonl), graph files, kernel logs") {
                     Ok(i) => i,
                     Err(_) => return 2,
                 };
             let opts = lockcheck::graph_cmd::GraphCmdOptions {
                 inputs,
+                named: named.into_iter().map(|(name, _)| name).collect(),
                 format: match format {
                     GraphFormatArg::Dot => lockcheck::graph::GraphFormat::Dot,
                     GraphFormatArg::Svg => lockcheck::graph::GraphFormat::Svg,

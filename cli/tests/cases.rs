@@ -127,3 +127,16 @@ fn held_out_round_10_excerpts_read_as_their_reports() {
             .any(|f| f.base_function() == Some("hrtimer_interrupt"))
     );
 }
+
+#[test]
+fn a_second_review_of_round_10s_fixes() {
+    // A stale `? mutex_lock_nested` above a spinlock's primitive does not make it a mutex.
+    let v = parse("A-waitkind-unreliable-frame.log");
+    assert_eq!(v[0].verdict.label.as_str(), "undetermined");
+    // A line of spaces joins the next frame only in a format=flowed mail.
+    let v = parse("A-space-line-join.log");
+    assert_eq!(v[0].end_line, 33, "{:?}", v[0].backtrace);
+    // `status: link is up` is prose, not RISC-V's register dump.
+    let v = parse("A-riscv-status-prose.log");
+    assert_eq!(v[0].end_line, 44);
+}

@@ -478,3 +478,47 @@ fn json_format_md_says_which_kinds_the_rebuilt_splat_events_have() {
         "json-format.md"
     );
 }
+
+/// A review of the fixes above: the scattered-directories note names only directories that
+/// hold graph files, a named file that is no graph file gets no LOCKDEP_GRAPH hint, `graph DIR`
+/// skips other JSON as `check DIR` does, and lockcheck's own JSON with a long first line (its
+/// schema out of the first block's sight) is not read as a trace.
+#[test]
+fn hints_notes_and_sniffing_hold_on_what_a_review_tried() {
+    let ws = scratch("review");
+    let crate_data = ws.join("crate/data");
+    std::fs::create_dir_all(&crate_data).unwrap();
+    write(&crate_data, "package.json", "{\"name\":\"x\"}\n");
+    std::fs::create_dir_all(ws.join("data")).unwrap();
+    let o = lockcheck_in(&ws, &["check", "data"]);
+    assert!(!stderr(&o).contains("not read"), "{}", stderr(&o));
+
+    let named = write(&ws, "package.json", "{\"name\":\"x\"}\n");
+    let o = lockcheck_in(&ws, &["check", &named]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("LOCKDEP_GRAPH="), "{}", stderr(&o));
+
+    let dir = ws.join("graphs");
+    std::fs::create_dir_all(&dir).unwrap();
+    write(
+        &dir,
+        "t-1.lockdep-graph.jsonl",
+        &graph_file(1, "t", "G.A", "G.B"),
+    );
+    write(&dir, "package.json", "{\"name\":\"x\"}\n");
+    let o = lockcheck_in(&ws, &["graph", "graphs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("package.json: skipped"),
+        "{}",
+        stderr(&o)
+    );
+
+    let long = format!(
+        "{{\"acquiring\":{{\"class\":\"{}\"}},\"schema\":\"lockcheck.replay.report\"}}\n",
+        "x".repeat(20_000)
+    );
+    let mut reader = std::io::BufReader::new(long.as_bytes());
+    let kind = lockcheck::check::sniff_reader(&mut reader).unwrap();
+    assert_ne!(kind, lockcheck::check::JsonKind::Trace);
+}

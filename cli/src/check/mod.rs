@@ -261,6 +261,11 @@ fn where_the_graphs_went(opts: &CheckOptions, nothing_read: bool, err: &mut dyn 
         if empty && hint_for.is_none() {
             hint_for = Some(name);
         }
+        // A file named on the command line that is no graph file has its own error: a hint
+        // about LOCKDEP_GRAPH directories would only mislead.
+        if path.is_file() {
+            continue;
+        }
         // Only a plain relative path (`target/lockdep`), never `.` or `../x`, could be a
         // LOCKDEP_GRAPH taken in each crate.
         let plain = path
@@ -285,8 +290,12 @@ fn where_the_graphs_went(opts: &CheckOptions, nothing_read: bool, err: &mut dyn 
     if !nothing_read {
         return;
     }
-    // The name that held nothing, else (only other files found) the first one.
-    let Some(name) = hint_for.or_else(|| opts.inputs.iter().find(|n| *n != "-")) else {
+    // The name that held nothing, else (only other files found) the first directory.
+    let Some(name) = hint_for.or_else(|| {
+        opts.inputs
+            .iter()
+            .find(|n| *n != "-" && Path::new(n.as_str()).is_dir())
+    }) else {
         return;
     };
     let absolute = match &cwd {
@@ -326,7 +335,7 @@ fn in_crates(root: &Path, rel: &Path) -> Vec<std::path::PathBuf> {
     for dir in subdirs(root) {
         for d in std::iter::once(dir.clone()).chain(subdirs(&dir)) {
             let candidate = d.join(rel);
-            if candidate.is_dir() && !expand(&[candidate.display().to_string()]).is_empty() {
+            if holds_graph_file(&candidate) {
                 found.push(
                     candidate
                         .strip_prefix(root)
@@ -336,6 +345,24 @@ fn in_crates(root: &Path, rel: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+/// Whether `dir` holds a lockdep graph file directly (where `LOCKDEP_GRAPH=DIR/` writes them):
+/// a look at its first entries, not a walk of a build tree.
+fn holds_graph_file(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .take(64)
+        .any(|e| {
+            std::fs::File::open(e.path()).is_ok_and(|f| {
+                let mut reader = io::BufReader::new(f);
+                sniff_reader(&mut reader).is_ok_and(|k| k == JsonKind::Graph)
+            })
+        })
 }
 
 /// What a JSON Lines file is, by its first line.
@@ -389,16 +416,22 @@ pub fn sniff_reader(reader: &mut dyn BufRead) -> io::Result<JsonKind> {
         .unwrap_or(buf.len());
     let rest = &buf[start..];
     if !rest.contains(&b'\n') && buf.len() >= 4096 {
-        // A first line longer than a block: a report of lockcheck's own (which writes its
-        // schema first), else a trace's record.
-        const OURS: &[u8] = b"{\"schema\":\"lockcheck.";
-        if let Some(tail) = rest.strip_prefix(OURS)
-            && let Some(end) = tail.iter().position(|&b| b == b'"')
-        {
-            let name = String::from_utf8_lossy(&tail[..end]);
-            return Ok(JsonKind::Output(format!("lockcheck.{name}")));
+        // A first line longer than a block: told by what the block shows of it. lockcheck's
+        // own reports name their schema (first in `parse`'s, after the report in `replay`'s
+        // and `check`'s, so maybe out of sight); lockdep writes a trace's records starting with
+        // `thread` or `op`; anything else is no trace.
+        const SCHEMA: &[u8] = b"\"schema\":\"lockcheck.";
+        if let Some(at) = memchr::memmem::find(rest, SCHEMA) {
+            let tail = &rest[at + SCHEMA.len()..];
+            if let Some(end) = tail.iter().position(|&b| b == b'"') {
+                let name = String::from_utf8_lossy(&tail[..end]);
+                return Ok(JsonKind::Output(format!("lockcheck.{name}")));
+            }
         }
-        return Ok(JsonKind::Trace);
+        if rest.starts_with(b"{\"thread\":") || rest.starts_with(b"{\"op\":") {
+            return Ok(JsonKind::Trace);
+        }
+        return Ok(JsonKind::Other);
     }
     Ok(sniff(rest))
 }

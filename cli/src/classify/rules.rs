@@ -1565,9 +1565,10 @@ fn wait_kind(r: &Report, w: u8) -> Option<WaitKind> {
     let primitive = acquiring_primitive(r)
         .or_else(|| {
             r.backtrace.iter().find(|f| {
-                f.base_function().is_some_and(|n| {
-                    SLEEPING_PRIMITIVE.is_match(n) || SPINNING_PRIMITIVE.is_match(n)
-                })
+                !f.unreliable
+                    && f.base_function().is_some_and(|n| {
+                        SLEEPING_PRIMITIVE.is_match(n) || SPINNING_PRIMITIVE.is_match(n)
+                    })
             })
         })
         .and_then(Frame::base_function);

@@ -43,6 +43,8 @@ pub struct Line {
     pub fills_width: bool,
     /// How deep a mail quoted the line (`> > ` is 2).
     pub quote_depth: u8,
+    /// The line is in a mail sent `format=flowed` (its `Content-Type:` said so).
+    pub flowed: bool,
 }
 
 static ANSI: LazyLock<Regex> =
@@ -112,6 +114,7 @@ static QP_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"=([0-9A-F]{2})
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Normalizer {
     quoted_printable: bool,
+    flowed: bool,
 }
 
 /// Result of stripping one physical line.
@@ -124,6 +127,7 @@ pub(crate) struct Stripped {
     pub(crate) vm_console: bool,
     pub(crate) fills_width: bool,
     pub(crate) quote_depth: u8,
+    pub(crate) flowed: bool,
 }
 
 /// Pushes `line` into `joiner`, as the lines it holds: a syslog line whose message held a
@@ -175,6 +179,7 @@ impl Stripped {
             vm_console: self.vm_console,
             fills_width: self.fills_width,
             quote_depth: self.quote_depth,
+            flowed: self.flowed,
         };
         (line, self.qp_soft_break)
     }
@@ -211,8 +216,11 @@ impl Normalizer {
         // The next mail of an mbox, or a part, says its own encoding.
         if bytes.starts_with(b"From ") {
             self.quoted_printable = false;
+            self.flowed = false;
         } else if let Some(v) = header_value(bytes, b"content-transfer-encoding:") {
             self.quoted_printable = v.eq_ignore_ascii_case(b"quoted-printable");
+        } else if let Some(v) = header_value(bytes, b"content-type:") {
+            self.flowed = memchr::memmem::find(&v.to_ascii_lowercase(), b"format=flowed").is_some();
         }
         let mut qp_soft_break = false;
         let decoded: Vec<u8>;
@@ -338,6 +346,7 @@ impl Normalizer {
             vm_console,
             fills_width,
             quote_depth,
+            flowed: self.flowed,
         }
     }
 }
@@ -622,7 +631,8 @@ impl Joiner {
         out: &mut std::collections::VecDeque<Line>,
     ) {
         // Whatever happens below, this line ends what is pending.
-        let spaces = !line.text.is_empty() && line.text.trim().is_empty();
+        // Only in a mail sent format=flowed: elsewhere a line of spaces is a blank line.
+        let spaces = line.flowed && !line.text.is_empty() && line.text.trim().is_empty();
         let (last_text, last_prefix, last_spaces) = self
             .last
             .replace((line.text.trim().to_string(), line.had_prefix, spaces))
@@ -757,7 +767,7 @@ impl LineEnd {
             wrap_open: wrap_open_after(
                 t,
                 st.had_prefix,
-                !st.had_prefix && !text.is_empty() && t.is_empty(),
+                st.flowed && !st.had_prefix && !text.is_empty() && t.is_empty(),
             ),
             qp_soft: st.qp_soft_break,
             fills_width: st.fills_width,

@@ -302,9 +302,10 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:</?(?:IRQ|TASK|NMI|SOFTIRQ|EOI)>$",
         r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU|Code",
-        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM",
-        // RISC-V's register dump.
-        r"|epc|ra|gp|tp|t[0-6]|s\d{1,2}|a[0-7]|status|badaddr|cause)\s*:",
+        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
+        // RISC-V's register dump: a name, a colon and a value (`ffffffff80081b8c`, or `epc :
+        // check_flags+0x10a/0x1e0`), not prose's `status: link is up`.
+        r"|(?:epc|ra|gp|tp|t[0-6]|s\d{1,2}|a[0-7]|status|badaddr|cause)\s*:\s*(?:[0-9a-f]{8,16}\b|[\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+$)",
         r"|Exception stack\(|[0-9a-f]{3,4}:(?:\s+[0-9a-f]{8})+|(?:[0-9a-f]{8,16}\s*){2,}\.?$|\.\.\.$",
         // A poster's elision of frames (`:`, `[...]`, `…`, `<snip>`).
         r"|:$|\[\.\.\.\]$|\u{2026}$|<snip>$|\[ ?snip ?\]$",
