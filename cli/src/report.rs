@@ -338,6 +338,17 @@ pub struct KernelIdent {
     pub raw: String,
 }
 
+impl KernelIdent {
+    /// The release's `major.minor` (`4.1.0-rc1+` → `(4, 1)`, `2.6.18-1.2849.fc6` → `(2, 6)`),
+    /// if it starts with them (`syzkaller` does not).
+    pub fn major_minor(&self) -> Option<(u32, u32)> {
+        let mut parts = self.release.split(['.', '-', '+', '_']);
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some((major, minor))
+    }
+}
+
 /// The task that triggered the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Task {

@@ -299,21 +299,16 @@ fn lockdep_internal(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
-/// The kernel's `major.minor` from its release (`4.1.0-rc1+` → `(4, 1)`).
-fn kernel_version(r: &Report) -> Option<(u32, u32)> {
-    let release = &r.kernel.as_ref()?.release;
-    let mut parts = release.split(['.', '-', '+']);
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
 /// Whether the RCU splat itself turned lockdep off before printing: up to 4.12,
 /// `lockdep_rcu_suspicious()` called `debug_locks_off()` first (unless
 /// CONFIG_PROVE_RCU_REPEATEDLY), so a boot's first RCU splat printed `debug_locks = 0` on its
 /// own. The `[ INFO: … ]` banner is from before 4.11.
 fn rcu_splat_turns_lockdep_off(r: &Report) -> bool {
-    r.banner.contains("[ INFO:") || kernel_version(r).is_some_and(|v| v < (4, 13))
+    r.banner.contains("[ INFO:")
+        || r.kernel
+            .as_ref()
+            .and_then(|k| k.major_minor())
+            .is_some_and(|v| v < (4, 13))
 }
 
 fn rcu_after_lockdep_off(r: &Report, ctx: &Context) -> Option<Finding> {

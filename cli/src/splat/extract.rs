@@ -195,7 +195,7 @@ pub fn build(
     if spec.headless
         && lines.first().is_some_and(|l| {
             let t = l.text.trim();
-            t.contains("){") && t.contains('(') && !t.ends_with(':')
+            super::scan::is_lock_line(t) && !t.ends_with(':')
         })
     {
         st.sink = Sink::Acquiring;
@@ -907,7 +907,7 @@ impl State<'_> {
         // whose locks carry neither an address (4.17) nor wait types (5.7): `[ BUG: Invalid
         // wait context ]` is a newer banner in the old style.
         let old_usage = match &self.r.kernel {
-            Some(k) => before_4_14(&k.release),
+            Some(k) => k.major_minor().is_some_and(|v| v < (4, 14)),
             None => self.r.banner.starts_with("[ ") && !self.any_lock_is_modern(),
         };
         if old_usage {
@@ -1137,17 +1137,6 @@ fn involved_locks(r: &Report) -> Vec<String> {
         }
     }
     v
-}
-
-/// Whether a release (`2.6.18-1.2849.fc6`, `4.13.0-rc1`) is older than 4.14: its four-character
-/// usage strings are the old layout.
-fn before_4_14(release: &str) -> bool {
-    let mut parts = release.split(['.', '-', '+', '_']);
-    let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
-    match (next(), next()) {
-        (Some(major), Some(minor)) => (major, minor) < (4, 14),
-        _ => false,
-    }
 }
 
 /// Every lock's usage decoded in the layout kernels before 2.6.30 printed.

@@ -758,7 +758,13 @@ fn is_head_line(t: &str) -> bool {
         || t.ends_with(" is trying to acquire lock:")
         || t == "but task is already holding lock:"
         || t == "which lock already depends on the new lock."
-        || t.contains("){") && t.contains('(')
+        || is_lock_line(t)
+}
+
+/// Whether a line looks like one lock of a report: a name in parentheses and its usage bits
+/// (`){`). A plain test, not a regex.
+pub(crate) fn is_lock_line(t: &str) -> bool {
+    t.contains("){") && t.contains('(')
 }
 impl Scanner {
     /// A scanner for the input named `source`.
@@ -818,10 +824,10 @@ impl Scanner {
         else {
             return Vec::new();
         };
-        match head[..holding].iter().rposition(|l| {
-            let t = l.text.trim();
-            t.contains("){") && t.contains('(')
-        }) {
+        match head[..holding]
+            .iter()
+            .rposition(|l| is_lock_line(l.text.trim()))
+        {
             Some(acquired) => head.split_off(acquired),
             None => Vec::new(),
         }
@@ -992,7 +998,7 @@ impl Scanner {
             self.remember(&ctx, &line);
             // Only a WARNING in the lock code: x86 prints the message *before* its own
             // WARNING line, so one just above may be another CPU's.
-            if WARNING_AT.is_match(line.text.trim()) && line.text.contains(" kernel/locking/") {
+            if line.text.contains(" kernel/locking/") && WARNING_AT.is_match(line.text.trim()) {
                 self.last_warning = Some((ctx.clone(), line.clone()));
             }
         } else if !self.recent.is_empty() {
