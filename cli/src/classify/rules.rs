@@ -201,7 +201,7 @@ fn first_caller(frames: &[Frame]) -> Option<&Frame> {
 
 fn fname(f: &Frame) -> String {
     f.base_function()
-        .map(str::to_string)
+        .map(crate::title::demangle)
         .or_else(|| {
             f.file
                 .clone()

@@ -56,7 +56,7 @@ pub fn edge_path(frames: &[Frame], n: usize) -> String {
         .take(n)
         .map(|f| {
             f.base_function()
-                .map(str::to_string)
+                .map(crate::title::demangle)
                 .unwrap_or_else(|| f.display())
         })
         .collect();
@@ -397,5 +397,34 @@ impl Printer for TextPrinter {
             self.details(out, r)?;
         }
         writeln!(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(name: &str) -> Frame {
+        Frame {
+            function: Some(name.to_string()),
+            ..Frame::default()
+        }
+    }
+
+    #[test]
+    fn edge_path_demangles_rust_and_cpp_frames() {
+        // A Rust-for-Linux module's v0 symbol (syzkaller's report 747) and a C++ one; titles
+        // demangle them the same way.
+        let frames = [
+            frame(
+                "_RNvXCsktjF9JQNZ8U_5rnullNtB2_13NullBlkModuleNtCs43vyB533jt3_6kernel13InPlaceModule4init",
+            ),
+            frame("_Z8fakeNameiii"),
+            frame("nbd_start_device"),
+        ];
+        assert_eq!(
+            edge_path(&frames, 3),
+            "<rnull::NullBlkModule as kernel::InPlaceModule>::init <- fakeName <- nbd_start_device"
+        );
     }
 }

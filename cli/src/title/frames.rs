@@ -352,7 +352,7 @@ pub fn is_skipped(name: &str) -> bool {
 }
 
 /// A C++ or Rust symbol in readable form, without parameters; anything else unchanged.
-pub(super) fn demangle(name: &str) -> String {
+pub fn demangle(name: &str) -> String {
     if (name.starts_with("_R") || name.starts_with("_ZN") && name.ends_with('E'))
         && let Ok(d) = rustc_demangle::try_demangle(name)
     {

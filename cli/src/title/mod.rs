@@ -23,7 +23,7 @@ mod normalize;
 mod structured;
 mod syzkaller;
 
-pub use frames::is_skipped;
+pub use frames::{demangle, is_skipped};
 pub use normalize::normalize;
 pub use structured::title;
 pub use syzkaller::{Context, MAX_TAIL_LINES, Region, SyzTitle, repeats_warning};
