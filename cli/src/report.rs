@@ -660,6 +660,10 @@ pub struct Report {
     /// `debug_locks = N` of suspicious-RCU reports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debug_locks: Option<bool>,
+    /// A suspicious-RCU report's `RCU used illegally from …!` line (`idle CPU`, `offline CPU`,
+    /// `extended quiescent state`): RCU was not watching this CPU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rcu_not_watching: Option<String>,
     /// `RIP:`/`pc :` frame of WARNING-style reports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rip: Option<Frame>,
@@ -699,6 +703,7 @@ impl Report {
             freed_range: None,
             message: None,
             debug_locks: None,
+            rcu_not_watching: None,
             rip: None,
         }
     }

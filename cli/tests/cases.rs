@@ -140,3 +140,85 @@ fn a_second_review_of_round_10s_fixes() {
     let v = parse("A-riscv-status-prose.log");
     assert_eq!(v[0].end_line, 44);
 }
+
+#[test]
+fn held_out_parse_round_11() {
+    let label = |r: &Report| r.verdict.label.as_str().to_string();
+    // `BUG: key … has not been registered!` and its own `DEBUG_LOCKS_WARN_ON(1)` are one event:
+    // one report, a missing registration (genuine), not a consequence of an earlier report.
+    for name in [
+        "S1-key-not-registered-then-its-warning.log",
+        "S1b-key-not-registered-x86-0day.log",
+    ] {
+        let v = parse(name);
+        assert_eq!(v.len(), 1, "{name}: {v:#?}");
+        assert_eq!(label(&v[0]), "likely_genuine", "{name}");
+        assert_eq!(v[0].verdict.rule, "unregistered-key", "{name}");
+    }
+    // ppc32's register dump (`NIP:`, `REGS:`, `GPRnn:`, `NIP [..]`) and i386's (`EIP:`, `EAX:`)
+    // and a wrapped `Code:` line are part of the WARNING: its Call Trace is read.
+    let v = parse("S1-key-not-registered-then-its-warning.log");
+    assert!(!v[0].truncated, "{:?}", v[0].damage);
+    assert!(
+        v[0].backtrace
+            .iter()
+            .any(|f| f.base_function() == Some("kw_i2c_add"))
+    );
+    let v = parse("S1b-key-not-registered-x86-0day.log");
+    assert!(!v[0].truncated, "{:?}", v[0].damage);
+    let v = parse("S5-ppc32-register-dump-before-call-trace.log");
+    assert_eq!(v[0].backtrace.len(), 7, "{:?}", v[0].damage);
+    // MIPS/LoongArch `Stack : …` dumps right after the CPU line or a `Preemption disabled at:`.
+    let v = parse("S2-mips-stack-dump-after-cpu-line.log");
+    assert!(
+        v[0].backtrace
+            .iter()
+            .any(|f| f.base_function() == Some("r4k_clockevent_init"))
+    );
+    let v = parse("S2b-stack-dump-after-preemption-disabled-at.log");
+    assert!(
+        v[0].backtrace
+            .iter()
+            .any(|f| f.base_function() == Some("smpboot_entry"))
+    );
+    // A bare `kernel: ` on the first lines only is no console prefix syzkaller would see.
+    let v = parse("S3-kernel-prefix-on-first-lines-only.log");
+    assert_eq!(
+        v[0].title,
+        "BUG: sleeping function called from invalid context in obj_cgroup_release"
+    );
+    // `dmesg -H` under a decimal-comma locale.
+    let v = parse("S4-dmesg-H-decimal-comma.log");
+    let task = v[0].task.clone().unwrap();
+    assert_eq!((task.comm.as_str(), task.pid), ("systemd-random-", 883));
+    assert_eq!(v[0].kernel.clone().unwrap().release, "5.16.0-generic");
+    // A report cut before its `context-{…}` line does not invent a context.
+    let v = parse("S6-invalid-wait-cut-before-context.log");
+    assert!(
+        !v[0].verdict.explanation.contains("wait type 0"),
+        "{}",
+        v[0].verdict.explanation
+    );
+    assert!(v[0].verdict.explanation.contains("does not show"));
+    // RCU used from an offline CPU: not a missing rcu_read_lock().
+    let v = parse("S7-rcu-from-offline-cpu.log");
+    assert_eq!(v[0].verdict.rule, "rcu-not-watching");
+    assert_eq!(v[0].rcu_not_watching.as_deref(), Some("offline CPU"));
+    // An earlier report of another kernel (another boot) turned nothing off in this one.
+    let v = parse("S8-after-first-report-other-kernel.log");
+    assert_eq!(v.len(), 2);
+    assert_ne!(
+        label(&v[1]),
+        "likely_false_positive",
+        "{}",
+        v[1].verdict.explanation
+    );
+    // A quoted-printable soft break before the `>` of `->`: the `>` is content, not a quote.
+    let v = parse("S9-qp-soft-break-before-gt.log");
+    assert!(
+        v[0].locks.iter().any(|l| l == "&event->list_lock#2"),
+        "{:?}",
+        v[0].locks
+    );
+    assert!(v[0].locks.iter().all(|l| l != "&event-list_lock#2"));
+}

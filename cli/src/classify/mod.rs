@@ -29,8 +29,53 @@ pub use rules::{
 /// What earlier reports of the same input tell the classifier.
 #[derive(Debug, Default, Clone)]
 pub struct Context {
-    /// Start line and kind of every earlier report in this input.
-    pub earlier: Vec<(usize, Kind)>,
+    /// Every earlier report in this input.
+    pub earlier: Vec<Earlier>,
+}
+
+/// An earlier report of the same input, as the classifier needs it.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    /// Its first line.
+    pub line: usize,
+    /// Its kind.
+    pub kind: Kind,
+    /// The kernel it names (release, build version), if it names one.
+    pub kernel: Option<(String, Option<String>)>,
+}
+
+impl Earlier {
+    /// What the classifier keeps of `r`.
+    pub fn of(r: &Report) -> Earlier {
+        Earlier {
+            line: r.line,
+            kind: r.kind,
+            kernel: r
+                .kernel
+                .as_ref()
+                .map(|k| (k.release.clone(), k.version.clone())),
+        }
+    }
+}
+
+impl Context {
+    /// The earlier reports that may come from the boot `r` comes from: not those that name
+    /// another kernel (another release or build) than `r` does. A log or a mail thread can hold
+    /// several boots; lockdep's state (off after a first report) is one boot's.
+    pub fn same_boot<'a>(&'a self, r: &'a Report) -> impl Iterator<Item = &'a Earlier> {
+        self.earlier
+            .iter()
+            .filter(move |e| match (&e.kernel, &r.kernel) {
+                (Some((release, version)), Some(k)) => {
+                    *release == k.release
+                        && match (version, &k.version) {
+                            (Some(a), Some(b)) => a == b,
+                            _ => true,
+                        }
+                }
+                _ => true,
+            })
+    }
 }
 
 /// What a rule found.
@@ -87,7 +132,7 @@ pub fn classify(report: &mut Report, ctx: &Context) {
     }
     verdict.notes = rules::notes(report);
     if banner_only(report)
-        && let Some((line, _)) = ctx.earlier.iter().rev().find(|(_, k)| *k == report.kind)
+        && let Some(Earlier { line, .. }) = ctx.earlier.iter().rev().find(|e| e.kind == report.kind)
     {
         verdict.notes.push(format!(
             "Only the banner of this report is here (the poster left the rest out): most likely \

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
 
-use super::{Context, Finding, Rule};
+use super::{Context, Earlier, Finding, Rule};
 use crate::report::{ChainEntry, Frame, Kind, Label, LockRef, Report};
 use crate::splat::stack::canonical_class;
 
@@ -246,10 +246,9 @@ fn cycle_text(r: &Report) -> String {
 // ---------------------------------------------------------------- the rules
 
 fn after_first_report(r: &Report, ctx: &Context) -> Option<Finding> {
-    let (line, kind) = ctx
-        .earlier
-        .iter()
-        .find(|(_, k)| *k != Kind::SuspiciousRcuUsage && *k != Kind::SleepingInAtomic)?;
+    let Earlier { line, kind, .. } = ctx
+        .same_boot(r)
+        .find(|e| e.kind != Kind::SuspiciousRcuUsage && e.kind != Kind::SleepingInAtomic)?;
     Some(Finding {
         label: Label::LikelyFalsePositive,
         explanation: format!(
@@ -266,6 +265,35 @@ fn after_first_report(r: &Report, ctx: &Context) -> Option<Finding> {
             (*line, "the earlier report".into()),
             (r.line, "this warning".into()),
         ],
+    })
+}
+
+/// `BUG: key … has not been registered!` (a dynamic key never given to
+/// `lockdep_register_key()`, or used after `lockdep_unregister_key()`) and `INFO: trying to
+/// register non-static key` (a lock used before it was initialised, or initialised with a key
+/// in dynamic memory). lockdep prints either only while it is on, so neither follows from an
+/// earlier report.
+fn unregistered_key(r: &Report, _: &Context) -> Option<Finding> {
+    let what = if r.banner.contains("has not been registered") {
+        "A lock was initialised with a lock_class_key that is neither static nor registered: a \
+         key in dynamically allocated memory needs lockdep_register_key() before use (and \
+         lockdep_unregister_key() before it is freed). The missing registration is a bug of the \
+         code that initialised the lock"
+    } else if r.banner.contains("non-static key") {
+        "A lock's key is not in static memory: the lock was used before it was initialised \
+         (spin_lock_init()/mutex_init() missing, or the object was zeroed or freed after \
+         init), or initialised with a key of its own that was never registered. Either is a \
+         bug of the code that owns the lock"
+    } else {
+        return None;
+    };
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "{what}; lockdep is off for the rest of the boot. The frame the title names is \
+             where the lock is taken or initialised."
+        ),
+        evidence: vec![(r.line, "the key check".into())],
     })
 }
 
@@ -317,11 +345,7 @@ fn rcu_after_lockdep_off(r: &Report, ctx: &Context) -> Option<Finding> {
     }
     // On such a kernel `debug_locks = 0` says nothing unless a report before this one (in
     // this log) could have turned lockdep off: the check is then read like any other.
-    if rcu_splat_turns_lockdep_off(r)
-        && !ctx
-            .earlier
-            .iter()
-            .any(|(_, k)| *k != Kind::SleepingInAtomic)
+    if rcu_splat_turns_lockdep_off(r) && !ctx.same_boot(r).any(|e| e.kind != Kind::SleepingInAtomic)
     {
         return None;
     }
@@ -1600,7 +1624,7 @@ fn preempt_rt_kernel(r: &Report) -> bool {
 
 /// The wait type the context allows and why: the interrupt context itself, or the held lock
 /// with the lowest inner wait type below it.
-fn allowed_wait(r: &Report) -> (u8, String) {
+fn allowed_wait(r: &Report) -> Option<(u8, String)> {
     let ctx = r.wait_context.map(|c| c.inner).unwrap_or(0);
     let held = r
         .held_locks
@@ -1610,10 +1634,21 @@ fn allowed_wait(r: &Report) -> (u8, String) {
         .filter(|(w, _)| *w > 0 && (ctx == 0 || *w < ctx))
         .min_by_key(|(w, _)| *w);
     match held {
-        Some((w, l)) => (w, format!(" (`{}` is held)", l.name)),
-        None if ctx == 2 => (ctx, " (hardirq context)".into()),
-        None if ctx > 0 => (ctx, String::new()),
-        None => (0, String::new()),
+        Some((w, l)) => Some((w, format!(" (`{}` is held)", l.name))),
+        None if ctx == 2 => Some((ctx, " (hardirq context)".into())),
+        None if r.wait_context.is_some() => Some((ctx, String::new())),
+        // Cut before its `context-{…}` line, and no held lock restricts it.
+        None => None,
+    }
+}
+
+/// `taken in a context that allows only wait type N (why)`, or that the report does not say.
+fn context_phrase(allowed: &Option<(u8, String)>) -> String {
+    match allowed {
+        Some((ctx, why)) => format!("taken in a context that allows only wait type {ctx}{why}"),
+        None => "taken in a context the report does not show (it ends before its `context-{…}` \
+                 line)"
+            .to_string(),
     }
 }
 
@@ -1626,7 +1661,7 @@ fn wait_context_preempt_rt(r: &Report, _: &Context) -> Option<Finding> {
     if kind == WaitKind::Sleep {
         return None;
     }
-    let (ctx, why) = allowed_wait(r);
+    let allowed = allowed_wait(r);
     let rt = preempt_rt_kernel(r);
     let what = match kind {
         WaitKind::Config => "a spinlock_t, rwlock_t or local_lock_t (it sleeps on PREEMPT_RT)",
@@ -1656,9 +1691,10 @@ fn wait_context_preempt_rt(r: &Report, _: &Context) -> Option<Finding> {
     Some(Finding {
         label,
         explanation: format!(
-            "`{}` (wait type {}) is {what}, taken in a context that allows only wait type \
-             {ctx}{why}. {verdict}",
-            a.name, w.inner,
+            "`{}` (wait type {}) is {what}, {}. {verdict}",
+            a.name,
+            w.inner,
+            context_phrase(&allowed),
         ),
         evidence: vec![(a.input_line, "lock and its wait type".into())],
     })
@@ -1724,7 +1760,7 @@ fn held_lock_not_on_stack(r: &Report, _: &Context) -> Option<Finding> {
 fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
     let a = r.acquiring.as_ref()?;
     let w = a.wait?;
-    let (ctx, held) = allowed_wait(r);
+    let allowed = allowed_wait(r);
     // A spinlock_t taken through PREEMPT_RT's primitives sleeps on that kernel only.
     let rt_primitive = r.backtrace.iter().any(|f| {
         f.base_function().is_some_and(|n| {
@@ -1753,9 +1789,10 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
     Some(Finding {
         label: Label::LikelyGenuine,
         explanation: format!(
-            "`{}` ({what}, wait type {}) is taken in a context that allows only wait type \
-             {ctx}{held}. {why}",
-            a.name, w.inner,
+            "`{}` ({what}, wait type {}) is {}. {why}",
+            a.name,
+            w.inner,
+            context_phrase(&allowed),
         ),
         evidence: vec![(a.input_line, "lock and its wait type".into())],
     })
@@ -1974,6 +2011,41 @@ fn bookkeeping(r: &Report, _: &Context) -> Option<Finding> {
 /// `RCU-list traversed in non-reader section!!`: `list_for_each_entry_rcu()` without its
 /// lockdep condition outside rcu_read_lock(), which is also how lists protected by their
 /// update-side lock or by SRCU are walked (`CONFIG_PROVE_RCU_LIST`).
+/// `RCU used illegally from idle CPU!` / `offline CPU!` / `extended quiescent state!`: the CPU
+/// was outside RCU's view, whatever the message line says was used.
+fn rcu_not_watching(r: &Report, _: &Context) -> Option<Finding> {
+    let from = r.rcu_not_watching.as_deref()?;
+    let in_user = first_caller(&r.backtrace)
+        .map(fname)
+        .map(|u| format!(" (in `{u}`)"))
+        .unwrap_or_default();
+    let (why, fix) = if from.contains("offline") {
+        (
+            "an offline CPU (one going down, or coming up before it reported itself to RCU)",
+            "report the CPU to RCU earlier on its way up (`rcutree_report_cpu_starting()`, \
+             arch CPU bring-up code) or later on its way down, or move the code out of that \
+             window; rcu_read_lock() there would not help",
+        )
+    } else {
+        (
+            "a CPU RCU is not watching (idle, or an extended quiescent state: entry code, the \
+             idle loop, an offline CPU)",
+            "make RCU watch first: an interrupt/exception entry that tells RCU \
+             (`irq_enter()`, `ct_irq_enter()`), or `RCU_NONIDLE()` / `ct_idle_exit()` around \
+             it; rcu_read_lock() alone would not help",
+        )
+    };
+    Some(Finding {
+        label: Label::LikelyGenuine,
+        explanation: format!(
+            "RCU was used from {why} (RCU used illegally from {from}): RCU ignores such a CPU, \
+             so a read-side section there protects nothing. The code reached there{in_user} \
+             must {fix}."
+        ),
+        evidence: vec![(r.line, "report".into())],
+    })
+}
+
 fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
     let m = r.message.as_deref()?;
     if !m.contains("RCU-list traversed in non-reader section") {
@@ -2154,6 +2226,13 @@ const CIRCULAR: &[Kind] = &[Kind::CircularDependency];
 /// The rule table, in the order rules are tried.
 pub const RULES: &[Rule] = &[
     Rule {
+        id: "unregistered-key",
+        summary: "a lock with an unregistered or non-static key: a missing init or registration",
+        check_next: "Find where the lock (or the object holding it) is initialised: a missing spin_lock_init()/mutex_init(), an object used before init or after free, or a dynamic key never given to lockdep_register_key().",
+        kinds: &[Kind::LockdepInternalWarning],
+        check: unregistered_key,
+    },
+    Rule {
         id: "after-first-report",
         summary: "lockdep internal warning after an earlier report: a consequence, not a bug",
         check_next: "Read the first report of this boot; this warning follows from it.",
@@ -2180,6 +2259,13 @@ pub const RULES: &[Rule] = &[
         check_next: "Find the report that turned lockdep off (another CPU's, printed around this one) and reproduce without it; for a dereference check, also check the dereference's protection by hand.",
         kinds: &[Kind::SuspiciousRcuUsage],
         check: rcu_after_lockdep_off,
+    },
+    Rule {
+        id: "rcu-not-watching",
+        summary: "RCU used on a CPU RCU is not watching (idle, offline, extended quiescent state)",
+        check_next: "Find where the CPU enters or leaves RCU's view around this code (idle entry, CPU hotplug bring-up/teardown, exception entry) and move the RCU use inside it, or make RCU watch first.",
+        kinds: &[Kind::SuspiciousRcuUsage],
+        check: rcu_not_watching,
     },
     Rule {
         id: "rcu-list-without-condition",
@@ -2449,7 +2535,7 @@ mod tests {
         // On an old kernel, an earlier report in the log could have done it.
         let earlier = "======================================================\n\
              WARNING: possible circular locking dependency detected\n\
-             4.1.0 #1 Not tainted\n\
+             4.1.0 #235 Not tainted\n\
              ------------------------------------------------------\n\
              x/1 is trying to acquire lock:\n\
              \x20(a){+.+.}, at: [<ffffffff81000000>] f+0x1/0x2\n\
@@ -2458,6 +2544,9 @@ mod tests {
              \x20(b){+.+.}, at: [<ffffffff81000000>] g+0x1/0x2\n\n";
         let both = format!("{earlier}{}", rcu_illegal("4.1.0"));
         assert_eq!(label(&both), "likely_false_positive");
+        // Not one from another boot: another kernel (build) printed it.
+        let other_boot = format!("{}{}", earlier.replace("#235", "#1"), rcu_illegal("4.1.0"));
+        assert_eq!(label(&other_boot), "likely_genuine");
     }
 
     #[test]

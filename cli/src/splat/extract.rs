@@ -637,6 +637,14 @@ impl State<'_> {
             self.r.debug_locks = Some(&c[1] != "0");
             return;
         }
+        if self.spec.kind == Kind::SuspiciousRcuUsage
+            && let Some(from) = t
+                .strip_prefix("RCU used illegally from ")
+                .and_then(|s| s.strip_suffix('!'))
+        {
+            self.r.rcu_not_watching = Some(from.to_string());
+            return;
+        }
         if self.spec.kind == Kind::SleepingInAtomic
             && self.r.message.is_none()
             && let Some(c) = OLD_SLEEP_TASK.captures(t)

@@ -31,6 +31,9 @@ pub struct Line {
     pub ctx: Option<String>,
     /// A console prefix (timestamp, caller id, syslog header) was stripped.
     pub had_prefix: bool,
+    /// A prefix a console log has was stripped: not only a bare `kernel: ` (what a line
+    /// copied out of a journal keeps), which syzkaller would not see as one either.
+    pub console_prefix: bool,
     /// The physical line was longer than [`MAX_LINE_BYTES`] and was cut.
     pub cut: bool,
     /// The physical line had no terminating newline (end of a cut-off input).
@@ -45,6 +48,10 @@ pub struct Line {
     pub quote_depth: u8,
     /// The line is in a mail sent `format=flowed` (its `Content-Type:` said so).
     pub flowed: bool,
+    /// A quoted-printable line's decoded text before a quote mark or prefix was stripped, if
+    /// one was: after a soft break the whole line is the previous one's content
+    /// (`lock(&event-=` then `>list_lock#2);`).
+    unstripped: Option<String>,
 }
 
 static ANSI: LazyLock<Regex> =
@@ -91,10 +98,11 @@ static LEVEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\d{1,2}> ?").unw
 static DROPPED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\*\* \d+ printk messages dropped \*\* ?").unwrap());
 /// `[  528.077900]`, `dmesg -T`'s `[Mon Nov 21 12:00:01 2022]`, and `dmesg -H`'s
-/// `[Nov21 12:00]` and `[  +0.000224]` (the time since the line before).
+/// `[Nov21 12:00]` and `[  +0.000224]` (the time since the line before; `[  +0,000224]`
+/// under a locale whose decimal mark is a comma).
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^\[\s*(?:\+?\s*\d+\.\d+",
+        r"^\[\s*(?:\+\s*\d+[.,]\d+|\d+\.\d+",
         r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}",
         r"|[A-Z][a-z]{2} ?\d{1,2} \d{2}:\d{2})\]"
     ))
@@ -123,11 +131,13 @@ pub(crate) struct Stripped {
     pub(crate) text: String,
     pub(crate) ctx: Option<String>,
     pub(crate) had_prefix: bool,
+    pub(crate) console_prefix: bool,
     pub(crate) qp_soft_break: bool,
     pub(crate) vm_console: bool,
     pub(crate) fills_width: bool,
     pub(crate) quote_depth: u8,
     pub(crate) flowed: bool,
+    unstripped: Option<String>,
 }
 
 /// Pushes `line` into `joiner`, as the lines it holds: a syslog line whose message held a
@@ -174,12 +184,14 @@ impl Stripped {
             text: self.text,
             ctx: self.ctx,
             had_prefix: self.had_prefix,
+            console_prefix: self.console_prefix,
             cut: p.cut,
             unterminated: p.unterminated,
             vm_console: self.vm_console,
             fills_width: self.fills_width,
             quote_depth: self.quote_depth,
             flowed: self.flowed,
+            unstripped: self.unstripped,
         };
         (line, self.qp_soft_break)
     }
@@ -223,6 +235,7 @@ impl Normalizer {
             self.flowed = memchr::memmem::find(&v.to_ascii_lowercase(), b"format=flowed").is_some();
         }
         let mut qp_soft_break = false;
+        let mut qp = false;
         let decoded: Vec<u8>;
         // A line that is no quoted-printable (an `=` that escapes nothing: a plain `=====`
         // rule) is read as it is.
@@ -234,6 +247,7 @@ impl Normalizer {
             }
             decoded = decode_qp(b);
             bytes = &decoded;
+            qp = true;
         }
         let lossy = String::from_utf8_lossy(bytes);
         let mut text: String = if lossy.contains('\x1b') {
@@ -276,6 +290,7 @@ impl Normalizer {
             s = &s[m.end()..];
         }
         let mut had_prefix = false;
+        let mut bare_kernel = false;
         let mut ctx = None;
         let mut stamped = false;
         loop {
@@ -285,6 +300,7 @@ impl Normalizer {
                 had_prefix = true;
             } else if let Some(r) = lead.strip_prefix("kernel: ") {
                 s = r;
+                bare_kernel = !had_prefix;
                 had_prefix = true;
             } else if let Some(m) = HOST_KERNEL.find(lead).filter(|_| stamped) {
                 // `journalctl -o short-monotonic`: the host's name after the time.
@@ -334,19 +350,22 @@ impl Normalizer {
         }
         // rsyslog escapes the newline that printk put before a continuation as `#012` (a
         // reader who removed the syslog prefixes may have left it).
-        let text = match s.trim_start().strip_prefix("#012") {
+        let stripped = match s.trim_start().strip_prefix("#012") {
             Some(rest) if had_prefix || !rest.trim().is_empty() => rest.replace("#011", "\t"),
             _ => s.to_string(),
         };
+        let unstripped = (qp && stripped.len() != text.len()).then_some(text);
         Stripped {
-            text,
+            text: stripped,
             ctx,
             had_prefix,
+            console_prefix: had_prefix && (stamped || !bare_kernel),
             qp_soft_break,
             vm_console,
             fills_width,
             quote_depth,
             flowed: self.flowed,
+            unstripped,
         }
     }
 }
@@ -642,7 +661,8 @@ impl Joiner {
             return;
         };
         if prev_qp {
-            prev.text.push_str(&line.text);
+            prev.text
+                .push_str(line.unstripped.as_deref().unwrap_or(&line.text));
             prev.cut |= line.cut;
             prev.unterminated = line.unterminated;
             self.pending = Some((prev, qp_soft));

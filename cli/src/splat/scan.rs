@@ -301,8 +301,14 @@ static CALL_TRACE: LazyLock<Regex> =
 static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:</?(?:IRQ|TASK|NMI|SOFTIRQ|EOI)>$",
+        // i386: `EIP: …`, `EAX: … EBX: …`, `DS: 007b … SS: 0068`.
+        r"|(?:E[A-D]X|E[SD]I|E[BS]P|EIP|SS)\s*:",
         r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU|Code",
-        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
+        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|REGS|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
+        // powerpc names the faulting and return addresses' functions after the registers.
+        r"|(?:NIP|LR) \[[0-9a-f]+\] ",
+        // A `Code:` line wrapped by a mail client: its bytes alone (`5a eb 83 … <0f> 0b`).
+        r"|(?:[<(]?[0-9a-f]{2}[>)]?\s+){3,}[<(]?[0-9a-f]{2}[>)]?$",
         // RISC-V's register dump: a name, a colon and a value (`ffffffff80081b8c`, or `epc :
         // check_flags+0x10a/0x1e0`), not prose's `status: link is up`.
         r"|(?:epc|ra|gp|tp|t[0-6]|s\d{1,2}|a[0-7]|status|badaddr|cause)\s*:\s*(?:[0-9a-f]{8,16}\b|[\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+$)",
@@ -313,7 +319,7 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|\(\d+ frames? of lockdep and the lock left out\)$",
         r"|--- interrupt:|Modules linked in:|Hardware name:|Workqueue:|CPU: |Call [Tt]race:|Backtrace:",
         r"|Kernel panic - not syncing: panic_on_warn|Preemption disabled at:|irq event stamp:",
-        r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack:",
+        r"|(?:hard|soft)irqs last|Kernel Offset:|Instruction dump:|Sched_ext:|Tainted: |Stack ?:",
         r"|[A-Za-z0-9]+ = (?:0x)?[0-9a-f]+|user pgtable:|\[[0-9a-f]+\] pgd=|Internal error:",
         r"|thread: \S+ \(lockdep |\(backtraces off)",
         // 2.6–3.x x86: the task line before `Call Trace:` that `CPU: … PID: … Comm:` replaced.
@@ -574,6 +580,17 @@ impl Collector {
             return Step::Continue;
         }
         if PANIC_ON_WARN.is_match(t) {
+            self.lines.push(line.clone());
+            return Step::Continue;
+        }
+        // `BUG: key … has not been registered!` is followed by its own `DEBUG_LOCKS_WARN_ON(1)`,
+        // a `WARN()` that prints `cut here` first: one event, one report.
+        if self.spec.kind == Kind::LockdepInternalWarning
+            && !self.saw_warning_line
+            && self.frames == 0
+            && t.starts_with('-')
+            && RULE.is_match(t)
+        {
             self.lines.push(line.clone());
             return Step::Continue;
         }
@@ -876,7 +893,7 @@ impl Scanner {
         } else {
             self.last_ctx.clone()
         };
-        let context = Context::of(line.ctx.as_deref(), line.had_prefix);
+        let context = Context::of(line.ctx.as_deref(), line.console_prefix);
         self.feed_regions(&line, &context, &ctx);
         let mut line = line;
         let banner = locate_banner(&line.text).map(|(spec, at)| {
@@ -950,7 +967,7 @@ impl Scanner {
                 region = Region::open(w.text.trim(), context).map(|mut r| {
                     r.push(
                         &line.text,
-                        &Context::of(line.ctx.as_deref(), line.had_prefix),
+                        &Context::of(line.ctx.as_deref(), line.console_prefix),
                     );
                     r
                 });

@@ -247,7 +247,7 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
     fn emit(&mut self) -> Result<(), Failure> {
         while let Some(mut r) = self.scanner.pop() {
             classify::classify(&mut r, &self.ctx);
-            self.ctx.earlier.push((r.line, r.kind));
+            self.ctx.earlier.push(classify::Earlier::of(&r));
             self.count += 1;
             (self.on_report)(r).map_err(Failure::Report)?;
         }
