@@ -517,7 +517,9 @@ fn check_counts_classes_that_take_part_in_no_dependency() {
     std::fs::remove_dir_all(&dir).ok();
     let err = String::from_utf8(err).unwrap();
     assert!(
-        err.contains(": 2 classes (0 in dependencies); dependencies: 0 read from graph files"),
+        err.contains(
+            ": 2 classes (0 of them in a dependency); dependencies: 0 read from graph files"
+        ),
         "{err}"
     );
 }

@@ -221,4 +221,15 @@ fn held_out_parse_round_11() {
         v[0].locks
     );
     assert!(v[0].locks.iter().all(|l| l != "&event-list_lock#2"));
+    // A class initialised through an array index (`&table[i].mutex`) says so: its maintainer
+    // called this cycle a conflation of the array's mutexes.
+    let v = parse("S10-array-index-class-sparc64.log");
+    assert!(
+        v[0].verdict
+            .notes
+            .iter()
+            .any(|n| n.contains("`&table[i].mutex` was initialised through an array index")),
+        "{:?}",
+        v[0].verdict.notes
+    );
 }

@@ -522,3 +522,67 @@ fn hints_notes_and_sniffing_hold_on_what_a_review_tried() {
     let kind = lockcheck::check::sniff_reader(&mut reader).unwrap();
     assert_ne!(kind, lockcheck::check::JsonKind::Trace);
 }
+
+/// A graph file like [`graph_file`]'s whose two classes carry their data types.
+fn typed_graph_file(pid: u32, test: &str, from: (&str, &str), to: (&str, &str)) -> String {
+    graph_file(pid, test, from.0, to.0)
+        .replacen(
+            "\"at\":\"src/lib.rs:1:1\"}",
+            &format!("\"at\":\"src/lib.rs:1:1\",\"type\":\"{}\"}}", from.1),
+            1,
+        )
+        .replacen(
+            "\"at\":\"src/lib.rs:2:1\"}",
+            &format!("\"at\":\"src/lib.rs:2:1\",\"type\":\"{}\"}}", to.1),
+            1,
+        )
+}
+
+#[test]
+fn check_keeps_one_generic_sites_classes_of_different_types_apart() {
+    // Held out (library round 12): `Cell::<T>::new` builds its mutex at one line, a class per
+    // type in each process; two test binaries ordered Cell<u8> before REGISTRY and REGISTRY
+    // before Cell<u16>. No cycle — `check` had merged the two by their site.
+    let dir = scratch("generic-site");
+    write(
+        &dir,
+        "a-1.lockdep-graph.jsonl",
+        &typed_graph_file(
+            1,
+            "a",
+            ("src/lib.rs:10:19", "u8"),
+            ("src/lib.rs:13:35", "u32"),
+        ),
+    );
+    write(
+        &dir,
+        "b-2.lockdep-graph.jsonl",
+        &typed_graph_file(
+            2,
+            "b",
+            ("src/lib.rs:13:35", "u32"),
+            ("src/lib.rs:10:19", "u16"),
+        ),
+    );
+    let o = lockcheck_in(&dir, &["check", "."]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stderr(&o).contains("3 classes"), "{}", stderr(&o));
+    // The same type in both (`#2` numbered in one process only): the cycle is found.
+    write(
+        &dir,
+        "b-2.lockdep-graph.jsonl",
+        &typed_graph_file(
+            2,
+            "b",
+            ("src/lib.rs:13:35", "u32"),
+            ("src/lib.rs:10:19#2", "u8"),
+        ),
+    );
+    let o = lockcheck_in(&dir, &["check", "."]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("src/lib.rs:10:19<u8> -> src/lib.rs:13:35<u32>"),
+        "{}",
+        stdout(&o)
+    );
+}

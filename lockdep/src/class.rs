@@ -374,6 +374,10 @@ pub struct ClassInfo {
     pub origin: ClassOrigin,
     /// The printed name: `base#version/subclass`, the way the kernel prints it.
     pub display_name: Arc<str>,
+    /// The protected data's type, for a class named by its construction site alone whose key
+    /// includes that type (one line in generic code builds a class per type; the name's `#N`
+    /// tells them apart in one process only, so graph files carry the type).
+    pub data_type: Option<&'static str>,
 }
 
 /// Maps class keys to dense [`ClassId`]s and keeps per-class data.
@@ -430,6 +434,10 @@ impl ClassRegistry {
             init_site,
             origin,
             display_name,
+            data_type: match key {
+                KeySource::Site { name: None, ty, .. } => *ty,
+                _ => None,
+            },
         });
         self.by_key.insert((key.clone(), subclass), id);
         self.written.push(AtomicBool::new(false));

@@ -62,15 +62,36 @@ pub struct GraphClass {
     pub kind: LockKind,
     /// Where its first lock was built.
     pub at: Option<String>,
+    /// The protected data's type (`std::any::type_name`) of a class named by its site alone
+    /// whose key includes it: one line in generic code builds a class per type, which the
+    /// name's `#N` tells apart within one process only.
+    pub data_type: Option<String>,
 }
 
 impl GraphClass {
-    /// The printed name: `name/subclass` when nested, as reports print it.
+    /// The printed name: [`merge_name`](Self::merge_name), `/subclass` when nested, as reports
+    /// print it.
     pub fn display_name(&self) -> String {
+        let name = self.merge_name();
         if self.subclass == 0 {
-            self.name.clone()
+            name
         } else {
-            format!("{}/{}", self.name, self.subclass)
+            format!("{name}/{}", self.subclass)
+        }
+    }
+
+    /// The name classes of several files merge by: the name, or `site<Type>` for a class with a
+    /// [`data_type`](Self::data_type) (without its `#N`, which only one process numbered).
+    pub fn merge_name(&self) -> String {
+        match &self.data_type {
+            Some(ty) => {
+                let base = match self.name.rsplit_once('#') {
+                    Some((b, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => b,
+                    _ => &self.name,
+                };
+                format!("{base}<{}>", crate::class::short_type_name(ty))
+            }
+            None => self.name.clone(),
         }
     }
 }
@@ -227,12 +248,14 @@ impl GraphFile {
                         subclass: info.subclass,
                         kind: info.kind,
                         at: site_text(&info.init_site),
+                        data_type: info.data_type.map(str::to_string),
                     },
                     None => GraphClass {
                         name: format!("class#{i}"),
                         subclass: 0,
                         kind: LockKind::Mutex,
                         at: None,
+                        data_type: None,
                     },
                 }
             })
@@ -367,6 +390,10 @@ impl GraphFile {
             if let Some(a) = &c.at {
                 out.push_str(",\"at\":");
                 json_str(&mut out, a);
+            }
+            if let Some(t) = &c.data_type {
+                out.push_str(",\"type\":");
+                json_str(&mut out, t);
             }
             out.push_str("}\n");
         }
@@ -620,6 +647,7 @@ impl GraphFile {
                     subclass,
                     kind,
                     at: opt_str(&o, line, "at")?,
+                    data_type: opt_str(&o, line, "type")?,
                 });
             } else if let Some(pair) = o.get("dep") {
                 let ends: Option<Vec<usize>> = pair.as_array().and_then(|a| {

@@ -342,7 +342,8 @@ fn a_read_of_a_lock_already_read_says_what_deadlocks_it() {
             "*** DEADLOCK ***",
             "May be due to missing lock nesting notation",
             "waits behind a writer that queued in",
-            "read_recursive, lockdep's RecursiveRwLock",
+            "Keep one read guard and pass it on; or, if the nesting is meant, read",
+            "RecursiveRwLock; std's RwLock has no recursive read",
             "1 lock held by ",
         ],
     );

@@ -208,7 +208,7 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
     // but never enters the merged graph, so the graph may hold fewer than were read.
     let _ = writeln!(
         err,
-        "lockcheck: merged {} graph file(s) and {} trace(s){}: {} classes ({} in dependencies); dependencies: {} read from graph files ({} already known), {} from traces, {} in the merged graph (one that closes a cycle is reported, not added); {} report(s)",
+        "lockcheck: merged {} graph file(s) and {} trace(s){}: {} classes ({} of them in a dependency); dependencies: {} read from graph files ({} already known), {} from traces, {} in the merged graph (one that closes a cycle is reported, not added); {} report(s)",
         s.graphs,
         s.traces,
         match s.skipped {
@@ -527,7 +527,7 @@ fn check_input(
     merge
         .stats
         .classes_read
-        .extend(file.classes.iter().map(|c| (c.name.clone(), c.subclass)));
+        .extend(file.classes.iter().map(|c| (c.merge_name(), c.subclass)));
     for dep in &file.deps {
         merge.stats.dependencies_read += 1;
         let result = merge.feed(&source, &file.classes, dep);
@@ -844,7 +844,7 @@ impl Merge {
         } else {
             dep.thread.clone()
         });
-        e.class = Some(class.name.clone());
+        e.class = Some(class.merge_name());
         e.subclass = class.subclass;
         e.kind = class.kind;
         e

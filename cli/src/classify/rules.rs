@@ -2202,7 +2202,29 @@ pub fn notes(r: &Report) -> Vec<String> {
         .flat_map(|h| h.entries.iter().map(|e| e.lock.name.as_str()))
         .chain(r.locks.iter().map(String::as_str));
     let mut novalidate = false;
+    let mut indexed = false;
     for l in all_locks {
+        // `&table[i].mutex`: the init site's expression indexes an array by a variable, so
+        // every element initialised in that loop shares one class.
+        if !indexed
+            && r.locks.iter().any(|c| c == l)
+            && let Some(index) = l.split_once('[').and_then(|(_, rest)| rest.split_once(']'))
+            && !index.0.is_empty()
+            && index
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !index.0.bytes().all(|b| b.is_ascii_digit())
+        {
+            indexed = true;
+            v.push(format!(
+                "`{l}` was initialised through an array index (`[{}]`): every element initialised \
+                 at that line is this one class, so what the report says of the class (a second \
+                 acquisition, an order against other locks, its irq usage) may come from \
+                 different elements. Check which element each part of the report took.",
+                index.0
+            ));
+        }
         if l == "&dev->mutex" && !novalidate {
             novalidate = true;
             v.push(

@@ -772,6 +772,18 @@ pub(crate) struct LineEnd {
 }
 
 impl LineEnd {
+    /// The line ends in a quoted-printable soft break (`=`): the next physical line continues it.
+    pub(crate) fn qp_soft(&self) -> bool {
+        self.qp_soft
+    }
+
+    /// This end, for a physical line that continued a quoted-printable soft break: the joined
+    /// line it ends is not blank, whatever this part holds (` ` after `…detected=`).
+    pub(crate) fn continuing(mut self) -> LineEnd {
+        self.blank = false;
+        self
+    }
+
     /// The end of a stripped physical line.
     pub(crate) fn of(st: &Stripped) -> LineEnd {
         // The joiner sees the last of a syslog line's `#012` parts (`push_physical`).

@@ -503,8 +503,9 @@ fn recursive(r: &Report, f: &mut fmt::Formatter<'_>, out: &mut String) -> fmt::R
             // tokio's RwLock has no recursive read.
             " Keep one read guard and pass it on instead of reading again.\n\n"
         } else {
-            " If the nesting is meant, read recursively (parking_lot's\n read_recursive, \
-             lockdep's RecursiveRwLock).\n\n"
+            " Keep one read guard and pass it on; or, if the nesting is meant, read\n \
+             recursively (read_recursive of lockdep::RwLock or parking_lot's, or lockdep's\n \
+             RecursiveRwLock; std's RwLock has no recursive read).\n\n"
         });
     }
     let both_reads = prev.mode.is_read() && next.mode.is_read();
