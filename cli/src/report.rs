@@ -713,6 +713,49 @@ impl Report {
         self.chain.iter().find(|e| e.depth == d)
     }
 
+    /// The cycle as it prints, its first lock again at the end: for a circular report, the held
+    /// lock, the acquired one and the chain's entries `#1 …`, with `…` where entries are
+    /// missing (a cut chain: no edge is made up across the gap); otherwise the locks.
+    pub fn cycle_names(&self) -> Vec<String> {
+        let top = self.chain.iter().map(|e| e.depth).max();
+        let (Kind::CircularDependency, Some(top)) = (self.kind, top) else {
+            let mut v = self.locks.clone();
+            if let Some(first) = self.locks.first() {
+                v.push(first.clone());
+            }
+            return v;
+        };
+        let name_at = |d: u32| {
+            self.chain_entry(d)
+                .map(|e| e.lock.name.clone())
+                .or_else(|| {
+                    (d == 0)
+                        .then(|| self.acquiring.as_ref().map(|l| l.name.clone()))
+                        .flatten()
+                })
+        };
+        // From the held lock when the report names it (a headless one starts at `#0`).
+        let mut v: Vec<String> = self.held.iter().map(|l| l.name.clone()).collect();
+        for d in 0..=top {
+            match name_at(d) {
+                Some(n) if v.last() != Some(&n) => v.push(n),
+                Some(_) => {}
+                None if v.last().map(String::as_str) != Some("…") => v.push("…".into()),
+                None => {}
+            }
+        }
+        if v.first().map(String::as_str) == Some("…") {
+            // The chain's first entries are missing too: start at what is known, the gap last.
+            v.rotate_left(1);
+        }
+        match v.first().cloned() {
+            Some(first) if v.last() != Some(&first) || v.len() == 1 => v.push(first),
+            Some(_) => {}
+            None => return self.locks.clone(),
+        }
+        v
+    }
+
     /// Append a damage reason (several are joined with `; `).
     pub fn add_damage(&mut self, why: impl Into<String>) {
         let why = why.into();

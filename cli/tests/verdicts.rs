@@ -108,8 +108,11 @@ fn no_genuine_deadlock_is_called_a_false_positive() {
         );
     }
     // Floors: what the classifier reached when the corpus was added (docs/classification.md).
+    // 27, not 28: b005 was recognised only because `&s->` read as a helper's parameter; it is
+    // alloc_super()'s superblock (held-out round 12 showed the same name on a report whose
+    // outcome is unknown), so the name alone decides nothing any more.
     assert!(
-        fp_recognised >= 28,
+        fp_recognised >= 27,
         "false positives recognised fell to {fp_recognised}"
     );
     assert!(

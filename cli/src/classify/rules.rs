@@ -11,7 +11,9 @@ use crate::splat::stack::canonical_class;
 /// Class names derived from an initialiser's parameter or a macro local: every lock
 /// initialised through the same helper shares the class.
 pub const GENERIC_CLASS_PATTERNS: &[&str] = &[
-    r"^&s->",
+    // A helper's parameter `s` (`&s->seqcount`), not a superblock's field (`&s->s_dquot…`,
+    // `&s->s_umount`: alloc_super()'s `s`, one init site per field, a per-object class).
+    r"^&s->(?:[^s]|s[^_])",
     r"^&____s->",
     r"^&x->",
     r"^&l->",
@@ -140,7 +142,9 @@ static STATIC_LOCK: LazyLock<Regex> =
 
 /// Whether a frame is a lock primitive or lockdep internal (says how, not who).
 pub fn is_primitive(f: &Frame) -> bool {
-    f.base_function().is_some_and(|n| PRIMITIVE.is_match(n))
+    // A test module's own functions (`lockdep_test_init`) are code, not lockdep's.
+    f.base_function()
+        .is_some_and(|n| PRIMITIVE.is_match(n) && !n.starts_with("lockdep_test"))
 }
 
 fn is_reader(f: &Frame) -> bool {
@@ -238,9 +242,7 @@ fn cycle_text(r: &Report) -> String {
     if r.locks.is_empty() {
         return String::new();
     }
-    let mut v = r.locks.clone();
-    v.push(r.locks[0].clone());
-    v.join(" -> ")
+    r.cycle_names().join(" -> ")
 }
 
 // ---------------------------------------------------------------- the rules

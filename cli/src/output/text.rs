@@ -152,11 +152,8 @@ impl TextPrinter {
         }
         match r.kind {
             Kind::CircularDependency if !r.cycle.is_empty() || !r.locks.is_empty() => {
-                let mut cyc = r.locks.clone();
-                if let Some(first) = r.locks.first() {
-                    cyc.push(first.clone());
-                }
-                let names: Vec<String> = cyc
+                let names: Vec<String> = r
+                    .cycle_names()
                     .iter()
                     .map(|n| p.paint(p.class(), n).to_string())
                     .collect();

@@ -108,6 +108,8 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// ktest's elapsed seconds before each console line (`00515 BUG: sleeping function …`).
+static KTEST_ELAPSED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{5} ").unwrap());
 /// The caller tag some Android vendor kernels (MediaTek's) print before a line:
 /// `[name:lockdep&]`.
 static VENDOR_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[name:[\w.-]+&\]").unwrap());
@@ -332,6 +334,11 @@ impl Normalizer {
                 s = &lead[m.end()..];
                 had_prefix = true;
                 stamped = true;
+            } else if let Some(m) = KTEST_ELAPSED.find(lead).filter(|_| !had_prefix) {
+                // The space after it goes as a timestamp's does (below), the indent stays.
+                s = &lead[m.end() - 1..];
+                had_prefix = true;
+                stamped = true;
             } else if let Some(m) = VENDOR_TAG.find(lead) {
                 s = &lead[m.end()..];
                 had_prefix = true;
@@ -504,10 +511,14 @@ static VERSION_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+(?: |
 static TAINT_ALONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:Not tainted|Tainted: [A-Z][A-Z ]*)$").unwrap());
 /// An ARM frame cut after its caller's address, and the caller's name that ends it.
+/// An ARM frame cut after its caller's address (`… from [<c04c02fc>]`) or before it (`… from`).
 static ARM_FROM_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\[<[0-9a-f]+>\] \([^)]*\) from \[<[0-9a-f]+>\]$").unwrap());
-static ARM_CALLER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\([\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?\)$").unwrap());
+    LazyLock::new(|| Regex::new(r"^\[<[0-9a-f]+>\] \([^)]*\) from(?: \[<[0-9a-f]+>\])?$").unwrap());
+/// The rest of such a frame: the caller (`(g+0x58/0x27c)`), after its address if the cut came
+/// before it.
+static ARM_CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\[<[0-9a-f]+>\] )?\([\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?\)$").unwrap()
+});
 /// A stack frame (`func+0x1f/0x30`, maybe with a module), wrapped alone onto an unprefixed line
 /// after the prefix it belongs to.
 static WRAPPED_FRAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -610,7 +621,7 @@ fn wrap_continues(last: &str, last_prefix: bool, last_spaces: bool, next: &Line)
             || KERNEL_IDENT_END.is_match(last) && TAINT_ALONE.is_match(next_trim)
             || CPU_LINE_WITHOUT_VERSION.is_match(last) && VERSION_ALONE.is_match(next_trim)
             // An ARM frame wrapped after its caller's address (`(f) from [<c04c02fc>]` /
-            // `(g+0x58/0x27c)`).
+            // `(g+0x58/0x27c)`) or before it (`(f) from` / `[<c04c02fc>] (g+0x58/0x27c)`).
             || ARM_FROM_END.is_match(last) && ARM_CALLER.is_match(next_trim)
             || last_prefix
                 && ((last.is_empty() || last == "?" || ADDRESS_FRAME_END.is_match(last))
