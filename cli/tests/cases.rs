@@ -274,3 +274,36 @@ fn held_out_parse_round_12() {
         .expect("the module's frame");
     assert!(!lockcheck::classify::is_primitive(frame));
 }
+
+#[test]
+fn a_review_of_rounds_11_and_12() {
+    // The report's version line says `#0`, its CPU line `#0 PREEMPT(full)`: one boot.
+    let v = parse("B-same-boot-preempt-suffix.log");
+    assert_eq!(v[1].verdict.rule, "after-first-report");
+    // A key BUG followed by someone else's WARNING does not take its stack.
+    let v = parse("B-key-not-registered-then-unrelated-warning.log");
+    assert!(v[0].backtrace.is_empty(), "{:?}", v[0].backtrace);
+    // A reply quoting a quoted-printable mail's raw text: the continuation's `> ` is a quote.
+    let v = parse("B-qp-quoted-raw-softbreak.log");
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        v[0].banner,
+        "WARNING: possible circular locking dependency detected"
+    );
+    // A constant index (`[IDX_TX]`) or a key array gets no array note.
+    let v = parse("B-array-constant-index.log");
+    assert!(
+        v[0].verdict
+            .notes
+            .iter()
+            .all(|n| !n.contains("array index"))
+    );
+    // Prose that starts like a register (`SS:`, `REGS:`) or a row of numbers ends the stack.
+    for name in [
+        "B-ss-regs-prose-after-stack.log",
+        "B-number-table-after-stack.log",
+    ] {
+        let v = parse(name);
+        assert_eq!(v[0].end_line, 56, "{name}");
+    }
+}

@@ -554,30 +554,20 @@ fn check_keeps_one_generic_sites_classes_of_different_types_apart() {
             ("src/lib.rs:13:35", "u32"),
         ),
     );
-    write(
-        &dir,
-        "b-2.lockdep-graph.jsonl",
-        &typed_graph_file(
-            2,
-            "b",
-            ("src/lib.rs:13:35", "u32"),
-            ("src/lib.rs:10:19", "u16"),
-        ),
-    );
+    // The second binary: REGISTRY, then the generic site's lock of `inner` (named `name`).
+    let second = |name: &str, inner: &str| {
+        write(
+            &dir,
+            "b-2.lockdep-graph.jsonl",
+            &typed_graph_file(2, "b", ("src/lib.rs:13:35", "u32"), (name, inner)),
+        )
+    };
+    second("src/lib.rs:10:19", "u16");
     let o = lockcheck_in(&dir, &["check", "."]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stderr(&o).contains("3 classes"), "{}", stderr(&o));
     // The same type in both (`#2` numbered in one process only): the cycle is found.
-    write(
-        &dir,
-        "b-2.lockdep-graph.jsonl",
-        &typed_graph_file(
-            2,
-            "b",
-            ("src/lib.rs:13:35", "u32"),
-            ("src/lib.rs:10:19#2", "u8"),
-        ),
-    );
+    second("src/lib.rs:10:19#2", "u8");
     let o = lockcheck_in(&dir, &["check", "."]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
@@ -585,4 +575,34 @@ fn check_keeps_one_generic_sites_classes_of_different_types_apart() {
         "{}",
         stdout(&o)
     );
+}
+
+#[test]
+fn check_tells_types_with_one_short_name_apart() {
+    // Review: `app::net::State` and `app::disk::State` at one generic site are two classes;
+    // merged by their short name, a real cycle between them and a registry was lost.
+    let dir = scratch("short-type-names");
+    write(
+        &dir,
+        "a-1.lockdep-graph.jsonl",
+        &typed_graph_file(
+            1,
+            "a",
+            ("src/lib.rs:10:19", "app::net::State"),
+            ("src/lib.rs:13:35", "u32"),
+        ),
+    );
+    write(
+        &dir,
+        "b-2.lockdep-graph.jsonl",
+        &typed_graph_file(
+            2,
+            "b",
+            ("src/lib.rs:13:35", "u32"),
+            ("src/lib.rs:10:19#2", "app::disk::State"),
+        ),
+    );
+    let o = lockcheck_in(&dir, &["check", "."]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stderr(&o).contains("3 classes"), "{}", stderr(&o));
 }

@@ -80,8 +80,9 @@ impl GraphClass {
         }
     }
 
-    /// The name classes of several files merge by: the name, or `site<Type>` for a class with a
-    /// [`data_type`](Self::data_type) (without its `#N`, which only one process numbered).
+    /// The name classes of several files merge by: the name, or `site<full::Type>` for a class
+    /// with a [`data_type`](Self::data_type) (without its `#N`, which only one process
+    /// numbered).
     pub fn merge_name(&self) -> String {
         match &self.data_type {
             Some(ty) => {
@@ -89,7 +90,8 @@ impl GraphClass {
                     Some((b, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => b,
                     _ => &self.name,
                 };
-                format!("{base}<{}>", crate::class::short_type_name(ty))
+                // The full type: short names collide (`net::State`, `disk::State`).
+                format!("{base}<{ty}>")
             }
             None => self.name.clone(),
         }

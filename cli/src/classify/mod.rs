@@ -58,6 +58,13 @@ impl Earlier {
     }
 }
 
+/// The build number of a version string (`#1` of `#1 SMP PREEMPT(full)`), or all of it.
+fn build_number(v: &str) -> &str {
+    v.split_whitespace()
+        .find(|t| t.starts_with('#'))
+        .unwrap_or(v)
+}
+
 impl Context {
     /// The earlier reports that may come from the boot `r` comes from: not those that name
     /// another kernel (another release or build) than `r` does. A log or a mail thread can hold
@@ -69,7 +76,9 @@ impl Context {
                 (Some((release, version)), Some(k)) => {
                     *release == k.release
                         && match (version, &k.version) {
-                            (Some(a), Some(b)) => a == b,
+                            // The build (`#1`) only: what follows it differs between a
+                            // report's version line and its `CPU:` line (`#0 PREEMPT(full)`).
+                            (Some(a), Some(b)) => build_number(a) == build_number(b),
                             _ => true,
                         }
                 }

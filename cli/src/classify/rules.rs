@@ -2210,13 +2210,17 @@ pub fn notes(r: &Report) -> Vec<String> {
         // every element initialised in that loop shares one class.
         if !indexed
             && r.locks.iter().any(|c| c == l)
-            && let Some(index) = l.split_once('[').and_then(|(_, rest)| rest.split_once(']'))
-            && !index.0.is_empty()
+            && let Some((array, rest)) = l.split_once('[')
+            && let Some(index) = rest.split_once(']')
+            // A key array (`&us_interface_key[i]`) is a class per element.
+            && !array.ends_with("key")
+            && !array.ends_with("keys")
+            // A variable (`i`, `cpu`), not a constant (`0`, `IDX_TX`): one element per site.
+            && index.0.starts_with(|c: char| c.is_ascii_lowercase())
             && index
                 .0
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !index.0.bytes().all(|b| b.is_ascii_digit())
         {
             indexed = true;
             v.push(format!(

@@ -672,8 +672,13 @@ impl Joiner {
             return;
         };
         if prev_qp {
-            prev.text
-                .push_str(line.unstripped.as_deref().unwrap_or(&line.text));
+            // A `>` that starts the rest of an unquoted line is its text (`->`); the rest of a
+            // quoted one (a reply quoting the encoded mail) is quoted again.
+            let rest = match &line.unstripped {
+                Some(u) if prev.quote_depth == 0 => u,
+                _ => &line.text,
+            };
+            prev.text.push_str(rest);
             prev.cut |= line.cut;
             prev.unterminated = line.unterminated;
             self.pending = Some((prev, qp_soft));

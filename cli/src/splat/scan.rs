@@ -302,13 +302,13 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:</?(?:IRQ|TASK|NMI|SOFTIRQ|EOI)>$",
         // i386: `EIP: …`, `EAX: … EBX: …`, `DS: 007b … SS: 0068`.
-        r"|(?:E[A-D]X|E[SD]I|E[BS]P|EIP|SS)\s*:",
+        r"|(?:E[A-D]X|E[SD]I|E[BS]P|SS): [0-9a-f]{4,8}\b|EIP: (?:[0-9a-f]{8}\b|[\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+)",
         r"|(?:RIP|RSP|RAX|RBX|RCX|RDX|RSI|RDI|RBP|R\d+|FS|GS|CS|DS|ES|CR\d|DR\d|EFLAGS|ORIG_RAX|PKRU|Code",
-        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|REGS|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
+        r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
         // powerpc names the faulting and return addresses' functions after the registers.
-        r"|(?:NIP|LR) \[[0-9a-f]+\] ",
+        r"|(?:NIP|LR) \[[0-9a-f]+\] |REGS: [0-9a-f]{8,16} TRAP: ",
         // A `Code:` line wrapped by a mail client: its bytes alone (`5a eb 83 … <0f> 0b`).
-        r"|(?:[<(]?[0-9a-f]{2}[>)]?\s+){3,}[<(]?[0-9a-f]{2}[>)]?$",
+        r"|(?:[<(]?[0-9a-f]{2}[>)]?\s+){7,}[<(]?[0-9a-f]{2}[>)]?$",
         // RISC-V's register dump: a name, a colon and a value (`ffffffff80081b8c`, or `epc :
         // check_flags+0x10a/0x1e0`), not prose's `status: link is up`.
         r"|(?:epc|ra|gp|tp|t[0-6]|s\d{1,2}|a[0-7]|status|badaddr|cause)\s*:\s*(?:[0-9a-f]{8,16}\b|[\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+$)",
@@ -562,6 +562,29 @@ impl Collector {
     }
 
     fn feed_body(&mut self, line: &Line, t: &str) -> Step {
+        // After `BUG: key … has not been registered!` and a `cut here` taken as its own WARN's,
+        // a WARNING from outside lockdep with no `DEBUG_LOCKS_WARN_ON` before it is another
+        // report's.
+        if self.spec.kind == Kind::LockdepInternalWarning
+            && !self.saw_warning_line
+            && t.starts_with("WARNING:")
+            && !t.contains("kernel/locking/")
+            && self.lines.iter().any(|l| l.text.contains("[ cut here ]"))
+            && !self
+                .lines
+                .iter()
+                .any(|l| l.text.trim_start().starts_with("DEBUG_LOCKS_WARN_ON"))
+        {
+            self.reasons.push(format!(
+                "interrupted by another report at line {}: {}",
+                line.no,
+                shorten(t)
+            ));
+            return Step::End {
+                consumed: false,
+                complete: false,
+            };
+        }
         if self.spec.kind == Kind::LockdepInternalWarning
             && !self.saw_warning_line
             && t.starts_with("WARNING:")
@@ -588,6 +611,8 @@ impl Collector {
         if self.spec.kind == Kind::LockdepInternalWarning
             && !self.saw_warning_line
             && self.frames == 0
+            && self.lines.len() == 1
+            && self.lines[0].text.contains("has not been registered")
             && t.starts_with('-')
             && RULE.is_match(t)
         {
