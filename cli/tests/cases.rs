@@ -307,3 +307,26 @@ fn a_review_of_rounds_11_and_12() {
         assert_eq!(v[0].end_line, 56, "{name}");
     }
 }
+
+#[test]
+fn held_out_parse_round_13() {
+    // OpenWrt's `logread`, Rockchip's `[cpu: task: pid]` and MediaTek's `(cpu)[pid:task]`
+    // prefixes: the same self-deadlock read as with a plain console prefix.
+    for (name, task) in [
+        ("V1-openwrt-logread-prefix.log", "NetworkManager"),
+        ("V2-rockchip-caller-tag.log", "kworker/5:3"),
+        ("V3-mediatek-caller-tag.log", "kworker/5:3"),
+    ] {
+        let v = parse(name);
+        assert_eq!(v.len(), 1, "{name}");
+        assert_eq!(v[0].task.clone().unwrap().comm, task, "{name}");
+        assert_eq!(v[0].verdict.label.as_str(), "likely_genuine", "{name}");
+        assert!(
+            v[0].kernel.clone().unwrap().release.starts_with(['4', '5']),
+            "{name}"
+        );
+    }
+    // A Markdown-escaped `**\* DEADLOCK ***` does not end the report before its held locks.
+    let v = parse("V4-markdown-escaped-deadlock-line.log");
+    assert_eq!(v[0].held_locks.clone().unwrap().entries.len(), 2);
+}

@@ -152,6 +152,7 @@ pub fn classify(report: &mut Report, ctx: &Context) {
     // an empty name or site.
     verdict.explanation = verdict
         .explanation
+        .replace("(from ``)", "(the caller is not in the report)")
         .replace("``", "(not in the report)")
         .replace(" ()", "");
     verdict.basis = "rule".into();

@@ -1416,7 +1416,11 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             let name = a.map(|l| l.name.clone()).unwrap_or_default();
             let reg = irq.and_then(|i| i.traces.first());
             if let Some(t) = reg {
-                evidence.push((t.input_line, format!("{} registered here", t.state)));
+                let state = t
+                    .state
+                    .strip_suffix(" state was registered")
+                    .unwrap_or(&t.state);
+                evidence.push((t.input_line, format!("{state} state was registered here")));
             }
             if let Some(a) = a {
                 evidence.push((a.input_line, "the new usage".into()));

@@ -336,7 +336,7 @@ impl State<'_> {
             return;
         }
         if self.in_scenario {
-            if t == "*** DEADLOCK ***" {
+            if is_deadlock_line(t) {
                 self.in_scenario = false;
                 return;
             }
@@ -361,7 +361,7 @@ impl State<'_> {
             }
             return;
         }
-        if t == "*** DEADLOCK ***" {
+        if is_deadlock_line(t) {
             return;
         }
         if self.expect_chain_names {
@@ -1166,6 +1166,12 @@ fn redecode_old_usage(r: &mut Report) {
         irq.unsafe_lock.iter_mut().for_each(&mut fix);
         irq.new_dependency.iter_mut().for_each(&mut fix);
     }
+}
+
+/// The scenario's `*** DEADLOCK ***` line, also as a Markdown editor escaped it in a GitHub
+/// issue (`**\* DEADLOCK ***`).
+fn is_deadlock_line(t: &str) -> bool {
+    t == "*** DEADLOCK ***" || t.contains('\\') && t.replace('\\', "") == "*** DEADLOCK ***"
 }
 
 #[cfg(test)]

@@ -108,6 +108,18 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// OpenWrt's `logread`: `Sun Mar 10 22:54:50 2024 kern.warn kernel: `.
+static LOGREAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4} [a-z]+\.[a-z]+ kernel: ",
+    )
+    .unwrap()
+});
+/// Vendor caller tags after the time: Rockchip's `[5:    kworker/5:3:   78]` (CPU, task,
+/// pid) and MediaTek's `(0)[123:comm]` (CPU, pid, task; the text follows without a space).
+static VENDOR_CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\[\d+:\s*[^\]]*?:\s*(?P<rk>\d+)\]|\(\d+\)\[(?P<mtk>\d+):[^\]]*\])").unwrap()
+});
 /// ktest's elapsed seconds before each console line (`00515 BUG: sleeping function …`).
 static KTEST_ELAPSED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{5} ").unwrap());
 /// The caller tag some Android vendor kernels (MediaTek's) print before a line:
@@ -293,6 +305,7 @@ impl Normalizer {
         }
         let mut had_prefix = false;
         let mut bare_kernel = false;
+        let mut glued = false;
         let mut ctx = None;
         let mut stamped = false;
         loop {
@@ -300,6 +313,16 @@ impl Normalizer {
             if let Some(m) = SYSLOG.find(lead) {
                 s = &lead[m.end()..];
                 had_prefix = true;
+            } else if let Some(m) = LOGREAD.find(lead) {
+                s = &lead[m.end()..];
+                had_prefix = true;
+            } else if let Some(c) = VENDOR_CALLER.captures(lead).filter(|_| stamped) {
+                let pid = c.name("rk").or(c.name("mtk")).map_or("", |m| m.as_str());
+                ctx = Some(format!("T{pid}"));
+                s = &lead[c.get(0).unwrap().end()..];
+                had_prefix = true;
+                // MediaTek's text follows the tag directly: a space after it is the text's.
+                glued = c.name("mtk").is_some();
             } else if let Some(r) = lead.strip_prefix("kernel: ") {
                 s = r;
                 bare_kernel = !had_prefix;
@@ -352,7 +375,7 @@ impl Normalizer {
                 break;
             }
         }
-        if stamped {
+        if stamped && !glued {
             s = s.strip_prefix(' ').unwrap_or(s);
         }
         // rsyslog escapes the newline that printk put before a continuation as `#012` (a
