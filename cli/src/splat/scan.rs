@@ -561,6 +561,19 @@ impl Collector {
         }
     }
 
+    /// Ends the report at `line`, another report's first line (`t`, trimmed), not taken.
+    fn interrupted_by_report(&mut self, line: &Line, t: &str) -> Step {
+        self.reasons.push(format!(
+            "interrupted by another report at line {}: {}",
+            line.no,
+            shorten(t)
+        ));
+        Step::End {
+            consumed: false,
+            complete: false,
+        }
+    }
+
     fn feed_body(&mut self, line: &Line, t: &str) -> Step {
         // After `BUG: key … has not been registered!` and a `cut here` taken as its own WARN's,
         // a WARNING from outside lockdep with no `DEBUG_LOCKS_WARN_ON` before it is another
@@ -575,15 +588,7 @@ impl Collector {
                 .iter()
                 .any(|l| l.text.trim_start().starts_with("DEBUG_LOCKS_WARN_ON"))
         {
-            self.reasons.push(format!(
-                "interrupted by another report at line {}: {}",
-                line.no,
-                shorten(t)
-            ));
-            return Step::End {
-                consumed: false,
-                complete: false,
-            };
+            return self.interrupted_by_report(line, t);
         }
         if self.spec.kind == Kind::LockdepInternalWarning
             && !self.saw_warning_line
@@ -633,15 +638,7 @@ impl Collector {
             return Step::Continue;
         }
         if FOREIGN_OOPS.is_match(t) {
-            self.reasons.push(format!(
-                "interrupted by another report at line {}: {}",
-                line.no,
-                shorten(t)
-            ));
-            return Step::End {
-                consumed: false,
-                complete: false,
-            };
+            return self.interrupted_by_report(line, t);
         }
         if t == "--" || t.starts_with("Content-Type:") {
             // A mail's signature or its next attachment: a report pasted without its stack
