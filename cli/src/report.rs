@@ -347,6 +347,25 @@ impl KernelIdent {
         let minor = parts.next()?.parse().ok()?;
         Some((major, minor))
     }
+
+    /// The build number (`#1` of `#1 SMP PREEMPT(full)`), if the version has one.
+    pub fn build(&self) -> Option<&str> {
+        self.version
+            .as_deref()?
+            .split_whitespace()
+            .find(|t| t.starts_with('#'))
+    }
+
+    /// Whether two reports naming these kernels may come from one boot: one release, and one
+    /// build when both say (a report's version line and its `CPU:` line differ after the
+    /// build: `#0` / `#0 PREEMPT(full)`).
+    pub fn may_be_same_boot(&self, other: &KernelIdent) -> bool {
+        self.release == other.release
+            && match (self.build(), other.build()) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
 }
 
 /// The task that triggered the report.

@@ -19,7 +19,7 @@
 
 pub(crate) mod rules;
 
-use crate::report::{Kind, Label, Report, Verdict};
+use crate::report::{KernelIdent, Kind, Label, Report, Verdict};
 
 pub use rules::{
     FrameRole, GENERIC_CLASS_PATTERNS, KNOWN_SEQCOUNT_SITES, READER_FRAMES, SHARED_CLASS_PATTERNS,
@@ -40,8 +40,8 @@ pub struct Earlier {
     pub line: usize,
     /// Its kind.
     pub kind: Kind,
-    /// The kernel it names (release, build version), if it names one.
-    pub kernel: Option<(String, Option<String>)>,
+    /// The kernel it names, if it names one.
+    pub kernel: Option<KernelIdent>,
 }
 
 impl Earlier {
@@ -50,19 +50,9 @@ impl Earlier {
         Earlier {
             line: r.line,
             kind: r.kind,
-            kernel: r
-                .kernel
-                .as_ref()
-                .map(|k| (k.release.clone(), k.version.clone())),
+            kernel: r.kernel.clone(),
         }
     }
-}
-
-/// The build number of a version string (`#1` of `#1 SMP PREEMPT(full)`), or all of it.
-fn build_number(v: &str) -> &str {
-    v.split_whitespace()
-        .find(|t| t.starts_with('#'))
-        .unwrap_or(v)
 }
 
 impl Context {
@@ -73,15 +63,7 @@ impl Context {
         self.earlier
             .iter()
             .filter(move |e| match (&e.kernel, &r.kernel) {
-                (Some((release, version)), Some(k)) => {
-                    *release == k.release
-                        && match (version, &k.version) {
-                            // The build (`#1`) only: what follows it differs between a
-                            // report's version line and its `CPU:` line (`#0 PREEMPT(full)`).
-                            (Some(a), Some(b)) => build_number(a) == build_number(b),
-                            _ => true,
-                        }
-                }
+                (Some(a), Some(b)) => a.may_be_same_boot(b),
                 _ => true,
             })
     }

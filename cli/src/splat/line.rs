@@ -533,7 +533,6 @@ static CPU_LINE_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
 static VERSION_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+(?: |$)").unwrap());
 static TAINT_ALONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:Not tainted|Tainted: [A-Z][A-Z ]*)$").unwrap());
-/// An ARM frame cut after its caller's address, and the caller's name that ends it.
 /// An ARM frame cut after its caller's address (`… from [<c04c02fc>]`) or before it (`… from`).
 static ARM_FROM_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[<[0-9a-f]+>\] \([^)]*\) from(?: \[<[0-9a-f]+>\])?$").unwrap());

@@ -561,6 +561,15 @@ impl Collector {
         }
     }
 
+    /// Whether this is a `BUG: key … has not been registered!` report (whose own WARN follows).
+    fn is_key_bug(&self) -> bool {
+        self.spec.kind == Kind::LockdepInternalWarning
+            && self
+                .lines
+                .first()
+                .is_some_and(|l| l.text.contains("has not been registered"))
+    }
+
     /// Ends the report at `line`, another report's first line (`t`, trimmed), not taken.
     fn interrupted_by_report(&mut self, line: &Line, t: &str) -> Step {
         self.reasons.push(format!(
@@ -578,11 +587,10 @@ impl Collector {
         // After `BUG: key … has not been registered!` and a `cut here` taken as its own WARN's,
         // a WARNING from outside lockdep with no `DEBUG_LOCKS_WARN_ON` before it is another
         // report's.
-        if self.spec.kind == Kind::LockdepInternalWarning
+        if self.is_key_bug()
             && !self.saw_warning_line
             && t.starts_with("WARNING:")
             && !t.contains("kernel/locking/")
-            && self.lines.iter().any(|l| l.text.contains("[ cut here ]"))
             && !self
                 .lines
                 .iter()
@@ -613,14 +621,7 @@ impl Collector {
         }
         // `BUG: key … has not been registered!` is followed by its own `DEBUG_LOCKS_WARN_ON(1)`,
         // a `WARN()` that prints `cut here` first: one event, one report.
-        if self.spec.kind == Kind::LockdepInternalWarning
-            && !self.saw_warning_line
-            && self.frames == 0
-            && self.lines.len() == 1
-            && self.lines[0].text.contains("has not been registered")
-            && t.starts_with('-')
-            && RULE.is_match(t)
-        {
+        if self.is_key_bug() && self.lines.len() == 1 && t.starts_with('-') && RULE.is_match(t) {
             self.lines.push(line.clone());
             return Step::Continue;
         }
