@@ -319,6 +319,10 @@ pub struct LockRef {
     pub at_inlined: Vec<Frame>,
     /// 1-based input line of the (first) lock line.
     pub input_line: usize,
+    /// The line was cut inside the name (`(&(&(pqueue->lock))->rlo`, no `)`): `name` is what
+    /// was printed, or the one name of another lock of the report that it begins.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub name_cut: bool,
 }
 
 /// Kernel identification line (`5.9.0-rc5-next-20200914 #1 Not tainted`).

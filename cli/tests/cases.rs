@@ -330,3 +330,91 @@ fn held_out_parse_round_13() {
     let v = parse("V4-markdown-escaped-deadlock-line.log");
     assert_eq!(v[0].held_locks.clone().unwrap().entries.len(), 2);
 }
+
+#[test]
+fn an_irq_events_frame_wrapped_onto_the_next_line_is_read() {
+    // A mailer wrapped each `hardirqs last  enabled at (N): [<addr>]` line before its frame
+    // (held-out round 11 saw it in a gmail reply): the event keeps its function and address.
+    let v = parse("C-irq-event-frame-wrapped.log");
+    let events = &v[0].irq.as_ref().unwrap().events;
+    assert_eq!(events.len(), 7);
+    let at = |i: usize| events[i].at.clone().unwrap();
+    assert_eq!(at(1).function.as_deref(), Some("_raw_spin_unlock_irq"));
+    assert_eq!(at(1).address.as_deref(), Some("ffffffff8ad60263"));
+    assert_eq!(at(2).function.as_deref(), Some("__schedule"));
+    assert_eq!(at(6).function.as_deref(), Some("sock_hash_delete_elem"));
+    assert_eq!(at(6).address.as_deref(), Some("ffffffff88cb262b"));
+}
+
+#[test]
+fn held_out_parse_round_14() {
+    // A GitHub paste with every line padded by spaces: no line is a soft break of the next.
+    let v = parse("W1-trailing-space-padding.log");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].title, "possible deadlock in taskq_dispatch");
+    assert_eq!(
+        v[0].kernel.clone().unwrap().release,
+        "2.6.32-504.16.2.1chaos.ch5.3.x86_64.debug"
+    );
+    assert_eq!(v[0].verdict.rule, "recursion-no-address");
+    // `=C2=A0` is a no-break space in UTF-8: a space, not U+FFFD.
+    let v = parse("W2-qp-nbsp-reflowed-header.log");
+    let taint = v[0].kernel.clone().unwrap().taint.unwrap();
+    assert!(!taint.contains('\u{fffd}'), "{taint}");
+    assert!(
+        taint.starts_with("Tainted: G ") && taint.ends_with(" W"),
+        "{taint}"
+    );
+    // A held lock's line cut inside its name is the acquired lock it begins.
+    let v = parse("W3-cut-holding-lock-name.log");
+    let held = v[0].held.clone().unwrap();
+    assert_eq!(held.name, "&(&(pqueue->lock))->rlock");
+    assert!(held.name_cut);
+    assert_eq!(v[0].locks, ["&(&(pqueue->lock))->rlock"]);
+    assert!(!v[0].acquiring.clone().unwrap().name_cut);
+    // A name a mail wrapped after `?: ` (its space kept) is joined with one space.
+    let v = parse("W4-wrapped-held-lock-name.log");
+    let entries = v[0].held_locks.clone().unwrap().entries;
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.lock.name == "dev->qdisc_tx_busylock ?: &qdisc_tx_busylock"),
+        "{entries:?}"
+    );
+    // A capacity BUG prints no WARNING of its own: a lockdep WARNING 27 s later is another
+    // report, and neither is a consequence of the other (both print only while lockdep is on).
+    let v = parse("W5-capacity-bug-then-lockdep-warning.log");
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0].verdict.rule, "lockdep-capacity");
+    assert!(v[0].task.is_none());
+    assert_eq!(v[1].task.clone().unwrap().comm, "test");
+    assert_eq!(v[1].verdict.rule, "lockdep-internal");
+    // Two mails of one thread: the second's capacity BUG is no consequence of the first's report.
+    let v = parse("W6-two-mails.log");
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[1].verdict.rule, "lockdep-capacity");
+    // A colour reset after a literal `^M` does not keep the `^M`.
+    let v = parse("W7-ansi-after-literal-caret-M.log");
+    assert_eq!(v[0].task.clone().unwrap().comm, "mdadm");
+    assert_eq!(v[0].cycle_names().len(), 3);
+}
+
+#[test]
+fn a_warning_in_another_mail_is_no_consequence_of_an_earlier_report() {
+    // An ungated lockdep WARNING after a circular report counts as its consequence within one
+    // boot (B-same-boot-preempt-suffix.log); behind a `From:` header, skipped by the
+    // pre-filter (no keyword in the 400 lines around it), it is another poster's log.
+    let v = parse("W8-mail-boundary-after-skipped-lines.log");
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[1].verdict.rule, "lockdep-internal");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cases/W8-mail-boundary-after-skipped-lines.log");
+    let text = std::fs::read_to_string(path).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("From: ") && !l.starts_with("Subject: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let v = lockcheck::splat::parse_bytes("no-mail", without.as_bytes());
+    assert_eq!(v[1].verdict.rule, "after-first-report");
+}

@@ -606,3 +606,55 @@ fn check_tells_types_with_one_short_name_apart() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stderr(&o).contains("3 classes"), "{}", stderr(&o));
 }
+
+#[test]
+fn check_says_when_an_older_lockdeps_files_leave_a_sites_classes_unmerged() {
+    // An older lockdep wrote no `type`: its classes at a generic site cannot be merged with a
+    // newer file's `site<Type>`, and the cycle between them is not seen. Say so.
+    let dir = scratch("old-and-new-writers");
+    write(
+        &dir,
+        "a-1.lockdep-graph.jsonl",
+        &typed_graph_file(
+            1,
+            "a",
+            ("src/lib.rs:10:19", "u8"),
+            ("src/lib.rs:13:35", "u32"),
+        ),
+    );
+    let old = graph_file(2, "b", "src/lib.rs:13:35", "src/lib.rs:10:19")
+        .replace("lockdep 0.1.0", "lockdep 0.0.9");
+    write(&dir, "b-2.lockdep-graph.jsonl", &old);
+    let o = lockcheck_in(&dir, &["check", "."]);
+    let note = "lockcheck: note: ./b-2.lockdep-graph.jsonl (lockdep 0.0.9) names the classes built \
+                at src/lib.rs:10:19 and 1 other site(s) without their data type, \
+                ./a-1.lockdep-graph.jsonl with it";
+    assert!(stderr(&o).contains(note), "{}", stderr(&o));
+    // Files of one writer, typed or not, merge as they are: no note.
+    for typed in [true, false] {
+        let second = if typed {
+            typed_graph_file(
+                2,
+                "b",
+                ("src/lib.rs:13:35", "u32"),
+                ("src/lib.rs:10:19", "u16"),
+            )
+        } else {
+            graph_file(1, "a", "src/lib.rs:10:19", "src/lib.rs:13:35")
+        };
+        let a = if typed {
+            typed_graph_file(
+                1,
+                "a",
+                ("src/lib.rs:10:19", "u8"),
+                ("src/lib.rs:13:35", "u32"),
+            )
+        } else {
+            old.clone()
+        };
+        write(&dir, "a-1.lockdep-graph.jsonl", &a);
+        write(&dir, "b-2.lockdep-graph.jsonl", &second);
+        let o = lockcheck_in(&dir, &["check", "."]);
+        assert!(!stderr(&o).contains("note:"), "{}", stderr(&o));
+    }
+}

@@ -14,7 +14,7 @@
 
 pub mod output;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -132,8 +132,18 @@ struct Merge {
     labels: Option<Vec<String>>,
     threads: u64,
     stats: CheckStats,
+    /// Sites whose classes some graph files name with their data type and some without (an
+    /// older lockdep's files), which therefore do not merge (noted once at the end).
+    site_typing: BTreeMap<String, SiteTyping>,
     palette: Palette,
     progress: Progress,
+}
+
+/// Where a site's classes were read with and without a data type: the first file of each.
+#[derive(Default)]
+struct SiteTyping {
+    typed_in: Option<String>,
+    untyped_in: Option<(String, String)>,
 }
 
 /// Runs `lockcheck check` with no colour and no progress bar.
@@ -202,6 +212,7 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
         outcome.input_errors += 1;
     }
     where_the_graphs_went(opts, nothing_read, err);
+    unmerged_sites_note(&merge.site_typing, err);
     let s = &merge.stats;
     let v = merge.replayer.validator();
     // Each count says what it counts: a dependency that closes a cycle is read (and reported)
@@ -528,6 +539,7 @@ fn check_input(
         .stats
         .classes_read
         .extend(file.classes.iter().map(|c| (c.merge_name(), c.subclass)));
+    merge.note_site_typing(input, &file);
     for dep in &file.deps {
         merge.stats.dependencies_read += 1;
         let result = merge.feed(&source, &file.classes, dep);
@@ -727,7 +739,71 @@ fn emit_all(
     Ok(())
 }
 
+/// The classes of a graph file's name that is a construction site (`file:line:column`, then
+/// `#N` when one process numbered several): the site without the number.
+fn site_of_class_name(name: &str) -> Option<&str> {
+    let base = match name.rsplit_once('#') {
+        Some((b, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => b,
+        _ => name,
+    };
+    let mut parts = base.rsplitn(3, ':');
+    let (column, line) = (parts.next()?, parts.next()?);
+    let file = parts.next()?;
+    if file.contains('@') {
+        // `mutex<T>@file:line:column`: a class named by its first acquisition, never typed.
+        return None;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    (digits(column) && digits(line) && !file.is_empty()).then_some(base)
+}
+
+/// Says which sites' classes were not merged because an older lockdep wrote some of the graph
+/// files without data types (`docs/graph-format.md`, `type`).
+fn unmerged_sites_note(sites: &BTreeMap<String, SiteTyping>, err: &mut dyn Write) {
+    let mixed: Vec<_> = sites
+        .iter()
+        .filter_map(|(site, t)| Some((site, t.typed_in.as_ref()?, t.untyped_in.as_ref()?)))
+        .collect();
+    let Some((site, typed, (untyped, writer))) = mixed.first() else {
+        return;
+    };
+    let writer = match writer.as_str() {
+        "" => String::new(),
+        w => format!(" ({w})"),
+    };
+    let more = match mixed.len() {
+        1 => String::new(),
+        n => format!(" and {} other site(s)", n - 1),
+    };
+    let _ = writeln!(
+        err,
+        "lockcheck: note: {untyped}{writer} names the classes built at {site}{more} without their data type, \
+         {typed} with it: the two files' classes there are not merged (an older lockdep wrote the first; \
+         regenerate its graph files with this one)"
+    );
+}
+
 impl Merge {
+    /// Notes, for each class of `file` named by its construction site, whether the file gives
+    /// its data type.
+    fn note_site_typing(&mut self, input: &str, file: &GraphFile) {
+        for c in &file.classes {
+            let Some(site) = site_of_class_name(&c.name) else {
+                continue;
+            };
+            let t = self.site_typing.entry(site.to_string()).or_default();
+            match &c.data_type {
+                Some(_) => {
+                    t.typed_in.get_or_insert_with(|| input.to_string());
+                }
+                None => {
+                    t.untyped_in
+                        .get_or_insert_with(|| (input.to_string(), file.process.writer.clone()));
+                }
+            }
+        }
+    }
+
     /// A merge into `replayer`, nothing fed yet.
     fn new(replayer: Replayer, palette: Palette) -> Merge {
         Merge {
@@ -738,6 +814,7 @@ impl Merge {
             labels: None,
             threads: 0,
             stats: CheckStats::default(),
+            site_typing: BTreeMap::new(),
             palette,
             progress: Progress::disabled(),
         }

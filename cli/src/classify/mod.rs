@@ -31,6 +31,9 @@ pub use rules::{
 pub struct Context {
     /// Every earlier report in this input.
     pub earlier: Vec<Earlier>,
+    /// The lines where a mail starts (`From:`, `Message-ID:`), ascending: a thread or an mbox
+    /// holds several posters' logs, so reports of two mails are not one boot's.
+    pub mail_starts: Vec<usize>,
 }
 
 /// An earlier report of the same input, as the classifier needs it.
@@ -57,11 +60,19 @@ impl Earlier {
 
 impl Context {
     /// The earlier reports that may come from the boot `r` comes from: not those that name
-    /// another kernel (another release or build) than `r` does. A log or a mail thread can hold
-    /// several boots; lockdep's state (off after a first report) is one boot's.
+    /// another kernel (another release or build) than `r` does, nor those of another mail. A
+    /// log or a mail thread can hold several boots; lockdep's state (off after a first report)
+    /// is one boot's.
     pub fn same_boot<'a>(&'a self, r: &'a Report) -> impl Iterator<Item = &'a Earlier> {
+        // The earlier reports after the last mail start before `r`.
+        let mail = self
+            .mail_starts
+            .partition_point(|&l| l <= r.line)
+            .checked_sub(1)
+            .map_or(0, |i| self.mail_starts[i]);
         self.earlier
             .iter()
+            .filter(move |e| e.line > mail)
             .filter(move |e| match (&e.kernel, &r.kernel) {
                 (Some(a), Some(b)) => a.may_be_same_boot(b),
                 _ => true,

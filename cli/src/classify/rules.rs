@@ -247,7 +247,23 @@ fn cycle_text(r: &Report) -> String {
 
 // ---------------------------------------------------------------- the rules
 
+/// Whether lockdep prints this warning only while it is still on: a `DEBUG_LOCKS_WARN_ON(…)`
+/// warns only for the caller whose `debug_locks_off()` turned lockdep off, and a capacity BUG
+/// (`BUG: MAX_… too low!`) only after `debug_locks_off_graph_unlock()` did.
+fn printed_only_while_on(r: &Report) -> bool {
+    let says = |t: &str| t.trim_start().starts_with("DEBUG_LOCKS_WARN_ON(");
+    says(&r.banner)
+        || r.message.as_deref().is_some_and(says)
+        || r.banner.starts_with("BUG: MAX_") && r.banner.ends_with("too low!")
+}
+
 fn after_first_report(r: &Report, ctx: &Context) -> Option<Finding> {
+    // Such a warning cannot follow an earlier report of its boot (which turned lockdep off
+    // before printing): with one before it, the two are two boots, or the earlier one left
+    // lockdep on. Either way not a consequence.
+    if printed_only_while_on(r) {
+        return None;
+    }
     let Earlier { line, kind, .. } = ctx
         .same_boot(r)
         .find(|e| e.kind != Kind::SuspiciousRcuUsage && e.kind != Kind::SleepingInAtomic)?;

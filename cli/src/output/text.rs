@@ -79,6 +79,9 @@ fn lock_desc(p: Palette, l: &LockRef) -> String {
     if let Some(at) = &l.at {
         s.push_str(&format!(" at {}", at.display()));
     }
+    if l.name_cut {
+        s.push_str(" (its line was cut inside the name)");
+    }
     s.push_str(&format!(
         "  {}",
         p.paint(p.dim(), format_args!("[line {}]", l.input_line))

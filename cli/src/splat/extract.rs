@@ -143,6 +143,9 @@ enum Sink {
     Unsafe,
     NewDep,
     NotHolding,
+    /// The line after an irq event whose function a mailer wrapped onto the next line
+    /// (`hardirqs last  enabled at (4831): [<ffffffff8ad60263>]`, then the frame).
+    IrqEventTail,
     Ignore,
 }
 
@@ -160,6 +163,8 @@ struct State<'a> {
     saw_stack_header: bool,
     rcu_message_pending: bool,
     raw_scenario: Vec<(usize, ScenarioStep)>,
+    /// The address an irq event's line kept when its frame was wrapped ([`Sink::IrqEventTail`]).
+    irq_event_address: Option<String>,
 }
 
 /// Build a report from its collected lines.
@@ -187,6 +192,7 @@ pub fn build(
         saw_stack_header: false,
         rcu_message_pending: spec.kind == Kind::SuspiciousRcuUsage,
         raw_scenario: Vec::new(),
+        irq_event_address: None,
     };
     st.banner(&banner, lines.first().map(|l| l.no).unwrap_or(start));
     // A headless report's first line is a line of its body; one quoted from the lock it
@@ -613,6 +619,16 @@ impl State<'_> {
         }
         if let Some(c) = IRQ_EVENT.captures(t) {
             let at = parse_frame(&c[3], no, FrameContext::Trace);
+            if at.as_ref().is_none_or(|f| f.function.is_none()) {
+                self.sink = Sink::IrqEventTail;
+                // What the line kept of the frame: `[<ffffffff8ad60263>]`.
+                self.irq_event_address = c[3]
+                    .trim()
+                    .strip_prefix("[<")
+                    .and_then(|a| a.strip_suffix(">]"))
+                    .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(str::to_string);
+            }
             let event = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
             self.irq().events.push(IrqEvent {
                 event,
@@ -734,6 +750,19 @@ impl State<'_> {
             Sink::Backtrace => {
                 if let Some(f) = parse_frame(t, no, FrameContext::Trace) {
                     self.r.backtrace.push(f);
+                }
+            }
+            Sink::IrqEventTail => {
+                self.sink = Sink::None;
+                let address = self.irq_event_address.take();
+                if let Some(mut f) = parse_frame(t, no, FrameContext::Strict)
+                    && f.function.is_some()
+                    && let Some(event) = self.irq().events.last_mut()
+                {
+                    if f.address.is_none() {
+                        f.address = address;
+                    }
+                    event.at = Some(f);
                 }
             }
             Sink::HeldList | Sink::None | Sink::Ignore => {}
@@ -971,6 +1000,7 @@ impl State<'_> {
                 .add_damage("fault-injection stack (should_fail) mixed into the report");
         }
         self.r.truncated = truncated;
+        complete_cut_names(&mut self.r);
         self.r.locks = involved_locks(&self.r);
         self.r
     }
@@ -1096,6 +1126,57 @@ fn push_unique(v: &mut Vec<String>, s: &str) {
     if !s.is_empty() && !v.iter().any(|x| x == s) {
         v.push(s.to_string());
     }
+}
+
+/// Every lock a report prints, mutably.
+fn each_lock(r: &mut Report, mut f: impl FnMut(&mut LockRef)) {
+    let irq = r.irq.as_mut();
+    let (safe, unsafe_) = match irq {
+        Some(i) => (i.safe_lock.as_mut(), i.unsafe_lock.as_mut()),
+        None => (None, None),
+    };
+    let held_list = r.held_locks.as_mut().map(|h| &mut h.entries);
+    r.acquiring
+        .iter_mut()
+        .chain(r.held.iter_mut())
+        .chain(r.chain.iter_mut().map(|e| &mut e.lock))
+        .chain(held_list.into_iter().flatten().map(|e| &mut e.lock))
+        .chain(safe)
+        .chain(unsafe_)
+        .for_each(&mut f);
+}
+
+/// A lock line cut inside its name names the lock whose whole name it begins, when the report
+/// prints exactly one such (a recursive report's held lock cut as `(&(&(pqueue->lock))->rlo`
+/// is the acquired `&(&(pqueue->lock))->rlock`); otherwise it keeps what was printed.
+fn complete_cut_names(r: &mut Report) {
+    let mut whole: Vec<String> = Vec::new();
+    let mut any_cut = false;
+    each_lock(r, |l| {
+        if l.name_cut {
+            any_cut = true;
+        } else if !whole.contains(&l.name) {
+            whole.push(l.name.clone());
+        }
+    });
+    if !any_cut {
+        return;
+    }
+    each_lock(r, |l| {
+        if !l.name_cut {
+            return;
+        }
+        let mut begun = whole
+            .iter()
+            .filter(|w| w.len() > l.name.len() && w.starts_with(l.name.as_str()));
+        if let (Some(w), None) = (begun.next(), begun.next()) {
+            let named = lock_from_name(w, l.input_line);
+            l.name = named.name;
+            l.class = named.class;
+            l.name_version = named.name_version;
+            l.subclass = named.subclass;
+        }
+    });
 }
 
 fn involved_locks(r: &Report) -> Vec<String> {

@@ -232,6 +232,9 @@ impl Normalizer {
             } else if let Some(rest) = bytes.strip_suffix(b"^M") {
                 // A carriage return as `cat -v` and serial-console captures print it.
                 bytes = rest;
+            } else if let Some(rest) = trailing_sgr(bytes) {
+                // A colour reset after it (`…^M\e[0m`): no text, and it hides the `^M`.
+                bytes = rest;
             } else {
                 break;
             }
@@ -410,6 +413,23 @@ fn is_qp(b: &[u8]) -> bool {
 }
 
 /// The value of a mail header `name` (lower case, with its colon) on `line`, trimmed.
+/// `line` without the ANSI colour sequence (`ESC [ digits;… m`) it ends with, if it ends with one.
+fn trailing_sgr(line: &[u8]) -> Option<&[u8]> {
+    let body = line.strip_suffix(b"m")?;
+    let params = body
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit() || **b == b';')
+        .count();
+    body[..body.len() - params].strip_suffix(b"\x1b[")
+}
+
+/// Whether a raw line is a mail's header that starts another mail (`From:`, `Message-ID:`): a
+/// mail thread or an mbox holds several posters' logs, which may be several boots.
+pub(crate) fn starts_a_mail(line: &[u8]) -> bool {
+    header_value(line, b"from: ").is_some() || header_value(line, b"message-id:").is_some()
+}
+
 fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let head = line.get(..name.len())?;
     head.eq_ignore_ascii_case(name)
@@ -424,8 +444,16 @@ fn decode_qp(b: &[u8]) -> Vec<u8> {
         let m = c.get(0).unwrap();
         out.extend_from_slice(&s.as_bytes()[last..m.start()]);
         let v = u8::from_str_radix(&c[1], 16).unwrap_or(b'?');
-        // A lone 0xA0 (Latin-1 no-break space) would not survive UTF-8 decoding.
-        out.push(if v == 0xa0 { b' ' } else { v });
+        // A no-break space, lone (Latin-1) or in UTF-8 (`=C2=A0`), would not survive UTF-8
+        // decoding (as the unencoded one does not, `strip`): a space.
+        if v == 0xa0 {
+            if out.last() == Some(&0xc2) && m.start() == last {
+                out.pop();
+            }
+            out.push(b' ');
+        } else {
+            out.push(v);
+        }
         last = m.end();
     }
     out.extend_from_slice(&s.as_bytes()[last..]);
@@ -723,8 +751,14 @@ impl Joiner {
             // A rule line (`=====`, `-----`) with a space left after it is not a soft break.
             && !prev_trim.bytes().all(|b| b == b'=' || b == b'-')
             && prev.text.ends_with(' ')
+            // Lines padded with spaces (a terminal's copy, a paste into a web form) all end in
+            // several; a soft break ends one line, not the next as well (unless the mail says
+            // it is flowed).
+            && (line.flowed || !(prev.text.ends_with("  ") && line.text.ends_with("  ")))
             && !line.had_prefix
             && !next_trim.is_empty()
+            // Nor does a rule line (`-----` under the version line) continue anything.
+            && !next_trim.bytes().all(|b| b == b'=' || b == b'-')
             && !line.text.starts_with([' ', '\t'])
             && !FRESH_START.is_match(&line.text)
             && !prev_trim.ends_with(':')
@@ -769,10 +803,11 @@ impl Joiner {
                 && !prev_trim.ends_with('(')
                 && !next_trim.starts_with([')', '#', '/', '{', ',', '-'])
                 && !(ident(prev_trim.chars().last()) && ident(next_trim.chars().next()));
-            if prev.text.ends_with("at:")
+            if (prev.text.ends_with("at:")
                 || name_wrapped
                 || next_trim.starts_with('(')
-                    && prev.text.ends_with(|c: char| c.is_ascii_hexdigit())
+                    && prev.text.ends_with(|c: char| c.is_ascii_hexdigit()))
+                && !prev.text.ends_with(' ')
             {
                 prev.text.push(' ');
             }

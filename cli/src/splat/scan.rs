@@ -570,6 +570,20 @@ impl Collector {
                 .is_some_and(|l| l.text.contains("has not been registered"))
     }
 
+    /// Whether this report can be followed by a `WARNING:` line (or another lockdep warning)
+    /// of its own: a `DEBUG_LOCKS_WARN_ON(…)` (a `WARN()`, whose `WARNING:` line comes before
+    /// or after its message), a `WARNING: … lockdep.c` (its message follows), a key BUG (its
+    /// own `DEBUG_LOCKS_WARN_ON(1)`). A capacity BUG, a non-static key or an invalid subclass
+    /// prints its message and a `dump_stack()`: a WARNING after it is another report.
+    fn takes_a_warning(&self) -> bool {
+        self.spec.kind == Kind::LockdepInternalWarning
+            && (self.is_key_bug()
+                || self.lines.first().is_some_and(|l| {
+                    let t = l.text.trim_start();
+                    t.starts_with("DEBUG_LOCKS_WARN_ON(") || t.starts_with("WARNING:")
+                }))
+    }
+
     /// Ends the report at `line`, another report's first line (`t`, trimmed), not taken.
     fn interrupted_by_report(&mut self, line: &Line, t: &str) -> Step {
         self.reasons.push(format!(
@@ -598,10 +612,7 @@ impl Collector {
         {
             return self.interrupted_by_report(line, t);
         }
-        if self.spec.kind == Kind::LockdepInternalWarning
-            && !self.saw_warning_line
-            && t.starts_with("WARNING:")
-        {
+        if self.takes_a_warning() && !self.saw_warning_line && t.starts_with("WARNING:") {
             self.saw_warning_line = true;
             self.warning_line = Some(t.to_string());
             self.lines.push(line.clone());
@@ -947,7 +958,7 @@ impl Scanner {
             if let Some(i) = idx {
                 let absorb = {
                     let col = &self.open[i].1;
-                    col.spec.kind == Kind::LockdepInternalWarning
+                    col.takes_a_warning()
                         && spec.kind == Kind::LockdepInternalWarning
                         && col.phase == Phase::Body
                 };

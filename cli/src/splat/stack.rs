@@ -326,7 +326,7 @@ fn url_decoded(name: &str) -> std::borrow::Cow<'_, str> {
 static CUT_LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:([0-9a-fA-F]{8,16}|\(____ptrval____\)|\(ptrval\))\s+)?",
-        r"\(([^\s(){}][^{}]*?)\)?(?:\{[.+?-]*\}?)?$"
+        r"\(([^\s(){}][^{}]*?)(\))?(?:\{[.+?-]*\}?)?$"
     ))
     .unwrap()
 });
@@ -344,6 +344,7 @@ pub fn parse_lock_line(text: &str, input_line: usize) -> Option<LockRef> {
         let c = CUT_LOCK_LINE.captures(text.trim())?;
         let mut lock = lock_from_name(&c[2], input_line);
         lock.address = c.get(1).map(|m| m.as_str().to_string());
+        lock.name_cut = c.get(3).is_none();
         return Some(lock);
     };
     let name = c[2].to_string();

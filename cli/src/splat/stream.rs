@@ -228,6 +228,17 @@ fn first_fed_line(region: &[u8], upto: usize, scanner: &Scanner) -> Option<usize
     None
 }
 
+/// Where the lines of `skipped` (whole lines) that start a mail begin (see
+/// [`starts_a_mail`](super::line::starts_a_mail)).
+fn mail_starts(skipped: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', skipped).map(|i| i + 1))
+        .filter(move |&i| {
+            matches!(skipped.get(i), Some(b'F' | b'f' | b'M' | b'm'))
+                && super::line::starts_a_mail(&skipped[i..line_end(skipped, i)])
+        })
+}
+
 /// The caller id of the last line in `skipped` that has one.
 fn last_caller(skipped: &[u8]) -> Option<String> {
     let mut end = skipped.len();
@@ -288,6 +299,9 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
             };
             let after = self.window.offset();
             self.no += 1;
+            if super::line::starts_a_mail(&self.buf) {
+                self.ctx.mail_starts.push(self.no);
+            }
             let st = self.norm.strip(&self.buf);
             if prefilter
                 && start >= resume_after
@@ -419,6 +433,11 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
         if let Some(c) = last_caller(skipped) {
             self.scanner.set_last_ctx(c);
         }
+        for at in mail_starts(skipped) {
+            self.ctx
+                .mail_starts
+                .push(self.no + 1 + count_newlines(&skipped[..at]));
+        }
         self.no += count_newlines(skipped);
         if n == data.len() && self.window.at_eof() && skipped[n - 1] != b'\n' {
             // The input's last line, without a newline.
@@ -459,6 +478,16 @@ mod tests {
                 panic!("step {step} differs\n--- input\n{text}\n--- want\n{want}\n--- got\n{got}");
             }
         }
+    }
+
+    #[test]
+    fn a_mail_header_in_skipped_lines_counts_as_in_read_ones() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/cases/W8-mail-boundary-after-skipped-lines.log"
+        ))
+        .unwrap();
+        check_same(&data, &[usize::MAX, 4096, 333]);
     }
 
     #[test]
@@ -816,6 +845,8 @@ mod tests {
             Just("[ BUG: Invalid wait context ]".to_string()),
             Just("Content-Transfer-Encoding: 8bit".to_string()),
             Just("From x Mon Apr  1 00:00:00 2024".to_string()),
+            Just("From: x <x@example.org>".to_string()),
+            Just("[   3.2] downgrading a read lock".to_string()),
             Just("WARNING: possible circular locking dependency detected^M".to_string()),
             Just("CPU: 0 PID: 1 Comm: x Not tainted 5.4.0-rc3".to_string()),
             Just("#0".to_string()),
