@@ -353,3 +353,38 @@ fn a_default_seqlock_takes_its_class_from_its_first_read_at_top_level() {
     });
     assert!(reports.is_empty(), "{reports:#?}");
 }
+
+/// Locks for its callers, not `#[track_caller]`: every acquisition names this line.
+fn lock_for_caller(m: &Mutex<u64>) -> lockdep::MutexGuard<'_, u64> {
+    m.lock()
+}
+
+/// The same helper, `#[track_caller]`: each acquisition names its caller's line.
+#[track_caller]
+fn lock_for_caller_tracked(m: &Mutex<u64>) -> lockdep::MutexGuard<'_, u64> {
+    m.lock()
+}
+
+#[test]
+fn a_report_whose_acquisitions_share_a_helpers_line_says_so() {
+    let (a, b) = (Mutex::new(0), Mutex::new(0));
+    let reports = lockdep::capture(|| {
+        drop((lock_for_caller(&a), lock_for_caller(&b)));
+        let _b = lock_for_caller(&b);
+        let _a = lock_for_caller(&a);
+    });
+    assert_eq!(reports.len(), 1);
+    let text = reports[0].to_string();
+    assert!(text.contains("were acquired at one line"), "{text}");
+    assert!(text.contains("#[track_caller]"), "{text}");
+    assert!(text.contains("LOCKDEP_BACKTRACE=1"), "{text}");
+    // Tracked, the helper's callers' lines are the sites: no note.
+    let (a, b) = (Mutex::new(0), Mutex::new(0));
+    let reports = lockdep::capture(|| {
+        drop((lock_for_caller_tracked(&a), lock_for_caller_tracked(&b)));
+        let _b = lock_for_caller_tracked(&b);
+        let _a = lock_for_caller_tracked(&a);
+    });
+    assert_eq!(reports.len(), 1);
+    assert!(!reports[0].to_string().contains("were acquired at one line"));
+}

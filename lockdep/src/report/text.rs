@@ -3,7 +3,7 @@
 use std::fmt::{self, Write as _};
 
 use super::{LockRef, Report, ReportKind};
-use crate::class::{ClassOrigin, LockKind, NotUserCode, short_type_name};
+use crate::class::{ClassOrigin, LockKind, NotUserCode, Site, short_type_name};
 use crate::held::Mode;
 
 /// The ident line: where the kernel prints release, version and taint.
@@ -200,9 +200,41 @@ fn notes_block(r: &Report, out: &mut String) {
             );
         }
     }
-    if !r.notes.is_empty() || !r.never_written.is_empty() || !downgraded.is_empty() {
+    let helper = helper_site(r);
+    if let Some(site) = helper {
+        let _ = writeln!(
+            out,
+            "note: locks of two classes here were acquired at one line, {site}: a function that \
+             locks for its callers, so the line does not say which caller took which. Mark it \
+             #[track_caller] and each acquisition names its caller's line{}.",
+            if r.backtrace.is_some() {
+                ""
+            } else {
+                ", or set LOCKDEP_BACKTRACE=1 to capture the callers"
+            }
+        );
+    }
+    if !r.notes.is_empty()
+        || !r.never_written.is_empty()
+        || !downgraded.is_empty()
+        || helper.is_some()
+    {
         out.push('\n');
     }
+}
+
+/// The line of this program where the acquired lock and a held lock of another class were both
+/// taken: a helper that locks for its callers and is not `#[track_caller]`.
+fn helper_site(r: &Report) -> Option<&Site> {
+    let a = r.acquiring.as_ref()?;
+    let Site::Code(_) = a.site else {
+        return None;
+    };
+    r.held
+        .iter()
+        .chain(&r.held_lock)
+        .any(|h| h.class != a.class && h.site == a.site)
+        .then_some(&a.site)
 }
 
 fn held_block(r: &Report, out: &mut String) {
