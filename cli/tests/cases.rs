@@ -365,6 +365,12 @@ fn held_out_parse_round_14() {
         taint.starts_with("Tainted: G ") && taint.ends_with(" W"),
         "{taint}"
     );
+    // Its client re-flowed the irq sentence into the `at:` site and the unsafe lock's line.
+    let at = v[0].acquiring.clone().unwrap().at.unwrap();
+    assert_eq!(at.function.as_deref(), Some("vfio_intx_handler"));
+    let irq = v[0].irq.clone().unwrap();
+    assert_eq!(irq.unsafe_lock.unwrap().name, "fs_reclaim");
+    assert_eq!(irq.state.as_deref(), Some("HARDIRQ"));
     // A held lock's line cut inside its name is the acquired lock it begins.
     let v = parse("W3-cut-holding-lock-name.log");
     let held = v[0].held.clone().unwrap();

@@ -206,7 +206,7 @@ pub fn build(
     {
         st.sink = Sink::Acquiring;
     }
-    for (i, l) in lines.iter().enumerate().skip(first_body) {
+    for (i, l) in unflowed(lines).iter().enumerate().skip(first_body) {
         st.line(i, l);
     }
     st.flush_notes();
@@ -217,6 +217,71 @@ pub fn build(
     let mut r = st.finish(ending);
     r.title = crate::title::title(&r);
     r
+}
+
+/// The lines of a report, with the irq reports' fixed sentence put back on a line of its own
+/// where a mail client re-flowed it into its neighbours (`…, at: f+0x21/0xd0 [mod] but this lock
+/// took` / `another,` / `HARDIRQ-unsafe lock in the past: (fs_reclaim){+.+.}-{0:0}`).
+fn unflowed(lines: &[Line]) -> std::borrow::Cow<'_, [Line]> {
+    const STARTS: [&str; 2] = [
+        "but this lock took another,",
+        "but this lock was taken by another,",
+    ];
+    const END: &str = " lock in the past:";
+    let reflowed = |t: &str| {
+        t.contains("but this lock ")
+            && !(STARTS.iter().any(|s| t.starts_with(s)) && t.ends_with(END.trim_start()))
+    };
+    if !lines.iter().any(|l| reflowed(l.text.trim())) {
+        return std::borrow::Cow::Borrowed(lines);
+    }
+    let mut out = Vec::with_capacity(lines.len() + 2);
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].text.trim();
+        let Some(at) = t.find("but this lock ").filter(|_| reflowed(t)) else {
+            out.push(lines[i].clone());
+            i += 1;
+            continue;
+        };
+        // The sentence and up to two more lines it was flowed over.
+        let mut joined = t.to_string();
+        let mut last = i;
+        while !joined[at..].contains(END) && last + 1 < lines.len() && last < i + 2 {
+            last += 1;
+            joined.push(' ');
+            joined.push_str(lines[last].text.trim());
+        }
+        let sentence = &joined[at..];
+        match (
+            STARTS.iter().any(|s| sentence.starts_with(s)),
+            sentence.find(END),
+        ) {
+            (true, Some(e)) => {
+                let e = e + END.len();
+                let part = |text: &str, from: &Line| {
+                    let mut p = from.clone();
+                    p.text = text.to_string();
+                    p
+                };
+                let before = joined[..at].trim();
+                if !before.is_empty() {
+                    out.push(part(before, &lines[i]));
+                }
+                out.push(part(&sentence[..e], &lines[i]));
+                let after = sentence[e..].trim();
+                if !after.is_empty() {
+                    out.push(part(after, &lines[last]));
+                }
+                i = last + 1;
+            }
+            _ => {
+                out.push(lines[i].clone());
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 impl State<'_> {
