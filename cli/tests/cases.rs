@@ -424,3 +424,30 @@ fn a_warning_in_another_mail_is_no_consequence_of_an_earlier_report() {
     let v = lockcheck::splat::parse_bytes("no-mail", without.as_bytes());
     assert_eq!(v[1].verdict.rule, "after-first-report");
 }
+
+#[test]
+fn a_review_of_round_14() {
+    // A prose line or a console line starting `from: ` / `From: ` is no mail header: the two
+    // reports stay one boot's (an RCU splat after a circular report on 4.1, a lockdep WARNING
+    // after a circular report).
+    let v = parse("Z1-prose-from-line-between-reports.log");
+    assert_eq!(v[1].verdict.rule, "rcu-after-lockdep-off");
+    let v = parse("Z2-console-from-line.log");
+    assert_eq!(v[1].verdict.rule, "after-first-report");
+    // A line cut right after a name the report prints whole keeps that name.
+    let v = parse("Z3-cut-right-after-the-name.log");
+    let held = v[0].held.clone().unwrap();
+    assert_eq!(held.name, "&bdev->bd_mutex");
+    assert!(held.name_cut);
+    // An event printed whole (`[<0000000000000000>] 0x0`) takes no frame from the next line.
+    let v = parse("Z4-irq-event-0x0-then-stray-frame.log");
+    let events = v[0].irq.clone().unwrap().events;
+    assert!(
+        events
+            .last()
+            .unwrap()
+            .at
+            .as_ref()
+            .is_none_or(|f| f.function.is_none())
+    );
+}

@@ -80,7 +80,7 @@ fn lock_desc(p: Palette, l: &LockRef) -> String {
         s.push_str(&format!(" at {}", at.display()));
     }
     if l.name_cut {
-        s.push_str(" (its line was cut inside the name)");
+        s.push_str(" (its line was cut in or right after the name)");
     }
     s.push_str(&format!(
         "  {}",

@@ -684,15 +684,16 @@ impl State<'_> {
         }
         if let Some(c) = IRQ_EVENT.captures(t) {
             let at = parse_frame(&c[3], no, FrameContext::Trace);
-            if at.as_ref().is_none_or(|f| f.function.is_none()) {
+            // A line that ends at the frame's address (`[<ffffffff8ad60263>]`): the frame was
+            // wrapped onto the next line. (`[<0000000000000000>] 0x0` is a whole event.)
+            self.irq_event_address = c[3]
+                .trim()
+                .strip_prefix("[<")
+                .and_then(|a| a.strip_suffix(">]"))
+                .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_string);
+            if self.irq_event_address.is_some() {
                 self.sink = Sink::IrqEventTail;
-                // What the line kept of the frame: `[<ffffffff8ad60263>]`.
-                self.irq_event_address = c[3]
-                    .trim()
-                    .strip_prefix("[<")
-                    .and_then(|a| a.strip_suffix(">]"))
-                    .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .map(str::to_string);
             }
             let event = c[1].split_whitespace().collect::<Vec<_>>().join(" ");
             self.irq().events.push(IrqEvent {
@@ -1228,7 +1229,8 @@ fn complete_cut_names(r: &mut Report) {
         return;
     }
     each_lock(r, |l| {
-        if !l.name_cut {
+        // A name printed whole elsewhere in the report is the one it was cut after.
+        if !l.name_cut || whole.contains(&l.name) {
             return;
         }
         let mut begun = whole

@@ -424,10 +424,19 @@ fn trailing_sgr(line: &[u8]) -> Option<&[u8]> {
     body[..body.len() - params].strip_suffix(b"\x1b[")
 }
 
-/// Whether a raw line is a mail's header that starts another mail (`From:`, `Message-ID:`): a
-/// mail thread or an mbox holds several posters' logs, which may be several boots.
+/// Whether a raw line is a mail's header that starts another mail (`From: Name <a@b>`,
+/// `Message-ID: <x@y>`): a mail thread or an mbox holds several posters' logs, which may be
+/// several boots. The header's case and an address in its value tell it from prose and from a
+/// console line (`From: the same boot`, `From: udev-worker`).
 pub(crate) fn starts_a_mail(line: &[u8]) -> bool {
-    header_value(line, b"from: ").is_some() || header_value(line, b"message-id:").is_some()
+    let address = |v: &[u8]| memchr::memchr(b'@', v).is_some();
+    let message_id = |v: &[u8]| v.starts_with(b"<") && v.ends_with(b">") && address(v);
+    line.strip_prefix(b"From: ")
+        .is_some_and(|v| address(v.trim_ascii()))
+        || [&b"Message-ID:"[..], b"Message-Id:"].iter().any(|h| {
+            line.strip_prefix(*h)
+                .is_some_and(|v| message_id(v.trim_ascii()))
+        })
 }
 
 fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
@@ -915,6 +924,27 @@ pub fn lines_of(text: &str) -> Vec<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mail_starts_at_a_header_with_an_address() {
+        for l in [
+            "From: Thomas Gleixner <tglx@linutronix.de>",
+            "From: tglx@linutronix.de",
+            "Message-ID: <87wmg69gex.ffs@tglx>",
+            "Message-Id: <1417438510-18977-3-git-send-email-james.hogan@imgtec.com>",
+        ] {
+            assert!(starts_a_mail(l.as_bytes()), "{l}");
+        }
+        for l in [
+            "from: the same boot, right after it:",
+            "From: udev-worker (pid 412)",
+            "> From: Thomas Gleixner <tglx@linutronix.de>",
+            "Message-ID: 12",
+            "From:",
+        ] {
+            assert!(!starts_a_mail(l.as_bytes()), "{l}");
+        }
+    }
 
     fn texts(s: &str) -> Vec<(String, Option<String>)> {
         lines_of(s).into_iter().map(|l| (l.text, l.ctx)).collect()
