@@ -450,4 +450,21 @@ fn a_review_of_round_14() {
             .as_ref()
             .is_none_or(|f| f.function.is_none())
     );
+    // A padded banner followed by a version line that is not padded, or one space short: no
+    // soft break continues a whole banner.
+    for name in [
+        "Z5-padded-banner-unpadded-version.log",
+        "Z6-padded-version-one-space.log",
+    ] {
+        let v = parse(name);
+        assert_eq!(v[0].title, "possible deadlock in taskq_dispatch", "{name}");
+        assert!(
+            v[0].kernel
+                .clone()
+                .unwrap()
+                .release
+                .starts_with("2.6.32-504"),
+            "{name}"
+        );
+    }
 }

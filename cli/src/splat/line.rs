@@ -413,6 +413,13 @@ fn is_qp(b: &[u8]) -> bool {
 }
 
 /// The value of a mail header `name` (lower case, with its colon) on `line`, trimmed.
+/// Whether `t` is a lockdep banner as it ends (`… detected`, `[ … ]`, `… too low!`): a line
+/// that no soft break continues.
+fn whole_banner(t: &str) -> bool {
+    (t.ends_with("detected") || t.ends_with(" ]") || t.ends_with("too low!"))
+        && super::scan::detect_banner(t).is_some()
+}
+
 /// `line` without the ANSI colour sequence (`ESC [ digits;… m`) it ends with, if it ends with one.
 fn trailing_sgr(line: &[u8]) -> Option<&[u8]> {
     let body = line.strip_suffix(b"m")?;
@@ -766,8 +773,10 @@ impl Joiner {
             && (line.flowed || !(prev.text.ends_with("  ") && line.text.ends_with("  ")))
             && !line.had_prefix
             && !next_trim.is_empty()
-            // Nor does a rule line (`-----` under the version line) continue anything.
+            // Nor does a rule line (`-----` under the version line) continue anything, nor
+            // anything continue a whole banner (a paste padded with spaces).
             && !next_trim.bytes().all(|b| b == b'=' || b == b'-')
+            && !whole_banner(prev_trim)
             && !line.text.starts_with([' ', '\t'])
             && !FRESH_START.is_match(&line.text)
             && !prev_trim.ends_with(':')
