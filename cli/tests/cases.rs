@@ -467,4 +467,9 @@ fn a_review_of_round_14() {
             "{name}"
         );
     }
+    // Colour codes as `cat -v` prints them (`^[[33m`, `^M^[[0m`).
+    let v = parse("Z7-cat-v-colour-codes.log");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].title, "possible deadlock in blkdev_reread_part");
+    assert_eq!(v[0].cycle_names().len(), 3);
 }

@@ -54,6 +54,8 @@ pub struct Line {
     unstripped: Option<String>,
 }
 
+static CARET_ANSI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\^\[\[[0-9;?]*[ -/]*[@-~]").unwrap());
 static ANSI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]").unwrap());
 static QUOTE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:[ \t]?>)+ ?").unwrap());
@@ -272,6 +274,10 @@ impl Normalizer {
         } else {
             lossy.into_owned()
         };
+        if text.contains("^[[") {
+            // Colour codes as `cat -v` prints them (`^[[33m`).
+            text = CARET_ANSI.replace_all(&text, "").into_owned();
+        }
         if text
             .chars()
             .any(|c| (c.is_control() && c != '\t') || c == '\u{a0}')
@@ -428,7 +434,10 @@ fn trailing_sgr(line: &[u8]) -> Option<&[u8]> {
         .rev()
         .take_while(|b| b.is_ascii_digit() || **b == b';')
         .count();
-    body[..body.len() - params].strip_suffix(b"\x1b[")
+    let head = &body[..body.len() - params];
+    // `cat -v` prints the escape as `^[`.
+    head.strip_suffix(b"\x1b[")
+        .or_else(|| head.strip_suffix(b"^[["))
 }
 
 /// Whether a raw line is a mail's header that starts another mail (`From: Name <a@b>`,

@@ -846,6 +846,7 @@ mod tests {
             Just("Content-Transfer-Encoding: 8bit".to_string()),
             Just("From x Mon Apr  1 00:00:00 2024".to_string()),
             Just("From: x <x@example.org>".to_string()),
+            Just("^[[33m[   2.1] WARNING: possible recursive locking detected^M^[[0m".to_string()),
             Just("[   3.2] downgrading a read lock".to_string()),
             Just("WARNING: possible circular locking dependency detected^M".to_string()),
             Just("CPU: 0 PID: 1 Comm: x Not tainted 5.4.0-rc3".to_string()),
