@@ -473,3 +473,21 @@ fn a_review_of_round_14() {
     assert_eq!(v[0].title, "possible deadlock in blkdev_reread_part");
     assert_eq!(v[0].cycle_names().len(), 3);
 }
+
+#[test]
+fn held_out_verdict_round_15() {
+    // A sleeping-function banner a terminal wrapped inside its site, the copy padding the cut
+    // with spaces or not: the site is whole.
+    for name in [
+        "Y1-sleep-site-wrapped-padded.log",
+        "Y2-sleep-site-wrapped.log",
+    ] {
+        let v = parse(name);
+        assert_eq!(
+            v[0].message.as_deref(),
+            Some("at kernel/locking/mutex.c:586"),
+            "{name}"
+        );
+        assert_eq!(v[0].task.clone().unwrap().comm, "ipcp", "{name}");
+    }
+}

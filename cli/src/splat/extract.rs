@@ -113,7 +113,14 @@ re!(
     IN_ATOMIC,
     r"^in_atomic\(\): \d+, irqs_disabled\(\): \d+,.* pid: (\d+), name: (.+)$"
 );
-re!(SLEEP_AT, r"invalid context at (\S+)");
+// The site, and the rest of it when a terminal wrapped the line and the copy padded the cut
+// with spaces (`at kernel/lock` + spaces + `ing/mutex.c:586`).
+re!(SITE_END, r":\d+$");
+re!(SITE_REST, r"^[\w./-]*:\d+$");
+re!(
+    SLEEP_AT,
+    r"invalid context at (\S+)(?:\s{2,}(\S+:\d+)\s*$)?"
+);
 // 2.6's two-line form: the banner alone, then `comm(pid) at file:line`, then `in_atomic():1
 // [00000003], irqs_disabled():1` and the stack with no header.
 re!(OLD_SLEEP_TASK, r"^(\S+)\((\d+)\) at (\S+:\d+)$");
@@ -165,6 +172,9 @@ struct State<'a> {
     raw_scenario: Vec<(usize, ScenarioStep)>,
     /// The address an irq event's line kept when its frame was wrapped ([`Sink::IrqEventTail`]).
     irq_event_address: Option<String>,
+    /// The sleep site of a sleeping-function banner ends without its line number: a terminal
+    /// cut it, and the next line may hold the rest.
+    sleep_site_cut: bool,
 }
 
 /// Build a report from its collected lines.
@@ -193,6 +203,7 @@ pub fn build(
         rcu_message_pending: spec.kind == Kind::SuspiciousRcuUsage,
         raw_scenario: Vec::new(),
         irq_event_address: None,
+        sleep_site_cut: false,
     };
     st.banner(&banner, lines.first().map(|l| l.no).unwrap_or(start));
     // A headless report's first line is a line of its body; one quoted from the lock it
@@ -307,7 +318,11 @@ impl State<'_> {
             }
             Kind::SleepingInAtomic => {
                 if let Some(c) = SLEEP_AT.captures(t) {
-                    self.r.message = Some(format!("at {}", &c[1]));
+                    let rest = c.get(2).filter(|_| !SITE_END.is_match(&c[1]));
+                    let rest = rest.map_or("", |m| m.as_str());
+                    self.r.message = Some(format!("at {}{rest}", &c[1]));
+                    // Cut without padding, the rest is the next line's (`ing/mutex.c:586`).
+                    self.sleep_site_cut = !SITE_END.is_match(&format!("{}{rest}", &c[1]));
                 }
             }
             Kind::LockdepInternalWarning => self.internal_message(t, no),
@@ -347,6 +362,13 @@ impl State<'_> {
         }
         self.flush_notes();
 
+        if std::mem::take(&mut self.sleep_site_cut)
+            && SITE_REST.is_match(t)
+            && let Some(m) = self.r.message.as_mut()
+        {
+            m.push_str(t);
+            return;
+        }
         if t.is_empty() {
             if matches!(self.sink, Sink::Safe | Sink::Unsafe | Sink::NotHolding) {
                 return;
