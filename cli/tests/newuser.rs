@@ -538,22 +538,24 @@ fn typed_graph_file(pid: u32, test: &str, from: (&str, &str), to: (&str, &str)) 
         )
 }
 
+/// The first test binary of the generic-site tests: `Cell<u8>`'s mutex (a generic site) before
+/// REGISTRY's.
+fn cell_u8_then_registry() -> String {
+    typed_graph_file(
+        1,
+        "a",
+        ("src/lib.rs:10:19", "u8"),
+        ("src/lib.rs:13:35", "u32"),
+    )
+}
+
 #[test]
 fn check_keeps_one_generic_sites_classes_of_different_types_apart() {
     // Held out (library round 12): `Cell::<T>::new` builds its mutex at one line, a class per
     // type in each process; two test binaries ordered Cell<u8> before REGISTRY and REGISTRY
     // before Cell<u16>. No cycle — `check` had merged the two by their site.
     let dir = scratch("generic-site");
-    write(
-        &dir,
-        "a-1.lockdep-graph.jsonl",
-        &typed_graph_file(
-            1,
-            "a",
-            ("src/lib.rs:10:19", "u8"),
-            ("src/lib.rs:13:35", "u32"),
-        ),
-    );
+    write(&dir, "a-1.lockdep-graph.jsonl", &cell_u8_then_registry());
     // The second binary: REGISTRY, then the generic site's lock of `inner` (named `name`).
     let second = |name: &str, inner: &str| {
         write(
@@ -612,16 +614,7 @@ fn check_says_when_an_older_lockdeps_files_leave_a_sites_classes_unmerged() {
     // An older lockdep wrote no `type`: its classes at a generic site cannot be merged with a
     // newer file's `site<Type>`, and the cycle between them is not seen. Say so.
     let dir = scratch("old-and-new-writers");
-    write(
-        &dir,
-        "a-1.lockdep-graph.jsonl",
-        &typed_graph_file(
-            1,
-            "a",
-            ("src/lib.rs:10:19", "u8"),
-            ("src/lib.rs:13:35", "u32"),
-        ),
-    );
+    write(&dir, "a-1.lockdep-graph.jsonl", &cell_u8_then_registry());
     let old = graph_file(2, "b", "src/lib.rs:13:35", "src/lib.rs:10:19")
         .replace("lockdep 0.1.0", "lockdep 0.0.9");
     write(&dir, "b-2.lockdep-graph.jsonl", &old);
@@ -631,29 +624,19 @@ fn check_says_when_an_older_lockdeps_files_leave_a_sites_classes_unmerged() {
                 ./a-1.lockdep-graph.jsonl with it";
     assert!(stderr(&o).contains(note), "{}", stderr(&o));
     // Files of one writer, typed or not, merge as they are: no note.
-    for typed in [true, false] {
-        let second = if typed {
-            typed_graph_file(
-                2,
-                "b",
-                ("src/lib.rs:13:35", "u32"),
-                ("src/lib.rs:10:19", "u16"),
-            )
-        } else {
-            graph_file(1, "a", "src/lib.rs:10:19", "src/lib.rs:13:35")
-        };
-        let a = if typed {
-            typed_graph_file(
-                1,
-                "a",
-                ("src/lib.rs:10:19", "u8"),
-                ("src/lib.rs:13:35", "u32"),
-            )
-        } else {
-            old.clone()
-        };
+    let registry_then_cell_u16 = typed_graph_file(
+        2,
+        "b",
+        ("src/lib.rs:13:35", "u32"),
+        ("src/lib.rs:10:19", "u16"),
+    );
+    let untyped = graph_file(1, "a", "src/lib.rs:10:19", "src/lib.rs:13:35");
+    for (a, b) in [
+        (cell_u8_then_registry(), registry_then_cell_u16),
+        (untyped, old),
+    ] {
         write(&dir, "a-1.lockdep-graph.jsonl", &a);
-        write(&dir, "b-2.lockdep-graph.jsonl", &second);
+        write(&dir, "b-2.lockdep-graph.jsonl", &b);
         let o = lockcheck_in(&dir, &["check", "."]);
         assert!(!stderr(&o).contains("note:"), "{}", stderr(&o));
     }
