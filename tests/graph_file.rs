@@ -518,7 +518,7 @@ fn check_counts_classes_that_take_part_in_no_dependency() {
     let err = String::from_utf8(err).unwrap();
     assert!(
         err.contains(
-            ": 2 classes (0 of them in a dependency); dependencies: 0 read from graph files"
+            ": 2 classes (0 of them ordered with another); dependencies: 0 read from graph files"
         ),
         "{err}"
     );

@@ -230,7 +230,7 @@ fn check_summary_counts_add_up() {
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(
-        e.contains("dependencies: 3 read from graph files (1 already known), 0 from traces, 1 in the merged graph (one that closes a cycle is reported, not added); 1 report(s)"),
+        e.contains("dependencies: 3 read from graph files (1 already known), 0 from traces, 1 in the merged graph (one per pair of classes, whatever its types; one that closes a cycle is reported, not added); 1 report(s)"),
         "{e}"
     );
     // A trace's dependencies are counted too: A -> B added, B -> A reported.

@@ -104,6 +104,9 @@ pub struct Witness {
     pub to_mode: Mode,
     /// A backtrace of the later acquisition, when capture was enabled.
     pub backtrace: Option<Arc<str>>,
+    /// The other classes the thread held when it took the later lock: a lock held across
+    /// every dependency of a cycle may keep it from closing (a report says so).
+    pub held_under: Arc<[ClassId]>,
 }
 
 /// An edge of the graph.
@@ -536,6 +539,7 @@ mod tests {
             from_mode: Mode::Write,
             to_mode: Mode::Write,
             backtrace: None,
+            held_under: Arc::new([]),
         }
     }
 

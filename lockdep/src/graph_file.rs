@@ -314,6 +314,7 @@ impl GraphFile {
                     from_mode,
                     to_mode,
                     backtrace: None,
+                    held_under: Arc::new([]),
                 })
             };
             all.push((a, b, bit, w, None));

@@ -1340,6 +1340,7 @@ impl Validator {
                                             from_mode: p.mode,
                                             to_mode: next.mode,
                                             backtrace: None,
+                                            held_under: held_besides(below, p.class),
                                         }),
                                         before,
                                         held: below.iter().map(HeldLock::acquire).collect(),
@@ -1376,6 +1377,7 @@ impl Validator {
                                     from_mode: p.mode,
                                     to_mode: next.mode,
                                     backtrace: backtraces.then(capture_backtrace),
+                                    held_under: held_besides(below, p.class),
                                 });
                             }
                         }
@@ -1708,6 +1710,17 @@ static RECORDING: RawMutex<Vec<std::sync::Weak<Recorder>>> = RawMutex::new(Vec::
 /// run the same code (`join_all`, `FuturesUnordered`, `join!` of one async fn). Such a future
 /// waits for its sibling, which goes on and releases the lock; lockdep cannot tell it from one
 /// future looping back to the same line while holding the lock, which deadlocks at once.
+/// The classes held in `below` other than `class`, for a new dependency's [`Witness`].
+fn held_besides(below: &[HeldLock], class: ClassId) -> Arc<[ClassId]> {
+    let mut v: Vec<ClassId> = below
+        .iter()
+        .map(HeldLock::class)
+        .filter(|&c| c != class)
+        .collect();
+    v.dedup();
+    v.into()
+}
+
 fn sibling_wait(held: &HeldLock, next: &Acquire) -> bool {
     held.instance() == next.instance
         && next.instance.0 & 1 == 1

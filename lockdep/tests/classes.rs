@@ -388,3 +388,50 @@ fn a_report_whose_acquisitions_share_a_helpers_line_says_so() {
     assert_eq!(reports.len(), 1);
     assert!(!reports[0].to_string().contains("were acquired at one line"));
 }
+
+#[test]
+fn a_cycle_recorded_under_one_held_lock_names_it() {
+    // ractor's supervision tree: link() takes children then supervisor, unlink() supervisor
+    // then children, both under one tree-mutation lock. The cycle is real by lockdep's rule;
+    // the note names the lock that may keep it from closing.
+    let (tree, a, b) = (
+        Mutex::with_name("tree", ()),
+        Mutex::with_name("a", ()),
+        Mutex::with_name("b", ()),
+    );
+    let reports = lockdep::capture(|| {
+        {
+            let _t = tree.lock();
+            drop((a.lock(), b.lock()));
+        }
+        let _t = tree.lock();
+        let _b = b.lock();
+        let _a = a.lock();
+    });
+    assert_eq!(reports.len(), 1);
+    let text = reports[0].to_string();
+    assert!(
+        text.contains(
+            "note: (tree) was held when each dependency of this cycle was first recorded"
+        ),
+        "{text}"
+    );
+    // Taken once without it: no note.
+    let (tree, a, b) = (
+        Mutex::with_name("tree", ()),
+        Mutex::with_name("a", ()),
+        Mutex::with_name("b", ()),
+    );
+    let reports = lockdep::capture(|| {
+        drop((a.lock(), b.lock()));
+        let _t = tree.lock();
+        let _b = b.lock();
+        let _a = a.lock();
+    });
+    assert_eq!(reports.len(), 1);
+    assert!(
+        !reports[0]
+            .to_string()
+            .contains("was held when each dependency")
+    );
+}

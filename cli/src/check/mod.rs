@@ -219,7 +219,7 @@ pub fn run_with(opts: &CheckOptions, ui: &Ui, out: &mut dyn Write, err: &mut dyn
     // but never enters the merged graph, so the graph may hold fewer than were read.
     let _ = writeln!(
         err,
-        "lockcheck: merged {} graph file(s) and {} trace(s){}: {} classes ({} of them in a dependency); dependencies: {} read from graph files ({} already known), {} from traces, {} in the merged graph (one that closes a cycle is reported, not added); {} report(s)",
+        "lockcheck: merged {} graph file(s) and {} trace(s){}: {} classes ({} of them ordered with another); dependencies: {} read from graph files ({} already known), {} from traces, {} in the merged graph (one per pair of classes, whatever its types; one that closes a cycle is reported, not added); {} report(s)",
         s.graphs,
         s.traces,
         match s.skipped {

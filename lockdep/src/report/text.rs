@@ -107,7 +107,10 @@ fn notes_block(r: &Report, out: &mut String) {
                 let built = if *why == NotUserCode::RawLock {
                     format!("{why}")
                 } else {
-                    format!("at {} {why}, a site that unrelated locks share", n.built_at)
+                    format!(
+                        "at {} {why}, a site that unrelated locks may share",
+                        n.built_at
+                    )
                 };
                 let _ = write!(
                     out,
@@ -200,6 +203,24 @@ fn notes_block(r: &Report, out: &mut String) {
             );
         }
     }
+    let gates = gate_locks(r);
+    if !gates.is_empty() {
+        let names: Vec<String> = gates.iter().map(|g| format!("({})", g.name)).collect();
+        let (was, it, serialise) = match names.len() {
+            1 => ("was", "it", "serialises"),
+            _ => ("were", "they", "serialise"),
+        };
+        let _ = writeln!(
+            out,
+            "note: {} {was} held when each dependency of this cycle was first recorded, and {} \
+             held now: if every path that takes these locks holds {it} first, {it} {serialise} \
+             them and the cycle cannot close. Lockdep does not check that (nor does the \
+             kernel's): make sure no path takes them without {it}, then order them one way or \
+             drop the report with a LOCKDEP_SUPPRESS rule.",
+            names.join(", "),
+            if names.len() == 1 { "is" } else { "are" }
+        );
+    }
     let helper = helper_site(r);
     if let Some(site) = helper {
         let _ = writeln!(
@@ -217,10 +238,38 @@ fn notes_block(r: &Report, out: &mut String) {
     if !r.notes.is_empty()
         || !r.never_written.is_empty()
         || !downgraded.is_empty()
+        || !gates.is_empty()
         || helper.is_some()
     {
         out.push('\n');
     }
+}
+
+/// The held locks, outside a circular report's cycle, that were held when every dependency of
+/// the cycle was first recorded and are held now (a gate lock, as ractor's tree-mutation lock
+/// over its supervision tree's locks).
+fn gate_locks(r: &Report) -> Vec<&LockRef> {
+    if r.kind != ReportKind::CircularDependency || r.chain.is_empty() {
+        return Vec::new();
+    }
+    let in_cycle = |name: &str| r.chain.iter().any(|l| &*l.from == name || &*l.to == name);
+    let mut gates: Vec<&LockRef> = Vec::new();
+    for h in &r.held {
+        if in_cycle(&h.name)
+            || r.acquiring.as_ref().is_some_and(|a| a.class == h.class)
+            || r.held_lock.as_ref().is_some_and(|p| p.class == h.class)
+            || gates.iter().any(|g| g.class == h.class)
+        {
+            continue;
+        }
+        if r.chain
+            .iter()
+            .all(|l| l.first_seen.held_under.contains(&h.class))
+        {
+            gates.push(h);
+        }
+    }
+    gates
 }
 
 /// The line of this program where the acquired lock and a held lock of another class were both
