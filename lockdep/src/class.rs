@@ -233,8 +233,7 @@ impl NotUserCode {
     pub fn describe(self) -> &'static str {
         match self {
             NotUserCode::Default => {
-                "through Default (a #[derive(Default)] gives all its fields one site, so a \
-                 Default-built lock's site is no class of its own)"
+                "through Default (a #[derive(Default)] gives all its fields one site)"
             }
             NotUserCode::Std => {
                 "inside the standard library (Arc::default, map(Mutex::new), unwrap_or_default ...)"
