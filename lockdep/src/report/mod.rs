@@ -318,6 +318,90 @@ impl Report {
         names
     }
 
+    /// The held locks outside a circular report's cycle that were held when every dependency
+    /// of the cycle was first recorded, and are held now: a gate lock that keeps the cycle from
+    /// closing if every path takes it first (lockdep does not check that). The text says so in
+    /// a note.
+    ///
+    /// ```
+    /// use lockdep::Mutex;
+    ///
+    /// let (gate, a, b) = (
+    ///     Mutex::with_name("gate", ()),
+    ///     Mutex::with_name("a", ()),
+    ///     Mutex::with_name("b", ()),
+    /// );
+    /// let reports = lockdep::capture(|| {
+    ///     {
+    ///         let _g = gate.lock();
+    ///         drop((a.lock(), b.lock()));
+    ///     }
+    ///     let _g = gate.lock();
+    ///     let _b = b.lock();
+    ///     let _a = a.lock();
+    /// });
+    /// let gates: Vec<&str> = reports[0].gate_locks().iter().map(|l| &*l.name).collect();
+    /// assert_eq!(gates, ["gate"]);
+    /// ```
+    pub fn gate_locks(&self) -> Vec<&LockRef> {
+        if self.kind != ReportKind::CircularDependency || self.chain.is_empty() {
+            return Vec::new();
+        }
+        let in_cycle = |name: &str| {
+            self.chain
+                .iter()
+                .any(|l| &*l.from == name || &*l.to == name)
+        };
+        let mut gates: Vec<&LockRef> = Vec::new();
+        for h in &self.held {
+            if in_cycle(&h.name)
+                || self.acquiring.as_ref().is_some_and(|a| a.class == h.class)
+                || self.held_lock.as_ref().is_some_and(|p| p.class == h.class)
+                || gates.iter().any(|g| g.class == h.class)
+            {
+                continue;
+            }
+            if self
+                .chain
+                .iter()
+                .all(|l| l.first_seen.held_under.contains(&h.class))
+            {
+                gates.push(h);
+            }
+        }
+        gates
+    }
+
+    /// The line of this program where the acquired lock and a held lock of another class were
+    /// both taken: a helper that locks for its callers and is not `#[track_caller]`, so the
+    /// line does not say which caller took which. The text says so in a note.
+    ///
+    /// ```
+    /// use lockdep::{Mutex, MutexGuard};
+    ///
+    /// fn lock(m: &Mutex<u8>) -> MutexGuard<'_, u8> {
+    ///     m.lock() // every acquisition through `lock` is this line
+    /// }
+    /// let (a, b) = (Mutex::new(0), Mutex::new(0));
+    /// let reports = lockdep::capture(|| {
+    ///     drop((lock(&a), lock(&b)));
+    ///     let _b = lock(&b);
+    ///     let _a = lock(&a);
+    /// });
+    /// assert!(reports[0].helper_site().is_some());
+    /// ```
+    pub fn helper_site(&self) -> Option<&Site> {
+        let a = self.acquiring.as_ref()?;
+        let Site::Code(_) = a.site else {
+            return None;
+        };
+        self.held
+            .iter()
+            .chain(&self.held_lock)
+            .any(|h| h.class != a.class && h.site == a.site)
+            .then_some(&a.site)
+    }
+
     /// The names of every class the report involves (acquiring, held, chain), without repeats.
     pub fn classes(&self) -> Vec<&str> {
         let mut all: Vec<&str> = Vec::new();

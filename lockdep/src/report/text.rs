@@ -3,7 +3,7 @@
 use std::fmt::{self, Write as _};
 
 use super::{LockRef, Report, ReportKind};
-use crate::class::{ClassOrigin, LockKind, NotUserCode, Site, short_type_name};
+use crate::class::{ClassOrigin, LockKind, NotUserCode, short_type_name};
 use crate::held::Mode;
 
 /// The ident line: where the kernel prints release, version and taint.
@@ -203,7 +203,7 @@ fn notes_block(r: &Report, out: &mut String) {
             );
         }
     }
-    let gates = gate_locks(r);
+    let gates = r.gate_locks();
     if !gates.is_empty() {
         let names: Vec<String> = gates.iter().map(|g| format!("({})", g.name)).collect();
         let (was, it, serialise) = match names.len() {
@@ -221,7 +221,7 @@ fn notes_block(r: &Report, out: &mut String) {
             if names.len() == 1 { "is" } else { "are" }
         );
     }
-    let helper = helper_site(r);
+    let helper = r.helper_site();
     if let Some(site) = helper {
         let _ = writeln!(
             out,
@@ -243,47 +243,6 @@ fn notes_block(r: &Report, out: &mut String) {
     {
         out.push('\n');
     }
-}
-
-/// The held locks, outside a circular report's cycle, that were held when every dependency of
-/// the cycle was first recorded and are held now (a gate lock, as ractor's tree-mutation lock
-/// over its supervision tree's locks).
-fn gate_locks(r: &Report) -> Vec<&LockRef> {
-    if r.kind != ReportKind::CircularDependency || r.chain.is_empty() {
-        return Vec::new();
-    }
-    let in_cycle = |name: &str| r.chain.iter().any(|l| &*l.from == name || &*l.to == name);
-    let mut gates: Vec<&LockRef> = Vec::new();
-    for h in &r.held {
-        if in_cycle(&h.name)
-            || r.acquiring.as_ref().is_some_and(|a| a.class == h.class)
-            || r.held_lock.as_ref().is_some_and(|p| p.class == h.class)
-            || gates.iter().any(|g| g.class == h.class)
-        {
-            continue;
-        }
-        if r.chain
-            .iter()
-            .all(|l| l.first_seen.held_under.contains(&h.class))
-        {
-            gates.push(h);
-        }
-    }
-    gates
-}
-
-/// The line of this program where the acquired lock and a held lock of another class were both
-/// taken: a helper that locks for its callers and is not `#[track_caller]`.
-fn helper_site(r: &Report) -> Option<&Site> {
-    let a = r.acquiring.as_ref()?;
-    let Site::Code(_) = a.site else {
-        return None;
-    };
-    r.held
-        .iter()
-        .chain(&r.held_lock)
-        .any(|h| h.class != a.class && h.site == a.site)
-        .then_some(&a.site)
 }
 
 fn held_block(r: &Report, out: &mut String) {
