@@ -744,6 +744,45 @@ impl Report {
         let (Kind::CircularDependency, Some(top)) = (self.kind, top) else {
             let mut v = self.locks.clone();
             if let Some(first) = self.locks.first() {
+                if self.kind == Kind::CircularDependency {
+                    // A report cut before its chain: the way back is not known, but for the
+                    // lock before the held one that `Chain exists of: A --> P --> H` names. A
+                    // scenario of the two locks alone, with no `Chain exists of:` (printed
+                    // whenever the cycle has a third lock), is a cycle of the two.
+                    let named: Vec<&str> = self
+                        .scenario
+                        .iter()
+                        .filter_map(|s| s.lock.as_deref())
+                        .collect();
+                    let two = self.chain_exists_of.is_empty()
+                        && v.len() == 2
+                        && !named.is_empty()
+                        && named.iter().all(|n| v.iter().any(|l| l == n));
+                    if !two {
+                        v.push("…".into());
+                    }
+                    // The scenario's third lock is that one too (CPU1 takes it first).
+                    let others: Vec<&str> = named
+                        .iter()
+                        .copied()
+                        .filter(|n| !v.iter().any(|l| l == n))
+                        .fold(Vec::new(), |mut o, n| {
+                            if !o.contains(&n) {
+                                o.push(n);
+                            }
+                            o
+                        });
+                    let parent = match (&self.chain_exists_of[..], &others[..]) {
+                        ([source, parent, target], _) if (&v[0], &v[1]) == (target, source) => {
+                            Some(parent.as_str())
+                        }
+                        ([], [parent]) => Some(*parent),
+                        _ => None,
+                    };
+                    if let Some(parent) = parent.filter(|_| v.len() == 3) {
+                        v.push(parent.to_string());
+                    }
+                }
                 v.push(first.clone());
             }
             return v;

@@ -402,7 +402,7 @@ fn held_out_parse_round_14() {
     // A colour reset after a literal `^M` does not keep the `^M`.
     let v = parse("W7-ansi-after-literal-caret-M.log");
     assert_eq!(v[0].task.clone().unwrap().comm, "mdadm");
-    assert_eq!(v[0].cycle_names().len(), 3);
+    assert_eq!(v[0].cycle_names().len(), 4); // cut before its chain: `…` for the way back
 }
 
 #[test]
@@ -490,4 +490,43 @@ fn held_out_verdict_round_15() {
         );
         assert_eq!(v[0].task.clone().unwrap().comm, "ipcp", "{name}");
     }
+}
+
+#[test]
+fn held_out_parse_round_16() {
+    // Wrappers a CI prints around a console: GitHub Actions' time, kselftest's `# `, a LAVA
+    // job log's YAML items.
+    let v = parse("U1-github-actions-prefix.log");
+    assert_eq!(v[0].task.clone().unwrap().comm, "swapper/0");
+    assert_eq!(v[0].kernel.clone().unwrap().release, "3.10.10-tempesta");
+    let v = parse("U2-github-actions-continuation.log");
+    // (Cut before its chain: the way back from the acquired lock is not shown.)
+    assert_eq!(
+        v[0].cycle_names(),
+        [
+            "&local->iflist_mtx",
+            "&rtwdev->mutex",
+            "…",
+            "&local->iflist_mtx"
+        ]
+    );
+    for name in ["U3-kselftest-hash-prefix.log", "U4-lava-job-log.log"] {
+        let v = parse(name);
+        assert_eq!(v.len(), 1, "{name}");
+        assert_eq!(v[0].task.clone().unwrap().comm, "mount", "{name}");
+        assert_eq!(v[0].held_locks.clone().unwrap().entries.len(), 3, "{name}");
+    }
+    // Cut before its held lock and chain: the way back is not known, and not made up.
+    let v = parse("U5-cut-before-held-lock.log");
+    assert_eq!(
+        v[0].cycle_names(),
+        ["&h->hash_mutexes[i]", "…", "&h->hash_mutexes[i]"]
+    );
+    // A decoded frame cut inside its discriminator is still a frame.
+    let v = parse("U6-cut-decoded-frame.log");
+    assert!(
+        v[0].backtrace
+            .iter()
+            .any(|f| f.function.as_deref() == Some("veth_set_xdp_features"))
+    );
 }

@@ -110,6 +110,10 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// A GitHub Actions log's time before each line (`2024-05-01T12:00:00.1234567Z `: seven digits
+/// of fraction, UTC): a CI job that boots a kernel prints its console under it.
+static GITHUB_ACTIONS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ").unwrap());
 /// OpenWrt's `logread`: `Sun Mar 10 22:54:50 2024 kern.warn kernel: `.
 static LOGREAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -269,6 +273,11 @@ impl Normalizer {
             qp = true;
         }
         let lossy = String::from_utf8_lossy(bytes);
+        // A LAVA (KernelCI) job log: each console line a YAML item of JSON.
+        let lossy = match lava_message(&lossy) {
+            Some(msg) => std::borrow::Cow::Owned(msg),
+            None => lossy,
+        };
         let mut text: String = if lossy.contains('\x1b') {
             ANSI.replace_all(&lossy, "").into_owned()
         } else {
@@ -317,6 +326,12 @@ impl Normalizer {
         let mut glued = false;
         let mut ctx = None;
         let mut stamped = false;
+        if let Some(m) = GITHUB_ACTIONS.find(s) {
+            // Before anything else (the syslog time would take the next word for a host); the
+            // line after it is the console's as printed, indent included.
+            s = &s[m.end()..];
+            had_prefix = true;
+        }
         loop {
             let lead = s.trim_start();
             if let Some(m) = SYSLOG.find(lead) {
@@ -359,6 +374,14 @@ impl Normalizer {
                 had_prefix = true;
             } else if let Some(m) = LEVEL.find(lead) {
                 s = &lead[m.end()..];
+                had_prefix = true;
+            } else if let Some(r) = lead
+                .strip_prefix("# ")
+                .filter(|r| TIMESTAMP.is_match(r.trim_start()) || r.starts_with("        "))
+            {
+                // kselftest's and KUnit's `# ` before a console line they pass on (a stamped
+                // line, or a continuation indented past where the stamp would be).
+                s = r;
                 had_prefix = true;
             } else if let Some(m) = DROPPED.find(lead) {
                 s = &lead[m.end()..];
@@ -424,6 +447,19 @@ fn is_qp(b: &[u8]) -> bool {
 fn whole_banner(t: &str) -> bool {
     (t.ends_with("detected") || t.ends_with(" ]") || t.ends_with("too low!"))
         && super::scan::detect_banner(t).is_some()
+}
+
+/// The console line a LAVA job log's item holds: `- {"dt": "…", "lvl": "target", "msg": "…"}`
+/// (`target` lines are the board's console; `feedback` another of its consoles).
+fn lava_message(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("- {\"dt\": \"")?;
+    let (_, rest) = rest.split_once("\", \"lvl\": \"")?;
+    let (lvl, rest) = rest.split_once("\", \"msg\": ")?;
+    if lvl != "target" && lvl != "feedback" {
+        return None;
+    }
+    let json = rest.trim_end().strip_suffix('}')?;
+    serde_json::from_str::<String>(json).ok()
 }
 
 /// `line` without the ANSI colour sequence (`ESC [ digits;… m`) it ends with, if it ends with one.

@@ -31,7 +31,8 @@ static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
         r"^([A-Za-z_.$][\w.$:]*)",
         r"(?:\+(0x[0-9a-f]+)/(0x[0-9a-f]+))?",
         r"(?: \[([\w-]+)\])?",
-        r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(-?\d+)(?::(\d+))?(?: \(discriminator \d+\))?",
+        // (A line cut inside the discriminator keeps what it holds: `(discrimin`.)
+        r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(-?\d+)(?::(\d+))?(?: \(discriminator \d+\)| \(discrim[a-z]*(?: \d*)?$)?",
         r"(?: [\w./-]+:\d+(?: \(discriminator \d+\))?)*\)?(?: ([\w-]+))?)?",
         r"(?: \(discriminator \d+\))?$"
     ))
