@@ -529,4 +529,11 @@ fn held_out_parse_round_16() {
             .iter()
             .any(|f| f.function.as_deref() == Some("veth_set_xdp_features"))
     );
+    // arm32's sleeping-function stack with no header after the `in_atomic()` line.
+    let v = parse("U7-arm32-sleeping-stack-without-header.log");
+    assert!(
+        v[0].verdict
+            .explanation
+            .contains("`p_sel_write_enforce_entry`")
+    );
 }

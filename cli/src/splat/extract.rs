@@ -853,6 +853,19 @@ impl State<'_> {
                     event.at = Some(f);
                 }
             }
+            // arm32 prints a sleeping function's stack with no header after `in_atomic()`:
+            // `[<c0170db8>] (___might_sleep) from [<c0170bd4>] (__might_sleep+0x50/0x9c)`.
+            Sink::None
+                if self.spec.kind == Kind::SleepingInAtomic
+                    && self.r.backtrace.is_empty()
+                    && t.starts_with("[<")
+                    && t.contains(") from [<") =>
+            {
+                if let Some(f) = parse_frame(t, no, FrameContext::Trace) {
+                    self.r.backtrace.push(f);
+                    self.sink = Sink::Backtrace;
+                }
+            }
             Sink::HeldList | Sink::None | Sink::Ignore => {}
         }
     }
