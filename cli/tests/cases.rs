@@ -536,4 +536,11 @@ fn held_out_parse_round_16() {
             .explanation
             .contains("`p_sel_write_enforce_entry`")
     );
+    // A user copy faults for its caller: the caller is the one to name.
+    let v = parse("U8-sleeping-in-a-user-copy.log");
+    assert!(
+        v[0].verdict
+            .explanation
+            .contains("(from `get_cmdline_for_current`)")
+    );
 }

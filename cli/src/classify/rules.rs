@@ -179,7 +179,9 @@ static REPORTING: LazyLock<Regex> = LazyLock::new(|| {
         r"|return_to_handler|ftrace_\w+|valid_state|__might_resched|__might_fault|might_fault",
         r"|print_freed_lock_bug|print_unlock_imbalance_bug|__dump_stack|show_stack\w*",
         r"|debug_check_no_locks_freed|__?debug_check_no_obj_freed",
-        r"|__cant_sleep|__cant_migrate)$"
+        r"|__cant_sleep|__cant_migrate",
+        // User-copy helpers fault (and may sleep) for their caller, as a lock does.
+        r"|_?_?copy_(?:from|to)_user\w*|strncpy_from_user|strnlen_user)$"
     ))
     .unwrap()
 });
