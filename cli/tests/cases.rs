@@ -543,4 +543,9 @@ fn held_out_parse_round_16() {
             .explanation
             .contains("(from `get_cmdline_for_current`)")
     );
+    // A held lock's site cut after its offset (`ip_local_deliver_finish+0x4`) keeps its function.
+    let v = parse("U9-held-lock-cut-in-its-site.log");
+    let held = v[0].held_locks.clone().unwrap().entries;
+    let at = held[1].lock.at.clone().unwrap();
+    assert_eq!(at.function.as_deref(), Some("ip_local_deliver_finish"));
 }

@@ -29,7 +29,8 @@ static RUST_LOC: LazyLock<Regex> = LazyLock::new(|| {
 static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^([A-Za-z_.$][\w.$:]*)",
-        r"(?:\+(0x[0-9a-f]+)/(0x[0-9a-f]+))?",
+        // (`+off` without `/size`: a line cut there.)
+        r"(?:\+(0x[0-9a-f]+)(?:/(0x[0-9a-f]+))?)?",
         r"(?: \[([\w-]+)\])?",
         // (A line cut inside the discriminator keeps what it holds: `(discrimin`.)
         r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(-?\d+)(?::(\d+))?(?: \(discriminator \d+\)| \(discrim[a-z]*(?: \d*)?$)?",
