@@ -756,8 +756,8 @@ impl Report {
                         .collect();
                     let two = self.chain_exists_of.is_empty()
                         && v.len() == 2
-                        && !named.is_empty()
-                        && named.iter().all(|n| v.iter().any(|l| l == n));
+                        && named.iter().all(|n| v.iter().any(|l| l == n))
+                        && v.iter().all(|l| named.contains(&l.as_str()));
                     if !two {
                         v.push("…".into());
                     }

@@ -549,3 +549,18 @@ fn held_out_parse_round_16() {
     let at = held[1].lock.at.clone().unwrap();
     assert_eq!(at.function.as_deref(), Some("ip_local_deliver_finish"));
 }
+
+#[test]
+fn a_review_of_round_16() {
+    // A syslog line whose time has GitHub's shape (seven digits, `Z`) keeps its host and
+    // `kernel:` for the syslog prefix.
+    let v = parse("Z8-syslog-with-a-github-shaped-time.log");
+    assert_eq!(v[0].task.clone().unwrap().comm, "syz-executor0");
+    assert_eq!(v[0].cycle_names().len(), 4);
+    // A scenario cut after its first lock names one of the two: the way back is not known.
+    let v = parse("Z9-scenario-cut-after-one-lock.log");
+    assert_eq!(
+        v[0].cycle_names(),
+        ["&xt[i].mutex", "rtnl_mutex", "…", "&xt[i].mutex"]
+    );
+}

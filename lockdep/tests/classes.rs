@@ -412,7 +412,7 @@ fn a_cycle_recorded_under_one_held_lock_names_it() {
     let text = reports[0].to_string();
     assert!(
         text.contains(
-            "note: (tree) was held when each dependency of this cycle was first recorded"
+            "note: a lock of (tree) was held when each dependency of this cycle was first recorded"
         ),
         "{text}"
     );
@@ -429,6 +429,32 @@ fn a_cycle_recorded_under_one_held_lock_names_it() {
         let _a = a.lock();
     });
     assert_eq!(reports.len(), 1);
+    assert!(
+        !reports[0]
+            .to_string()
+            .contains("was held when each dependency")
+    );
+}
+
+#[test]
+fn a_gate_held_for_reading_is_no_gate() {
+    // Readers of one lock run together: a cycle recorded under a read of it may close.
+    let (gate, a, b) = (
+        lockdep::RwLock::with_name("gate", ()),
+        Mutex::with_name("a", ()),
+        Mutex::with_name("b", ()),
+    );
+    let reports = lockdep::capture(|| {
+        {
+            let _g = gate.read();
+            drop((a.lock(), b.lock()));
+        }
+        let _g = gate.read();
+        let _b = b.lock();
+        let _a = a.lock();
+    });
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].gate_locks().is_empty());
     assert!(
         !reports[0]
             .to_string()

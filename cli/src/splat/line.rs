@@ -114,6 +114,10 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
 /// of fraction, UTC): a CI job that boots a kernel prints its console under it.
 static GITHUB_ACTIONS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z ").unwrap());
+/// What follows a syslog line's time (a host and `kernel:`): a time in GitHub's shape before it
+/// is the syslog's own.
+static SYSLOG_AFTER_TIME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:\S+ )?kernel(?:\[\d+\])?:").unwrap());
 /// OpenWrt's `logread`: `Sun Mar 10 22:54:50 2024 kern.warn kernel: `.
 static LOGREAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -326,7 +330,10 @@ impl Normalizer {
         let mut glued = false;
         let mut ctx = None;
         let mut stamped = false;
-        if let Some(m) = GITHUB_ACTIONS.find(s) {
+        if let Some(m) = GITHUB_ACTIONS
+            .find(s)
+            .filter(|m| !SYSLOG_AFTER_TIME.is_match(&s[m.end()..]))
+        {
             // Before anything else (the syslog time would take the next word for a host); the
             // line after it is the console's as printed, indent included.
             s = &s[m.end()..];

@@ -318,10 +318,11 @@ impl Report {
         names
     }
 
-    /// The held locks outside a circular report's cycle that were held when every dependency
-    /// of the cycle was first recorded, and are held now: a gate lock that keeps the cycle from
-    /// closing if every path takes it first (lockdep does not check that). The text says so in
-    /// a note.
+    /// The held locks outside a circular report's cycle whose class was held when every
+    /// dependency of the cycle was first recorded, and that are held for writing now: a gate
+    /// lock that keeps the cycle from closing if every path takes the same lock first, for
+    /// writing (lockdep checks neither: classes, not locks, and only the first sighting of each
+    /// dependency). The text says so in a note.
     ///
     /// ```
     /// use lockdep::Mutex;
@@ -354,7 +355,9 @@ impl Report {
         };
         let mut gates: Vec<&LockRef> = Vec::new();
         for h in &self.held {
-            if in_cycle(&h.name)
+            // Held for reading, it lets the other paths' readers in: no gate.
+            if h.mode != crate::held::Mode::Write
+                || in_cycle(&h.name)
                 || self.acquiring.as_ref().is_some_and(|a| a.class == h.class)
                 || self.held_lock.as_ref().is_some_and(|p| p.class == h.class)
                 || gates.iter().any(|g| g.class == h.class)

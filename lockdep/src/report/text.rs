@@ -212,13 +212,15 @@ fn notes_block(r: &Report, out: &mut String) {
         };
         let _ = writeln!(
             out,
-            "note: {} {was} held when each dependency of this cycle was first recorded, and {} \
-             held now: if every path that takes these locks holds {it} first, {it} {serialise} \
-             them and the cycle cannot close. Lockdep does not check that (nor does the \
-             kernel's): make sure no path takes them without {it}, then order them one way or \
-             drop the report with a LOCKDEP_SUPPRESS rule.",
+            "note: a lock of {} {was} held when each dependency of this cycle was first \
+             recorded, and {} held for writing now: if every path that takes these locks holds \
+             the same {} first, for writing, {it} {serialise} them and the cycle cannot close. \
+             Lockdep checks neither (it sees classes, and each dependency's first sighting): \
+             make sure no path takes them without {it}, then order them one way or drop the \
+             report with a LOCKDEP_SUPPRESS rule.",
             names.join(", "),
-            if names.len() == 1 { "is" } else { "are" }
+            if names.len() == 1 { "is" } else { "are" },
+            if names.len() == 1 { "lock" } else { "locks" }
         );
     }
     let helper = r.helper_site();
