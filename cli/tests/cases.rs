@@ -563,4 +563,7 @@ fn a_review_of_round_16() {
         v[0].cycle_names(),
         ["&xt[i].mutex", "rtnl_mutex", "…", "&xt[i].mutex"]
     );
+    // A no-break space (`=C2=A0`) split by a quoted-printable soft break is decoded whole.
+    let v = parse("Z10-qp-nbsp-split-by-a-soft-break.log");
+    assert_eq!(v[0].held.clone().unwrap().name, "&lo->lo_ctl_mutex#2");
 }

@@ -147,6 +147,9 @@ static QP_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"=([0-9A-F]{2})
 pub struct Normalizer {
     quoted_printable: bool,
     flowed: bool,
+    /// The start of a UTF-8 character a quoted-printable soft break split (`=C2=` / `=A0`):
+    /// its bytes, and how many.
+    qp_carry: ([u8; 3], u8),
 }
 
 /// Result of stripping one physical line.
@@ -272,9 +275,24 @@ impl Normalizer {
                 qp_soft_break = true;
                 b = &b[..b.len() - 1];
             }
-            decoded = decode_qp(b);
+            let (carry, n) = std::mem::take(&mut self.qp_carry);
+            let mut d = decode_qp(&carry[..n as usize], b);
+            if qp_soft_break
+                && let Err(e) = std::str::from_utf8(&d)
+                && e.error_len().is_none()
+                && d.len() - e.valid_up_to() <= 3
+            {
+                // The character goes on after the soft break: decode it there, whole.
+                let tail = d.split_off(e.valid_up_to());
+                let mut c = [0; 3];
+                c[..tail.len()].copy_from_slice(&tail);
+                self.qp_carry = (c, tail.len() as u8);
+            }
+            decoded = d;
             bytes = &decoded;
             qp = true;
+        } else {
+            self.qp_carry = Default::default();
         }
         let lossy = String::from_utf8_lossy(bytes);
         // A LAVA (KernelCI) job log: each console line a YAML item of JSON.
@@ -504,9 +522,11 @@ fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
         .then(|| line[name.len()..].trim_ascii())
 }
 
-fn decode_qp(b: &[u8]) -> Vec<u8> {
+/// `b` decoded, after `carry` (bytes of a character a soft break split).
+fn decode_qp(carry: &[u8], b: &[u8]) -> Vec<u8> {
     let s = String::from_utf8_lossy(b);
-    let mut out = Vec::with_capacity(b.len());
+    let mut out = Vec::with_capacity(carry.len() + b.len());
+    out.extend_from_slice(carry);
     let mut last = 0;
     for c in QP_ESCAPE.captures_iter(&s) {
         let m = c.get(0).unwrap();
