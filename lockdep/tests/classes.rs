@@ -389,75 +389,47 @@ fn a_report_whose_acquisitions_share_a_helpers_line_says_so() {
     assert!(!reports[0].to_string().contains("were acquired at one line"));
 }
 
-#[test]
-fn a_cycle_recorded_under_one_held_lock_names_it() {
-    // ractor's supervision tree: link() takes children then supervisor, unlink() supervisor
-    // then children, both under one tree-mutation lock. The cycle is real by lockdep's rule;
-    // the note names the lock that may keep it from closing.
-    let (tree, a, b) = (
-        Mutex::with_name("tree", ()),
-        Mutex::with_name("a", ()),
-        Mutex::with_name("b", ()),
-    );
-    let reports = lockdep::capture(|| {
+/// `a` then `b`, and later `b` then `a` — each time under `gate` (`take` holds it) if `under`
+/// says so, once per half: the cycle of ractor's supervision tree, whose two paths both hold a
+/// tree-mutation lock.
+fn ab_then_ba<G>(take: impl Fn() -> G, under: [bool; 2]) -> Vec<lockdep::Report> {
+    let (a, b) = (Mutex::with_name("a", ()), Mutex::with_name("b", ()));
+    lockdep::capture(|| {
         {
-            let _t = tree.lock();
+            let _g = under[0].then(&take);
             drop((a.lock(), b.lock()));
         }
-        let _t = tree.lock();
+        let _g = under[1].then(&take);
         let _b = b.lock();
         let _a = a.lock();
-    });
+    })
+}
+
+const GATE_NOTE: &str = "was held when each dependency of this cycle was first recorded";
+
+#[test]
+fn a_cycle_recorded_under_one_held_lock_names_it() {
+    // The cycle is real by lockdep's rule; the note names the lock that may keep it from closing.
+    let tree = Mutex::with_name("tree", ());
+    let reports = ab_then_ba(|| tree.lock(), [true, true]);
     assert_eq!(reports.len(), 1);
     let text = reports[0].to_string();
     assert!(
-        text.contains(
-            "note: a lock of (tree) was held when each dependency of this cycle was first recorded"
-        ),
+        text.contains(&format!("note: a lock of (tree) {GATE_NOTE}")),
         "{text}"
     );
     // Taken once without it: no note.
-    let (tree, a, b) = (
-        Mutex::with_name("tree", ()),
-        Mutex::with_name("a", ()),
-        Mutex::with_name("b", ()),
-    );
-    let reports = lockdep::capture(|| {
-        drop((a.lock(), b.lock()));
-        let _t = tree.lock();
-        let _b = b.lock();
-        let _a = a.lock();
-    });
+    let reports = ab_then_ba(|| tree.lock(), [false, true]);
     assert_eq!(reports.len(), 1);
-    assert!(
-        !reports[0]
-            .to_string()
-            .contains("was held when each dependency")
-    );
+    assert!(!reports[0].to_string().contains(GATE_NOTE));
 }
 
 #[test]
 fn a_gate_held_for_reading_is_no_gate() {
     // Readers of one lock run together: a cycle recorded under a read of it may close.
-    let (gate, a, b) = (
-        lockdep::RwLock::with_name("gate", ()),
-        Mutex::with_name("a", ()),
-        Mutex::with_name("b", ()),
-    );
-    let reports = lockdep::capture(|| {
-        {
-            let _g = gate.read();
-            drop((a.lock(), b.lock()));
-        }
-        let _g = gate.read();
-        let _b = b.lock();
-        let _a = a.lock();
-    });
+    let gate = lockdep::RwLock::with_name("gate", ());
+    let reports = ab_then_ba(|| gate.read(), [true, true]);
     assert_eq!(reports.len(), 1);
     assert!(reports[0].gate_locks().is_empty());
-    assert!(
-        !reports[0]
-            .to_string()
-            .contains("was held when each dependency")
-    );
+    assert!(!reports[0].to_string().contains(GATE_NOTE));
 }
