@@ -567,3 +567,40 @@ fn a_review_of_round_16() {
     let v = parse("Z10-qp-nbsp-split-by-a-soft-break.log");
     assert_eq!(v[0].held.clone().unwrap().name, "&lo->lo_ctl_mutex#2");
 }
+
+#[test]
+fn held_out_parse_round_17() {
+    // systemd's `[  OK  ]` lines inside a quoted report: neither a soft break's continuation
+    // of the held lock before them nor the end of the stack.
+    let v = parse("Q1-systemd-status-lines-in-a-stack.log");
+    let held = v[0].held_locks.clone().unwrap().entries;
+    assert_eq!(
+        held[1].lock.at.clone().unwrap().function.as_deref(),
+        Some("filename_create")
+    );
+    assert_eq!(v[0].backtrace.len(), 32);
+    // powerpc frames a mailer wrapped after `[sp] [pc]`, and the first one's `(unreliable)`.
+    let v = parse("Q2-ppc64-frames-wrapped-after-addresses.log");
+    assert_eq!(v[0].backtrace.len(), 24);
+    assert_eq!(v[0].backtrace[0].function.as_deref(), Some(".dump_stack"));
+    assert!(v[0].backtrace[0].unreliable);
+    // 2.6-era i386's rule between the irq stack and the stack it interrupted.
+    let v = parse("Q3-i386-irq-stack-separator.log");
+    assert_eq!(v[0].backtrace.len(), 23);
+    assert_eq!(v[0].backtrace[22].function.as_deref(), Some("syscall_call"));
+    // A pager's cut marks (`… [>`, `…+0xaa>`) after a lock's site.
+    let v = parse("Q4-pager-cut-marks.log");
+    let at = |l: Option<lockcheck::report::LockRef>| l.unwrap().at.unwrap().function;
+    assert_eq!(
+        at(v[0].acquiring.clone()).as_deref(),
+        Some("smc_lo_move_data")
+    );
+    assert_eq!(
+        at(v[0].held.clone()).as_deref(),
+        Some("smc_tx_sndbuf_nonempty")
+    );
+    // powerpc's register dump with the MSR's bits wrapped: the interrupted stack after it.
+    let v = parse("Q5-ppc-msr-bits-wrapped.log");
+    assert_eq!(v[0].backtrace.len(), 18);
+    assert_eq!(v[0].damage, None);
+}

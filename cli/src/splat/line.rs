@@ -606,7 +606,9 @@ static FRESH_START: LazyLock<Regex> = LazyLock::new(|| {
         r"^\s*(?:Hardware name:|Call [Tt]race:|CPU: |RIP: |Code: |stack backtrace:|Workqueue:",
         r"|=+$|-+$|#\d+:|\d+ locks? held by|other info|\*\*\*|Modules linked in",
         // A banner (`[ BUG: Invalid wait context ]` after a rule line a paste left a space on).
-        r"|\[ (?:INFO|BUG): |(?:WARNING|BUG|INFO): )"
+        r"|\[ (?:INFO|BUG): |(?:WARNING|BUG|INFO): ",
+        // systemd's status lines, printed on the console among the kernel's.
+        r"|\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] )"
     ))
     .unwrap()
 });
@@ -634,10 +636,15 @@ static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm:(?: \S.*(?:Not tainted|Tainted: [A-Z ]*))?$")
         .unwrap()
 });
-/// An old kernel's frame cut after its address (`<IRQ>  [<ffffffff810e09ae>]`): a mail
+/// An old kernel's frame cut after its address (`<IRQ>  [<ffffffff810e09ae>]`), or powerpc's
+/// after its stack pointer and address (`[c0000000790c2c20] [c000000000828c88]`): a mail
 /// client wrapped the symbol onto the next line.
-static ADDRESS_FRAME_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|\s)(?:\? )?\[<[0-9a-f]{8,16}>\](?: \?)?$").unwrap());
+static ADDRESS_FRAME_END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|\s)(?:\? )?(?:\[<[0-9a-f]{8,16}>\]|^\[[0-9a-f]{8,16}\] \[[0-9a-f]{8,16}\])(?: \?)?$",
+    )
+    .unwrap()
+});
 /// A kernel's version line cut before its taint, and the taint alone.
 static KERNEL_IDENT_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\d+\.\d+[\w.+~-]* #\d+$").unwrap());

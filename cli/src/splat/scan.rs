@@ -292,6 +292,10 @@ static END_OF_STACK_HINT: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
+/// A line systemd prints on the console while it boots (`[  OK  ] Started …`).
+static SYSTEMD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] [A-Z]").unwrap()
+});
 static WARNING_AT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^WARNING: CPU: \d+ PID: \d+ at ").unwrap());
 static CPU_LINE: LazyLock<Regex> =
@@ -307,6 +311,8 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|pc|lr|sp|x\d+|pstate|NIP|MSR|LR|CTR|XER|CFAR|GPR\d+|IRQMASK|TRAP|DAR|DSISR|SOFTE|CR|Mem abort info|ESR|EC|SET|EA|FSC|Data abort info|ISV|CM)\s*:",
         // powerpc names the faulting and return addresses' functions after the registers.
         r"|(?:NIP|LR) \[[0-9a-f]+\] |REGS: [0-9a-f]{8,16} TRAP: ",
+        // …and the MSR's bits, wrapped onto a line of their own (`<CE,EE,ME>  CR: 24042284`).
+        r"|<[A-Z0-9,]+>\s+CR: [0-9a-f]{8}",
         // A `Code:` line wrapped by a mail client: its bytes alone (`5a eb 83 … <0f> 0b`).
         r"|(?:[<(]?[0-9a-f]{2}[>)]?\s+){7,}[<(]?[0-9a-f]{2}[>)]?$",
         // RISC-V's register dump: a name, a colon and a value (`ffffffff80081b8c`, or `epc :
@@ -380,6 +386,9 @@ struct Collector {
     /// A line that interrupted the stack, set aside until the next line says whether the stack
     /// goes on after it (a message printed in the middle of it) or ended before it.
     aside: Option<usize>,
+    /// A rule line (`=======================`) inside the stack, held until the next line
+    /// says whether it was 2.6-era i386's separator between the irq and the process stack.
+    separator: bool,
 }
 
 enum Step {
@@ -413,6 +422,7 @@ impl Collector {
             interrupted: false,
             region: None,
             aside: None,
+            separator: false,
         }
     }
 
@@ -458,6 +468,10 @@ impl Collector {
         self.shallow_run = 0;
         self.shallow_from = None;
         let t = line.text.trim();
+        if SYSTEMD_STATUS.is_match(t) {
+            // systemd's status lines share the console: never a report's.
+            return Step::Continue;
+        }
         if self.lines.len() >= MAX_REPORT_LINES {
             self.reasons.push(format!(
                 "report longer than {MAX_REPORT_LINES} lines, cut at line {}",
@@ -480,7 +494,14 @@ impl Collector {
                 self.feed_body(line, t)
             }
             Phase::Backtrace => {
-                if let Some(no) = self.aside.take() {
+                if std::mem::take(&mut self.separator) {
+                    if parse_frame(t, 0, FrameContext::Strict).is_none() {
+                        return Step::End {
+                            consumed: false,
+                            complete: !self.interrupted,
+                        };
+                    }
+                } else if let Some(no) = self.aside.take() {
                     // A frame right after the line set aside: the stack goes on, the line was
                     // another message printed into it. Anything else: the stack ended there.
                     if parse_frame(t, 0, FrameContext::Strict).is_some() {
@@ -538,6 +559,20 @@ impl Collector {
                         self.bare_frames += 1;
                     }
                     self.lines.push(line.clone());
+                    return Step::Continue;
+                }
+                if t == "(unreliable)"
+                    && let Some(last) = self.lines.last_mut()
+                    && parse_frame(last.text.trim(), 0, FrameContext::Strict).is_some()
+                {
+                    // powerpc's mark of its first frame, wrapped onto a line of its own.
+                    last.text.push_str(" (unreliable)");
+                    return Step::Continue;
+                }
+                if self.frames > 0 && t.len() >= 8 && t.bytes().all(|b| b == b'=') {
+                    // 2.6-era i386 printed a rule between the irq stack and the stack it
+                    // interrupted: the stack goes on if a frame follows.
+                    self.separator = true;
                     return Step::Continue;
                 }
                 if self.frames > 0 && !FOREIGN_OOPS.is_match(t) && !END_OF_STACK_HINT.is_match(t) {

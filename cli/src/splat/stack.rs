@@ -86,6 +86,21 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
         input_line,
         ..Frame::default()
     };
+    // A pager's mark of a line cut at the terminal's width (`less -S`, journalctl):
+    // `smc_tx_sndbuf_nonempty+0xaa>`, `f+0x84/0x1d0 [>` (the module's bracket cut).
+    if let Some(r) = s.strip_suffix('>').filter(|r| !r.contains('<')) {
+        s = match r.rsplit_once(" [") {
+            Some((head, module))
+                if module
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                head
+            }
+            _ => r,
+        }
+        .trim_end();
+    }
     if let Some(r) = s.strip_suffix(" (unreliable)") {
         f.unreliable = true;
         s = r.trim_end();
