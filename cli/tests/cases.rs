@@ -604,3 +604,20 @@ fn held_out_parse_round_17() {
     assert_eq!(v[0].backtrace.len(), 18);
     assert_eq!(v[0].damage, None);
 }
+
+#[test]
+fn held_out_verdict_round_18() {
+    // An RCU report quoted without its version line and the rule under it: the source line
+    // is still its message (it had become the kernel's version, and the verdict `rcu-usage`'s).
+    let v = parse("X1-rcu-message-without-its-rule.log");
+    assert_eq!(
+        v[0].message.as_deref(),
+        Some("net/netfilter/nf_tables_api.c:3125 RCU-list traversed in non-reader section!!")
+    );
+    assert_eq!(v[0].kernel, None);
+    assert_eq!(v[0].verdict.rule, "rcu-list-without-condition");
+    // Outlook's quoted-printable, every line ending in an encoded newline and a soft break.
+    let v = parse("X2-outlook-qp-line-ends.log");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].cycle_names().len(), 5);
+}

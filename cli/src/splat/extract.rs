@@ -61,6 +61,11 @@ re!(
 );
 re!(HELD_HDR, r"^(\d+) locks? held by (.+):$");
 re!(NO_HELD, r"^no locks held by (.+)\.$");
+// The report's own lines, which a quote without the version line goes on with.
+re!(
+    NOT_A_VERSION,
+    r"^(?:\d+ locks? held by |no locks held by |#\d+: |other info |rcu_scheduler_active |stack backtrace:|Call Trace:|CPU: \d)"
+);
 re!(HELD_ENTRY, r"^#(\d+):\s*(.*)$");
 re!(
     CPU_LINE,
@@ -134,6 +139,7 @@ re!(
     r"^(?:RIP: [0-9a-f]{4}:|pc : |NIP:\s+\[<?[0-9a-f]+>?\]\s*)(.*)$"
 );
 re!(RCU_MESSAGE, r"^(\S+:\d+) (.+)$");
+re!(RCU_SOURCE_MESSAGE, r"^\S+\.[chS]:\d+ [A-Za-z]");
 re!(IDENT_TAINT, r"^(.*?)\s*(Not tainted|Tainted: .*)?$");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -384,10 +390,19 @@ impl State<'_> {
             }
             return;
         }
+        if self.rcu_message_pending && !self.saw_dash_rule && RCU_SOURCE_MESSAGE.is_match(t) {
+            // A quote that left out the version line and the rule under it: the message is
+            // still the source line and its text, which no version line looks like.
+            self.rcu_message_pending = false;
+            self.r.message = Some(t.to_string());
+            return;
+        }
         if idx <= 3
             && self.r.kernel.is_none()
             && !self.ident_elided
             && !self.saw_dash_rule
+            // A quote without the version line goes on with the report's own lines.
+            && !NOT_A_VERSION.is_match(t)
             && !self.spec.headless
             && !matches!(
                 self.spec.kind,

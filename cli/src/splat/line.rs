@@ -277,6 +277,14 @@ impl Normalizer {
             }
             let (carry, n) = std::mem::take(&mut self.qp_carry);
             let mut d = decode_qp(&carry[..n as usize], b);
+            if qp_soft_break && d.ends_with(b"\n") {
+                // Outlook encodes each line's end (`=0A=`): the line ends here after all.
+                qp_soft_break = false;
+                d.pop();
+                if d.last() == Some(&b'\r') {
+                    d.pop();
+                }
+            }
             if qp_soft_break
                 && let Err(e) = std::str::from_utf8(&d)
                 && e.error_len().is_none()
