@@ -578,7 +578,7 @@ fn held_out_parse_round_17() {
         held[1].lock.at.clone().unwrap().function.as_deref(),
         Some("filename_create")
     );
-    assert_eq!(v[0].backtrace.len(), 32);
+    assert_eq!(v[0].backtrace.len(), 33);
     // powerpc frames a mailer wrapped after `[sp] [pc]`, and the first one's `(unreliable)`.
     let v = parse("Q2-ppc64-frames-wrapped-after-addresses.log");
     assert_eq!(v[0].backtrace.len(), 24);
@@ -620,4 +620,29 @@ fn held_out_verdict_round_18() {
     let v = parse("X2-outlook-qp-line-ends.log");
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].cycle_names().len(), 5);
+}
+
+#[test]
+fn a_review_of_round_17() {
+    // A circular report that ends at the next report's rule is whole: a chain after them with
+    // a head of its own is a third report.
+    let v = parse("Z11-circular-rule-next-banner-then-headless.log");
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[2].title, "possible deadlock in iterate_supers");
+    // A prompt after the stack (`crash>`) is no frame cut by a pager.
+    let v = parse("Z12-crash-prompt-after-stack.log");
+    assert_eq!(v[0].backtrace.len(), 12);
+    // An old frame's pager mark (`[<c01b292d>] exp_readlock+0xd>`).
+    let v = parse("Z13-old-frame-with-pager-mark.log");
+    let held = v[0].held_locks.clone().unwrap().entries;
+    assert_eq!(
+        held[0].lock.at.clone().unwrap().function.as_deref(),
+        Some("exp_readlock")
+    );
+    // systemd's spinner and `Starting …` lines inside a stack.
+    let v = parse("Z14-systemd-spinner-and-starting-in-stack.log");
+    assert_eq!(v[0].backtrace.len(), 6);
+    // A powerpc frame wrapped after `[sp] [pc]` with its `(unreliable)`.
+    let v = parse("Z15-ppc-wrapped-frame-with-unreliable.log");
+    assert_eq!(v[0].damage, None);
 }

@@ -616,7 +616,8 @@ static FRESH_START: LazyLock<Regex> = LazyLock::new(|| {
         // A banner (`[ BUG: Invalid wait context ]` after a rule line a paste left a space on).
         r"|\[ (?:INFO|BUG): |(?:WARNING|BUG|INFO): ",
         // systemd's status lines, printed on the console among the kernel's.
-        r"|\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] )"
+        r"|\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] |\[[ *]*\*[ *]*\] [A-Z]",
+        r"|(?:Starting|Stopping|Mounting|Unmounting|Activating|Deactivating|Reloading) \S.*\.\.\.$)"
     ))
     .unwrap()
 });
@@ -675,7 +676,8 @@ static ARM_CALLER: LazyLock<Regex> = LazyLock::new(|| {
 /// A stack frame (`func+0x1f/0x30`, maybe with a module), wrapped alone onto an unprefixed line
 /// after the prefix it belongs to.
 static WRAPPED_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\S*[A-Za-z_.$][\w.$]*\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?$").unwrap()
+    Regex::new(r"^\S*[A-Za-z_.$][\w.$]*\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\S+\])?(?: \(unreliable\))?$")
+        .unwrap()
 });
 
 /// An RCU report's site and message wrapped after its first word (`…/sock.h:1332 suspicious`

@@ -292,9 +292,14 @@ static END_OF_STACK_HINT: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .unwrap()
 });
-/// A line systemd prints on the console while it boots (`[  OK  ] Started …`).
+/// A line systemd prints on the console while it boots (`[  OK  ] Started …`, its spinner
+/// `[  *** ] A start job is running…`, `Mounting … File System...`).
 static SYSTEMD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] [A-Z]").unwrap()
+    Regex::new(concat!(
+        r"^(?:\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] [A-Z]|\[[ *]*\*[ *]*\] [A-Z]",
+        r"|(?:Starting|Stopping|Mounting|Unmounting|Activating|Deactivating|Reloading) \S.*\.\.\.$)"
+    ))
+    .unwrap()
 });
 static WARNING_AT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^WARNING: CPU: \d+ PID: \d+ at ").unwrap());
@@ -1006,6 +1011,16 @@ impl Scanner {
                 }
                 let (_, mut col) = self.open.remove(i);
                 let complete = col.is_complete();
+                if complete && col.spec.kind == Kind::CircularDependency && !col.spec.headless {
+                    // It ended whole (as `close` records): a chain after it with a head of its
+                    // own is another report.
+                    let banner = col.lines.first().map(|l| l.no);
+                    for entry in self.last_circular.iter_mut() {
+                        if entry.0 == ctx && Some(entry.1) == banner {
+                            entry.2 = true;
+                        }
+                    }
+                }
                 if !complete {
                     col.reasons
                         .push(format!("interrupted by another report at line {}", line.no));

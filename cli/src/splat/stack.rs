@@ -7,6 +7,10 @@ use regex::Regex;
 
 use crate::report::{Frame, LockRef, Task, UsageBits, WaitTypes};
 
+/// A pager's cut mark after a frame's offset, maybe inside its module's name: `+0xaa>`,
+/// `+0x84/0x1d0 [>`, `+0x84/0x1d0 [sm>`.
+static PAGER_CUT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+0x[0-9a-f]+(?:/0x[0-9a-f]*)?( \[\w*)?>$").unwrap());
 static PPC_FRAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[[0-9a-f]+\] \[([0-9a-f]+)\] (.*)$").unwrap());
 static PC_PREFIX: LazyLock<Regex> =
@@ -88,18 +92,10 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
     };
     // A pager's mark of a line cut at the terminal's width (`less -S`, journalctl):
     // `smc_tx_sndbuf_nonempty+0xaa>`, `f+0x84/0x1d0 [>` (the module's bracket cut).
-    if let Some(r) = s.strip_suffix('>').filter(|r| !r.contains('<')) {
-        s = match r.rsplit_once(" [") {
-            Some((head, module))
-                if module
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-            {
-                head
-            }
-            _ => r,
-        }
-        .trim_end();
+    // Only after an offset, as prompts (`crash>`, `kdb>`) end in `>` too; an old frame's
+    // `[<addr>]` before it is no obstacle.
+    if let Some(c) = PAGER_CUT.captures(s) {
+        s = &s[..c.get(1).map_or(s.len() - 1, |m| m.start())];
     }
     if let Some(r) = s.strip_suffix(" (unreliable)") {
         f.unreliable = true;
