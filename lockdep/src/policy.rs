@@ -144,7 +144,13 @@ fn site_file(site: &Site) -> Option<String> {
 
 /// The dependencies a report is in when every site of it is a dependency's (sites in std and
 /// unknown sites say nothing either way); `None` when any is the user's, or none is known.
-pub(crate) fn dependencies_only(report: &Report) -> Option<Vec<String>> {
+/// `built` are the construction sites of the report's classes: a lock built in the user's
+/// code makes the report the user's, whichever helper took it (a dependency's `safe_lock`).
+pub(crate) fn dependencies_only(report: &Report, built: &[Site]) -> Option<Vec<String>> {
+    let users = |file: &String| !sysroot_file(file) && dependency_crate(file).is_none();
+    if built.iter().filter_map(site_file).any(|f| users(&f)) {
+        return None;
+    }
     let mut crates: Vec<String> = Vec::new();
     for file in report_sites(report).into_iter().filter_map(site_file) {
         if sysroot_file(&file) && dependency_crate(&file).is_none() {
@@ -234,20 +240,20 @@ enum Taken {
 
 /// Whether and why the policy takes `report`: a suppression rule drops it, or it is in
 /// dependencies only and neither collected nor passed to a callback (`collecting`).
-fn taken(report: &Report, collecting: bool) -> Option<Taken> {
+fn taken(report: &Report, collecting: bool, built: &[Site]) -> Option<Taken> {
     if let Some(rule) = suppressed_by(report, rules()) {
         return Some(Taken::Suppressed(rule));
     }
     if collecting || dependency_reports() == DependencyReports::AsOthers {
         return None;
     }
-    dependencies_only(report).map(Taken::Dependencies)
+    dependencies_only(report, built).map(Taken::Dependencies)
 }
 
 /// Takes `report` out of the ordinary dispatch ([`taken`]): a report in dependencies only is then
 /// logged under its label, or dropped. Returns whether it was taken.
-pub(crate) fn intercept(report: &Report, collecting: bool) -> bool {
-    match taken(report, collecting) {
+pub(crate) fn intercept(report: &Report, collecting: bool, built: &[Site]) -> bool {
+    match taken(report, collecting, built) {
         None => false,
         Some(Taken::Suppressed(rule)) => {
             tracing::debug!(
@@ -281,12 +287,21 @@ mod tests {
     /// An ABBA whose every site is in `file` (a path), taken through a panicking validator: the
     /// reports, and whether one of them is raised (not taken by the policy).
     fn abba_in(file: &str) -> (Vec<Report>, bool) {
+        abba_built_in(file, Site::Unknown)
+    }
+
+    /// [`abba_in`] with both classes built at `built`.
+    fn abba_built_in(file: &str, built: Site) -> (Vec<Report>, bool) {
         use crate::{
             Acquire, Config, InstanceId, LockKind, Mode, OnReport, ThreadState, Validator,
         };
         let v = Validator::with_on_report(Config::default(), OnReport::Panic);
-        let a = v.class_named("A", LockKind::Mutex).unwrap();
-        let b = v.class_named("B", LockKind::Mutex).unwrap();
+        let class = |name: &'static str| {
+            let key = crate::class::KeySource::Name(name.into());
+            v.class_for(&key, 0, LockKind::Mutex, built.clone(), &|| name.into())
+                .unwrap()
+        };
+        let (a, b) = (class("A"), class("B"));
         let acq = |class, id, line: u32| Acquire {
             class,
             instance: InstanceId(id),
@@ -304,7 +319,9 @@ mod tests {
         let mut t2 = ThreadState::new("t2", 2, 8);
         assert!(v.acquire(&mut t2, acq(b, 2, 20)).is_empty());
         let reports = v.acquire(&mut t2, acq(a, 1, 21));
-        let unwinds = reports.iter().any(|r| taken(r, false).is_none());
+        let unwinds = reports
+            .iter()
+            .any(|r| taken(r, false, &v.built_at(r)).is_none());
         (reports, unwinds)
     }
 
@@ -315,9 +332,16 @@ mod tests {
         let (reports, unwinds) =
             abba_in("/home/u/.cargo/registry/src/index.crates.io-1/deplib-1.0.0/src/lib.rs");
         assert_eq!(reports.len(), 1);
-        assert!(dependencies_only(&reports[0]).is_some());
+        assert!(dependencies_only(&reports[0], &[]).is_some());
         assert!(!unwinds);
         let (reports, unwinds) = abba_in("/work/app/src/main.rs");
+        assert_eq!(reports.len(), 1);
+        assert!(unwinds);
+        // The user's own locks, taken only through a dependency's helper: the user's report.
+        let (reports, unwinds) = abba_built_in(
+            "/home/u/.cargo/registry/src/index.crates.io-1/deplib-1.0.0/src/lib.rs",
+            Site::Text("src/manager.rs:934:41".into()),
+        );
         assert_eq!(reports.len(), 1);
         assert!(unwinds);
     }
@@ -411,17 +435,28 @@ mod tests {
     #[test]
     fn a_report_is_in_dependencies_only_when_every_site_of_it_is() {
         assert_eq!(
-            dependencies_only(&report(DEP, DEP2)),
+            dependencies_only(&report(DEP, DEP2), &[]),
             Some(vec!["quick_cache-0.7.0".into(), "tokio-0b3e2a".into()])
         );
         // A lock the user holds around the call is not part of the conflict.
-        assert!(dependencies_only(&report(DEP, DEP)).is_some());
-        assert_eq!(dependencies_only(&report(DEP, "src/main.rs:10:5")), None);
-        assert_eq!(dependencies_only(&report("src/lib.rs:1:1", DEP)), None);
+        assert!(dependencies_only(&report(DEP, DEP), &[]).is_some());
+        assert_eq!(
+            dependencies_only(&report(DEP, "src/main.rs:10:5"), &[]),
+            None
+        );
+        assert_eq!(dependencies_only(&report("src/lib.rs:1:1", DEP), &[]), None);
         // Std sites say nothing either way; a report of no known site is the user's.
         let std_site = "/rustc/abc/library/std/src/sync/once.rs:1:1";
-        assert!(dependencies_only(&report(DEP, std_site)).is_some());
-        assert_eq!(dependencies_only(&report(std_site, std_site)), None);
+        assert!(dependencies_only(&report(DEP, std_site), &[]).is_some());
+        assert_eq!(dependencies_only(&report(std_site, std_site), &[]), None);
+        // Locks the user built, taken only through a dependency's helper (fyrox-core's
+        // `safe_lock`), are the user's; locks built in a dependency or std change nothing.
+        let built = |s: &str| Site::Text(s.into());
+        assert_eq!(
+            dependencies_only(&report(DEP, DEP), &[built("src/untyped.rs:327:23")]),
+            None
+        );
+        assert!(dependencies_only(&report(DEP, DEP), &[built(DEP2), built(std_site)]).is_some());
     }
 
     #[test]

@@ -1170,7 +1170,7 @@ impl Validator {
             sink::trace_event(&report);
             // Suppressed, or in dependencies only: the policy's tier (policy.rs).
             let collecting = matches!(on_report, OnReport::Collect | OnReport::Callback(_));
-            if crate::policy::intercept(&report, collecting) {
+            if crate::policy::intercept(&report, collecting, &self.built_at(&report)) {
                 continue;
             }
             match &on_report {
@@ -1556,6 +1556,16 @@ impl Validator {
     /// Adds a [`ClassNote`] for each class of `r` that may conflate locks: refined because it
     /// was built outside the user's code, or, in a recursive-locking report, shown with two
     /// distinct locks.
+    /// Where the classes of `r` were built (the sites of site-keyed and named classes).
+    pub(crate) fn built_at(&self, r: &Report) -> Vec<Site> {
+        let reg = self.inner.classes.read();
+        r.classes()
+            .into_iter()
+            .filter_map(|n| reg.find_display(n))
+            .map(|c| reg.get(c).init_site.clone())
+            .collect()
+    }
+
     fn annotate(&self, r: &mut Report) {
         if !r.notes.is_empty() || !r.never_written.is_empty() {
             return;
