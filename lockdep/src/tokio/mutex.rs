@@ -5,6 +5,7 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use ::tokio::sync as ts;
@@ -214,7 +215,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-impl<T: ?Sized + 'static> Mutex<T> {
+impl<T: ?Sized> Mutex<T> {
     /// [`lock`](Self::lock) through an `Arc`: the guard owns the `Arc`.
     #[track_caller]
     pub fn lock_owned(self: Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>> {
@@ -222,15 +223,14 @@ impl<T: ?Sized + 'static> Mutex<T> {
         async move {
             let holder = {
                 let pending = self.acquiring(acquire(self.request(site)));
-                // SAFETY: the guard borrows the mutex inside `self`'s allocation, which the
-                // owned guard keeps alive (it holds the `Arc` and drops the guard first).
-                let lock: &'static Self = unsafe { &*Arc::as_ptr(&self) };
-                let inner = lock.inner.lock().await;
-                (pending.done(), inner)
+                let inner = self.inner.lock().await;
+                (pending.done(), OwnedPermit::of(inner))
             };
+            let (data, permit) = holder.1;
             OwnedMutexGuard {
                 holder: holder.0,
-                inner: ManuallyDrop::new(holder.1),
+                data,
+                permit: ManuallyDrop::new(permit),
                 lock: self,
             }
         }
@@ -239,13 +239,12 @@ impl<T: ?Sized + 'static> Mutex<T> {
     /// [`try_lock`](Self::try_lock) through an `Arc`: the guard owns the `Arc`.
     #[track_caller]
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, ts::TryLockError> {
-        // SAFETY: as in `lock_owned`: the owned guard keeps the allocation alive.
-        let lock: &'static Self = unsafe { &*Arc::as_ptr(&self) };
-        let inner = lock.inner.try_lock()?;
-        let (holder, reports) = acquire_try(lock.request(Location::caller()));
+        let (data, permit) = OwnedPermit::of(self.inner.try_lock()?);
+        let (holder, reports) = acquire_try(self.request(Location::caller()));
         let guard = OwnedMutexGuard {
             holder,
-            inner: ManuallyDrop::new(inner),
+            data,
+            permit: ManuallyDrop::new(permit),
             lock: self,
         };
         // Once the guard exists, so that a report that unwinds releases it.
@@ -256,13 +255,13 @@ impl<T: ?Sized + 'static> Mutex<T> {
     /// [`blocking_lock`](Self::blocking_lock) through an `Arc`: the guard owns the `Arc`.
     #[track_caller]
     pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        // SAFETY: as in `lock_owned`: the owned guard keeps the allocation alive.
-        let lock: &'static Self = unsafe { &*Arc::as_ptr(&self) };
-        let pending = lock.acquiring(acquire_blocking(lock.request(Location::caller())));
-        let inner = lock.inner.blocking_lock();
+        let pending = self.acquiring(acquire_blocking(self.request(Location::caller())));
+        let (data, permit) = OwnedPermit::of(self.inner.blocking_lock());
+        let holder = pending.done();
         OwnedMutexGuard {
-            holder: pending.done(),
-            inner: ManuallyDrop::new(inner),
+            holder,
+            data,
+            permit: ManuallyDrop::new(permit),
             lock: self,
         }
     }
@@ -520,22 +519,62 @@ fmt_impls!(['a, T: ?Sized] MappedMutexGuard<'a, T> => T);
 /// A held [`Mutex`] that owns an `Arc` of it ([`Mutex::lock_owned`]): `'static`, so it can move
 /// into another task; dropped there, its release reaches the task that took it.
 #[must_use = "if unused the Mutex will immediately unlock"]
-pub struct OwnedMutexGuard<T: ?Sized + 'static> {
+pub struct OwnedMutexGuard<T: ?Sized> {
     holder: u64,
+    // The data, inside `lock`'s allocation; `permit` holds the lock.
+    data: NonNull<T>,
     // Borrows `lock`'s allocation: dropped before it (see `Drop`).
-    inner: ManuallyDrop<ts::MutexGuard<'static, T>>,
+    permit: ManuallyDrop<OwnedPermit>,
     lock: Arc<Mutex<T>>,
 }
 
+/// tokio's lock held for an owned guard, without the data's type: tokio's guard mapped to `()`
+/// with its lifetime erased, so the owned guards need no `T: 'static` (tokio's need none, and
+/// tokio releases its lock only through a guard of its own).
+struct OwnedPermit {
+    // Held for its `Drop`, which releases tokio's lock.
+    _held: ts::MappedMutexGuard<'static, ()>,
+}
+
+impl OwnedPermit {
+    /// The data `guard` holds and the lock, apart. The caller keeps the mutex alive (an `Arc`
+    /// in the same owned guard) until the permit is dropped.
+    fn of<T: ?Sized>(guard: ts::MutexGuard<'_, T>) -> (NonNull<T>, OwnedPermit) {
+        let mut data = None;
+        let unit = ts::MutexGuard::map(guard, |t| {
+            data = Some(NonNull::from(t));
+            Box::leak(Box::new(()))
+        });
+        // SAFETY: only the lifetime changes; the owned guard keeps the mutex it borrows alive
+        // (it holds the `Arc` and drops the permit first).
+        let permit = unsafe {
+            std::mem::transmute::<ts::MappedMutexGuard<'_, ()>, ts::MappedMutexGuard<'static, ()>>(
+                unit,
+            )
+        };
+        (
+            data.expect("`map` calls its function"),
+            OwnedPermit { _held: permit },
+        )
+    }
+}
+
+// SAFETY: the guard gives `&mut T` to the thread that holds it, as tokio's `OwnedMutexGuard`
+// does: `Send` when `T` is, `Sync` when `T` is `Send + Sync` (tokio's bounds).
+unsafe impl<T: ?Sized + Send> Send for OwnedMutexGuard<T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
+
 impl<T: ?Sized> OwnedMutexGuard<T> {
     /// Takes the guard's parts without running its `Drop`.
-    fn into_parts(this: Self) -> (u64, ts::MutexGuard<'static, T>, Arc<Mutex<T>>) {
+    fn into_parts(this: Self) -> (u64, NonNull<T>, OwnedPermit, Arc<Mutex<T>>) {
         let mut this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again: its guard and `Arc` are taken once.
+        // SAFETY: `this` is never used or dropped again: its permit and `Arc` are taken once.
         unsafe {
             (
                 this.holder,
-                ManuallyDrop::take(&mut this.inner),
+                this.data,
+                ManuallyDrop::take(&mut this.permit),
                 std::ptr::read(&this.lock),
             )
         }
@@ -563,13 +602,15 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> &mut U,
     {
-        let (holder, inner, lock) = Self::into_parts(this);
+        let (holder, mut data, permit, lock) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
-        let inner = ts::MutexGuard::map(inner, f);
+        // SAFETY: the permit holds the lock: the data is this guard's alone.
+        let part = NonNull::from(f(unsafe { data.as_mut() }));
         unwinding.disarm();
         OwnedMappedMutexGuard {
             holder,
-            inner: ManuallyDrop::new(inner),
+            data: part,
+            permit: ManuallyDrop::new(permit),
             lock,
         }
     }
@@ -580,19 +621,23 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        let (holder, inner, lock) = Self::into_parts(this);
+        let (holder, mut data, permit, lock) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
-        let result = ts::MutexGuard::try_map(inner, f);
+        // SAFETY: the permit holds the lock: the data is this guard's alone.
+        let part = f(unsafe { data.as_mut() }).map(NonNull::from);
         unwinding.disarm();
-        match result {
-            Ok(inner) => Ok(OwnedMappedMutexGuard {
+        let permit = ManuallyDrop::new(permit);
+        match part {
+            Some(part) => Ok(OwnedMappedMutexGuard {
                 holder,
-                inner: ManuallyDrop::new(inner),
+                data: part,
+                permit,
                 lock,
             }),
-            Err(inner) => Err(OwnedMutexGuard {
+            None => Err(OwnedMutexGuard {
                 holder,
-                inner: ManuallyDrop::new(inner),
+                data,
+                permit,
                 lock,
             }),
         }
@@ -607,20 +652,22 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
 impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.inner
+        // SAFETY: the permit holds the lock and `lock` keeps the data alive.
+        unsafe { self.data.as_ref() }
     }
 }
 
 impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { self.data.as_mut() }
     }
 }
 
 impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
         // SAFETY: dropped once, here, while `lock` still keeps the mutex it borrows alive.
-        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        unsafe { ManuallyDrop::drop(&mut self.permit) };
         self.lock.token(self.holder).release();
     }
 }
@@ -631,22 +678,34 @@ fmt_impls!([T: ?Sized] OwnedMutexGuard<T> => T);
 /// ([`OwnedMutexGuard::map`]): `'static`, so it can move into another task, as an
 /// [`OwnedMutexGuard`] can.
 #[must_use = "if unused the Mutex will immediately unlock"]
-pub struct OwnedMappedMutexGuard<T: ?Sized + 'static, U: ?Sized + 'static = T> {
+pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
     holder: u64,
+    // A part of the data, inside `lock`'s allocation; `permit` holds the lock.
+    data: NonNull<U>,
     // Borrows `lock`'s allocation: dropped before it (see `Drop`).
-    inner: ManuallyDrop<ts::MappedMutexGuard<'static, U>>,
+    permit: ManuallyDrop<OwnedPermit>,
     lock: Arc<Mutex<T>>,
+}
+
+// SAFETY: tokio's bounds for its `OwnedMappedMutexGuard`: the guard gives `&mut U` to the thread
+// that holds it and keeps an `Arc` of the mutex of `T`.
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T, U> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync
+    for OwnedMappedMutexGuard<T, U>
+{
 }
 
 impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     /// Takes the guard's parts without running its `Drop`.
-    fn into_parts(this: Self) -> (u64, ts::MappedMutexGuard<'static, U>, Arc<Mutex<T>>) {
+    fn into_parts(this: Self) -> (u64, NonNull<U>, OwnedPermit, Arc<Mutex<T>>) {
         let mut this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again: its guard and `Arc` are taken once.
+        // SAFETY: `this` is never used or dropped again: its permit and `Arc` are taken once.
         unsafe {
             (
                 this.holder,
-                ManuallyDrop::take(&mut this.inner),
+                this.data,
+                ManuallyDrop::take(&mut this.permit),
                 std::ptr::read(&this.lock),
             )
         }
@@ -657,13 +716,15 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     where
         F: FnOnce(&mut U) -> &mut S,
     {
-        let (holder, inner, lock) = Self::into_parts(this);
+        let (holder, mut data, permit, lock) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
-        let inner = ts::MappedMutexGuard::map(inner, f);
+        // SAFETY: the permit holds the lock: the data is this guard's alone.
+        let part = NonNull::from(f(unsafe { data.as_mut() }));
         unwinding.disarm();
         OwnedMappedMutexGuard {
             holder,
-            inner: ManuallyDrop::new(inner),
+            data: part,
+            permit: ManuallyDrop::new(permit),
             lock,
         }
     }
@@ -673,19 +734,23 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     where
         F: FnOnce(&mut U) -> Option<&mut S>,
     {
-        let (holder, inner, lock) = Self::into_parts(this);
+        let (holder, mut data, permit, lock) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
-        let result = ts::MappedMutexGuard::try_map(inner, f);
+        // SAFETY: the permit holds the lock: the data is this guard's alone.
+        let part = f(unsafe { data.as_mut() }).map(NonNull::from);
         unwinding.disarm();
-        match result {
-            Ok(inner) => Ok(OwnedMappedMutexGuard {
+        let permit = ManuallyDrop::new(permit);
+        match part {
+            Some(part) => Ok(OwnedMappedMutexGuard {
                 holder,
-                inner: ManuallyDrop::new(inner),
+                data: part,
+                permit,
                 lock,
             }),
-            Err(inner) => Err(OwnedMappedMutexGuard {
+            None => Err(OwnedMappedMutexGuard {
                 holder,
-                inner: ManuallyDrop::new(inner),
+                data,
+                permit,
                 lock,
             }),
         }
@@ -701,20 +766,22 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
 impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
     type Target = U;
     fn deref(&self) -> &U {
-        &self.inner
+        // SAFETY: the permit holds the lock and `lock` keeps the data alive.
+        unsafe { self.data.as_ref() }
     }
 }
 
 impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
     fn deref_mut(&mut self) -> &mut U {
-        &mut self.inner
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { self.data.as_mut() }
     }
 }
 
 impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
     fn drop(&mut self) {
         // SAFETY: dropped once, here, while `lock` still keeps the mutex it borrows alive.
-        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        unsafe { ManuallyDrop::drop(&mut self.permit) };
         self.lock.token(self.holder).release();
     }
 }

@@ -147,6 +147,34 @@ fn owned_mutex_guards() {
     });
 }
 
+/// An owned guard of data that borrows, kept in a struct generic over the data (held out:
+/// lockable 0.2.0's `PrimaryArc` holds an `OwnedMutexGuard<T>` with no `'static` bound).
+#[test]
+fn owned_mutex_guards_of_borrowed_data() {
+    struct Held<T> {
+        guard: OwnedMutexGuard<T>,
+    }
+    let text = String::from("borrowed");
+    let words: Vec<&str> = text.split('r').collect();
+    run(async {
+        let m = Arc::new(Mutex::new(words.clone()));
+        let mut held = Held {
+            guard: m.clone().lock_owned().await,
+        };
+        held.guard.push("x");
+        assert!(m.try_lock().is_err());
+        let last: OwnedMappedMutexGuard<Vec<&str>, &str> =
+            OwnedMutexGuard::map(held.guard, |v| v.last_mut().unwrap());
+        assert_eq!(*last, "x");
+        drop(last);
+        assert_eq!(m.lock().await.len(), words.len() + 1);
+        let again = Held {
+            guard: m.clone().try_lock_owned().unwrap(),
+        };
+        assert_eq!(again.guard[0], "bo");
+    });
+}
+
 #[test]
 fn blocking_acquisitions_outside_the_runtime() {
     let m = Arc::new(Mutex::new(0u32));
