@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -516,8 +517,16 @@ impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
 
 fmt_impls!(['a, T: ?Sized] MappedMutexGuard<'a, T> => T);
 
-/// A held [`Mutex`] that owns an `Arc` of it ([`Mutex::lock_owned`]): `'static`, so it can move
-/// into another task; dropped there, its release reaches the task that took it.
+/// A held [`Mutex`] that owns an `Arc` of it ([`Mutex::lock_owned`]): it can move into another
+/// task; dropped there, its release reaches the task that took it. As tokio's, it needs no
+/// `T: 'static`, and is invariant in `T`:
+///
+/// ```compile_fail
+/// use lockdep::tokio::OwnedMutexGuard;
+/// fn shorten<'s>(g: OwnedMutexGuard<&'static str>) -> OwnedMutexGuard<&'s str> {
+///     g
+/// }
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct OwnedMutexGuard<T: ?Sized> {
     holder: u64,
@@ -612,6 +621,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
             data: part,
             permit: ManuallyDrop::new(permit),
             lock,
+            _invariant: PhantomData,
         }
     }
 
@@ -633,6 +643,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
                 data: part,
                 permit,
                 lock,
+                _invariant: PhantomData,
             }),
             None => Err(OwnedMutexGuard {
                 holder,
@@ -675,8 +686,17 @@ impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
 fmt_impls!([T: ?Sized] OwnedMutexGuard<T> => T);
 
 /// A held part of a [`Mutex`]'s data that owns an `Arc` of the mutex
-/// ([`OwnedMutexGuard::map`]): `'static`, so it can move into another task, as an
-/// [`OwnedMutexGuard`] can.
+/// ([`OwnedMutexGuard::map`]): it can move into another task, as an [`OwnedMutexGuard`] can.
+///
+/// Invariant in its types, as tokio's: a guard of `&'static str` is no guard of a shorter
+/// borrow, which could then be written into the data.
+///
+/// ```compile_fail
+/// use lockdep::tokio::OwnedMappedMutexGuard;
+/// fn shorten<'s>(g: OwnedMappedMutexGuard<(), &'static str>) -> OwnedMappedMutexGuard<(), &'s str> {
+///     g
+/// }
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
     holder: u64,
@@ -685,16 +705,16 @@ pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
     // Borrows `lock`'s allocation: dropped before it (see `Drop`).
     permit: ManuallyDrop<OwnedPermit>,
     lock: Arc<Mutex<T>>,
+    // Invariant in `U`, as `&mut U` is (`NonNull` alone is covariant: a guard of `&'long str`
+    // would pass for one of `&'short str`, and a short borrow could be written into the data).
+    _invariant: PhantomData<*mut U>,
 }
 
 // SAFETY: tokio's bounds for its `OwnedMappedMutexGuard`: the guard gives `&mut U` to the thread
 // that holds it and keeps an `Arc` of the mutex of `T`.
 unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T, U> {}
 // SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync
-    for OwnedMappedMutexGuard<T, U>
-{
-}
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
 
 impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     /// Takes the guard's parts without running its `Drop`.
@@ -726,6 +746,7 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
             data: part,
             permit: ManuallyDrop::new(permit),
             lock,
+            _invariant: PhantomData,
         }
     }
 
@@ -746,12 +767,14 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
                 data: part,
                 permit,
                 lock,
+                _invariant: PhantomData,
             }),
             None => Err(OwnedMappedMutexGuard {
                 holder,
                 data,
                 permit,
                 lock,
+                _invariant: PhantomData,
             }),
         }
     }
