@@ -206,8 +206,10 @@ impl ProcessInfo {
 /// worker the test started (`tokio-rt-worker`, `rayon-pool-1`) names no test.
 fn is_test_path(name: &str) -> bool {
     name.split("::").all(|part| {
-        part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        // Raw identifiers (`r#match`) and Unicode ones (`größe`) are test names too.
+        let part = part.strip_prefix("r#").unwrap_or(part);
+        part.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_alphanumeric() || c == '_')
     })
 }
 
@@ -1159,7 +1161,13 @@ mod tests {
         ] {
             assert!(!is_test_path(name), "{name}");
         }
-        for name in ["nested_order", "tests::abba", "_private::t2"] {
+        for name in [
+            "nested_order",
+            "tests::abba",
+            "_private::t2",
+            "tests::r#match",
+            "größe",
+        ] {
             assert!(is_test_path(name), "{name}");
         }
     }

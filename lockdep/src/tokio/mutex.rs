@@ -576,15 +576,15 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
     /// Takes the guard's parts without running its `Drop`.
-    fn into_parts(this: Self) -> (u64, NonNull<T>, OwnedPermit, Arc<Mutex<T>>) {
+    fn into_parts(this: Self) -> (u64, NonNull<T>, Arc<Mutex<T>>, OwnedPermit) {
         let mut this = ManuallyDrop::new(this);
         // SAFETY: `this` is never used or dropped again: its permit and `Arc` are taken once.
         unsafe {
             (
                 this.holder,
                 this.data,
-                ManuallyDrop::take(&mut this.permit),
                 std::ptr::read(&this.lock),
+                ManuallyDrop::take(&mut this.permit),
             )
         }
     }
@@ -611,7 +611,8 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> &mut U,
     {
-        let (holder, mut data, permit, lock) = Self::into_parts(this);
+        // The permit last: dropped first if `f` panics, while `lock` keeps the mutex alive.
+        let (holder, mut data, lock, permit) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
         // SAFETY: the permit holds the lock: the data is this guard's alone.
         let part = NonNull::from(f(unsafe { data.as_mut() }));
@@ -631,7 +632,8 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        let (holder, mut data, permit, lock) = Self::into_parts(this);
+        // The permit last: dropped first if `f` panics, while `lock` keeps the mutex alive.
+        let (holder, mut data, lock, permit) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
         // SAFETY: the permit holds the lock: the data is this guard's alone.
         let part = f(unsafe { data.as_mut() }).map(NonNull::from);
@@ -718,15 +720,15 @@ unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedMapp
 
 impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     /// Takes the guard's parts without running its `Drop`.
-    fn into_parts(this: Self) -> (u64, NonNull<U>, OwnedPermit, Arc<Mutex<T>>) {
+    fn into_parts(this: Self) -> (u64, NonNull<U>, Arc<Mutex<T>>, OwnedPermit) {
         let mut this = ManuallyDrop::new(this);
         // SAFETY: `this` is never used or dropped again: its permit and `Arc` are taken once.
         unsafe {
             (
                 this.holder,
                 this.data,
-                ManuallyDrop::take(&mut this.permit),
                 std::ptr::read(&this.lock),
+                ManuallyDrop::take(&mut this.permit),
             )
         }
     }
@@ -736,7 +738,8 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     where
         F: FnOnce(&mut U) -> &mut S,
     {
-        let (holder, mut data, permit, lock) = Self::into_parts(this);
+        // The permit last: dropped first if `f` panics, while `lock` keeps the mutex alive.
+        let (holder, mut data, lock, permit) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
         // SAFETY: the permit holds the lock: the data is this guard's alone.
         let part = NonNull::from(f(unsafe { data.as_mut() }));
@@ -755,7 +758,8 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     where
         F: FnOnce(&mut U) -> Option<&mut S>,
     {
-        let (holder, mut data, permit, lock) = Self::into_parts(this);
+        // The permit last: dropped first if `f` panics, while `lock` keeps the mutex alive.
+        let (holder, mut data, lock, permit) = Self::into_parts(this);
         let unwinding = lock.token(holder).unwinding();
         // SAFETY: the permit holds the lock: the data is this guard's alone.
         let part = f(unsafe { data.as_mut() }).map(NonNull::from);

@@ -175,6 +175,27 @@ fn owned_mutex_guards_of_borrowed_data() {
     });
 }
 
+/// A closure of `map` that panics while the guard holds the last `Arc`: the lock is released
+/// before the mutex is freed (under Miri, the permit dropped after the `Arc` was a
+/// use-after-free), and a mutex still shared can be locked again.
+#[test]
+fn a_panic_in_an_owned_guards_map() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let last = Arc::new(Mutex::new(vec![1u8]));
+    let g = last.try_lock_owned().unwrap();
+    let r = catch_unwind(AssertUnwindSafe(move || {
+        let _ = OwnedMutexGuard::map(g, |_| -> &mut u8 { panic!("in map") });
+    }));
+    assert!(r.is_err());
+    let shared = Arc::new(Mutex::new(vec![1u8]));
+    let g = OwnedMutexGuard::map(shared.clone().try_lock_owned().unwrap(), |v| v);
+    let r = catch_unwind(AssertUnwindSafe(move || {
+        let _ = OwnedMappedMutexGuard::try_map(g, |_| -> Option<&mut u8> { panic!("in try_map") });
+    }));
+    assert!(r.is_err());
+    assert_eq!(*shared.try_lock().unwrap(), [1]);
+}
+
 #[test]
 fn blocking_acquisitions_outside_the_runtime() {
     let m = Arc::new(Mutex::new(0u32));
