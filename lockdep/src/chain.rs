@@ -130,6 +130,12 @@ fn start(key: u64, mask: usize) -> usize {
     ((key ^ (key >> 32)) as usize) & mask
 }
 
+/// The last table of `tables`, as the pointer `current` keeps.
+fn newest(tables: &mut [Box<Table>]) -> *mut Table {
+    let last = tables.last_mut().expect("a set always has a table");
+    &mut **last
+}
+
 /// Result of an insert.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Inserted {
@@ -149,14 +155,16 @@ impl ChainCache {
     /// and at least 16 slots).
     pub fn new(max_chains: usize) -> Self {
         let max_cap = (max_chains.max(8) * 2).next_power_of_two();
-        let mut first = Table::new(FIRST_CAP.min(max_cap));
-        let current = AtomicPtr::new(&mut *first as *mut Table);
+        let mut tables = vec![Table::new(FIRST_CAP.min(max_cap))];
+        // Taken from the box where it stays: moving a `Box` after taking a pointer into it would
+        // invalidate the pointer (the box asserts it is the only one).
+        let current = AtomicPtr::new(newest(&mut tables));
         ChainCache {
             current,
             len: AtomicUsize::new(0),
             max_len: max_chains,
             max_cap,
-            tables: Mutex::new(vec![first]),
+            tables: Mutex::new(tables),
         }
     }
 
@@ -201,13 +209,12 @@ impl ChainCache {
         }
         let cap = table.mask + 1;
         let table = if cap < self.max_cap && (len + 1) * 4 > cap * 3 {
-            let mut grown = Table::new(cap * 2);
+            let grown = Table::new(cap * 2);
             for k in table.keys() {
                 grown.put(k);
             }
-            self.current
-                .store(&mut *grown as *mut Table, Ordering::Release);
             tables.push(grown);
+            self.current.store(newest(&mut tables), Ordering::Release);
             self.table()
         } else {
             table
