@@ -614,13 +614,25 @@ static FRESH_START: LazyLock<Regex> = LazyLock::new(|| {
         r"^\s*(?:Hardware name:|Call [Tt]race:|CPU: |RIP: |Code: |stack backtrace:|Workqueue:",
         r"|=+$|-+$|#\d+:|\d+ locks? held by|other info|\*\*\*|Modules linked in",
         // A banner (`[ BUG: Invalid wait context ]` after a rule line a paste left a space on).
-        r"|\[ (?:INFO|BUG): |(?:WARNING|BUG|INFO): ",
-        // systemd's status lines, printed on the console among the kernel's.
-        r"|\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] |\[[ *]*\*[ *]*\] [A-Z]",
+        r"|\[ (?:INFO|BUG): |(?:WARNING|BUG|INFO): )"
+    ))
+    .unwrap()
+});
+/// A line systemd prints on the console while it boots (`[  OK  ] Started …`, its spinner
+/// `[  *** ] A start job is running…`, `Mounting … File System...`): never a kernel line's
+/// continuation, nor a report's line.
+pub(crate) static SYSTEMD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(?:\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] [A-Z]|\[[ *]*\*[ *]*\] [A-Z]",
         r"|(?:Starting|Stopping|Mounting|Unmounting|Activating|Deactivating|Reloading) \S.*\.\.\.$)"
     ))
     .unwrap()
 });
+
+/// Whether `text` starts a line of its own: a report's fixed line, or systemd's.
+fn fresh_start(text: &str) -> bool {
+    FRESH_START.is_match(text) || SYSTEMD_STATUS.is_match(text.trim_start())
+}
 static OPEN_FRAGMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^\s*#\d+:\s*|\(\s*|[)}], at:\s*)$").unwrap());
 /// A held-lock line cut after its address or inside its class name (`#0: ffff8880b943e698`,
@@ -768,9 +780,9 @@ fn wrap_continues(last: &str, last_prefix: bool, last_spaces: bool, next: &Line)
             || LOCK_ADDRESS_ALONE.is_match(last) && next_trim.starts_with('(')
             || LOCK_WITHOUT_SITE.is_match(last)
                 && (next_trim.starts_with("at: ") || next_trim == "at:")
-            || DUMP_WITHOUT_VERSION.is_match(last) && !FRESH_START.is_match(next_trim)
+            || DUMP_WITHOUT_VERSION.is_match(last) && !fresh_start(next_trim)
             // `Chain exists of:`'s one line of classes, wrapped after an arrow.
-            || last.ends_with(" -->") && !FRESH_START.is_match(next_trim)
+            || last.ends_with(" -->") && !fresh_start(next_trim)
             || RCU_SITE_OPEN.is_match(last) && next_trim.starts_with("rcu_dereference")
             // The kernel's version line wrapped before its taint (`… #1` / `Tainted: G  W`).
             || KERNEL_IDENT_END.is_match(last) && TAINT_ALONE.is_match(next_trim)
@@ -784,7 +796,7 @@ fn wrap_continues(last: &str, last_prefix: bool, last_spaces: bool, next: &Line)
                     && WRAPPED_FRAME.is_match(next_trim)
                     || last.starts_with("Hardware name:")
                         && !indented
-                        && !FRESH_START.is_match(next_trim)
+                        && !fresh_start(next_trim)
                     || last.is_empty() && RCU_SITE.is_match(next_trim)))
 }
 
@@ -867,7 +879,7 @@ impl Joiner {
             && !next_trim.bytes().all(|b| b == b'=' || b == b'-')
             && !whole_banner(prev_trim)
             && !line.text.starts_with([' ', '\t'])
-            && !FRESH_START.is_match(&line.text)
+            && !fresh_start(&line.text)
             && !prev_trim.ends_with(':')
             || (LOCK_AT_END.is_match(prev_trim) && !next_trim.is_empty() && !line.had_prefix);
         let fragment = same_ctx

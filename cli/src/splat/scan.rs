@@ -12,7 +12,7 @@ use memchr::memmem;
 use regex::{Regex, RegexSet};
 
 use super::extract;
-use super::line::Line;
+use super::line::{Line, SYSTEMD_STATUS};
 use super::stack::{FrameContext, parse_frame, parse_source_note};
 use crate::report::{Kind, Report};
 use crate::title::{Context, Region};
@@ -289,15 +289,6 @@ static END_OF_STACK_HINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:INFO:|WARNING:|BUG:|Kernel panic|---\[ end|Sending NMI|NMI backtrace|task:\S",
         r"|\S+ +[RSDTtXZIP] +(?:stack:|\d)|Showing |sysrq:|Mem-Info|=+$|-+$)"
-    ))
-    .unwrap()
-});
-/// A line systemd prints on the console while it boots (`[  OK  ] Started …`, its spinner
-/// `[  *** ] A start job is running…`, `Mounting … File System...`).
-static SYSTEMD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"^(?:\[ *(?:OK|FAILED|DEPEND|TIME|SKIP|DONE|WARN) *\] [A-Z]|\[[ *]*\*[ *]*\] [A-Z]",
-        r"|(?:Starting|Stopping|Mounting|Unmounting|Activating|Deactivating|Reloading) \S.*\.\.\.$)"
     ))
     .unwrap()
 });
@@ -1011,15 +1002,8 @@ impl Scanner {
                 }
                 let (_, mut col) = self.open.remove(i);
                 let complete = col.is_complete();
-                if complete && col.spec.kind == Kind::CircularDependency && !col.spec.headless {
-                    // It ended whole (as `close` records): a chain after it with a head of its
-                    // own is another report.
-                    let banner = col.lines.first().map(|l| l.no);
-                    for entry in self.last_circular.iter_mut() {
-                        if entry.0 == ctx && Some(entry.1) == banner {
-                            entry.2 = true;
-                        }
-                    }
+                if complete {
+                    self.ended_whole(&ctx, &col);
                 }
                 if !complete {
                     col.reasons
@@ -1157,14 +1141,25 @@ impl Scanner {
 
     fn close(&mut self, i: usize, complete: bool, _consumed: bool) {
         let (ctx, col) = self.open.remove(i);
-        if complete && col.spec.kind == Kind::CircularDependency && !col.spec.headless {
-            // It ended whole: a chain after it with a head of its own is another report.
-            for entry in self.last_circular.iter_mut().filter(|(c, _, _)| *c == ctx) {
-                entry.2 = true;
-            }
+        if complete {
+            self.ended_whole(&ctx, &col);
         }
         self.finish_collector(col, complete);
         self.release_ready();
+    }
+
+    /// Records that the report of `col` ended whole: for a circular one, a chain after it with
+    /// a head of its own is another report. (Its own banner's entry only: a banner read since
+    /// may have put another report's in.)
+    fn ended_whole(&mut self, ctx: &Option<String>, col: &Collector) {
+        if col.spec.kind != Kind::CircularDependency || col.spec.headless {
+            return;
+        }
+        for entry in self.last_circular.iter_mut() {
+            if entry.0 == *ctx && col.lines.iter().any(|l| l.no == entry.1) {
+                entry.2 = true;
+            }
+        }
     }
 
     fn finish_collector(&mut self, col: Collector, complete: bool) {
