@@ -111,13 +111,15 @@ fn no_genuine_deadlock_is_called_a_false_positive() {
     // 27, not 28: b005 was recognised only because `&s->` read as a helper's parameter; it is
     // alloc_super()'s superblock (held-out round 12 showed the same name on a report whose
     // outcome is unknown), so the name alone decides nothing any more. Set K (held out,
-    // verdict round 15) added 3 and 7, set M (verdict round 18) 1 and 4.
+    // verdict round 15) added 3 and 7, set M (verdict round 18) 1 and 4. Set N (verdict round
+    // 20) added 1 and 6, and `rcu-dereference-under-lock` took 4 genuine ones to `undetermined`
+    // (an RCU dereference under a lock the report cannot tell from its update-side lock).
     assert!(
-        fp_recognised >= 31,
+        fp_recognised >= 32,
         "false positives recognised fell to {fp_recognised}"
     );
     assert!(
-        genuine_recognised >= 70,
+        genuine_recognised >= 72,
         "genuine recognised fell to {genuine_recognised}"
     );
     assert!(

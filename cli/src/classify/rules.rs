@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use regex::{Regex, RegexSet};
 
 use super::{Context, Earlier, Finding, Rule};
-use crate::report::{ChainEntry, Frame, Kind, Label, LockRef, Report};
+use crate::report::{ChainEntry, Frame, HeldLock, Kind, Label, LockRef, Report};
 use crate::splat::stack::canonical_class;
 
 /// Class names derived from an initialiser's parameter or a macro local: every lock
@@ -679,7 +679,7 @@ fn read_only_usage(l: &LockRef) -> bool {
 fn same_class_two_instances(r: &Report, _: &Context) -> Option<Finding> {
     let (a, h) = (r.acquiring.as_ref()?, r.held.as_ref()?);
     let (aa, ha) = (a.address.as_ref()?, h.address.as_ref()?);
-    if aa == ha || aa.contains("ptrval") {
+    if aa == ha || aa.contains("ptrval") || held_again(r, aa).is_some() {
         return None;
     }
     Some(Finding {
@@ -702,11 +702,51 @@ fn same_class_two_instances(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// The held-lock entry at the acquired lock's address, when it is not the one the banner names
+/// as held: the task holds the very object it acquires, under another subclass. Lockdep matches
+/// a recursion by class and subclass, so its "already holding" line then names another holder
+/// of the acquired subclass (`i_mutex_dir_key/1` acquired at A while `/1` is held at B and A is
+/// held as `/5`): the addresses of the banner differ, yet one object is taken twice.
+fn held_again<'r>(r: &'r Report, acquired: &str) -> Option<&'r HeldLock> {
+    if acquired.contains("ptrval") || acquired.trim_start_matches(['0', 'x']).is_empty() {
+        return None;
+    }
+    let held = r.held.as_ref().and_then(|h| h.address.as_deref());
+    r.held_locks
+        .as_ref()?
+        .entries
+        .iter()
+        .find(|e| e.lock.address.as_deref() == Some(acquired) && held != Some(acquired))
+}
+
 fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
     let (a, h) = (r.acquiring.as_ref()?, r.held.as_ref()?);
     let (aa, ha) = (a.address.as_ref()?, h.address.as_ref()?);
+    if aa != ha {
+        let again = held_again(r, aa)?;
+        return Some(Finding {
+            label: Label::LikelyGenuine,
+            explanation: format!(
+                "`{}` is acquired at {aa} (`{}`), and the task already holds that same object as                  held lock #{} (`{}`, taken at `{}`). Lockdep matches recursion by class and                  subclass, so its \"already holding\" line names another lock of the acquired                  subclass ({ha}); the held-lock list shows the object itself is held: taking it                  again is a self-deadlock, whatever subclass either acquisition claims.",
+                a.name,
+                a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
+                again.index,
+                again.lock.name,
+                again
+                    .lock
+                    .at
+                    .as_ref()
+                    .map(|f| f.display())
+                    .unwrap_or_default(),
+            ),
+            evidence: vec![
+                (a.input_line, format!("acquiring {aa}")),
+                (again.lock.input_line, format!("already held: {aa}")),
+            ],
+        });
+    }
     // `(____ptrval____)` is a hashed-away pointer: equal text says nothing about identity.
-    if aa != ha || aa.contains("ptrval") {
+    if aa.contains("ptrval") {
         return None;
     }
     // Both taken for reading only when the class never was for writing; a read now (the stack
@@ -1667,8 +1707,18 @@ fn allowed_wait(r: &Report) -> Option<(u8, String)> {
 }
 
 /// `taken in a context that allows only wait type N (why)`, or that the report does not say.
-fn context_phrase(allowed: &Option<(u8, String)>) -> String {
+fn context_phrase(r: &Report, allowed: &Option<(u8, String)>, acquired: u8) -> String {
+    let held = r.held_locks.as_ref();
+    let unprinted = held.map_or(0, |h| (h.count as usize).saturating_sub(h.entries.len()));
     match allowed {
+        // The context allows the lock (`{5:5}`: a task), so a held lock refused it, and the
+        // report (or its quote) left that lock out.
+        Some((ctx, why)) if why.is_empty() && *ctx >= acquired && unprinted > 0 => format!(
+            "refused under a held lock the report does not show ({} held, {} printed; the \
+             context itself, wait type {ctx}, would allow it)",
+            held.map_or(0, |h| h.count),
+            held.map_or(0, |h| h.entries.len()),
+        ),
         Some((ctx, why)) => format!("taken in a context that allows only wait type {ctx}{why}"),
         None => "taken in a context the report does not show (it ends before its `context-{…}` \
                  line)"
@@ -1718,7 +1768,7 @@ fn wait_context_preempt_rt(r: &Report, _: &Context) -> Option<Finding> {
             "`{}` (wait type {}) is {what}, {}. {verdict}",
             a.name,
             w.inner,
-            context_phrase(&allowed),
+            context_phrase(r, &allowed, w.inner),
         ),
         evidence: vec![(a.input_line, "lock and its wait type".into())],
     })
@@ -1816,7 +1866,7 @@ fn wait_context(r: &Report, _: &Context) -> Option<Finding> {
             "`{}` ({what}, wait type {}) is {}. {why}",
             a.name,
             w.inner,
-            context_phrase(&allowed),
+            context_phrase(r, &allowed, w.inner),
         ),
         evidence: vec![(a.input_line, "lock and its wait type".into())],
     })
@@ -2123,6 +2173,68 @@ fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
     })
 }
 
+/// Held "locks" that cannot be the update-side lock of an RCU pointer: RCU's own read-side
+/// sections, and lockdep maps that stand for waiting rather than exclusion (a workqueue or work
+/// item being run, `(completion)`, reclaim, MMU notifiers; 2.6's `"wq"` and `(&x->work)` names).
+fn protects_nothing(name: &str) -> bool {
+    let old_work = name.starts_with("(&")
+        && name
+            .split('#')
+            .next()
+            .is_some_and(|n| n.ends_with("work)") || n.ends_with("timer)"));
+    matches!(
+        name,
+        "rcu_read_lock"
+            | "rcu_read_lock_bh"
+            | "rcu_read_lock_sched"
+            | "rcu_callback"
+            | "fs_reclaim"
+    ) || name.starts_with("(wq_completion)")
+        || name.starts_with("(work_completion)")
+        || name.starts_with("(completion)")
+        || name.starts_with("mmu_notifier_invalidate_range_start")
+        || (name.starts_with('"') && name.ends_with('"'))
+        || old_work
+}
+
+fn rcu_dereference_under_lock(r: &Report, _: &Context) -> Option<Finding> {
+    let m = r.message.as_deref()?;
+    // `rcu_dereference()` is `rcu_dereference_check(p, 0)`: both print this message, as does
+    // a `_check()` whose condition names another lock; 2.6.3x printed the second form.
+    if !m.contains("suspicious rcu_dereference_check() usage")
+        && !m.contains("invoked rcu_dereference_check() without protection")
+    {
+        return None;
+    }
+    let locks: Vec<&HeldLock> = r
+        .held_locks
+        .iter()
+        .flat_map(|h| h.entries.iter())
+        .filter(|e| !protects_nothing(&e.lock.name))
+        .collect();
+    if locks.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = locks.iter().map(|e| format!("`{}`", e.lock.name)).collect();
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "An RCU-protected pointer was dereferenced outside rcu_read_lock() ({m}) while the \
+             task holds {}. `rcu_dereference()` accepts only an RCU read-side section, and \
+             `rcu_dereference_check()` only the condition its caller wrote, so a dereference \
+             under the update-side lock that really protects the pointer is reported too, until \
+             the condition names it (`lockdep_is_held()`, or `rcu_dereference_protected()`). \
+             Whether one of the held locks protects this pointer is not in the report.",
+            names.join(", ")
+        ),
+        evidence: locks
+            .iter()
+            .map(|e| (e.lock.input_line, format!("held: {}", e.lock.name)))
+            .chain([(r.line, "report".to_string())])
+            .collect(),
+    })
+}
+
 fn rcu_usage(r: &Report, _: &Context) -> Option<Finding> {
     let user = first_caller(&r.backtrace).map(fname);
     // ` (in `f`)` when the stack names the code, nothing when the stack was cut.
@@ -2323,6 +2435,13 @@ pub const RULES: &[Rule] = &[
         check_next: "Find what protects this list where it is walked: the update-side lock or an SRCU read lock held means a false positive (pass lockdep_is_held()/srcu_read_lock_held() as the last argument of list_for_each_entry_rcu()); nothing means a real use-after-free risk (take rcu_read_lock()).",
         kinds: &[Kind::SuspiciousRcuUsage],
         check: rcu_list_without_condition,
+    },
+    Rule {
+        id: "rcu-dereference-under-lock",
+        summary: "RCU pointer dereferenced outside rcu_read_lock() with another lock held",
+        check_next: "Find what protects this pointer where it is dereferenced: if a held lock is its update-side lock, name it in the check (rcu_dereference_protected() or lockdep_is_held() in rcu_dereference_check()): a false positive; if none is, take rcu_read_lock(): a real use-after-free risk.",
+        kinds: &[Kind::SuspiciousRcuUsage],
+        check: rcu_dereference_under_lock,
     },
     Rule {
         id: "class-conflation",

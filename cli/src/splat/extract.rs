@@ -60,6 +60,12 @@ re!(
     r"^(\s*)(?:(rlock|lock|sync)\((.*)\);|(local_irq_disable)\(\);|<(Interrupt)>)\s*$"
 );
 re!(HELD_HDR, r"^(\d+) locks? held by (.+):$");
+// A poster's abbreviation keeps the one held lock on the count's line, its address elided:
+// `1 lock held by nft/133554: [..] (nft_net->commit_mutex){+.+.}-{3:3}, at: f`.
+re!(
+    HELD_HDR_WITH_ENTRY,
+    r"^(1) lock held by (\S+/\d+): (?:\[\.\.\.?\]|\.\.\.|\u{2026}|[0-9a-f]{8,16})? ?(\(.+)$"
+);
 re!(NO_HELD, r"^no locks held by (.+)\.$");
 // The report's own lines, which a quote without the version line goes on with.
 re!(
@@ -410,7 +416,7 @@ impl State<'_> {
             )
         {
             // A poster's elision (`...`, `[...]`) stands where the version line was.
-            if matches!(t, "..." | "[...]" | "\u{2026}" | "[\u{2026}]") {
+            if matches!(t, "..." | "[...]" | "[..]" | "\u{2026}" | "[\u{2026}]") {
                 self.ident_elided = true;
             } else if l.unterminated {
                 // The input ends inside this line (`[ 528`): whatever it is, it is cut.
@@ -545,6 +551,22 @@ impl State<'_> {
                 input_line: no,
             });
             self.sink = Sink::Chain(self.r.chain.len() - 1);
+            return;
+        }
+        if let Some(c) = HELD_HDR_WITH_ENTRY.captures(t)
+            && let Some(mut lock) = parse_lock_line(&c[3], no)
+        {
+            lock.input_line = no;
+            self.r.held_locks = Some(HeldLocks {
+                count: 1,
+                task: parse_task(&c[2]),
+                entries: vec![HeldLock { index: 0, lock }],
+                input_line: no,
+            });
+            if self.r.task.is_none() {
+                self.r.task = parse_task(&c[2]);
+            }
+            self.sink = Sink::HeldList;
             return;
         }
         if let Some(c) = HELD_HDR.captures(t) {

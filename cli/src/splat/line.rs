@@ -147,6 +147,12 @@ static QP_ESCAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"=([0-9A-F]{2})
 pub struct Normalizer {
     quoted_printable: bool,
     flowed: bool,
+    /// Inside a mail's `text/html` part: its lines are the plain part's again, escaped
+    /// (`&amp;`, `&gt;`), so they are read as blank until the part ends.
+    html_part: bool,
+    /// Between a MIME boundary and the blank line after its part's headers: a
+    /// `Content-Type:` here is a part's (elsewhere, a web page's or a paste's: not skipped).
+    part_headers: bool,
     /// The start of a UTF-8 character a quoted-printable soft break split (`=C2=` / `=A0`):
     /// its bytes, and how many.
     qp_carry: ([u8; 3], u8),
@@ -191,14 +197,34 @@ pub(crate) fn push_physical(
     }
 }
 
+/// A console timestamp inside a line (`…detected[101309.501425] 4.15.2 …`): a paste that lost
+/// its newlines keeps each line's time.
+static EMBEDDED_STAMP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[\s*\d{1,8}\.\d{6}\] ?").unwrap());
+
 /// The lines of a syslog line (`had_prefix`) whose message held newlines (`#012`), tabs
-/// (`#011`) decoded; empty if it held none.
-fn syslog_parts(had_prefix: bool, text: &str) -> Vec<String> {
-    if !had_prefix || !text.contains("#012") {
+/// (`#011`) decoded, or of a console paste whose newlines were lost, split where each line's
+/// timestamp stands (a stamped line with another stamp inside, or any line with two); empty if
+/// it held none.
+pub(crate) fn syslog_parts(had_prefix: bool, text: &str) -> Vec<String> {
+    if had_prefix && text.contains("#012") {
+        return text
+            .split("#012")
+            .map(|p| p.replace("#011", "\t"))
+            .collect();
+    }
+    if !text.contains('[') {
         return Vec::new();
     }
-    text.split("#012")
-        .map(|p| p.replace("#011", "\t"))
+    let stamps = EMBEDDED_STAMP.find_iter(text).take(2).count();
+    if stamps == 0 || stamps == 1 && !had_prefix {
+        return Vec::new();
+    }
+    EMBEDDED_STAMP
+        .split(text)
+        .enumerate()
+        .filter(|(i, p)| *i > 0 || !p.is_empty())
+        .map(|(_, p)| p.to_string())
         .collect()
 }
 
@@ -235,6 +261,12 @@ impl Normalizer {
         self.quoted_printable
     }
 
+    /// Inside a mail's `text/html` part (read as blank lines until its boundary, which the
+    /// pre-filter must not skip).
+    pub(crate) fn html_part(&self) -> bool {
+        self.html_part
+    }
+
     /// Strip one physical line (as `Window::read_physical` delivers it: at most
     /// [`MAX_LINE_BYTES`], newline included when it fits).
     pub(crate) fn strip(&mut self, raw: &[u8]) -> Stripped {
@@ -255,14 +287,27 @@ impl Normalizer {
         if !self.quoted_printable && memchr::memmem::find(bytes, b"=3D").is_some() {
             self.quoted_printable = true;
         }
+        let in_html = self.html_part;
         // The next mail of an mbox, or a part, says its own encoding.
         if bytes.starts_with(b"From ") {
             self.quoted_printable = false;
             self.flowed = false;
+            self.html_part = false;
         } else if let Some(v) = header_value(bytes, b"content-transfer-encoding:") {
             self.quoted_printable = v.eq_ignore_ascii_case(b"quoted-printable");
         } else if let Some(v) = header_value(bytes, b"content-type:") {
-            self.flowed = memchr::memmem::find(&v.to_ascii_lowercase(), b"format=flowed").is_some();
+            let v = v.to_ascii_lowercase();
+            self.flowed = memchr::memmem::find(&v, b"format=flowed").is_some();
+            self.html_part = self.part_headers && v.starts_with(b"text/html");
+        } else if is_mime_boundary(bytes) {
+            self.html_part = false;
+            self.part_headers = true;
+        } else if bytes.trim_ascii().is_empty() {
+            self.part_headers = false;
+        }
+        if in_html && self.html_part {
+            // The header that opened the part is read (a report open before it ends there).
+            bytes = &[];
         }
         let mut qp_soft_break = false;
         let mut qp = false;
@@ -387,6 +432,10 @@ impl Normalizer {
             } else if let Some(m) = HOST_KERNEL.find(lead).filter(|_| stamped) {
                 // `journalctl -o short-monotonic`: the host's name after the time.
                 s = &lead[m.end()..];
+            } else if let Some(m) = HOST_KERNEL.find(lead).filter(|_| !had_prefix) {
+                // A syslog copied without its times (`dom0 kernel: `, Qubes' dom0 log).
+                s = &lead[m.end()..];
+                had_prefix = true;
             } else if let Some(m) = PAGER_LINE_NO
                 .find(lead)
                 .filter(|m| SYSLOG.is_match(&lead[m.end()..]))
@@ -524,6 +573,26 @@ pub(crate) fn starts_a_mail(line: &[u8]) -> bool {
         })
 }
 
+/// A mail part's `Content-Type: text/html` header (the pre-filter's needle finds it).
+pub(crate) fn opens_html_part(line: &[u8]) -> bool {
+    let line = line.trim_ascii_start();
+    header_value(line, b"content-type:").is_some_and(|v| {
+        v.get(..9)
+            .is_some_and(|t| t.eq_ignore_ascii_case(b"text/html"))
+    })
+}
+
+/// A MIME boundary line (`--0000000000001a2b3c--`): `--` and a token of RFC 2046's
+/// characters, no space.
+fn is_mime_boundary(line: &[u8]) -> bool {
+    line.len() > 4
+        && line.starts_with(b"--")
+        && line[2..]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"'()+_,-./:=?".contains(&b))
+        && line[2..].iter().any(|b| b.is_ascii_alphanumeric())
+}
+
 fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let head = line.get(..name.len())?;
     head.eq_ignore_ascii_case(name)
@@ -652,6 +721,13 @@ static LOCK_ADDRESS_ALONE: LazyLock<Regex> =
 static LOCK_WITHOUT_SITE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|\s)\([^()]+\)(?:\{[.+?-]{4,6}\})?(?:-\{\d:\d\})?,?$").unwrap()
 });
+const SLEEPING_BANNER: &str = "BUG: sleeping function called from invalid context";
+/// Its site, which the banner's line ends with (`at drivers/scsi/scsi.c:591`).
+static SLEEPING_SITE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^at \S+:\d+$").unwrap());
+/// The end of a lock line's usage, alone on a line a quoted-printable soft break put it on
+/// (`… (&lock){-.-.=` / `},` / `at: f`): the joined line is the lock without its site.
+static LOCK_USAGE_TAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[.+?-]{0,6}\}(?:-\{\d:\d\})?,?$").unwrap());
 /// The start of a `CPU: … PID: … Comm: …` dump line cut before the kernel's version.
 static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm:(?: \S.*(?:Not tainted|Tainted: [A-Z ]*))?$")
@@ -777,8 +853,10 @@ fn wrap_continues(last: &str, last_prefix: bool, last_spaces: bool, next: &Line)
             || last_spaces && !indented && WRAPPED_FRAME.is_match(next_trim)
             || last.ends_with(" is freeing memory")
                 && next_trim.ends_with("with a lock still held there!")
+            // The banner wrapped before its site (`… invalid context` / `at kernel/x.c:591`).
+            || last.ends_with(SLEEPING_BANNER) && SLEEPING_SITE.is_match(next_trim)
             || LOCK_ADDRESS_ALONE.is_match(last) && next_trim.starts_with('(')
-            || LOCK_WITHOUT_SITE.is_match(last)
+            || (LOCK_WITHOUT_SITE.is_match(last) || LOCK_USAGE_TAIL.is_match(last))
                 && (next_trim.starts_with("at: ") || next_trim == "at:")
             || DUMP_WITHOUT_VERSION.is_match(last) && !fresh_start(next_trim)
             // `Chain exists of:`'s one line of classes, wrapped after an arrow.
@@ -805,8 +883,10 @@ fn wrap_open_after(last: &str, last_prefix: bool, last_spaces: bool) -> bool {
     last_spaces
         || sentence_rest(last).is_some()
         || last.ends_with(" is freeing memory")
+        || last.ends_with(SLEEPING_BANNER)
         || LOCK_ADDRESS_ALONE.is_match(last)
         || LOCK_WITHOUT_SITE.is_match(last)
+        || LOCK_USAGE_TAIL.is_match(last)
         || DUMP_WITHOUT_VERSION.is_match(last)
         || last.ends_with(" -->")
         || RCU_SITE_OPEN.is_match(last)
@@ -1058,6 +1138,27 @@ mod tests {
 
     fn texts(s: &str) -> Vec<(String, Option<String>)> {
         lines_of(s).into_iter().map(|l| (l.text, l.ctx)).collect()
+    }
+
+    #[test]
+    fn a_paste_that_lost_its_newlines_is_split_at_each_timestamp() {
+        // An Evolution text part that lost the newlines (held out, parse round 19).
+        let log = concat!(
+            "[  1.000001] =====[  1.000002] WARNING: possible recursive locking detected",
+            "[  1.000003] 6.1.0 #1 Not tainted\n",
+            "[  1.000004] -----[  1.000005] t/1 is trying to acquire lock:\n",
+        );
+        let t: Vec<String> = texts(log).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(
+            t,
+            [
+                "=====",
+                "WARNING: possible recursive locking detected",
+                "6.1.0 #1 Not tainted",
+                "-----",
+                "t/1 is trying to acquire lock:",
+            ]
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub const NEEDLES: &[&str] = &[
     // A circular report whose head was lost (`BannerSpec::headless`).
     super::scan::HEADLESS_NEEDLE,
     "=3D",
+    // A mail's HTML part, read as blank lines to its end (the plain part's report again).
+    "Content-Type: text/html",
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -683,7 +683,11 @@ impl Collector {
         if FOREIGN_OOPS.is_match(t) {
             return self.interrupted_by_report(line, t);
         }
-        if t == "--" || t.starts_with("Content-Type:") {
+        // A signature's separator is `-- ` (RFC 3676), after a blank line when its space was
+        // lost; a bare `--` after text is a rule line's wrapped end (`----…` cut by a mailer).
+        let signature = line.text.trim_start() == "-- "
+            || t == "--" && self.lines.last().is_none_or(|l| l.text.trim().is_empty());
+        if signature || t.starts_with("Content-Type:") {
             // A mail's signature or its next attachment: a report pasted without its stack
             // ends here, not at whatever kernel log the next attachment holds.
             self.reasons.push(format!(
@@ -1413,6 +1417,31 @@ mod tests {
         let v = crate::splat::parse_str("t", report);
         assert_eq!(v.len(), 1, "{v:#?}");
         assert_eq!(v[0].backtrace.len(), 3, "{v:#?}");
+    }
+
+    #[test]
+    fn a_bare_double_dash_after_text_is_a_wrapped_rule_not_a_signature() {
+        // A mailer cut the `----` rule under the scenario's CPU columns (held out, round 19);
+        // `-- ` after a blank line is the signature, which ends the report.
+        let report = |cut: &str| {
+            format!(
+                "WARNING: possible recursive locking detected\n6.1.0 #1 Not tainted\n\
+                 --------------------------------------------\n\
+                 t/1 is trying to acquire lock:\n\
+                 ffff0001 (&a){{+.+.}}-{{3:3}}, at: f+0x1/0x2\n\n\
+                 but task is already holding lock:\n\
+                 ffff0002 (&a){{+.+.}}-{{3:3}}, at: g+0x1/0x2\n\n\
+                 other info that might help us debug this:\n Possible unsafe locking scenario:\n\n\
+                 \x20      CPU0\n       ----------------------------------\n{cut}\
+                 \x20 lock(&a);\n  lock(&a);\n\n *** DEADLOCK ***\n\n\
+                 1 lock held by t/1:\n #0: ffff0002 (&a){{+.+.}}-{{3:3}}, at: g+0x1/0x2\n\n\
+                 stack backtrace:\nCall Trace:\n f+0x1/0x2\n h+0x1/0x2\n"
+            )
+        };
+        let v = crate::splat::parse_str("t", &report("--\n"));
+        assert_eq!(v[0].backtrace.len(), 2, "{v:#?}");
+        let v = crate::splat::parse_str("t", &report("\n-- \nsig\n"));
+        assert!(v[0].backtrace.is_empty() && v[0].truncated, "{v:#?}");
     }
 
     #[test]

@@ -198,8 +198,15 @@ fn idle_line(region: &[u8], start: usize, end: usize, eof: bool) -> bool {
         return false;
     }
     let mut norm = Normalizer::new();
+    if super::line::opens_html_part(line) {
+        return false;
+    }
     let st = norm.strip(capped(line));
-    if detect_banner(&st.text).is_some() {
+    if detect_banner(&st.text).is_some()
+        || super::line::syslog_parts(st.had_prefix, &st.text)
+            .iter()
+            .any(|p| detect_banner(p).is_some())
+    {
         return false;
     }
     if end == region.len() {
@@ -306,6 +313,7 @@ impl<R: Read, F: FnMut(Report) -> std::io::Result<()>> Parser<'_, R, F> {
             if prefilter
                 && start >= resume_after
                 && !self.norm.quoted_printable()
+                && !self.norm.html_part()
                 && prev_end.is_some_and(|e| !may_join(e, &st))
             {
                 // This line starts a line of its own: what is pending is complete.
