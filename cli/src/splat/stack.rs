@@ -11,6 +11,9 @@ use crate::report::{Frame, LockRef, Task, UsageBits, WaitTypes};
 /// `+0x84/0x1d0 [>`, `+0x84/0x1d0 [sm>`.
 static PAGER_CUT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+0x[0-9a-f]+(?:/0x[0-9a-f]*)?( \[\w*)?>$").unwrap());
+/// A frame whose module's bracket is never closed: the line was cut there.
+static MODULE_CUT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+0x[0-9a-f]+/0x[0-9a-f]+( \[[\w-]*)$").unwrap());
 static PPC_FRAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[[0-9a-f]+\] \[([0-9a-f]+)\] (.*)$").unwrap());
 static PC_PREFIX: LazyLock<Regex> =
@@ -96,6 +99,10 @@ pub fn parse_frame(text: &str, input_line: usize, ctx: FrameContext) -> Option<F
     // `[<addr>]` before it is no obstacle.
     if let Some(c) = PAGER_CUT.captures(s) {
         s = &s[..c.get(1).map_or(s.len() - 1, |m| m.start())];
+    } else if let Some(c) = MODULE_CUT.captures(s) {
+        // The input ends inside the module's bracket (`f+0x28/0x100 [snd_soc_cor`): the
+        // function and offset are whole.
+        s = &s[..c.get(1).map_or(s.len(), |m| m.start())];
     }
     if let Some(r) = s.strip_suffix(" (unreliable)") {
         f.unreliable = true;
@@ -439,6 +446,19 @@ mod tests {
         .unwrap();
         assert_eq!(l.name, "sk_lock-AF_BLUETOOTH");
         assert_eq!(l.at.and_then(|a| a.function).as_deref(), Some("bt_accept"));
+    }
+
+    #[test]
+    fn a_site_cut_inside_its_modules_bracket_keeps_its_function() {
+        // A GitHub excerpt cut there (held out, round 19).
+        let l = parse_lock_line(
+            "ffff0003 (&card->pcm_mutex){+.+.}-{3:3}, at: soc_pcm_prepare+0x28/0x100 [snd_soc_cor",
+            1,
+        )
+        .unwrap();
+        let at = l.at.unwrap();
+        assert_eq!(at.function.as_deref(), Some("soc_pcm_prepare"));
+        assert_eq!(at.module, None);
     }
 
     #[test]
