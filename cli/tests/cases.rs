@@ -678,3 +678,21 @@ fn held_out_round_19_excerpts_read_as_their_reports() {
         Some("drm_sched_stop")
     );
 }
+
+#[test]
+fn a_review_of_round_19() {
+    // A console line quoting an earlier stamped banner inside a report: no split, one report.
+    let v = parse("P5-quoted-stamped-banner-inside-report.log");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].backtrace.len(), 16);
+    // An HTML part after a plain part without a report, never closed, then a raw dmesg: read.
+    let v = parse("P6-html-part-never-ends-then-dmesg.log");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].backtrace.len(), 16);
+    // `My kernel: ` before a console time is prose, as before.
+    assert_eq!(parse("P7-prose-kernel-then-stamp.log").len(), 1);
+    // Another class at the acquired address (hashed pointers collide) is not the object
+    // taken twice.
+    let v = parse("P8-other-class-at-acquired-address.log");
+    assert_eq!(v[0].verdict.rule, "same-class-two-instances");
+}

@@ -712,11 +712,14 @@ fn held_again<'r>(r: &'r Report, acquired: &str) -> Option<&'r HeldLock> {
         return None;
     }
     let held = r.held.as_ref().and_then(|h| h.address.as_deref());
-    r.held_locks
-        .as_ref()?
-        .entries
-        .iter()
-        .find(|e| e.lock.address.as_deref() == Some(acquired) && held != Some(acquired))
+    // The same class, whatever its subclass: another class at that address would be a
+    // collision of hashed pointers or an edited quote, not the object taken twice.
+    let class = &r.acquiring.as_ref()?.class;
+    r.held_locks.as_ref()?.entries.iter().find(|e| {
+        e.lock.address.as_deref() == Some(acquired)
+            && held != Some(acquired)
+            && e.lock.class == *class
+    })
 }
 
 fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
@@ -727,7 +730,11 @@ fn same_instance_recursion(r: &Report, _: &Context) -> Option<Finding> {
         return Some(Finding {
             label: Label::LikelyGenuine,
             explanation: format!(
-                "`{}` is acquired at {aa} (`{}`), and the task already holds that same object as                  held lock #{} (`{}`, taken at `{}`). Lockdep matches recursion by class and                  subclass, so its \"already holding\" line names another lock of the acquired                  subclass ({ha}); the held-lock list shows the object itself is held: taking it                  again is a self-deadlock, whatever subclass either acquisition claims.",
+                "`{}` is acquired at {aa} (`{}`), and the task already holds that same object as \
+                 held lock #{} (`{}`, taken at `{}`). Lockdep matches recursion by class and \
+                 subclass, so its \"already holding\" line names another lock of the acquired \
+                 subclass ({ha}); the held-lock list shows the object itself is held: taking it \
+                 again is a self-deadlock, whatever subclass either acquisition claims.",
                 a.name,
                 a.at.as_ref().map(|f| f.display()).unwrap_or_default(),
                 again.index,
@@ -2174,27 +2181,41 @@ fn rcu_list_without_condition(r: &Report, _: &Context) -> Option<Finding> {
 }
 
 /// Held "locks" that cannot be the update-side lock of an RCU pointer: RCU's own read-side
-/// sections, and lockdep maps that stand for waiting rather than exclusion (a workqueue or work
-/// item being run, `(completion)`, reclaim, MMU notifiers; 2.6's `"wq"` and `(&x->work)` names).
-fn protects_nothing(name: &str) -> bool {
+/// section, and lockdep maps that stand for waiting or a reference rather than exclusion (a
+/// workqueue, work item or timer being run, whatever its name: its site is the function that
+/// runs it; `(completion)`, reclaim, MMU notifiers, kernfs active references, a filesystem's
+/// freeze levels; 2.6's `"wq"` and `(&x->work)` names). `rcu_read_lock_bh` and
+/// `rcu_read_lock_sched` are not among them: since 4.20 they protect what `rcu_read_lock`
+/// protects, and lockdep's `rcu_dereference()` does not know it.
+fn protects_nothing(lock: &LockRef) -> bool {
+    let name = lock.name.as_str();
     let old_work = name.starts_with("(&")
         && name
             .split('#')
             .next()
             .is_some_and(|n| n.ends_with("work)") || n.ends_with("timer)"));
+    let runner = lock
+        .at
+        .as_ref()
+        .and_then(|f| f.function.as_deref())
+        .is_some_and(|f| matches!(f, "process_one_work" | "call_timer_fn" | "worker_thread"));
     matches!(
-        name,
+        lock.class.as_str(),
         "rcu_read_lock"
-            | "rcu_read_lock_bh"
-            | "rcu_read_lock_sched"
+            | "rcu_read_lock_trace"
             | "rcu_callback"
             | "fs_reclaim"
+            | "kn->active"
+            | "sb_writers"
+            | "sb_internal"
+            | "sb_pagefaults"
     ) || name.starts_with("(wq_completion)")
         || name.starts_with("(work_completion)")
         || name.starts_with("(completion)")
         || name.starts_with("mmu_notifier_invalidate_range_start")
         || (name.starts_with('"') && name.ends_with('"'))
         || old_work
+        || runner
 }
 
 fn rcu_dereference_under_lock(r: &Report, _: &Context) -> Option<Finding> {
@@ -2210,12 +2231,23 @@ fn rcu_dereference_under_lock(r: &Report, _: &Context) -> Option<Finding> {
         .held_locks
         .iter()
         .flat_map(|h| h.entries.iter())
-        .filter(|e| !protects_nothing(&e.lock.name))
+        .filter(|e| !protects_nothing(&e.lock))
         .collect();
-    if locks.is_empty() {
+    // Held locks counted but not printed (a quote cut them) may be any lock.
+    let unprinted = r
+        .held_locks
+        .as_ref()
+        .map_or(0, |h| (h.count as usize).saturating_sub(h.entries.len()));
+    if locks.is_empty() && unprinted == 0 {
         return None;
     }
-    let names: Vec<String> = locks.iter().map(|e| format!("`{}`", e.lock.name)).collect();
+    let mut names: Vec<String> = locks.iter().map(|e| format!("`{}`", e.lock.name)).collect();
+    if unprinted > 0 {
+        names.push(format!(
+            "{unprinted} lock{} the report counts but does not print",
+            if unprinted == 1 { "" } else { "s" }
+        ));
+    }
     Some(Finding {
         label: Label::Undetermined,
         explanation: format!(

@@ -153,6 +153,11 @@ pub struct Normalizer {
     /// Between a MIME boundary and the blank line after its part's headers: a
     /// `Content-Type:` here is a part's (elsewhere, a web page's or a paste's: not skipped).
     part_headers: bool,
+    /// Inside a mail's `text/plain` part.
+    plain_part: bool,
+    /// This mail's plain part held a report's banner: an HTML part after it is its copy. (An
+    /// HTML part after none is read: it may hold the only copy of a report.)
+    plain_reported: bool,
     /// The start of a UTF-8 character a quoted-printable soft break split (`=C2=` / `=A0`):
     /// its bytes, and how many.
     qp_carry: ([u8; 3], u8),
@@ -216,7 +221,28 @@ pub(crate) fn syslog_parts(had_prefix: bool, text: &str) -> Vec<String> {
     if !text.contains('[') {
         return Vec::new();
     }
-    let stamps = EMBEDDED_STAMP.find_iter(text).take(2).count();
+    // A lost newline leaves the time glued to the line before (`…detected[101309.501425]`),
+    // and the times go on in order, microseconds apart; a time quoted in a message (`found
+    // '[ 12.000000] WARNING…'`, `at [ 1.0] and [ 2.0]`) is neither.
+    let mut stamps = 0;
+    let mut last: Option<f64> = None;
+    for m in EMBEDDED_STAMP.find_iter(text) {
+        let glued = text[..m.start()]
+            .chars()
+            .next_back()
+            .is_some_and(|c| !c.is_whitespace() && !"'\"`(<".contains(c));
+        let secs: f64 = m
+            .as_str()
+            .trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace())
+            .parse()
+            .unwrap_or(f64::NAN);
+        let in_order = last.is_none_or(|l| secs >= l && secs - l <= 1.0);
+        if !glued || !in_order {
+            return Vec::new();
+        }
+        last = Some(secs);
+        stamps += 1;
+    }
     if stamps == 0 || stamps == 1 && !had_prefix {
         return Vec::new();
     }
@@ -293,17 +319,29 @@ impl Normalizer {
             self.quoted_printable = false;
             self.flowed = false;
             self.html_part = false;
+            self.plain_part = false;
+            self.plain_reported = false;
         } else if let Some(v) = header_value(bytes, b"content-transfer-encoding:") {
             self.quoted_printable = v.eq_ignore_ascii_case(b"quoted-printable");
         } else if let Some(v) = header_value(bytes, b"content-type:") {
             let v = v.to_ascii_lowercase();
             self.flowed = memchr::memmem::find(&v, b"format=flowed").is_some();
-            self.html_part = self.part_headers && v.starts_with(b"text/html");
+            self.html_part =
+                self.part_headers && self.plain_reported && v.starts_with(b"text/html");
+            self.plain_part = self.part_headers && v.starts_with(b"text/plain");
         } else if is_mime_boundary(bytes) {
             self.html_part = false;
             self.part_headers = true;
         } else if bytes.trim_ascii().is_empty() {
             self.part_headers = false;
+        } else if self.html_part
+            && bytes
+                .trim_ascii()
+                .get(bytes.trim_ascii().len().saturating_sub(7)..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"</html>"))
+        {
+            // A part that never reaches its boundary ends with its document.
+            self.html_part = false;
         }
         if in_html && self.html_part {
             // The header that opened the part is read (a report open before it ends there).
@@ -432,8 +470,13 @@ impl Normalizer {
             } else if let Some(m) = HOST_KERNEL.find(lead).filter(|_| stamped) {
                 // `journalctl -o short-monotonic`: the host's name after the time.
                 s = &lead[m.end()..];
-            } else if let Some(m) = HOST_KERNEL.find(lead).filter(|_| !had_prefix) {
-                // A syslog copied without its times (`dom0 kernel: `, Qubes' dom0 log).
+            } else if let Some(m) = HOST_KERNEL
+                .find(lead)
+                .filter(|m| !had_prefix && !TIMESTAMP.is_match(lead[m.end()..].trim_start()))
+            {
+                // A syslog copied without its times (`dom0 kernel: `, Qubes' dom0 log). Not
+                // before a console time: there the words are prose (`My kernel: [ 12.3] …`),
+                // as they were read before.
                 s = &lead[m.end()..];
                 had_prefix = true;
             } else if let Some(m) = PAGER_LINE_NO
@@ -498,6 +541,12 @@ impl Normalizer {
             Some(rest) if had_prefix || !rest.trim().is_empty() => rest.replace("#011", "\t"),
             _ => s.to_string(),
         };
+        if self.plain_part
+            && !self.plain_reported
+            && super::scan::detect_banner(stripped.trim()).is_some()
+        {
+            self.plain_reported = true;
+        }
         let unstripped = (qp && stripped.len() != text.len()).then_some(text);
         Stripped {
             text: stripped,
@@ -585,7 +634,7 @@ pub(crate) fn opens_html_part(line: &[u8]) -> bool {
 /// A MIME boundary line (`--0000000000001a2b3c--`): `--` and a token of RFC 2046's
 /// characters, no space.
 fn is_mime_boundary(line: &[u8]) -> bool {
-    line.len() > 4
+    line.len() > 2
         && line.starts_with(b"--")
         && line[2..]
             .iter()
