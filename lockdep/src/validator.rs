@@ -117,8 +117,11 @@ pub(crate) struct ClosingDependency {
 #[derive(Default)]
 struct GraphState {
     graph: DepGraph,
-    // Signatures of problems already reported: each is reported once.
-    reported: HashSet<(ReportKind, Vec<ClassId>)>,
+    // Signatures of problems already reported: each is reported once. A lock-order report's
+    // includes the sites of the two acquisitions that met: one class pair can be a harmless
+    // order at one pair of lines and a deadlock at another (a class of pooled objects), and
+    // the first report must not silence the second.
+    reported: HashSet<(ReportKind, Vec<ClassId>, [Site; 2])>,
     // Dependencies that closed a reported cycle (never added to the graph), for graph files.
     closing: Vec<ClosingDependency>,
     // Every type added to a dependency, in order (graph files replay them in this order).
@@ -1286,7 +1289,8 @@ impl Validator {
                 add_dependencies = false;
                 break;
             }
-            if first_time(&mut state, ReportKind::RecursiveLocking, sig) {
+            let sites = [h.acquire().site.clone(), next.site.clone()];
+            if first_time(&mut state, ReportKind::RecursiveLocking, sig, sites) {
                 drop(state);
                 reports.push(self.conflict_report(
                     ReportKind::RecursiveLocking,
@@ -1327,7 +1331,13 @@ impl Validator {
                                 sig.push(p.class);
                                 sig.sort();
                                 sig.dedup();
-                                if first_time(&mut state, ReportKind::CircularDependency, sig) {
+                                let sites = [p.site.clone(), next.site.clone()];
+                                if first_time(
+                                    &mut state,
+                                    ReportKind::CircularDependency,
+                                    sig,
+                                    sites,
+                                ) {
                                     let before = state.history.len();
                                     state.closing.push(ClosingDependency {
                                         from: p.class,
@@ -1550,7 +1560,12 @@ impl Validator {
     }
 
     fn first_time(&self, kind: ReportKind, sig: Vec<ClassId>) -> bool {
-        first_time(&mut self.inner.graph.lock(), kind, sig)
+        first_time(
+            &mut self.inner.graph.lock(),
+            kind,
+            sig,
+            [Site::Unknown, Site::Unknown],
+        )
     }
 
     /// Adds a [`ClassNote`] for each class of `r` that may conflate locks: refined because it
@@ -1769,8 +1784,13 @@ fn held_again<'a>(below: &'a [HeldLock], next: &Acquire) -> Option<&'a HeldLock>
     })
 }
 
-fn first_time(state: &mut GraphState, kind: ReportKind, sig: Vec<ClassId>) -> bool {
-    state.reported.insert((kind, sig))
+fn first_time(
+    state: &mut GraphState,
+    kind: ReportKind,
+    sig: Vec<ClassId>,
+    sites: [Site; 2],
+) -> bool {
+    state.reported.insert((kind, sig, sites))
 }
 
 fn lock_ref(reg: &ClassRegistry, a: &Acquire) -> LockRef {

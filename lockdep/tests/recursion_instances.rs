@@ -82,3 +82,45 @@ fn one_lock_taken_again_says_it_is_one_lock_and_two_of_a_class_do_not() {
     let text = reports[0].to_string();
     assert!(!text.contains("This is one lock"), "{text}");
 }
+
+#[test]
+fn two_of_a_class_nested_at_other_lines_is_reported_again() {
+    // One class of pooled objects (one construction site): nested at one pair of lines it may
+    // be harmless, at another a deadlock (held out, generational-box); the first report must
+    // not silence the second. The same lines again are not reported again.
+    let reports = lockdep::capture(|| {
+        let locks: Vec<RwLock<()>> = (0..2).map(|_| RwLock::new(())).collect();
+        for _ in 0..2 {
+            let _a = locks[0].write();
+            let _b = locks[1].write();
+        }
+        let _b = locks[1].read();
+        let _a = locks[0].write();
+    });
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+}
+
+#[test]
+fn a_cycle_closed_at_other_lines_is_reported_again() {
+    // A chain that closed a reported cycle is remembered (a program that repeats the order does
+    // not pay for its validation again), so the same lines in the same chain stay silent; the
+    // same cycle closed in another chain at other lines is reported again.
+    use lockdep::Mutex;
+    let reports = lockdep::capture(|| {
+        let a = Mutex::new(());
+        let b = Mutex::new(());
+        let c = Mutex::new(());
+        {
+            let _a = a.lock();
+            let _b = b.lock();
+        }
+        for _ in 0..2 {
+            let _b = b.lock();
+            let _a = a.lock(); // closes the cycle: reported once
+        }
+        let _c = c.lock();
+        let _b = b.lock();
+        let _a = a.lock(); // the same cycle, another chain and other lines: reported again
+    });
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+}
