@@ -2,9 +2,11 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use ::tokio::sync as ts;
@@ -300,7 +302,7 @@ impl<T: ?Sized + 'static> RwLock<T> {
             };
             OwnedRwLockReadGuard {
                 holder,
-                inner: ManuallyDrop::new(inner),
+                inner: ManuallyDrop::new(OwnedRead::of(inner)),
                 lock: self,
             }
         }
@@ -333,7 +335,7 @@ impl<T: ?Sized + 'static> RwLock<T> {
         let (holder, reports) = acquire_try(lock.request(Mode::Read, Location::caller()));
         let guard = OwnedRwLockReadGuard {
             holder,
-            inner: ManuallyDrop::new(inner),
+            inner: ManuallyDrop::new(OwnedRead::of(inner)),
             lock: self,
         };
         // Once the guard exists, so that a report that unwinds releases it.
@@ -714,10 +716,10 @@ impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
 /// A [`RwLock`] (or a part of its data, `U`) held for reading that owns an `Arc` of it
 /// ([`RwLock::read_owned`], [`OwnedRwLockReadGuard::map`]).
 #[must_use = "if unused the RwLock will immediately unlock"]
-pub struct OwnedRwLockReadGuard<T: ?Sized + 'static, U: ?Sized + 'static = T> {
+pub struct OwnedRwLockReadGuard<T: ?Sized + 'static, U: ?Sized = T> {
     holder: u64,
     // Borrows `lock`'s allocation: dropped before it.
-    inner: ManuallyDrop<ts::RwLockReadGuard<'static, U>>,
+    inner: ManuallyDrop<OwnedRead<U>>,
     lock: Arc<RwLock<T>>,
 }
 
@@ -731,7 +733,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let inner = ts::RwLockReadGuard::map(inner, f);
+        let inner = inner.map(f);
         unwinding.disarm();
         OwnedRwLockReadGuard {
             holder,
@@ -747,7 +749,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let result = ts::RwLockReadGuard::try_map(inner, f);
+        let result = inner.try_map(f);
         unwinding.disarm();
         match result {
             Ok(inner) => Ok(OwnedRwLockReadGuard {
@@ -804,7 +806,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let inner = ts::RwLockWriteGuard::map(inner, f);
+        let inner = OwnedWrite::of(inner, f);
         unwinding.disarm();
         OwnedRwLockMappedWriteGuard {
             holder,
@@ -823,7 +825,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let result = ts::RwLockWriteGuard::try_map(inner, f);
+        let result = OwnedWrite::try_of(inner, f);
         unwinding.disarm();
         match result {
             Ok(inner) => Ok(OwnedRwLockMappedWriteGuard {
@@ -844,7 +846,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         let (holder, inner, lock) = owned_into_parts!(this);
         OwnedRwLockMappedWriteGuard {
             holder,
-            inner: ManuallyDrop::new(ts::RwLockWriteGuard::into_mapped(inner)),
+            inner: ManuallyDrop::new(OwnedWrite::of(inner, |t| t)),
             lock,
         }
     }
@@ -857,7 +859,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         let reports = lock.token(holder).downgrade();
         let guard = OwnedRwLockReadGuard {
             holder,
-            inner: ManuallyDrop::new(ts::RwLockWriteGuard::downgrade(inner)),
+            inner: ManuallyDrop::new(OwnedRead::of(ts::RwLockWriteGuard::downgrade(inner))),
             lock,
         };
         // Once the guard exists, so that a report that unwinds releases it.
@@ -874,7 +876,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let inner = ts::RwLockWriteGuard::downgrade_map(inner, f);
+        let inner = OwnedRead::downgraded(inner, f);
         unwinding.disarm();
         let reports = lock.token(holder).downgrade();
         let guard = OwnedRwLockReadGuard {
@@ -899,7 +901,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let result = ts::RwLockWriteGuard::try_downgrade_map(inner, f);
+        let result = OwnedRead::try_downgraded(inner, f);
         unwinding.disarm();
         match result {
             Ok(inner) => {
@@ -928,12 +930,31 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
 }
 
 /// A part of a [`RwLock`]'s data held for writing that owns an `Arc` of the lock
-/// ([`OwnedRwLockWriteGuard::map`]).
+/// ([`OwnedRwLockWriteGuard::map`]). The part need not be `'static` (as with tokio's: a
+/// library's `struct RefMut<T>(OwnedRwLockMappedWriteGuard<Data, T>)` compiles unchanged):
+///
+/// ```
+/// use lockdep::tokio::{OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard};
+/// struct Ref<T>(OwnedRwLockReadGuard<Vec<u8>, T>);
+/// struct RefMut<T>(OwnedRwLockMappedWriteGuard<Vec<u8>, T>);
+/// ```
+///
+/// Like tokio's, it is invariant in the part's type: a guard of a longer-lived reference cannot
+/// pass for one of a shorter-lived one (it could then store the shorter one):
+///
+/// ```compile_fail
+/// use lockdep::tokio::OwnedRwLockMappedWriteGuard;
+/// fn shorten<'s>(
+///     g: OwnedRwLockMappedWriteGuard<(), &'static str>,
+/// ) -> OwnedRwLockMappedWriteGuard<(), &'s str> {
+///     g
+/// }
+/// ```
 #[must_use = "if unused the RwLock will immediately unlock"]
-pub struct OwnedRwLockMappedWriteGuard<T: ?Sized + 'static, U: ?Sized + 'static = T> {
+pub struct OwnedRwLockMappedWriteGuard<T: ?Sized + 'static, U: ?Sized = T> {
     holder: u64,
     // Borrows `lock`'s allocation: dropped before it.
-    inner: ManuallyDrop<ts::RwLockMappedWriteGuard<'static, U>>,
+    inner: ManuallyDrop<OwnedWrite<U>>,
     lock: Arc<RwLock<T>>,
 }
 
@@ -947,7 +968,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let inner = ts::RwLockMappedWriteGuard::map(inner, f);
+        let inner = inner.map(f);
         unwinding.disarm();
         OwnedRwLockMappedWriteGuard {
             holder,
@@ -966,7 +987,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     {
         let (holder, inner, lock) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
-        let result = ts::RwLockMappedWriteGuard::try_map(inner, f);
+        let result = inner.try_map(f);
         unwinding.disarm();
         match result {
             Ok(inner) => Ok(OwnedRwLockMappedWriteGuard {
@@ -985,5 +1006,185 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     /// The lock this guard holds a part of.
     pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
         &this.lock
+    }
+}
+
+/// tokio's read lock held for an owned guard, the data apart: tokio's guard mapped to `()`, so
+/// that a part `U` of the data needs no `'static` (tokio's owned guards need none). The owned
+/// guard holds the `Arc` the data is in and drops this first.
+struct OwnedRead<U: ?Sized> {
+    // Held for its `Drop`, which releases tokio's lock.
+    _permit: ts::RwLockReadGuard<'static, ()>,
+    data: NonNull<U>,
+}
+
+// SAFETY: it gives out `&U` only, as tokio's owned read guard does: `Send` and `Sync` when `U`
+// is `Sync` (the `Arc` beside it adds tokio's bounds on `T`).
+unsafe impl<U: ?Sized + Sync> Send for OwnedRead<U> {}
+// SAFETY: as above.
+unsafe impl<U: ?Sized + Sync> Sync for OwnedRead<U> {}
+
+impl<T: ?Sized + 'static> OwnedRead<T> {
+    fn of(guard: ts::RwLockReadGuard<'static, T>) -> Self {
+        let mut data = None;
+        let permit = ts::RwLockReadGuard::map(guard, |t| {
+            data = Some(NonNull::from(t));
+            &()
+        });
+        OwnedRead {
+            _permit: permit,
+            data: data.expect("`map` calls its function"),
+        }
+    }
+
+    /// tokio's `downgrade_map`, the part apart.
+    fn downgraded<U: ?Sized>(
+        guard: ts::RwLockWriteGuard<'static, T>,
+        f: impl FnOnce(&T) -> &U,
+    ) -> OwnedRead<U> {
+        let mut data = None;
+        let permit = ts::RwLockWriteGuard::downgrade_map(guard, |t| {
+            data = Some(NonNull::from(f(t)));
+            &()
+        });
+        OwnedRead {
+            _permit: permit,
+            data: data.expect("`downgrade_map` calls its function"),
+        }
+    }
+
+    /// tokio's `try_downgrade_map`, the part apart.
+    fn try_downgraded<U: ?Sized>(
+        guard: ts::RwLockWriteGuard<'static, T>,
+        f: impl FnOnce(&T) -> Option<&U>,
+    ) -> Result<OwnedRead<U>, ts::RwLockWriteGuard<'static, T>> {
+        let mut data = None;
+        let permit = ts::RwLockWriteGuard::try_downgrade_map(guard, |t| {
+            data = Some(NonNull::from(f(t)?));
+            Some(&())
+        })?;
+        Ok(OwnedRead {
+            _permit: permit,
+            data: data.expect("`try_downgrade_map` calls its function"),
+        })
+    }
+}
+
+impl<U: ?Sized> OwnedRead<U> {
+    fn map<V: ?Sized>(self, f: impl FnOnce(&U) -> &V) -> OwnedRead<V> {
+        // SAFETY: the permit holds the read lock; the owned guard keeps the data alive.
+        let data = NonNull::from(f(unsafe { self.data.as_ref() }));
+        OwnedRead {
+            _permit: self._permit,
+            data,
+        }
+    }
+
+    fn try_map<V: ?Sized>(self, f: impl FnOnce(&U) -> Option<&V>) -> Result<OwnedRead<V>, Self> {
+        // SAFETY: as in `map`.
+        match f(unsafe { self.data.as_ref() }) {
+            Some(v) => Ok(OwnedRead {
+                data: NonNull::from(v),
+                _permit: self._permit,
+            }),
+            None => Err(self),
+        }
+    }
+}
+
+impl<U: ?Sized> Deref for OwnedRead<U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: the permit holds the read lock; the owned guard keeps the data alive.
+        unsafe { self.data.as_ref() }
+    }
+}
+
+/// tokio's write lock held for an owned mapped guard, the data apart (see [`OwnedRead`]).
+struct OwnedWrite<U: ?Sized> {
+    // Held for its `Drop`, which releases tokio's lock.
+    _permit: ts::RwLockMappedWriteGuard<'static, ()>,
+    data: NonNull<U>,
+    // `&mut U` goes out through it: invariant in `U`, as tokio's guard is.
+    _invariant: PhantomData<*mut U>,
+}
+
+// SAFETY: it gives out `&mut U` to the thread that holds it and `&U` to sharers: `Send` when `U`
+// is `Send`, `Sync` when `U` is `Sync` (the `Arc` beside it adds tokio's bounds on `T`).
+unsafe impl<U: ?Sized + Send> Send for OwnedWrite<U> {}
+// SAFETY: as above.
+unsafe impl<U: ?Sized + Sync> Sync for OwnedWrite<U> {}
+
+impl<U: ?Sized> OwnedWrite<U> {
+    fn of<T: ?Sized + 'static>(
+        guard: ts::RwLockWriteGuard<'static, T>,
+        f: impl FnOnce(&mut T) -> &mut U,
+    ) -> Self {
+        let mut data = None;
+        let permit = ts::RwLockWriteGuard::map(guard, |t| {
+            data = Some(NonNull::from(f(t)));
+            Box::leak(Box::new(()))
+        });
+        OwnedWrite {
+            _permit: permit,
+            data: data.expect("`map` calls its function"),
+            _invariant: PhantomData,
+        }
+    }
+
+    fn try_of<T: ?Sized + 'static>(
+        guard: ts::RwLockWriteGuard<'static, T>,
+        f: impl FnOnce(&mut T) -> Option<&mut U>,
+    ) -> Result<Self, ts::RwLockWriteGuard<'static, T>> {
+        let mut data = None;
+        let permit = ts::RwLockWriteGuard::try_map(guard, |t| {
+            data = Some(NonNull::from(f(t)?));
+            Some(Box::leak(Box::new(())))
+        })?;
+        Ok(OwnedWrite {
+            _permit: permit,
+            data: data.expect("`try_map` calls its function"),
+            _invariant: PhantomData,
+        })
+    }
+
+    fn map<V: ?Sized>(mut self, f: impl FnOnce(&mut U) -> &mut V) -> OwnedWrite<V> {
+        // SAFETY: the permit holds the write lock: the data is this guard's alone.
+        let data = NonNull::from(f(unsafe { self.data.as_mut() }));
+        OwnedWrite {
+            _permit: self._permit,
+            data,
+            _invariant: PhantomData,
+        }
+    }
+
+    fn try_map<V: ?Sized>(
+        mut self,
+        f: impl FnOnce(&mut U) -> Option<&mut V>,
+    ) -> Result<OwnedWrite<V>, Self> {
+        // SAFETY: as in `map`.
+        match f(unsafe { self.data.as_mut() }) {
+            Some(v) => Ok(OwnedWrite {
+                data: NonNull::from(v),
+                _permit: self._permit,
+                _invariant: PhantomData,
+            }),
+            None => Err(self),
+        }
+    }
+}
+
+impl<U: ?Sized> Deref for OwnedWrite<U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: the permit holds the write lock; the owned guard keeps the data alive.
+        unsafe { self.data.as_ref() }
+    }
+}
+
+impl<U: ?Sized> DerefMut for OwnedWrite<U> {
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: as in `deref`, and `&mut self` is the only access.
+        unsafe { self.data.as_mut() }
     }
 }

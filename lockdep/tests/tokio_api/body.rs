@@ -196,6 +196,54 @@ fn a_panic_in_an_owned_guards_map() {
     assert_eq!(*shared.try_lock().unwrap(), [1]);
 }
 
+/// Owned `RwLock` guards of a part that is not `'static`, in structs generic over it (held
+/// out: remoc 0.20's `Ref<T>(OwnedRwLockReadGuard<Option<AnyBox>, T>)`), mapped, downgraded,
+/// sent to another thread; and a `map` that panics while the guard holds the last `Arc`.
+#[test]
+fn owned_rwlock_guards_of_parts_that_borrow() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    struct Ref<T: ?Sized>(OwnedRwLockReadGuard<Vec<String>, T>);
+    struct RefMut<T: ?Sized>(OwnedRwLockMappedWriteGuard<Vec<String>, T>);
+    let text = String::from("a b");
+    let words: Vec<&str> = text.split(' ').collect();
+    run(async {
+        let l = Arc::new(RwLock::new(vec![String::from("a"), String::from("b")]));
+        let first: Ref<str> = Ref(OwnedRwLockReadGuard::map(
+            l.clone().read_owned().await,
+            |v| v[0].as_str(),
+        ));
+        assert_eq!(&*first.0, words[0]);
+        drop(first);
+        let mut second: RefMut<String> = RefMut(OwnedRwLockWriteGuard::map(
+            l.clone().write_owned().await,
+            |v| &mut v[1],
+        ));
+        second.0.push('!');
+        assert!(l.try_read().is_err());
+        drop(second);
+        let part = OwnedRwLockWriteGuard::downgrade_map(l.clone().write_owned().await, |v| &v[1]);
+        assert_eq!(*part, "b!");
+        let back = std::thread::spawn(move || part.len()).join().unwrap();
+        assert_eq!(back, 2);
+        let w = OwnedRwLockWriteGuard::map(l.clone().write_owned().await, |v| &mut v[0]);
+        std::thread::spawn(move || drop(w)).join().unwrap();
+        assert!(l.try_write().is_ok());
+    });
+    let last = Arc::new(RwLock::new(vec![1u8]));
+    let g = last.try_read_owned().unwrap();
+    let r = catch_unwind(AssertUnwindSafe(move || {
+        let _ = OwnedRwLockReadGuard::map(g, |_| -> &u8 { panic!("in map") });
+    }));
+    assert!(r.is_err());
+    let shared = Arc::new(RwLock::new(vec![1u8]));
+    let g = OwnedRwLockWriteGuard::map(shared.clone().try_write_owned().unwrap(), |v| v);
+    let r = catch_unwind(AssertUnwindSafe(move || {
+        let _ = OwnedRwLockMappedWriteGuard::map(g, |_| -> &mut u8 { panic!("in map") });
+    }));
+    assert!(r.is_err());
+    assert_eq!(*shared.try_read().unwrap(), [1]);
+}
+
 #[test]
 fn blocking_acquisitions_outside_the_runtime() {
     let m = Arc::new(Mutex::new(0u32));
