@@ -447,8 +447,10 @@ macro_rules! guard_impls {
     (@mut false, [$($gen:tt)*] $guard:ty => $target:ident) => {};
 }
 
-/// Takes an owned guard's parts without running its `Drop`: its holder, tokio's guard and the
-/// `Arc` that keeps the lock alive.
+/// Takes an owned guard's parts without running its `Drop`: its holder, the `Arc` that keeps
+/// the lock alive and tokio's guard, in that order: bound as `let (holder, lock, inner)`, tokio's
+/// guard is dropped first (before the `Arc`) if what follows unwinds (a `tracing` subscriber
+/// that panics on `downgrade`'s lock event).
 macro_rules! owned_into_parts {
     ($this:ident) => {{
         let mut this = ManuallyDrop::new($this);
@@ -456,8 +458,8 @@ macro_rules! owned_into_parts {
         unsafe {
             (
                 this.holder,
-                ManuallyDrop::take(&mut this.inner),
                 std::ptr::read(&this.lock),
+                ManuallyDrop::take(&mut this.inner),
             )
         }
     }};
@@ -731,7 +733,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     where
         F: FnOnce(&U) -> &V,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let inner = inner.map(f);
         unwinding.disarm();
@@ -747,7 +749,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     where
         F: FnOnce(&U) -> Option<&V>,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let result = inner.try_map(f);
         unwinding.disarm();
@@ -804,7 +806,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let inner = OwnedWrite::of(inner, f);
         unwinding.disarm();
@@ -823,7 +825,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let result = OwnedWrite::try_of(inner, f);
         unwinding.disarm();
@@ -843,7 +845,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
 
     /// The guard as a mapped one over all of the data.
     pub fn into_mapped(this: Self) -> OwnedRwLockMappedWriteGuard<T> {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         OwnedRwLockMappedWriteGuard {
             holder,
             inner: ManuallyDrop::new(OwnedWrite::of(inner, |t| t)),
@@ -855,7 +857,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     /// becomes `read`).
     #[track_caller]
     pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
-        let (holder, inner, lock) = owned_into_parts!(self);
+        let (holder, lock, inner) = owned_into_parts!(self);
         let reports = lock.token(holder).downgrade();
         let guard = OwnedRwLockReadGuard {
             holder,
@@ -874,7 +876,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let inner = OwnedRead::downgraded(inner, f);
         unwinding.disarm();
@@ -899,7 +901,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     where
         F: FnOnce(&T) -> Option<&U>,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let result = OwnedRead::try_downgraded(inner, f);
         unwinding.disarm();
@@ -966,7 +968,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     where
         F: FnOnce(&mut U) -> &mut V,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let inner = inner.map(f);
         unwinding.disarm();
@@ -985,7 +987,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     where
         F: FnOnce(&mut U) -> Option<&mut V>,
     {
-        let (holder, inner, lock) = owned_into_parts!(this);
+        let (holder, lock, inner) = owned_into_parts!(this);
         let unwinding = lock.token(holder).unwinding();
         let result = inner.try_map(f);
         unwinding.disarm();
