@@ -553,31 +553,34 @@ impl State<'_> {
             self.sink = Sink::Chain(self.r.chain.len() - 1);
             return;
         }
-        if let Some(c) = HELD_HDR_WITH_ENTRY.captures(t)
-            && let Some(mut lock) = parse_lock_line(&c[3], no)
-        {
-            lock.input_line = no;
+        // The one-lock form with its entry first: a header ending in `at:` is that too.
+        let header = HELD_HDR_WITH_ENTRY
+            .captures(t)
+            .and_then(|c| Some((1, c.get(2)?.as_str(), Some(parse_lock_line(&c[3], no)?))))
+            .or_else(|| {
+                HELD_HDR.captures(t).map(|c| {
+                    (
+                        c[1].parse().unwrap_or(0),
+                        c.get(2).map_or("", |m| m.as_str()),
+                        None,
+                    )
+                })
+            });
+        if let Some((count, task, entry)) = header {
+            let entries = entry
+                .map(|mut lock| {
+                    lock.input_line = no;
+                    vec![HeldLock { index: 0, lock }]
+                })
+                .unwrap_or_default();
             self.r.held_locks = Some(HeldLocks {
-                count: 1,
-                task: parse_task(&c[2]),
-                entries: vec![HeldLock { index: 0, lock }],
+                count,
+                task: parse_task(task),
+                entries,
                 input_line: no,
             });
             if self.r.task.is_none() {
-                self.r.task = parse_task(&c[2]);
-            }
-            self.sink = Sink::HeldList;
-            return;
-        }
-        if let Some(c) = HELD_HDR.captures(t) {
-            self.r.held_locks = Some(HeldLocks {
-                count: c[1].parse().unwrap_or(0),
-                task: parse_task(&c[2]),
-                entries: Vec::new(),
-                input_line: no,
-            });
-            if self.r.task.is_none() {
-                self.r.task = parse_task(&c[2]);
+                self.r.task = parse_task(task);
             }
             self.sink = Sink::HeldList;
             return;

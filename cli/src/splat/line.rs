@@ -334,12 +334,7 @@ impl Normalizer {
             self.part_headers = true;
         } else if bytes.trim_ascii().is_empty() {
             self.part_headers = false;
-        } else if self.html_part
-            && bytes
-                .trim_ascii()
-                .get(bytes.trim_ascii().len().saturating_sub(7)..)
-                .is_some_and(|t| t.eq_ignore_ascii_case(b"</html>"))
-        {
+        } else if self.html_part && ends_with_ignore_case(bytes.trim_ascii_end(), b"</html>") {
             // A part that never reaches its boundary ends with its document.
             self.html_part = false;
         }
@@ -629,6 +624,10 @@ pub(crate) fn opens_html_part(line: &[u8]) -> bool {
         v.get(..9)
             .is_some_and(|t| t.eq_ignore_ascii_case(b"text/html"))
     })
+}
+
+fn ends_with_ignore_case(b: &[u8], end: &[u8]) -> bool {
+    b.len() >= end.len() && b[b.len() - end.len()..].eq_ignore_ascii_case(end)
 }
 
 /// A MIME boundary line (`--0000000000001a2b3c--`): `--` and a token of RFC 2046's
