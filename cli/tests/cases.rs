@@ -696,3 +696,31 @@ fn a_review_of_round_19() {
     let v = parse("P8-other-class-at-acquired-address.log");
     assert_eq!(v[0].verdict.rule, "same-class-two-instances");
 }
+
+#[test]
+fn round_19_left_overs_read_as_their_reports() {
+    // A quoted journal paste with two empty quoted lines after each of its lines: the locks,
+    // the chain's frames and the whole stack read as without them.
+    let v = parse("O1-quoted-paste-spaced-two-lines.log");
+    assert_eq!(v.len(), 1);
+    assert!(v[0].acquiring.is_some());
+    let frames: Vec<usize> = v[0].chain.iter().map(|e| e.frames.len()).collect();
+    assert_eq!(frames, [17, 20, 26]);
+    assert_eq!(v[0].backtrace.len(), 47);
+    assert!(!v[0].truncated, "{:?}", v[0].damage);
+    // A console paste with an empty line after each line: the recursion is read whole.
+    let v = parse("O2-paste-spaced-one-line.log");
+    assert_eq!(v[0].verdict.rule, "same-instance-recursion");
+    assert_eq!(v[0].backtrace.len(), 20);
+    // A `CPU:` line wrapped after `Tainted:` and again after its release's hyphen, and frames
+    // whose module bracket a mailer wrapped onto the next line.
+    let v = parse("O3-cpu-line-and-frames-wrapped.log");
+    let k = v[0].kernel.clone().unwrap();
+    assert_eq!(
+        k.release,
+        "6.2.0-20230123.rc5.git2.9dea08313ff5.300.fc37.s390x+debug"
+    );
+    assert_eq!(v[0].task.clone().unwrap().comm, "systemd-udevd");
+    assert_eq!(v[0].backtrace.len(), 17);
+    assert_eq!(v[0].backtrace[4].module.as_deref(), Some("scsi_dh_alua"));
+}

@@ -799,6 +799,24 @@ static CPU_LINE_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 static VERSION_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+(?: |$)").unwrap());
+/// A frame with its offset and size, and the module bracket a mailer wrapped off it
+/// (`alua_check+0x132/0x260` / `[scsi_dh_alua]`).
+static FRAME_BEFORE_MODULE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|\s)[\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+$").unwrap());
+static MODULE_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[\w+\]$").unwrap());
+/// A `CPU:` line cut after `Tainted:` (its taint, maybe its release, on the next line).
+static CPU_LINE_BEFORE_TAINT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: .+ Tainted:$").unwrap());
+/// The taint letters a wrap moved off a `CPU:` line, maybe with its release (cut or whole).
+static TAINT_LETTERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Z](?: +[A-Z])*(?: +\d+\.\d+[\w.+~-]*(?: #\d+.*)?)?$").unwrap()
+});
+/// Taint letters and a release a mailer broke after a hyphen (`G  K  6.2.0-`), and the rest
+/// of that release with the version (`20230123.rc5.fc37.s390x+debug #1`).
+static TAINT_RELEASE_CUT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Z](?: +[A-Z])* +\d+\.\d+[\w.+~]*-$").unwrap());
+static RELEASE_REST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\w.+~-]+ #\d+(?: |$)").unwrap());
 static TAINT_ALONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:Not tainted|Tainted: [A-Z][A-Z ]*)$").unwrap());
 /// An ARM frame cut after its caller's address (`… from [<c04c02fc>]`) or before it (`… from`).
@@ -913,6 +931,10 @@ fn wrap_continues(last: &str, last_prefix: bool, last_spaces: bool, next: &Line)
             // The kernel's version line wrapped before its taint (`… #1` / `Tainted: G  W`).
             || KERNEL_IDENT_END.is_match(last) && TAINT_ALONE.is_match(next_trim)
             || CPU_LINE_WITHOUT_VERSION.is_match(last) && VERSION_ALONE.is_match(next_trim)
+            || FRAME_BEFORE_MODULE.is_match(last) && MODULE_ALONE.is_match(next_trim)
+            // A `CPU:` line wrapped after `Tainted:`, and again inside its release.
+            || CPU_LINE_BEFORE_TAINT.is_match(last) && TAINT_LETTERS.is_match(next_trim)
+            || TAINT_RELEASE_CUT.is_match(last) && RELEASE_REST.is_match(next_trim)
             // An ARM frame wrapped after its caller's address (`(f) from [<c04c02fc>]` /
             // `(g+0x58/0x27c)`) or before it (`(f) from` / `[<c04c02fc>] (g+0x58/0x27c)`).
             || ARM_FROM_END.is_match(last) && ARM_CALLER.is_match(next_trim)
@@ -941,6 +963,9 @@ fn wrap_open_after(last: &str, last_prefix: bool, last_spaces: bool) -> bool {
         || ARM_FROM_END.is_match(last)
         || KERNEL_IDENT_END.is_match(last)
         || CPU_LINE_WITHOUT_VERSION.is_match(last)
+        || CPU_LINE_BEFORE_TAINT.is_match(last)
+        || FRAME_BEFORE_MODULE.is_match(last)
+        || TAINT_RELEASE_CUT.is_match(last)
         || last_prefix
             && (last.is_empty()
                 || last == "?"
@@ -1024,7 +1049,9 @@ impl Joiner {
                 prev.text.push(',');
             }
             prev.text.truncate(prev.text.trim_end().len());
-            if !prev.text.is_empty() {
+            // A release broken after its hyphen goes on without a space.
+            let hyphen_break = TAINT_RELEASE_CUT.is_match(&last_text);
+            if !prev.text.is_empty() && !hyphen_break {
                 prev.text.push(' ');
             }
             prev.text.push_str(next_trim);

@@ -385,7 +385,29 @@ struct Collector {
     /// A rule line (`=======================`) inside the stack, held until the next line
     /// says whether it was 2.6-era i386's separator between the irq and the process stack.
     separator: bool,
+    /// Whether the report was pasted with empty lines after every line of its own.
+    spacing: Spacing,
+    /// Empty lines (no text, no prefix) since the last line with either.
+    filler_run: usize,
 }
+
+/// How a report's lines are spaced: a paste may put an empty line (or two) after every line,
+/// so that a blank no longer ends anything. Told by the report's first lines: the kernel
+/// prints its banner, version and rule lines with nothing between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spacing {
+    /// Gaps between the first lines seen so far, all of at least one empty line, and the
+    /// narrowest of them.
+    Unknown { gaps: usize, narrowest: usize },
+    /// The report's own lines follow one another.
+    Single,
+    /// Every line is followed by this many empty lines; more than that stand for a blank line
+    /// of the report.
+    Spaced(usize),
+}
+
+/// How many gaps of empty lines between a report's first lines make it a spaced paste.
+const SPACED_GAPS: usize = 4;
 
 enum Step {
     Continue,
@@ -419,7 +441,58 @@ impl Collector {
             region: None,
             aside: None,
             separator: false,
+            spacing: Spacing::Unknown {
+                gaps: 0,
+                narrowest: usize::MAX,
+            },
+            filler_run: 0,
         }
+    }
+
+    /// Counts an empty line (`filler`) or the gap of empty lines that a line with text (or a
+    /// console prefix) closes, and tells the report's spacing from its first gaps.
+    fn note_spacing(&mut self, filler: bool) {
+        if filler {
+            self.filler_run += 1;
+            return;
+        }
+        let gap = std::mem::take(&mut self.filler_run);
+        if let Spacing::Unknown { gaps, narrowest } = self.spacing {
+            self.spacing = match (gap, gaps + 1) {
+                (0, _) => Spacing::Single,
+                (_, n) if n >= SPACED_GAPS => Spacing::Spaced(narrowest.min(gap)),
+                (_, n) => Spacing::Unknown {
+                    gaps: n,
+                    narrowest: narrowest.min(gap),
+                },
+            };
+        }
+    }
+
+    /// The report's lines without the empty lines a spaced paste put after each of them (a
+    /// longer run of empty lines stays as one blank line).
+    fn into_lines(self) -> Vec<Line> {
+        let Spacing::Spaced(gap) = self.spacing else {
+            return self.lines;
+        };
+        let filler = |l: &Line| l.text.trim().is_empty() && !l.had_prefix;
+        let mut out = Vec::with_capacity(self.lines.len() / 2 + 1);
+        let mut run: Vec<Line> = Vec::new();
+        for l in self.lines {
+            if filler(&l) {
+                run.push(l);
+                continue;
+            }
+            if run.len() > gap {
+                out.extend(run.pop());
+            }
+            run.clear();
+            out.push(l);
+        }
+        if run.len() > gap {
+            out.extend(run.pop());
+        }
+        out
     }
 
     /// Whether what was read so far is a whole report: its stack begun and not interrupted,
@@ -464,6 +537,15 @@ impl Collector {
         self.shallow_run = 0;
         self.shallow_from = None;
         let t = line.text.trim();
+        let filler = t.is_empty() && !line.had_prefix;
+        self.note_spacing(filler);
+        if filler
+            && self.phase == Phase::Backtrace
+            && matches!(self.spacing, Spacing::Spaced(gap) if self.filler_run <= gap)
+        {
+            // A spaced paste's empty line: not the blank that ends a stack.
+            return Step::Continue;
+        }
         if SYSTEMD_STATUS.is_match(t) {
             // systemd's status lines share the console: never a report's.
             return Step::Continue;
@@ -1166,13 +1248,16 @@ impl Scanner {
         }
     }
 
-    fn finish_collector(&mut self, col: Collector, complete: bool) {
+    fn finish_collector(&mut self, mut col: Collector, complete: bool) {
+        let region = col.region.take();
         let ending = Ending {
             complete,
-            reasons: col.reasons,
+            reasons: std::mem::take(&mut col.reasons),
         };
-        let mut report = extract::build(&self.source, col.spec, col.start, &col.lines, ending);
-        match col.region {
+        let (spec, start) = (col.spec, col.start);
+        let lines = col.into_lines();
+        let mut report = extract::build(&self.source, spec, start, &lines, ending);
+        match region {
             Some(mut region) if region.is_open() && region.describe().corrupted.is_some() => {
                 // The title may still come from text after the report (syzkaller reads on):
                 // hold the report back for a bounded tail. A settled title goes out now.
