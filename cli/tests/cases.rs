@@ -724,3 +724,44 @@ fn round_19_left_overs_read_as_their_reports() {
     assert_eq!(v[0].backtrace.len(), 17);
     assert_eq!(v[0].backtrace[4].module.as_deref(), Some("scsi_dh_alua"));
 }
+
+#[test]
+fn held_out_round_21_excerpts_read_as_their_reports() {
+    // A poster's `... kernel: ` in place of the time and host.
+    let v = parse("N1-elided-host-kernel-prefix.log");
+    assert_eq!(v[0].task.clone().unwrap().comm, "kworker/12:1");
+    assert_eq!(v[0].verdict.rule, "same-instance-recursion");
+    // A sleeping-function report whose `Preemption disabled at:` site is followed by a blank
+    // line and `Call Trace:`: the site is one frame, the stack comes after.
+    let v = parse("N2-sleeping-blank-before-call-trace.log");
+    assert_eq!(v[0].backtrace.len(), 8);
+    // A 3.1 `Pid:` line wrapped before its release; `? 0xffffffffa02fefff` return addresses
+    // no symbol covers.
+    let v = parse("N3-pid-line-wrapped-unresolved-frames.log");
+    assert_eq!(v[0].backtrace.len(), 35);
+    assert_eq!(v[0].damage, None);
+    // Android's frames with their module's build ID (`[ufs dd6f…22a]`).
+    let v = parse("N4-frames-with-module-build-id.log");
+    assert_eq!(v[0].backtrace.len(), 41);
+    assert!(
+        v[0].backtrace
+            .iter()
+            .any(|f| f.module.as_deref() == Some("ufs"))
+    );
+    // A `takes:` lock line whose site a copy mangled, and the usage line without `usage.`.
+    let v = parse("N5-takes-line-site-damaged.log");
+    let lock = v[0].acquiring.clone().unwrap();
+    assert_eq!(lock.name, "&(&table->lock)->rlock#2");
+    assert!(
+        v[0].verdict
+            .explanation
+            .contains("is now used IN-HARDIRQ-W")
+    );
+    // A quote ending after `ret_from_fork`: nothing of the stack was left out.
+    let v = parse("N6-quote-ends-at-stack-bottom.log");
+    assert_eq!(v[0].damage, None);
+    // Lines ended by a carriage return alone; a held-lock list closed by a markdown fence.
+    let v = parse("N7-carriage-return-line-ends.log");
+    assert_eq!(v.len(), 4);
+    assert!(v.iter().all(|r| r.damage.is_none()), "{v:#?}");
+}

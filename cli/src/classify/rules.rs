@@ -1490,21 +1490,36 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             if let Some(a) = a {
                 evidence.push((a.input_line, "the new usage".into()));
             }
-            format!(
-                "`{name}` was used {} ({}) and is now used {} ({}). If an interrupt arrives on a CPU \
-                 that holds it with {state} enabled and the handler takes it, that CPU deadlocks on \
-                 itself.",
-                irq.and_then(|i| i.usage_from.clone()).unwrap_or_default(),
-                reg.and_then(|t| first_user(&t.frames).map(|(_, f)| fname(f)))
-                    .unwrap_or_default(),
-                irq.and_then(|i| i.usage_to.clone()).unwrap_or_default(),
+            // Each part only when the report printed it (an excerpt may have lost any).
+            let usage = |u: Option<String>, site: Option<String>| {
+                let mut s = u.map(|u| format!(" {u}")).unwrap_or_default();
+                if let Some(site) = site.filter(|s| !s.is_empty()) {
+                    s.push_str(&format!(" ({site})"));
+                }
+                s
+            };
+            let was = usage(
+                irq.and_then(|i| i.usage_from.clone()),
+                reg.and_then(|t| first_user(&t.frames).map(|(_, f)| fname(f))),
+            );
+            let now = usage(
+                irq.and_then(|i| i.usage_to.clone()),
                 a.and_then(|l| l.at.as_ref())
                     // The function-graph tracer's trampoline stands in for a return address
                     // it replaced: the stack says who took the lock.
                     .filter(|f| f.base_function() != Some("return_to_handler"))
                     .map(|f| f.display())
-                    .or_else(|| first_caller(&r.backtrace).map(fname))
-                    .unwrap_or_default()
+                    .or_else(|| first_caller(&r.backtrace).map(fname)),
+            );
+            let lock = if name.is_empty() {
+                "The lock".to_string()
+            } else {
+                format!("`{name}`")
+            };
+            format!(
+                "{lock} was used{was} and is now used{now}. If an interrupt arrives on a CPU that \
+                 holds it with {state} enabled and the handler takes it, that CPU deadlocks on \
+                 itself."
             )
         }
         _ => {

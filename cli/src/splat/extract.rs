@@ -89,7 +89,10 @@ re!(
     PID_LINE,
     r"^Pid: (\d+), comm: (.+?) (Not tainted|Tainted: [A-Z ]*[A-Z])\s*(.*)$"
 );
-re!(INCONSISTENT, r"^inconsistent \{(.+)\} -> \{(.+)\} usage\.$");
+re!(
+    INCONSISTENT,
+    r"^inconsistent \{(.+)\} -> \{(.+)\}(?: usage\.)?$"
+);
 re!(REGISTERED, r"^\{(.+)\} state was registered at:$");
 re!(
     BECAME,

@@ -78,8 +78,10 @@ static SYSLOG: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 /// The host's name and `kernel: ` after a timestamp (`[    7.886893] fmac.local kernel: `).
-static HOST_KERNEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][\w.-]* kernel(?:\[\d+\])?: ?").unwrap());
+/// A poster's elision (`...`, `…`) may stand for the time and host.
+static HOST_KERNEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[A-Za-z0-9][\w.-]*|\.{3}|\x{2026}) kernel(?:\[\d+\])?: ?").unwrap()
+});
 /// `dmesg -x`'s facility and level (`kern  :warn  : `).
 static DMESG_X: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -778,7 +780,7 @@ static LOCK_USAGE_TAIL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[.+?-]{0,6}\}(?:-\{\d:\d\})?,?$").unwrap());
 /// The start of a `CPU: … PID: … Comm: …` dump line cut before the kernel's version.
 static DUMP_WITHOUT_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm:(?: \S.*(?:Not tainted|Tainted: [A-Z ]*))?$")
+    Regex::new(r"^(?:CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm:|Pid: \d+, comm:)(?: \S.*(?:Not tainted|Tainted: [A-Z ]*))?$")
         .unwrap()
 });
 /// An old kernel's frame cut after its address (`<IRQ>  [<ffffffff810e09ae>]`), or powerpc's

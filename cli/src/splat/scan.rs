@@ -326,6 +326,8 @@ static DUMP_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|thread: \S+ \(lockdep |\(backtraces off)",
         // 2.6–3.x x86: the task line before `Call Trace:` that `CPU: … PID: … Comm:` replaced.
         r"|Pid: \d+, comm: ",
+        // A return address in no symbol's range (a module's init text, freed): `? 0xffff…`.
+        r"|(?:\[<[0-9a-f]{8,16}>\] )?\?? ?0x[0-9a-f]{8,16}$",
         // s390 before 3.x: the task line and the stack's words (each line ends in a period).
         r"|Process \S+ \(pid: \d+, task: "
     ))
@@ -522,7 +524,7 @@ impl Collector {
                 self.reasons.push(format!(
                     "the quote ends before the report does (a reply from line {from})"
                 ));
-            } else if self.phase == Phase::Backtrace {
+            } else if self.phase == Phase::Backtrace && !self.at_stack_bottom() {
                 // The stack's start was read, but the poster may have cut it short.
                 self.reasons.push(format!(
                     "the quote ends inside the stack (a reply from line {from}): frames after \
@@ -674,6 +676,23 @@ impl Collector {
         }
     }
 
+    /// Whether the last frame read is where a task's stack starts (`ret_from_fork`, a
+    /// syscall's entry, a secondary CPU's start): nothing of the stack is left after it.
+    fn at_stack_bottom(&self) -> bool {
+        let Some(frame) = self
+            .lines
+            .iter()
+            .rev()
+            .map(|l| l.text.trim())
+            .find(|t| !t.is_empty())
+            .and_then(|t| parse_frame(t, 0, FrameContext::Strict))
+        else {
+            return false;
+        };
+        let f = frame.function.as_deref().unwrap_or("");
+        STACK_BOTTOMS.contains(&f)
+    }
+
     /// Whether this is a `BUG: key … has not been registered!` report (whose own WARN follows).
     fn is_key_bug(&self) -> bool {
         self.spec.kind == Kind::LockdepInternalWarning
@@ -765,6 +784,14 @@ impl Collector {
         if FOREIGN_OOPS.is_match(t) {
             return self.interrupted_by_report(line, t);
         }
+        // A report without a stack ends with its held locks, whatever follows them (a mail's
+        // signature or a markdown fence included).
+        if !self.spec.has_backtrace && self.held_seen && !t.is_empty() && !HELD_ENTRY.is_match(t) {
+            return Step::End {
+                consumed: false,
+                complete: true,
+            };
+        }
         // A signature's separator is `-- ` (RFC 3676), after a blank line when its space was
         // lost; a bare `--` after text is a rule line's wrapped end (`----…` cut by a mailer).
         let signature = line.text.trim_start() == "-- "
@@ -802,12 +829,6 @@ impl Collector {
             ));
             return Step::Continue;
         }
-        if !self.spec.has_backtrace && self.held_seen && !t.is_empty() && !HELD_ENTRY.is_match(t) {
-            return Step::End {
-                consumed: false,
-                complete: true,
-            };
-        }
         if HELD_HDR.is_match(t) {
             self.held_seen = true;
         }
@@ -815,6 +836,11 @@ impl Collector {
             self.phase = Phase::Backtrace;
         } else if self.spec.kind == Kind::SleepingInAtomic
             && parse_frame(t, 0, FrameContext::Strict).is_some()
+            // The site under `Preemption disabled at:` is one frame, not the stack.
+            && !self
+                .lines
+                .last()
+                .is_some_and(|l| l.text.trim() == "Preemption disabled at:")
         {
             // 2.6 printed the stack right after its `in_atomic()` line, with no header.
             self.phase = Phase::Backtrace;
@@ -903,6 +929,27 @@ pub struct Scanner {
     /// `DEBUG_LOCKS_WARN_ON(…)` on the next line belongs to it.
     last_warning: Option<(Option<String>, Line)>,
 }
+
+/// Functions where a task's or a CPU's stack starts: the last frame a stack prints.
+const STACK_BOTTOMS: &[&str] = &[
+    "ret_from_fork",
+    "ret_from_fork_asm",
+    "__ret_from_fork",
+    "ret_from_kernel_thread",
+    "kernel_thread_helper",
+    "entry_SYSCALL_64_after_hwframe",
+    "entry_SYSENTER_compat_after_hwframe",
+    "entry_INT80_compat",
+    "el0t_64_sync",
+    "el0t_32_sync",
+    "start_secondary_prolog",
+    "secondary_startup_64",
+    "secondary_startup_64_no_verify",
+    "x86_64_start_kernel",
+    "start_kernel",
+    "system_call_vectored_common",
+    "system_call_common",
+];
 
 /// How many bare function names make a stack (one could be a word of prose: `Thanks`).
 const MIN_BARE_FRAMES: usize = 2;

@@ -13,7 +13,7 @@ static PAGER_CUT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+0x[0-9a-f]+(?:/0x[0-9a-f]*)?( \[\w*)?>$").unwrap());
 /// A frame whose module's bracket is never closed: the line was cut there.
 static MODULE_CUT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\+0x[0-9a-f]+/0x[0-9a-f]+( \[[\w-]*)$").unwrap());
+    LazyLock::new(|| Regex::new(r"\+0x[0-9a-f]+/0x[0-9a-f]+( \[[\w-]*(?: [0-9a-f]*)?)$").unwrap());
 static PPC_FRAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[[0-9a-f]+\] \[([0-9a-f]+)\] (.*)$").unwrap());
 static PC_PREFIX: LazyLock<Regex> =
@@ -38,7 +38,8 @@ static KFRAME: LazyLock<Regex> = LazyLock::new(|| {
         r"^([A-Za-z_.$][\w.$:]*)",
         // (`+off` without `/size`: a line cut there.)
         r"(?:\+(0x[0-9a-f]+)(?:/(0x[0-9a-f]+))?)?",
-        r"(?: \[([\w-]+)\])?",
+        // (A module's build ID after its name: `[ufs dd6f3855…22a]`.)
+        r"(?: \[([\w-]+)(?: [0-9a-f]{8,40})?\])?",
         // (A line cut inside the discriminator keeps what it holds: `(discrimin`.)
         r"(?: \(?((?:[\w./-]+/)?[\w.-]+\.\w+):(-?\d+)(?::(\d+))?(?: \(discriminator \d+\)| \(discrim[a-z]*(?: \d*)?$)?",
         r"(?: [\w./-]+:\d+(?: \(discriminator \d+\))?)*\)?(?: ([\w-]+))?)?",
@@ -58,8 +59,10 @@ static LOCK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:([0-9a-fA-F]{8,16}|\(____ptrval____\)|\(ptrval\))\s+)?",
         r"\((.*)\)\{([.+?-]{4,6})\}(?:-\{(\d+):(\d+)\})?",
-        // The site, or the start of `at:` where the input was cut (`…-{0:0}, a`).
-        r"(?:,\s*(?:at:\s*(.*\S)|a(?:t:?)?))?\S?\s*$"
+        // The site (`at:`, or `at` without its colon in a retyped copy); the start of `at:`
+        // where the input was cut (`…-{0:0}, a`), or a site damaged past reading (`…{?.+.},
+        // /0x50 [mlx5_core]`): no site.
+        r"(?:,\s*(?:at(?::\s*|\s+)(.*\S)|.*)|\S)?\s*$"
     ))
     .unwrap()
 });

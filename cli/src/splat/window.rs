@@ -20,6 +20,9 @@ pub(crate) struct Window<R> {
     end: usize,
     base: u64,
     eof: bool,
+    /// Whether lines end in `\r` alone (an old Mac editor's, a terminal capture's), read as
+    /// `\n`; told by the first line end read.
+    cr_lines: Option<bool>,
 }
 
 /// How a physical line ended.
@@ -41,6 +44,7 @@ impl<R: Read> Window<R> {
             end: 0,
             base: 0,
             eof: false,
+            cr_lines: None,
         }
     }
 
@@ -102,6 +106,22 @@ impl<R: Read> Window<R> {
                 }
                 Ok(n) => {
                     self.end += n;
+                    let mut unread = self.end - n..self.end;
+                    if self.cr_lines.is_none() {
+                        unread = self.pos..self.end;
+                        // The first line end, once the byte after a `\r` has arrived.
+                        let data = &self.buf[unread.clone()];
+                        self.cr_lines = match memchr::memchr2(b'\r', b'\n', data) {
+                            Some(i) if data[i] == b'\n' => Some(false),
+                            Some(i) if i + 1 < data.len() => Some(data[i + 1] != b'\n'),
+                            _ => None,
+                        };
+                    }
+                    if self.cr_lines == Some(true) {
+                        for b in self.buf[unread].iter_mut().filter(|b| **b == b'\r') {
+                            *b = b'\n';
+                        }
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -147,7 +167,9 @@ impl<R: Read> Window<R> {
             if self.is_full() {
                 break;
             }
-            scanned = data.len();
+            // (The last byte again: a `\r` there becomes a line end once the next byte shows
+            // that lines end in `\r` alone.)
+            scanned = data.len().saturating_sub(1);
             self.fill_more()?;
         }
         // Longer than the window (so longer than a line may be): keep the head, skip the rest.
@@ -223,6 +245,21 @@ mod tests {
                 assert_eq!(v[3].0, b"last");
                 assert!(!v[3].1.cut && v[3].1.unterminated);
             }
+        }
+    }
+
+    #[test]
+    fn lines_ended_by_a_carriage_return_alone_are_lines() {
+        for step in [1, 3, 4096] {
+            let v = lines(b"no end yet, one\rtwo\r\rthree", step, 0);
+            let texts: Vec<&[u8]> = v.iter().map(|(l, _)| l.as_slice()).collect();
+            assert_eq!(
+                texts,
+                [&b"no end yet, one\n"[..], b"two\n", b"\n", b"three"]
+            );
+            // CRLF is left to the line normaliser.
+            let v = lines(b"one\r\ntwo\r\n", step, 0);
+            assert_eq!(v[0].0, b"one\r\n");
         }
     }
 
