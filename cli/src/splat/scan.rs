@@ -837,10 +837,10 @@ impl Collector {
         } else if self.spec.kind == Kind::SleepingInAtomic
             && parse_frame(t, 0, FrameContext::Strict).is_some()
             // The site under `Preemption disabled at:` is one frame, not the stack.
-            && !self
+            && self
                 .lines
                 .last()
-                .is_some_and(|l| l.text.trim() == "Preemption disabled at:")
+                .is_none_or(|l| l.text.trim() != "Preemption disabled at:")
         {
             // 2.6 printed the stack right after its `in_atomic()` line, with no header.
             self.phase = Phase::Backtrace;
