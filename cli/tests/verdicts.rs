@@ -114,12 +114,13 @@ fn no_genuine_deadlock_is_called_a_false_positive() {
     // verdict round 15) added 3 and 7, set M (verdict round 18) 1 and 4. Set N (verdict round
     // 20) added 1 and 6, and `rcu-dereference-under-lock` took 4 genuine ones to `undetermined`
     // (an RCU dereference under a lock the report cannot tell from its update-side lock).
+    // Set O (verdict round 22) added 2 and 4.
     assert!(
-        fp_recognised >= 32,
+        fp_recognised >= 34,
         "false positives recognised fell to {fp_recognised}"
     );
     assert!(
-        genuine_recognised >= 72,
+        genuine_recognised >= 76,
         "genuine recognised fell to {genuine_recognised}"
     );
     assert!(

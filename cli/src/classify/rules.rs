@@ -335,13 +335,59 @@ fn lockdep_capacity(r: &Report, _: &Context) -> Option<Finding> {
 }
 
 fn lockdep_internal(r: &Report, _: &Context) -> Option<Finding> {
+    let check = r.message.clone().unwrap_or_else(|| r.banner.clone());
+    // `trace_hardirqs_on()` warns when interrupts are enabled inside a hard-interrupt handler;
+    // the handler is the frame above the irq core's call into it.
+    const IRQ_CORE: &[&str] = &[
+        "handle_IRQ_event",
+        "handle_irq_event_percpu",
+        "__handle_irq_event_percpu",
+        "handle_irq_event",
+    ];
+    let handler = check
+        .contains("trace_hardirqs_on")
+        .then(|| {
+            let at = r
+                .backtrace
+                .iter()
+                .position(|f| f.base_function().is_some_and(|b| IRQ_CORE.contains(&b)))?;
+            r.backtrace[..at].last()
+        })
+        .flatten();
+    if let Some(h) = handler {
+        // Who enabled them: the caller of `trace_hardirqs_on()`.
+        let enabler = r
+            .backtrace
+            .iter()
+            .skip_while(|f| {
+                !f.base_function()
+                    .is_some_and(|b| b.starts_with("trace_hardirqs_on"))
+            })
+            .nth(1)
+            .and_then(|f| f.base_function())
+            .filter(|e| Some(*e) != h.base_function())
+            .map(|e| format!(" by `{e}`"))
+            .unwrap_or_default();
+        return Some(Finding {
+            label: Label::Undetermined,
+            explanation: format!(
+                "An internal lockdep check fired ({check}): interrupts were enabled{enabler} \
+                 inside a hard-interrupt handler (`{}`, called by the irq core), which lockdep's \
+                 irq-state tracking does not allow. Not a lock-order problem: kernels that let \
+                 handlers re-enable interrupts were annotated (local_irq_enable_in_hardirq()); \
+                 it turns lockdep off, so reports after it in this boot are not checked.",
+                h.base_function().unwrap_or_default()
+            ),
+            evidence: vec![(h.input_line, "the interrupt handler".into())],
+        });
+    }
     Some(Finding {
         label: Label::Undetermined,
         explanation: format!(
-            "An internal lockdep consistency check fired ({}). It turns lockdep off; the cause may \
-             be a locking API misuse (unlocking a lock not held, downgrading a read lock, a corrupted \
-             lock object) or memory corruption. The frame the title names is where to start.",
-            r.message.clone().unwrap_or_else(|| r.banner.clone())
+            "An internal lockdep consistency check fired ({check}). It turns lockdep off; the \
+             cause may be a locking API misuse (unlocking a lock not held, downgrading a read \
+             lock, a corrupted lock object) or memory corruption. The frame the title names is \
+             where to start."
         ),
         evidence: vec![(r.line, "internal warning".into())],
     })
@@ -1451,6 +1497,74 @@ fn is_reclaim_map(name: &str) -> bool {
     name == "fs_reclaim"
 }
 
+/// Handlers of breakpoint and debug exceptions: lockdep counts them as NMI (or irq) context,
+/// but they run only where a probe or breakpoint was placed.
+fn is_debug_exception(f: &Frame) -> bool {
+    f.base_function().is_some_and(|f| {
+        matches!(
+            f,
+            "exc_int3"
+                | "do_int3"
+                | "do_int3_user"
+                | "kprobe_int3_handler"
+                | "kprobe_handler"
+                | "kprobe_breakpoint_handler"
+                | "kprobe_exceptions_notify"
+                | "brk_handler"
+                | "exc_debug"
+                | "exc_debug_kernel"
+                | "do_debug"
+                | "do_debug_exception"
+        ) || f.starts_with("kgdb_")
+    })
+}
+
+fn irq_from_debug_exception(r: &Report, _: &Context) -> Option<Finding> {
+    let irq = r.irq.as_ref()?;
+    // The interrupt-side stacks: the report's own when the new usage is the in-interrupt one,
+    // and every `IN-…` trace.
+    let mut stacks: Vec<(usize, &[Frame])> = irq
+        .traces
+        .iter()
+        .filter(|t| t.state.contains("IN-"))
+        .map(|t| (t.input_line, t.frames.as_slice()))
+        .collect();
+    if irq
+        .usage_to
+        .as_deref()
+        .is_some_and(|u| u.starts_with("IN-"))
+    {
+        stacks.push((r.line, r.backtrace.as_slice()));
+    }
+    let (line, frame) = stacks.iter().find_map(|(line, frames)| {
+        frames
+            .iter()
+            .find(|f| is_debug_exception(f))
+            .map(|f| (*line, f))
+    })?;
+    let lock = r
+        .acquiring
+        .as_ref()
+        .map(|l| format!("`{}`", l.name))
+        .unwrap_or_else(|| "the lock".into());
+    Some(Finding {
+        label: Label::Undetermined,
+        explanation: format!(
+            "The interrupt-side use of {lock} runs in a breakpoint or probe handler (`{}`), which \
+             lockdep counts as {} context. It fires only where a probe or breakpoint was placed, \
+             not at any instruction: real only if one can fire while the lock is held on the same \
+             CPU; otherwise the probe's own rules keep the two uses apart, and lockdep does not \
+             know them.",
+            frame.base_function().unwrap_or_default(),
+            irq.state.as_deref().unwrap_or("interrupt"),
+        ),
+        evidence: vec![(
+            frame.input_line.max(line),
+            "breakpoint or probe handler".into(),
+        )],
+    })
+}
+
 fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
     let irq = r.irq.as_ref();
     // The banner names the state too (`SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected`),
@@ -1516,11 +1630,19 @@ fn irq_usage_conflict(r: &Report, _: &Context) -> Option<Finding> {
             } else {
                 format!("`{name}`")
             };
-            format!(
-                "{lock} was used{was} and is now used{now}. If an interrupt arrives on a CPU that \
-                 holds it with {state} enabled and the handler takes it, that CPU deadlocks on \
-                 itself."
-            )
+            if state == "NMI" {
+                format!(
+                    "{lock} was used{was} and is now used{now}. An NMI can arrive on a CPU that \
+                     holds it (NMIs are never masked); if its handler takes the lock, that CPU \
+                     deadlocks on itself."
+                )
+            } else {
+                format!(
+                    "{lock} was used{was} and is now used{now}. If an interrupt arrives on a CPU \
+                     that holds it with {state} enabled and the handler takes it, that CPU \
+                     deadlocks on itself."
+                )
+            }
         }
         _ => {
             // When the report was cut before naming them: lockdep searches backwards from the
@@ -2615,6 +2737,17 @@ pub const RULES: &[Rule] = &[
         check_next: "Check whether the irq user and the non-irq user ever touch the same element of this shared class; if not, give them separate classes.",
         kinds: &[Kind::InconsistentLockState],
         check: inconsistent_shared_class,
+    },
+    Rule {
+        id: "irq-from-debug-exception",
+        summary: "the interrupt-side use is a breakpoint or probe handler, not an interrupt",
+        check_next: "Check whether a probe or breakpoint can fire while this lock is held on the same CPU (a kprobe on a function called under the lock, a breakpoint inside the section): if so, it is real and the handler must not take the lock; if the probe's own rules keep it out of the section, tell lockdep about that nesting.",
+        kinds: &[
+            Kind::InconsistentLockState,
+            Kind::IrqSafeUnsafeOrder,
+            Kind::IrqLockInversion,
+        ],
+        check: irq_from_debug_exception,
     },
     Rule {
         id: "irq-usage-conflict",

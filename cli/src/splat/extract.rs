@@ -340,7 +340,13 @@ impl State<'_> {
                     self.sleep_site_cut = !SITE_END.is_match(&format!("{}{rest}", &c[1]));
                 }
             }
-            Kind::LockdepInternalWarning => self.internal_message(t, no),
+            Kind::LockdepInternalWarning => {
+                self.internal_message(t, no);
+                // 2.6.17 to 2.6.19's `WARN_ON()`: its stack follows at once, with no header.
+                if t.starts_with("BUG: warning at ") {
+                    self.sink = Sink::Backtrace;
+                }
+            }
             _ => {}
         }
     }

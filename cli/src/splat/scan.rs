@@ -134,7 +134,8 @@ pub const BANNERS: &[BannerSpec] = &[
     },
     BannerSpec {
         kind: Kind::LockdepInternalWarning,
-        pattern: r"^(?:DEBUG_LOCKS_WARN_ON\(|WARNING: .*kernel/locking/lockdep\.c:\d+|BUG: MAX_\w+ too low!|INFO: trying to register non-static key|BUG: looking up invalid subclass|BUG: key \S+ has not been registered|WARNING: chain_key collision)",
+        // (`kernel/lockdep.c` before 3.16; 2.6.17 to 2.6.19's WARN_ON printed `BUG: warning at`.)
+        pattern: r"^(?:DEBUG_LOCKS_WARN_ON\(|(?:WARNING: .*|BUG: warning at )kernel/(?:locking/)?lockdep\.c:\d+|BUG: MAX_\w+ too low!|INFO: trying to register non-static key|BUG: looking up invalid subclass|BUG: key \S+ has not been registered|WARNING: chain_key collision)",
         stack_header: false,
         has_backtrace: true,
         headless: false,
@@ -834,7 +835,9 @@ impl Collector {
         }
         if t == "stack backtrace:" {
             self.phase = Phase::Backtrace;
-        } else if self.spec.kind == Kind::SleepingInAtomic
+        } else if (self.spec.kind == Kind::SleepingInAtomic
+            || self.spec.kind == Kind::LockdepInternalWarning
+                && self.lines.first().is_some_and(|l| l.text.contains("BUG: warning at ")))
             && parse_frame(t, 0, FrameContext::Strict).is_some()
             // The site under `Preemption disabled at:` is one frame, not the stack.
             && self
@@ -842,7 +845,8 @@ impl Collector {
                 .last()
                 .is_none_or(|l| l.text.trim() != "Preemption disabled at:")
         {
-            // 2.6 printed the stack right after its `in_atomic()` line, with no header.
+            // 2.6 printed the stack right after its `in_atomic()` line (and its early
+            // `BUG: warning at` after that line), with no header.
             self.phase = Phase::Backtrace;
             self.frames += 1;
         } else if CPU_LINE.is_match(t) {
