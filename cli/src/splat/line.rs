@@ -873,6 +873,17 @@ const SENTENCES: &[&str] = &[
 /// The rest of the [`SENTENCES`] entry whose start (two words or more, on a word boundary) ends
 /// `prev`, if one does.
 fn sentence_rest(prev: &str) -> Option<&'static str> {
+    // Most lines end in no sentence's word: told by one set lookup of the last word.
+    static INNER_WORDS: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+        SENTENCES
+            .iter()
+            .flat_map(|s| s.split(' ').skip(1))
+            .collect()
+    });
+    let last = prev.rsplit([' ', ':']).next().unwrap_or(prev);
+    if !INNER_WORDS.contains(last) {
+        return None;
+    }
     SENTENCES.iter().find_map(|s| {
         let mut cut = None;
         for (i, _) in s.match_indices(' ').skip(1) {
