@@ -760,6 +760,18 @@ fn held_out_round_21_excerpts_read_as_their_reports() {
     // A quote ending after `ret_from_fork`: nothing of the stack was left out.
     let v = parse("N6-quote-ends-at-stack-bottom.log");
     assert_eq!(v[0].damage, None);
+    // A maintainer's reply of seven lines inside a quoted report: the report goes on after it
+    // (its held lock and stack read), the reply left out and said so.
+    let v = parse("N8-reply-inside-quoted-report.log");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].held_locks.clone().unwrap().entries.len(), 1);
+    assert!(v[0].backtrace.len() > 10);
+    assert!(
+        v[0].damage
+            .clone()
+            .unwrap()
+            .contains("lines 26-34, a reply")
+    );
     // Lines ended by a carriage return alone; a held-lock list closed by a markdown fence.
     let v = parse("N7-carriage-return-line-ends.log");
     assert_eq!(v.len(), 4);

@@ -366,6 +366,8 @@ struct Collector {
     /// Lines with text at a shallower depth since the last of the report's own, and the first.
     shallow_run: usize,
     shallow_from: Option<usize>,
+    /// Those lines hold a mail's headers: a later mail, not a comment inside the quote.
+    reply_is_a_mail: bool,
     lines: Vec<Line>,
     phase: Phase,
     frames: usize,
@@ -431,6 +433,7 @@ impl Collector {
             quote_depth: first.quote_depth,
             shallow_run: 0,
             shallow_from: None,
+            reply_is_a_mail: false,
             lines: vec![first],
             phase: Phase::Body,
             frames: 0,
@@ -507,39 +510,77 @@ impl Collector {
             || !self.spec.has_backtrace && self.held_seen
     }
 
+    /// Whether a reply of several lines inside the quote has been read since the report's
+    /// last line: the quote ended there, unless the report goes on after the reply.
+    fn after_reply(&self) -> bool {
+        self.shallow_run >= SHALLOW_LINES_END_A_QUOTE
+    }
+
+    /// Ends the report where the reply inside its quote began.
+    fn quote_ended(&mut self) -> Step {
+        let from = self.shallow_from.unwrap_or_default();
+        let complete = self.is_complete();
+        if !complete {
+            self.reasons.push(format!(
+                "the quote ends before the report does (a reply from line {from})"
+            ));
+        } else if self.phase == Phase::Backtrace && !self.at_stack_bottom() {
+            // The stack's start was read, but the poster may have cut it short.
+            self.reasons.push(format!(
+                "the quote ends inside the stack (a reply from line {from}): frames after it \
+                 are not read"
+            ));
+        }
+        Step::End {
+            consumed: false,
+            complete,
+        }
+    }
+
     fn feed(&mut self, line: &Line) -> Step {
         // A report quoted in a mail, and a reply's comment between its lines at a shallower
         // quote depth: the comment is not the report's, and does not end it. Three such lines
-        // with text in a row are the reply itself: the quote, and the report, ended.
+        // with text in a row are a reply: the quote ended there, unless a line of the report
+        // comes back at its depth after it (a maintainer's comment inside the quote) within
+        // [`REPLY_LINES_MAX`] lines.
         if line.quote_depth < self.quote_depth {
             if line.text.trim().is_empty() {
                 return Step::Continue;
             }
-            let from = *self.shallow_from.get_or_insert(line.no);
+            self.shallow_from.get_or_insert(line.no);
             self.shallow_run += 1;
-            if self.shallow_run < SHALLOW_LINES_END_A_QUOTE {
+            let t = line.text.trim_start();
+            self.reply_is_a_mail |= ["From: ", "Subject: ", "Date: ", "To: "]
+                .iter()
+                .any(|h| t.starts_with(h));
+            if self.shallow_run < REPLY_LINES_MAX {
                 return Step::Continue;
             }
-            let complete = self.is_complete();
-            if !complete {
-                self.reasons.push(format!(
-                    "the quote ends before the report does (a reply from line {from})"
-                ));
-            } else if self.phase == Phase::Backtrace && !self.at_stack_bottom() {
-                // The stack's start was read, but the poster may have cut it short.
-                self.reasons.push(format!(
-                    "the quote ends inside the stack (a reply from line {from}): frames after \
-                     it are not read"
-                ));
+            return self.quote_ended();
+        }
+        let t = line.text.trim();
+        if self.after_reply() {
+            if t.is_empty() {
+                return Step::Continue;
             }
-            return Step::End {
-                consumed: false,
-                complete,
+            // In the stack only a frame goes on with it (another `Call Trace:` is another
+            // stack); after a mail's headers, nothing does.
+            let goes_on = if self.phase == Phase::Backtrace {
+                parse_frame(t, 0, FrameContext::Strict).is_some()
+            } else {
+                continues_a_report(t)
             };
+            if !goes_on || self.reply_is_a_mail {
+                return self.quote_ended();
+            }
+            let (from, to) = (self.shallow_from.unwrap_or_default(), line.no - 1);
+            self.reasons.push(format!(
+                "lines {from}-{to}, a reply inside the quoted report, were left out"
+            ));
         }
         self.shallow_run = 0;
         self.shallow_from = None;
-        let t = line.text.trim();
+        self.reply_is_a_mail = false;
         let filler = t.is_empty() && !line.had_prefix;
         self.note_spacing(filler);
         if filler
@@ -955,6 +996,31 @@ const STACK_BOTTOMS: &[&str] = &[
     "system_call_common",
 ];
 
+/// How many lines of a reply inside a quoted report are read past, waiting for the report
+/// to go on at its quote depth.
+const REPLY_LINES_MAX: usize = 40;
+
+/// A line a report goes on with after a reply inside its quote: one of its fixed lines, a lock,
+/// a held lock, a frame, a dump line or the scenario.
+fn continues_a_report(t: &str) -> bool {
+    static REPORT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"^(?:\*\*\* DEADLOCK \*\*\*|CPU\d+$|-{4,}$|={4,}$|r?lock\(|<Interrupt>$|local_irq_disable\(\);",
+            r"|rcu_scheduler_active|-> #\d+|Chain exists of:|irq event stamp:|(?:hard|soft)irqs last",
+            r"|\{.*\} state was registered at:|stack backtrace:|.* is trying to (?:acquire|release) lock",
+            r"|other info that might help|Possible (?:interrupt )?unsafe locking scenario",
+            r"|May be due to missing lock nesting|which lock already depends|but task is already holding",
+            r"|the existing dependency chain|the dependencies between|\S+/\d+ is exiting)"
+        ))
+        .unwrap()
+    });
+    REPORT_LINE.is_match(t)
+        || is_lock_line(t)
+        || HELD_ENTRY.is_match(t)
+        || HELD_HDR.is_match(t)
+        || is_backtrace_line(t)
+}
+
 /// How many bare function names make a stack (one could be a word of prose: `Thanks`).
 const MIN_BARE_FRAMES: usize = 2;
 
@@ -1351,6 +1417,13 @@ impl Scanner {
     /// End of input: close every open report.
     pub fn finish(&mut self) {
         while let Some((_, mut col)) = self.open.pop() {
+            if col.after_reply() {
+                // The input ended in a reply after the quoted report.
+                if let Step::End { complete, .. } = col.quote_ended() {
+                    self.finish_collector(col, complete && !self.last_line_unterminated);
+                }
+                continue;
+            }
             let complete = col.is_complete();
             if !complete && !col.interrupted {
                 col.reasons.push("input ends before the report does".into());
