@@ -777,3 +777,29 @@ fn held_out_round_21_excerpts_read_as_their_reports() {
     assert_eq!(v.len(), 4);
     assert!(v.iter().all(|r| r.damage.is_none()), "{v:#?}");
 }
+
+#[test]
+fn a_review_of_round_21() {
+    // `\r\r\n` line ends with one `\r\n` line among them, and a first line of progress-bar
+    // `\r`s before a console: lines end in `\n`, not in `\r` alone.
+    for name in [
+        "M1-crcrlf-with-one-crlf-line.log",
+        "M2-progress-bar-first-then-console.log",
+    ] {
+        let v = parse(name);
+        assert_eq!(v.len(), 1, "{name}");
+        assert_eq!(v[0].backtrace.len(), 7, "{name}");
+        assert_eq!(v[0].verdict.rule, "same-class-two-instances", "{name}");
+    }
+    // A message printed between two held locks of a report without a stack is set aside.
+    let v = parse("M3-fault-injection-inside-held-list.log");
+    assert_eq!(v[0].held_locks.clone().unwrap().entries.len(), 2);
+    // kgdb's NMI roundup lands at any instruction: not a breakpoint handler.
+    let v = parse("M4-kgdb-nmi-roundup.log");
+    assert_eq!(v[0].verdict.rule, "irq-usage-conflict");
+    // `[snip]` and `[drm]` after a frame are no module.
+    for name in ["M5-frame-then-snip.log", "M6-frame-then-drm-tag.log"] {
+        let v = parse(name);
+        assert!(v[0].backtrace.iter().all(|f| f.module.is_none()), "{name}");
+    }
+}

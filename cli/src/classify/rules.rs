@@ -355,15 +355,16 @@ fn lockdep_internal(r: &Report, _: &Context) -> Option<Finding> {
         })
         .flatten();
     if let Some(h) = handler {
-        // Who enabled them: the caller of `trace_hardirqs_on()`.
+        // Who enabled them: the first reliable caller of `trace_hardirqs_on*()`.
+        let tracing = |f: &Frame| {
+            f.base_function()
+                .is_some_and(|b| b.starts_with("trace_hardirqs_on"))
+        };
         let enabler = r
             .backtrace
             .iter()
-            .skip_while(|f| {
-                !f.base_function()
-                    .is_some_and(|b| b.starts_with("trace_hardirqs_on"))
-            })
-            .nth(1)
+            .skip_while(|f| !tracing(f))
+            .find(|f| !tracing(f) && !f.unreliable)
             .and_then(|f| f.base_function())
             .filter(|e| Some(*e) != h.base_function())
             .map(|e| format!(" by `{e}`"))
@@ -371,11 +372,12 @@ fn lockdep_internal(r: &Report, _: &Context) -> Option<Finding> {
         return Some(Finding {
             label: Label::Undetermined,
             explanation: format!(
-                "An internal lockdep check fired ({check}): interrupts were enabled{enabler} \
-                 inside a hard-interrupt handler (`{}`, called by the irq core), which lockdep's \
-                 irq-state tracking does not allow. Not a lock-order problem: kernels that let \
-                 handlers re-enable interrupts were annotated (local_irq_enable_in_hardirq()); \
-                 it turns lockdep off, so reports after it in this boot are not checked.",
+                "An internal lockdep check fired ({check}) as interrupts were enabled{enabler} \
+                 inside a hard-interrupt handler (`{}`, called by the irq core): lockdep's \
+                 irq-state tracking found a state it does not allow there. Not a lock-order \
+                 problem: kernels that let handlers re-enable interrupts were annotated \
+                 (local_irq_enable_in_hardirq()); it turns lockdep off, so reports after it in \
+                 this boot are not checked.",
                 h.base_function().unwrap_or_default()
             ),
             evidence: vec![(h.input_line, "the interrupt handler".into())],
@@ -1498,7 +1500,8 @@ fn is_reclaim_map(name: &str) -> bool {
 }
 
 /// Handlers of breakpoint and debug exceptions: lockdep counts them as NMI (or irq) context,
-/// but they run only where a probe or breakpoint was placed.
+/// but they run only where a probe or breakpoint was placed. (Not kgdb's: its NMI roundup of the
+/// other CPUs lands at any instruction.)
 fn is_debug_exception(f: &Frame) -> bool {
     f.base_function().is_some_and(|f| {
         matches!(
@@ -1515,7 +1518,7 @@ fn is_debug_exception(f: &Frame) -> bool {
                 | "exc_debug_kernel"
                 | "do_debug"
                 | "do_debug_exception"
-        ) || f.starts_with("kgdb_")
+        )
     })
 }
 

@@ -805,7 +805,28 @@ static VERSION_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+(?: |
 /// (`alua_check+0x132/0x260` / `[scsi_dh_alua]`).
 static FRAME_BEFORE_MODULE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|\s)[\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+$").unwrap());
-static MODULE_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[\w+\]$").unwrap());
+static MODULE_ALONE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[(\w+)\]$").unwrap());
+
+/// Whether `t` is a module's bracket alone on its line, not a poster's mark (`[snip]`) or a
+/// subsystem's tag (`[drm]`).
+fn module_alone(t: &str) -> bool {
+    MODULE_ALONE.captures(t).is_some_and(|c| {
+        !matches!(
+            &c[1],
+            "snip"
+                | "cut"
+                | "trimmed"
+                | "deleted"
+                | "removed"
+                | "elided"
+                | "truncated"
+                | "more"
+                | "drm"
+                | "SNIP"
+                | "CUT"
+        )
+    })
+}
 /// A `CPU:` line cut after `Tainted:` (its taint, maybe its release, on the next line).
 static CPU_LINE_BEFORE_TAINT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^CPU: \d+ (?:UID: \d+ )?PID: \d+ Comm: .+ Tainted:$").unwrap());
@@ -944,7 +965,7 @@ fn wrap_continues(last: &str, last_prefix: bool, last_spaces: bool, next: &Line)
             // The kernel's version line wrapped before its taint (`… #1` / `Tainted: G  W`).
             || KERNEL_IDENT_END.is_match(last) && TAINT_ALONE.is_match(next_trim)
             || CPU_LINE_WITHOUT_VERSION.is_match(last) && VERSION_ALONE.is_match(next_trim)
-            || FRAME_BEFORE_MODULE.is_match(last) && MODULE_ALONE.is_match(next_trim)
+            || FRAME_BEFORE_MODULE.is_match(last) && module_alone(next_trim)
             // A `CPU:` line wrapped after `Tainted:`, and again inside its release.
             || CPU_LINE_BEFORE_TAINT.is_match(last) && TAINT_LETTERS.is_match(next_trim)
             || TAINT_RELEASE_CUT.is_match(last) && RELEASE_REST.is_match(next_trim)

@@ -394,6 +394,8 @@ struct Collector {
     spacing: Spacing,
     /// Empty lines (no text, no prefix) since the last line with either.
     filler_run: usize,
+    /// Lines of a spaced report that followed the line before them with no empty line.
+    unspaced_run: usize,
 }
 
 /// How a report's lines are spaced: a paste may put an empty line (or two) after every line,
@@ -452,6 +454,7 @@ impl Collector {
                 narrowest: usize::MAX,
             },
             filler_run: 0,
+            unspaced_run: 0,
         }
     }
 
@@ -463,6 +466,14 @@ impl Collector {
             return;
         }
         let gap = std::mem::take(&mut self.filler_run);
+        if let Spacing::Spaced(_) = self.spacing {
+            // Two gaps of nothing in a row: the paste stopped spacing its lines (one is a line a
+            // mailer wrapped).
+            self.unspaced_run = if gap == 0 { self.unspaced_run + 1 } else { 0 };
+            if self.unspaced_run >= 2 {
+                self.spacing = Spacing::Single;
+            }
+        }
         if let Spacing::Unknown { gaps, narrowest } = self.spacing {
             self.spacing = match (gap, gaps + 1) {
                 (0, _) => Spacing::Single,
@@ -566,7 +577,8 @@ impl Collector {
             // In the stack only a frame goes on with it (another `Call Trace:` is another
             // stack); after a mail's headers, nothing does.
             let goes_on = if self.phase == Phase::Backtrace {
-                parse_frame(t, 0, FrameContext::Strict).is_some()
+                // (Not after the frame a stack starts at: what follows is another stack.)
+                !self.at_stack_bottom() && parse_frame(t, 0, FrameContext::Strict).is_some()
             } else {
                 continues_a_report(t)
             };
@@ -826,6 +838,14 @@ impl Collector {
         if FOREIGN_OOPS.is_match(t) {
             return self.interrupted_by_report(line, t);
         }
+        if SECOND_REPORT_HINT.is_match(t) {
+            self.reasons.push(format!(
+                "unrelated message mixed into the report at line {}: {}",
+                line.no,
+                shorten(t)
+            ));
+            return Step::Continue;
+        }
         // A report without a stack ends with its held locks, whatever follows them (a mail's
         // signature or a markdown fence included).
         if !self.spec.has_backtrace && self.held_seen && !t.is_empty() && !HELD_ENTRY.is_match(t) {
@@ -862,14 +882,6 @@ impl Collector {
                 consumed: false,
                 complete: false,
             };
-        }
-        if SECOND_REPORT_HINT.is_match(t) {
-            self.reasons.push(format!(
-                "unrelated message mixed into the report at line {}: {}",
-                line.no,
-                shorten(t)
-            ));
-            return Step::Continue;
         }
         if HELD_HDR.is_match(t) {
             self.held_seen = true;
@@ -975,7 +987,8 @@ pub struct Scanner {
     last_warning: Option<(Option<String>, Line)>,
 }
 
-/// Functions where a task's or a CPU's stack starts: the last frame a stack prints.
+/// Functions where a task's or a CPU's stack starts: the last frame a stack prints (or the last
+/// before an entry trampoline).
 const STACK_BOTTOMS: &[&str] = &[
     "ret_from_fork",
     "ret_from_fork_asm",
@@ -990,6 +1003,8 @@ const STACK_BOTTOMS: &[&str] = &[
     "start_secondary_prolog",
     "secondary_startup_64",
     "secondary_startup_64_no_verify",
+    // (Followed by `secondary_startup_64*` on x86 since 5.x, as `ret_from_fork` by
+    // `ret_from_fork_asm` since 6.4: entry trampolines, nothing a reader needs.)
     "x86_64_start_kernel",
     "start_kernel",
     "system_call_vectored_common",

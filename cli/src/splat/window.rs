@@ -102,31 +102,40 @@ impl<R: Read> Window<R> {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
+                    self.decide_line_ends();
                     return Ok(0);
                 }
                 Ok(n) => {
                     self.end += n;
-                    let mut unread = self.end - n..self.end;
-                    if self.cr_lines.is_none() {
-                        unread = self.pos..self.end;
-                        // The first line end, once the byte after a `\r` has arrived.
-                        let data = &self.buf[unread.clone()];
-                        self.cr_lines = match memchr::memchr2(b'\r', b'\n', data) {
-                            Some(i) if data[i] == b'\n' => Some(false),
-                            Some(i) if i + 1 < data.len() => Some(data[i + 1] != b'\n'),
-                            _ => None,
-                        };
-                    }
                     if self.cr_lines == Some(true) {
-                        for b in self.buf[unread].iter_mut().filter(|b| **b == b'\r') {
-                            *b = b'\n';
-                        }
+                        let new = self.end - n..self.end;
+                        cr_to_lf(&mut self.buf[new]);
                     }
+                    self.decide_line_ends();
                     return Ok(n);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Tells how lines end while it is not known: `\n` as soon as one is read; `\r` alone
+    /// when the input ends, or the window fills, with `\r`s and no `\n` (a CRLF or `\r\r\n`
+    /// line has its `\n`, and a progress bar's `\r`s in a line are followed by one), converting
+    /// what the window holds.
+    fn decide_line_ends(&mut self) {
+        if self.cr_lines.is_some() {
+            return;
+        }
+        let data = &self.buf[self.pos..self.end];
+        if memchr::memchr(b'\n', data).is_some() {
+            self.cr_lines = Some(false);
+        } else if (self.eof || self.end == self.buf.len()) && memchr::memchr(b'\r', data).is_some()
+        {
+            self.cr_lines = Some(true);
+            let unread = self.pos..self.end;
+            cr_to_lf(&mut self.buf[unread]);
         }
     }
 
@@ -167,9 +176,12 @@ impl<R: Read> Window<R> {
             if self.is_full() {
                 break;
             }
-            // (The last byte again: a `\r` there becomes a line end once the next byte shows
-            // that lines end in `\r` alone.)
-            scanned = data.len().saturating_sub(1);
+            // (All of it again while line ends are unknown: `\r`s may become `\n`s.)
+            scanned = if self.cr_lines.is_some() {
+                data.len()
+            } else {
+                0
+            };
             self.fill_more()?;
         }
         // Longer than the window (so longer than a line may be): keep the head, skip the rest.
@@ -194,6 +206,13 @@ impl<R: Read> Window<R> {
             }
             self.pos = self.end;
         }
+    }
+}
+
+/// Each `\r` of `bytes` as `\n` (lines that end in `\r` alone).
+fn cr_to_lf(bytes: &mut [u8]) {
+    for b in bytes.iter_mut().filter(|b| **b == b'\r') {
+        *b = b'\n';
     }
 }
 
@@ -257,9 +276,13 @@ mod tests {
                 texts,
                 [&b"no end yet, one\n"[..], b"two\n", b"\n", b"three"]
             );
-            // CRLF is left to the line normaliser.
+            // CRLF, `\r\r\n` and a progress bar's `\r`s are left to the line normaliser.
             let v = lines(b"one\r\ntwo\r\n", step, 0);
             assert_eq!(v[0].0, b"one\r\n");
+            let v = lines(b"one\r\r\ntwo\r\r\n", step, 0);
+            assert_eq!(v.len(), 2);
+            let v = lines(b"10%\r100%\rdone\nnext\r\n", step, 0);
+            assert_eq!(v.len(), 2);
         }
     }
 
