@@ -242,7 +242,8 @@ impl NotUserCode {
                 "by Deserialize (a #[derive(Deserialize)] gives all its fields one site)"
             }
             NotUserCode::RawLock => {
-                "by lock_api over lockdep's raw lock, which cannot see its caller"
+                "from the raw lock's INIT (directly, or by lock_api over it), which cannot see its \
+                 caller"
             }
         }
     }

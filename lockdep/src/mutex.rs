@@ -321,11 +321,15 @@ impl RawMutex {
     }
 
     /// Records the release, `unlock`s the raw state, then reports (so a report in panic mode
-    /// leaves the mutex unlocked).
+    /// leaves the mutex unlocked). An unlock of a mutex nobody holds (a double unlock through
+    /// the raw API, reported as a bad unlock) leaves the lock word alone: parking_lot 0.12
+    /// ignores it, and subtracting from an unlocked word would leave a lock no one can take.
     #[inline(always)]
     fn release(&self, guard: RawMutexGuard, unlock: impl FnOnce(&Inner, InnerGuard)) {
         let reports = runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner);
-        unlock(&self.inner, guard.inner);
+        if !reports.has_reports() || self.inner.is_locked() {
+            unlock(&self.inner, guard.inner);
+        }
         reports.dispatch();
     }
 }

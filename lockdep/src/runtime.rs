@@ -1102,6 +1102,13 @@ impl Released {
         }
     }
 
+    /// Whether the release has something to report (a bad unlock among others): the one case
+    /// where the caller checks the lock word before unlocking it.
+    #[inline(always)]
+    pub(crate) fn has_reports(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Dispatches the reports of a release whose lock stays taken for now (a condvar wait
     /// records the release before it sleeps): if a report unwinds, the caller's guard still
     /// releases the lock, so `undo` records it as held again first.
@@ -2062,7 +2069,12 @@ impl LockMap {
         self.key(Use::Lookup).map(|(k, _)| k)
     }
 
-    fn base_name(kind: LockKind, origin: &ClassOrigin, d: &Described) -> Arc<str> {
+    fn base_name(
+        kind: LockKind,
+        origin: &ClassOrigin,
+        d: &Described,
+        ty: Option<&'static str>,
+    ) -> Arc<str> {
         let typed = |ty: Option<&str>| match ty {
             Some(t) => format!("{}<{}>", kind.class_prefix(), short_type_name(t)),
             None => kind.class_prefix().to_string(),
@@ -2086,7 +2098,15 @@ impl LockMap {
                     type_name, serial, ..
                 },
             ) => format!("{}@instance-{serial}", typed(*type_name)).into(),
-            (None, None, _) => site_name(d.site.file(), d.site.line(), d.site.column()),
+            // The kind and data type before the site (`mutex<Cache>@src/lib.rs:38:20`): a
+            // report's classes say which lock each is, and the classes one generic site makes
+            // per type read apart.
+            (None, None, _) => format!(
+                "{}@{}",
+                typed(ty),
+                site_name(d.site.file(), d.site.line(), d.site.column())
+            )
+            .into(),
         };
         match d.part() {
             Some(part) => format!("{outer}.{part}").into(),
@@ -2185,11 +2205,16 @@ impl LockMap {
                 subclass,
                 kind,
                 built_at,
-                &|| LockMap::base_name(kind, &origin, d),
+                &|| LockMap::base_name(kind, &origin, d, d.type_name().or(record.built_ty)),
                 &origin,
             )
             .map_err(|miss| match miss {
-                ClassMiss::Limit => Some(LockMap::base_name(kind, &origin, d)),
+                ClassMiss::Limit => Some(LockMap::base_name(
+                    kind,
+                    &origin,
+                    d,
+                    d.type_name().or(record.built_ty),
+                )),
                 ClassMiss::Off => None,
             })?;
         if cached {

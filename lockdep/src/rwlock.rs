@@ -154,6 +154,18 @@ pub struct RawRwLock<const RECURSIVE: bool = false> {
 /// The raw lock under [`RecursiveRwLock`], as parking_lot names it.
 pub type RawRwLockRecursive = RawRwLock<true>;
 
+/// Whether someone holds the lock shared (or upgradable): what an unlock of that mode needs.
+fn shared_held<const R: bool>(inner: &Inner<R>) -> bool {
+    use lock_api::RawRwLock as _;
+    inner.is_locked() && !inner.is_locked_exclusive()
+}
+
+/// Whether someone holds the lock exclusively.
+fn exclusive_held<const R: bool>(inner: &Inner<R>) -> bool {
+    use lock_api::RawRwLock as _;
+    inner.is_locked_exclusive()
+}
+
 impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     /// For crates that wrap this raw lock (the parking_lot compat crates), from their
     /// `into_inner`: the lock is being consumed; if this thread still holds it (a guard forgotten, a raw
@@ -231,10 +243,20 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
     }
 
     #[inline(always)]
-    fn release<G>(&self, guard: Held<G>, unlock: impl FnOnce(&Inner<RECURSIVE>, G)) {
+    fn release<G>(
+        &self,
+        guard: Held<G>,
+        held: impl FnOnce(&Inner<RECURSIVE>) -> bool,
+        unlock: impl FnOnce(&Inner<RECURSIVE>, G),
+    ) {
         // Reported after the raw unlock: a report in panic mode leaves the lock released.
         let reports = runtime::on_release_by(&self.map, self.id(), LockKind::RwLock, guard.owner);
-        unlock(&self.inner, guard.inner);
+        // An unlock of a lock nobody holds in that mode (a double unlock through the raw API,
+        // reported as a bad unlock) leaves the lock word alone, as parking_lot 0.12 does:
+        // subtracting from it would leave a lock no one can take.
+        if !reports.has_reports() || held(&self.inner) {
+            unlock(&self.inner, guard.inner);
+        }
         reports.dispatch();
     }
 
@@ -299,7 +321,9 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     #[inline(always)]
     unsafe fn unlock_shared(&self, guard: Self::SharedGuard) {
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
-        self.release(guard, |inner, g| unsafe { inner.unlock_shared(g) });
+        self.release(guard, shared_held, |inner, g| unsafe {
+            inner.unlock_shared(g)
+        });
     }
 
     #[inline(always)]
@@ -326,7 +350,9 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
     #[inline(always)]
     unsafe fn unlock_exclusive(&self, guard: Self::ExclusiveGuard) {
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        self.release(guard, |inner, g| unsafe { inner.unlock_exclusive(g) });
+        self.release(guard, exclusive_held, |inner, g| unsafe {
+            inner.unlock_exclusive(g)
+        });
     }
 
     #[inline(always)]
@@ -344,12 +370,16 @@ unsafe impl<const R: bool> lock_api::RawRwLock for RawRwLock<R> {
 unsafe impl<const R: bool> lock_api::RawRwLockFair for RawRwLock<R> {
     unsafe fn unlock_shared_fair(&self, guard: Self::SharedGuard) {
         // SAFETY: the caller passes the state of a shared acquisition of this lock.
-        self.release(guard, |inner, g| unsafe { inner.unlock_shared_fair(g) });
+        self.release(guard, shared_held, |inner, g| unsafe {
+            inner.unlock_shared_fair(g)
+        });
     }
 
     unsafe fn unlock_exclusive_fair(&self, guard: Self::ExclusiveGuard) {
         // SAFETY: the caller passes the state of an exclusive acquisition of this lock.
-        self.release(guard, |inner, g| unsafe { inner.unlock_exclusive_fair(g) });
+        self.release(guard, exclusive_held, |inner, g| unsafe {
+            inner.unlock_exclusive_fair(g)
+        });
     }
 }
 
@@ -434,7 +464,9 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
 
     unsafe fn unlock_upgradable(&self, guard: Self::UpgradableGuard) {
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        self.release(guard, |inner, g| unsafe { inner.unlock_upgradable(g) });
+        self.release(guard, shared_held, |inner, g| unsafe {
+            inner.unlock_upgradable(g)
+        });
     }
 
     unsafe fn upgrade(&self, guard: Self::UpgradableGuard) -> Self::ExclusiveGuard {
@@ -459,7 +491,9 @@ unsafe impl<const R: bool> lock_api::RawRwLockUpgrade for RawRwLock<R> {
 unsafe impl<const R: bool> lock_api::RawRwLockUpgradeFair for RawRwLock<R> {
     unsafe fn unlock_upgradable_fair(&self, guard: Self::UpgradableGuard) {
         // SAFETY: the caller passes the state of an upgradable acquisition of this lock.
-        self.release(guard, |inner, g| unsafe { inner.unlock_upgradable_fair(g) });
+        self.release(guard, shared_held, |inner, g| unsafe {
+            inner.unlock_upgradable_fair(g)
+        });
     }
 }
 

@@ -161,6 +161,15 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// A std-flavoured mutex over `inner`, not poisoned (a deserialized lock).
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_validated(inner: crate::Mutex<T>) -> Self {
+        Mutex {
+            poison: Poison::new(),
+            inner,
+        }
+    }
+
     /// Consumes the mutex and returns its data (an error carrying it if poisoned).
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
@@ -479,6 +488,15 @@ impl<T> RwLock<T> {
         RwLock {
             poison: Poison::new(),
             inner: crate::RwLock::new(t),
+        }
+    }
+
+    /// A std-flavoured lock over `inner`, not poisoned (a deserialized lock).
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_validated(inner: crate::RwLock<T>) -> Self {
+        RwLock {
+            poison: Poison::new(),
+            inner,
         }
     }
 

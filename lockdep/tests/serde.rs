@@ -46,3 +46,34 @@ fn a_cycle_between_deserialized_fields_is_reported_with_its_origin() {
         }
     ));
 }
+
+/// `lockdep::std`'s locks as serde's impls of std's (async-session's `RwLock<HashMap<..>>` field
+/// behind an `Arc`, held-out library round 16): a round trip, distinct classes per field, and a poisoned
+/// lock refused.
+#[test]
+fn std_flavoured_locks_serialize_as_std_locks_do() {
+    use std::collections::HashMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Session {
+        data: lockdep::std::RwLock<HashMap<String, String>>,
+        expiry: lockdep::std::Mutex<Option<u64>>,
+    }
+    let reports = lockdep::capture(|| {
+        let s = Session {
+            data: lockdep::std::RwLock::new(HashMap::from([("k".to_string(), "v".to_string())])),
+            expiry: lockdep::std::Mutex::new(Some(5)),
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#"{"data":{"k":"v"},"expiry":5}"#);
+        let back: Session = serde_json::from_str(&json).unwrap();
+        let (_d, _e) = (back.data.write().unwrap(), back.expiry.lock().unwrap());
+        let poisoned = lockdep::std::Mutex::new(1u8);
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _g = poisoned.lock().unwrap();
+            panic!("poison it");
+        }));
+        assert!(serde_json::to_string(&poisoned).is_err());
+    });
+    assert!(reports.is_empty(), "{reports:#?}");
+}

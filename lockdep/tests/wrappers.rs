@@ -255,11 +255,12 @@ fn class_keys_share_a_class_across_sites() {
 }
 
 #[test]
-fn default_class_name_is_the_construction_site() {
+fn default_class_name_is_the_kind_type_and_construction_site() {
     let m = Mutex::new(());
     let name = lockdep::class_name(&m);
     assert!(
-        name.starts_with("lockdep/tests/wrappers.rs:") || name.starts_with("tests/wrappers.rs:"),
+        name.starts_with("mutex<()>@lockdep/tests/wrappers.rs:")
+            || name.starts_with("mutex<()>@tests/wrappers.rs:"),
         "{name}"
     );
 }
