@@ -1511,6 +1511,11 @@ impl Validator {
         };
         drop(reg);
         let mut r = self.base_report(ReportKind::BadUnlockBalance, thread, held);
+        if matches!(site, Site::Unknown) && r.backtrace.is_none() {
+            // A release carries no site: the stack is the one way to the bad unlock (a rare
+            // report, so always captured).
+            r.backtrace = Some(capture_backtrace());
+        }
         r.acquiring = Some(LockRef {
             class: class.unwrap_or(ClassId(u32::MAX)),
             name,

@@ -70,6 +70,16 @@ pub use lock_api::{
 /// once's class.
 pub use lockdep::{Once, OnceState};
 
+/// Whether an unlock goes on to the core, given whether the lock is held in that mode:
+/// parking_lot 0.12 unlocks with a compare-exchange, so an unlock of a lock nobody holds (a
+/// double unlock through this guardless API) changes nothing, while the core (0.13's) subtracts
+/// and would leave a word no thread can lock. Where lockdep validates, the unlock goes on: it is
+/// reported as a bad unlock, and lockdep leaves the word alone itself.
+#[inline(always)]
+fn unlocks(held: bool) -> bool {
+    held || lockdep::enabled()
+}
+
 /// The state of an acquisition, whose lock_api 0.5 guard value was forgotten when lock_api 0.4
 /// (which keeps no guard values) took the lock: re-made for the thread whose token the guard
 /// releasing it (or changing its mode) published (`lock_api::lockdep_site::set_token`; 0, the
@@ -198,7 +208,11 @@ macro_rules! raw_mutex {
             #[inline(always)]
             unsafe fn unlock(&self) {
                 // SAFETY: the caller holds the mutex, as `unlock` requires.
-                unsafe { core_api::RawMutex::unlock(&self.inner, held_mutex()) }
+                let guard = unsafe { held_mutex() };
+                if unlocks(core_api::RawMutex::is_locked(&self.inner)) {
+                    // SAFETY: as above.
+                    unsafe { core_api::RawMutex::unlock(&self.inner, guard) }
+                }
             }
 
             #[inline(always)]
@@ -212,7 +226,11 @@ macro_rules! raw_mutex {
             #[inline(always)]
             unsafe fn unlock_fair(&self) {
                 // SAFETY: the caller holds the mutex.
-                unsafe { core_api::RawMutexFair::unlock_fair(&self.inner, held_mutex()) }
+                let guard = unsafe { held_mutex() };
+                if unlocks(core_api::RawMutex::is_locked(&self.inner)) {
+                    // SAFETY: as above.
+                    unsafe { core_api::RawMutexFair::unlock_fair(&self.inner, guard) }
+                }
             }
         }
 
@@ -357,7 +375,11 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline(always)]
     unsafe fn unlock_exclusive(&self) {
         // SAFETY: the caller holds the exclusive lock.
-        unsafe { core_api::RawRwLock::unlock_exclusive(&self.inner, held()) }
+        let guard = unsafe { held() };
+        if unlocks(core_api::RawRwLock::is_locked_exclusive(&self.inner)) {
+            // SAFETY: as above.
+            unsafe { core_api::RawRwLock::unlock_exclusive(&self.inner, guard) }
+        }
     }
 
     #[inline(always)]
@@ -382,7 +404,11 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
     #[inline]
     unsafe fn unlock_exclusive_fair(&self) {
         // SAFETY: the caller holds the exclusive lock.
-        unsafe { core_api::RawRwLockFair::unlock_exclusive_fair(&self.inner, held()) }
+        let guard = unsafe { held() };
+        if unlocks(core_api::RawRwLock::is_locked_exclusive(&self.inner)) {
+            // SAFETY: as above.
+            unsafe { core_api::RawRwLockFair::unlock_exclusive_fair(&self.inner, guard) }
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! A second unlock of a raw lock nobody holds (sanakirja's `commit` then `Drop`, through the raw
-//! API) is reported as a bad unlock, and leaves the lock usable, as parking_lot 0.12 does: the
-//! core's unlock subtracts from the lock word, which on an unlocked lock left a state no one
-//! could lock again (held-out library round 16).
+//! API) leaves the lock usable, as parking_lot 0.12's compare-exchange does, and is reported as
+//! a bad unlock where validation runs (debug builds): the core's unlock subtracted from the lock
+//! word, which on an unlocked lock left a state no one could lock again (held-out library round
+//! 16). A second `unlock_shared` underflows 0.12's reader count too; validation leaves the word
+//! alone for it.
 
 use std::sync::{Arc, Mutex as StdMutex};
 
@@ -9,14 +11,14 @@ use lockdep::{Config, OnReport, Validator};
 use parking_lot::lock_api::{RawMutex as _, RawRwLock as _};
 use parking_lot::{RawMutex, RawRwLock};
 
-/// Runs `f` under a validator that collects its reports' kinds; returns them.
+/// Runs `f` under a validator that collects its reports' text; returns them.
 fn reports_of(f: impl FnOnce()) -> Vec<String> {
     let seen = Arc::new(StdMutex::new(Vec::new()));
     let sink = seen.clone();
     let v = Validator::with_on_report(
         Config::default(),
         OnReport::Callback(Arc::new(move |r: &lockdep::Report| {
-            sink.lock().unwrap().push(format!("{:?}", r.kind()));
+            sink.lock().unwrap().push(r.to_string());
         })),
     );
     v.scope(f);
@@ -39,29 +41,51 @@ fn a_mutex_unlocked_twice_stays_usable() {
         // SAFETY: taken just above.
         unsafe { m.unlock() };
     });
+    if !cfg!(debug_assertions) {
+        return; // validation is compiled out: nothing is reported
+    }
     assert_eq!(kinds.len(), 1, "{kinds:?}");
+    // A release has no site: the report's stack names the second unlock's caller.
+    let text = &kinds[0];
+    assert!(
+        text.contains("WARNING: bad unlock balance detected!"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<not recorded: the stack backtrace below>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a_mutex_unlocked_twice_stays_usable"),
+        "{text}"
+    );
 }
 
 #[test]
 fn an_rwlock_unlocked_twice_stays_usable() {
     let l = RawRwLock::INIT;
     let kinds = reports_of(|| {
-        l.lock_shared();
+        l.lock_exclusive();
         // SAFETY: as above, the second unlock is the misuse under test.
         unsafe {
-            l.unlock_shared();
-            l.unlock_shared();
+            l.unlock_exclusive();
+            l.unlock_exclusive();
         }
         assert!(!l.is_locked());
-        l.lock_exclusive();
-        // SAFETY: as above.
-        unsafe {
-            l.unlock_exclusive();
-            l.unlock_exclusive();
+        if cfg!(debug_assertions) {
+            l.lock_shared();
+            // SAFETY: as above.
+            unsafe {
+                l.unlock_shared();
+                l.unlock_shared();
+            }
+            assert!(!l.is_locked());
         }
         assert!(l.try_lock_exclusive(), "the lock can be taken again");
         // SAFETY: taken just above.
         unsafe { l.unlock_exclusive() };
     });
-    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    if cfg!(debug_assertions) {
+        assert_eq!(kinds.len(), 2, "{kinds:?}");
+    }
 }

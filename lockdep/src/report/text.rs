@@ -318,7 +318,14 @@ pub(super) fn write_report(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Resul
                     task(r),
                     l.name
                 );
-                let _ = writeln!(out, "{}", l.site);
+                match (&l.site, &r.backtrace) {
+                    (crate::class::Site::Unknown, Some(_)) => {
+                        out.push_str("<not recorded: the stack backtrace below>\n");
+                    }
+                    (site, _) => {
+                        let _ = writeln!(out, "{site}");
+                    }
+                }
             }
             out.push_str("but there are no more locks to release!\n\n");
             out.push_str("other info that might help us debug this:\n");
