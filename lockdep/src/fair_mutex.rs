@@ -55,6 +55,17 @@ impl RawFairMutex {
         self.0.needs_bind()
     }
 
+    /// As [`RawMutex::release_unlocked`](crate::RawMutex::release_unlocked).
+    ///
+    /// # Safety
+    /// As there.
+    #[doc(hidden)]
+    #[inline]
+    pub unsafe fn release_unlocked(&self, guard: crate::RawMutexGuard) {
+        // SAFETY: forwarded.
+        unsafe { self.0.release_unlocked(guard) }
+    }
+
     #[inline(always)]
     pub(crate) fn lock_at(
         &self,

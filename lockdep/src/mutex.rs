@@ -242,6 +242,18 @@ impl RawMutex {
         runtime::needs_bind(&self.map)
     }
 
+    /// For the parking_lot 0.12 compat crate, whose guardless `unlock` may be called on a
+    /// mutex nobody holds (0.12's compare-exchange ignores it): records the release, reported
+    /// if it is a bad unlock, and leaves the lock word alone.
+    ///
+    /// # Safety
+    /// `guard` stands for an acquisition of this mutex, as for `unlock`.
+    #[doc(hidden)]
+    #[inline]
+    pub unsafe fn release_unlocked(&self, guard: RawMutexGuard) {
+        runtime::on_release_by(&self.map, self.id(), LockKind::Mutex, guard.owner).dispatch();
+    }
+
     #[inline(always)]
     pub(crate) fn id(&self) -> usize {
         self as *const Self as usize

@@ -195,6 +195,18 @@ impl<const RECURSIVE: bool> RawRwLock<RECURSIVE> {
         runtime::needs_bind(&self.map)
     }
 
+    /// As [`RawMutex::release_unlocked`](crate::RawMutex::release_unlocked), for a lock held
+    /// in any mode: the release is recorded (reported if it is a bad unlock), the word left
+    /// alone.
+    ///
+    /// # Safety
+    /// `guard` stands for an acquisition of this lock, as for its unlock.
+    #[doc(hidden)]
+    #[inline]
+    pub unsafe fn release_unlocked<G>(&self, guard: Held<G>) {
+        runtime::on_release_by(&self.map, self.id(), LockKind::RwLock, guard.owner).dispatch();
+    }
+
     const READ_MODE: Mode = if RECURSIVE {
         Mode::ReadRecursive
     } else {

@@ -70,16 +70,6 @@ pub use lock_api::{
 /// once's class.
 pub use lockdep::{Once, OnceState};
 
-/// Whether an unlock goes on to the core, given whether the lock is held in that mode:
-/// parking_lot 0.12 unlocks with a compare-exchange, so an unlock of a lock nobody holds (a
-/// double unlock through this guardless API) changes nothing, while the core (0.13's) subtracts
-/// and would leave a word no thread can lock. Where lockdep validates, the unlock goes on: it is
-/// reported as a bad unlock, and lockdep leaves the word alone itself.
-#[inline(always)]
-fn unlocks(held: bool) -> bool {
-    held || lockdep::enabled()
-}
-
 /// The state of an acquisition, whose lock_api 0.5 guard value was forgotten when lock_api 0.4
 /// (which keeps no guard values) took the lock: re-made for the thread whose token the guard
 /// releasing it (or changing its mode) published (`lock_api::lockdep_site::set_token`; 0, the
@@ -209,9 +199,16 @@ macro_rules! raw_mutex {
             unsafe fn unlock(&self) {
                 // SAFETY: the caller holds the mutex, as `unlock` requires.
                 let guard = unsafe { held_mutex() };
-                if unlocks(core_api::RawMutex::is_locked(&self.inner)) {
+                if core_api::RawMutex::is_locked(&self.inner) {
                     // SAFETY: as above.
                     unsafe { core_api::RawMutex::unlock(&self.inner, guard) }
+                } else {
+                    // An unlock of an unlocked mutex (a double unlock, maybe after another
+                    // thread's): 0.12's compare-exchange ignores it, the core's subtraction
+                    // would leave a word no thread can lock. lockdep still records (and reports)
+                    // the release.
+                    // SAFETY: as above.
+                    unsafe { self.inner.release_unlocked(guard) }
                 }
             }
 
@@ -227,9 +224,12 @@ macro_rules! raw_mutex {
             unsafe fn unlock_fair(&self) {
                 // SAFETY: the caller holds the mutex.
                 let guard = unsafe { held_mutex() };
-                if unlocks(core_api::RawMutex::is_locked(&self.inner)) {
+                if core_api::RawMutex::is_locked(&self.inner) {
                     // SAFETY: as above.
                     unsafe { core_api::RawMutexFair::unlock_fair(&self.inner, guard) }
+                } else {
+                    // SAFETY: as above (see `unlock`).
+                    unsafe { self.inner.release_unlocked(guard) }
                 }
             }
         }
@@ -376,9 +376,14 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     unsafe fn unlock_exclusive(&self) {
         // SAFETY: the caller holds the exclusive lock.
         let guard = unsafe { held() };
-        if unlocks(core_api::RawRwLock::is_locked_exclusive(&self.inner)) {
+        if core_api::RawRwLock::is_locked_exclusive(&self.inner) {
             // SAFETY: as above.
             unsafe { core_api::RawRwLock::unlock_exclusive(&self.inner, guard) }
+        } else {
+            // Not held exclusively (a double unlock): 0.12's compare-exchange ignores it (see
+            // `RawMutex::unlock`).
+            // SAFETY: as above.
+            unsafe { self.inner.release_unlocked(guard) }
         }
     }
 
@@ -405,9 +410,12 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
     unsafe fn unlock_exclusive_fair(&self) {
         // SAFETY: the caller holds the exclusive lock.
         let guard = unsafe { held() };
-        if unlocks(core_api::RawRwLock::is_locked_exclusive(&self.inner)) {
+        if core_api::RawRwLock::is_locked_exclusive(&self.inner) {
             // SAFETY: as above.
             unsafe { core_api::RawRwLockFair::unlock_exclusive_fair(&self.inner, guard) }
+        } else {
+            // SAFETY: as above (see `unlock_exclusive`).
+            unsafe { self.inner.release_unlocked(guard) }
         }
     }
 }

@@ -89,3 +89,32 @@ fn an_rwlock_unlocked_twice_stays_usable() {
         assert_eq!(kinds.len(), 2, "{kinds:?}");
     }
 }
+
+#[test]
+fn a_mutex_another_thread_unlocked_stays_usable() {
+    // Thread B unlocks the mutex A holds (reported where validation runs; the lock is released,
+    // as in 0.12), then A unlocks it too: the word is unlocked already, so A's unlock leaves it
+    // alone and only records the release (held-out library round 16's sanakirja driver hung).
+    let m = RawMutex::INIT;
+    let kinds = reports_of(|| {
+        m.lock();
+        let v = lockdep::current_validator();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                v.scope(|| {
+                    // SAFETY: the misuse under test: a release of another thread's hold.
+                    unsafe { m.unlock() };
+                });
+            });
+        });
+        // SAFETY: this thread's own (already undone) acquisition.
+        unsafe { m.unlock() };
+        assert!(!m.is_locked());
+        assert!(m.try_lock(), "the mutex can be taken again");
+        // SAFETY: taken just above.
+        unsafe { m.unlock() };
+    });
+    if cfg!(debug_assertions) {
+        assert_eq!(kinds.len(), 1, "{kinds:?}");
+    }
+}
