@@ -80,9 +80,10 @@ impl GraphClass {
         }
     }
 
-    /// The name classes of several files merge by: the name, or `site<full::Type>` for a class
-    /// with a [`data_type`](Self::data_type) (without its `#N`, which only one process
-    /// numbered).
+    /// The name classes of several files merge by: the name, or, for a class with a
+    /// [`data_type`](Self::data_type), the name with the full type (`mutex<app::net::State>@site`;
+    /// `site<full::Type>` for an older file's bare site), without its `#N`, which only one
+    /// process numbered.
     pub fn merge_name(&self) -> String {
         match &self.data_type {
             Some(ty) => {
@@ -90,8 +91,16 @@ impl GraphClass {
                     Some((b, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => b,
                     _ => &self.name,
                 };
-                // The full type: short names collide (`net::State`, `disk::State`).
-                format!("{base}<{ty}>")
+                // The full type: short names collide (`net::State`, `disk::State`). A name
+                // that shows the short type already (`mutex<State>@src/lib.rs:10:19`) gets the
+                // full one in its place; an older file's bare site gets it after.
+                match base.rsplit_once('@') {
+                    Some((head, site)) => {
+                        let kind = head.split('<').next().unwrap_or(head);
+                        format!("{kind}<{ty}>@{site}")
+                    }
+                    None => format!("{base}<{ty}>"),
+                }
             }
             None => self.name.clone(),
         }
@@ -1066,6 +1075,23 @@ pub(crate) fn trace_path(spec: &std::ffi::OsStr) -> io::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_names_carry_the_full_type() {
+        let class = |name: &str, ty: Option<&str>| GraphClass {
+            name: name.into(),
+            subclass: 0,
+            kind: LockKind::Mutex,
+            at: None,
+            data_type: ty.map(str::to_string),
+        };
+        let net = class("mutex<State>@src/lib.rs:10:19#2", Some("app::net::State"));
+        assert_eq!(net.merge_name(), "mutex<app::net::State>@src/lib.rs:10:19");
+        let old = class("src/lib.rs:10:19", Some("u8"));
+        assert_eq!(old.merge_name(), "src/lib.rs:10:19<u8>");
+        let refined = class("mutex<u8>@src/main.rs:4:5", None);
+        assert_eq!(refined.merge_name(), "mutex<u8>@src/main.rs:4:5");
+    }
 
     #[test]
     fn types_round_trip() {
