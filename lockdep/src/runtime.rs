@@ -2192,6 +2192,7 @@ impl LockMap {
         }
         let (key, origin) = LockMap::key_of(record);
         let d = &record.described;
+        let ty = d.type_name().or(record.built_ty);
         // A raw lock's `INIT` knows no construction site: its `Location` is `raw_init`'s own
         // line in this file, which must not show as where the class's locks were built.
         let built_at = if d.built == BUILT_BY_RAW_INIT && d.site.file() == file!() {
@@ -2205,16 +2206,11 @@ impl LockMap {
                 subclass,
                 kind,
                 built_at,
-                &|| LockMap::base_name(kind, &origin, d, d.type_name().or(record.built_ty)),
+                &|| LockMap::base_name(kind, &origin, d, ty),
                 &origin,
             )
             .map_err(|miss| match miss {
-                ClassMiss::Limit => Some(LockMap::base_name(
-                    kind,
-                    &origin,
-                    d,
-                    d.type_name().or(record.built_ty),
-                )),
+                ClassMiss::Limit => Some(LockMap::base_name(kind, &origin, d, ty)),
                 ClassMiss::Off => None,
             })?;
         if cached {

@@ -750,7 +750,9 @@ fn site_of_class_name(name: &str) -> Option<&str> {
     let (column, line) = (parts.next()?, parts.next()?);
     let file = parts.next()?;
     if file.contains('@') {
-        // `mutex<T>@file:line:column`: a class named by its first acquisition, never typed.
+        // `mutex<T>@file:line:column`: a class that names its type (a site class since
+        // December 8) or is named by its first acquisition (never typed); only a bare site
+        // can come from a file written without types.
         return None;
     }
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
